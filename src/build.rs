@@ -1,0 +1,325 @@
+//! `build`: from input folders to an evidence package.
+//!
+//! The steps, in order: list every input file ([`crate::source`]); on each worker thread,
+//! read a file, hash it and keep it verbatim ([`crate::artifact`]), then parse it
+//! ([`crate::ingest`]) into a [`Collector`]; merge everything ([`crate::evidence::assemble`]);
+//! write `artifacts.csv`, `evidence/*.csv` and `manifest.json`. The package is built in a
+//! hidden folder beside `--out` and renamed into place at the end, so a crashed run never
+//! leaves a half package under `--out`.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::artifact::{Artifact, ArtifactStore, IN_MEMORY_LIMIT};
+use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
+use crate::ingest::{self, Context, Input, PathHint};
+use crate::source::{self, SourceFile};
+use crate::time::{Period, Timestamp};
+
+/// Bytes of observations a worker holds before it writes a sorted run.
+const SPILL_BUDGET: usize = 32 * 1024 * 1024;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Input folders (or files).
+    pub inputs: Vec<PathBuf>,
+    /// The reporting period.
+    pub period: Period,
+    /// The package folder to create.
+    pub out: PathBuf,
+    /// Replace an existing, non-empty `out`.
+    pub force: bool,
+    /// The time the package claims to be generated at (fixed for reproducible output).
+    pub generated_at: Timestamp,
+    /// Parse worker threads.
+    pub threads: usize,
+}
+
+/// What a build produced.
+#[derive(Debug, Clone)]
+pub struct BuildSummary {
+    /// Where the package is.
+    pub out: PathBuf,
+    /// Artifacts read.
+    pub artifacts: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Artifacts with parse problems.
+    pub failed: usize,
+    /// Artifacts not recognised.
+    pub unclassified: usize,
+    /// Merged record counts by evidence file.
+    pub counts: Vec<(&'static str, u64)>,
+    /// The first problems, as `origin: locator: message`.
+    pub problems: Vec<String>,
+    /// Number of problems in all.
+    pub problem_count: usize,
+}
+
+impl BuildSummary {
+    /// Whether some input could not be parsed cleanly.
+    pub fn is_partial(&self) -> bool {
+        self.failed > 0
+    }
+}
+
+/// Why a build could not produce a package.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// An input could not be listed.
+    #[error(transparent)]
+    Source(#[from] source::SourceError),
+    /// No files under the inputs.
+    #[error("no input files found under {0}")]
+    NoInput(String),
+    /// The output folder exists and holds files.
+    #[error("{0} exists and is not empty; pass --force to replace it")]
+    OutExists(PathBuf),
+    /// An input file could not be read (the package must hold every input, so this stops the build).
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the package failed.
+    #[error("cannot write the package under {path}: {source}")]
+    Write {
+        /// Where.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn write_err(path: &Path) -> impl FnOnce(io::Error) -> BuildError + '_ {
+    move |source| BuildError::Write { path: path.to_path_buf(), source }
+}
+
+/// Runs a build.
+///
+/// # Errors
+/// When inputs cannot be listed or read, or the package cannot be written. Parse problems
+/// in inputs are not errors: they are recorded in the package (see [`BuildSummary`]).
+pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
+    let files = source::list_files(&opts.inputs)?;
+    if files.is_empty() {
+        let names: Vec<String> = opts.inputs.iter().map(|p| p.display().to_string()).collect();
+        return Err(BuildError::NoInput(names.join(", ")));
+    }
+    let out = &opts.out;
+    if out.exists() && !opts.force && fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(BuildError::OutExists(out.clone()));
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(write_err(&parent))?;
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "package".into());
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}.partial-"))
+        .tempdir_in(&parent)
+        .map_err(write_err(&parent))?;
+    let spill =
+        tempfile::Builder::new().prefix(".dora-evidence-spill-").tempdir_in(&parent).map_err(write_err(&parent))?;
+
+    let store = ArtifactStore::create(&staging.path().join("artifacts")).map_err(write_err(staging.path()))?;
+    let (entries, parts) = read_all(&files, &store, spill.path(), opts.threads.max(1))?;
+    let bytes = entries.iter().map(|e| e.artifact.size).sum();
+    let ev = evidence::assemble(entries, parts, spill.path()).map_err(write_err(spill.path()))?;
+
+    let evidence_dir = staging.path().join("evidence");
+    fs::create_dir_all(&evidence_dir).map_err(write_err(&evidence_dir))?;
+    evidence::write::write_all(&ev, &opts.period, &evidence_dir).map_err(write_err(&evidence_dir))?;
+    let artifacts_csv = staging.path().join("artifacts.csv");
+    evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
+    write_manifest(staging.path(), opts, &ev).map_err(write_err(staging.path()))?;
+    drop(spill);
+
+    let summary = summarise(&ev, out.clone(), bytes);
+    let staged = staging.keep();
+    if out.exists() {
+        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
+        fs::rename(out, &old).map_err(write_err(out))?;
+        fs::rename(&staged, out).map_err(write_err(out))?;
+        fs::remove_dir_all(&old).map_err(write_err(&old))?;
+    } else {
+        fs::rename(&staged, out).map_err(write_err(out))?;
+    }
+    Ok(summary)
+}
+
+/// Reads, stores and parses every file on `threads` workers. Artifact indices are the
+/// files' positions in `files`, so provenance does not depend on scheduling.
+fn read_all(
+    files: &[SourceFile],
+    store: &ArtifactStore,
+    spill: &Path,
+    threads: usize,
+) -> Result<(Vec<ArtifactEntry>, Vec<Collected>), BuildError> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let slots: Mutex<Vec<Option<ArtifactEntry>>> = Mutex::new(vec![None; files.len()]);
+    let results: Vec<Result<Collected, BuildError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|w| {
+                let (next, stop, slots) = (&next, &stop, &slots);
+                scope.spawn(move || {
+                    let mut collector = Collector::new(spill, &format!("w{w}"), SPILL_BUDGET);
+                    let mut buf = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        match read_one(i as u32, file, store, &mut collector, &mut buf) {
+                            Ok(entry) => slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(entry),
+                            Err(e) => {
+                                stop.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    collector.finish().map_err(write_err(spill))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(BuildError::NoInput("worker panicked".into()))))
+            .collect()
+    });
+    let parts = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let entries = slots.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten().collect::<Vec<_>>();
+    Ok((entries, parts))
+}
+
+fn read_one(
+    index: u32,
+    file: &SourceFile,
+    store: &ArtifactStore,
+    collector: &mut Collector,
+    buf: &mut Vec<u8>,
+) -> Result<ArtifactEntry, BuildError> {
+    let read_err = |source| BuildError::Read { path: file.origin.clone(), source };
+    let fetched_at = Timestamp::now();
+    let file_name = file.relative.rsplit('/').next().unwrap_or("").to_owned();
+    let ctx = Context { artifact: index, file_name, hint: PathHint::from_path(&file.relative) };
+    collector.start(index);
+    let (sha256, size, kind, format) = if file.size <= IN_MEMORY_LIMIT {
+        buf.clear();
+        File::open(&file.path).and_then(|mut f| f.read_to_end(buf)).map_err(read_err)?;
+        let sha = store.put_bytes(buf).map_err(write_err(&file.path))?;
+        let (kind, format) = ingest::parse(Input::Bytes(buf), &ctx, collector).map_err(read_err)?;
+        (sha, buf.len() as u64, kind, format)
+    } else {
+        let (sha, size) = File::open(&file.path).and_then(|f| store.put_reader(f)).map_err(read_err)?;
+        let stored = store.path_of(&sha);
+        let (kind, format) = ingest::parse(Input::File(&stored), &ctx, collector).map_err(read_err)?;
+        (sha, size, kind, format)
+    };
+    let (records, errors, first_error) = collector.end().map_err(write_err(&file.path))?;
+    Ok(ArtifactEntry {
+        artifact: Artifact { sha256, size, origin: file.origin.clone(), fetched_at },
+        kind,
+        format,
+        records,
+        errors,
+        first_error,
+    })
+}
+
+fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
+    let mut counts: Vec<(&'static str, u64)> = ev.bulk_counts().to_vec();
+    counts.extend([
+        ("vaults", ev.vaults.len() as u64),
+        ("legal_holds", ev.legal_holds.len() as u64),
+        ("alarms", ev.alarms.len() as u64),
+        ("tagged_resources", ev.tagged_resources.len() as u64),
+        ("restore_testing_plans", ev.restore_testing_plans.len() as u64),
+        ("restore_testing_selections", ev.restore_testing_selections.len() as u64),
+        ("assessment_reports", ev.assessment_reports.len() as u64),
+    ]);
+    BuildSummary {
+        out,
+        artifacts: ev.artifacts.len(),
+        bytes,
+        failed: ev.artifacts.iter().filter(|a| a.errors > 0).count(),
+        unclassified: ev.artifacts.iter().filter(|a| a.parse_status() == "unclassified").count(),
+        counts,
+        problems: ev
+            .errors
+            .iter()
+            .take(20)
+            .map(|e| format!("{}: {}: {}", ev.artifacts[e.artifact as usize].artifact.origin, e.locator, e.message))
+            .collect(),
+        problem_count: ev.errors.len(),
+    }
+}
+
+fn hash_file(path: &Path) -> io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        match f.read(&mut buf)? {
+            0 => break,
+            n => {
+                hasher.update(&buf[..n]);
+                size += n as u64;
+            }
+        }
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// `manifest.json`: what the package is and every file in it with its SHA-256.
+fn write_manifest(dir: &Path, opts: &BuildOptions, ev: &Evidence) -> io::Result<()> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(io::Error::other)?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let (size, sha256) = hash_file(entry.path())?;
+        files.push(json!({"path": rel, "size": size, "sha256": sha256}));
+    }
+    let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count();
+    let counts: serde_json::Map<String, serde_json::Value> =
+        summarise(ev, opts.out.clone(), 0).counts.into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    let manifest = json!({
+        "format": "dora-evidence-package/0.1",
+        "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
+        "period": opts.period.to_string(),
+        "period_start": opts.period.start.to_rfc3339(),
+        "period_end": opts.period.end.to_rfc3339(),
+        "generated_at": opts.generated_at.to_rfc3339(),
+        "inputs": opts.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "partial": ev.is_partial(),
+        "artifacts": {
+            "total": ev.artifacts.len(),
+            "parsed": status("parsed"),
+            "failed": status("failed"),
+            "unclassified": status("unclassified"),
+        },
+        "records": counts,
+        "parse_errors": ev.errors.len(),
+        "files": files,
+    });
+    let mut text = serde_json::to_string_pretty(&manifest).map_err(io::Error::other)?;
+    text.push('\n');
+    fs::write(dir.join("manifest.json"), text)
+}

@@ -1,0 +1,67 @@
+//! Command line: clap types and one small `run` per subcommand.
+//!
+//! Exit codes (DESIGN §7): 0 ok; 1 findings or verification failed; 2 usage or input error,
+//! including a package built from inputs that did not all parse unless `--allow-partial`.
+
+mod build;
+mod samples;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Turns AWS Backup and Audit Manager records into a hashed, DORA-mapped evidence package.
+#[derive(Debug, Parser)]
+#[command(name = "dora-evidence", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build an evidence package from input folders.
+    Build(build::BuildArgs),
+    /// Write a fictional sample quarter in the real AWS formats.
+    Samples(samples::SamplesArgs),
+}
+
+/// Parses the command line, runs it, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Build(args) => build::run(args),
+        Command::Samples(args) => samples::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

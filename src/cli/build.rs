@@ -1,0 +1,83 @@
+//! `build` subcommand.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::build::{self, BuildOptions};
+use crate::time::{Period, Timestamp};
+
+/// Arguments of `dora-evidence build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Input folder or file (repeatable). Every file below it becomes an artifact.
+    #[arg(long = "input", short = 'i', required = true, value_name = "DIR")]
+    inputs: Vec<PathBuf>,
+    /// Reporting period, e.g. 2026-Q3.
+    #[arg(long, value_parser = parse_period)]
+    period: Period,
+    /// Package folder to create.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: PathBuf,
+    /// Exit 0 even when some inputs could not be parsed (the package is marked partial).
+    #[arg(long)]
+    allow_partial: bool,
+    /// Replace OUT if it exists and is not empty.
+    #[arg(long)]
+    force: bool,
+    /// Time the package claims to be generated at (RFC 3339); fix it for reproducible output.
+    #[arg(long, value_parser = parse_time, value_name = "TIME")]
+    generated_at: Option<Timestamp>,
+    /// Parse threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn parse_period(s: &str) -> Result<Period, String> {
+    s.parse()
+}
+
+fn parse_time(s: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(s)
+}
+
+/// Runs `build`.
+pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let opts = BuildOptions {
+        inputs: args.inputs,
+        period: args.period,
+        out: args.out,
+        force: args.force,
+        generated_at: args.generated_at.unwrap_or_else(Timestamp::now),
+        threads,
+    };
+    let summary = build::run(&opts).context("build failed")?;
+    println!("package: {}", summary.out.display());
+    println!(
+        "artifacts: {} ({} bytes), {} unclassified, {} with problems",
+        summary.artifacts, summary.bytes, summary.unclassified, summary.failed
+    );
+    for (name, n) in &summary.counts {
+        println!("  {name}: {n}");
+    }
+    if summary.is_partial() {
+        eprintln!(
+            "{} problem(s) in the inputs; the package is marked partial (see evidence/parse_errors.csv):",
+            summary.problem_count
+        );
+        for p in &summary.problems {
+            eprintln!("  {p}");
+        }
+        if summary.problem_count > summary.problems.len() {
+            eprintln!("  … and {} more", summary.problem_count - summary.problems.len());
+        }
+        if !args.allow_partial {
+            eprintln!("error: some inputs could not be parsed; pass --allow-partial to accept a partial package");
+            return Ok(ExitCode::from(2));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

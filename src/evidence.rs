@@ -1,0 +1,339 @@
+//! The evidence model: normalised, merged records with provenance.
+//!
+//! Parsers hand records to a [`Collector`] (one per worker). Bulky records (jobs, recovery
+//! points, compliance rows) are spilled to disk in sorted runs; small tables (vaults, legal
+//! holds, alarms, tags, restore-testing plans, Audit Manager reports) stay in memory.
+//! [`assemble`] merges each key's observations into one record (rules in [`merge`]) and
+//! returns [`Evidence`], which later stages read: small tables directly, bulky ones as
+//! streams in key order. [`write`] turns it into the `evidence/*.csv` files.
+
+pub mod merge;
+pub mod model;
+pub mod store;
+pub mod write;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::{Artifact, Sha256Digest};
+use crate::ingest::{ArtifactKind, Format, Sink};
+use model::{
+    Alarm, AssessmentReport, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ResourceCompliance,
+    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault, ZipMember,
+};
+use store::{Bulk, MergedStore, SpillWriter};
+
+/// Any record a parser can produce.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs, clippy::large_enum_variant)] // short-lived; boxing would cost an allocation per row
+pub enum Record {
+    Job(Job),
+    RecoveryPoint(RecoveryPoint),
+    Control(ControlResult),
+    ResourceCompliance(ResourceCompliance),
+    Vault(Vault),
+    LegalHold(LegalHold),
+    Alarm(Alarm),
+    TaggedResource(TaggedResource),
+    Plan(RestoreTestingPlan),
+    Selection(RestoreTestingSelection),
+    AssessmentReport(AssessmentReport),
+    ZipMember(ZipMember),
+}
+
+/// One input artifact and what parsing it gave.
+#[derive(Debug, Clone)]
+pub struct ArtifactEntry {
+    /// The artifact (digest, size, origin, fetched-at).
+    pub artifact: Artifact,
+    /// What it is.
+    pub kind: ArtifactKind,
+    /// Its container format.
+    pub format: Format,
+    /// Records taken from it.
+    pub records: u64,
+    /// Problems found in it.
+    pub errors: u64,
+    /// The first problem, as `<locator>: <message>`.
+    pub first_error: Option<String>,
+}
+
+impl ArtifactEntry {
+    /// `parsed`, `failed` (at least one problem: see `parse_errors.csv`) or `unclassified`.
+    pub fn parse_status(&self) -> &'static str {
+        if self.errors > 0 {
+            "failed"
+        } else if self.kind == ArtifactKind::Unclassified {
+            "unclassified"
+        } else {
+            "parsed"
+        }
+    }
+}
+
+/// A problem found while parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Index of the artifact.
+    pub artifact: u32,
+    /// Where in it (`line 17`, `/BackupJobs/3/CreationDate`, `line 4 column 10`).
+    pub locator: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+struct Small {
+    vaults: Vec<Vault>,
+    legal_holds: Vec<LegalHold>,
+    alarms: Vec<Alarm>,
+    tagged: Vec<TaggedResource>,
+    plans: Vec<RestoreTestingPlan>,
+    selections: Vec<RestoreTestingSelection>,
+    assessment_reports: Vec<AssessmentReport>,
+    zip_members: Vec<ZipMember>,
+}
+
+/// A parse worker's sink: spills bulky records, keeps small ones, counts per artifact.
+#[derive(Debug)]
+pub struct Collector {
+    spill: SpillWriter,
+    small: Small,
+    errors: Vec<ParseError>,
+    artifact: u32,
+    records: u64,
+    n_errors: u64,
+    first_error: Option<String>,
+    io_error: Option<io::Error>,
+}
+
+/// What one collector gathered.
+#[derive(Debug)]
+pub struct Collected {
+    runs: Vec<PathBuf>,
+    small: Small,
+    errors: Vec<ParseError>,
+}
+
+impl Collector {
+    /// A collector spilling to `dir` with run files named after `name`; `budget` bytes of
+    /// observations are held before a run is written.
+    pub fn new(dir: &Path, name: &str, budget: usize) -> Self {
+        Collector {
+            spill: SpillWriter::new(dir, name, budget),
+            small: Small::default(),
+            errors: Vec::new(),
+            artifact: 0,
+            records: 0,
+            n_errors: 0,
+            first_error: None,
+            io_error: None,
+        }
+    }
+
+    /// Starts counting for another artifact.
+    pub fn start(&mut self, artifact: u32) {
+        self.artifact = artifact;
+        self.records = 0;
+        self.n_errors = 0;
+        self.first_error = None;
+    }
+
+    /// Counts for the current artifact: (records, errors, first error).
+    ///
+    /// # Errors
+    /// When spilling failed while the artifact was parsed.
+    pub fn end(&mut self) -> io::Result<(u64, u64, Option<String>)> {
+        if let Some(e) = self.io_error.take() {
+            return Err(e);
+        }
+        Ok((self.records, self.n_errors, self.first_error.take()))
+    }
+
+    /// Flushes the spill.
+    ///
+    /// # Errors
+    /// On write errors.
+    pub fn finish(self) -> io::Result<Collected> {
+        Ok(Collected { runs: self.spill.finish()?, small: self.small, errors: self.errors })
+    }
+}
+
+impl Sink for Collector {
+    fn record(&mut self, record: Record) {
+        self.records += 1;
+        if let Some((bulk, key)) = Bulk::of(&record) {
+            if let Err(e) = self.spill.push(bulk, &key, &record) {
+                self.io_error.get_or_insert(e);
+            }
+            return;
+        }
+        let s = &mut self.small;
+        match record {
+            Record::Vault(r) => s.vaults.push(r),
+            Record::LegalHold(r) => s.legal_holds.push(r),
+            Record::Alarm(r) => s.alarms.push(r),
+            Record::TaggedResource(r) => s.tagged.push(r),
+            Record::Plan(r) => s.plans.push(r),
+            Record::Selection(r) => s.selections.push(r),
+            Record::AssessmentReport(r) => s.assessment_reports.push(r),
+            Record::ZipMember(r) => s.zip_members.push(r),
+            Record::Job(_) | Record::RecoveryPoint(_) | Record::Control(_) | Record::ResourceCompliance(_) => {}
+        }
+    }
+
+    fn error(&mut self, locator: String, message: String) {
+        self.n_errors += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(format!("{locator}: {message}"));
+        }
+        self.errors.push(ParseError { artifact: self.artifact, locator, message });
+    }
+}
+
+/// The merged evidence of a build.
+#[derive(Debug)]
+pub struct Evidence {
+    /// Every artifact, in origin order (provenance indices point here).
+    pub artifacts: Vec<ArtifactEntry>,
+    /// Every parse problem, by artifact.
+    pub errors: Vec<ParseError>,
+    /// Backup vaults.
+    pub vaults: Vec<Vault>,
+    /// Legal holds.
+    pub legal_holds: Vec<LegalHold>,
+    /// CloudWatch alarms.
+    pub alarms: Vec<Alarm>,
+    /// Tag inventory.
+    pub tagged_resources: Vec<TaggedResource>,
+    /// Restore testing plans.
+    pub restore_testing_plans: Vec<RestoreTestingPlan>,
+    /// Restore testing selections.
+    pub restore_testing_selections: Vec<RestoreTestingSelection>,
+    /// Audit Manager assessment reports.
+    pub assessment_reports: Vec<AssessmentReport>,
+    /// Their members, hashed.
+    pub zip_members: Vec<ZipMember>,
+    bulk: MergedStore,
+}
+
+/// Merges what the collectors gathered. `dir` holds the merged bulk files and must outlive
+/// the returned [`Evidence`].
+///
+/// # Errors
+/// On I/O errors in `dir`.
+pub fn assemble(artifacts: Vec<ArtifactEntry>, parts: Vec<Collected>, dir: &Path) -> io::Result<Evidence> {
+    let shas: Vec<Sha256Digest> = artifacts.iter().map(|a| a.artifact.sha256).collect();
+    let mut small = Small::default();
+    let mut runs = Vec::new();
+    let mut errors = Vec::new();
+    for p in parts {
+        runs.extend(p.runs);
+        errors.extend(p.errors);
+        small.vaults.extend(p.small.vaults);
+        small.legal_holds.extend(p.small.legal_holds);
+        small.alarms.extend(p.small.alarms);
+        small.tagged.extend(p.small.tagged);
+        small.plans.extend(p.small.plans);
+        small.selections.extend(p.small.selections);
+        small.assessment_reports.extend(p.small.assessment_reports);
+        small.zip_members.extend(p.small.zip_members);
+    }
+    // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
+    errors.sort_by_key(|e| e.artifact);
+    let bulk = store::merge_runs(&runs, dir, &shas)?;
+    for r in &runs {
+        let _ = std::fs::remove_file(r);
+    }
+    let by_prov = |p: &model::Provenance| (shas[p.artifact as usize], p.locator);
+    let mut assessment_reports = small.assessment_reports;
+    assessment_reports.sort_by_key(|r| r.provenance.first().map(by_prov));
+    assessment_reports.dedup_by_key(|r| r.provenance.first().map(by_prov));
+    let mut zip_members = small.zip_members;
+    zip_members.sort_by_key(|m| by_prov(&m.provenance));
+    zip_members.dedup_by_key(|m| by_prov(&m.provenance));
+    Ok(Evidence {
+        artifacts,
+        errors,
+        vaults: merge::merge_all(small.vaults, &shas),
+        legal_holds: merge::merge_all(small.legal_holds, &shas),
+        alarms: merge::merge_all(small.alarms, &shas),
+        tagged_resources: merge::merge_all(small.tagged, &shas),
+        restore_testing_plans: merge::merge_all(small.plans, &shas),
+        restore_testing_selections: merge::merge_all(small.selections, &shas),
+        assessment_reports,
+        zip_members,
+        bulk,
+    })
+}
+
+impl Evidence {
+    /// Merged jobs of one kind, in job-id order.
+    ///
+    /// # Errors
+    /// When the merged file cannot be opened; items fail on read errors.
+    pub fn jobs(&self, kind: JobKind) -> io::Result<impl Iterator<Item = io::Result<Job>> + use<>> {
+        let bulk = match kind {
+            JobKind::Backup => Bulk::BackupJobs,
+            JobKind::Copy => Bulk::CopyJobs,
+            JobKind::Restore => Bulk::RestoreJobs,
+        };
+        Ok(self.bulk.iter(bulk)?.map(|r| match r? {
+            Record::Job(j) => Ok(j),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected record type")),
+        }))
+    }
+
+    /// Merged recovery points, in ARN order.
+    ///
+    /// # Errors
+    /// As for [`Evidence::jobs`].
+    pub fn recovery_points(&self) -> io::Result<impl Iterator<Item = io::Result<RecoveryPoint>> + use<>> {
+        Ok(self.bulk.iter(Bulk::RecoveryPoints)?.map(|r| match r? {
+            Record::RecoveryPoint(x) => Ok(x),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected record type")),
+        }))
+    }
+
+    /// Control evaluations.
+    ///
+    /// # Errors
+    /// As for [`Evidence::jobs`].
+    pub fn controls(&self) -> io::Result<impl Iterator<Item = io::Result<ControlResult>> + use<>> {
+        Ok(self.bulk.iter(Bulk::Controls)?.map(|r| match r? {
+            Record::Control(x) => Ok(x),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected record type")),
+        }))
+    }
+
+    /// Resource evaluations.
+    ///
+    /// # Errors
+    /// As for [`Evidence::jobs`].
+    pub fn resource_compliance(&self) -> io::Result<impl Iterator<Item = io::Result<ResourceCompliance>> + use<>> {
+        Ok(self.bulk.iter(Bulk::ResourceCompliance)?.map(|r| match r? {
+            Record::ResourceCompliance(x) => Ok(x),
+            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected record type")),
+        }))
+    }
+
+    /// Number of merged records per bulk type: backup, copy, restore jobs, recovery points,
+    /// control and resource evaluations.
+    pub fn bulk_counts(&self) -> [(&'static str, u64); 6] {
+        [
+            ("backup_jobs", self.bulk.count(Bulk::BackupJobs)),
+            ("copy_jobs", self.bulk.count(Bulk::CopyJobs)),
+            ("restore_jobs", self.bulk.count(Bulk::RestoreJobs)),
+            ("recovery_points", self.bulk.count(Bulk::RecoveryPoints)),
+            ("controls", self.bulk.count(Bulk::Controls)),
+            ("resource_compliance", self.bulk.count(Bulk::ResourceCompliance)),
+        ]
+    }
+
+    /// Whether any artifact failed to parse cleanly.
+    pub fn is_partial(&self) -> bool {
+        self.artifacts.iter().any(|a| a.errors > 0)
+    }
+}

@@ -1,0 +1,689 @@
+//! The `evidence/*.csv` files and `artifacts.csv`.
+//!
+//! One row per merged record, columns fixed (documented in README.md), rows in key order,
+//! times in RFC 3339 UTC: the same evidence always gives the same bytes. The `sources`
+//! column lists every observation behind a row as `<artifact>@<locator>`, where `<artifact>`
+//! is the first 16 hex digits of the artifact's SHA-256 (the full digest is in
+//! `artifacts.csv`) and the locator is `line N` (CSV), a JSON pointer, or `/` (whole file).
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use super::model::{JobKind, Provenance};
+use super::{ArtifactEntry, Evidence};
+use crate::time::{Period, Timestamp};
+
+/// Column names of `artifacts.csv`.
+pub const ARTIFACT_COLUMNS: &[&str] =
+    &["sha256", "size", "origin", "fetched_at", "kind", "format", "parse_status", "records", "errors", "error"];
+
+struct Row<W: Write> {
+    w: csv::Writer<W>,
+    short: Vec<String>,
+}
+
+impl<W: Write> Row<W> {
+    fn s(&mut self, v: &str) -> io::Result<()> {
+        self.w.write_field(v).map_err(into_io)
+    }
+    fn o(&mut self, v: &Option<String>) -> io::Result<()> {
+        self.s(v.as_deref().unwrap_or(""))
+    }
+    fn t(&mut self, v: Option<Timestamp>) -> io::Result<()> {
+        match v {
+            Some(t) => self.s(&t.to_rfc3339()),
+            None => self.s(""),
+        }
+    }
+    fn n(&mut self, v: Option<u64>) -> io::Result<()> {
+        match v {
+            Some(n) => self.s(itoa(n).as_str()),
+            None => self.s(""),
+        }
+    }
+    fn b(&mut self, v: Option<bool>) -> io::Result<()> {
+        self.s(match v {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "",
+        })
+    }
+    fn sources(&mut self, provs: &[Provenance]) -> io::Result<()> {
+        let mut out = String::with_capacity(provs.len() * 28);
+        for (i, p) in provs.iter().enumerate() {
+            if i > 0 {
+                out.push(';');
+            }
+            out.push_str(self.short.get(p.artifact as usize).map_or("?", String::as_str));
+            out.push('@');
+            out.push_str(&p.locator.to_string());
+        }
+        self.s(&out)
+    }
+    fn end(&mut self) -> io::Result<()> {
+        self.w.write_record(None::<&[u8]>).map_err(into_io)
+    }
+}
+
+fn itoa(n: u64) -> String {
+    n.to_string()
+}
+
+fn into_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+fn open(path: &Path, header: &[&str], short: &[String]) -> io::Result<Row<BufWriter<File>>> {
+    let mut w =
+        csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::with_capacity(1 << 20, File::create(path)?));
+    w.write_record(header).map_err(into_io)?;
+    Ok(Row { w, short: short.to_vec() })
+}
+
+fn close<W: Write>(row: Row<W>) -> io::Result<()> {
+    let mut inner = row.w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+    inner.flush()
+}
+
+fn in_period(period: &Period, t: Option<Timestamp>) -> Option<bool> {
+    t.map(|t| period.contains(t))
+}
+
+fn minutes_between(a: Option<Timestamp>, b: Option<Timestamp>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b >= a => format!("{:.2}", (b.millis() - a.millis()) as f64 / 60_000.0),
+        _ => String::new(),
+    }
+}
+
+/// Writes `artifacts.csv`.
+///
+/// # Errors
+/// On write errors.
+pub fn write_artifacts(path: &Path, artifacts: &[ArtifactEntry]) -> io::Result<()> {
+    let mut r = open(path, ARTIFACT_COLUMNS, &[])?;
+    for a in artifacts {
+        r.s(&a.artifact.sha256.hex())?;
+        r.n(Some(a.artifact.size))?;
+        r.s(&a.artifact.origin)?;
+        r.t(Some(a.artifact.fetched_at))?;
+        r.s(a.kind.as_str())?;
+        r.s(a.format.as_str())?;
+        r.s(a.parse_status())?;
+        r.n(Some(a.records))?;
+        r.n(Some(a.errors))?;
+        r.o(&a.first_error)?;
+        r.end()?;
+    }
+    close(r)
+}
+
+/// Writes every evidence CSV into `dir` (which must exist). Returns the file names written.
+///
+/// # Errors
+/// On read errors of the merged store or write errors.
+pub fn write_all(ev: &Evidence, period: &Period, dir: &Path) -> io::Result<Vec<&'static str>> {
+    let short: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.short()).collect();
+    let mut written = Vec::new();
+
+    const BACKUP: &[&str] = &[
+        "job_id",
+        "account_id",
+        "region",
+        "state",
+        "in_period",
+        "is_parent",
+        "parent_job_id",
+        "resource_type",
+        "resource_arn",
+        "resource_name",
+        "creation_date",
+        "completion_date",
+        "duration_minutes",
+        "backup_vault_name",
+        "backup_vault_arn",
+        "vault_type",
+        "vault_lock_state",
+        "recovery_point_arn",
+        "backup_size_bytes",
+        "backup_plan_arn",
+        "backup_plan_name",
+        "backup_rule_name",
+        "iam_role_arn",
+        "status_message",
+        "message_category",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("backup_jobs.csv"), BACKUP, &short)?;
+    for j in ev.jobs(JobKind::Backup)? {
+        let j = j?;
+        r.s(&j.job_id)?;
+        r.o(&j.account_id)?;
+        r.o(&j.region)?;
+        r.o(&j.state)?;
+        r.b(in_period(period, j.creation_date))?;
+        r.b(j.is_parent)?;
+        r.o(&j.parent_job_id)?;
+        r.o(&j.resource_type)?;
+        r.o(&j.resource_arn)?;
+        r.o(&j.resource_name)?;
+        r.t(j.creation_date)?;
+        r.t(j.completion_date)?;
+        r.s(&minutes_between(j.creation_date, j.completion_date))?;
+        r.o(&j.backup_vault_name)?;
+        r.o(&j.backup_vault_arn)?;
+        r.o(&j.vault_type)?;
+        r.o(&j.vault_lock_state)?;
+        r.o(&j.recovery_point_arn)?;
+        r.n(j.backup_size_bytes)?;
+        r.o(&j.backup_plan_arn)?;
+        r.o(&j.backup_plan_name)?;
+        r.o(&j.backup_rule_name)?;
+        r.o(&j.iam_role_arn)?;
+        r.o(&j.status_message)?;
+        r.o(&j.message_category)?;
+        r.t(j.observed_at)?;
+        r.n(Some(j.provenance.len() as u64))?;
+        r.sources(&j.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("backup_jobs.csv");
+
+    const COPY: &[&str] = &[
+        "job_id",
+        "account_id",
+        "region",
+        "state",
+        "in_period",
+        "is_parent",
+        "parent_job_id",
+        "resource_type",
+        "resource_arn",
+        "resource_name",
+        "creation_date",
+        "completion_date",
+        "duration_minutes",
+        "source_vault_arn",
+        "destination_vault_arn",
+        "source_recovery_point_arn",
+        "destination_recovery_point_arn",
+        "backup_size_bytes",
+        "iam_role_arn",
+        "status_message",
+        "message_category",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("copy_jobs.csv"), COPY, &short)?;
+    for j in ev.jobs(JobKind::Copy)? {
+        let j = j?;
+        r.s(&j.job_id)?;
+        r.o(&j.account_id)?;
+        r.o(&j.region)?;
+        r.o(&j.state)?;
+        r.b(in_period(period, j.creation_date))?;
+        r.b(j.is_parent)?;
+        r.o(&j.parent_job_id)?;
+        r.o(&j.resource_type)?;
+        r.o(&j.resource_arn)?;
+        r.o(&j.resource_name)?;
+        r.t(j.creation_date)?;
+        r.t(j.completion_date)?;
+        r.s(&minutes_between(j.creation_date, j.completion_date))?;
+        r.o(&j.backup_vault_arn)?;
+        r.o(&j.destination_vault_arn)?;
+        r.o(&j.recovery_point_arn)?;
+        r.o(&j.destination_recovery_point_arn)?;
+        r.n(j.backup_size_bytes)?;
+        r.o(&j.iam_role_arn)?;
+        r.o(&j.status_message)?;
+        r.o(&j.message_category)?;
+        r.t(j.observed_at)?;
+        r.n(Some(j.provenance.len() as u64))?;
+        r.sources(&j.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("copy_jobs.csv");
+
+    const RESTORE: &[&str] = &[
+        "job_id",
+        "account_id",
+        "region",
+        "state",
+        "in_period",
+        "restore_test",
+        "restore_testing_plan_arn",
+        "validation_status",
+        "validation_status_message",
+        "deletion_status",
+        "resource_type",
+        "source_resource_arn",
+        "created_resource_arn",
+        "recovery_point_arn",
+        "recovery_point_creation_date",
+        "creation_date",
+        "completion_date",
+        "duration_minutes",
+        "backup_size_bytes",
+        "iam_role_arn",
+        "status_message",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("restore_jobs.csv"), RESTORE, &short)?;
+    for j in ev.jobs(JobKind::Restore)? {
+        let j = j?;
+        r.s(&j.job_id)?;
+        r.o(&j.account_id)?;
+        r.o(&j.region)?;
+        r.o(&j.state)?;
+        r.b(in_period(period, j.creation_date))?;
+        r.b(Some(j.is_restore_test()))?;
+        r.o(&j.restore_testing_plan_arn)?;
+        r.o(&j.validation_status)?;
+        r.o(&j.validation_status_message)?;
+        r.o(&j.deletion_status)?;
+        r.o(&j.resource_type)?;
+        r.o(&j.resource_arn)?;
+        r.o(&j.created_resource_arn)?;
+        r.o(&j.recovery_point_arn)?;
+        r.t(j.recovery_point_creation_date)?;
+        r.t(j.creation_date)?;
+        r.t(j.completion_date)?;
+        r.s(&minutes_between(j.creation_date, j.completion_date))?;
+        r.n(j.backup_size_bytes)?;
+        r.o(&j.iam_role_arn)?;
+        r.o(&j.status_message)?;
+        r.t(j.observed_at)?;
+        r.n(Some(j.provenance.len() as u64))?;
+        r.sources(&j.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("restore_jobs.csv");
+
+    const RP: &[&str] = &[
+        "recovery_point_arn",
+        "account_id",
+        "region",
+        "status",
+        "resource_type",
+        "resource_arn",
+        "resource_name",
+        "backup_vault_name",
+        "backup_vault_arn",
+        "vault_type",
+        "creation_date",
+        "completion_date",
+        "backup_size_bytes",
+        "is_encrypted",
+        "encryption_key_arn",
+        "storage_class",
+        "move_to_cold_storage_at",
+        "delete_at",
+        "last_restore_time",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("recovery_points.csv"), RP, &short)?;
+    for p in ev.recovery_points()? {
+        let p = p?;
+        r.s(&p.recovery_point_arn)?;
+        r.o(&p.account_id)?;
+        r.o(&p.region)?;
+        r.o(&p.status)?;
+        r.o(&p.resource_type)?;
+        r.o(&p.resource_arn)?;
+        r.o(&p.resource_name)?;
+        r.o(&p.backup_vault_name)?;
+        r.o(&p.backup_vault_arn)?;
+        r.o(&p.vault_type)?;
+        r.t(p.creation_date)?;
+        r.t(p.completion_date)?;
+        r.n(p.backup_size_bytes)?;
+        r.b(p.is_encrypted)?;
+        r.o(&p.encryption_key_arn)?;
+        r.o(&p.storage_class)?;
+        r.t(p.move_to_cold_storage_at)?;
+        r.t(p.delete_at)?;
+        r.t(p.last_restore_time)?;
+        r.t(p.observed_at)?;
+        r.n(Some(p.provenance.len() as u64))?;
+        r.sources(&p.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("recovery_points.csv");
+
+    const CONTROLS: &[&str] = &[
+        "account_id",
+        "region",
+        "framework_name",
+        "control_name",
+        "compliance_status",
+        "last_evaluation_time",
+        "resources_compliant",
+        "resources_non_compliant",
+        "control_parameters",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("controls.csv"), CONTROLS, &short)?;
+    for c in ev.controls()? {
+        let c = c?;
+        r.o(&c.account_id)?;
+        r.o(&c.region)?;
+        r.o(&c.framework_name)?;
+        r.s(&c.control_name)?;
+        r.o(&c.compliance_status)?;
+        r.t(c.last_evaluation_time)?;
+        r.n(c.resources_compliant)?;
+        r.n(c.resources_non_compliant)?;
+        r.o(&c.control_parameters)?;
+        r.t(c.observed_at)?;
+        r.n(Some(c.provenance.len() as u64))?;
+        r.sources(&c.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("controls.csv");
+
+    const RESOURCES: &[&str] = &[
+        "account_id",
+        "region",
+        "framework_name",
+        "control_name",
+        "resource_id",
+        "resource_type",
+        "compliance_status",
+        "last_evaluation_time",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("resource_compliance.csv"), RESOURCES, &short)?;
+    for c in ev.resource_compliance()? {
+        let c = c?;
+        r.o(&c.account_id)?;
+        r.o(&c.region)?;
+        r.o(&c.framework_name)?;
+        r.o(&c.control_name)?;
+        r.s(&c.resource_id)?;
+        r.o(&c.resource_type)?;
+        r.o(&c.compliance_status)?;
+        r.t(c.last_evaluation_time)?;
+        r.t(c.observed_at)?;
+        r.n(Some(c.provenance.len() as u64))?;
+        r.sources(&c.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("resource_compliance.csv");
+
+    const VAULTS: &[&str] = &[
+        "vault_arn",
+        "vault_name",
+        "account_id",
+        "region",
+        "vault_type",
+        "vault_state",
+        "locked",
+        "lock_mode",
+        "min_retention_days",
+        "max_retention_days",
+        "lock_date",
+        "number_of_recovery_points",
+        "encryption_key_arn",
+        "creation_date",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("vaults.csv"), VAULTS, &short)?;
+    for v in &ev.vaults {
+        r.s(&v.vault_arn)?;
+        r.o(&v.vault_name)?;
+        r.o(&v.account_id)?;
+        r.o(&v.region)?;
+        r.o(&v.vault_type)?;
+        r.o(&v.vault_state)?;
+        r.b(v.locked)?;
+        r.s(v.lock_mode())?;
+        r.n(v.min_retention_days)?;
+        r.n(v.max_retention_days)?;
+        r.t(v.lock_date)?;
+        r.n(v.number_of_recovery_points)?;
+        r.o(&v.encryption_key_arn)?;
+        r.t(v.creation_date)?;
+        r.t(v.observed_at)?;
+        r.n(Some(v.provenance.len() as u64))?;
+        r.sources(&v.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("vaults.csv");
+
+    const HOLDS: &[&str] = &[
+        "legal_hold_id",
+        "legal_hold_arn",
+        "account_id",
+        "region",
+        "title",
+        "status",
+        "description",
+        "creation_date",
+        "cancellation_date",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("legal_holds.csv"), HOLDS, &short)?;
+    for h in &ev.legal_holds {
+        r.s(&h.legal_hold_id)?;
+        r.o(&h.legal_hold_arn)?;
+        r.o(&h.account_id)?;
+        r.o(&h.region)?;
+        r.o(&h.title)?;
+        r.o(&h.status)?;
+        r.o(&h.description)?;
+        r.t(h.creation_date)?;
+        r.t(h.cancellation_date)?;
+        r.t(h.observed_at)?;
+        r.n(Some(h.provenance.len() as u64))?;
+        r.sources(&h.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("legal_holds.csv");
+
+    const ALARMS: &[&str] = &[
+        "alarm_arn",
+        "alarm_name",
+        "account_id",
+        "region",
+        "namespace",
+        "metric_name",
+        "dimensions",
+        "statistic",
+        "comparison_operator",
+        "threshold",
+        "evaluation_periods",
+        "actions_enabled",
+        "alarm_actions",
+        "state_value",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("alarms.csv"), ALARMS, &short)?;
+    for a in &ev.alarms {
+        r.s(&a.alarm_arn)?;
+        r.o(&a.alarm_name)?;
+        r.o(&a.account_id)?;
+        r.o(&a.region)?;
+        r.o(&a.namespace)?;
+        r.o(&a.metric_name)?;
+        r.o(&a.dimensions)?;
+        r.o(&a.statistic)?;
+        r.o(&a.comparison_operator)?;
+        r.s(&a.threshold.map(|t| t.to_string()).unwrap_or_default())?;
+        r.n(a.evaluation_periods)?;
+        r.b(a.actions_enabled)?;
+        r.o(&a.alarm_actions)?;
+        r.o(&a.state_value)?;
+        r.t(a.observed_at)?;
+        r.n(Some(a.provenance.len() as u64))?;
+        r.sources(&a.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("alarms.csv");
+
+    const TAGS: &[&str] = &["resource_arn", "account_id", "region", "tags", "observed_at", "observations", "sources"];
+    let mut r = open(&dir.join("tagged_resources.csv"), TAGS, &short)?;
+    for t in &ev.tagged_resources {
+        r.s(&t.resource_arn)?;
+        r.o(&t.account_id)?;
+        r.o(&t.region)?;
+        r.s(&t.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"))?;
+        r.t(t.observed_at)?;
+        r.n(Some(t.provenance.len() as u64))?;
+        r.sources(&t.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("tagged_resources.csv");
+
+    const PLANS: &[&str] = &[
+        "plan_arn",
+        "plan_name",
+        "account_id",
+        "region",
+        "schedule_expression",
+        "creation_time",
+        "last_execution_time",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("restore_testing_plans.csv"), PLANS, &short)?;
+    for p in &ev.restore_testing_plans {
+        r.s(&p.plan_arn)?;
+        r.o(&p.plan_name)?;
+        r.o(&p.account_id)?;
+        r.o(&p.region)?;
+        r.o(&p.schedule_expression)?;
+        r.t(p.creation_time)?;
+        r.t(p.last_execution_time)?;
+        r.t(p.observed_at)?;
+        r.n(Some(p.provenance.len() as u64))?;
+        r.sources(&p.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("restore_testing_plans.csv");
+
+    const SELECTIONS: &[&str] = &[
+        "plan_name",
+        "selection_name",
+        "account_id",
+        "region",
+        "protected_resource_type",
+        "iam_role_arn",
+        "validation_window_hours",
+        "creation_time",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("restore_testing_selections.csv"), SELECTIONS, &short)?;
+    for s in &ev.restore_testing_selections {
+        r.s(&s.plan_name)?;
+        r.s(&s.selection_name)?;
+        r.o(&s.account_id)?;
+        r.o(&s.region)?;
+        r.o(&s.protected_resource_type)?;
+        r.o(&s.iam_role_arn)?;
+        r.n(s.validation_window_hours)?;
+        r.t(s.creation_time)?;
+        r.t(s.observed_at)?;
+        r.n(Some(s.provenance.len() as u64))?;
+        r.sources(&s.provenance)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("restore_testing_selections.csv");
+
+    const REPORTS: &[&str] = &[
+        "artifact_sha256",
+        "assessment_folder",
+        "report_folder",
+        "controls",
+        "evidence_files",
+        "members",
+        "uncompressed_bytes",
+        "has_summary_pdf",
+        "has_digest",
+    ];
+    let mut r = open(&dir.join("assessment_reports.csv"), REPORTS, &short)?;
+    for a in &ev.assessment_reports {
+        let sha =
+            a.provenance.first().map(|p| ev.artifacts[p.artifact as usize].artifact.sha256.hex()).unwrap_or_default();
+        r.s(&sha)?;
+        r.s(&a.assessment_folder)?;
+        r.o(&a.report_folder)?;
+        r.n(Some(a.controls))?;
+        r.n(Some(a.evidence_files))?;
+        r.n(Some(a.members))?;
+        r.n(Some(a.uncompressed_bytes))?;
+        r.b(Some(a.has_summary_pdf))?;
+        r.b(Some(a.has_digest))?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("assessment_reports.csv");
+
+    const MEMBERS: &[&str] = &["artifact_sha256", "member_index", "name", "size", "sha256"];
+    let mut r = open(&dir.join("assessment_report_members.csv"), MEMBERS, &short)?;
+    for m in &ev.zip_members {
+        r.s(&ev.artifacts[m.provenance.artifact as usize].artifact.sha256.hex())?;
+        let index = match m.provenance.locator {
+            super::model::Locator::ZipMember(i) => u64::from(i),
+            _ => 0,
+        };
+        r.n(Some(index))?;
+        r.s(&m.name)?;
+        r.n(Some(m.size))?;
+        r.s(&m.sha256)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("assessment_report_members.csv");
+
+    const ERRORS: &[&str] = &["artifact_sha256", "origin", "locator", "message"];
+    let mut r = open(&dir.join("parse_errors.csv"), ERRORS, &short)?;
+    for e in &ev.errors {
+        let a = &ev.artifacts[e.artifact as usize].artifact;
+        r.s(&a.sha256.hex())?;
+        r.s(&a.origin)?;
+        r.s(&e.locator)?;
+        r.s(&e.message)?;
+        r.end()?;
+    }
+    close(r)?;
+    written.push("parse_errors.csv");
+
+    Ok(written)
+}

@@ -1,0 +1,342 @@
+//! Ingest: recognise an artifact by its content and parse it into evidence records.
+//!
+//! One parser per format family: Backup Audit Manager CSV reports ([`report_csv`]), JSON
+//! reports and AWS CLI-shaped API snapshots ([`json`]), and Audit Manager assessment-report
+//! zips ([`assessment_zip`]). Parsers stream: records go to a [`Sink`] as they are read, so a
+//! file's size does not bound memory. Bad input never panics: each problem goes to
+//! [`Sink::error`] with the place it was found (CSV line, JSON pointer or line/column), the
+//! bad record is left out, and parsing carries on where the format allows.
+//!
+//! Classification is by content, never by path (DESIGN §2); the path only supplies hints
+//! (account, Region and observation time from `collected/<account>/<region>/<time>/…`).
+
+pub mod assessment_zip;
+pub mod fields;
+pub mod json;
+pub mod report_csv;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use crate::evidence::Record;
+use crate::evidence::model::Provenance;
+use crate::time::Timestamp;
+
+/// Receives what a parser finds.
+pub trait Sink {
+    /// A parsed record.
+    fn record(&mut self, record: Record);
+    /// A problem at `locator` (e.g. `line 17`, `/BackupJobs/3/CreationDate`).
+    fn error(&mut self, locator: String, message: String);
+}
+
+/// What an artifact turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum ArtifactKind {
+    BackupJobReport,
+    CopyJobReport,
+    RestoreJobReport,
+    ControlComplianceReport,
+    ResourceComplianceReport,
+    ScanJobReport,
+    BackupJobsSnapshot,
+    CopyJobsSnapshot,
+    RestoreJobsSnapshot,
+    RecoveryPointsSnapshot,
+    BackupVaultsSnapshot,
+    LegalHoldsSnapshot,
+    RestoreTestingPlansSnapshot,
+    RestoreTestingSelectionsSnapshot,
+    MetricAlarmsSnapshot,
+    TagInventorySnapshot,
+    AssessmentReport,
+    Unclassified,
+}
+
+impl ArtifactKind {
+    /// Name used in `artifacts.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::BackupJobReport => "BACKUP_JOB_REPORT",
+            ArtifactKind::CopyJobReport => "COPY_JOB_REPORT",
+            ArtifactKind::RestoreJobReport => "RESTORE_JOB_REPORT",
+            ArtifactKind::ControlComplianceReport => "CONTROL_COMPLIANCE_REPORT",
+            ArtifactKind::ResourceComplianceReport => "RESOURCE_COMPLIANCE_REPORT",
+            ArtifactKind::ScanJobReport => "SCAN_JOB_REPORT",
+            ArtifactKind::BackupJobsSnapshot => "snapshot:BackupJobs",
+            ArtifactKind::CopyJobsSnapshot => "snapshot:CopyJobs",
+            ArtifactKind::RestoreJobsSnapshot => "snapshot:RestoreJobs",
+            ArtifactKind::RecoveryPointsSnapshot => "snapshot:RecoveryPoints",
+            ArtifactKind::BackupVaultsSnapshot => "snapshot:BackupVaults",
+            ArtifactKind::LegalHoldsSnapshot => "snapshot:LegalHolds",
+            ArtifactKind::RestoreTestingPlansSnapshot => "snapshot:RestoreTestingPlans",
+            ArtifactKind::RestoreTestingSelectionsSnapshot => "snapshot:RestoreTestingSelections",
+            ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
+            ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
+            ArtifactKind::AssessmentReport => "AUDIT_MANAGER_ASSESSMENT_REPORT",
+            ArtifactKind::Unclassified => "unclassified",
+        }
+    }
+}
+
+/// The container format of an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Format {
+    Csv,
+    Json,
+    Zip,
+    Other,
+}
+
+impl Format {
+    /// Name used in `artifacts.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Zip => "zip",
+            Format::Other => "other",
+        }
+    }
+}
+
+/// The bytes of an artifact: in memory, or a stored file to stream.
+#[derive(Debug, Clone, Copy)]
+pub enum Input<'a> {
+    /// The whole artifact in memory.
+    Bytes(&'a [u8]),
+    /// A file to stream (large artifacts).
+    File(&'a Path),
+}
+
+/// Hints taken from an artifact's path (never its classification).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathHint {
+    /// Account id from `collected/<account>/…` or `Backup/<account>/…`.
+    pub account: Option<String>,
+    /// Region from the same layouts.
+    pub region: Option<String>,
+    /// Snapshot time from `collected/<account>/<region>/<RFC 3339>/…`.
+    pub observed_at: Option<Timestamp>,
+}
+
+impl PathHint {
+    /// Reads the conventional layouts (DESIGN §2) from a `/`-separated relative path.
+    pub fn from_path(relative: &str) -> Self {
+        let parts: Vec<&str> = relative.split('/').collect();
+        let is_account = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+        let is_region = |s: &str| {
+            s.split('-').count() >= 3 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        for (i, p) in parts.iter().enumerate() {
+            if *p == "collected" && parts.len() > i + 4 && is_account(parts[i + 1]) {
+                return PathHint {
+                    account: Some(parts[i + 1].to_owned()),
+                    region: is_region(parts[i + 2]).then(|| parts[i + 2].to_owned()),
+                    observed_at: Timestamp::parse(parts[i + 3]).ok(),
+                };
+            }
+            if *p == "Backup" && parts.len() > i + 2 {
+                return PathHint {
+                    account: is_account(parts[i + 1]).then(|| parts[i + 1].to_owned()),
+                    region: is_region(parts[i + 2]).then(|| parts[i + 2].to_owned()),
+                    observed_at: None,
+                };
+            }
+        }
+        PathHint::default()
+    }
+}
+
+/// What the parser needs to know about the artifact besides its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Index of the artifact in the build's table (goes into every provenance).
+    pub artifact: u32,
+    /// File name (template hints such as `BACKUP_JOB_REPORT_…`).
+    pub file_name: String,
+    /// Hints from the path.
+    pub hint: PathHint,
+}
+
+/// Parses one artifact, sending records and errors to `sink`.
+///
+/// Returns what the artifact is. I/O errors reading a stored file are returned; everything
+/// wrong with the content goes to the sink.
+///
+/// # Errors
+/// Only when a stored file cannot be read.
+pub fn parse(input: Input<'_>, ctx: &Context, sink: &mut dyn Sink) -> io::Result<(ArtifactKind, Format)> {
+    let mut head = [0u8; 512];
+    let head_len = match input {
+        Input::Bytes(b) => {
+            let n = b.len().min(head.len());
+            head[..n].copy_from_slice(&b[..n]);
+            n
+        }
+        Input::File(p) => read_head(p, &mut head)?,
+    };
+    let head = strip_bom(&head[..head_len]);
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        let kind = match input {
+            Input::Bytes(b) => assessment_zip::parse(io::Cursor::new(b), ctx, sink),
+            Input::File(p) => assessment_zip::parse(BufReader::new(File::open(p)?), ctx, sink),
+        };
+        return Ok((kind, Format::Zip));
+    }
+    let first = head.iter().copied().find(|b| !b.is_ascii_whitespace());
+    if matches!(first, Some(b'{') | Some(b'[')) {
+        let kind = match input {
+            Input::Bytes(b) => json::parse_slice(strip_bom(b), ctx, sink),
+            Input::File(p) => {
+                let mut r = BufReader::with_capacity(1 << 20, File::open(p)?);
+                skip_bom(&mut r)?;
+                json::parse_reader(r, ctx, sink)
+            }
+        };
+        return Ok((kind, Format::Json));
+    }
+    if let Some(template) = report_csv::detect(head) {
+        let kind = match input {
+            Input::Bytes(b) => report_csv::parse(strip_bom(b), template, ctx, sink),
+            Input::File(p) => {
+                let mut r = BufReader::with_capacity(1 << 20, File::open(p)?);
+                skip_bom(&mut r)?;
+                report_csv::parse(r, template, ctx, sink)
+            }
+        };
+        return Ok((kind, Format::Csv));
+    }
+    Ok((ArtifactKind::Unclassified, Format::Other))
+}
+
+fn read_head(path: &Path, buf: &mut [u8]) -> io::Result<usize> {
+    let mut f = File::open(path)?;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn strip_bom(b: &[u8]) -> &[u8] {
+    b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
+}
+
+fn skip_bom<R: io::BufRead>(r: &mut R) -> io::Result<()> {
+    if r.fill_buf()?.starts_with(b"\xEF\xBB\xBF") {
+        r.consume(3);
+    }
+    Ok(())
+}
+
+/// Account and Region from an ARN (`arn:partition:service:region:account:…`).
+pub fn arn_account_region(arn: &str) -> (Option<&str>, Option<&str>) {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next() != Some("arn") {
+        return (None, None);
+    }
+    let _partition = parts.next();
+    let _service = parts.next();
+    let region = parts.next().filter(|s| !s.is_empty());
+    let account = parts.next().filter(|s| !s.is_empty());
+    (account, region)
+}
+
+/// Fills what every record gets from its context: provenance, observation time (path hint
+/// when the row has none), and account/Region (from an ARN, else from the path).
+pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evidence::model::Locator) {
+    let prov = Provenance { artifact: ctx.artifact, locator };
+    let hint = &ctx.hint;
+    macro_rules! fill {
+        ($r:expr, $arn:expr) => {{
+            $r.provenance.push(prov);
+            if $r.observed_at.is_none() {
+                $r.observed_at = hint.observed_at;
+            }
+            let (acct, region) = $arn.map(arn_account_region).unwrap_or((None, None));
+            if $r.account_id.is_none() {
+                $r.account_id = acct.map(str::to_owned).or_else(|| hint.account.clone());
+            }
+            if $r.region.is_none() {
+                $r.region = region.map(str::to_owned).or_else(|| hint.region.clone());
+            }
+        }};
+    }
+    match record {
+        Record::Job(r) => {
+            let arn = r.backup_vault_arn.clone().or_else(|| r.resource_arn.clone());
+            fill!(r, arn.as_deref())
+        }
+        Record::RecoveryPoint(r) => {
+            let arn = r.backup_vault_arn.clone().or_else(|| Some(r.recovery_point_arn.clone()));
+            fill!(r, arn.as_deref())
+        }
+        Record::Control(r) => fill!(r, None::<&str>),
+        Record::ResourceCompliance(r) => fill!(r, None::<&str>),
+        Record::Vault(r) => {
+            let arn = r.vault_arn.clone();
+            fill!(r, Some(arn.as_str()))
+        }
+        Record::LegalHold(r) => {
+            let arn = r.legal_hold_arn.clone();
+            fill!(r, arn.as_deref())
+        }
+        Record::Alarm(r) => {
+            let arn = r.alarm_arn.clone();
+            fill!(r, Some(arn.as_str()))
+        }
+        Record::TaggedResource(r) => {
+            let arn = r.resource_arn.clone();
+            fill!(r, Some(arn.as_str()))
+        }
+        Record::Plan(r) => {
+            let arn = r.plan_arn.clone();
+            fill!(r, Some(arn.as_str()))
+        }
+        Record::Selection(r) => {
+            let arn = r.iam_role_arn.clone();
+            fill!(r, arn.as_deref());
+            // IAM ARNs carry no Region: the path hint is the only source.
+            if r.region.is_none() {
+                r.region = hint.region.clone();
+            }
+        }
+        Record::AssessmentReport(r) => r.provenance.push(prov),
+        Record::ZipMember(r) => r.provenance = prov,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_hints() {
+        let h = PathHint::from_path("x/collected/111122223333/eu-central-1/2026-07-08T06:00:00Z/list-backup-jobs.json");
+        assert_eq!(h.account.as_deref(), Some("111122223333"));
+        assert_eq!(h.region.as_deref(), Some("eu-central-1"));
+        assert_eq!(h.observed_at, Some(Timestamp::parse("2026-07-08T06:00:00Z").unwrap()));
+        let h = PathHint::from_path("Backup/crossaccount/eu-west-1/2026/07/08/plan/r.csv");
+        assert_eq!(h.account, None);
+        assert_eq!(h.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(PathHint::from_path("notes.txt"), PathHint::default());
+    }
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            arn_account_region("arn:aws:backup:eu-west-1:111122223333:backup-vault:v"),
+            (Some("111122223333"), Some("eu-west-1"))
+        );
+        assert_eq!(arn_account_region("arn:aws:ec2:eu-west-1::image/ami-1"), (None, Some("eu-west-1")));
+        assert_eq!(arn_account_region("arn:aws:iam::111122223333:role/x"), (Some("111122223333"), None));
+        assert_eq!(arn_account_region("nonsense"), (None, None));
+    }
+}

@@ -1,0 +1,638 @@
+//! Field names and values shared by every format.
+//!
+//! AWS spells one field many ways: `backupJobId` in JSON reports, `Backup Job ID` or
+//! `"Backup Job ID [..]"` in CSV reports, `backup_job_id` in Athena exports, `BackupJobId` in
+//! the API. All of them normalise to one key (`backupjobid`): ASCII letters and digits only,
+//! lower-cased, anything from a `[` on dropped. Each record type then maps normalised keys to
+//! its fields in one `match`, so a new spelling needs no code, and unknown columns (such as
+//! `path_to_root`) are ignored.
+
+use std::borrow::Cow;
+
+use crate::evidence::model::{
+    Alarm, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ResourceCompliance, RestoreTestingPlan,
+    RestoreTestingSelection, TaggedResource, Vault,
+};
+use crate::time::Timestamp;
+
+/// A normalised field name, kept on the stack.
+#[derive(Clone, Copy)]
+pub struct NormKey {
+    buf: [u8; 48],
+    len: u8,
+}
+
+impl NormKey {
+    /// Normalises a raw field name.
+    pub fn new(raw: &str) -> Self {
+        let mut k = NormKey { buf: [0; 48], len: 0 };
+        for b in raw.bytes() {
+            if b == b'[' {
+                break;
+            }
+            if b.is_ascii_alphanumeric() && (k.len as usize) < k.buf.len() {
+                k.buf[k.len as usize] = b.to_ascii_lowercase();
+                k.len += 1;
+            }
+        }
+        k
+    }
+
+    /// The normalised name.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII bytes are ever written.
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+}
+
+/// A field value as a format gives it, before conversion.
+#[derive(Debug, Clone, Copy)]
+pub enum Scalar<'a> {
+    /// JSON null or an empty CSV cell.
+    Null,
+    /// Text.
+    Str(&'a str),
+    /// An unsigned JSON number.
+    U64(u64),
+    /// A negative JSON number.
+    I64(i64),
+    /// A JSON number with a fraction or exponent.
+    F64(f64),
+    /// A JSON boolean.
+    Bool(bool),
+}
+
+impl<'a> Scalar<'a> {
+    /// Text, or `None` for null / empty. Numbers and booleans are printed.
+    pub fn text(self) -> Option<Cow<'a, str>> {
+        match self {
+            Scalar::Null => None,
+            Scalar::Str(s) => {
+                let t = s.trim();
+                (!t.is_empty()).then_some(Cow::Borrowed(t))
+            }
+            Scalar::U64(v) => Some(Cow::Owned(v.to_string())),
+            Scalar::I64(v) => Some(Cow::Owned(v.to_string())),
+            Scalar::F64(v) => Some(Cow::Owned(v.to_string())),
+            Scalar::Bool(v) => Some(Cow::Borrowed(if v { "true" } else { "false" })),
+        }
+    }
+
+    fn string(self) -> Option<String> {
+        self.text().map(Cow::into_owned)
+    }
+
+    /// Upper-cased text, for states and statuses.
+    fn upper(self) -> Option<String> {
+        self.text().map(|t| t.to_ascii_uppercase())
+    }
+
+    /// A timestamp: ISO 8601 text or epoch seconds.
+    pub fn timestamp(self) -> Result<Option<Timestamp>, String> {
+        match self {
+            Scalar::Null => Ok(None),
+            Scalar::Str(s) if s.trim().is_empty() => Ok(None),
+            Scalar::Str(s) => Timestamp::parse(s).map(Some),
+            Scalar::U64(v) => {
+                Timestamp::from_epoch(v as f64).map(Some).ok_or_else(|| format!("timestamp out of range: {v}"))
+            }
+            Scalar::I64(v) => {
+                Timestamp::from_epoch(v as f64).map(Some).ok_or_else(|| format!("timestamp out of range: {v}"))
+            }
+            Scalar::F64(v) => Timestamp::from_epoch(v).map(Some).ok_or_else(|| format!("timestamp out of range: {v}")),
+            Scalar::Bool(v) => Err(format!("expected a timestamp, found {v}")),
+        }
+    }
+
+    /// A non-negative integer (numbers may come as text; `"12.0"` is fine, `"12.5"` is not).
+    pub fn count(self) -> Result<Option<u64>, String> {
+        match self {
+            Scalar::Null => Ok(None),
+            Scalar::U64(v) => Ok(Some(v)),
+            Scalar::I64(v) => Err(format!("expected a non-negative integer, found {v}")),
+            Scalar::F64(v) if v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 => Ok(Some(v as u64)),
+            Scalar::F64(v) => Err(format!("expected a non-negative integer, found {v}")),
+            Scalar::Bool(v) => Err(format!("expected a non-negative integer, found {v}")),
+            Scalar::Str(s) => {
+                let t = s.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                if let Ok(v) = t.parse::<u64>() {
+                    return Ok(Some(v));
+                }
+                match t.parse::<f64>() {
+                    Ok(v) if v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 => Ok(Some(v as u64)),
+                    _ => Err(format!("expected a non-negative integer, found {t:?}")),
+                }
+            }
+        }
+    }
+
+    /// A number.
+    pub fn number(self) -> Result<Option<f64>, String> {
+        match self {
+            Scalar::Null => Ok(None),
+            Scalar::U64(v) => Ok(Some(v as f64)),
+            Scalar::I64(v) => Ok(Some(v as f64)),
+            Scalar::F64(v) => Ok(Some(v)),
+            Scalar::Bool(v) => Err(format!("expected a number, found {v}")),
+            Scalar::Str(s) if s.trim().is_empty() => Ok(None),
+            Scalar::Str(s) => s.trim().parse::<f64>().map(Some).map_err(|_| format!("expected a number, found {s:?}")),
+        }
+    }
+
+    /// A boolean (`true`/`false` in any case; JSON booleans).
+    pub fn flag(self) -> Result<Option<bool>, String> {
+        match self {
+            Scalar::Null => Ok(None),
+            Scalar::Bool(v) => Ok(Some(v)),
+            Scalar::Str(s) => {
+                let t = s.trim();
+                if t.is_empty() {
+                    Ok(None)
+                } else if t.eq_ignore_ascii_case("true") {
+                    Ok(Some(true))
+                } else if t.eq_ignore_ascii_case("false") {
+                    Ok(Some(false))
+                } else {
+                    Err(format!("expected true or false, found {t:?}"))
+                }
+            }
+            other => Err(format!("expected true or false, found {other:?}")),
+        }
+    }
+}
+
+/// A record that takes fields by normalised name.
+pub trait FieldSink {
+    /// Sets one field. Unknown keys are ignored; a bad value is an error message.
+    ///
+    /// # Errors
+    /// When the value cannot be read as the field's type.
+    fn set(&mut self, key: &str, value: Scalar<'_>) -> Result<(), String>;
+
+    /// Receives a JSON array field (tags, alarm actions). Ignored by default.
+    ///
+    /// # Errors
+    /// When the array's items have the wrong shape.
+    fn set_array(&mut self, _key: &str, _items: &[serde_json::Value]) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Called once all fields are in; checks required fields.
+    ///
+    /// # Errors
+    /// When a required field is missing.
+    fn finish(&mut self) -> Result<(), String>;
+}
+
+/// The end of a `"start - end"` report period.
+fn period_end(v: Scalar<'_>) -> Result<Option<Timestamp>, String> {
+    let Some(text) = v.text() else { return Ok(None) };
+    match text.rsplit_once(" - ") {
+        Some((_, end)) => Timestamp::parse(end).map(Some),
+        None => Err(format!("expected \"start - end\", found {text:?}")),
+    }
+}
+
+fn set_kind(job: &mut Job, kind: JobKind, v: Scalar<'_>) -> Result<(), String> {
+    if let Some(k) = job.kind
+        && k != kind
+    {
+        return Err(format!("row has both a {} and a {} job id", k.as_str(), kind.as_str()));
+    }
+    job.kind = Some(kind);
+    job.job_id = v.string().ok_or("empty job id")?;
+    Ok(())
+}
+
+impl FieldSink for Job {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "backupjobid" => set_kind(self, JobKind::Backup, v)?,
+            "copyjobid" => set_kind(self, JobKind::Copy, v)?,
+            "restorejobid" => set_kind(self, JobKind::Restore, v)?,
+            "accountid" => self.account_id = v.string(),
+            "region" => self.region = v.string(),
+            "jobstatus" | "state" | "status" => self.state = v.upper(),
+            "statusmessage" => self.status_message = v.string(),
+            "messagecategory" => self.message_category = v.string(),
+            "resourcearn" | "sourceresourcearn" => self.resource_arn = v.string(),
+            "resourcetype" => self.resource_type = v.string(),
+            "resourcename" => self.resource_name = v.string(),
+            "creationdate" => self.creation_date = v.timestamp()?,
+            "completiondate" => self.completion_date = v.timestamp()?,
+            "initiationdate" => self.initiation_date = v.timestamp()?,
+            "expectedcompletiondate" => self.expected_completion_date = v.timestamp()?,
+            "backupvaultname" => self.backup_vault_name = v.string(),
+            "backupvaultarn" | "sourcebackupvaultarn" => self.backup_vault_arn = v.string(),
+            "destinationbackupvaultarn" => self.destination_vault_arn = v.string(),
+            "recoverypointarn" | "sourcerecoverypointarn" => self.recovery_point_arn = v.string(),
+            "destinationrecoverypointarn" => self.destination_recovery_point_arn = v.string(),
+            "backupsizeinbytes" => self.backup_size_bytes = v.count()?,
+            "iamrolearn" => self.iam_role_arn = v.string(),
+            "backupplanarn" => self.backup_plan_arn = v.string(),
+            "backupplanname" => self.backup_plan_name = v.string(),
+            "backupruleid" => self.backup_rule_id = v.string(),
+            "backuprulename" => self.backup_rule_name = v.string(),
+            "isparentjob" | "isparent" => self.is_parent = v.flag()?,
+            "parentjobid" => self.parent_job_id = v.string(),
+            "vaulttype" | "destinationvaulttype" => self.vault_type = v.string(),
+            "vaultlockstatus" | "vaultlockstate" | "destinationvaultlockstate" => self.vault_lock_state = v.upper(),
+            "isencrypted" => self.is_encrypted = v.flag()?,
+            "jobruntime" => self.job_run_time = v.string(),
+            "percentdone" => self.percent_done = v.string(),
+            "restoretestingplanarn" => self.restore_testing_plan_arn = v.string(),
+            "validationstatus" => self.validation_status = v.upper(),
+            "validationstatusmessage" => self.validation_status_message = v.string(),
+            "deletionstatus" => self.deletion_status = v.upper(),
+            "createdresourcearn" => self.created_resource_arn = v.string(),
+            "recoverypointcreationdate" => self.recovery_point_creation_date = v.timestamp()?,
+            "reporttimeperiodend" => self.observed_at = v.timestamp()?,
+            "reporttimeperiod" => self.observed_at = period_end(v)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.kind.is_none() || self.job_id.is_empty() {
+            return Err("no job id (backupJobId, copyJobId or restoreJobId)".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for RecoveryPoint {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "recoverypointarn" => self.recovery_point_arn = v.string().unwrap_or_default(),
+            "accountid" => self.account_id = v.string(),
+            "region" => self.region = v.string(),
+            "backupvaultname" => self.backup_vault_name = v.string(),
+            "backupvaultarn" => self.backup_vault_arn = v.string(),
+            "resourcearn" => self.resource_arn = v.string(),
+            "resourcetype" => self.resource_type = v.string(),
+            "resourcename" => self.resource_name = v.string(),
+            "status" => self.status = v.upper(),
+            "creationdate" => self.creation_date = v.timestamp()?,
+            "completiondate" => self.completion_date = v.timestamp()?,
+            "backupsizeinbytes" => self.backup_size_bytes = v.count()?,
+            "isencrypted" => self.is_encrypted = v.flag()?,
+            "encryptionkeyarn" => self.encryption_key_arn = v.string(),
+            "storageclass" => self.storage_class = v.upper(),
+            "deleteat" => self.delete_at = v.timestamp()?,
+            "movetocoldstorageat" => self.move_to_cold_storage_at = v.timestamp()?,
+            "lastrestoretime" => self.last_restore_time = v.timestamp()?,
+            "vaulttype" => self.vault_type = v.string(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.recovery_point_arn.is_empty() {
+            return Err("no RecoveryPointArn".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for ControlResult {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "accountid" => self.account_id = v.string(),
+            "region" => self.region = v.string(),
+            "frameworkname" => self.framework_name = v.string(),
+            "controlname" => self.control_name = v.string().unwrap_or_default(),
+            "controlcompliancestatus" => self.compliance_status = v.upper(),
+            "lastevaluationtime" => self.last_evaluation_time = v.timestamp()?,
+            "numresourcescompliant" => self.resources_compliant = v.count()?,
+            "numresourcesnoncompliant" => self.resources_non_compliant = v.count()?,
+            "controlparameters" => self.control_parameters = v.string(),
+            "reporttimeperiodend" => self.observed_at = v.timestamp()?,
+            "reporttimeperiod" => self.observed_at = period_end(v)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.control_name.is_empty() {
+            return Err("no controlName".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for ResourceCompliance {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "accountid" => self.account_id = v.string(),
+            "region" => self.region = v.string(),
+            "frameworkname" => self.framework_name = v.string(),
+            "controlname" => self.control_name = v.string(),
+            "resourceid" => self.resource_id = v.string().unwrap_or_default(),
+            "resourcetype" => self.resource_type = v.string(),
+            "resourcecompliancestatus" => self.compliance_status = v.upper(),
+            "lastevaluationtime" => self.last_evaluation_time = v.timestamp()?,
+            "reporttimeperiodend" => self.observed_at = v.timestamp()?,
+            "reporttimeperiod" => self.observed_at = period_end(v)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.resource_id.is_empty() {
+            return Err("no resourceId".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for Vault {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "backupvaultarn" => self.vault_arn = v.string().unwrap_or_default(),
+            "backupvaultname" => self.vault_name = v.string(),
+            "vaulttype" => self.vault_type = v.string(),
+            "vaultstate" => self.vault_state = v.upper(),
+            "encryptionkeyarn" => self.encryption_key_arn = v.string(),
+            "creationdate" => self.creation_date = v.timestamp()?,
+            "numberofrecoverypoints" => self.number_of_recovery_points = v.count()?,
+            "locked" => self.locked = v.flag()?,
+            "minretentiondays" => self.min_retention_days = v.count()?,
+            "maxretentiondays" => self.max_retention_days = v.count()?,
+            "lockdate" => self.lock_date = v.timestamp()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.vault_arn.is_empty() {
+            return Err("no BackupVaultArn".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for LegalHold {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "legalholdid" => self.legal_hold_id = v.string().unwrap_or_default(),
+            "legalholdarn" => self.legal_hold_arn = v.string(),
+            "title" => self.title = v.string(),
+            "status" => self.status = v.upper(),
+            "description" => self.description = v.string(),
+            "creationdate" => self.creation_date = v.timestamp()?,
+            "cancellationdate" => self.cancellation_date = v.timestamp()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.legal_hold_id.is_empty() {
+            return Err("no LegalHoldId".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for Alarm {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "alarmarn" => self.alarm_arn = v.string().unwrap_or_default(),
+            "alarmname" => self.alarm_name = v.string(),
+            "namespace" => self.namespace = v.string(),
+            "metricname" => self.metric_name = v.string(),
+            "statistic" => self.statistic = v.string(),
+            "comparisonoperator" => self.comparison_operator = v.string(),
+            "threshold" => self.threshold = v.number()?,
+            "evaluationperiods" => self.evaluation_periods = v.count()?,
+            "actionsenabled" => self.actions_enabled = v.flag()?,
+            "statevalue" => self.state_value = v.upper(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn set_array(&mut self, key: &str, items: &[serde_json::Value]) -> Result<(), String> {
+        match key {
+            "alarmactions" => {
+                let mut actions = items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_owned).ok_or("AlarmActions must hold strings"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                actions.sort();
+                self.alarm_actions = (!actions.is_empty()).then(|| actions.join(";"));
+            }
+            "dimensions" => {
+                let mut dims = items
+                    .iter()
+                    .map(|d| match (d.get("Name").and_then(|v| v.as_str()), d.get("Value").and_then(|v| v.as_str())) {
+                        (Some(n), Some(v)) => Ok(format!("{n}={v}")),
+                        _ => Err("Dimensions items need Name and Value".to_string()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                dims.sort();
+                self.dimensions = (!dims.is_empty()).then(|| dims.join(";"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.alarm_arn.is_empty() {
+            return Err("no AlarmArn".into());
+        }
+        if self.actions_enabled.is_none() {
+            self.actions_enabled = Some(true);
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for TaggedResource {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        if key == "resourcearn" {
+            self.resource_arn = v.string().unwrap_or_default();
+        }
+        Ok(())
+    }
+
+    fn set_array(&mut self, key: &str, items: &[serde_json::Value]) -> Result<(), String> {
+        if key == "tags" {
+            for t in items {
+                match (t.get("Key").and_then(|v| v.as_str()), t.get("Value").and_then(|v| v.as_str())) {
+                    (Some(k), Some(v)) => self.tags.push((k.to_owned(), v.to_owned())),
+                    _ => return Err("Tags items need Key and Value strings".into()),
+                }
+            }
+            self.tags.sort();
+            self.tags.dedup_by(|a, b| a.0 == b.0);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.resource_arn.is_empty() {
+            return Err("no ResourceARN".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for RestoreTestingPlan {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "restoretestingplanarn" => self.plan_arn = v.string().unwrap_or_default(),
+            "restoretestingplanname" => self.plan_name = v.string(),
+            "scheduleexpression" => self.schedule_expression = v.string(),
+            "creationtime" => self.creation_time = v.timestamp()?,
+            "lastexecutiontime" => self.last_execution_time = v.timestamp()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.plan_arn.is_empty() {
+            return Err("no RestoreTestingPlanArn".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for RestoreTestingSelection {
+    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            "restoretestingplanname" => self.plan_name = v.string().unwrap_or_default(),
+            "restoretestingselectionname" => self.selection_name = v.string().unwrap_or_default(),
+            "protectedresourcetype" => self.protected_resource_type = v.string(),
+            "iamrolearn" => self.iam_role_arn = v.string(),
+            "validationwindowhours" => self.validation_window_hours = v.count()?,
+            "creationtime" => self.creation_time = v.timestamp()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if self.plan_name.is_empty() || self.selection_name.is_empty() {
+            return Err("no RestoreTestingPlanName or RestoreTestingSelectionName".into());
+        }
+        Ok(())
+    }
+}
+
+/// Feeds a parsed JSON object into a sink, flattening nested objects
+/// (`CreatedBy.RestoreTestingPlanArn` → `restoretestingplanarn`). Errors name the JSON
+/// pointer below `pointer`.
+///
+/// # Errors
+/// The first field that cannot be read, as (JSON pointer, message).
+pub fn feed_value(sink: &mut dyn FieldSink, value: &serde_json::Value, pointer: &str) -> Result<(), (String, String)> {
+    let serde_json::Value::Object(map) = value else {
+        return Err((pointer.to_owned(), "expected an object".into()));
+    };
+    for (k, v) in map {
+        let key = NormKey::new(k);
+        let at = || format!("{pointer}/{k}");
+        let scalar = match v {
+            serde_json::Value::Null => Scalar::Null,
+            serde_json::Value::Bool(b) => Scalar::Bool(*b),
+            serde_json::Value::Number(n) => number_scalar(n),
+            serde_json::Value::String(s) => Scalar::Str(s),
+            serde_json::Value::Array(items) => {
+                sink.set_array(key.as_str(), items).map_err(|e| (at(), e))?;
+                continue;
+            }
+            serde_json::Value::Object(_) => {
+                feed_value(sink, v, &at())?;
+                continue;
+            }
+        };
+        sink.set(key.as_str(), scalar).map_err(|e| (at(), e))?;
+    }
+    Ok(())
+}
+
+fn number_scalar(n: &serde_json::Number) -> Scalar<'static> {
+    if let Some(u) = n.as_u64() {
+        Scalar::U64(u)
+    } else if let Some(i) = n.as_i64() {
+        Scalar::I64(i)
+    } else {
+        Scalar::F64(n.as_f64().unwrap_or(f64::NAN))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_normalises_to_one_key() {
+        for raw in [
+            "backupJobId",
+            "BackupJobId",
+            "Backup Job ID",
+            "\"Backup Job ID\"",
+            "backup_job_id",
+            "\u{feff}Backup Job Id [uuid]",
+            " BACKUP-JOB-ID ",
+        ] {
+            assert_eq!(NormKey::new(raw).as_str(), "backupjobid", "{raw}");
+        }
+    }
+
+    #[test]
+    fn values_convert_or_explain() {
+        assert_eq!(Scalar::Str(" 42 ").count().unwrap(), Some(42));
+        assert_eq!(Scalar::F64(42.0).count().unwrap(), Some(42));
+        assert!(Scalar::Str("4 2").count().is_err());
+        assert!(Scalar::I64(-1).count().is_err());
+        assert_eq!(Scalar::Str("TRUE").flag().unwrap(), Some(true));
+        assert!(Scalar::Str("yes").flag().is_err());
+        assert_eq!(Scalar::Str("").timestamp().unwrap(), None);
+        assert!(Scalar::Str("31/12/2026").timestamp().is_err());
+        assert_eq!(Scalar::F64(1_783_000_000.5).timestamp().unwrap(), Some(Timestamp(1_783_000_000_500)));
+    }
+
+    #[test]
+    fn job_fields_from_any_format() {
+        let mut job = Job::default();
+        let v = serde_json::json!({
+            "RestoreJobId": "r-1", "Status": "Completed", "CreationDate": 1783000000,
+            "CreatedBy": {"RestoreTestingPlanArn": "arn:plan"}, "SourceResourceArn": "arn:src",
+            "ValidationStatus": "successful", "BackupSizeInBytes": "1024"
+        });
+        feed_value(&mut job, &v, "/RestoreJobs/0").unwrap();
+        job.finish().unwrap();
+        assert_eq!(job.kind, Some(JobKind::Restore));
+        assert_eq!(job.state.as_deref(), Some("COMPLETED"));
+        assert_eq!(job.validation_status.as_deref(), Some("SUCCESSFUL"));
+        assert_eq!(job.restore_testing_plan_arn.as_deref(), Some("arn:plan"));
+        assert_eq!(job.resource_arn.as_deref(), Some("arn:src"));
+        assert_eq!(job.backup_size_bytes, Some(1024));
+        assert!(job.is_restore_test());
+
+        let mut bad = Job::default();
+        let err =
+            feed_value(&mut bad, &serde_json::json!({"BackupJobId": "b", "CreationDate": "soon"}), "/BackupJobs/7")
+                .unwrap_err();
+        assert_eq!(err.0, "/BackupJobs/7/CreationDate");
+        assert!(err.1.contains("\"soon\""), "{}", err.1);
+
+        let mut old = Job::default();
+        old.set("reporttimeperiod", Scalar::Str("2026-07-13T00:00:00Z - 2026-07-14T00:00:00Z")).unwrap();
+        assert_eq!(old.observed_at, Some(Timestamp::parse("2026-07-14T00:00:00Z").unwrap()));
+        assert!(old.set("reporttimeperiod", Scalar::Str("2026-07-13")).is_err());
+        assert!(old.finish().is_err());
+    }
+}

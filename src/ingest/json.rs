@@ -1,0 +1,511 @@
+//! JSON artifacts: Backup Audit Manager JSON reports and AWS CLI-shaped API snapshots.
+//!
+//! The top-level object is read member by member; a list we know (`reportItems`,
+//! `BackupJobs`, `RecoveryPoints`, `BackupVaultList`, …) is read item by item, so a large
+//! snapshot is never held in memory. Job, recovery-point and compliance items — the bulk of
+//! a quarter — go straight from the JSON tokens into records; the small lists (vaults,
+//! alarms, tags, …) go through `serde_json::Value` first. A `describe-*` output holding one
+//! object (`describe-backup-vault`, `describe-restore-job`, …) is recognised by its keys.
+//!
+//! Problems inside an item drop that item and are reported at its JSON pointer; a syntax
+//! error (for instance a truncated file) ends the parse and is reported at its line and
+//! column, keeping the items read before it.
+
+use std::fmt;
+use std::io::Read;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use super::fields::{FieldSink, NormKey, Scalar, feed_value};
+use super::report_csv::{Template, template_of};
+use super::{ArtifactKind, Context, Sink, complete};
+use crate::evidence::Record;
+use crate::evidence::model::{
+    Alarm, ControlResult, Job, LegalHold, ListKey, Locator, RecoveryPoint, ResourceCompliance, RestoreTestingPlan,
+    RestoreTestingSelection, TaggedResource, Vault,
+};
+
+/// Parses a JSON artifact held in memory (BOM already removed).
+pub fn parse_slice(bytes: &[u8], ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    run(&mut de, ctx, sink)
+}
+
+/// Parses a JSON artifact from a reader (BOM already removed).
+pub fn parse_reader<R: Read>(reader: R, ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    run(&mut de, ctx, sink)
+}
+
+struct State<'c, 's> {
+    ctx: &'c Context,
+    sink: &'s mut dyn Sink,
+    kind: Option<ArtifactKind>,
+    /// Top-level members that are not lists we know (a `describe-*` object, `NextToken`, …).
+    rest: serde_json::Map<String, Value>,
+}
+
+impl State<'_, '_> {
+    fn emit(&mut self, mut record: Record, locator: Locator) {
+        complete(&mut record, self.ctx, locator);
+        self.sink.record(record);
+    }
+
+    fn set_kind(&mut self, kind: ArtifactKind) {
+        if self.kind.is_none() || self.kind == Some(ArtifactKind::Unclassified) {
+            self.kind = Some(kind);
+        }
+    }
+}
+
+fn run<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    ctx: &Context,
+    sink: &mut dyn Sink,
+) -> ArtifactKind {
+    let mut state = State { ctx, sink, kind: None, rest: serde_json::Map::new() };
+    let result = de.deserialize_any(Top(&mut state)).and_then(|()| de.end());
+    if let Err(e) = result {
+        let message = e.to_string();
+        state.sink.error(format!("line {} column {}", e.line(), e.column()), message);
+    }
+    if state.kind.is_none() && !state.rest.is_empty() {
+        let doc = Value::Object(std::mem::take(&mut state.rest));
+        document(&mut state, &doc);
+    }
+    state.kind.unwrap_or(ArtifactKind::Unclassified)
+}
+
+/// A top-level object that is one resource (`describe-backup-vault`, `describe-restore-job` …).
+fn document(state: &mut State<'_, '_>, doc: &Value) {
+    let has = |k: &str| doc.get(k).is_some();
+    let (kind, shape) = if has("BackupJobId") {
+        (ArtifactKind::BackupJobsSnapshot, Shape::Job)
+    } else if has("CopyJobId") {
+        (ArtifactKind::CopyJobsSnapshot, Shape::Job)
+    } else if has("RestoreJobId") {
+        (ArtifactKind::RestoreJobsSnapshot, Shape::Job)
+    } else if has("RecoveryPointArn") {
+        (ArtifactKind::RecoveryPointsSnapshot, Shape::RecoveryPoint)
+    } else if has("BackupVaultArn") {
+        (ArtifactKind::BackupVaultsSnapshot, Shape::Vault)
+    } else if has("LegalHoldId") {
+        (ArtifactKind::LegalHoldsSnapshot, Shape::LegalHold)
+    } else if has("RestoreTestingSelectionName") {
+        (ArtifactKind::RestoreTestingSelectionsSnapshot, Shape::Selection)
+    } else if has("RestoreTestingPlanArn") {
+        (ArtifactKind::RestoreTestingPlansSnapshot, Shape::Plan)
+    } else {
+        return;
+    };
+    state.set_kind(kind);
+    shape.emit_value(state, doc, "", Locator::Document);
+}
+
+/// How the items of a list become records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Job,
+    RecoveryPoint,
+    Control,
+    Resource,
+    Scan,
+    Vault,
+    LegalHold,
+    Alarm,
+    Tagged,
+    Plan,
+    Selection,
+}
+
+impl Shape {
+    fn of_list(list: ListKey) -> Option<(Shape, ArtifactKind)> {
+        Some(match list {
+            ListKey::BackupJobs => (Shape::Job, ArtifactKind::BackupJobsSnapshot),
+            ListKey::CopyJobs => (Shape::Job, ArtifactKind::CopyJobsSnapshot),
+            ListKey::RestoreJobs => (Shape::Job, ArtifactKind::RestoreJobsSnapshot),
+            ListKey::RecoveryPoints => (Shape::RecoveryPoint, ArtifactKind::RecoveryPointsSnapshot),
+            ListKey::BackupVaultList => (Shape::Vault, ArtifactKind::BackupVaultsSnapshot),
+            ListKey::LegalHolds => (Shape::LegalHold, ArtifactKind::LegalHoldsSnapshot),
+            ListKey::RestoreTestingPlans => (Shape::Plan, ArtifactKind::RestoreTestingPlansSnapshot),
+            ListKey::RestoreTestingSelections => (Shape::Selection, ArtifactKind::RestoreTestingSelectionsSnapshot),
+            ListKey::MetricAlarms => (Shape::Alarm, ArtifactKind::MetricAlarmsSnapshot),
+            ListKey::ResourceTagMappingList => (Shape::Tagged, ArtifactKind::TagInventorySnapshot),
+            ListKey::ReportItems | ListKey::Root => return None,
+        })
+    }
+
+    fn of_template(t: Template) -> (Shape, ArtifactKind) {
+        match t {
+            Template::Jobs(k) => (Shape::Job, k),
+            Template::Control => (Shape::Control, ArtifactKind::ControlComplianceReport),
+            Template::Resource => (Shape::Resource, ArtifactKind::ResourceComplianceReport),
+            Template::Scan => (Shape::Scan, ArtifactKind::ScanJobReport),
+        }
+    }
+
+    /// Builds a record from a parsed value and emits it (or the error).
+    fn emit_value(self, state: &mut State<'_, '_>, value: &Value, pointer: &str, locator: Locator) {
+        fn one<T: FieldSink + Default>(
+            value: &Value,
+            pointer: &str,
+            wrap: fn(T) -> Record,
+        ) -> Result<Record, (String, String)> {
+            let mut rec = T::default();
+            feed_value(&mut rec, value, pointer)?;
+            rec.finish().map_err(|e| (pointer_or_root(pointer), e))?;
+            Ok(wrap(rec))
+        }
+        let result = match self {
+            Shape::Job => one::<Job>(value, pointer, Record::Job),
+            Shape::RecoveryPoint => one::<RecoveryPoint>(value, pointer, Record::RecoveryPoint),
+            Shape::Control => one::<ControlResult>(value, pointer, Record::Control),
+            Shape::Resource => one::<ResourceCompliance>(value, pointer, Record::ResourceCompliance),
+            Shape::Vault => one::<Vault>(value, pointer, Record::Vault),
+            Shape::LegalHold => one::<LegalHold>(value, pointer, Record::LegalHold),
+            Shape::Alarm => one::<Alarm>(value, pointer, Record::Alarm),
+            Shape::Tagged => one::<TaggedResource>(value, pointer, Record::TaggedResource),
+            Shape::Plan => one::<RestoreTestingPlan>(value, pointer, Record::Plan),
+            Shape::Selection => one::<RestoreTestingSelection>(value, pointer, Record::Selection),
+            Shape::Scan => return,
+        };
+        match result {
+            Ok(record) => state.emit(record, locator),
+            Err((at, msg)) => state.sink.error(at, msg),
+        }
+    }
+}
+
+fn pointer_or_root(p: &str) -> String {
+    if p.is_empty() { "/".into() } else { p.to_owned() }
+}
+
+fn item_pointer(list: ListKey, index: u32) -> String {
+    match list {
+        ListKey::Root => format!("/{index}"),
+        _ => format!("/{}/{index}", list.as_str()),
+    }
+}
+
+struct Top<'a, 'c, 's>(&'a mut State<'c, 's>);
+
+impl<'de> Visitor<'de> for Top<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object or array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if let Some(list) = ListKey::from_key(&key) {
+                map.next_value_seed(List { state: self.0, list })?;
+                continue;
+            }
+            // Single-object wrappers of `describe-*` / `get-*` outputs.
+            let wrapped = match key.as_str() {
+                "CopyJob" => Some((Shape::Job, ArtifactKind::CopyJobsSnapshot)),
+                "RestoreTestingPlan" => Some((Shape::Plan, ArtifactKind::RestoreTestingPlansSnapshot)),
+                "RestoreTestingSelection" => Some((Shape::Selection, ArtifactKind::RestoreTestingSelectionsSnapshot)),
+                _ => None,
+            };
+            let value: Value = map.next_value()?;
+            match wrapped {
+                Some((shape, kind)) if value.is_object() => {
+                    self.0.set_kind(kind);
+                    shape.emit_value(self.0, &value, &format!("/{key}"), Locator::Document);
+                }
+                _ => {
+                    self.0.rest.insert(key, value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        List { state: self.0, list: ListKey::Root }.visit_seq(seq)
+    }
+}
+
+struct List<'a, 'c, 's> {
+    state: &'a mut State<'c, 's>,
+    list: ListKey,
+}
+
+impl<'de> DeserializeSeed<'de> for List<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for List<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a list for {}", self.list.as_str())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(()) // `"BackupJobs": null`
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let state = self.state;
+        let list = self.list;
+        let mut shape = Shape::of_list(list).map(|(shape, kind)| {
+            state.set_kind(kind);
+            shape
+        });
+        if shape.is_none() {
+            // A report: the template shows in the file name or the first item's keys.
+            if let Some(t) = template_in_name(&state.ctx.file_name) {
+                let (s, kind) = Shape::of_template(t);
+                state.set_kind(kind);
+                shape = Some(s);
+            } else {
+                state.set_kind(ArtifactKind::Unclassified);
+            }
+        }
+        let mut index = 0u32;
+        loop {
+            let locator = Locator::Item(list, index);
+            match shape {
+                None => {
+                    let Some(value) = seq.next_element::<Value>()? else { break };
+                    let pointer = item_pointer(list, index);
+                    let keys: Vec<NormKey> =
+                        value.as_object().map(|m| m.keys().map(|k| NormKey::new(k)).collect()).unwrap_or_default();
+                    match template_of(keys.iter().map(NormKey::as_str)) {
+                        Some(t) => {
+                            let (s, kind) = Shape::of_template(t);
+                            state.kind = Some(kind);
+                            shape = Some(s);
+                            s.emit_value(state, &value, &pointer, locator);
+                        }
+                        None => state.sink.error(pointer, "report item has no job id or compliance status".into()),
+                    }
+                }
+                Some(Shape::Job) => {
+                    if !stream_item::<Job, _>(&mut seq, state, list, index, Record::Job)? {
+                        break;
+                    }
+                }
+                Some(Shape::RecoveryPoint) => {
+                    if !stream_item::<RecoveryPoint, _>(&mut seq, state, list, index, Record::RecoveryPoint)? {
+                        break;
+                    }
+                }
+                Some(Shape::Control) => {
+                    if !stream_item::<ControlResult, _>(&mut seq, state, list, index, Record::Control)? {
+                        break;
+                    }
+                }
+                Some(Shape::Resource) => {
+                    if !stream_item::<ResourceCompliance, _>(&mut seq, state, list, index, Record::ResourceCompliance)?
+                    {
+                        break;
+                    }
+                }
+                Some(Shape::Scan) => {
+                    if seq.next_element::<IgnoredAny>()?.is_none() {
+                        break;
+                    }
+                }
+                Some(small) => {
+                    let Some(value) = seq.next_element::<Value>()? else { break };
+                    small.emit_value(state, &value, &item_pointer(list, index), locator);
+                }
+            }
+            index = index.saturating_add(1);
+        }
+        Ok(())
+    }
+}
+
+fn template_in_name(name: &str) -> Option<Template> {
+    let upper = name.to_ascii_uppercase();
+    let t = if upper.contains("BACKUP_JOB_REPORT") {
+        Template::Jobs(ArtifactKind::BackupJobReport)
+    } else if upper.contains("COPY_JOB_REPORT") {
+        Template::Jobs(ArtifactKind::CopyJobReport)
+    } else if upper.contains("RESTORE_JOB_REPORT") {
+        Template::Jobs(ArtifactKind::RestoreJobReport)
+    } else if upper.contains("CONTROL_COMPLIANCE_REPORT") {
+        Template::Control
+    } else if upper.contains("RESOURCE_COMPLIANCE_REPORT") {
+        Template::Resource
+    } else if upper.contains("SCAN_JOB_REPORT") || upper.contains("MALWARE_JOB_REPORT") {
+        Template::Scan
+    } else {
+        return None;
+    };
+    Some(t)
+}
+
+/// Reads one list item straight into a record; returns false at the end of the list.
+fn stream_item<'de, T, A>(
+    seq: &mut A,
+    state: &mut State<'_, '_>,
+    list: ListKey,
+    index: u32,
+    wrap: fn(T) -> Record,
+) -> Result<bool, A::Error>
+where
+    T: FieldSink + Default,
+    A: SeqAccess<'de>,
+{
+    let mut rec = T::default();
+    let mut err: Option<(String, String)> = None;
+    if seq.next_element_seed(Item { rec: &mut rec, err: &mut err })?.is_none() {
+        return Ok(false);
+    }
+    let pointer = || item_pointer(list, index);
+    match err {
+        Some((field, msg)) => state.sink.error(format!("{}/{field}", pointer()), msg),
+        None => match rec.finish() {
+            Ok(()) => state.emit(wrap(rec), Locator::Item(list, index)),
+            Err(msg) => state.sink.error(pointer(), msg),
+        },
+    }
+    Ok(true)
+}
+
+/// One object, its fields set on a record as they are read; nested objects are flattened.
+struct Item<'a> {
+    rec: &'a mut dyn FieldSink,
+    /// The first bad field: (raw key, message).
+    err: &'a mut Option<(String, String)>,
+}
+
+impl<'de> DeserializeSeed<'de> for Item<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Item<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(Key)? {
+            map.next_value_seed(Field { key, rec: &mut *self.rec, err: &mut *self.err })?;
+        }
+        Ok(())
+    }
+}
+
+/// A member name: normalised, plus (up to 64 bytes of) the raw spelling for error messages,
+/// both on the stack so reading a field allocates nothing.
+struct RawKey {
+    norm: NormKey,
+    raw: [u8; 64],
+    raw_len: u8,
+}
+
+impl RawKey {
+    fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.raw[..self.raw_len as usize]).into_owned()
+    }
+}
+
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = RawKey;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawKey, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = RawKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<RawKey, E> {
+        let mut key = RawKey { norm: NormKey::new(v), raw: [0; 64], raw_len: 0 };
+        let mut n = v.len().min(64);
+        while !v.is_char_boundary(n) {
+            n -= 1;
+        }
+        key.raw[..n].copy_from_slice(&v.as_bytes()[..n]);
+        key.raw_len = n as u8;
+        Ok(key)
+    }
+}
+
+struct Field<'a> {
+    key: RawKey,
+    rec: &'a mut dyn FieldSink,
+    err: &'a mut Option<(String, String)>,
+}
+
+impl Field<'_> {
+    fn set<E>(self, v: Scalar<'_>) -> Result<(), E> {
+        if let Err(msg) = self.rec.set(self.key.norm.as_str(), v)
+            && self.err.is_none()
+        {
+            *self.err = Some((self.key.raw(), msg));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Field<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Field<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+        self.set(Scalar::Bool(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+        self.set(Scalar::U64(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+        self.set(Scalar::I64(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+        self.set(Scalar::F64(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<(), E> {
+        self.set(Scalar::Str(v))
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.set(Scalar::Null)
+    }
+    fn visit_none<E>(self) -> Result<(), E> {
+        self.set(Scalar::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        // Nested objects (`CreatedBy`, `CalculatedLifecycle`) are flattened into the record.
+        Item { rec: self.rec, err: self.err }.visit_map(map)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+}

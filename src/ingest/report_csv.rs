@@ -1,0 +1,187 @@
+//! Backup Audit Manager reports in CSV.
+//!
+//! Columns are matched by normalised name ([`super::fields::NormKey`]), so Title Case,
+//! quoted, `[...]`-suffixed and snake_case headers all work, extra columns (such as
+//! `path_to_root`) are ignored and missing optional ones stay empty. A UTF-8 BOM and CRLF line
+//! ends are accepted. The template is recognised from the header: the job-id column for job
+//! reports, the compliance-status column for compliance reports.
+
+use std::io::Read;
+
+use super::fields::{FieldSink, NormKey, Scalar};
+use super::{ArtifactKind, Context, Sink, complete};
+use crate::evidence::Record;
+use crate::evidence::model::{ControlResult, Job, Locator, ResourceCompliance};
+
+/// Which report template a header belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// Backup, copy or restore job report (the job-id column tells which).
+    Jobs(ArtifactKind),
+    /// CONTROL_COMPLIANCE_REPORT.
+    Control,
+    /// RESOURCE_COMPLIANCE_REPORT.
+    Resource,
+    /// SCAN_JOB_REPORT / MALWARE_JOB_REPORT: read and counted, not modelled.
+    Scan,
+}
+
+/// Recognises a report template from the first line of a file.
+pub fn detect(head: &[u8]) -> Option<Template> {
+    let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let line = std::str::from_utf8(&head[..end]).ok()?;
+    if !line.contains(',') {
+        return None;
+    }
+    let keys: Vec<NormKey> = line.split(',').map(NormKey::new).collect();
+    template_of(keys.iter().map(NormKey::as_str))
+}
+
+pub(crate) fn template_of<'a>(keys: impl Iterator<Item = &'a str> + Clone) -> Option<Template> {
+    let has = |k: &str| keys.clone().any(|x| x == k);
+    if has("scanjobid") {
+        Some(Template::Scan)
+    } else if has("restorejobid") {
+        Some(Template::Jobs(ArtifactKind::RestoreJobReport))
+    } else if has("copyjobid") {
+        Some(Template::Jobs(ArtifactKind::CopyJobReport))
+    } else if has("backupjobid") {
+        Some(Template::Jobs(ArtifactKind::BackupJobReport))
+    } else if has("resourcecompliancestatus") {
+        Some(Template::Resource)
+    } else if has("controlcompliancestatus") {
+        Some(Template::Control)
+    } else {
+        None
+    }
+}
+
+/// Parses a CSV report (BOM already removed), streaming rows into `sink`.
+pub fn parse<R: Read>(reader: R, template: Template, ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
+    let kind = match template {
+        Template::Jobs(k) => k,
+        Template::Control => ArtifactKind::ControlComplianceReport,
+        Template::Resource => ArtifactKind::ResourceComplianceReport,
+        Template::Scan => ArtifactKind::ScanJobReport,
+    };
+    // Records end at `\n` only, so line numbers stay right for CRLF files; a trailing `\r`
+    // is cut from the last field instead.
+    let quotes = std::cell::Cell::new(0u64);
+    let counted = QuoteCounter { inner: reader, quotes: &quotes };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(counted);
+    let mut row = csv::ByteRecord::new();
+    let header: Vec<(NormKey, String)> = match rdr.read_byte_record(&mut row) {
+        Ok(true) => row
+            .iter()
+            .map(|f| {
+                let raw = String::from_utf8_lossy(f.strip_suffix(b"\r").unwrap_or(f)).into_owned();
+                (NormKey::new(&raw), raw)
+            })
+            .collect(),
+        Ok(false) => {
+            sink.error("line 1".into(), "empty file: no header row".into());
+            return kind;
+        }
+        Err(e) => {
+            sink.error("line 1".into(), format!("unreadable header: {e}"));
+            return kind;
+        }
+    };
+    // A row is sent one row late, so the last one can be dropped if the file ends inside a
+    // quoted field (the csv reader would otherwise take the rest of the file as its value).
+    let mut pending: Option<(Record, u64)> = None;
+    loop {
+        match rdr.read_byte_record(&mut row) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                sink.error(format!("line {line}"), format!("unreadable CSV: {e}"));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = row.position().map_or(0, |p| p.line());
+        if row.len() <= 1 && row.get(0).is_none_or(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            continue; // a blank line
+        }
+        if row.len() != header.len() {
+            sink.error(
+                format!("line {line}"),
+                format!("expected {} fields as in the header, found {}", header.len(), row.len()),
+            );
+            continue;
+        }
+        let result = match template {
+            Template::Jobs(_) => fill::<Job>(&header, &row).map(Record::Job),
+            Template::Control => fill::<ControlResult>(&header, &row).map(Record::Control),
+            Template::Resource => fill::<ResourceCompliance>(&header, &row).map(Record::ResourceCompliance),
+            Template::Scan => continue,
+        };
+        match result {
+            Ok(mut record) => {
+                if let Record::Job(job) = &record {
+                    let expected = match kind {
+                        ArtifactKind::CopyJobReport => crate::evidence::model::JobKind::Copy,
+                        ArtifactKind::RestoreJobReport => crate::evidence::model::JobKind::Restore,
+                        _ => crate::evidence::model::JobKind::Backup,
+                    };
+                    if job.kind != Some(expected) {
+                        sink.error(format!("line {line}"), format!("no {} job id in this row", expected.as_str()));
+                        continue;
+                    }
+                }
+                complete(&mut record, ctx, Locator::Line(line));
+                if let Some((prev, _)) = pending.replace((record, line)) {
+                    sink.record(prev);
+                }
+            }
+            Err(msg) => sink.error(format!("line {line}"), msg),
+        }
+    }
+    if quotes.get() % 2 == 1 {
+        let line = pending.take().map_or(0, |(_, l)| l);
+        sink.error(
+            format!("line {line}"),
+            "a quoted field is never closed: the row runs to the end of the file".into(),
+        );
+    }
+    if let Some((last, _)) = pending {
+        sink.record(last);
+    }
+    kind
+}
+
+/// Counts `"` bytes as the CSV reader reads; an odd count means an unclosed quoted field.
+struct QuoteCounter<'a, R> {
+    inner: R,
+    quotes: &'a std::cell::Cell<u64>,
+}
+
+impl<R: Read> Read for QuoteCounter<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let q = buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+        self.quotes.set(self.quotes.get() + q);
+        Ok(n)
+    }
+}
+
+fn fill<T: FieldSink + Default>(header: &[(NormKey, String)], row: &csv::ByteRecord) -> Result<T, String> {
+    let mut rec = T::default();
+    let last = row.len().saturating_sub(1);
+    for (i, ((key, raw), cell)) in header.iter().zip(row.iter()).enumerate() {
+        let cell = if i == last { cell.strip_suffix(b"\r").unwrap_or(cell) } else { cell };
+        let text = std::str::from_utf8(cell).map_err(|_| format!("column {raw:?}: not valid UTF-8"))?;
+        let value = if text.is_empty() { Scalar::Null } else { Scalar::Str(text) };
+        rec.set(key.as_str(), value).map_err(|e| format!("column {raw:?}: {e}"))?;
+    }
+    rec.finish()?;
+    Ok(rec)
+}

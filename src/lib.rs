@@ -1,0 +1,30 @@
+//! dora-evidence turns what AWS Backup and AWS Audit Manager record into a hashed,
+//! DORA-mapped evidence package.
+//!
+//! The pipeline runs one way, one module per stage:
+//!
+//! ```text
+//! source ──► artifact ──► ingest ──► evidence ──► (assess ──► render ──► package)
+//! ```
+//!
+//! * [`source`] walks input folders and lists the files to read;
+//! * [`artifact`] hashes every raw file (SHA-256) and keeps it verbatim in a
+//!   content-addressed store;
+//! * [`ingest`] recognises each artifact by its content and parses it, streaming, into
+//!   evidence records that point back to the artifact and the row or JSON pointer;
+//! * [`evidence`] merges the observations of one job (or recovery point, control result …)
+//!   into one record and writes the evidence CSVs;
+//! * [`build`] ties the stages together for `dora-evidence build`;
+//! * [`samples`] writes a realistic, fictional sample quarter in the real AWS formats.
+//!
+//! The binary (`src/main.rs`) only parses the command line ([`cli`]).
+#![warn(missing_docs)]
+
+pub mod artifact;
+pub mod build;
+pub mod cli;
+pub mod evidence;
+pub mod ingest;
+pub mod samples;
+pub mod source;
+pub mod time;

@@ -1,0 +1,12 @@
+//! End-to-end and per-stage tests, one binary (`cargo test --test integration`).
+//!
+//! `util` holds the helpers; each other module tests one stage against the fixtures in
+//! `tests/fixtures/` (described in `tests/fixtures/README.md`).
+
+mod integration {
+    pub mod build;
+    pub mod ingest;
+    pub mod malformed;
+    pub mod util;
+    pub mod zip_safety;
+}

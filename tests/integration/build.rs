@@ -1,0 +1,190 @@
+//! `dora-evidence build` end to end: merge, provenance, atomic output, determinism.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::util::{col, fixture, read_csv, run, stderr, stdout};
+
+fn build(inputs: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<String> = vec!["build".into()];
+    for i in inputs {
+        args.push("--input".into());
+        args.push(i.display().to_string());
+    }
+    args.extend(
+        ["--period", "2026-Q3", "--out", out.to_str().unwrap(), "--generated-at", "2026-10-05T08:00:00Z"]
+            .map(String::from),
+    );
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&refs)
+}
+
+fn valid_inputs() -> Vec<PathBuf> {
+    vec![fixture("reports"), fixture("api")]
+}
+
+fn rows_by(path: &Path, key: &str) -> (Vec<String>, BTreeMap<String, Vec<String>>) {
+    let (h, rows) = read_csv(path);
+    let map = rows.into_iter().map(|r| (col(&h, &r, key).to_owned(), r)).collect();
+    (h, map)
+}
+
+#[test]
+fn merges_one_job_seen_in_reports_and_snapshots() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    let o = build(&valid_inputs(), &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("backup_jobs: 7"), "{}", stdout(&o));
+
+    let (h, jobs) = rows_by(&out.join("evidence/backup_jobs.csv"), "job_id");
+    // RUNNING in the 14 July JSON report, COMPLETED in the 15 July CSV report and the snapshot.
+    let j = &jobs["0D5F2F4C-1B0E-4C1B-9B8D-7A1E2F3C4D5E"];
+    assert_eq!(col(&h, j, "state"), "COMPLETED");
+    assert_eq!(col(&h, j, "completion_date"), "2026-07-15T04:55:10Z", "the later observation's value");
+    assert_eq!(col(&h, j, "backup_plan_name"), "daily-gold", "filled from the snapshot");
+    assert_eq!(col(&h, j, "observations"), "3");
+    assert_eq!(col(&h, j, "duration_minutes"), "345.17");
+    // Seen once: failed S3 backup in the CSV report and the epoch snapshot.
+    let f = &jobs["7F3E2D1C-0B9A-4876-A5B4-C3D2E1F0A9B8"];
+    assert_eq!(col(&h, f, "state"), "FAILED");
+    assert_eq!(col(&h, f, "message_category"), "ACCESS_DENIED");
+    assert_eq!(col(&h, f, "observations"), "2");
+    assert_eq!(col(&h, &jobs["PARENT-1"], "is_parent"), "true");
+
+    let (h, restores) = rows_by(&out.join("evidence/restore_jobs.csv"), "job_id");
+    // In a report without its plan ARN and in a snapshot with it: one restore test.
+    let r = &restores["5E7A3B21-AAAA-BBBB-CCCC-DDDDEEEEFFFF"];
+    assert_eq!(col(&h, r, "restore_test"), "true");
+    assert_eq!(col(&h, r, "validation_status"), "SUCCESSFUL");
+    assert_eq!(col(&h, r, "observations"), "2");
+    assert_eq!(col(&h, r, "duration_minutes"), "41.50");
+    // FAILED in the report, COMPLETED (TIMED_OUT validation) in a snapshot: both terminal,
+    // so the later observation wins — the snapshot has no time, the report's period end does.
+    let r = &restores["6F8B4C32-AAAA-BBBB-CCCC-DDDDEEEEFFFF"];
+    assert_eq!(col(&h, r, "state"), "FAILED");
+    assert_eq!(col(&h, r, "validation_status"), "TIMED_OUT", "gap filled");
+
+    let (h, vaults) = rows_by(&out.join("evidence/vaults.csv"), "vault_name");
+    assert_eq!(col(&h, &vaults["core-vault"], "lock_mode"), "compliance");
+    assert_eq!(col(&h, &vaults["gov-vault"], "lock_mode"), "governance");
+    assert_eq!(col(&h, &vaults["dev-vault"], "lock_mode"), "none");
+    assert_eq!(vaults.len(), 4);
+}
+
+/// Every `sources` entry points at an artifact whose bytes, at that line or JSON pointer,
+/// hold the record's id.
+#[test]
+fn provenance_resolves_to_the_exact_row_or_item() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    assert_eq!(build(&valid_inputs(), &out, &[]).status.code(), Some(0));
+    let (ah, artifacts) = read_csv(&out.join("artifacts.csv"));
+    let by_prefix: BTreeMap<String, String> =
+        artifacts.iter().map(|r| (col(&ah, r, "sha256")[..16].to_owned(), col(&ah, r, "sha256").to_owned())).collect();
+    let mut checked = 0;
+    for file in ["backup_jobs.csv", "copy_jobs.csv", "restore_jobs.csv"] {
+        let (h, rows) = read_csv(&out.join("evidence").join(file));
+        for row in &rows {
+            let id = col(&h, row, "job_id");
+            for source in col(&h, row, "sources").split(';') {
+                let (prefix, locator) = source.split_once('@').unwrap();
+                let sha = &by_prefix[prefix];
+                let bytes = std::fs::read(out.join("artifacts/sha256").join(sha)).unwrap();
+                if let Some(line) = locator.strip_prefix("line ") {
+                    let n: usize = line.parse().unwrap();
+                    let text = String::from_utf8_lossy(&bytes);
+                    let l = text.lines().nth(n - 1).unwrap();
+                    assert!(l.contains(id), "{file} {id}: {source} is {l:?}");
+                } else {
+                    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                    let item = v.pointer(locator).unwrap_or_else(|| panic!("{source}: no such pointer"));
+                    assert!(item.to_string().contains(id), "{file} {id}: {source}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 15, "checked {checked}");
+}
+
+#[test]
+fn same_inputs_give_identical_evidence_whatever_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    assert_eq!(build(&valid_inputs(), &a, &["--threads", "1"]).status.code(), Some(0));
+    assert_eq!(build(&valid_inputs(), &b, &["--threads", "2"]).status.code(), Some(0));
+    let names: Vec<_> = std::fs::read_dir(a.join("evidence")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(names.len() >= 14);
+    for name in names {
+        let x = std::fs::read(a.join("evidence").join(&name)).unwrap();
+        let y = std::fs::read(b.join("evidence").join(&name)).unwrap();
+        assert!(x == y, "{name:?} differs between runs");
+    }
+}
+
+#[test]
+fn identical_bytes_are_stored_once_but_every_file_is_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::create_dir_all(input.join("x")).unwrap();
+    let src = std::fs::read(fixture("api/list-legal-holds/page-1.json")).unwrap();
+    std::fs::write(input.join("a.json"), &src).unwrap();
+    std::fs::write(input.join("x/b.json"), &src).unwrap();
+    std::fs::write(input.join("notes.txt"), "operator notes").unwrap();
+    let out = tmp.path().join("pkg");
+    let o = build(&[input], &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (h, rows) = read_csv(&out.join("artifacts.csv"));
+    assert_eq!(rows.len(), 3);
+    assert_eq!(col(&h, &rows[0], "sha256"), col(&h, &rows[2], "sha256"));
+    assert_eq!(col(&h, &rows[1], "parse_status"), "unclassified");
+    assert_eq!(std::fs::read_dir(out.join("artifacts/sha256")).unwrap().count(), 2);
+    let (_, holds) = read_csv(&out.join("evidence/legal_holds.csv"));
+    assert_eq!(holds.len(), 2, "the duplicate file does not double the records");
+    // The manifest lists every file of the package with its digest.
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["partial"], false);
+    assert_eq!(m["period"], "2026-Q3");
+    let files = m["files"].as_array().unwrap();
+    assert!(files.iter().any(|f| f["path"] == "evidence/backup_jobs.csv"));
+    for f in files {
+        let bytes = std::fs::read(out.join(f["path"].as_str().unwrap())).unwrap();
+        assert_eq!(f["sha256"].as_str().unwrap(), hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)));
+    }
+}
+
+#[test]
+fn refuses_to_overwrite_and_leaves_no_half_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let o = build(&valid_inputs(), &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+    let o = build(&valid_inputs(), &out, &["--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!out.join("keep.txt").exists());
+    // Nothing but the package is left beside it (no staging or spill folders).
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("pkg")]);
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    let o = run(&["build", "--input", "tests/fixtures/api", "--period", "2026-Q5", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("2026-Q3"), "{}", stderr(&o));
+    let o = run(&["build", "--input", "/nonexistent/dir", "--period", "2026-Q3", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/dir"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let o = run(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("build"));
+}

@@ -1,0 +1,94 @@
+//! Test helpers: parse bytes into records, run the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dora_evidence::evidence::Record;
+use dora_evidence::evidence::model::Job;
+use dora_evidence::ingest::{self, ArtifactKind, Context, Format, Input, PathHint, Sink};
+
+/// Collects what a parser emits.
+#[derive(Debug, Default)]
+pub struct VecSink {
+    pub records: Vec<Record>,
+    pub errors: Vec<(String, String)>,
+}
+
+impl Sink for VecSink {
+    fn record(&mut self, record: Record) {
+        self.records.push(record);
+    }
+    fn error(&mut self, locator: String, message: String) {
+        self.errors.push((locator, message));
+    }
+}
+
+impl VecSink {
+    pub fn jobs(&self) -> Vec<&Job> {
+        self.records.iter().filter_map(|r| if let Record::Job(j) = r { Some(j) } else { None }).collect()
+    }
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+/// Parses bytes as the build would, with a path for hints.
+pub fn parse_bytes(bytes: &[u8], relative: &str) -> (ArtifactKind, Format, VecSink) {
+    let mut sink = VecSink::default();
+    let ctx = Context {
+        artifact: 0,
+        file_name: relative.rsplit('/').next().unwrap_or("").to_owned(),
+        hint: PathHint::from_path(relative),
+    };
+    let (kind, format) = ingest::parse(Input::Bytes(bytes), &ctx, &mut sink).expect("no I/O in memory");
+    (kind, format, sink)
+}
+
+/// Parses a fixture file; also parses it in streaming mode and checks both agree.
+pub fn parse_fixture(rel: &str) -> (ArtifactKind, Format, VecSink) {
+    let path = fixture(rel);
+    let bytes = std::fs::read(&path).unwrap();
+    let (kind, format, sink) = parse_bytes(&bytes, rel);
+    let mut streamed = VecSink::default();
+    let ctx = Context {
+        artifact: 0,
+        file_name: rel.rsplit('/').next().unwrap_or("").to_owned(),
+        hint: PathHint::from_path(rel),
+    };
+    let (k2, f2) = ingest::parse(Input::File(&path), &ctx, &mut streamed).unwrap();
+    assert_eq!((kind, format), (k2, f2), "{rel}: streaming and in-memory disagree on kind");
+    assert_eq!(sink.records, streamed.records, "{rel}: streaming and in-memory records differ");
+    assert_eq!(sink.errors.len(), streamed.errors.len(), "{rel}: streaming and in-memory errors differ");
+    (kind, format, sink)
+}
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dora-evidence"))
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Reads a CSV into header + rows of strings.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(str::to_owned).collect()).collect();
+    (header, rows)
+}
+
+/// Column value by name.
+pub fn col<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
+    let i = header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    &row[i]
+}
