@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs the independent checkers the tests call
+# (poppler-utils, qpdf, libnss3-tools, openssl) and moto, starts moto on 127.0.0.1 for the
+# S3/KMS/STS tests, runs `cargo test`, and stops moto again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for pkg in poppler-utils qpdf libnss3-tools openssl; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("moto") != "5.2.5")' 2>/dev/null; then
+  echo "installing moto[server]==5.2.5"
+  python3 -m pip install -q 'moto[server]==5.2.5'
+fi
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m moto.server -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/dora-evidence-moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/data.json', timeout=1)" 2>/dev/null; then
+    break
+  fi
+  kill -0 "$moto_pid" 2>/dev/null || { echo "moto did not start:"; cat "${TMPDIR:-/tmp}/dora-evidence-moto.log"; exit 1; }
+  sleep 0.2
+done
+export DORA_TEST_MOTO_ENDPOINT="http://127.0.0.1:$port"
+echo "moto on $DORA_TEST_MOTO_ENDPOINT"
+
+cargo test --locked "$@"
