@@ -12,11 +12,13 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::artifact::{Artifact, ArtifactStore, IN_MEMORY_LIMIT};
+use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
 use crate::source::{self, SourceFile};
@@ -136,16 +138,24 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
         tempfile::Builder::new().prefix(".dora-evidence-spill-").tempdir_in(&parent).map_err(write_err(&parent))?;
 
     let store = ArtifactStore::create(&staging.path().join("artifacts")).map_err(write_err(staging.path()))?;
+    let started = Instant::now();
     let (entries, parts) = read_all(&files, &store, spill.path(), opts.threads.max(1))?;
     let bytes = entries.iter().map(|e| e.artifact.size).sum();
-    let ev = evidence::assemble(entries, parts, spill.path()).map_err(write_err(spill.path()))?;
-
+    tracing::info!("read, hashed and parsed {} files ({bytes} bytes) in {:.2?}", entries.len(), started.elapsed());
+    let started = Instant::now();
     let evidence_dir = staging.path().join("evidence");
     fs::create_dir_all(&evidence_dir).map_err(write_err(&evidence_dir))?;
-    evidence::write::write_all(&ev, &opts.period, &evidence_dir).map_err(write_err(&evidence_dir))?;
+    let mut bulk = BulkWriter::create(&evidence_dir, &entries, opts.period).map_err(write_err(&evidence_dir))?;
+    let ev =
+        evidence::assemble(entries, parts, spill.path(), &mut |r| bulk.write(r)).map_err(write_err(spill.path()))?;
+    bulk.finish().map_err(write_err(&evidence_dir))?;
+    tracing::info!("merged observations and wrote their evidence in {:.2?}", started.elapsed());
+    let started = Instant::now();
+    evidence::write::write_small(&ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
     let artifacts_csv = staging.path().join("artifacts.csv");
     evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
     write_manifest(staging.path(), opts, &ev).map_err(write_err(staging.path()))?;
+    tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
 
     let summary = summarise(&ev, out.clone(), bytes);
@@ -294,7 +304,11 @@ fn write_manifest(dir: &Path, opts: &BuildOptions, ev: &Evidence) -> io::Result<
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
         let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-        let (size, sha256) = hash_file(entry.path())?;
+        // Stored artifacts are named by the digest computed as they were read.
+        let (size, sha256) = match rel.strip_prefix("artifacts/sha256/") {
+            Some(hex) => (entry.metadata().map_err(io::Error::other)?.len(), hex.to_owned()),
+            None => hash_file(entry.path())?,
+        };
         files.push(json!({"path": rel, "size": size, "sha256": sha256}));
     }
     let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count();

@@ -219,12 +219,19 @@ pub struct Evidence {
     bulk: MergedStore,
 }
 
-/// Merges what the collectors gathered. `dir` holds the merged bulk files and must outlive
-/// the returned [`Evidence`].
+/// Merges what the collectors gathered. Every merged bulk record (job, recovery point,
+/// compliance row) is also handed to `consume` as it is produced, in (type, key) order, so
+/// the caller can write it out while the merge goes on. `dir` holds the merged bulk files
+/// and must outlive the returned [`Evidence`].
 ///
 /// # Errors
-/// On I/O errors in `dir`.
-pub fn assemble(artifacts: Vec<ArtifactEntry>, parts: Vec<Collected>, dir: &Path) -> io::Result<Evidence> {
+/// On I/O errors in `dir` or an error from `consume`.
+pub fn assemble(
+    artifacts: Vec<ArtifactEntry>,
+    parts: Vec<Collected>,
+    dir: &Path,
+    consume: &mut dyn FnMut(&Record) -> io::Result<()>,
+) -> io::Result<Evidence> {
     let shas: Vec<Sha256Digest> = artifacts.iter().map(|a| a.artifact.sha256).collect();
     let mut small = Small::default();
     let mut runs = Vec::new();
@@ -243,7 +250,7 @@ pub fn assemble(artifacts: Vec<ArtifactEntry>, parts: Vec<Collected>, dir: &Path
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
-    let bulk = store::merge_runs(&runs, dir, &shas)?;
+    let bulk = store::merge_runs(&runs, dir, &shas, consume)?;
     for r in &runs {
         let _ = std::fs::remove_file(r);
     }

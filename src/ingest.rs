@@ -254,62 +254,76 @@ pub fn arn_account_region(arn: &str) -> (Option<&str>, Option<&str>) {
 pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evidence::model::Locator) {
     let prov = Provenance { artifact: ctx.artifact, locator };
     let hint = &ctx.hint;
-    macro_rules! fill {
-        ($r:expr, $arn:expr) => {{
-            $r.provenance.push(prov);
-            if $r.observed_at.is_none() {
-                $r.observed_at = hint.observed_at;
-            }
-            let (acct, region) = $arn.map(arn_account_region).unwrap_or((None, None));
-            if $r.account_id.is_none() {
-                $r.account_id = acct.map(str::to_owned).or_else(|| hint.account.clone());
-            }
-            if $r.region.is_none() {
-                $r.region = region.map(str::to_owned).or_else(|| hint.region.clone());
-            }
-        }};
-    }
     match record {
         Record::Job(r) => {
-            let arn = r.backup_vault_arn.clone().or_else(|| r.resource_arn.clone());
-            fill!(r, arn.as_deref())
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            let arn = r.backup_vault_arn.as_deref().or(r.resource_arn.as_deref());
+            fill_scope(&mut r.account_id, &mut r.region, arn, hint);
         }
         Record::RecoveryPoint(r) => {
-            let arn = r.backup_vault_arn.clone().or_else(|| Some(r.recovery_point_arn.clone()));
-            fill!(r, arn.as_deref())
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            let arn = r.backup_vault_arn.as_deref().unwrap_or(&r.recovery_point_arn);
+            fill_scope(&mut r.account_id, &mut r.region, Some(arn), hint);
         }
-        Record::Control(r) => fill!(r, None::<&str>),
-        Record::ResourceCompliance(r) => fill!(r, None::<&str>),
+        Record::Control(r) => {
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, None, hint);
+        }
+        Record::ResourceCompliance(r) => {
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, None, hint);
+        }
         Record::Vault(r) => {
-            let arn = r.vault_arn.clone();
-            fill!(r, Some(arn.as_str()))
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, Some(&r.vault_arn), hint);
         }
         Record::LegalHold(r) => {
-            let arn = r.legal_hold_arn.clone();
-            fill!(r, arn.as_deref())
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, r.legal_hold_arn.as_deref(), hint);
         }
         Record::Alarm(r) => {
-            let arn = r.alarm_arn.clone();
-            fill!(r, Some(arn.as_str()))
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, Some(&r.alarm_arn), hint);
         }
         Record::TaggedResource(r) => {
-            let arn = r.resource_arn.clone();
-            fill!(r, Some(arn.as_str()))
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, Some(&r.resource_arn), hint);
         }
         Record::Plan(r) => {
-            let arn = r.plan_arn.clone();
-            fill!(r, Some(arn.as_str()))
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, Some(&r.plan_arn), hint);
         }
         Record::Selection(r) => {
-            let arn = r.iam_role_arn.clone();
-            fill!(r, arn.as_deref());
-            // IAM ARNs carry no Region: the path hint is the only source.
-            if r.region.is_none() {
-                r.region = hint.region.clone();
-            }
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            // IAM ARNs carry no Region: the path hint is the only source for it.
+            fill_scope(&mut r.account_id, &mut r.region, r.iam_role_arn.as_deref(), hint);
         }
         Record::AssessmentReport(r) => r.provenance.push(prov),
         Record::ZipMember(r) => r.provenance = prov,
+    }
+}
+
+/// Account and Region a record lacks: from an ARN of its own, else from the path.
+fn fill_scope(account: &mut Option<String>, region: &mut Option<String>, arn: Option<&str>, hint: &PathHint) {
+    if account.is_some() && region.is_some() {
+        return;
+    }
+    let (a, r) = arn.map(arn_account_region).unwrap_or((None, None));
+    if account.is_none() {
+        *account = a.map(str::to_owned).or_else(|| hint.account.clone());
+    }
+    if region.is_none() {
+        *region = r.map(str::to_owned).or_else(|| hint.region.clone());
     }
 }
 

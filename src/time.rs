@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A UTC instant, milliseconds since the Unix epoch.
@@ -71,9 +71,16 @@ impl Timestamp {
 
     /// RFC 3339 in UTC; milliseconds are printed only when non-zero.
     pub fn to_rfc3339(self) -> String {
-        match Utc.timestamp_millis_opt(self.0) {
-            chrono::LocalResult::Single(d) => d.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            _ => self.0.to_string(),
+        let (days, ms) = (self.0.div_euclid(86_400_000), self.0.rem_euclid(86_400_000));
+        let Some(date) = i32::try_from(days + 719_163).ok().and_then(NaiveDate::from_num_days_from_ce_opt) else {
+            return self.0.to_string();
+        };
+        let (y, mo, d) = (date.year(), date.month(), date.day());
+        let (h, mi, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+        if frac == 0 {
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        } else {
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
         }
     }
 
@@ -228,6 +235,13 @@ mod tests {
     fn prints_rfc3339_utc() {
         assert_eq!(Timestamp(1_783_000_000_000).to_string(), "2026-07-02T13:46:40Z");
         assert_eq!(Timestamp(1_783_000_000_120).to_string(), "2026-07-02T13:46:40.120Z");
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999Z");
+        for ms in [0, 951_782_400_000, 4_102_444_799_999, 1_783_000_000_001] {
+            let t = Timestamp(ms);
+            assert_eq!(Timestamp::parse(&t.to_string()).unwrap(), t);
+            let chrono = t.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+            assert_eq!(t.to_string(), chrono);
+        }
     }
 
     #[test]

@@ -190,11 +190,51 @@ pub struct MergedStore {
     files: Vec<(Bulk, PathBuf, u64)>,
 }
 
-/// Merges all runs into one file per record type in `dir`; returns the store.
+/// Merges all runs into one file per record type in `dir`, handing every merged record to
+/// `consume` in (type, key) order; returns the store.
+///
+/// The k-way merge runs on its own thread and `consume` on the caller's, so writing the
+/// evidence CSVs overlaps with merging.
 ///
 /// # Errors
-/// On I/O errors or a corrupt run (which would be a bug: runs are written by us).
-pub fn merge_runs(runs: &[PathBuf], dir: &Path, shas: &[Sha256Digest]) -> io::Result<MergedStore> {
+/// On I/O errors, an error from `consume`, or a corrupt run (a bug: runs are written by us).
+pub fn merge_runs(
+    runs: &[PathBuf],
+    dir: &Path,
+    shas: &[Sha256Digest],
+    consume: &mut dyn FnMut(&Record) -> io::Result<()>,
+) -> io::Result<MergedStore> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(16);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || produce(runs, dir, shas, tx));
+        let mut failed = None;
+        'batches: for batch in rx.iter() {
+            for bytes in batch {
+                let result = postcard::from_bytes::<Record>(&bytes)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+                    .and_then(|r| consume(&r));
+                if let Err(e) = result {
+                    failed = Some(e);
+                    break 'batches;
+                }
+            }
+        }
+        drop(rx); // stops the producer if we bailed out
+        let store = producer.join().map_err(|_| io::Error::other("merge thread panicked"))?;
+        match failed {
+            Some(e) => Err(e),
+            None => store,
+        }
+    })
+}
+
+/// The merge itself: runs in, merged files and batches of encoded records out.
+fn produce(
+    runs: &[PathBuf],
+    dir: &Path,
+    shas: &[Sha256Digest],
+    tx: std::sync::mpsc::SyncSender<Vec<Vec<u8>>>,
+) -> io::Result<MergedStore> {
     let mut readers = runs
         .iter()
         .map(|p| Ok(RunReader { r: BufReader::with_capacity(64 * 1024, File::open(p)?) }))
@@ -208,7 +248,9 @@ pub fn merge_runs(runs: &[PathBuf], dir: &Path, shas: &[Sha256Digest]) -> io::Re
         }
     }
     let mut writers: Vec<Option<(BufWriter<File>, PathBuf, u64)>> = (0..Bulk::ALL.len()).map(|_| None).collect();
-    let mut group: Vec<Record> = Vec::new();
+    let mut group: Vec<Vec<u8>> = Vec::new();
+    let mut batch = Vec::with_capacity(BATCH);
+    let stopped = || io::Error::other("evidence writer stopped");
     while let Some(Reverse((tag, key, _))) = heap.peek().cloned() {
         group.clear();
         while let Some(Reverse((t, k, i))) = heap.peek() {
@@ -217,8 +259,7 @@ pub fn merge_runs(runs: &[PathBuf], dir: &Path, shas: &[Sha256Digest]) -> io::Re
             }
             let i = *i;
             heap.pop();
-            let rec = heads[i].take().unwrap_or_default();
-            group.push(postcard::from_bytes(&rec).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?);
+            group.push(heads[i].take().unwrap_or_default());
             if let Some((t, k, rec)) = readers[i].next()? {
                 heap.push(Reverse((t, k, i)));
                 heads[i] = Some(rec);
@@ -226,18 +267,36 @@ pub fn merge_runs(runs: &[PathBuf], dir: &Path, shas: &[Sha256Digest]) -> io::Re
         }
         let bulk =
             Bulk::from_u8(tag).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad record tag in run"))?;
-        let merged = merge_records(bulk, std::mem::take(&mut group), shas)?;
+        // A key seen once needs no merge: its encoded bytes are already the output.
+        let bytes = if group.len() == 1 {
+            std::mem::take(&mut group[0])
+        } else {
+            let records = group
+                .iter()
+                .map(|b| postcard::from_bytes(b).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)))
+                .collect::<io::Result<Vec<Record>>>()?;
+            match merge_records(bulk, records, shas)? {
+                Some(m) => postcard::to_allocvec(&m).map_err(io::Error::other)?,
+                None => continue,
+            }
+        };
         let slot = &mut writers[bulk as usize];
         if slot.is_none() {
             let path = dir.join(format!("merged-{}.bin", bulk as u8));
             *slot = Some((BufWriter::with_capacity(1 << 20, File::create(&path)?), path, 0));
         }
-        if let (Some((w, _, n)), Some(m)) = (slot.as_mut(), merged) {
-            let bytes = postcard::to_allocvec(&m).map_err(io::Error::other)?;
+        if let Some((w, _, n)) = slot.as_mut() {
             w.write_all(&(bytes.len() as u32).to_le_bytes())?;
             w.write_all(&bytes)?;
             *n += 1;
         }
+        batch.push(bytes);
+        if batch.len() == BATCH {
+            tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).map_err(|_| stopped())?;
+        }
+    }
+    if !batch.is_empty() {
+        tx.send(batch).map_err(|_| stopped())?;
     }
     let mut files = Vec::new();
     for (i, slot) in writers.into_iter().enumerate() {
@@ -248,6 +307,9 @@ pub fn merge_runs(runs: &[PathBuf], dir: &Path, shas: &[Sha256Digest]) -> io::Re
     }
     Ok(MergedStore { files })
 }
+
+/// Merged records handed over per channel message.
+const BATCH: usize = 512;
 
 fn merge_records(bulk: Bulk, group: Vec<Record>, shas: &[Sha256Digest]) -> io::Result<Option<Record>> {
     fn typed<T: Merge>(

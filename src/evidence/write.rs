@@ -10,8 +10,8 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::model::{JobKind, Provenance};
-use super::{ArtifactEntry, Evidence};
+use super::model::{ControlResult, Job, JobKind, Provenance, RecoveryPoint, ResourceCompliance};
+use super::{ArtifactEntry, Evidence, Record};
 use crate::time::{Period, Timestamp};
 
 /// Column names of `artifacts.csv`.
@@ -122,315 +122,14 @@ pub fn write_artifacts(path: &Path, artifacts: &[ArtifactEntry]) -> io::Result<(
     close(r)
 }
 
-/// Writes every evidence CSV into `dir` (which must exist). Returns the file names written.
+/// Writes the CSVs of the small tables and `parse_errors.csv` into `dir`; the bulky ones come
+/// from [`BulkWriter`] as the merge produces them. Returns the file names written.
 ///
 /// # Errors
-/// On read errors of the merged store or write errors.
-pub fn write_all(ev: &Evidence, period: &Period, dir: &Path) -> io::Result<Vec<&'static str>> {
+/// On write errors.
+pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
     let short: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.short()).collect();
     let mut written = Vec::new();
-
-    const BACKUP: &[&str] = &[
-        "job_id",
-        "account_id",
-        "region",
-        "state",
-        "in_period",
-        "is_parent",
-        "parent_job_id",
-        "resource_type",
-        "resource_arn",
-        "resource_name",
-        "creation_date",
-        "completion_date",
-        "duration_minutes",
-        "backup_vault_name",
-        "backup_vault_arn",
-        "vault_type",
-        "vault_lock_state",
-        "recovery_point_arn",
-        "backup_size_bytes",
-        "backup_plan_arn",
-        "backup_plan_name",
-        "backup_rule_name",
-        "iam_role_arn",
-        "status_message",
-        "message_category",
-        "observed_at",
-        "observations",
-        "sources",
-    ];
-    let mut r = open(&dir.join("backup_jobs.csv"), BACKUP, &short)?;
-    for j in ev.jobs(JobKind::Backup)? {
-        let j = j?;
-        r.s(&j.job_id)?;
-        r.o(&j.account_id)?;
-        r.o(&j.region)?;
-        r.o(&j.state)?;
-        r.b(in_period(period, j.creation_date))?;
-        r.b(j.is_parent)?;
-        r.o(&j.parent_job_id)?;
-        r.o(&j.resource_type)?;
-        r.o(&j.resource_arn)?;
-        r.o(&j.resource_name)?;
-        r.t(j.creation_date)?;
-        r.t(j.completion_date)?;
-        r.s(&minutes_between(j.creation_date, j.completion_date))?;
-        r.o(&j.backup_vault_name)?;
-        r.o(&j.backup_vault_arn)?;
-        r.o(&j.vault_type)?;
-        r.o(&j.vault_lock_state)?;
-        r.o(&j.recovery_point_arn)?;
-        r.n(j.backup_size_bytes)?;
-        r.o(&j.backup_plan_arn)?;
-        r.o(&j.backup_plan_name)?;
-        r.o(&j.backup_rule_name)?;
-        r.o(&j.iam_role_arn)?;
-        r.o(&j.status_message)?;
-        r.o(&j.message_category)?;
-        r.t(j.observed_at)?;
-        r.n(Some(j.provenance.len() as u64))?;
-        r.sources(&j.provenance)?;
-        r.end()?;
-    }
-    close(r)?;
-    written.push("backup_jobs.csv");
-
-    const COPY: &[&str] = &[
-        "job_id",
-        "account_id",
-        "region",
-        "state",
-        "in_period",
-        "is_parent",
-        "parent_job_id",
-        "resource_type",
-        "resource_arn",
-        "resource_name",
-        "creation_date",
-        "completion_date",
-        "duration_minutes",
-        "source_vault_arn",
-        "destination_vault_arn",
-        "source_recovery_point_arn",
-        "destination_recovery_point_arn",
-        "backup_size_bytes",
-        "iam_role_arn",
-        "status_message",
-        "message_category",
-        "observed_at",
-        "observations",
-        "sources",
-    ];
-    let mut r = open(&dir.join("copy_jobs.csv"), COPY, &short)?;
-    for j in ev.jobs(JobKind::Copy)? {
-        let j = j?;
-        r.s(&j.job_id)?;
-        r.o(&j.account_id)?;
-        r.o(&j.region)?;
-        r.o(&j.state)?;
-        r.b(in_period(period, j.creation_date))?;
-        r.b(j.is_parent)?;
-        r.o(&j.parent_job_id)?;
-        r.o(&j.resource_type)?;
-        r.o(&j.resource_arn)?;
-        r.o(&j.resource_name)?;
-        r.t(j.creation_date)?;
-        r.t(j.completion_date)?;
-        r.s(&minutes_between(j.creation_date, j.completion_date))?;
-        r.o(&j.backup_vault_arn)?;
-        r.o(&j.destination_vault_arn)?;
-        r.o(&j.recovery_point_arn)?;
-        r.o(&j.destination_recovery_point_arn)?;
-        r.n(j.backup_size_bytes)?;
-        r.o(&j.iam_role_arn)?;
-        r.o(&j.status_message)?;
-        r.o(&j.message_category)?;
-        r.t(j.observed_at)?;
-        r.n(Some(j.provenance.len() as u64))?;
-        r.sources(&j.provenance)?;
-        r.end()?;
-    }
-    close(r)?;
-    written.push("copy_jobs.csv");
-
-    const RESTORE: &[&str] = &[
-        "job_id",
-        "account_id",
-        "region",
-        "state",
-        "in_period",
-        "restore_test",
-        "restore_testing_plan_arn",
-        "validation_status",
-        "validation_status_message",
-        "deletion_status",
-        "resource_type",
-        "source_resource_arn",
-        "created_resource_arn",
-        "recovery_point_arn",
-        "recovery_point_creation_date",
-        "creation_date",
-        "completion_date",
-        "duration_minutes",
-        "backup_size_bytes",
-        "iam_role_arn",
-        "status_message",
-        "observed_at",
-        "observations",
-        "sources",
-    ];
-    let mut r = open(&dir.join("restore_jobs.csv"), RESTORE, &short)?;
-    for j in ev.jobs(JobKind::Restore)? {
-        let j = j?;
-        r.s(&j.job_id)?;
-        r.o(&j.account_id)?;
-        r.o(&j.region)?;
-        r.o(&j.state)?;
-        r.b(in_period(period, j.creation_date))?;
-        r.b(Some(j.is_restore_test()))?;
-        r.o(&j.restore_testing_plan_arn)?;
-        r.o(&j.validation_status)?;
-        r.o(&j.validation_status_message)?;
-        r.o(&j.deletion_status)?;
-        r.o(&j.resource_type)?;
-        r.o(&j.resource_arn)?;
-        r.o(&j.created_resource_arn)?;
-        r.o(&j.recovery_point_arn)?;
-        r.t(j.recovery_point_creation_date)?;
-        r.t(j.creation_date)?;
-        r.t(j.completion_date)?;
-        r.s(&minutes_between(j.creation_date, j.completion_date))?;
-        r.n(j.backup_size_bytes)?;
-        r.o(&j.iam_role_arn)?;
-        r.o(&j.status_message)?;
-        r.t(j.observed_at)?;
-        r.n(Some(j.provenance.len() as u64))?;
-        r.sources(&j.provenance)?;
-        r.end()?;
-    }
-    close(r)?;
-    written.push("restore_jobs.csv");
-
-    const RP: &[&str] = &[
-        "recovery_point_arn",
-        "account_id",
-        "region",
-        "status",
-        "resource_type",
-        "resource_arn",
-        "resource_name",
-        "backup_vault_name",
-        "backup_vault_arn",
-        "vault_type",
-        "creation_date",
-        "completion_date",
-        "backup_size_bytes",
-        "is_encrypted",
-        "encryption_key_arn",
-        "storage_class",
-        "move_to_cold_storage_at",
-        "delete_at",
-        "last_restore_time",
-        "observed_at",
-        "observations",
-        "sources",
-    ];
-    let mut r = open(&dir.join("recovery_points.csv"), RP, &short)?;
-    for p in ev.recovery_points()? {
-        let p = p?;
-        r.s(&p.recovery_point_arn)?;
-        r.o(&p.account_id)?;
-        r.o(&p.region)?;
-        r.o(&p.status)?;
-        r.o(&p.resource_type)?;
-        r.o(&p.resource_arn)?;
-        r.o(&p.resource_name)?;
-        r.o(&p.backup_vault_name)?;
-        r.o(&p.backup_vault_arn)?;
-        r.o(&p.vault_type)?;
-        r.t(p.creation_date)?;
-        r.t(p.completion_date)?;
-        r.n(p.backup_size_bytes)?;
-        r.b(p.is_encrypted)?;
-        r.o(&p.encryption_key_arn)?;
-        r.o(&p.storage_class)?;
-        r.t(p.move_to_cold_storage_at)?;
-        r.t(p.delete_at)?;
-        r.t(p.last_restore_time)?;
-        r.t(p.observed_at)?;
-        r.n(Some(p.provenance.len() as u64))?;
-        r.sources(&p.provenance)?;
-        r.end()?;
-    }
-    close(r)?;
-    written.push("recovery_points.csv");
-
-    const CONTROLS: &[&str] = &[
-        "account_id",
-        "region",
-        "framework_name",
-        "control_name",
-        "compliance_status",
-        "last_evaluation_time",
-        "resources_compliant",
-        "resources_non_compliant",
-        "control_parameters",
-        "observed_at",
-        "observations",
-        "sources",
-    ];
-    let mut r = open(&dir.join("controls.csv"), CONTROLS, &short)?;
-    for c in ev.controls()? {
-        let c = c?;
-        r.o(&c.account_id)?;
-        r.o(&c.region)?;
-        r.o(&c.framework_name)?;
-        r.s(&c.control_name)?;
-        r.o(&c.compliance_status)?;
-        r.t(c.last_evaluation_time)?;
-        r.n(c.resources_compliant)?;
-        r.n(c.resources_non_compliant)?;
-        r.o(&c.control_parameters)?;
-        r.t(c.observed_at)?;
-        r.n(Some(c.provenance.len() as u64))?;
-        r.sources(&c.provenance)?;
-        r.end()?;
-    }
-    close(r)?;
-    written.push("controls.csv");
-
-    const RESOURCES: &[&str] = &[
-        "account_id",
-        "region",
-        "framework_name",
-        "control_name",
-        "resource_id",
-        "resource_type",
-        "compliance_status",
-        "last_evaluation_time",
-        "observed_at",
-        "observations",
-        "sources",
-    ];
-    let mut r = open(&dir.join("resource_compliance.csv"), RESOURCES, &short)?;
-    for c in ev.resource_compliance()? {
-        let c = c?;
-        r.o(&c.account_id)?;
-        r.o(&c.region)?;
-        r.o(&c.framework_name)?;
-        r.o(&c.control_name)?;
-        r.s(&c.resource_id)?;
-        r.o(&c.resource_type)?;
-        r.o(&c.compliance_status)?;
-        r.t(c.last_evaluation_time)?;
-        r.t(c.observed_at)?;
-        r.n(Some(c.provenance.len() as u64))?;
-        r.sources(&c.provenance)?;
-        r.end()?;
-    }
-    close(r)?;
-    written.push("resource_compliance.csv");
 
     const VAULTS: &[&str] = &[
         "vault_arn",
@@ -686,4 +385,358 @@ pub fn write_all(ev: &Evidence, period: &Period, dir: &Path) -> io::Result<Vec<&
     written.push("parse_errors.csv");
 
     Ok(written)
+}
+
+const BACKUP: &[&str] = &[
+    "job_id",
+    "account_id",
+    "region",
+    "state",
+    "in_period",
+    "is_parent",
+    "parent_job_id",
+    "resource_type",
+    "resource_arn",
+    "resource_name",
+    "creation_date",
+    "completion_date",
+    "duration_minutes",
+    "backup_vault_name",
+    "backup_vault_arn",
+    "vault_type",
+    "vault_lock_state",
+    "recovery_point_arn",
+    "backup_size_bytes",
+    "backup_plan_arn",
+    "backup_plan_name",
+    "backup_rule_name",
+    "iam_role_arn",
+    "status_message",
+    "message_category",
+    "observed_at",
+    "observations",
+    "sources",
+];
+
+const COPY: &[&str] = &[
+    "job_id",
+    "account_id",
+    "region",
+    "state",
+    "in_period",
+    "is_parent",
+    "parent_job_id",
+    "resource_type",
+    "resource_arn",
+    "resource_name",
+    "creation_date",
+    "completion_date",
+    "duration_minutes",
+    "source_vault_arn",
+    "destination_vault_arn",
+    "source_recovery_point_arn",
+    "destination_recovery_point_arn",
+    "backup_size_bytes",
+    "iam_role_arn",
+    "status_message",
+    "message_category",
+    "observed_at",
+    "observations",
+    "sources",
+];
+
+const RESTORE: &[&str] = &[
+    "job_id",
+    "account_id",
+    "region",
+    "state",
+    "in_period",
+    "restore_test",
+    "restore_testing_plan_arn",
+    "validation_status",
+    "validation_status_message",
+    "deletion_status",
+    "resource_type",
+    "source_resource_arn",
+    "created_resource_arn",
+    "recovery_point_arn",
+    "recovery_point_creation_date",
+    "creation_date",
+    "completion_date",
+    "duration_minutes",
+    "backup_size_bytes",
+    "iam_role_arn",
+    "status_message",
+    "observed_at",
+    "observations",
+    "sources",
+];
+
+const RP: &[&str] = &[
+    "recovery_point_arn",
+    "account_id",
+    "region",
+    "status",
+    "resource_type",
+    "resource_arn",
+    "resource_name",
+    "backup_vault_name",
+    "backup_vault_arn",
+    "vault_type",
+    "creation_date",
+    "completion_date",
+    "backup_size_bytes",
+    "is_encrypted",
+    "encryption_key_arn",
+    "storage_class",
+    "move_to_cold_storage_at",
+    "delete_at",
+    "last_restore_time",
+    "observed_at",
+    "observations",
+    "sources",
+];
+
+const CONTROLS: &[&str] = &[
+    "account_id",
+    "region",
+    "framework_name",
+    "control_name",
+    "compliance_status",
+    "last_evaluation_time",
+    "resources_compliant",
+    "resources_non_compliant",
+    "control_parameters",
+    "observed_at",
+    "observations",
+    "sources",
+];
+
+const RESOURCES: &[&str] = &[
+    "account_id",
+    "region",
+    "framework_name",
+    "control_name",
+    "resource_id",
+    "resource_type",
+    "compliance_status",
+    "last_evaluation_time",
+    "observed_at",
+    "observations",
+    "sources",
+];
+
+/// Writes the bulky evidence CSVs (jobs, recovery points, compliance rows) one merged
+/// record at a time, in the order the merge produces them.
+pub struct BulkWriter {
+    backup: Row<BufWriter<File>>,
+    copy: Row<BufWriter<File>>,
+    restore: Row<BufWriter<File>>,
+    recovery_points: Row<BufWriter<File>>,
+    controls: Row<BufWriter<File>>,
+    resources: Row<BufWriter<File>>,
+    period: Period,
+}
+
+/// The files [`BulkWriter`] writes.
+pub const BULK_FILES: [&str; 6] = [
+    "backup_jobs.csv",
+    "copy_jobs.csv",
+    "restore_jobs.csv",
+    "recovery_points.csv",
+    "controls.csv",
+    "resource_compliance.csv",
+];
+
+impl BulkWriter {
+    /// Creates the six files in `dir` with their headers. `artifacts` gives the digests that
+    /// provenance indices point to.
+    ///
+    /// # Errors
+    /// When a file cannot be created.
+    pub fn create(dir: &Path, artifacts: &[ArtifactEntry], period: Period) -> io::Result<Self> {
+        let short: Vec<String> = artifacts.iter().map(|a| a.artifact.sha256.short()).collect();
+        Ok(BulkWriter {
+            backup: open(&dir.join(BULK_FILES[0]), BACKUP, &short)?,
+            copy: open(&dir.join(BULK_FILES[1]), COPY, &short)?,
+            restore: open(&dir.join(BULK_FILES[2]), RESTORE, &short)?,
+            recovery_points: open(&dir.join(BULK_FILES[3]), RP, &short)?,
+            controls: open(&dir.join(BULK_FILES[4]), CONTROLS, &short)?,
+            resources: open(&dir.join(BULK_FILES[5]), RESOURCES, &short)?,
+            period,
+        })
+    }
+
+    /// Writes one merged record to its file (small-table records are ignored).
+    ///
+    /// # Errors
+    /// On write errors.
+    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        let period = &self.period;
+        match record {
+            Record::Job(j) if j.kind == Some(JobKind::Backup) => write_backup(&mut self.backup, j, period),
+            Record::Job(j) if j.kind == Some(JobKind::Copy) => write_copy(&mut self.copy, j, period),
+            Record::Job(j) => write_restore(&mut self.restore, j, period),
+            Record::RecoveryPoint(p) => write_recovery_point(&mut self.recovery_points, p),
+            Record::Control(c) => write_control(&mut self.controls, c),
+            Record::ResourceCompliance(c) => write_resource(&mut self.resources, c),
+            _ => Ok(()),
+        }
+    }
+
+    /// Flushes all files.
+    ///
+    /// # Errors
+    /// On write errors.
+    pub fn finish(self) -> io::Result<()> {
+        for row in [self.backup, self.copy, self.restore, self.recovery_points, self.controls, self.resources] {
+            close(row)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_backup(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Result<()> {
+    r.s(&j.job_id)?;
+    r.o(&j.account_id)?;
+    r.o(&j.region)?;
+    r.o(&j.state)?;
+    r.b(in_period(period, j.creation_date))?;
+    r.b(j.is_parent)?;
+    r.o(&j.parent_job_id)?;
+    r.o(&j.resource_type)?;
+    r.o(&j.resource_arn)?;
+    r.o(&j.resource_name)?;
+    r.t(j.creation_date)?;
+    r.t(j.completion_date)?;
+    r.s(&minutes_between(j.creation_date, j.completion_date))?;
+    r.o(&j.backup_vault_name)?;
+    r.o(&j.backup_vault_arn)?;
+    r.o(&j.vault_type)?;
+    r.o(&j.vault_lock_state)?;
+    r.o(&j.recovery_point_arn)?;
+    r.n(j.backup_size_bytes)?;
+    r.o(&j.backup_plan_arn)?;
+    r.o(&j.backup_plan_name)?;
+    r.o(&j.backup_rule_name)?;
+    r.o(&j.iam_role_arn)?;
+    r.o(&j.status_message)?;
+    r.o(&j.message_category)?;
+    r.t(j.observed_at)?;
+    r.n(Some(j.provenance.len() as u64))?;
+    r.sources(&j.provenance)?;
+    r.end()
+}
+
+fn write_copy(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Result<()> {
+    r.s(&j.job_id)?;
+    r.o(&j.account_id)?;
+    r.o(&j.region)?;
+    r.o(&j.state)?;
+    r.b(in_period(period, j.creation_date))?;
+    r.b(j.is_parent)?;
+    r.o(&j.parent_job_id)?;
+    r.o(&j.resource_type)?;
+    r.o(&j.resource_arn)?;
+    r.o(&j.resource_name)?;
+    r.t(j.creation_date)?;
+    r.t(j.completion_date)?;
+    r.s(&minutes_between(j.creation_date, j.completion_date))?;
+    r.o(&j.backup_vault_arn)?;
+    r.o(&j.destination_vault_arn)?;
+    r.o(&j.recovery_point_arn)?;
+    r.o(&j.destination_recovery_point_arn)?;
+    r.n(j.backup_size_bytes)?;
+    r.o(&j.iam_role_arn)?;
+    r.o(&j.status_message)?;
+    r.o(&j.message_category)?;
+    r.t(j.observed_at)?;
+    r.n(Some(j.provenance.len() as u64))?;
+    r.sources(&j.provenance)?;
+    r.end()
+}
+
+fn write_restore(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Result<()> {
+    r.s(&j.job_id)?;
+    r.o(&j.account_id)?;
+    r.o(&j.region)?;
+    r.o(&j.state)?;
+    r.b(in_period(period, j.creation_date))?;
+    r.b(Some(j.is_restore_test()))?;
+    r.o(&j.restore_testing_plan_arn)?;
+    r.o(&j.validation_status)?;
+    r.o(&j.validation_status_message)?;
+    r.o(&j.deletion_status)?;
+    r.o(&j.resource_type)?;
+    r.o(&j.resource_arn)?;
+    r.o(&j.created_resource_arn)?;
+    r.o(&j.recovery_point_arn)?;
+    r.t(j.recovery_point_creation_date)?;
+    r.t(j.creation_date)?;
+    r.t(j.completion_date)?;
+    r.s(&minutes_between(j.creation_date, j.completion_date))?;
+    r.n(j.backup_size_bytes)?;
+    r.o(&j.iam_role_arn)?;
+    r.o(&j.status_message)?;
+    r.t(j.observed_at)?;
+    r.n(Some(j.provenance.len() as u64))?;
+    r.sources(&j.provenance)?;
+    r.end()
+}
+
+fn write_recovery_point(r: &mut Row<BufWriter<File>>, p: &RecoveryPoint) -> io::Result<()> {
+    r.s(&p.recovery_point_arn)?;
+    r.o(&p.account_id)?;
+    r.o(&p.region)?;
+    r.o(&p.status)?;
+    r.o(&p.resource_type)?;
+    r.o(&p.resource_arn)?;
+    r.o(&p.resource_name)?;
+    r.o(&p.backup_vault_name)?;
+    r.o(&p.backup_vault_arn)?;
+    r.o(&p.vault_type)?;
+    r.t(p.creation_date)?;
+    r.t(p.completion_date)?;
+    r.n(p.backup_size_bytes)?;
+    r.b(p.is_encrypted)?;
+    r.o(&p.encryption_key_arn)?;
+    r.o(&p.storage_class)?;
+    r.t(p.move_to_cold_storage_at)?;
+    r.t(p.delete_at)?;
+    r.t(p.last_restore_time)?;
+    r.t(p.observed_at)?;
+    r.n(Some(p.provenance.len() as u64))?;
+    r.sources(&p.provenance)?;
+    r.end()
+}
+
+fn write_control(r: &mut Row<BufWriter<File>>, c: &ControlResult) -> io::Result<()> {
+    r.o(&c.account_id)?;
+    r.o(&c.region)?;
+    r.o(&c.framework_name)?;
+    r.s(&c.control_name)?;
+    r.o(&c.compliance_status)?;
+    r.t(c.last_evaluation_time)?;
+    r.n(c.resources_compliant)?;
+    r.n(c.resources_non_compliant)?;
+    r.o(&c.control_parameters)?;
+    r.t(c.observed_at)?;
+    r.n(Some(c.provenance.len() as u64))?;
+    r.sources(&c.provenance)?;
+    r.end()
+}
+
+fn write_resource(r: &mut Row<BufWriter<File>>, c: &ResourceCompliance) -> io::Result<()> {
+    r.o(&c.account_id)?;
+    r.o(&c.region)?;
+    r.o(&c.framework_name)?;
+    r.o(&c.control_name)?;
+    r.s(&c.resource_id)?;
+    r.o(&c.resource_type)?;
+    r.o(&c.compliance_status)?;
+    r.t(c.last_evaluation_time)?;
+    r.t(c.observed_at)?;
+    r.n(Some(c.provenance.len() as u64))?;
+    r.sources(&c.provenance)?;
+    r.end()
 }

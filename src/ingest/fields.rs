@@ -38,10 +38,9 @@ impl NormKey {
         k
     }
 
-    /// The normalised name.
-    pub fn as_str(&self) -> &str {
-        // Only ASCII bytes are ever written.
-        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    /// The normalised name (ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
     }
 }
 
@@ -170,13 +169,13 @@ pub trait FieldSink {
     ///
     /// # Errors
     /// When the value cannot be read as the field's type.
-    fn set(&mut self, key: &str, value: Scalar<'_>) -> Result<(), String>;
+    fn set(&mut self, key: &[u8], value: Scalar<'_>) -> Result<(), String>;
 
     /// Receives a JSON array field (tags, alarm actions). Ignored by default.
     ///
     /// # Errors
     /// When the array's items have the wrong shape.
-    fn set_array(&mut self, _key: &str, _items: &[serde_json::Value]) -> Result<(), String> {
+    fn set_array(&mut self, _key: &[u8], _items: &[serde_json::Value]) -> Result<(), String> {
         Ok(())
     }
 
@@ -208,49 +207,49 @@ fn set_kind(job: &mut Job, kind: JobKind, v: Scalar<'_>) -> Result<(), String> {
 }
 
 impl FieldSink for Job {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "backupjobid" => set_kind(self, JobKind::Backup, v)?,
-            "copyjobid" => set_kind(self, JobKind::Copy, v)?,
-            "restorejobid" => set_kind(self, JobKind::Restore, v)?,
-            "accountid" => self.account_id = v.string(),
-            "region" => self.region = v.string(),
-            "jobstatus" | "state" | "status" => self.state = v.upper(),
-            "statusmessage" => self.status_message = v.string(),
-            "messagecategory" => self.message_category = v.string(),
-            "resourcearn" | "sourceresourcearn" => self.resource_arn = v.string(),
-            "resourcetype" => self.resource_type = v.string(),
-            "resourcename" => self.resource_name = v.string(),
-            "creationdate" => self.creation_date = v.timestamp()?,
-            "completiondate" => self.completion_date = v.timestamp()?,
-            "initiationdate" => self.initiation_date = v.timestamp()?,
-            "expectedcompletiondate" => self.expected_completion_date = v.timestamp()?,
-            "backupvaultname" => self.backup_vault_name = v.string(),
-            "backupvaultarn" | "sourcebackupvaultarn" => self.backup_vault_arn = v.string(),
-            "destinationbackupvaultarn" => self.destination_vault_arn = v.string(),
-            "recoverypointarn" | "sourcerecoverypointarn" => self.recovery_point_arn = v.string(),
-            "destinationrecoverypointarn" => self.destination_recovery_point_arn = v.string(),
-            "backupsizeinbytes" => self.backup_size_bytes = v.count()?,
-            "iamrolearn" => self.iam_role_arn = v.string(),
-            "backupplanarn" => self.backup_plan_arn = v.string(),
-            "backupplanname" => self.backup_plan_name = v.string(),
-            "backupruleid" => self.backup_rule_id = v.string(),
-            "backuprulename" => self.backup_rule_name = v.string(),
-            "isparentjob" | "isparent" => self.is_parent = v.flag()?,
-            "parentjobid" => self.parent_job_id = v.string(),
-            "vaulttype" | "destinationvaulttype" => self.vault_type = v.string(),
-            "vaultlockstatus" | "vaultlockstate" | "destinationvaultlockstate" => self.vault_lock_state = v.upper(),
-            "isencrypted" => self.is_encrypted = v.flag()?,
-            "jobruntime" => self.job_run_time = v.string(),
-            "percentdone" => self.percent_done = v.string(),
-            "restoretestingplanarn" => self.restore_testing_plan_arn = v.string(),
-            "validationstatus" => self.validation_status = v.upper(),
-            "validationstatusmessage" => self.validation_status_message = v.string(),
-            "deletionstatus" => self.deletion_status = v.upper(),
-            "createdresourcearn" => self.created_resource_arn = v.string(),
-            "recoverypointcreationdate" => self.recovery_point_creation_date = v.timestamp()?,
-            "reporttimeperiodend" => self.observed_at = v.timestamp()?,
-            "reporttimeperiod" => self.observed_at = period_end(v)?,
+            b"backupjobid" => set_kind(self, JobKind::Backup, v)?,
+            b"copyjobid" => set_kind(self, JobKind::Copy, v)?,
+            b"restorejobid" => set_kind(self, JobKind::Restore, v)?,
+            b"accountid" => self.account_id = v.string(),
+            b"region" => self.region = v.string(),
+            b"jobstatus" | b"state" | b"status" => self.state = v.upper(),
+            b"statusmessage" => self.status_message = v.string(),
+            b"messagecategory" => self.message_category = v.string(),
+            b"resourcearn" | b"sourceresourcearn" => self.resource_arn = v.string(),
+            b"resourcetype" => self.resource_type = v.string(),
+            b"resourcename" => self.resource_name = v.string(),
+            b"creationdate" => self.creation_date = v.timestamp()?,
+            b"completiondate" => self.completion_date = v.timestamp()?,
+            b"initiationdate" => self.initiation_date = v.timestamp()?,
+            b"expectedcompletiondate" => self.expected_completion_date = v.timestamp()?,
+            b"backupvaultname" => self.backup_vault_name = v.string(),
+            b"backupvaultarn" | b"sourcebackupvaultarn" => self.backup_vault_arn = v.string(),
+            b"destinationbackupvaultarn" => self.destination_vault_arn = v.string(),
+            b"recoverypointarn" | b"sourcerecoverypointarn" => self.recovery_point_arn = v.string(),
+            b"destinationrecoverypointarn" => self.destination_recovery_point_arn = v.string(),
+            b"backupsizeinbytes" => self.backup_size_bytes = v.count()?,
+            b"iamrolearn" => self.iam_role_arn = v.string(),
+            b"backupplanarn" => self.backup_plan_arn = v.string(),
+            b"backupplanname" => self.backup_plan_name = v.string(),
+            b"backupruleid" => self.backup_rule_id = v.string(),
+            b"backuprulename" => self.backup_rule_name = v.string(),
+            b"isparentjob" | b"isparent" => self.is_parent = v.flag()?,
+            b"parentjobid" => self.parent_job_id = v.string(),
+            b"vaulttype" | b"destinationvaulttype" => self.vault_type = v.string(),
+            b"vaultlockstatus" | b"vaultlockstate" | b"destinationvaultlockstate" => self.vault_lock_state = v.upper(),
+            b"isencrypted" => self.is_encrypted = v.flag()?,
+            b"jobruntime" => self.job_run_time = v.string(),
+            b"percentdone" => self.percent_done = v.string(),
+            b"restoretestingplanarn" => self.restore_testing_plan_arn = v.string(),
+            b"validationstatus" => self.validation_status = v.upper(),
+            b"validationstatusmessage" => self.validation_status_message = v.string(),
+            b"deletionstatus" => self.deletion_status = v.upper(),
+            b"createdresourcearn" => self.created_resource_arn = v.string(),
+            b"recoverypointcreationdate" => self.recovery_point_creation_date = v.timestamp()?,
+            b"reporttimeperiodend" => self.observed_at = v.timestamp()?,
+            b"reporttimeperiod" => self.observed_at = period_end(v)?,
             _ => {}
         }
         Ok(())
@@ -265,27 +264,27 @@ impl FieldSink for Job {
 }
 
 impl FieldSink for RecoveryPoint {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "recoverypointarn" => self.recovery_point_arn = v.string().unwrap_or_default(),
-            "accountid" => self.account_id = v.string(),
-            "region" => self.region = v.string(),
-            "backupvaultname" => self.backup_vault_name = v.string(),
-            "backupvaultarn" => self.backup_vault_arn = v.string(),
-            "resourcearn" => self.resource_arn = v.string(),
-            "resourcetype" => self.resource_type = v.string(),
-            "resourcename" => self.resource_name = v.string(),
-            "status" => self.status = v.upper(),
-            "creationdate" => self.creation_date = v.timestamp()?,
-            "completiondate" => self.completion_date = v.timestamp()?,
-            "backupsizeinbytes" => self.backup_size_bytes = v.count()?,
-            "isencrypted" => self.is_encrypted = v.flag()?,
-            "encryptionkeyarn" => self.encryption_key_arn = v.string(),
-            "storageclass" => self.storage_class = v.upper(),
-            "deleteat" => self.delete_at = v.timestamp()?,
-            "movetocoldstorageat" => self.move_to_cold_storage_at = v.timestamp()?,
-            "lastrestoretime" => self.last_restore_time = v.timestamp()?,
-            "vaulttype" => self.vault_type = v.string(),
+            b"recoverypointarn" => self.recovery_point_arn = v.string().unwrap_or_default(),
+            b"accountid" => self.account_id = v.string(),
+            b"region" => self.region = v.string(),
+            b"backupvaultname" => self.backup_vault_name = v.string(),
+            b"backupvaultarn" => self.backup_vault_arn = v.string(),
+            b"resourcearn" => self.resource_arn = v.string(),
+            b"resourcetype" => self.resource_type = v.string(),
+            b"resourcename" => self.resource_name = v.string(),
+            b"status" => self.status = v.upper(),
+            b"creationdate" => self.creation_date = v.timestamp()?,
+            b"completiondate" => self.completion_date = v.timestamp()?,
+            b"backupsizeinbytes" => self.backup_size_bytes = v.count()?,
+            b"isencrypted" => self.is_encrypted = v.flag()?,
+            b"encryptionkeyarn" => self.encryption_key_arn = v.string(),
+            b"storageclass" => self.storage_class = v.upper(),
+            b"deleteat" => self.delete_at = v.timestamp()?,
+            b"movetocoldstorageat" => self.move_to_cold_storage_at = v.timestamp()?,
+            b"lastrestoretime" => self.last_restore_time = v.timestamp()?,
+            b"vaulttype" => self.vault_type = v.string(),
             _ => {}
         }
         Ok(())
@@ -300,19 +299,19 @@ impl FieldSink for RecoveryPoint {
 }
 
 impl FieldSink for ControlResult {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "accountid" => self.account_id = v.string(),
-            "region" => self.region = v.string(),
-            "frameworkname" => self.framework_name = v.string(),
-            "controlname" => self.control_name = v.string().unwrap_or_default(),
-            "controlcompliancestatus" => self.compliance_status = v.upper(),
-            "lastevaluationtime" => self.last_evaluation_time = v.timestamp()?,
-            "numresourcescompliant" => self.resources_compliant = v.count()?,
-            "numresourcesnoncompliant" => self.resources_non_compliant = v.count()?,
-            "controlparameters" => self.control_parameters = v.string(),
-            "reporttimeperiodend" => self.observed_at = v.timestamp()?,
-            "reporttimeperiod" => self.observed_at = period_end(v)?,
+            b"accountid" => self.account_id = v.string(),
+            b"region" => self.region = v.string(),
+            b"frameworkname" => self.framework_name = v.string(),
+            b"controlname" => self.control_name = v.string().unwrap_or_default(),
+            b"controlcompliancestatus" => self.compliance_status = v.upper(),
+            b"lastevaluationtime" => self.last_evaluation_time = v.timestamp()?,
+            b"numresourcescompliant" => self.resources_compliant = v.count()?,
+            b"numresourcesnoncompliant" => self.resources_non_compliant = v.count()?,
+            b"controlparameters" => self.control_parameters = v.string(),
+            b"reporttimeperiodend" => self.observed_at = v.timestamp()?,
+            b"reporttimeperiod" => self.observed_at = period_end(v)?,
             _ => {}
         }
         Ok(())
@@ -327,18 +326,18 @@ impl FieldSink for ControlResult {
 }
 
 impl FieldSink for ResourceCompliance {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "accountid" => self.account_id = v.string(),
-            "region" => self.region = v.string(),
-            "frameworkname" => self.framework_name = v.string(),
-            "controlname" => self.control_name = v.string(),
-            "resourceid" => self.resource_id = v.string().unwrap_or_default(),
-            "resourcetype" => self.resource_type = v.string(),
-            "resourcecompliancestatus" => self.compliance_status = v.upper(),
-            "lastevaluationtime" => self.last_evaluation_time = v.timestamp()?,
-            "reporttimeperiodend" => self.observed_at = v.timestamp()?,
-            "reporttimeperiod" => self.observed_at = period_end(v)?,
+            b"accountid" => self.account_id = v.string(),
+            b"region" => self.region = v.string(),
+            b"frameworkname" => self.framework_name = v.string(),
+            b"controlname" => self.control_name = v.string(),
+            b"resourceid" => self.resource_id = v.string().unwrap_or_default(),
+            b"resourcetype" => self.resource_type = v.string(),
+            b"resourcecompliancestatus" => self.compliance_status = v.upper(),
+            b"lastevaluationtime" => self.last_evaluation_time = v.timestamp()?,
+            b"reporttimeperiodend" => self.observed_at = v.timestamp()?,
+            b"reporttimeperiod" => self.observed_at = period_end(v)?,
             _ => {}
         }
         Ok(())
@@ -353,19 +352,19 @@ impl FieldSink for ResourceCompliance {
 }
 
 impl FieldSink for Vault {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "backupvaultarn" => self.vault_arn = v.string().unwrap_or_default(),
-            "backupvaultname" => self.vault_name = v.string(),
-            "vaulttype" => self.vault_type = v.string(),
-            "vaultstate" => self.vault_state = v.upper(),
-            "encryptionkeyarn" => self.encryption_key_arn = v.string(),
-            "creationdate" => self.creation_date = v.timestamp()?,
-            "numberofrecoverypoints" => self.number_of_recovery_points = v.count()?,
-            "locked" => self.locked = v.flag()?,
-            "minretentiondays" => self.min_retention_days = v.count()?,
-            "maxretentiondays" => self.max_retention_days = v.count()?,
-            "lockdate" => self.lock_date = v.timestamp()?,
+            b"backupvaultarn" => self.vault_arn = v.string().unwrap_or_default(),
+            b"backupvaultname" => self.vault_name = v.string(),
+            b"vaulttype" => self.vault_type = v.string(),
+            b"vaultstate" => self.vault_state = v.upper(),
+            b"encryptionkeyarn" => self.encryption_key_arn = v.string(),
+            b"creationdate" => self.creation_date = v.timestamp()?,
+            b"numberofrecoverypoints" => self.number_of_recovery_points = v.count()?,
+            b"locked" => self.locked = v.flag()?,
+            b"minretentiondays" => self.min_retention_days = v.count()?,
+            b"maxretentiondays" => self.max_retention_days = v.count()?,
+            b"lockdate" => self.lock_date = v.timestamp()?,
             _ => {}
         }
         Ok(())
@@ -380,15 +379,15 @@ impl FieldSink for Vault {
 }
 
 impl FieldSink for LegalHold {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "legalholdid" => self.legal_hold_id = v.string().unwrap_or_default(),
-            "legalholdarn" => self.legal_hold_arn = v.string(),
-            "title" => self.title = v.string(),
-            "status" => self.status = v.upper(),
-            "description" => self.description = v.string(),
-            "creationdate" => self.creation_date = v.timestamp()?,
-            "cancellationdate" => self.cancellation_date = v.timestamp()?,
+            b"legalholdid" => self.legal_hold_id = v.string().unwrap_or_default(),
+            b"legalholdarn" => self.legal_hold_arn = v.string(),
+            b"title" => self.title = v.string(),
+            b"status" => self.status = v.upper(),
+            b"description" => self.description = v.string(),
+            b"creationdate" => self.creation_date = v.timestamp()?,
+            b"cancellationdate" => self.cancellation_date = v.timestamp()?,
             _ => {}
         }
         Ok(())
@@ -403,26 +402,26 @@ impl FieldSink for LegalHold {
 }
 
 impl FieldSink for Alarm {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "alarmarn" => self.alarm_arn = v.string().unwrap_or_default(),
-            "alarmname" => self.alarm_name = v.string(),
-            "namespace" => self.namespace = v.string(),
-            "metricname" => self.metric_name = v.string(),
-            "statistic" => self.statistic = v.string(),
-            "comparisonoperator" => self.comparison_operator = v.string(),
-            "threshold" => self.threshold = v.number()?,
-            "evaluationperiods" => self.evaluation_periods = v.count()?,
-            "actionsenabled" => self.actions_enabled = v.flag()?,
-            "statevalue" => self.state_value = v.upper(),
+            b"alarmarn" => self.alarm_arn = v.string().unwrap_or_default(),
+            b"alarmname" => self.alarm_name = v.string(),
+            b"namespace" => self.namespace = v.string(),
+            b"metricname" => self.metric_name = v.string(),
+            b"statistic" => self.statistic = v.string(),
+            b"comparisonoperator" => self.comparison_operator = v.string(),
+            b"threshold" => self.threshold = v.number()?,
+            b"evaluationperiods" => self.evaluation_periods = v.count()?,
+            b"actionsenabled" => self.actions_enabled = v.flag()?,
+            b"statevalue" => self.state_value = v.upper(),
             _ => {}
         }
         Ok(())
     }
 
-    fn set_array(&mut self, key: &str, items: &[serde_json::Value]) -> Result<(), String> {
+    fn set_array(&mut self, key: &[u8], items: &[serde_json::Value]) -> Result<(), String> {
         match key {
-            "alarmactions" => {
+            b"alarmactions" => {
                 let mut actions = items
                     .iter()
                     .map(|v| v.as_str().map(str::to_owned).ok_or("AlarmActions must hold strings"))
@@ -430,7 +429,7 @@ impl FieldSink for Alarm {
                 actions.sort();
                 self.alarm_actions = (!actions.is_empty()).then(|| actions.join(";"));
             }
-            "dimensions" => {
+            b"dimensions" => {
                 let mut dims = items
                     .iter()
                     .map(|d| match (d.get("Name").and_then(|v| v.as_str()), d.get("Value").and_then(|v| v.as_str())) {
@@ -458,15 +457,15 @@ impl FieldSink for Alarm {
 }
 
 impl FieldSink for TaggedResource {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
-        if key == "resourcearn" {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
+        if key == b"resourcearn" {
             self.resource_arn = v.string().unwrap_or_default();
         }
         Ok(())
     }
 
-    fn set_array(&mut self, key: &str, items: &[serde_json::Value]) -> Result<(), String> {
-        if key == "tags" {
+    fn set_array(&mut self, key: &[u8], items: &[serde_json::Value]) -> Result<(), String> {
+        if key == b"tags" {
             for t in items {
                 match (t.get("Key").and_then(|v| v.as_str()), t.get("Value").and_then(|v| v.as_str())) {
                     (Some(k), Some(v)) => self.tags.push((k.to_owned(), v.to_owned())),
@@ -488,13 +487,13 @@ impl FieldSink for TaggedResource {
 }
 
 impl FieldSink for RestoreTestingPlan {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "restoretestingplanarn" => self.plan_arn = v.string().unwrap_or_default(),
-            "restoretestingplanname" => self.plan_name = v.string(),
-            "scheduleexpression" => self.schedule_expression = v.string(),
-            "creationtime" => self.creation_time = v.timestamp()?,
-            "lastexecutiontime" => self.last_execution_time = v.timestamp()?,
+            b"restoretestingplanarn" => self.plan_arn = v.string().unwrap_or_default(),
+            b"restoretestingplanname" => self.plan_name = v.string(),
+            b"scheduleexpression" => self.schedule_expression = v.string(),
+            b"creationtime" => self.creation_time = v.timestamp()?,
+            b"lastexecutiontime" => self.last_execution_time = v.timestamp()?,
             _ => {}
         }
         Ok(())
@@ -509,14 +508,14 @@ impl FieldSink for RestoreTestingPlan {
 }
 
 impl FieldSink for RestoreTestingSelection {
-    fn set(&mut self, key: &str, v: Scalar<'_>) -> Result<(), String> {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
-            "restoretestingplanname" => self.plan_name = v.string().unwrap_or_default(),
-            "restoretestingselectionname" => self.selection_name = v.string().unwrap_or_default(),
-            "protectedresourcetype" => self.protected_resource_type = v.string(),
-            "iamrolearn" => self.iam_role_arn = v.string(),
-            "validationwindowhours" => self.validation_window_hours = v.count()?,
-            "creationtime" => self.creation_time = v.timestamp()?,
+            b"restoretestingplanname" => self.plan_name = v.string().unwrap_or_default(),
+            b"restoretestingselectionname" => self.selection_name = v.string().unwrap_or_default(),
+            b"protectedresourcetype" => self.protected_resource_type = v.string(),
+            b"iamrolearn" => self.iam_role_arn = v.string(),
+            b"validationwindowhours" => self.validation_window_hours = v.count()?,
+            b"creationtime" => self.creation_time = v.timestamp()?,
             _ => {}
         }
         Ok(())
@@ -549,7 +548,7 @@ pub fn feed_value(sink: &mut dyn FieldSink, value: &serde_json::Value, pointer: 
             serde_json::Value::Number(n) => number_scalar(n),
             serde_json::Value::String(s) => Scalar::Str(s),
             serde_json::Value::Array(items) => {
-                sink.set_array(key.as_str(), items).map_err(|e| (at(), e))?;
+                sink.set_array(key.as_bytes(), items).map_err(|e| (at(), e))?;
                 continue;
             }
             serde_json::Value::Object(_) => {
@@ -557,7 +556,7 @@ pub fn feed_value(sink: &mut dyn FieldSink, value: &serde_json::Value, pointer: 
                 continue;
             }
         };
-        sink.set(key.as_str(), scalar).map_err(|e| (at(), e))?;
+        sink.set(key.as_bytes(), scalar).map_err(|e| (at(), e))?;
     }
     Ok(())
 }
@@ -587,7 +586,7 @@ mod tests {
             "\u{feff}Backup Job Id [uuid]",
             " BACKUP-JOB-ID ",
         ] {
-            assert_eq!(NormKey::new(raw).as_str(), "backupjobid", "{raw}");
+            assert_eq!(NormKey::new(raw).as_bytes(), b"backupjobid", "{raw}");
         }
     }
 
@@ -630,9 +629,9 @@ mod tests {
         assert!(err.1.contains("\"soon\""), "{}", err.1);
 
         let mut old = Job::default();
-        old.set("reporttimeperiod", Scalar::Str("2026-07-13T00:00:00Z - 2026-07-14T00:00:00Z")).unwrap();
+        old.set(b"reporttimeperiod", Scalar::Str("2026-07-13T00:00:00Z - 2026-07-14T00:00:00Z")).unwrap();
         assert_eq!(old.observed_at, Some(Timestamp::parse("2026-07-14T00:00:00Z").unwrap()));
-        assert!(old.set("reporttimeperiod", Scalar::Str("2026-07-13")).is_err());
+        assert!(old.set(b"reporttimeperiod", Scalar::Str("2026-07-13")).is_err());
         assert!(old.finish().is_err());
     }
 }

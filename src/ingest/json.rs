@@ -11,6 +11,7 @@
 //! error (for instance a truncated file) ends the parse and is reported at its line and
 //! column, keeping the items read before it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
 
@@ -279,7 +280,7 @@ impl<'de> Visitor<'de> for List<'_, '_, '_> {
                     let pointer = item_pointer(list, index);
                     let keys: Vec<NormKey> =
                         value.as_object().map(|m| m.keys().map(|k| NormKey::new(k)).collect()).unwrap_or_default();
-                    match template_of(keys.iter().map(NormKey::as_str)) {
+                    match template_of(keys.iter().map(NormKey::as_bytes)) {
                         Some(t) => {
                             let (s, kind) = Shape::of_template(t);
                             state.kind = Some(kind);
@@ -404,67 +405,57 @@ impl<'de> Visitor<'de> for Item<'_> {
     }
 }
 
-/// A member name: normalised, plus (up to 64 bytes of) the raw spelling for error messages,
-/// both on the stack so reading a field allocates nothing.
-struct RawKey {
+/// A member name: normalised, plus the raw spelling for error messages — borrowed from the
+/// input when it can be, so reading a field from memory allocates nothing.
+struct RawKey<'de> {
     norm: NormKey,
-    raw: [u8; 64],
-    raw_len: u8,
-}
-
-impl RawKey {
-    fn raw(&self) -> String {
-        String::from_utf8_lossy(&self.raw[..self.raw_len as usize]).into_owned()
-    }
+    raw: Cow<'de, str>,
 }
 
 struct Key;
 
 impl<'de> DeserializeSeed<'de> for Key {
-    type Value = RawKey;
+    type Value = RawKey<'de>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawKey, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawKey<'de>, D::Error> {
         d.deserialize_str(self)
     }
 }
 
 impl<'de> Visitor<'de> for Key {
-    type Value = RawKey;
+    type Value = RawKey<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a member name")
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<RawKey, E> {
-        let mut key = RawKey { norm: NormKey::new(v), raw: [0; 64], raw_len: 0 };
-        let mut n = v.len().min(64);
-        while !v.is_char_boundary(n) {
-            n -= 1;
-        }
-        key.raw[..n].copy_from_slice(&v.as_bytes()[..n]);
-        key.raw_len = n as u8;
-        Ok(key)
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<RawKey<'de>, E> {
+        Ok(RawKey { norm: NormKey::new(v), raw: Cow::Borrowed(v) })
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<RawKey<'de>, E> {
+        Ok(RawKey { norm: NormKey::new(v), raw: Cow::Owned(v.to_owned()) })
     }
 }
 
-struct Field<'a> {
-    key: RawKey,
+struct Field<'a, 'de> {
+    key: RawKey<'de>,
     rec: &'a mut dyn FieldSink,
     err: &'a mut Option<(String, String)>,
 }
 
-impl Field<'_> {
+impl Field<'_, '_> {
     fn set<E>(self, v: Scalar<'_>) -> Result<(), E> {
-        if let Err(msg) = self.rec.set(self.key.norm.as_str(), v)
+        if let Err(msg) = self.rec.set(self.key.norm.as_bytes(), v)
             && self.err.is_none()
         {
-            *self.err = Some((self.key.raw(), msg));
+            *self.err = Some((self.key.raw.into_owned(), msg));
         }
         Ok(())
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Field<'_> {
+impl<'de> DeserializeSeed<'de> for Field<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -472,7 +463,7 @@ impl<'de> DeserializeSeed<'de> for Field<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for Field<'_> {
+impl<'de> Visitor<'de> for Field<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -34,11 +34,11 @@ pub fn detect(head: &[u8]) -> Option<Template> {
         return None;
     }
     let keys: Vec<NormKey> = line.split(',').map(NormKey::new).collect();
-    template_of(keys.iter().map(NormKey::as_str))
+    template_of(keys.iter().map(NormKey::as_bytes))
 }
 
-pub(crate) fn template_of<'a>(keys: impl Iterator<Item = &'a str> + Clone) -> Option<Template> {
-    let has = |k: &str| keys.clone().any(|x| x == k);
+pub(crate) fn template_of<'a>(keys: impl Iterator<Item = &'a [u8]> + Clone) -> Option<Template> {
+    let has = |k: &str| keys.clone().any(|x| x == k.as_bytes());
     if has("scanjobid") {
         Some(Template::Scan)
     } else if has("restorejobid") {
@@ -91,6 +91,13 @@ pub fn parse<R: Read>(reader: R, template: Template, ctx: &Context, sink: &mut d
             return kind;
         }
     };
+    type RowParser = fn(&[(NormKey, String)], &csv::StringRecord) -> Result<Record, String>;
+    let parse_row: Option<RowParser> = match template {
+        Template::Jobs(_) => Some(|h, r| fill::<Job>(h, r).map(Record::Job)),
+        Template::Control => Some(|h, r| fill::<ControlResult>(h, r).map(Record::Control)),
+        Template::Resource => Some(|h, r| fill::<ResourceCompliance>(h, r).map(Record::ResourceCompliance)),
+        Template::Scan => None,
+    };
     // A row is sent one row late, so the last one can be dropped if the file ends inside a
     // quoted field (the csv reader would otherwise take the rest of the file as its value).
     let mut pending: Option<(Record, u64)> = None;
@@ -118,12 +125,19 @@ pub fn parse<R: Read>(reader: R, template: Template, ctx: &Context, sink: &mut d
             );
             continue;
         }
-        let result = match template {
-            Template::Jobs(_) => fill::<Job>(&header, &row).map(Record::Job),
-            Template::Control => fill::<ControlResult>(&header, &row).map(Record::Control),
-            Template::Resource => fill::<ResourceCompliance>(&header, &row).map(Record::ResourceCompliance),
-            Template::Scan => continue,
+        let Some(parse_row) = parse_row else { continue };
+        // One UTF-8 check per row rather than per field; the buffer is handed back after.
+        let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut row)) {
+            Ok(text) => text,
+            Err(e) => {
+                let column = header.get(e.utf8_error().field()).map_or("?", |h| h.1.as_str());
+                sink.error(format!("line {line}"), format!("column {column:?}: not valid UTF-8"));
+                row = e.into_byte_record();
+                continue;
+            }
         };
+        let result = parse_row(&header, &text);
+        row = text.into_byte_record();
         match result {
             Ok(mut record) => {
                 if let Record::Job(job) = &record {
@@ -173,14 +187,13 @@ impl<R: Read> Read for QuoteCounter<'_, R> {
     }
 }
 
-fn fill<T: FieldSink + Default>(header: &[(NormKey, String)], row: &csv::ByteRecord) -> Result<T, String> {
+fn fill<T: FieldSink + Default>(header: &[(NormKey, String)], row: &csv::StringRecord) -> Result<T, String> {
     let mut rec = T::default();
     let last = row.len().saturating_sub(1);
     for (i, ((key, raw), cell)) in header.iter().zip(row.iter()).enumerate() {
-        let cell = if i == last { cell.strip_suffix(b"\r").unwrap_or(cell) } else { cell };
-        let text = std::str::from_utf8(cell).map_err(|_| format!("column {raw:?}: not valid UTF-8"))?;
+        let text = if i == last { cell.strip_suffix('\r').unwrap_or(cell) } else { cell };
         let value = if text.is_empty() { Scalar::Null } else { Scalar::Str(text) };
-        rec.set(key.as_str(), value).map_err(|e| format!("column {raw:?}: {e}"))?;
+        rec.set(key.as_bytes(), value).map_err(|e| format!("column {raw:?}: {e}"))?;
     }
     rec.finish()?;
     Ok(rec)
