@@ -1,21 +1,488 @@
-//! Sample quarter generator (placeholder until the generator lands).
-#![allow(missing_docs)]
+//! `dora-evidence samples`: writes a realistic, entirely fictional quarter of AWS Backup and
+//! AWS Audit Manager records, in the formats AWS delivers, so the reader can be tested,
+//! demonstrated and benchmarked without an AWS account.
+//!
+//! The bank is "Nordhafen Bank AG": three accounts (core-banking 111122223333, payments
+//! 444455556666, shared-services 777788889999) in eu-central-1 and eu-west-1, 45 resources
+//! at scale 1 (EC2, EBS, RDS, Aurora, DynamoDB, EFS, S3 and one CloudFormation stack), jobs
+//! from 2026-06-26 to 2026-10-04 around the period 2026-Q3. Under `out/` it writes:
+//!
+//! * `input/Backup/<account>/<region>/<yyyy>/<mm>/<dd>/<plan>/…json` — daily current-account
+//!   JSON job reports (core-banking), and the daily control / weekly resource compliance
+//!   reports (core-banking, eu-central-1);
+//! * `input/Backup/crossaccount/<region>/…csv` — daily organisation-wide CSV job reports and
+//!   weekly compliance CSVs, with the schema drift listed in `ground-truth.json`
+//!   (`schema_drift`): BOM + CRLF, quoted headers, `[...]` suffixes, a snake_case month,
+//!   the old single `reportTimePeriod`, missing `vaultType`, `Path To Root`;
+//! * `input/collected/<account>/<region>/<timestamp>/<operation>.json` — weekly AWS CLI
+//!   snapshots (jobs of the last 8 days, vaults, legal holds, restore testing, recovery
+//!   points, alarms, tags), ISO times or epoch floats (payments);
+//! * `input/audit-manager/<assessment>-<id>.zip` — an Audit Manager assessment report;
+//! * `input/notes.txt`, `input/collected/.keep` — files a reader should list as unclassified;
+//! * `ground-truth.json` — facts counted from the generator's model (not from the files);
+//! * `README.md` — what the sample contains.
+//!
+//! Design: jobs are a pure function of (seed, resource, day) (see `samples/jobs.rs`), so
+//! each writer regenerates the few days it needs and nothing is held in memory beyond one
+//! day's jobs and one small record per resource; rows are written as they are generated.
+//! Output is byte-identical for the same scale and seed (fixed times, ordered iteration,
+//! fixed zip entry times).
+//!
+//! Volume: scale N has 45·N resources (same accounts and Regions), and every job count grows
+//! linearly with N: about 4 330·N distinct jobs and 12 130·N job rows (report rows + snapshot
+//! items). The file count stays 2 321; files grow. Measured (release build, shared 2-core VM):
+//!
+//! | scale | distinct jobs | job rows | size | time | peak RSS |
+//! |---|---|---|---|---|---|
+//! | 1 | 4 518 | 12 671 | 19.9 MB (2.0 MB as .tgz) | 0.45 s | 4 MB |
+//! | 120 | 519 000 (≈ 0.5 M) | 1.46 M | 2.2 GB | 7.8 s | 9 MB |
+//! | 825 | 3.57 M | 10.0 M | 14.9 GB | 52 s (33 s CPU) | 43 MB |
+
+use std::fs;
+use std::io;
 use std::path::PathBuf;
+
+mod audit_manager;
+mod compliance;
+mod jobs;
+mod model;
+mod out;
+mod reports;
+mod snapshots;
+mod truth;
+
+use model::{FIRST_DAY, LAST_DAY, Model};
+use out::Out;
+use truth::{LAST_REPORT_DAY, Truth};
+
+/// What to generate.
+#[derive(Debug, Clone)]
 pub struct SampleOptions {
+    /// Size multiplier: scale N has N times the resources (and jobs) of scale 1. 0 counts as 1.
     pub scale: u32,
+    /// Seed of every random choice; same scale and seed give a byte-identical tree.
     pub seed: u64,
+    /// Output folder; must not exist or be empty.
     pub out: PathBuf,
 }
+
+/// What was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SampleSummary {
+    /// Files written (all of them, including `ground-truth.json` and `README.md`).
     pub files: u64,
+    /// Bytes written.
     pub bytes: u64,
+    /// Distinct backup jobs (parent jobs of composite backups included).
     pub backup_jobs: u64,
+    /// Distinct copy jobs.
     pub copy_jobs: u64,
+    /// Distinct restore jobs (restore tests included).
     pub restore_jobs: u64,
+    /// Restore jobs started by a restore testing plan.
     pub restore_tests: u64,
+    /// Resources of the estate (including the one not in any backup plan).
     pub resources: u64,
+    /// Job rows and items written over all job reports and job snapshots.
     pub job_rows: u64,
 }
-pub fn generate(_opts: &SampleOptions) -> std::io::Result<SampleSummary> {
-    Err(std::io::Error::other("not yet"))
+
+/// Writes the sample tree under `opts.out`.
+///
+/// # Errors
+///
+/// `AlreadyExists` when `opts.out` exists and is not an empty folder; any I/O error while
+/// writing (the tree is then incomplete).
+pub fn generate(opts: &SampleOptions) -> io::Result<SampleSummary> {
+    check_out_dir(&opts.out)?;
+    fs::create_dir_all(&opts.out)?;
+    let m = Model::build(opts.seed, opts.scale.max(1));
+    let mut out = Out::new(&opts.out);
+    let mut truth = Truth::new(&m);
+    let all: Vec<u32> = (0..m.resources.len() as u32).collect();
+    let plans: Vec<usize> = (0..m.restore_plans.len()).collect();
+    let mut day_jobs = Vec::new();
+    let mut scratch = Vec::new();
+
+    for day in FIRST_DAY..=snapshots::LAST_SNAPSHOT_DAY {
+        if day <= LAST_DAY {
+            day_jobs.clear();
+            jobs::jobs_of_day(&m, &all, &plans, day, &mut day_jobs);
+            for job in &day_jobs {
+                truth.add(&m, job);
+            }
+        }
+        if (FIRST_DAY + 1..=LAST_REPORT_DAY).contains(&day) {
+            reports::write_job_reports(&m, &mut out, day, &mut scratch)?;
+            compliance::write_compliance(&m, &truth, &mut out, day)?;
+        }
+        if snapshots::is_snapshot_day(day) {
+            snapshots::write_snapshots(&m, &mut out, day, &mut scratch)?;
+        }
+    }
+    audit_manager::write_zip(&m, &mut out)?;
+    out.write_file("input/collected/.keep", b"")?;
+    out.write_file("input/notes.txt", NOTES.as_bytes())?;
+
+    let (input_files, input_bytes) = (out.files, out.bytes);
+    let gt = truth.to_json(&m, input_files, input_bytes);
+    out.write_json("ground-truth.json", &gt)?;
+    let summary = SampleSummary {
+        files: 0,
+        bytes: 0,
+        backup_jobs: truth.backup_jobs(),
+        copy_jobs: truth.copy_jobs(),
+        restore_jobs: truth.restore_jobs(),
+        restore_tests: truth.restore_tests(),
+        resources: m.resources.len() as u64,
+        job_rows: out.job_rows,
+    };
+    out.write_file("README.md", readme(&m, &summary, input_files, input_bytes).as_bytes())?;
+    Ok(SampleSummary { files: out.files, bytes: out.bytes, ..summary })
+}
+
+fn check_out_dir(dir: &std::path::Path) -> io::Result<()> {
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+        Ok(meta) if !meta.is_dir() => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a folder; choose a new output folder", dir.display()),
+        )),
+        Ok(_) => {
+            if fs::read_dir(dir)?.next().is_some() {
+                Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!(
+                        "{} exists and is not empty; samples are only written into a new or empty folder",
+                        dir.display()
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+const NOTES: &str = "Operator notes (Backup ops, Nordhafen Bank AG)\n\n\
+2026-07-21  S3 statements bucket backups failed 07-20/07-21: role nordhafen-backup-s3 lost S3 read\n\
+            permissions in the IAM clean-up; fixed by J. Keller 07-21 16:40.\n\
+2026-08-13  core-customer-db back to normal after the storage-full incident (INC-4471).\n\
+2026-08-17  cross-account copy of payments-sepa-db failed: central vault KMS key policy; CHG-2290.\n\
+These notes are not evidence; the collector keeps them as unclassified files.\n";
+
+fn readme(m: &Model, s: &SampleSummary, input_files: u64, input_bytes: u64) -> String {
+    format!(
+        "# Sample evidence: Nordhafen Bank AG, 2026-Q3 (fictional)\n\n\
+Generated by `dora-evidence samples --scale {scale} --seed {seed} --out samples`; the same command\n\
+always writes a byte-identical tree. Every account id, ARN, name and number here is invented.\n\n\
+## Contents\n\n\
+- {res} resources in 3 accounts (111122223333 core-banking, 444455556666 payments,\n  \
+777788889999 shared-services) × 2 Regions (eu-central-1, eu-west-1), jobs from 2026-06-26 to 2026-10-04.\n\
+- {b} backup jobs, {c} copy jobs, {r} restore jobs of which {t} restore tests; {rows} job rows\n  \
+over all reports and snapshots; {inf} input files, {inb} bytes.\n\n\
+| path | what |\n|---|---|\n\
+| `input/Backup/<account>/<region>/yyyy/mm/dd/<plan>/*.json` | current-account Backup Audit Manager reports (core-banking): daily BACKUP/COPY/RESTORE_JOB_REPORT; daily CONTROL_ and weekly RESOURCE_COMPLIANCE_REPORT (eu-central-1) |\n\
+| `input/Backup/crossaccount/<region>/yyyy/mm/dd/<plan>/*.csv` | organisation-wide CSV reports: daily job reports, weekly (Monday) compliance reports |\n\
+| `input/collected/<account>/<region>/<time>/<operation>.json` | weekly (Wednesday 06:00 UTC) AWS CLI output: list-backup-jobs, list-copy-jobs, list-restore-jobs (jobs of the last 8 days), list-backup-vaults, describe-backup-vault-*, list-legal-holds, list-restore-testing-plans/-selections, list-recovery-points-by-backup-vault-*, describe-alarms, get-resources |\n\
+| `input/audit-manager/*.zip` | an AWS Audit Manager assessment report (summary PDF, digest, evidence) |\n\
+| `input/notes.txt`, `input/collected/.keep` | not evidence: to be listed as unclassified |\n\
+| `ground-truth.json` | the expected facts, counted by the generator itself |\n\n\
+A daily report delivered on day D covers [D-1 00:00, D 00:00) UTC and also lists the jobs still\n\
+active at 02:00 on D, so jobs running across midnight are RUNNING in one report and COMPLETED in the next.\n\n\
+## Scenarios (job ids in `ground-truth.json` → `scenarios`)\n\n\
+- S3 backups of `nordhafen-core-statements-prod` FAILED on 07-20 and 07-21 (backup role lacks S3 permissions, `MessageCategory` AccessDenied).\n\
+- `core-customer-db` (gold RDS) misses its RPO: FAILED 08-10, EXPIRED 08-11 (start window closed), FAILED 08-12.\n\
+- An ABORTED backup (`payments-gw-01`, 09-03); a Windows backup COMPLETED with a VSS status message (`ad-dc-01`, 08-19).\n\
+- `core-shared-fs` backup of 08-06 runs past 02:00: RUNNING in the 08-07 report, COMPLETED in the 08-08 one.\n\
+- A CloudFormation stack backup (parent job + 2 child jobs) each Sunday; on 08-23 one child FAILED and the parent is PARTIAL.\n\
+- Daily cross-Region copies of gold resources; weekly cross-account copies to 777788889999; the payments-sepa-db copy of 08-16 FAILED (KMS key policy).\n\
+- Restore tests: validation SUCCESSFUL, FAILED (core-ledger-db 08-04), TIMED_OUT (payments-clearing-aurora 09-08), a FAILED restore\n  \
+(core-reporting-db 07-23), one over 2 hours (core-accounts-aurora 07-07), one VALIDATING in a snapshot and SUCCESSFUL in the next (payments-sepa-db 09-09);\n  \
+restore reports carry no restore-testing fields, snapshots do (core-ledger-db 07-14 is in both).\n\
+- No restore testing plan in payments and shared-services eu-west-1; candidates (`restore_testing_candidate=true`) never tested there,\n  \
+nor the DynamoDB candidate of core-banking eu-central-1 (not in any selection).\n\
+- Vault locks: compliance mode (LockDate in the past), governance mode (Locked, no LockDate), unlocked vaults.\n\
+- Legal holds: one ACTIVE, one CANCELED on 2026-08-03. Alarms on NumberOfBackupJobsFailed with SNS actions in core-banking and payments,\n  \
+one without action (payments eu-west-1), none in shared-services.\n\
+- One DynamoDB table in no backup plan; one unencrypted EBS volume; operator restores on 08-19 and 09-15.\n",
+        scale = m.scale,
+        seed = m.seed,
+        res = s.resources,
+        b = s.backup_jobs,
+        c = s.copy_jobs,
+        r = s.restore_jobs,
+        t = s.restore_tests,
+        rows = s.job_rows,
+        inf = input_files,
+        inb = input_bytes,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+    use std::sync::OnceLock;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn files(root: &Path) -> BTreeMap<String, Vec<u8>> {
+        walkdir::WalkDir::new(root)
+            .sort_by_file_name()
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().strip_prefix(root).unwrap().to_string_lossy().into_owned(), fs::read(e.path()).unwrap()))
+            .collect()
+    }
+
+    /// One scale-1 tree shared by the content tests.
+    fn sample() -> &'static (tempfile::TempDir, SampleSummary) {
+        static SAMPLE: OnceLock<(tempfile::TempDir, SampleSummary)> = OnceLock::new();
+        SAMPLE.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let s = generate(&SampleOptions { scale: 1, seed: 2026, out: dir.path().join("samples") }).unwrap();
+            (dir, s)
+        })
+    }
+
+    fn root() -> PathBuf {
+        sample().0.path().join("samples")
+    }
+
+    fn read(rel: &str) -> String {
+        fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    fn truth() -> Value {
+        serde_json::from_str(&read("ground-truth.json")).unwrap()
+    }
+
+    /// All files whose relative path contains every one of `parts`.
+    fn find(parts: &[&str]) -> Vec<String> {
+        files(&root()).into_keys().filter(|k| parts.iter().all(|p| k.contains(p))).collect()
+    }
+
+    #[test]
+    fn same_seed_same_bytes_and_a_small_tree() {
+        let (_, s) = sample();
+        let other = tempfile::tempdir().unwrap();
+        let s2 = generate(&SampleOptions { scale: 1, seed: 2026, out: other.path().to_path_buf() }).unwrap();
+        assert_eq!(*s, s2);
+        let (a, b) = (files(&root()), files(other.path()));
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+        for (k, v) in &a {
+            assert!(v == &b[k], "{k} differs");
+        }
+        assert_eq!(a.len() as u64, s.files);
+        assert_eq!(a.values().map(|v| v.len() as u64).sum::<u64>(), s.bytes);
+        assert!(s.bytes < 25_000_000 && s.files < 2_500, "{s:?}");
+        assert!(s.resources >= 40 && s.backup_jobs > 2500 && s.restore_tests > 100, "{s:?}");
+    }
+
+    #[test]
+    fn another_seed_other_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        generate(&SampleOptions { scale: 1, seed: 7, out: dir.path().to_path_buf() }).unwrap();
+        let a = fs::read(root().join("ground-truth.json")).unwrap();
+        let b = fs::read(dir.path().join("ground-truth.json")).unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn refuses_a_non_empty_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("x"), b"x").unwrap();
+        let err = generate(&SampleOptions { scale: 1, seed: 1, out: dir.path().to_path_buf() }).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert!(err.to_string().contains("not empty"));
+        let file = dir.path().join("x");
+        assert_eq!(
+            generate(&SampleOptions { scale: 1, seed: 1, out: file }).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+    }
+
+    #[test]
+    fn ground_truth_names_every_scenario() {
+        let t = truth();
+        for key in [
+            "s3_backup_access_denied",
+            "rds_rpo_miss",
+            "backup_aborted",
+            "backup_completed_with_issues",
+            "backup_running_across_midnight",
+            "cross_account_copy_failed",
+            "parent_job_partial",
+            "restore_test_validation_failed",
+            "restore_test_validation_timed_out",
+            "restore_test_restore_failed",
+            "restore_test_over_2h_rto",
+            "restore_test_validating_then_successful",
+            "restore_test_in_report_and_snapshot",
+            "operator_restores",
+            "unprotected_resource",
+            "unencrypted_resource",
+            "never_tested_candidates",
+        ] {
+            assert!(t["scenarios"].get(key).is_some(), "scenario {key} missing");
+        }
+        let rpo = t["scenarios"]["rds_rpo_miss"].as_array().unwrap();
+        let states: Vec<&str> = rpo.iter().map(|j| j["final_state"].as_str().unwrap()).collect();
+        assert_eq!(states, ["FAILED", "EXPIRED", "FAILED"]);
+        let v = &t["restore_tests"]["in_period_by_validation"];
+        for s in ["SUCCESSFUL", "FAILED", "TIMED_OUT", "ABSENT"] {
+            assert!(v[s].as_u64().unwrap() > 0, "{s}");
+        }
+        assert_eq!(t["restore_testing"]["account_regions_without_plan"].as_array().unwrap().len(), 2);
+        let untested = t["candidates"]["without_passing_test_in_period"].as_array().unwrap();
+        assert!(untested.len() >= 3 && untested.len() < t["candidates"]["total"].as_u64().unwrap() as usize);
+        assert!(t["restore_tests"]["in_period_completed_longer_than_120_minutes"].as_u64().unwrap() > 0);
+        assert!(t["running_then_completed"]["in_reports"]["backup"]["count"].as_u64().unwrap() > 0);
+        assert!(t["running_then_completed"]["in_snapshots"]["backup"]["count"].as_u64().unwrap() > 0);
+        let modes: Vec<&str> =
+            t["vaults"].as_array().unwrap().iter().map(|v| v["lock_mode"].as_str().unwrap()).collect();
+        assert!(modes.contains(&"compliance") && modes.contains(&"governance") && modes.contains(&"none"));
+        let parent = &t["scenarios"]["parent_job_partial"].as_array().unwrap();
+        assert!(parent.iter().any(|j| j["final_state"] == "PARTIAL" && j["job"] == "backup (parent)"));
+        let gap = t["resources"]["list"].as_array().unwrap().iter().find(|r| r["name"] == "core-customer-db").unwrap();
+        assert!(gap["max_gap_hours_in_period"].as_f64().unwrap() > 90.0);
+    }
+
+    #[test]
+    fn running_across_midnight_is_running_then_completed_in_reports() {
+        let t = truth();
+        let job = &t["scenarios"]["backup_running_across_midnight"][0];
+        let id = job["job_id"].as_str().unwrap();
+        let running = find(&["crossaccount/eu-central-1/2026/08/07/org_backup_jobs"]);
+        let done = find(&["crossaccount/eu-central-1/2026/08/08/org_backup_jobs"]);
+        let row = |rel: &str| read(rel).lines().find(|l| l.contains(id)).unwrap().to_string();
+        assert!(row(&running[0]).contains(",RUNNING,"));
+        assert!(row(&done[0]).contains(",COMPLETED,"));
+        // The AWS quirk: jobRunTime is a timestamp while running, HH:MM:SS when done.
+        assert!(row(&running[0]).contains("2026-08-07T02:00:00.010Z"));
+    }
+
+    #[test]
+    fn restore_test_without_plan_in_report_with_plan_in_snapshot() {
+        let t = truth();
+        let job = &t["scenarios"]["restore_test_in_report_and_snapshot"][0];
+        let id = job["job_id"].as_str().unwrap();
+        let report = find(&["111122223333/eu-central-1/2026/07/15/daily_restore_jobs"]);
+        let text = read(&report[0]);
+        assert!(
+            text.contains(id) && text.contains("\"reportTimePeriod\":\"2026-07-14T00:00:00Z - 2026-07-15T00:00:00Z\"")
+        );
+        assert!(!text.contains("restoreTestingPlanArn") && !text.contains("validationStatus"));
+        let snap: Value = serde_json::from_str(&read(
+            "input/collected/111122223333/eu-central-1/2026-07-15T06:00:00Z/list-restore-jobs.json",
+        ))
+        .unwrap();
+        let item = snap["RestoreJobs"].as_array().unwrap().iter().find(|j| j["RestoreJobId"] == id).unwrap();
+        assert_eq!(item["CreatedBy"]["RestoreTestingPlanArn"], job["restore_testing_plan_arn"]);
+        assert_eq!(item["ValidationStatus"], "SUCCESSFUL");
+    }
+
+    #[test]
+    fn validating_then_successful_across_snapshots() {
+        let t = truth();
+        let job = &t["scenarios"]["restore_test_validating_then_successful"][0];
+        let id = job["job_id"].as_str().unwrap();
+        let status = |at: &str| {
+            let snap: Value = serde_json::from_str(&read(&format!(
+                "input/collected/444455556666/eu-central-1/{at}/list-restore-jobs.json"
+            )))
+            .unwrap();
+            let item =
+                snap["RestoreJobs"].as_array().unwrap().iter().find(|j| j["RestoreJobId"] == id).unwrap().clone();
+            assert!(item["CreationDate"].is_f64(), "payments snapshots use epoch seconds");
+            item["ValidationStatus"].as_str().unwrap().to_string()
+        };
+        assert_eq!(status("2026-09-09T06:00:00Z"), "VALIDATING");
+        assert_eq!(status("2026-09-16T06:00:00Z"), "SUCCESSFUL");
+    }
+
+    #[test]
+    fn csv_schema_drift() {
+        let west = find(&["crossaccount/eu-west-1/2026/08/20/org_copy_jobs"]);
+        let bytes = fs::read(root().join(&west[0])).unwrap();
+        assert!(bytes.starts_with("\u{feff}\"Report Time Period Start\"".as_bytes()));
+        assert!(bytes.windows(2).any(|w| w == b"\r\n"));
+        assert!(!String::from_utf8_lossy(&bytes).contains("Vault Type"));
+        let july = read(&find(&["crossaccount/eu-central-1/2026/07/20/org_backup_jobs"])[0]);
+        assert!(july.starts_with("report_time_period_start,report_time_period_end,path_to_root,account_id"));
+        let aug = read(&find(&["crossaccount/eu-central-1/2026/08/20/org_backup_jobs"])[0]);
+        assert!(aug.starts_with("Report Time Period Start,Report Time Period End,Path To Root,\"Account ID\""));
+        assert!(aug.contains("\"Job Run Time [HH:MM:SS]\"") && aug.contains("Vault Type"));
+        let restore = read(&find(&["crossaccount/eu-central-1/2026/07/20/org_restore_jobs"])[0]);
+        assert!(restore.starts_with("Report Time Period,Path To Root"));
+        let denied = read(&find(&["crossaccount/eu-central-1/2026/07/21/org_backup_jobs"])[0]);
+        assert!(denied.contains("\"Access Denied to S3 bucket nordhafen-core-statements-prod: the IAM role arn:aws:iam::111122223333:role/nordhafen-backup-s3 is missing s3:GetObject,"));
+    }
+
+    #[test]
+    fn snapshots_and_other_inputs() {
+        let dir = "input/collected/111122223333/eu-central-1/2026-08-12T06:00:00Z";
+        let jobs: Value = serde_json::from_str(&read(&format!("{dir}/list-backup-jobs.json"))).unwrap();
+        let jobs = jobs["BackupJobs"].as_array().unwrap();
+        assert!(jobs.iter().any(|j| j["State"] == "FAILED" && j["ResourceName"] == "core-customer-db"));
+        assert!(jobs.iter().any(|j| j["IsParent"] == true));
+        assert!(jobs[0]["CreationDate"].as_str().unwrap().ends_with("+00:00"));
+        let vaults: Value = serde_json::from_str(&read(&format!("{dir}/list-backup-vaults.json"))).unwrap();
+        let gold = vaults["BackupVaultList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["BackupVaultName"] == "nordhafen-core-gold")
+            .unwrap();
+        assert_eq!(gold["Locked"], true);
+        assert!(gold["LockDate"].is_string());
+        let holds: Value = serde_json::from_str(&read(&format!("{dir}/list-legal-holds.json"))).unwrap();
+        let statuses: Vec<&str> =
+            holds["LegalHolds"].as_array().unwrap().iter().map(|h| h["Status"].as_str().unwrap()).collect();
+        assert_eq!(statuses, ["ACTIVE", "CANCELED"]);
+        let alarms: Value = serde_json::from_str(&read(&format!("{dir}/describe-alarms.json"))).unwrap();
+        assert_eq!(alarms["MetricAlarms"][0]["Namespace"], "AWS/Backup");
+        assert_eq!(alarms["MetricAlarms"][0]["StateValue"], "ALARM");
+        let tags: Value = serde_json::from_str(&read(&format!("{dir}/get-resources.json"))).unwrap();
+        assert!(tags["ResourceTagMappingList"][0]["Tags"].as_array().unwrap().iter().any(|t| t["Key"] == "tier"));
+        assert!(fs::metadata(root().join(format!("{dir}/describe-backup-vault-nordhafen-core-gold.json"))).is_ok());
+        let west_plans =
+            read("input/collected/444455556666/eu-west-1/2026-08-12T06:00:00Z/list-restore-testing-plans.json");
+        assert!(west_plans.contains("\"RestoreTestingPlans\": []"));
+
+        let zips = find(&["input/audit-manager/", ".zip"]);
+        assert_eq!(zips.len(), 1);
+        let zip = zip::ZipArchive::new(fs::File::open(root().join(&zips[0])).unwrap()).unwrap();
+        let names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
+        assert!(names.iter().any(|n| n.ends_with("/AssessmentReportSummary.pdf")));
+        assert!(names.iter().any(|n| n.ends_with("/digest.txt")));
+        assert!(names.iter().filter(|n| n.ends_with(".json")).count() >= 4);
+        assert!(read("input/notes.txt").contains("not evidence"));
+        assert!(read("README.md").contains("dora-evidence samples --scale 1 --seed 2026 --out samples"));
+    }
+
+    #[test]
+    fn compliance_reports_follow_the_model() {
+        let day =
+            |d: &str| read(&find(&[&format!("111122223333/eu-central-1/2026/08/{d}/daily_control_compliance")])[0]);
+        let status = |text: &str, control: &str| {
+            let v: Value = serde_json::from_str(text).unwrap();
+            v["reportItems"].as_array().unwrap().iter().find(|i| i["controlName"] == control).unwrap()["controlComplianceStatus"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(status(&day("10"), "BACKUP_LAST_RECOVERY_POINT_CREATED"), "COMPLIANT");
+        assert_eq!(status(&day("12"), "BACKUP_LAST_RECOVERY_POINT_CREATED"), "NON_COMPLIANT");
+        assert_eq!(status(&day("16"), "BACKUP_LAST_RECOVERY_POINT_CREATED"), "COMPLIANT");
+        let text = day("13");
+        assert!(text.contains(r#""controlParameters":"{\"maxRestoreTime\":\"120\"}""#));
+        let resources = find(&["crossaccount/eu-west-1/2026/08/17/org_resource_compliance"]);
+        assert!(read(&resources[0]).contains("AWS::EC2::Volume/vol-"));
+    }
 }

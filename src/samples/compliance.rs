@@ -1,0 +1,337 @@
+//! Backup Audit Manager compliance reports: CONTROL_COMPLIANCE_REPORT (one row per control
+//! and account/Region) and RESOURCE_COMPLIANCE_REPORT (one row per resource and control).
+//!
+//! core-banking eu-central-1 delivers JSON (control report daily, resource report weekly);
+//! the organisation delivers both as weekly cross-account CSVs per Region. Verdicts follow
+//! the model: e.g. `BACKUP_LAST_RECOVERY_POINT_CREATED` turns NON_COMPLIANT while the
+//! `core-customer-db` backups fail, `RESTORE_TIME_FOR_RESOURCES_MEET_TARGET` when the latest
+//! restore test of a resource took longer than `maxRestoreTime`.
+
+use std::io;
+
+use super::model::{ACCOUNTS, Kind, Lock, Model, REGIONS, Resource, Tier, weekday};
+use super::out::{DAY, HOUR, MIN, Out};
+use super::reports::{Cell, CsvReport, JsonReport, period_texts, report_key};
+use super::truth::Truth;
+
+/// A control of the framework: name, parameters (JSON in a string), scope text, frequency.
+struct Control {
+    name: &'static str,
+    params: &'static str,
+    scope: &'static str,
+    frequency: Option<&'static str>,
+}
+
+const CONTROLS: [Control; 7] = [
+    Control {
+        name: "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN",
+        params: "{}",
+        scope: "{ComplianceResourceTypes: [],}",
+        frequency: Some("Twelve_Hours"),
+    },
+    Control {
+        name: "BACKUP_RECOVERY_POINT_ENCRYPTED",
+        params: "{}",
+        scope: "{ComplianceResourceTypes: [],}",
+        frequency: Some("Twelve_Hours"),
+    },
+    Control {
+        name: "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK",
+        params: "{}",
+        scope: "{ComplianceResourceTypes: [],}",
+        frequency: Some("Twelve_Hours"),
+    },
+    Control {
+        name: "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET",
+        params: "{\"maxRestoreTime\":\"120\"}",
+        scope: "{ComplianceResourceTypes: [],}",
+        frequency: None,
+    },
+    Control {
+        name: "BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION",
+        params: "",
+        scope: "{ComplianceResourceTypes: [RDS, Aurora],}",
+        frequency: Some("Twelve_Hours"),
+    },
+    Control {
+        name: "BACKUP_LAST_RECOVERY_POINT_CREATED",
+        params: "{\"recoveryPointAgeUnit\":\"hours\",\"recoveryPointAgeValue\":\"26\"}",
+        scope: "{ComplianceResourceTypes: [], Tags: {tier=gold},}",
+        frequency: Some("Twelve_Hours"),
+    },
+    Control {
+        name: "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+        params: "{\"requiredFrequencyValue\":\"24\",\"requiredRetentionDays\":\"35\",\"requiredFrequencyUnit\":\"hours\"}",
+        scope: "{ComplianceResourceTypes: [],}",
+        frequency: Some("Twelve_Hours"),
+    },
+];
+
+const FRAMEWORK: &str = "nordhafen_dora_backup";
+const FRAMEWORK_DESCRIPTION: &str = "Backup and restore controls mapped to DORA Art. 11 and 12 (Nordhafen Bank AG)";
+
+/// `Some(compliant)` when resource `r` is in scope of control `c` at time `t`.
+fn verdict(m: &Model, truth: &Truth, c: usize, r: usize, t: i64) -> Option<bool> {
+    let res: &Resource = &m.resources[r];
+    if res.kind == Kind::Stack {
+        return None;
+    }
+    let name = CONTROLS[c].name;
+    if name == "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN" {
+        return Some(res.plan.is_some());
+    }
+    // The other controls evaluate protected resources only.
+    let plan = &m.plans[res.plan?];
+    let stats = &truth.res[r];
+    match name {
+        "BACKUP_RECOVERY_POINT_ENCRYPTED" => Some(res.encrypted),
+        "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK" => Some(m.vaults[plan.vault].lock != Lock::None),
+        "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET" => stats.last_test_minutes_before(t).map(|minutes| minutes <= 120.0),
+        "BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION" => {
+            matches!(res.kind, Kind::Rds | Kind::Aurora).then_some(plan.copy_region_vault.is_some())
+        }
+        "BACKUP_LAST_RECOVERY_POINT_CREATED" => {
+            (res.tier == Tier::Gold).then(|| stats.last_completion_before(t).is_some_and(|e| t - e <= 26 * HOUR))
+        }
+        _ => Some(plan.weekday.is_none() && plan.delete_after_days >= 35),
+    }
+}
+
+/// Evaluation time of control `c` for the report delivered on `day` (late the day before).
+fn evaluated(day: i64, c: usize) -> i64 {
+    (day - 1) * DAY + 23 * HOUR + 40 * MIN + c as i64 * 37_000 + 213
+}
+
+fn params(c: usize, region: usize) -> String {
+    if CONTROLS[c].params.is_empty() {
+        format!("{{\"crossRegionList\":\"{}\"}}", REGIONS[1 - region])
+    } else {
+        CONTROLS[c].params.to_string()
+    }
+}
+
+/// One row of the control report for account `a`, Region `region`.
+struct ControlRow {
+    status: &'static str,
+    compliant: i64,
+    non_compliant: i64,
+}
+
+fn control_row(m: &Model, truth: &Truth, a: usize, region: usize, c: usize, t: i64) -> ControlRow {
+    let (mut yes, mut no) = (0, 0);
+    for &r in &m.by_ar[a][region] {
+        match verdict(m, truth, c, r as usize, t) {
+            Some(true) => yes += 1,
+            Some(false) => no += 1,
+            None => {}
+        }
+    }
+    ControlRow { status: if no > 0 { "NON_COMPLIANT" } else { "COMPLIANT" }, compliant: yes, non_compliant: no }
+}
+
+const CONTROL_KEYS: [&str; 12] = [
+    "accountId",
+    "region",
+    "frameworkName",
+    "frameworkDescription",
+    "controlName",
+    "controlComplianceStatus",
+    "lastEvaluationTime",
+    "numResourcesCompliant",
+    "numResourcesNonCompliant",
+    "controlFrequency",
+    "controlScope",
+    "controlParameters",
+];
+const CONTROL_HEADERS: [&str; 13] = [
+    "Account ID",
+    "Region",
+    "Path To Root",
+    "Framework Name",
+    "Framework Description",
+    "Control Name",
+    "Control Compliance Status",
+    "Last Evaluation Time",
+    "Num Resources Compliant",
+    "Num Resources Non Compliant",
+    "Control Frequency",
+    "Control Scope",
+    "Control Parameters",
+];
+const RESOURCE_KEYS: [&str; 9] = [
+    "accountId",
+    "region",
+    "frameworkName",
+    "frameworkDescription",
+    "controlName",
+    "resourceId",
+    "resourceType",
+    "resourceComplianceStatus",
+    "lastEvaluationTime",
+];
+const RESOURCE_HEADERS: [&str; 10] = [
+    "Account ID",
+    "Region",
+    "Path To Root",
+    "Framework Name",
+    "Framework Description",
+    "Control Name",
+    "Resource ID",
+    "Resource Type",
+    "Resource Compliance Status",
+    "Last Evaluation Time",
+];
+
+fn control_cells<'a>(a: usize, region: usize, c: usize, row: &ControlRow, t: i64, params: &'a str) -> [Cell<'a>; 13] {
+    [
+        Cell::Str(ACCOUNTS[a].id),
+        Cell::Str(REGIONS[region]),
+        Cell::Str(ACCOUNTS[a].path_to_root),
+        Cell::Str(FRAMEWORK),
+        Cell::Str(FRAMEWORK_DESCRIPTION),
+        Cell::Str(CONTROLS[c].name),
+        Cell::Str(row.status),
+        Cell::Ts(t),
+        Cell::Int(row.compliant),
+        Cell::Int(row.non_compliant),
+        CONTROLS[c].frequency.map_or(Cell::Skip, Cell::Str),
+        Cell::Str(CONTROLS[c].scope),
+        Cell::Str(params),
+    ]
+}
+
+fn resource_cells<'a>(m: &'a Model, r: usize, c: usize, ok: bool, t: i64, id: &'a str) -> [Cell<'a>; 10] {
+    let res = &m.resources[r];
+    [
+        Cell::Str(ACCOUNTS[res.account].id),
+        Cell::Str(REGIONS[res.region]),
+        Cell::Str(ACCOUNTS[res.account].path_to_root),
+        Cell::Str(FRAMEWORK),
+        Cell::Str(FRAMEWORK_DESCRIPTION),
+        Cell::Str(CONTROLS[c].name),
+        Cell::Str(id),
+        Cell::Str(res.kind.config_type()),
+        Cell::Str(if ok { "COMPLIANT" } else { "NON_COMPLIANT" }),
+        Cell::Ts(t),
+    ]
+}
+
+/// Writes one control-level rows for the given account/Region pairs.
+fn write_controls(
+    m: &Model,
+    truth: &Truth,
+    day: i64,
+    pairs: &[(usize, usize)],
+    mut emit: impl FnMut(&[Cell<'_>]) -> io::Result<()>,
+) -> io::Result<()> {
+    for &(a, region) in pairs {
+        for c in 0..CONTROLS.len() {
+            let t = evaluated(day, c);
+            let row = control_row(m, truth, a, region, c, t);
+            let p = params(c, region);
+            emit(&control_cells(a, region, c, &row, t, &p))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_resources(
+    m: &Model,
+    truth: &Truth,
+    day: i64,
+    pairs: &[(usize, usize)],
+    mut emit: impl FnMut(&[Cell<'_>]) -> io::Result<()>,
+) -> io::Result<()> {
+    for &(a, region) in pairs {
+        for c in 0..CONTROLS.len() {
+            let t = evaluated(day, c);
+            for &r in &m.by_ar[a][region] {
+                let Some(ok) = verdict(m, truth, c, r as usize, t) else { continue };
+                let res = &m.resources[r as usize];
+                let id = format!("{}/{}", res.kind.config_type(), res.config_id);
+                emit(&resource_cells(m, r as usize, c, ok, t, &id))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_file(
+    out: &mut Out,
+    rel: &str,
+    keys: &[&str],
+    write: impl FnOnce(&mut dyn FnMut(&[Cell<'_>]) -> io::Result<()>) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut j = JsonReport::open(out, rel)?;
+    write(&mut |cells: &[Cell<'_>]| {
+        j.begin_item()?;
+        let mut first = true;
+        // JSON has no Path To Root: skip the third cell.
+        for (key, cell) in keys.iter().zip(cells.iter().take(2).chain(cells.iter().skip(3))) {
+            j.field(&mut first, key, cell)?;
+        }
+        j.end_item()
+    })?;
+    j.finish(out)
+}
+
+fn csv_file(
+    out: &mut Out,
+    rel: &str,
+    headers: &[&str],
+    bom_crlf: bool,
+    write: impl FnOnce(&mut dyn FnMut(&[Cell<'_>]) -> io::Result<()>) -> io::Result<()>,
+) -> io::Result<()> {
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    let mut w = CsvReport::open(out, rel, &headers, bom_crlf, &["Control Parameters"])?;
+    write(&mut |cells: &[Cell<'_>]| {
+        for cell in cells {
+            w.field(cell)?;
+        }
+        w.end_row()
+    })?;
+    w.finish(out)
+}
+
+/// Writes the compliance reports delivered on `day` (report rows are not job rows).
+pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64) -> io::Result<()> {
+    let core = ACCOUNTS[0].id;
+    let core_pair = [(0usize, 0usize)];
+    let period = period_texts(day, 1);
+    let rel =
+        report_key(core, REGIONS[0], day, "daily_control_compliance", "CONTROL_COMPLIANCE_REPORT", &period, "json");
+    json_file(out, &rel, &CONTROL_KEYS, |emit| write_controls(m, truth, day, &core_pair, emit))?;
+    if weekday(day) != 1 {
+        return Ok(());
+    }
+    // Mondays: weekly resource report (JSON) and the cross-account CSVs.
+    let week = period_texts(day, 7);
+    let rel =
+        report_key(core, REGIONS[0], day, "weekly_resource_compliance", "RESOURCE_COMPLIANCE_REPORT", &week, "json");
+    json_file(out, &rel, &RESOURCE_KEYS, |emit| write_resources(m, truth, day, &core_pair, emit))?;
+    for (region, region_name) in REGIONS.iter().enumerate() {
+        let pairs: Vec<(usize, usize)> = (0..ACCOUNTS.len()).map(|a| (a, region)).collect();
+        let bom = region == 1;
+        let rel = report_key(
+            "crossaccount",
+            region_name,
+            day,
+            "org_control_compliance",
+            "CONTROL_COMPLIANCE_REPORT",
+            &week,
+            "csv",
+        );
+        csv_file(out, &rel, &CONTROL_HEADERS, bom, |emit| write_controls(m, truth, day, &pairs, emit))?;
+        let rel = report_key(
+            "crossaccount",
+            region_name,
+            day,
+            "org_resource_compliance",
+            "RESOURCE_COMPLIANCE_REPORT",
+            &week,
+            "csv",
+        );
+        csv_file(out, &rel, &RESOURCE_HEADERS, bom, |emit| write_resources(m, truth, day, &pairs, emit))?;
+    }
+    Ok(())
+}

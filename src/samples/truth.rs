@@ -1,0 +1,601 @@
+//! Ground truth: facts counted from the generator's own model while it runs, never read
+//! back from the files, written to `ground-truth.json` for tests of the reader.
+//!
+//! Every job is seen here exactly once (on the day it is generated). Per-resource figures
+//! (completed backups, largest gap, restore tests) are kept in one small record per
+//! resource; the latest completions and restore tests are also what the compliance reports
+//! evaluate.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::jobs::{Dest, Job, Scenario, State, Timing, Validation};
+use super::model::{ACCOUNTS, Kind, Lock, Model, PERIOD_END, PERIOD_START, REGIONS};
+use super::out::{DAY, HOUR, MIN, TsStyle, guid, ts};
+use super::reports::REPORT_HOUR;
+use super::snapshots::{
+    ALARMS, FIRST_SNAPSHOT_DAY, LAST_SNAPSHOT_DAY, LEGAL_HOLDS, SNAPSHOT_HOUR, WINDOW_DAYS, legal_hold_id,
+};
+
+/// First and last report delivery days.
+pub(crate) const FIRST_REPORT_DAY: i64 = super::model::FIRST_DAY + 1;
+pub(crate) const LAST_REPORT_DAY: i64 = super::model::LAST_DAY + 2;
+
+const STATES: [State; 8] = [
+    State::Created,
+    State::Pending,
+    State::Running,
+    State::Completed,
+    State::Failed,
+    State::Expired,
+    State::Aborted,
+    State::Partial,
+];
+
+/// Job counts, total and by final state.
+#[derive(Default, Clone)]
+struct Counts {
+    total: u64,
+    by_state: [u64; 8],
+}
+
+impl Counts {
+    fn add(&mut self, s: State) {
+        self.total += 1;
+        self.by_state[s as usize] += 1;
+    }
+
+    fn json(&self) -> Value {
+        let by: BTreeMap<&str, u64> = STATES
+            .iter()
+            .filter(|s| self.by_state[**s as usize] > 0)
+            .map(|s| (s.as_str(), self.by_state[*s as usize]))
+            .collect();
+        json!({ "total": self.total, "by_state": by })
+    }
+}
+
+/// What is known per resource.
+#[derive(Default, Clone)]
+pub(crate) struct ResStats {
+    completed_in_period: u32,
+    last_completion_in_period: Option<i64>,
+    max_gap: i64,
+    /// Completion times of the latest completed backups (ring).
+    recent: [i64; 4],
+    recent_next: usize,
+    /// (completion, minutes) of the latest completed restore tests (ring).
+    recent_tests: [(i64, f64); 3],
+    recent_tests_next: usize,
+    tests_in_period: u32,
+    passing_tests_in_period: u32,
+}
+
+impl ResStats {
+    /// The latest backup completion before `t`.
+    pub fn last_completion_before(&self, t: i64) -> Option<i64> {
+        self.recent.iter().copied().filter(|&e| e > 0 && e < t).max()
+    }
+
+    /// Duration in minutes of the latest restore test completed before `t`.
+    pub fn last_test_minutes_before(&self, t: i64) -> Option<f64> {
+        self.recent_tests.iter().filter(|x| x.0 > 0 && x.0 < t).max_by_key(|x| x.0).map(|x| x.1)
+    }
+}
+
+/// A few ids, plus the count.
+#[derive(Default)]
+struct Examples {
+    count: u64,
+    ids: Vec<String>,
+}
+
+impl Examples {
+    fn add(&mut self, id: u128) {
+        self.count += 1;
+        if self.ids.len() < 20 {
+            self.ids.push(guid(id, true));
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({ "count": self.count, "examples": self.ids })
+    }
+}
+
+/// The running tally.
+pub(crate) struct Truth {
+    backups_all: Counts,
+    backups_period: Counts,
+    backups_period_counted: Counts,
+    completed_with_message_period: u64,
+    parents_all: u64,
+    parents_period: u64,
+    children_all: u64,
+    children_period: u64,
+    copies_all: Counts,
+    copies_period: Counts,
+    copies_period_by_dest: [u64; 2],
+    restores_all: Counts,
+    restores_period: Counts,
+    tests_all: u64,
+    tests_period: Counts,
+    tests_validation_period: BTreeMap<&'static str, u64>,
+    tests_passed_period: u64,
+    test_minutes_period: Vec<f64>,
+    running_then_completed_reports: [Examples; 3],
+    running_then_completed_snapshots: [Examples; 3],
+    validating_then_final_snapshots: Examples,
+    scenarios: BTreeMap<&'static str, Vec<Value>>,
+    pub res: Vec<ResStats>,
+}
+
+impl Truth {
+    pub fn new(m: &Model) -> Truth {
+        Truth {
+            backups_all: Counts::default(),
+            backups_period: Counts::default(),
+            backups_period_counted: Counts::default(),
+            completed_with_message_period: 0,
+            parents_all: 0,
+            parents_period: 0,
+            children_all: 0,
+            children_period: 0,
+            copies_all: Counts::default(),
+            copies_period: Counts::default(),
+            copies_period_by_dest: [0; 2],
+            restores_all: Counts::default(),
+            restores_period: Counts::default(),
+            tests_all: 0,
+            tests_period: Counts::default(),
+            tests_validation_period: BTreeMap::new(),
+            tests_passed_period: 0,
+            test_minutes_period: Vec::new(),
+            running_then_completed_reports: Default::default(),
+            running_then_completed_snapshots: Default::default(),
+            validating_then_final_snapshots: Examples::default(),
+            scenarios: BTreeMap::new(),
+            res: vec![ResStats::default(); m.resources.len()],
+        }
+    }
+
+    pub fn backup_jobs(&self) -> u64 {
+        self.backups_all.total
+    }
+
+    pub fn copy_jobs(&self) -> u64 {
+        self.copies_all.total
+    }
+
+    pub fn restore_jobs(&self) -> u64 {
+        self.restores_all.total
+    }
+
+    pub fn restore_tests(&self) -> u64 {
+        self.tests_all
+    }
+
+    /// Counts one job (called once per job, in generation order).
+    pub fn add(&mut self, m: &Model, job: &Job) {
+        let t = job.time();
+        let in_period = (PERIOD_START..PERIOD_END).contains(&t.created);
+        let kind = match job {
+            Job::Backup(_) => 0,
+            Job::Copy(_) => 1,
+            Job::Restore(_) => 2,
+        };
+        if t.state == State::Completed {
+            if seen_running_in_report(t) {
+                self.running_then_completed_reports[kind].add(job_id(job));
+            }
+            if seen_running_in_snapshot(t) {
+                self.running_then_completed_snapshots[kind].add(job_id(job));
+            }
+        }
+        match job {
+            Job::Backup(b) => {
+                self.backups_all.add(t.state);
+                if b.is_parent {
+                    self.parents_all += 1;
+                }
+                if b.parent.is_some() {
+                    self.children_all += 1;
+                }
+                if in_period {
+                    self.backups_period.add(t.state);
+                    if b.is_parent {
+                        self.parents_period += 1;
+                    } else {
+                        self.backups_period_counted.add(t.state);
+                        if t.state == State::Completed && b.msg != super::jobs::Msg::None {
+                            self.completed_with_message_period += 1;
+                        }
+                    }
+                    if b.parent.is_some() {
+                        self.children_period += 1;
+                    }
+                }
+                if t.state == State::Completed && !b.is_parent {
+                    let s = &mut self.res[b.res as usize];
+                    s.recent[s.recent_next] = t.end;
+                    s.recent_next = (s.recent_next + 1) % s.recent.len();
+                    if in_period {
+                        let prev = s.last_completion_in_period.unwrap_or(PERIOD_START);
+                        s.max_gap = s.max_gap.max(t.end - prev);
+                        s.last_completion_in_period = Some(s.last_completion_in_period.map_or(t.end, |p| p.max(t.end)));
+                        s.completed_in_period += 1;
+                    }
+                }
+            }
+            Job::Copy(c) => {
+                self.copies_all.add(t.state);
+                if in_period {
+                    self.copies_period.add(t.state);
+                    self.copies_period_by_dest[usize::from(c.dest == Dest::CrossAccount)] += 1;
+                }
+            }
+            Job::Restore(r) => {
+                self.restores_all.add(t.state);
+                if in_period {
+                    self.restores_period.add(t.state);
+                }
+                if let Some(test) = r.test {
+                    self.tests_all += 1;
+                    let minutes = (t.end - t.created) as f64 / MIN as f64;
+                    if t.state == State::Completed {
+                        let s = &mut self.res[r.res as usize];
+                        s.recent_tests[s.recent_tests_next] = (t.end, minutes);
+                        s.recent_tests_next = (s.recent_tests_next + 1) % s.recent_tests.len();
+                        if let Some((_, at)) = test.validation
+                            && validating_in_snapshot(t.end, at)
+                        {
+                            self.validating_then_final_snapshots.add(r.id);
+                        }
+                    }
+                    if in_period {
+                        self.tests_period.add(t.state);
+                        let v = match (t.state, test.validation) {
+                            (State::Completed, Some((v, _))) => v.as_str(),
+                            (State::Completed, None) => "ABSENT",
+                            _ => "NONE_RESTORE_NOT_COMPLETED",
+                        };
+                        *self.tests_validation_period.entry(v).or_default() += 1;
+                        let passed = t.state == State::Completed
+                            && matches!(test.validation, None | Some((Validation::Successful, _)));
+                        let s = &mut self.res[r.res as usize];
+                        s.tests_in_period += 1;
+                        if passed {
+                            self.tests_passed_period += 1;
+                            s.passing_tests_in_period += 1;
+                        }
+                        if t.state == State::Completed {
+                            self.test_minutes_period.push(minutes);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(sc) = scenario_of(job) {
+            self.scenarios.entry(sc.key()).or_default().push(describe(m, job));
+        }
+    }
+
+    /// `ground-truth.json`.
+    pub fn to_json(&self, m: &Model, input_files: u64, input_bytes: u64) -> Value {
+        let mut minutes = self.test_minutes_period.clone();
+        minutes.sort_by(f64::total_cmp);
+        let p95 = if minutes.is_empty() { None } else { Some(minutes[(minutes.len() * 95).div_ceil(100) - 1]) };
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+
+        let candidates: Vec<usize> =
+            (0..m.resources.len()).filter(|&i| m.resources[i].candidate == Some(true)).collect();
+        let untested: Vec<&str> = candidates
+            .iter()
+            .filter(|&&i| self.res[i].passing_tests_in_period == 0)
+            .map(|&i| m.resources[i].arn.as_str())
+            .collect();
+
+        // Lists of resources only while small (scale ≤ 44); counts always.
+        let small = m.resources.len() <= 2000;
+        let resources: Vec<Value> = if small {
+            m.resources.iter().enumerate().map(|(i, r)| self.resource_json(m, i, r)).collect()
+        } else {
+            Vec::new()
+        };
+        let gaps =
+            |h: i64| (0..m.resources.len()).filter(|&i| self.max_gap_ms(i).is_some_and(|g| g > h * HOUR)).count();
+
+        let no_plan: Vec<Value> = (0..ACCOUNTS.len())
+            .flat_map(|a| (0..REGIONS.len()).map(move |r| (a, r)))
+            .filter(|&(a, r)| m.restore_plan_of(a, r).is_none())
+            .map(|(a, r)| json!({ "account": ACCOUNTS[a].id, "region": REGIONS[r] }))
+            .collect();
+        let plans: Vec<Value> = m
+            .restore_plans
+            .iter()
+            .map(|p| {
+                json!({
+                    "account": ACCOUNTS[p.account].id, "region": REGIONS[p.region], "name": p.name, "arn": p.arn,
+                    "schedule": p.cron, "validation": p.validation,
+                    "selections": p.selections.iter().map(|s| json!({"name": s.name, "resource_type": s.kind.label(),
+                        "candidates": s.candidates.len(),
+                        "candidate_arns": if small { s.candidates.iter().map(|&c| m.resources[c as usize].arn.as_str()).collect() } else { Vec::new() }})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let vaults: Vec<Value> = m
+            .vaults
+            .iter()
+            .map(|v| {
+                let (mode, lock_date) = match v.lock {
+                    Lock::None => ("none", None),
+                    Lock::Governance => ("governance", None),
+                    Lock::Compliance(t) => ("compliance", Some(ts(t, TsStyle::Seconds).as_str().to_string())),
+                };
+                json!({ "account": ACCOUNTS[v.account].id, "region": REGIONS[v.region], "name": v.name, "arn": v.arn,
+                        "lock_mode": mode, "locked": v.lock != Lock::None, "lock_date": lock_date,
+                        "min_retention_days": v.min_days, "max_retention_days": v.max_days })
+            })
+            .collect();
+        let holds: Vec<Value> = LEGAL_HOLDS
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                json!({ "id": legal_hold_id(m, i), "title": h.0, "account": ACCOUNTS[0].id, "region": REGIONS[0],
+                        "final_status": if h.3.is_some() { "CANCELED" } else { "ACTIVE" },
+                        "created": ts(h.2, TsStyle::Seconds).as_str(), "canceled": h.3.map(|c| ts(c, TsStyle::Seconds).as_str().to_string()) })
+            })
+            .collect();
+        let backup_alarm = |a: &&(usize, usize, &str, &str, &str, bool, bool)| a.3 == "NumberOfBackupJobsFailed";
+        let with_action: Vec<Value> = ALARMS
+            .iter()
+            .filter(backup_alarm)
+            .filter(|a| a.5)
+            .map(|a| json!({"account": ACCOUNTS[a.0].id, "region": REGIONS[a.1], "alarm": a.2}))
+            .collect();
+        let without_action: Vec<Value> = ALARMS
+            .iter()
+            .filter(backup_alarm)
+            .filter(|a| !a.5)
+            .map(|a| json!({"account": ACCOUNTS[a.0].id, "region": REGIONS[a.1], "alarm": a.2}))
+            .collect();
+        let without_alarms: Vec<&str> = (0..ACCOUNTS.len())
+            .filter(|&a| !ALARMS.iter().any(|x| x.0 == a && x.4 == "AWS/Backup"))
+            .map(|a| ACCOUNTS[a].id)
+            .collect();
+
+        let mut scenarios: serde_json::Map<String, Value> =
+            self.scenarios.iter().map(|(k, v)| (k.to_string(), Value::Array(v.clone()))).collect();
+        let by_arn = |name: &str| m.resources.iter().find(|r| r.is(name)).map(|r| r.arn.clone());
+        use super::model::names::*;
+        scenarios.insert(
+            "unprotected_resource".into(),
+            json!({ "arn": by_arn(TMP_IMPORT), "note": "in the tag inventory, in no backup plan: no jobs" }),
+        );
+        scenarios.insert(
+            "unencrypted_resource".into(),
+            json!({ "arn": by_arn(AD_DC_03_DATA), "note": "unencrypted EBS volume: isEncrypted false, control BACKUP_RECOVERY_POINT_ENCRYPTED NON_COMPLIANT" }),
+        );
+        scenarios.insert(
+            "never_tested_candidates".into(),
+            json!({ "count": untested.len(), "arns": if small { untested.clone() } else { Vec::new() }, "why": "DynamoDB is not in core-banking eu-central-1's selections; payments and shared-services eu-west-1 have no restore testing plan" }),
+        );
+
+        json!({
+            "generator": { "command": format!("dora-evidence samples --scale {} --seed {} --out <dir>", m.scale, m.seed),
+                           "scale": m.scale, "seed": m.seed },
+            "period": { "id": "2026-Q3", "start": ts(PERIOD_START, TsStyle::Seconds).as_str(), "end": ts(PERIOD_END, TsStyle::Seconds).as_str(),
+                        "jobs_from": ts(super::model::FIRST_DAY * DAY, TsStyle::Seconds).as_str(),
+                        "jobs_until": ts((super::model::LAST_DAY + 1) * DAY, TsStyle::Seconds).as_str() },
+            "accounts": ACCOUNTS.iter().map(|a| json!({"id": a.id, "name": a.name, "path_to_root": a.path_to_root,
+                        "json_reports": a.json_reports, "snapshot_times": if a.epoch_times {"epoch seconds (CLI v1)"} else {"ISO 8601 (CLI v2)"}})).collect::<Vec<_>>(),
+            "regions": REGIONS,
+            "input": { "files": input_files, "bytes": input_bytes },
+            "resources": {
+                "total": m.resources.len(),
+                "by_type": count_by(m.resources.iter().map(|r| r.kind.label())),
+                "by_tier": count_by(m.resources.iter().filter(|r| r.kind != Kind::Stack).map(|r| r.tier.label())),
+                "max_gap_over_hours": { "24": gaps(24), "25": gaps(25), "26": gaps(26), "48": gaps(48), "168": gaps(168), "192": gaps(192) },
+                "list": resources,
+                "list_note": "ARN lists (resources, candidates, selections) only when there are at most 2000 resources (scale <= 44), counts always; max_gap_hours follows DESIGN §6 (completed backups created in the period, gaps from period start and to period end; null when none completed)",
+            },
+            "backup_jobs": {
+                "all": self.backups_all.json(),
+                "in_period": self.backups_period.json(),
+                "in_period_excluding_parents": self.backups_period_counted.json(),
+                "in_period_completed_with_status_message": self.completed_with_message_period,
+                "in_period_success_rate_excluding_parents": self.success_rate(),
+                "parents": { "total": self.parents_all, "in_period": self.parents_period },
+                "children": { "total": self.children_all, "in_period": self.children_period },
+            },
+            "copy_jobs": {
+                "all": self.copies_all.json(),
+                "in_period": self.copies_period.json(),
+                "in_period_cross_region": self.copies_period_by_dest[0],
+                "in_period_cross_account": self.copies_period_by_dest[1],
+            },
+            "restore_jobs": { "all": self.restores_all.json(), "in_period": self.restores_period.json(),
+                              "note": "restore tests included" },
+            "restore_tests": {
+                "total": self.tests_all,
+                "in_period": self.tests_period.json(),
+                "in_period_by_validation": self.tests_validation_period,
+                "in_period_passed": self.tests_passed_period,
+                "in_period_completed_duration_minutes_p95": p95.map(round),
+                "in_period_completed_duration_minutes_max": minutes.last().copied().map(round),
+                "in_period_completed_longer_than_120_minutes": minutes.iter().filter(|&&x| x > 120.0).count(),
+                "validating_in_one_snapshot_final_in_a_later_one": self.validating_then_final_snapshots.json(),
+            },
+            "restore_testing": { "plans": plans, "account_regions_without_plan": no_plan },
+            "candidates": {
+                "tag": "restore_testing_candidate=true",
+                "total": candidates.len(),
+                "arns": if small { candidates.iter().map(|&i| m.resources[i].arn.as_str()).collect() } else { Vec::new() },
+                "without_passing_test_in_period_total": untested.len(),
+                "without_passing_test_in_period": if small { untested } else { Vec::new() },
+            },
+            "running_then_completed": {
+                "in_reports": { "backup": self.running_then_completed_reports[0].json(), "copy": self.running_then_completed_reports[1].json(),
+                                "restore": self.running_then_completed_reports[2].json() },
+                "in_snapshots": { "backup": self.running_then_completed_snapshots[0].json(), "copy": self.running_then_completed_snapshots[1].json(),
+                                  "restore": self.running_then_completed_snapshots[2].json() },
+            },
+            "vaults": vaults,
+            "legal_holds": holds,
+            "alarms": { "failed_backup_alarm_with_sns_action": with_action, "failed_backup_alarm_without_action": without_action,
+                        "accounts_without_backup_alarms": without_alarms },
+            "scenarios": scenarios,
+            "schema_drift": [
+                "cross-account CSVs of eu-west-1: UTF-8 BOM, CRLF line ends, every header double-quoted",
+                "CSV headers 'Job Run Time [HH:MM:SS]' and 'Backup Size in Bytes [Bytes]' carry a [...] suffix; 'Account ID' and 'Status Message' are quoted",
+                "BACKUP_JOB_REPORT CSVs covering July: Athena-style snake_case headers and the older column set (no resource name, no parent fields)",
+                "RESTORE_JOB_REPORT covering July (JSON and CSV): single reportTimePeriod / 'Report Time Period' = 'start - end'",
+                "eu-west-1 reports (JSON and CSV) have no vaultType",
+                "jobRunTime is HH:MM:SS for finished jobs, a timestamp for active ones",
+                "restore reports carry no restore-testing fields; list-restore-jobs snapshots do",
+                "payments (444455556666) snapshots use epoch-second floats; the others ISO 8601 with +00:00",
+                "Path To Root column in cross-account CSVs",
+            ],
+        })
+    }
+
+    fn success_rate(&self) -> Option<f64> {
+        let c = &self.backups_period_counted;
+        let done = c.by_state[State::Completed as usize];
+        let terminal: u64 = [State::Completed, State::Failed, State::Expired, State::Aborted, State::Partial]
+            .iter()
+            .map(|s| c.by_state[*s as usize])
+            .sum();
+        (terminal > 0).then(|| (done as f64 / terminal as f64 * 10_000.0).round() / 10_000.0)
+    }
+
+    /// Largest gap between completed backups in the period (DESIGN §6), `None` if none completed.
+    fn max_gap_ms(&self, i: usize) -> Option<i64> {
+        let s = &self.res[i];
+        s.last_completion_in_period.map(|last| s.max_gap.max(PERIOD_END - last))
+    }
+
+    fn resource_json(&self, m: &Model, i: usize, r: &super::model::Resource) -> Value {
+        let s = &self.res[i];
+        json!({
+            "arn": r.arn, "account": ACCOUNTS[r.account].id, "region": REGIONS[r.region], "type": r.kind.label(),
+            "name": r.name, "tier": (r.kind != Kind::Stack).then(|| r.tier.label()), "candidate": r.candidate,
+            "backup_plan": r.plan.map(|p| m.plans[p].name.as_str()),
+            "schedule": r.plan.map(|p| m.plans[p].cron),
+            "vault": r.plan.map(|p| m.vaults[m.plans[p].vault].name.as_str()),
+            "stack_child": r.stack_child,
+            "completed_backups_in_period": s.completed_in_period,
+            "max_gap_hours_in_period": self.max_gap_ms(i).map(|g| (g as f64 / HOUR as f64 * 100.0).round() / 100.0),
+            "restore_tests_in_period": s.tests_in_period,
+            "passing_restore_tests_in_period": s.passing_tests_in_period,
+        })
+    }
+}
+
+fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, u64> {
+    let mut map = BTreeMap::new();
+    for i in items {
+        *map.entry(i).or_default() += 1;
+    }
+    map
+}
+
+fn job_id(job: &Job) -> u128 {
+    match job {
+        Job::Backup(b) => b.id,
+        Job::Copy(c) => c.id,
+        Job::Restore(r) => r.id,
+    }
+}
+
+fn scenario_of(job: &Job) -> Option<Scenario> {
+    match job {
+        Job::Backup(b) => b.scenario,
+        Job::Copy(c) => c.scenario,
+        Job::Restore(r) => r.scenario,
+    }
+}
+
+/// A scenario job as ground truth lists it.
+fn describe(m: &Model, job: &Job) -> Value {
+    let (kind, res, t) = match job {
+        Job::Backup(b) if b.is_parent => ("backup (parent)", b.res, &b.time),
+        Job::Backup(b) if b.parent.is_some() => ("backup (child)", b.res, &b.time),
+        Job::Backup(b) => ("backup", b.res, &b.time),
+        Job::Copy(c) => ("copy", c.res, &c.time),
+        Job::Restore(r) if r.test.is_some() => ("restore test", r.res, &r.time),
+        Job::Restore(r) => ("restore", r.res, &r.time),
+    };
+    let res = &m.resources[res as usize];
+    let mut v = json!({
+        "job_id": guid(job_id(job), true), "job": kind, "resource_arn": res.arn, "account": ACCOUNTS[res.account].id,
+        "region": REGIONS[res.region], "created": ts(t.created, TsStyle::Report).as_str(), "ended": ts(t.end, TsStyle::Report).as_str(),
+        "final_state": t.state.as_str(), "duration_minutes": ((t.end - t.created) as f64 / MIN as f64 * 100.0).round() / 100.0,
+    });
+    match job {
+        Job::Backup(b) => {
+            v["parent_job_id"] = json!(b.parent.map(|p| guid(p, true)));
+            v["status_message"] = json!(b.msg.text(m, res));
+            v["running_in_report_of"] = json!(first_running_report(t).map(super::out::date));
+        }
+        Job::Copy(c) => {
+            v["destination_vault"] = json!(m.vaults[c.dest_vault].arn);
+            v["status_message"] = json!(c.msg.text(m, res));
+        }
+        Job::Restore(r) => {
+            if let Some(test) = r.test {
+                v["restore_testing_plan_arn"] = json!(m.restore_plans[test.plan].arn);
+                v["validation_status"] = json!(test.validation.map(|x| x.0.as_str()));
+                if let Some((_, at)) = test.validation
+                    && validating_in_snapshot(t.end, at)
+                {
+                    v["validating_in_snapshot_of"] = json!(ts(snapshot_after(t.end), TsStyle::Seconds).as_str());
+                }
+                let day = t.created.div_euclid(DAY);
+                v["in_report_of"] = json!(super::out::date(day + 1));
+                v["in_snapshot_of"] = json!(ts(snapshot_after(t.end), TsStyle::Seconds).as_str());
+            }
+            v["status_message"] = json!(r.msg.text(m, res));
+        }
+    }
+    v
+}
+
+/// First report (delivery day) that lists the job as RUNNING, if any.
+fn first_running_report(t: &Timing) -> Option<i64> {
+    let started = t.started?;
+    let g0 = REPORT_HOUR * HOUR;
+    let day = (started - g0 + DAY - 1).div_euclid(DAY).max(FIRST_REPORT_DAY);
+    let g = day * DAY + g0;
+    (day <= LAST_REPORT_DAY && g >= started && g > t.created && g < t.end).then_some(day)
+}
+
+fn seen_running_in_report(t: &Timing) -> bool {
+    first_running_report(t).is_some()
+}
+
+/// First snapshot time at or after `t`.
+fn snapshot_after(t: i64) -> i64 {
+    let first = FIRST_SNAPSHOT_DAY * DAY + SNAPSHOT_HOUR * HOUR;
+    if t <= first {
+        return first;
+    }
+    first + (t - first + 7 * DAY - 1) / (7 * DAY) * 7 * DAY
+}
+
+fn in_snapshot_window(created: i64, at: i64) -> bool {
+    at <= LAST_SNAPSHOT_DAY * DAY + SNAPSHOT_HOUR * HOUR && created < at && created >= at - WINDOW_DAYS * DAY
+}
+
+fn seen_running_in_snapshot(t: &Timing) -> bool {
+    let Some(started) = t.started else { return false };
+    let at = snapshot_after(started);
+    at < t.end && in_snapshot_window(t.created, at) && in_snapshot_window(t.created, snapshot_after(t.end))
+}
+
+/// A test that completed before a snapshot whose validation came after it.
+fn validating_in_snapshot(end: i64, validated: i64) -> bool {
+    let at = snapshot_after(end);
+    at > end && at < validated
+}

@@ -1,0 +1,148 @@
+//! The bundled sample quarter: it is the generator's current output, and `build` reads it
+//! into the counts the generator's own model recorded (`samples/ground-truth.json`). The
+//! reader and the generator share no parsing code, so agreement here is a real check.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::util::{col, read_csv, run, stderr};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+fn truth() -> Value {
+    serde_json::from_slice(&std::fs::read(samples().join("ground-truth.json")).unwrap()).unwrap()
+}
+
+fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(root).unwrap().to_path_buf())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn committed_samples_are_the_generators_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("s");
+    let o = run(&["samples", "--scale", "1", "--seed", "2026", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (ours, theirs) = (files_under(&samples()), files_under(&out));
+    assert_eq!(ours, theirs, "file lists differ: regenerate with `dora-evidence samples --out samples`");
+    for f in &ours {
+        assert!(
+            std::fs::read(samples().join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(),
+            "{} differs",
+            f.display()
+        );
+    }
+    // Refuses to write over a non-empty folder.
+    let o = run(&["samples", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+fn by_state(h: &[String], rows: &[Vec<String>], filter: impl Fn(&[String]) -> bool) -> BTreeMap<String, u64> {
+    let mut m = BTreeMap::new();
+    for r in rows.iter().filter(|r| filter(r)) {
+        *m.entry(col(h, r, "state").to_owned()).or_default() += 1;
+    }
+    m
+}
+
+fn as_counts(v: &Value) -> BTreeMap<String, u64> {
+    v.as_object().unwrap().iter().map(|(k, n)| (k.clone(), n.as_u64().unwrap())).collect()
+}
+
+#[test]
+fn build_on_samples_matches_the_generators_ground_truth() {
+    let t = truth();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    let input = samples().join("input");
+    let o = run(&["build", "--input", input.to_str().unwrap(), "--period", "2026-Q3", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    // Every input file is an artifact; only the two operator files are unclassified; none failed.
+    let (h, arts) = read_csv(&out.join("artifacts.csv"));
+    assert_eq!(arts.len() as u64, t["input"]["files"].as_u64().unwrap());
+    let status = |s: &str| arts.iter().filter(|r| col(&h, r, "parse_status") == s).count();
+    assert_eq!((status("failed"), status("unclassified")), (0, 2));
+    let total: u64 = arts.iter().map(|r| col(&h, r, "size").parse::<u64>().unwrap()).sum();
+    assert_eq!(total, t["input"]["bytes"].as_u64().unwrap());
+
+    // Backup jobs: all, in the period, parents.
+    let (h, rows) = read_csv(&out.join("evidence/backup_jobs.csv"));
+    let bj = &t["backup_jobs"];
+    assert_eq!(rows.len() as u64, bj["all"]["total"].as_u64().unwrap());
+    assert_eq!(by_state(&h, &rows, |_| true), as_counts(&bj["all"]["by_state"]));
+    let in_period = |r: &[String]| col(&h, r, "in_period") == "true";
+    assert_eq!(by_state(&h, &rows, in_period), as_counts(&bj["in_period"]["by_state"]));
+    let not_parent = |r: &[String]| in_period(r) && col(&h, r, "is_parent") != "true";
+    assert_eq!(by_state(&h, &rows, not_parent), as_counts(&bj["in_period_excluding_parents"]["by_state"]));
+    let parents = rows.iter().filter(|r| col(&h, r, "is_parent") == "true").count() as u64;
+    assert_eq!(parents, bj["parents"]["total"].as_u64().unwrap());
+    // Jobs seen RUNNING in one daily report and COMPLETED in the next come out COMPLETED.
+    let states: BTreeMap<&str, &str> = rows.iter().map(|r| (col(&h, r, "job_id"), col(&h, r, "state"))).collect();
+    for place in ["in_reports", "in_snapshots"] {
+        for id in t["running_then_completed"][place]["backup"]["examples"].as_array().unwrap() {
+            assert_eq!(states[id.as_str().unwrap()], "COMPLETED", "{place} {id}");
+        }
+    }
+
+    let (h, rows) = read_csv(&out.join("evidence/copy_jobs.csv"));
+    assert_eq!(by_state(&h, &rows, |_| true), as_counts(&t["copy_jobs"]["all"]["by_state"]));
+    assert_eq!(
+        by_state(&h, &rows, |r| col(&h, r, "in_period") == "true"),
+        as_counts(&t["copy_jobs"]["in_period"]["by_state"])
+    );
+
+    // Restore jobs and restore tests (a test seen in a report without its plan ARN and in a
+    // snapshot with it is one test).
+    let (h, rows) = read_csv(&out.join("evidence/restore_jobs.csv"));
+    assert_eq!(by_state(&h, &rows, |_| true), as_counts(&t["restore_jobs"]["all"]["by_state"]));
+    let tests: Vec<&Vec<String>> = rows.iter().filter(|r| col(&h, r, "restore_test") == "true").collect();
+    assert_eq!(tests.len() as u64, t["restore_tests"]["total"].as_u64().unwrap());
+    let mut validation = BTreeMap::new();
+    for r in tests.iter().filter(|r| col(&h, r, "in_period") == "true") {
+        let v = match (col(&h, r, "state"), col(&h, r, "validation_status")) {
+            ("COMPLETED", "") => "ABSENT",
+            ("COMPLETED", v) => v,
+            _ => "NONE_RESTORE_NOT_COMPLETED",
+        };
+        *validation.entry(v.to_owned()).or_insert(0u64) += 1;
+    }
+    assert_eq!(validation, as_counts(&t["restore_tests"]["in_period_by_validation"]));
+
+    // Vault lock modes and legal holds.
+    let (h, rows) = read_csv(&out.join("evidence/vaults.csv"));
+    let modes: BTreeMap<&str, &str> = rows.iter().map(|r| (col(&h, r, "vault_arn"), col(&h, r, "lock_mode"))).collect();
+    let vaults = t["vaults"].as_array().unwrap();
+    assert_eq!(modes.len(), vaults.len());
+    for v in vaults {
+        assert_eq!(modes[v["arn"].as_str().unwrap()], v["lock_mode"].as_str().unwrap(), "{}", v["arn"]);
+    }
+    let (h, rows) = read_csv(&out.join("evidence/legal_holds.csv"));
+    let holds: BTreeMap<&str, &str> =
+        rows.iter().map(|r| (col(&h, r, "legal_hold_id"), col(&h, r, "status"))).collect();
+    for l in t["legal_holds"].as_array().unwrap() {
+        assert_eq!(holds[l["id"].as_str().unwrap()], l["final_status"].as_str().unwrap());
+    }
+
+    // Restore-testing candidates from the tag inventory.
+    let (h, rows) = read_csv(&out.join("evidence/tagged_resources.csv"));
+    let candidates =
+        rows.iter().filter(|r| col(&h, r, "tags").split(';').any(|kv| kv == "restore_testing_candidate=true")).count();
+    assert_eq!(candidates as u64, t["candidates"]["total"].as_u64().unwrap());
+
+    // The Audit Manager zip is listed and hashed member by member.
+    let (h, rows) = read_csv(&out.join("evidence/assessment_reports.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(col(&h, &rows[0], "has_summary_pdf"), "true");
+}
