@@ -146,8 +146,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     let evidence_dir = staging.path().join("evidence");
     fs::create_dir_all(&evidence_dir).map_err(write_err(&evidence_dir))?;
     let mut bulk = BulkWriter::create(&evidence_dir, &entries, opts.period).map_err(write_err(&evidence_dir))?;
-    let ev =
-        evidence::assemble(entries, parts, spill.path(), &mut |r| bulk.write(r)).map_err(write_err(spill.path()))?;
+    let ev = evidence::assemble(entries, parts, &mut |r| bulk.write(r)).map_err(write_err(spill.path()))?;
     bulk.finish().map_err(write_err(&evidence_dir))?;
     tracing::info!("merged observations and wrote their evidence in {:.2?}", started.elapsed());
     let started = Instant::now();

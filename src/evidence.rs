@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::{Artifact, Sha256Digest};
 use crate::ingest::{ArtifactKind, Format, Sink};
 use model::{
-    Alarm, AssessmentReport, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ResourceCompliance,
-    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault, ZipMember,
+    Alarm, AssessmentReport, ControlResult, Job, LegalHold, RecoveryPoint, ResourceCompliance, RestoreTestingPlan,
+    RestoreTestingSelection, TaggedResource, Vault, ZipMember,
 };
-use store::{Bulk, MergedStore, SpillWriter};
+use store::{Bulk, BulkCounts, SpillWriter};
 
 /// Any record a parser can produce.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,20 +216,19 @@ pub struct Evidence {
     pub assessment_reports: Vec<AssessmentReport>,
     /// Their members, hashed.
     pub zip_members: Vec<ZipMember>,
-    bulk: MergedStore,
+    bulk: BulkCounts,
 }
 
-/// Merges what the collectors gathered. Every merged bulk record (job, recovery point,
-/// compliance row) is also handed to `consume` as it is produced, in (type, key) order, so
-/// the caller can write it out while the merge goes on. `dir` holds the merged bulk files
-/// and must outlive the returned [`Evidence`].
+/// Merges what the collectors gathered. The small tables end up in the returned
+/// [`Evidence`]; the bulky records (jobs, recovery points, compliance rows) are streamed:
+/// each merged one is handed to `consume` once, in (type, key) order — jobs by job id,
+/// recovery points by ARN — so a quarter never has to fit in memory.
 ///
 /// # Errors
-/// On I/O errors in `dir` or an error from `consume`.
+/// On I/O errors reading the spilled runs, or an error from `consume`.
 pub fn assemble(
     artifacts: Vec<ArtifactEntry>,
     parts: Vec<Collected>,
-    dir: &Path,
     consume: &mut dyn FnMut(&Record) -> io::Result<()>,
 ) -> io::Result<Evidence> {
     let shas: Vec<Sha256Digest> = artifacts.iter().map(|a| a.artifact.sha256).collect();
@@ -250,7 +249,7 @@ pub fn assemble(
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
-    let bulk = store::merge_runs(&runs, dir, &shas, consume)?;
+    let bulk = store::merge_runs(&runs, &shas, consume)?;
     for r in &runs {
         let _ = std::fs::remove_file(r);
     }
@@ -277,65 +276,16 @@ pub fn assemble(
 }
 
 impl Evidence {
-    /// Merged jobs of one kind, in job-id order.
-    ///
-    /// # Errors
-    /// When the merged file cannot be opened; items fail on read errors.
-    pub fn jobs(&self, kind: JobKind) -> io::Result<impl Iterator<Item = io::Result<Job>> + use<>> {
-        let bulk = match kind {
-            JobKind::Backup => Bulk::BackupJobs,
-            JobKind::Copy => Bulk::CopyJobs,
-            JobKind::Restore => Bulk::RestoreJobs,
-        };
-        Ok(self.bulk.iter(bulk)?.map(|r| match r? {
-            Record::Job(j) => Ok(j),
-            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected record type")),
-        }))
-    }
-
-    /// Merged recovery points, in ARN order.
-    ///
-    /// # Errors
-    /// As for [`Evidence::jobs`].
-    pub fn recovery_points(&self) -> io::Result<impl Iterator<Item = io::Result<RecoveryPoint>> + use<>> {
-        Ok(self.bulk.iter(Bulk::RecoveryPoints)?.map(|r| match r? {
-            Record::RecoveryPoint(x) => Ok(x),
-            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected record type")),
-        }))
-    }
-
-    /// Control evaluations.
-    ///
-    /// # Errors
-    /// As for [`Evidence::jobs`].
-    pub fn controls(&self) -> io::Result<impl Iterator<Item = io::Result<ControlResult>> + use<>> {
-        Ok(self.bulk.iter(Bulk::Controls)?.map(|r| match r? {
-            Record::Control(x) => Ok(x),
-            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected record type")),
-        }))
-    }
-
-    /// Resource evaluations.
-    ///
-    /// # Errors
-    /// As for [`Evidence::jobs`].
-    pub fn resource_compliance(&self) -> io::Result<impl Iterator<Item = io::Result<ResourceCompliance>> + use<>> {
-        Ok(self.bulk.iter(Bulk::ResourceCompliance)?.map(|r| match r? {
-            Record::ResourceCompliance(x) => Ok(x),
-            _ => Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected record type")),
-        }))
-    }
-
     /// Number of merged records per bulk type: backup, copy, restore jobs, recovery points,
     /// control and resource evaluations.
     pub fn bulk_counts(&self) -> [(&'static str, u64); 6] {
         [
-            ("backup_jobs", self.bulk.count(Bulk::BackupJobs)),
-            ("copy_jobs", self.bulk.count(Bulk::CopyJobs)),
-            ("restore_jobs", self.bulk.count(Bulk::RestoreJobs)),
-            ("recovery_points", self.bulk.count(Bulk::RecoveryPoints)),
-            ("controls", self.bulk.count(Bulk::Controls)),
-            ("resource_compliance", self.bulk.count(Bulk::ResourceCompliance)),
+            ("backup_jobs", self.bulk.get(Bulk::BackupJobs)),
+            ("copy_jobs", self.bulk.get(Bulk::CopyJobs)),
+            ("restore_jobs", self.bulk.get(Bulk::RestoreJobs)),
+            ("recovery_points", self.bulk.get(Bulk::RecoveryPoints)),
+            ("controls", self.bulk.get(Bulk::Controls)),
+            ("resource_compliance", self.bulk.get(Bulk::ResourceCompliance)),
         ]
     }
 

@@ -71,17 +71,50 @@ impl Timestamp {
 
     /// RFC 3339 in UTC; milliseconds are printed only when non-zero.
     pub fn to_rfc3339(self) -> String {
+        let mut buf = [0u8; 32];
+        self.write_rfc3339(&mut buf).to_owned()
+    }
+
+    /// [`Timestamp::to_rfc3339`] into a caller's buffer, without allocating (CSV hot path).
+    pub fn write_rfc3339(self, buf: &mut [u8; 32]) -> &str {
         let (days, ms) = (self.0.div_euclid(86_400_000), self.0.rem_euclid(86_400_000));
-        let Some(date) = i32::try_from(days + 719_163).ok().and_then(NaiveDate::from_num_days_from_ce_opt) else {
-            return self.0.to_string();
+        let date = i32::try_from(days + 719_163).ok().and_then(NaiveDate::from_num_days_from_ce_opt);
+        let Some(date) = date.filter(|d| (0..=9999).contains(&d.year())) else {
+            // Outside what RFC 3339 can show: print the raw milliseconds.
+            let text = self.0.to_string();
+            let n = text.len().min(buf.len());
+            buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+            return std::str::from_utf8(&buf[..n]).unwrap_or("");
         };
-        let (y, mo, d) = (date.year(), date.month(), date.day());
-        let (h, mi, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-        if frac == 0 {
-            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-        } else {
-            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
+        fn put(buf: &mut [u8; 32], at: usize, mut v: u32, width: usize) {
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
         }
+        let ms = ms as u32;
+        put(buf, 0, date.year() as u32, 4);
+        put(buf, 5, date.month(), 2);
+        put(buf, 8, date.day(), 2);
+        put(buf, 11, ms / 3_600_000, 2);
+        put(buf, 14, ms / 60_000 % 60, 2);
+        put(buf, 17, ms / 1000 % 60, 2);
+        buf[4] = b'-';
+        buf[7] = b'-';
+        buf[10] = b'T';
+        buf[13] = b':';
+        buf[16] = b':';
+        let len = if ms.is_multiple_of(1000) {
+            buf[19] = b'Z';
+            20
+        } else {
+            buf[19] = b'.';
+            put(buf, 20, ms % 1000, 3);
+            buf[23] = b'Z';
+            24
+        };
+        // Only ASCII digits and separators were written.
+        std::str::from_utf8(&buf[..len]).unwrap_or("")
     }
 
     /// The date-time as chrono's type.

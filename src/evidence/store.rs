@@ -4,9 +4,9 @@
 //! parse worker appends observations, encoded with `postcard`, to an in-memory arena; when the
 //! arena is full it is sorted by (record type, key) and written out as a run. After parsing,
 //! the runs are merged k-way: observations of one key arrive together, are merged
-//! ([`super::merge`]) and written, one record per key, to a file per record type that later
-//! stages read back in key order. Memory stays bounded by the arena size and the number of
-//! runs, whatever the size of the quarter.
+//! ([`super::merge`]) and handed, one record per key and in key order, to a consumer (the
+//! evidence writer; later the assessment) in the same pass. Memory stays bounded by the
+//! arena size and the number of runs, whatever the size of the quarter.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -184,35 +184,48 @@ fn read_chunk(r: &mut impl Read) -> io::Result<Vec<u8>> {
     Ok(v)
 }
 
-/// Merged bulk records, one file per type, in key order.
-#[derive(Debug)]
-pub struct MergedStore {
-    files: Vec<(Bulk, PathBuf, u64)>,
+/// How many merged records of each bulk type a merge produced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkCounts([u64; 6]);
+
+impl BulkCounts {
+    /// Number of merged records of a type.
+    pub fn get(&self, bulk: Bulk) -> u64 {
+        self.0[bulk as usize]
+    }
 }
 
-/// Merges all runs into one file per record type in `dir`, handing every merged record to
-/// `consume` in (type, key) order; returns the store.
+/// A merged record on its way to the consumer: still encoded when it was seen once (no merge
+/// needed), decoded when it was merged.
+enum Merged {
+    Encoded(Vec<u8>),
+    Decoded(Box<Record>),
+}
+
+/// Merges all runs k-way, handing every merged record to `consume` in (type, key) order.
 ///
-/// The k-way merge runs on its own thread and `consume` on the caller's, so writing the
-/// evidence CSVs overlaps with merging.
+/// The merge runs on its own thread and `consume` on the caller's, so writing the
+/// evidence out overlaps with merging.
 ///
 /// # Errors
 /// On I/O errors, an error from `consume`, or a corrupt run (a bug: runs are written by us).
 pub fn merge_runs(
     runs: &[PathBuf],
-    dir: &Path,
     shas: &[Sha256Digest],
     consume: &mut dyn FnMut(&Record) -> io::Result<()>,
-) -> io::Result<MergedStore> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(16);
+) -> io::Result<BulkCounts> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Merged>>(16);
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || produce(runs, dir, shas, tx));
+        let producer = scope.spawn(move || produce(runs, shas, tx));
         let mut failed = None;
         'batches: for batch in rx.iter() {
-            for bytes in batch {
-                let result = postcard::from_bytes::<Record>(&bytes)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
-                    .and_then(|r| consume(&r));
+            for merged in batch {
+                let result = match merged {
+                    Merged::Decoded(r) => consume(&r),
+                    Merged::Encoded(bytes) => postcard::from_bytes::<Record>(&bytes)
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+                        .and_then(|r| consume(&r)),
+                };
                 if let Err(e) = result {
                     failed = Some(e);
                     break 'batches;
@@ -220,21 +233,20 @@ pub fn merge_runs(
             }
         }
         drop(rx); // stops the producer if we bailed out
-        let store = producer.join().map_err(|_| io::Error::other("merge thread panicked"))?;
+        let counts = producer.join().map_err(|_| io::Error::other("merge thread panicked"))?;
         match failed {
             Some(e) => Err(e),
-            None => store,
+            None => counts,
         }
     })
 }
 
-/// The merge itself: runs in, merged files and batches of encoded records out.
+/// The merge itself: runs in, batches of merged records out.
 fn produce(
     runs: &[PathBuf],
-    dir: &Path,
     shas: &[Sha256Digest],
-    tx: std::sync::mpsc::SyncSender<Vec<Vec<u8>>>,
-) -> io::Result<MergedStore> {
+    tx: std::sync::mpsc::SyncSender<Vec<Merged>>,
+) -> io::Result<BulkCounts> {
     let mut readers = runs
         .iter()
         .map(|p| Ok(RunReader { r: BufReader::with_capacity(64 * 1024, File::open(p)?) }))
@@ -247,7 +259,7 @@ fn produce(
             heads[i] = Some(rec);
         }
     }
-    let mut writers: Vec<Option<(BufWriter<File>, PathBuf, u64)>> = (0..Bulk::ALL.len()).map(|_| None).collect();
+    let mut counts = BulkCounts::default();
     let mut group: Vec<Vec<u8>> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
     let stopped = || io::Error::other("evidence writer stopped");
@@ -267,30 +279,21 @@ fn produce(
         }
         let bulk =
             Bulk::from_u8(tag).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad record tag in run"))?;
-        // A key seen once needs no merge: its encoded bytes are already the output.
-        let bytes = if group.len() == 1 {
-            std::mem::take(&mut group[0])
+        // A key seen once needs no merge: its encoded bytes go straight to the consumer.
+        let merged = if group.len() == 1 {
+            Merged::Encoded(std::mem::take(&mut group[0]))
         } else {
             let records = group
                 .iter()
                 .map(|b| postcard::from_bytes(b).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)))
                 .collect::<io::Result<Vec<Record>>>()?;
             match merge_records(bulk, records, shas)? {
-                Some(m) => postcard::to_allocvec(&m).map_err(io::Error::other)?,
+                Some(m) => Merged::Decoded(Box::new(m)),
                 None => continue,
             }
         };
-        let slot = &mut writers[bulk as usize];
-        if slot.is_none() {
-            let path = dir.join(format!("merged-{}.bin", bulk as u8));
-            *slot = Some((BufWriter::with_capacity(1 << 20, File::create(&path)?), path, 0));
-        }
-        if let Some((w, _, n)) = slot.as_mut() {
-            w.write_all(&(bytes.len() as u32).to_le_bytes())?;
-            w.write_all(&bytes)?;
-            *n += 1;
-        }
-        batch.push(bytes);
+        counts.0[bulk as usize] += 1;
+        batch.push(merged);
         if batch.len() == BATCH {
             tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).map_err(|_| stopped())?;
         }
@@ -298,14 +301,7 @@ fn produce(
     if !batch.is_empty() {
         tx.send(batch).map_err(|_| stopped())?;
     }
-    let mut files = Vec::new();
-    for (i, slot) in writers.into_iter().enumerate() {
-        if let Some((mut w, path, n)) = slot {
-            w.flush()?;
-            files.push((Bulk::ALL[i], path, n));
-        }
-    }
-    Ok(MergedStore { files })
+    Ok(counts)
 }
 
 /// Merged records handed over per channel message.
@@ -345,48 +341,5 @@ fn merge_records(bulk: Bulk, group: Vec<Record>, shas: &[Sha256Digest]) -> io::R
             |r| if let Record::ResourceCompliance(j) = r { Some(j) } else { None },
             Record::ResourceCompliance,
         ),
-    }
-}
-
-impl MergedStore {
-    /// Number of merged records of a type.
-    pub fn count(&self, bulk: Bulk) -> u64 {
-        self.files.iter().find(|f| f.0 == bulk).map_or(0, |f| f.2)
-    }
-
-    /// Reads the merged records of a type back, in key order.
-    ///
-    /// # Errors
-    /// When the file cannot be opened.
-    pub fn iter(&self, bulk: Bulk) -> io::Result<MergedIter> {
-        let r = match self.files.iter().find(|f| f.0 == bulk) {
-            Some((_, p, _)) => Some(BufReader::with_capacity(256 * 1024, File::open(p)?)),
-            None => None,
-        };
-        Ok(MergedIter { r })
-    }
-}
-
-/// Iterator over merged records of one type.
-pub struct MergedIter {
-    r: Option<BufReader<File>>,
-}
-
-impl Iterator for MergedIter {
-    type Item = io::Result<Record>;
-
-    fn next(&mut self) -> Option<io::Result<Record>> {
-        let r = self.r.as_mut()?;
-        let mut len = [0u8; 4];
-        match r.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return None,
-            Err(e) => return Some(Err(e)),
-        }
-        let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
-        if let Err(e) = r.read_exact(&mut buf) {
-            return Some(Err(e));
-        }
-        Some(postcard::from_bytes(&buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)))
     }
 }

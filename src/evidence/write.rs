@@ -6,6 +6,7 @@
 //! is the first 16 hex digits of the artifact's SHA-256 (the full digest is in
 //! `artifacts.csv`) and the locator is `line N` (CSV), a JSON pointer, or `/` (whole file).
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -21,6 +22,8 @@ pub const ARTIFACT_COLUMNS: &[&str] =
 struct Row<W: Write> {
     w: csv::Writer<W>,
     short: Vec<String>,
+    /// Reused for formatted fields, so writing a row allocates nothing.
+    scratch: String,
 }
 
 impl<W: Write> Row<W> {
@@ -32,13 +35,20 @@ impl<W: Write> Row<W> {
     }
     fn t(&mut self, v: Option<Timestamp>) -> io::Result<()> {
         match v {
-            Some(t) => self.s(&t.to_rfc3339()),
+            Some(t) => {
+                let mut buf = [0u8; 32];
+                self.w.write_field(t.write_rfc3339(&mut buf)).map_err(into_io)
+            }
             None => self.s(""),
         }
     }
     fn n(&mut self, v: Option<u64>) -> io::Result<()> {
         match v {
-            Some(n) => self.s(itoa(n).as_str()),
+            Some(n) => {
+                self.scratch.clear();
+                let _ = write!(self.scratch, "{n}");
+                self.w.write_field(&self.scratch).map_err(into_io)
+            }
             None => self.s(""),
         }
     }
@@ -50,24 +60,19 @@ impl<W: Write> Row<W> {
         })
     }
     fn sources(&mut self, provs: &[Provenance]) -> io::Result<()> {
-        let mut out = String::with_capacity(provs.len() * 28);
+        self.scratch.clear();
         for (i, p) in provs.iter().enumerate() {
             if i > 0 {
-                out.push(';');
+                self.scratch.push(';');
             }
-            out.push_str(self.short.get(p.artifact as usize).map_or("?", String::as_str));
-            out.push('@');
-            out.push_str(&p.locator.to_string());
+            self.scratch.push_str(self.short.get(p.artifact as usize).map_or("?", String::as_str));
+            let _ = write!(self.scratch, "@{}", p.locator);
         }
-        self.s(&out)
+        self.w.write_field(&self.scratch).map_err(into_io)
     }
     fn end(&mut self) -> io::Result<()> {
         self.w.write_record(None::<&[u8]>).map_err(into_io)
     }
-}
-
-fn itoa(n: u64) -> String {
-    n.to_string()
 }
 
 fn into_io(e: csv::Error) -> io::Error {
@@ -81,7 +86,7 @@ fn open(path: &Path, header: &[&str], short: &[String]) -> io::Result<Row<BufWri
     let mut w =
         csv::WriterBuilder::new().flexible(true).from_writer(BufWriter::with_capacity(1 << 20, File::create(path)?));
     w.write_record(header).map_err(into_io)?;
-    Ok(Row { w, short: short.to_vec() })
+    Ok(Row { w, short: short.to_vec(), scratch: String::new() })
 }
 
 fn close<W: Write>(row: Row<W>) -> io::Result<()> {

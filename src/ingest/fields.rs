@@ -67,7 +67,9 @@ impl<'a> Scalar<'a> {
         match self {
             Scalar::Null => None,
             Scalar::Str(s) => {
-                let t = s.trim();
+                let padded = s.as_bytes().first().is_some_and(u8::is_ascii_whitespace)
+                    || s.as_bytes().last().is_some_and(u8::is_ascii_whitespace);
+                let t = if padded { s.trim() } else { s };
                 (!t.is_empty()).then_some(Cow::Borrowed(t))
             }
             Scalar::U64(v) => Some(Cow::Owned(v.to_string())),

@@ -272,6 +272,7 @@ impl<'de> Visitor<'de> for List<'_, '_, '_> {
             }
         }
         let mut index = 0u32;
+        let mut keys = KeyCache::default();
         loop {
             let locator = Locator::Item(list, index);
             match shape {
@@ -291,23 +292,30 @@ impl<'de> Visitor<'de> for List<'_, '_, '_> {
                     }
                 }
                 Some(Shape::Job) => {
-                    if !stream_item::<Job, _>(&mut seq, state, list, index, Record::Job)? {
+                    if !stream_item::<Job, _>(&mut seq, state, &mut keys, list, index, Record::Job)? {
                         break;
                     }
                 }
                 Some(Shape::RecoveryPoint) => {
-                    if !stream_item::<RecoveryPoint, _>(&mut seq, state, list, index, Record::RecoveryPoint)? {
+                    if !stream_item::<RecoveryPoint, _>(&mut seq, state, &mut keys, list, index, Record::RecoveryPoint)?
+                    {
                         break;
                     }
                 }
                 Some(Shape::Control) => {
-                    if !stream_item::<ControlResult, _>(&mut seq, state, list, index, Record::Control)? {
+                    if !stream_item::<ControlResult, _>(&mut seq, state, &mut keys, list, index, Record::Control)? {
                         break;
                     }
                 }
                 Some(Shape::Resource) => {
-                    if !stream_item::<ResourceCompliance, _>(&mut seq, state, list, index, Record::ResourceCompliance)?
-                    {
+                    if !stream_item::<ResourceCompliance, _>(
+                        &mut seq,
+                        state,
+                        &mut keys,
+                        list,
+                        index,
+                        Record::ResourceCompliance,
+                    )? {
                         break;
                     }
                 }
@@ -351,6 +359,7 @@ fn template_in_name(name: &str) -> Option<Template> {
 fn stream_item<'de, T, A>(
     seq: &mut A,
     state: &mut State<'_, '_>,
+    keys: &mut KeyCache,
     list: ListKey,
     index: u32,
     wrap: fn(T) -> Record,
@@ -361,7 +370,8 @@ where
 {
     let mut rec = T::default();
     let mut err: Option<(String, String)> = None;
-    if seq.next_element_seed(Item { rec: &mut rec, err: &mut err })?.is_none() {
+    keys.pos = 0;
+    if seq.next_element_seed(Item { rec: &mut rec, err: &mut err, keys })?.is_none() {
         return Ok(false);
     }
     let pointer = || item_pointer(list, index);
@@ -378,6 +388,7 @@ where
 /// One object, its fields set on a record as they are read; nested objects are flattened.
 struct Item<'a> {
     rec: &'a mut dyn FieldSink,
+    keys: &'a mut KeyCache,
     /// The first bad field: (raw key, message).
     err: &'a mut Option<(String, String)>,
 }
@@ -398,8 +409,8 @@ impl<'de> Visitor<'de> for Item<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key_seed(Key)? {
-            map.next_value_seed(Field { key, rec: &mut *self.rec, err: &mut *self.err })?;
+        while let Some(key) = map.next_key_seed(Key(&mut *self.keys))? {
+            map.next_value_seed(Field { key, rec: &mut *self.rec, err: &mut *self.err, keys: &mut *self.keys })?;
         }
         Ok(())
     }
@@ -412,9 +423,37 @@ struct RawKey<'de> {
     raw: Cow<'de, str>,
 }
 
-struct Key;
+/// Member names seen at each position of the previous item of the same list. Items of one
+/// list almost always spell their members alike and in the same order, so a name is usually
+/// recognised with one comparison instead of being normalised again.
+#[derive(Default)]
+struct KeyCache {
+    seen: Vec<(Box<[u8]>, NormKey)>,
+    pos: usize,
+}
 
-impl<'de> DeserializeSeed<'de> for Key {
+impl KeyCache {
+    fn norm(&mut self, raw: &str) -> NormKey {
+        let pos = self.pos;
+        self.pos += 1;
+        if let Some((cached, norm)) = self.seen.get(pos)
+            && **cached == *raw.as_bytes()
+        {
+            return *norm;
+        }
+        let norm = NormKey::new(raw);
+        if pos < self.seen.len() {
+            self.seen[pos] = (raw.as_bytes().into(), norm);
+        } else if pos == self.seen.len() && pos < 256 {
+            self.seen.push((raw.as_bytes().into(), norm));
+        }
+        norm
+    }
+}
+
+struct Key<'a>(&'a mut KeyCache);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
     type Value = RawKey<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawKey<'de>, D::Error> {
@@ -422,7 +461,7 @@ impl<'de> DeserializeSeed<'de> for Key {
     }
 }
 
-impl<'de> Visitor<'de> for Key {
+impl<'de> Visitor<'de> for Key<'_> {
     type Value = RawKey<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -430,16 +469,17 @@ impl<'de> Visitor<'de> for Key {
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<RawKey<'de>, E> {
-        Ok(RawKey { norm: NormKey::new(v), raw: Cow::Borrowed(v) })
+        Ok(RawKey { norm: self.0.norm(v), raw: Cow::Borrowed(v) })
     }
 
     fn visit_str<E>(self, v: &str) -> Result<RawKey<'de>, E> {
-        Ok(RawKey { norm: NormKey::new(v), raw: Cow::Owned(v.to_owned()) })
+        Ok(RawKey { norm: self.0.norm(v), raw: Cow::Owned(v.to_owned()) })
     }
 }
 
 struct Field<'a, 'de> {
     key: RawKey<'de>,
+    keys: &'a mut KeyCache,
     rec: &'a mut dyn FieldSink,
     err: &'a mut Option<(String, String)>,
 }
@@ -493,7 +533,7 @@ impl<'de> Visitor<'de> for Field<'_, 'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         // Nested objects (`CreatedBy`, `CalculatedLifecycle`) are flattened into the record.
-        Item { rec: self.rec, err: self.err }.visit_map(map)
+        Item { rec: self.rec, err: self.err, keys: self.keys }.visit_map(map)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
