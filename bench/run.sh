@@ -36,7 +36,7 @@ t_openssl=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
 t0=$(now); find "$input" -type f -print0 | sort -z | xargs -0 sha256sum >/dev/null; t1=$(now)
 t_sha=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
 
-rm -rf "$work/pkg"
+rm -rf "$work/pkg"; sync
 t0=$(now)
 /usr/bin/time -v "$bin" build --input "$input" --period 2026-Q3 --out "$work/pkg" --allow-partial \
   --generated-at 2026-10-05T00:00:00Z >"$work/build.out" 2>"$work/build.time"
@@ -50,7 +50,7 @@ printf '%-28s %9.2f %9s %12s\n' "openssl dgst -sha256" "$t_openssl" "$(rate "$t_
 printf '%-28s %9.2f %9s %12s\n' "sha256sum" "$t_sha" "$(rate "$t_sha")" "-"
 printf '%-28s %9.2f %9s %12s\n' "dora-evidence build" "$t_build" "$(rate "$t_build")" "$rss_build"
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
-  rm -rf "$work/py"
+  rm -rf "$work/py"; sync
   t0=$(now)
   /usr/bin/time -v python3 bench/baseline.py "$work/py" "$input" >"$work/py.out" 2>"$work/py.time"
   t1=$(now)

@@ -62,7 +62,7 @@ pub struct ArtifactStore {
 
 /// Files up to this size are read whole (one read, hash and parse from memory); larger ones
 /// are streamed so a quarter never has to fit in memory.
-pub const IN_MEMORY_LIMIT: u64 = 64 * 1024 * 1024;
+pub const IN_MEMORY_LIMIT: u64 = 32 * 1024 * 1024;
 
 impl ArtifactStore {
     /// A store writing into `<root>/sha256/`.

@@ -17,15 +17,15 @@ use std::time::Instant;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::artifact::{Artifact, ArtifactStore, IN_MEMORY_LIMIT};
+use crate::artifact::{Artifact, ArtifactStore};
 use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
 use crate::source::{self, SourceFile};
 use crate::time::{Period, Timestamp};
 
-/// Bytes of observations a worker holds before it writes a sorted run.
-const SPILL_BUDGET: usize = 32 * 1024 * 1024;
+/// Default bytes of observations a worker holds before it writes a sorted run.
+pub const SPILL_BUDGET: usize = 32 * 1024 * 1024;
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -42,6 +42,12 @@ pub struct BuildOptions {
     pub generated_at: Timestamp,
     /// Parse worker threads.
     pub threads: usize,
+    /// Files up to this size are read whole; larger ones are streamed from the stored copy
+    /// (default [`crate::artifact::IN_MEMORY_LIMIT`]).
+    pub in_memory_limit: u64,
+    /// Bytes of observations a worker holds before it writes a sorted run (default
+    /// [`SPILL_BUDGET`]); smaller means less memory and more runs to merge.
+    pub spill_budget: usize,
 }
 
 /// What a build produced.
@@ -139,7 +145,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
 
     let store = ArtifactStore::create(&staging.path().join("artifacts")).map_err(write_err(staging.path()))?;
     let started = Instant::now();
-    let (entries, parts) = read_all(&files, &store, spill.path(), opts.threads.max(1))?;
+    let (entries, parts) = read_all(&files, &store, spill.path(), opts)?;
     let bytes = entries.iter().map(|e| e.artifact.size).sum();
     tracing::info!("read, hashed and parsed {} files ({bytes} bytes) in {:.2?}", entries.len(), started.elapsed());
     let started = Instant::now();
@@ -176,8 +182,9 @@ fn read_all(
     files: &[SourceFile],
     store: &ArtifactStore,
     spill: &Path,
-    threads: usize,
+    opts: &BuildOptions,
 ) -> Result<(Vec<ArtifactEntry>, Vec<Collected>), BuildError> {
+    let (threads, in_memory_limit) = (opts.threads.max(1), opts.in_memory_limit);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let slots: Mutex<Vec<Option<ArtifactEntry>>> = Mutex::new(vec![None; files.len()]);
@@ -186,12 +193,12 @@ fn read_all(
             .map(|w| {
                 let (next, stop, slots) = (&next, &stop, &slots);
                 scope.spawn(move || {
-                    let mut collector = Collector::new(spill, &format!("w{w}"), SPILL_BUDGET);
+                    let mut collector = Collector::new(spill, &format!("w{w}"), opts.spill_budget.max(1));
                     let mut buf = Vec::new();
                     while !stop.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(file) = files.get(i) else { break };
-                        match read_one(i as u32, file, store, &mut collector, &mut buf) {
+                        match read_one(i as u32, file, store, &mut collector, &mut buf, in_memory_limit) {
                             Ok(entry) => slots.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(entry),
                             Err(e) => {
                                 stop.store(true, Ordering::Relaxed);
@@ -219,13 +226,14 @@ fn read_one(
     store: &ArtifactStore,
     collector: &mut Collector,
     buf: &mut Vec<u8>,
+    in_memory_limit: u64,
 ) -> Result<ArtifactEntry, BuildError> {
     let read_err = |source| BuildError::Read { path: file.origin.clone(), source };
     let fetched_at = Timestamp::now();
     let file_name = file.relative.rsplit('/').next().unwrap_or("").to_owned();
     let ctx = Context { artifact: index, file_name, hint: PathHint::from_path(&file.relative) };
     collector.start(index);
-    let (sha256, size, kind, format) = if file.size <= IN_MEMORY_LIMIT {
+    let (sha256, size, kind, format) = if file.size <= in_memory_limit {
         buf.clear();
         File::open(&file.path).and_then(|mut f| f.read_to_end(buf)).map_err(read_err)?;
         let sha = store.put_bytes(buf).map_err(write_err(&file.path))?;

@@ -89,7 +89,6 @@ struct Small {
     vaults: Vec<Vault>,
     legal_holds: Vec<LegalHold>,
     alarms: Vec<Alarm>,
-    tagged: Vec<TaggedResource>,
     plans: Vec<RestoreTestingPlan>,
     selections: Vec<RestoreTestingSelection>,
     assessment_reports: Vec<AssessmentReport>,
@@ -175,12 +174,15 @@ impl Sink for Collector {
             Record::Vault(r) => s.vaults.push(r),
             Record::LegalHold(r) => s.legal_holds.push(r),
             Record::Alarm(r) => s.alarms.push(r),
-            Record::TaggedResource(r) => s.tagged.push(r),
             Record::Plan(r) => s.plans.push(r),
             Record::Selection(r) => s.selections.push(r),
             Record::AssessmentReport(r) => s.assessment_reports.push(r),
             Record::ZipMember(r) => s.zip_members.push(r),
-            Record::Job(_) | Record::RecoveryPoint(_) | Record::Control(_) | Record::ResourceCompliance(_) => {}
+            Record::Job(_)
+            | Record::RecoveryPoint(_)
+            | Record::Control(_)
+            | Record::ResourceCompliance(_)
+            | Record::TaggedResource(_) => {}
         }
     }
 
@@ -241,7 +243,6 @@ pub fn assemble(
         small.vaults.extend(p.small.vaults);
         small.legal_holds.extend(p.small.legal_holds);
         small.alarms.extend(p.small.alarms);
-        small.tagged.extend(p.small.tagged);
         small.plans.extend(p.small.plans);
         small.selections.extend(p.small.selections);
         small.assessment_reports.extend(p.small.assessment_reports);
@@ -249,7 +250,16 @@ pub fn assemble(
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
-    let bulk = store::merge_runs(&runs, &shas, consume)?;
+    // The tag inventory is spilled like the bulky records (one observation per resource per
+    // snapshot adds up), but its merged form is small and kept for later stages.
+    let mut tagged = Vec::new();
+    let bulk = store::merge_runs(&runs, &shas, &mut |r| match r {
+        Record::TaggedResource(t) => {
+            tagged.push(t.clone());
+            Ok(())
+        }
+        other => consume(other),
+    })?;
     for r in &runs {
         let _ = std::fs::remove_file(r);
     }
@@ -266,7 +276,7 @@ pub fn assemble(
         vaults: merge::merge_all(small.vaults, &shas),
         legal_holds: merge::merge_all(small.legal_holds, &shas),
         alarms: merge::merge_all(small.alarms, &shas),
-        tagged_resources: merge::merge_all(small.tagged, &shas),
+        tagged_resources: tagged,
         restore_testing_plans: merge::merge_all(small.plans, &shas),
         restore_testing_selections: merge::merge_all(small.selections, &shas),
         assessment_reports,

@@ -53,6 +53,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
         generated_at: args.generated_at.unwrap_or_else(Timestamp::now),
         threads,
+        in_memory_limit: crate::artifact::IN_MEMORY_LIMIT,
+        spill_budget: build::SPILL_BUDGET,
     };
     let summary = build::run(&opts).context("build failed")?;
     println!("package: {}", summary.out.display());

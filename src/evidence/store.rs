@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::Record;
 use super::merge::{Merge, control_key, merge_group, resource_compliance_key};
-use super::model::{ControlResult, Job, JobKind, RecoveryPoint, ResourceCompliance};
+use super::model::{ControlResult, Job, JobKind, RecoveryPoint, ResourceCompliance, TaggedResource};
 use crate::artifact::Sha256Digest;
 
 /// Record types kept on disk, in output order.
@@ -35,16 +35,19 @@ pub enum Bulk {
     Controls = 4,
     /// Resource compliance results.
     ResourceCompliance = 5,
+    /// Tag inventory entries: few resources, but one observation per resource per snapshot.
+    TaggedResources = 6,
 }
 
 impl Bulk {
-    const ALL: [Bulk; 6] = [
+    const ALL: [Bulk; 7] = [
         Bulk::BackupJobs,
         Bulk::CopyJobs,
         Bulk::RestoreJobs,
         Bulk::RecoveryPoints,
         Bulk::Controls,
         Bulk::ResourceCompliance,
+        Bulk::TaggedResources,
     ];
 
     fn from_u8(v: u8) -> Option<Bulk> {
@@ -65,6 +68,7 @@ impl Bulk {
             Record::RecoveryPoint(r) => (Bulk::RecoveryPoints, r.recovery_point_arn.clone()),
             Record::Control(c) => (Bulk::Controls, control_key(c)),
             Record::ResourceCompliance(r) => (Bulk::ResourceCompliance, resource_compliance_key(r)),
+            Record::TaggedResource(t) => (Bulk::TaggedResources, t.resource_arn.clone()),
             _ => return None,
         })
     }
@@ -186,7 +190,7 @@ fn read_chunk(r: &mut impl Read) -> io::Result<Vec<u8>> {
 
 /// How many merged records of each bulk type a merge produced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BulkCounts([u64; 6]);
+pub struct BulkCounts([u64; 7]);
 
 impl BulkCounts {
     /// Number of merged records of a type.
@@ -340,6 +344,12 @@ fn merge_records(bulk: Bulk, group: Vec<Record>, shas: &[Sha256Digest]) -> io::R
             shas,
             |r| if let Record::ResourceCompliance(j) = r { Some(j) } else { None },
             Record::ResourceCompliance,
+        ),
+        Bulk::TaggedResources => typed::<TaggedResource>(
+            group,
+            shas,
+            |r| if let Record::TaggedResource(j) = r { Some(j) } else { None },
+            Record::TaggedResource,
         ),
     }
 }
