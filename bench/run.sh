@@ -38,7 +38,7 @@ t_sha=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
 
 rm -rf "$work/pkg"; sync
 t0=$(now)
-/usr/bin/time -v "$bin" build --input "$input" --period 2026-Q3 --out "$work/pkg" --allow-partial \
+/usr/bin/time -v "$bin" -v build --input "$input" --period 2026-Q3 --out "$work/pkg" --allow-partial \
   --generated-at 2026-10-05T00:00:00Z >"$work/build.out" 2>"$work/build.time"
 t1=$(now)
 t_build=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
@@ -61,6 +61,8 @@ fi
 echo
 awk -v o="$t_openssl" -v b="$t_build" 'BEGIN {printf "build throughput / openssl throughput: %.0f %%\n", 100*o/b}'
 [ -n "${t_py:-}" ] && awk -v p="$t_py" -v b="$t_build" 'BEGIN {printf "build vs python baseline: %.1fx faster\n", p/b}'
+echo
+echo "build phases:"; grep -E 'INFO' "$work/build.time" | sed 's/.*INFO[^ ]* *//'
 echo
 echo "dora-evidence counts:"; grep -E '^  (backup|copy|restore)_jobs' "$work/build.out"
 if [ -n "${t_py:-}" ]; then echo "python counts:"; grep -E '_jobs:' "$work/py.out"; fi
