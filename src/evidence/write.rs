@@ -70,6 +70,13 @@ impl<W: Write> Row<W> {
         }
         self.w.write_field(&self.scratch).map_err(into_io)
     }
+    /// The closing columns of every row: observed_at, observations, sources; ends the row.
+    fn tail(&mut self, observed_at: Option<Timestamp>, provs: &[Provenance]) -> io::Result<()> {
+        self.t(observed_at)?;
+        self.n(Some(provs.len() as u64))?;
+        self.sources(provs)?;
+        self.end()
+    }
     fn end(&mut self) -> io::Result<()> {
         self.w.write_record(None::<&[u8]>).map_err(into_io)
     }
@@ -171,10 +178,7 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
         r.n(v.number_of_recovery_points)?;
         r.o(&v.encryption_key_arn)?;
         r.t(v.creation_date)?;
-        r.t(v.observed_at)?;
-        r.n(Some(v.provenance.len() as u64))?;
-        r.sources(&v.provenance)?;
-        r.end()?;
+        r.tail(v.observed_at, &v.provenance)?;
     }
     close(r)?;
     written.push("vaults.csv");
@@ -204,10 +208,7 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
         r.o(&h.description)?;
         r.t(h.creation_date)?;
         r.t(h.cancellation_date)?;
-        r.t(h.observed_at)?;
-        r.n(Some(h.provenance.len() as u64))?;
-        r.sources(&h.provenance)?;
-        r.end()?;
+        r.tail(h.observed_at, &h.provenance)?;
     }
     close(r)?;
     written.push("legal_holds.csv");
@@ -247,10 +248,7 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
         r.b(a.actions_enabled)?;
         r.o(&a.alarm_actions)?;
         r.o(&a.state_value)?;
-        r.t(a.observed_at)?;
-        r.n(Some(a.provenance.len() as u64))?;
-        r.sources(&a.provenance)?;
-        r.end()?;
+        r.tail(a.observed_at, &a.provenance)?;
     }
     close(r)?;
     written.push("alarms.csv");
@@ -262,10 +260,7 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
         r.o(&t.account_id)?;
         r.o(&t.region)?;
         r.s(&t.tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"))?;
-        r.t(t.observed_at)?;
-        r.n(Some(t.provenance.len() as u64))?;
-        r.sources(&t.provenance)?;
-        r.end()?;
+        r.tail(t.observed_at, &t.provenance)?;
     }
     close(r)?;
     written.push("tagged_resources.csv");
@@ -291,10 +286,7 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
         r.o(&p.schedule_expression)?;
         r.t(p.creation_time)?;
         r.t(p.last_execution_time)?;
-        r.t(p.observed_at)?;
-        r.n(Some(p.provenance.len() as u64))?;
-        r.sources(&p.provenance)?;
-        r.end()?;
+        r.tail(p.observed_at, &p.provenance)?;
     }
     close(r)?;
     written.push("restore_testing_plans.csv");
@@ -322,10 +314,7 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
         r.o(&s.iam_role_arn)?;
         r.n(s.validation_window_hours)?;
         r.t(s.creation_time)?;
-        r.t(s.observed_at)?;
-        r.n(Some(s.provenance.len() as u64))?;
-        r.sources(&s.provenance)?;
-        r.end()?;
+        r.tail(s.observed_at, &s.provenance)?;
     }
     close(r)?;
     written.push("restore_testing_selections.csv");
@@ -601,7 +590,8 @@ impl BulkWriter {
     }
 }
 
-fn write_backup(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Result<()> {
+/// The columns backup and copy jobs share, in order: job_id … duration_minutes.
+fn job_head(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Result<()> {
     r.s(&j.job_id)?;
     r.o(&j.account_id)?;
     r.o(&j.region)?;
@@ -615,6 +605,11 @@ fn write_backup(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::R
     r.t(j.creation_date)?;
     r.t(j.completion_date)?;
     r.s(&minutes_between(j.creation_date, j.completion_date))?;
+    Ok(())
+}
+
+fn write_backup(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Result<()> {
+    job_head(r, j, period)?;
     r.o(&j.backup_vault_name)?;
     r.o(&j.backup_vault_arn)?;
     r.o(&j.vault_type)?;
@@ -627,26 +622,11 @@ fn write_backup(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::R
     r.o(&j.iam_role_arn)?;
     r.o(&j.status_message)?;
     r.o(&j.message_category)?;
-    r.t(j.observed_at)?;
-    r.n(Some(j.provenance.len() as u64))?;
-    r.sources(&j.provenance)?;
-    r.end()
+    r.tail(j.observed_at, &j.provenance)
 }
 
 fn write_copy(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Result<()> {
-    r.s(&j.job_id)?;
-    r.o(&j.account_id)?;
-    r.o(&j.region)?;
-    r.o(&j.state)?;
-    r.b(in_period(period, j.creation_date))?;
-    r.b(j.is_parent)?;
-    r.o(&j.parent_job_id)?;
-    r.o(&j.resource_type)?;
-    r.o(&j.resource_arn)?;
-    r.o(&j.resource_name)?;
-    r.t(j.creation_date)?;
-    r.t(j.completion_date)?;
-    r.s(&minutes_between(j.creation_date, j.completion_date))?;
+    job_head(r, j, period)?;
     r.o(&j.backup_vault_arn)?;
     r.o(&j.destination_vault_arn)?;
     r.o(&j.recovery_point_arn)?;
@@ -655,10 +635,7 @@ fn write_copy(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Res
     r.o(&j.iam_role_arn)?;
     r.o(&j.status_message)?;
     r.o(&j.message_category)?;
-    r.t(j.observed_at)?;
-    r.n(Some(j.provenance.len() as u64))?;
-    r.sources(&j.provenance)?;
-    r.end()
+    r.tail(j.observed_at, &j.provenance)
 }
 
 fn write_restore(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::Result<()> {
@@ -683,10 +660,7 @@ fn write_restore(r: &mut Row<BufWriter<File>>, j: &Job, period: &Period) -> io::
     r.n(j.backup_size_bytes)?;
     r.o(&j.iam_role_arn)?;
     r.o(&j.status_message)?;
-    r.t(j.observed_at)?;
-    r.n(Some(j.provenance.len() as u64))?;
-    r.sources(&j.provenance)?;
-    r.end()
+    r.tail(j.observed_at, &j.provenance)
 }
 
 fn write_recovery_point(r: &mut Row<BufWriter<File>>, p: &RecoveryPoint) -> io::Result<()> {
@@ -709,10 +683,7 @@ fn write_recovery_point(r: &mut Row<BufWriter<File>>, p: &RecoveryPoint) -> io::
     r.t(p.move_to_cold_storage_at)?;
     r.t(p.delete_at)?;
     r.t(p.last_restore_time)?;
-    r.t(p.observed_at)?;
-    r.n(Some(p.provenance.len() as u64))?;
-    r.sources(&p.provenance)?;
-    r.end()
+    r.tail(p.observed_at, &p.provenance)
 }
 
 fn write_control(r: &mut Row<BufWriter<File>>, c: &ControlResult) -> io::Result<()> {
@@ -725,10 +696,7 @@ fn write_control(r: &mut Row<BufWriter<File>>, c: &ControlResult) -> io::Result<
     r.n(c.resources_compliant)?;
     r.n(c.resources_non_compliant)?;
     r.o(&c.control_parameters)?;
-    r.t(c.observed_at)?;
-    r.n(Some(c.provenance.len() as u64))?;
-    r.sources(&c.provenance)?;
-    r.end()
+    r.tail(c.observed_at, &c.provenance)
 }
 
 fn write_resource(r: &mut Row<BufWriter<File>>, c: &ResourceCompliance) -> io::Result<()> {
@@ -740,8 +708,5 @@ fn write_resource(r: &mut Row<BufWriter<File>>, c: &ResourceCompliance) -> io::R
     r.o(&c.resource_type)?;
     r.o(&c.compliance_status)?;
     r.t(c.last_evaluation_time)?;
-    r.t(c.observed_at)?;
-    r.n(Some(c.provenance.len() as u64))?;
-    r.sources(&c.provenance)?;
-    r.end()
+    r.tail(c.observed_at, &c.provenance)
 }
