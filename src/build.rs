@@ -18,6 +18,8 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::artifact::{Artifact, ArtifactStore};
+use crate::assess::MetricsAccumulator;
+use crate::config::Config;
 use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
@@ -45,6 +47,8 @@ pub struct BuildOptions {
     /// Files up to this size are read whole; larger ones are streamed from the stored copy
     /// (default [`crate::artifact::IN_MEMORY_LIMIT`]).
     pub in_memory_limit: u64,
+    /// The user's targets (`dora-evidence.toml`).
+    pub config: Config,
     /// Bytes of observations a worker holds before it writes a sorted run (default
     /// [`SPILL_BUDGET`]); smaller means less memory and more runs to merge.
     pub spill_budget: usize,
@@ -152,8 +156,18 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     let evidence_dir = staging.path().join("evidence");
     fs::create_dir_all(&evidence_dir).map_err(write_err(&evidence_dir))?;
     let mut bulk = BulkWriter::create(&evidence_dir, &entries, opts.period).map_err(write_err(&evidence_dir))?;
-    let ev = evidence::assemble(entries, parts, &mut |r| bulk.write(r)).map_err(write_err(spill.path()))?;
+    let mut metrics = MetricsAccumulator::new(opts.period);
+    let ev = evidence::assemble(entries, parts, &mut |r| {
+        metrics.observe(r);
+        bulk.write(r)
+    })
+    .map_err(write_err(spill.path()))?;
     bulk.finish().map_err(write_err(&evidence_dir))?;
+    let metrics = metrics.finish(&opts.config, &ev.tagged_resources);
+    let metrics_json = staging.path().join("metrics.json");
+    let mut text = serde_json::to_string_pretty(&metrics).map_err(|e| write_err(&metrics_json)(io::Error::other(e)))?;
+    text.push('\n');
+    fs::write(&metrics_json, text).map_err(write_err(&metrics_json))?;
     tracing::info!("merged observations and wrote their evidence in {:.2?}", started.elapsed());
     let started = Instant::now();
     evidence::write::write_small(&ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
@@ -328,6 +342,8 @@ fn write_manifest(dir: &Path, opts: &BuildOptions, ev: &Evidence) -> io::Result<
         "period_start": opts.period.start.to_rfc3339(),
         "period_end": opts.period.end.to_rfc3339(),
         "generated_at": opts.generated_at.to_rfc3339(),
+        "entity": opts.config.entity,
+        "config_sha256": opts.config.sha256,
         "inputs": opts.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "partial": ev.is_partial(),
         "artifacts": {

@@ -21,8 +21,10 @@
 #![warn(missing_docs)]
 
 pub mod artifact;
+pub mod assess;
 pub mod build;
 pub mod cli;
+pub mod config;
 pub mod evidence;
 pub mod ingest;
 pub mod samples;

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::build::{self, BuildOptions};
+use crate::config::Config;
 use crate::time::{Period, Timestamp};
 
 /// Arguments of `dora-evidence build`.
@@ -30,6 +31,9 @@ pub struct BuildArgs {
     /// Time the package claims to be generated at (RFC 3339); fix it for reproducible output.
     #[arg(long, value_parser = parse_time, value_name = "TIME")]
     generated_at: Option<Timestamp>,
+    /// Targets and settings (dora-evidence.toml); without it no RPO/RTO targets apply.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Parse threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -46,6 +50,10 @@ fn parse_time(s: &str) -> Result<Timestamp, String> {
 /// Runs `build`.
 pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
     let opts = BuildOptions {
         inputs: args.inputs,
         period: args.period,
@@ -55,6 +63,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         threads,
         in_memory_limit: crate::artifact::IN_MEMORY_LIMIT,
         spill_budget: build::SPILL_BUDGET,
+        config,
     };
     let summary = build::run(&opts).context("build failed")?;
     println!("package: {}", summary.out.display());

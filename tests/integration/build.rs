@@ -115,11 +115,15 @@ fn same_inputs_give_identical_evidence_whatever_the_thread_count() {
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     assert_eq!(build(&valid_inputs(), &a, &["--threads", "1"]).status.code(), Some(0));
     assert_eq!(build(&valid_inputs(), &b, &["--threads", "2"]).status.code(), Some(0));
-    let names: Vec<_> = std::fs::read_dir(a.join("evidence")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(a.join("evidence"))
+        .unwrap()
+        .map(|e| Path::new("evidence").join(e.unwrap().file_name()))
+        .collect();
     assert!(names.len() >= 14);
+    names.push(PathBuf::from("metrics.json"));
     for name in names {
-        let x = std::fs::read(a.join("evidence").join(&name)).unwrap();
-        let y = std::fs::read(b.join("evidence").join(&name)).unwrap();
+        let x = std::fs::read(a.join(&name)).unwrap();
+        let y = std::fs::read(b.join(&name)).unwrap();
         assert!(x == y, "{name:?} differs between runs");
     }
 }
@@ -184,6 +188,24 @@ fn usage_errors_exit_2_with_a_clear_message() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("/nonexistent/dir"), "{}", stderr(&o));
     assert!(!out.exists());
+    // A config typo names the file, the line and the key; nothing is written.
+    let config = tmp.path().join("targets.toml");
+    std::fs::write(&config, "[[target]]\nname = \"gold\"\nrpo_hour = 24\n").unwrap();
+    let o = run(&[
+        "build",
+        "--input",
+        "tests/fixtures/api",
+        "--period",
+        "2026-Q3",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("targets.toml:3") && err.contains("rpo_hour"), "{err}");
+    assert!(!out.exists());
     let o = run(&["--help"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("build"));
@@ -206,6 +228,7 @@ fn streamed_files_and_many_spill_runs_give_the_same_evidence() {
         threads,
         in_memory_limit,
         spill_budget,
+        config: dora_evidence::config::Config::default(),
     };
     let a = run(&opts("a", dora_evidence::artifact::IN_MEMORY_LIMIT, SPILL_BUDGET, 2)).unwrap();
     // Every file streamed; runs of 64 KiB, so hundreds of runs are merged k-way.

@@ -13,6 +13,10 @@ fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
+fn ms(s: &str) -> i64 {
+    dora_evidence::time::Timestamp::parse(s).unwrap().millis()
+}
+
 fn truth() -> Value {
     serde_json::from_slice(&std::fs::read(samples().join("ground-truth.json")).unwrap()).unwrap()
 }
@@ -34,7 +38,10 @@ fn committed_samples_are_the_generators_output() {
     let out = tmp.path().join("s");
     let o = run(&["samples", "--scale", "1", "--seed", "2026", "--out", out.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let (ours, theirs) = (files_under(&samples()), files_under(&out));
+    // The generator writes everything under samples/ except the hand-written example config.
+    let mut ours = files_under(&samples());
+    ours.retain(|f| f != Path::new("dora-evidence.toml"));
+    let theirs = files_under(&out);
     assert_eq!(ours, theirs, "file lists differ: regenerate with `dora-evidence samples --out samples`");
     for f in &ours {
         assert!(
@@ -145,4 +152,95 @@ fn build_on_samples_matches_the_generators_ground_truth() {
     let (h, rows) = read_csv(&out.join("evidence/assessment_reports.csv"));
     assert_eq!(rows.len(), 1);
     assert_eq!(col(&h, &rows[0], "has_summary_pdf"), "true");
+}
+
+/// metrics.json on the sample quarter against values computed here from the generator's own
+/// ground truth (not from the program's output), with a catch-all target of RPO 26 h and
+/// RTO 120 min.
+#[test]
+fn metrics_on_samples_match_the_generators_ground_truth() {
+    let t = truth();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("targets.toml");
+    std::fs::write(&config, "[[target]]\nname = \"all\"\nrpo_hours = 26\nrto_minutes = 120\n").unwrap();
+    let out = tmp.path().join("pkg");
+    let input = samples().join("input");
+    let o = run(&[
+        "build",
+        "--input",
+        input.to_str().unwrap(),
+        "--period",
+        "2026-Q3",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let m: Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+
+    let bj = &t["backup_jobs"]["in_period_excluding_parents"];
+    assert_eq!(m["backup_jobs_total"], bj["total"]);
+    assert_eq!(n(&m["backup_jobs_completed"]), n(&bj["by_state"]["COMPLETED"]));
+    assert_eq!(n(&m["backup_jobs_failed"]), n(&bj["by_state"]["FAILED"]));
+    assert_eq!(n(&m["backup_jobs_expired"]), n(&bj["by_state"]["EXPIRED"]));
+    assert_eq!(n(&m["backup_jobs_aborted"]), n(&bj["by_state"]["ABORTED"]));
+    assert_eq!(m["backup_success_rate"], t["backup_jobs"]["in_period_success_rate_excluding_parents"]);
+
+    assert_eq!(m["copy_jobs_total"], t["copy_jobs"]["in_period"]["total"]);
+    assert_eq!(n(&m["copy_jobs_failed"]), n(&t["copy_jobs"]["in_period"]["by_state"]["FAILED"]));
+    assert_eq!(m["restore_jobs_total"], t["restore_jobs"]["in_period"]["total"]);
+
+    let rt = &t["restore_tests"];
+    assert_eq!(m["restore_tests_total"], rt["in_period"]["total"]);
+    assert_eq!(m["restore_tests_passed"], rt["in_period_passed"]);
+    assert_eq!(m["restore_test_duration_minutes_p95"], rt["in_period_completed_duration_minutes_p95"]);
+    assert_eq!(m["restore_test_duration_minutes_max"], rt["in_period_completed_duration_minutes_max"]);
+    assert_eq!(m["rto_breaches"], rt["in_period_completed_longer_than_120_minutes"]);
+
+    // RPO, recomputed here from the evidence rows: a resource (backup job in the period, or
+    // in the tag inventory) breaches when no COMPLETED backup completes inside the period or a
+    // gap (period start → first, between, last → period end) exceeds 26 h. Completion times
+    // count whenever the job was created: a backup started on 30 June that completes on 1 July
+    // gives a recovery point inside the period.
+    let (h, rows) = read_csv(&out.join("evidence/backup_jobs.csv"));
+    let (start, end) = (ms("2026-07-01T00:00:00Z"), ms("2026-10-01T00:00:00Z"));
+    let mut done: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let mut resources: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for r in rows.iter().filter(|r| col(&h, r, "is_parent") != "true") {
+        let arn = col(&h, r, "resource_arn").to_owned();
+        if col(&h, r, "in_period") == "true" {
+            resources.insert(arn.clone());
+        }
+        let c = col(&h, r, "completion_date");
+        if col(&h, r, "state") == "COMPLETED" && !c.is_empty() && (start..end).contains(&ms(c)) {
+            done.entry(arn).or_default().push(ms(c));
+        }
+    }
+    let (th, tags) = read_csv(&out.join("evidence/tagged_resources.csv"));
+    resources.extend(tags.iter().map(|r| col(&th, r, "resource_arn").to_owned()));
+    let max_gap_hours = |arn: &str| -> Option<f64> {
+        let mut v = done.get(arn)?.clone();
+        v.sort();
+        let mut points = vec![start];
+        points.extend(v);
+        points.push(end);
+        points.windows(2).map(|w| (w[1] - w[0]) as f64 / 3.6e6).reduce(f64::max)
+    };
+    let breaches = resources.iter().filter(|a| max_gap_hours(a).is_none_or(|g| g > 26.0)).count();
+    assert_eq!(n(&m["resources_considered"]), resources.len() as u64);
+    assert_eq!(n(&m["resources_with_rpo_breach"]), breaches as u64);
+    // The generator measures from jobs created in the period, so a start-of-period gap can be
+    // up to a day longer there (and it rounds gaps to 0.1 h); at a 49 h RPO both must agree.
+    let list = t["resources"]["list"].as_array().unwrap();
+    assert_eq!(list.len(), resources.len());
+    let theirs = list.iter().filter(|r| r["max_gap_hours_in_period"].as_f64().is_none_or(|g| g > 49.0)).count();
+    let ours = resources.iter().filter(|a| max_gap_hours(a).is_none_or(|g| g > 49.0)).count();
+    assert_eq!(ours, theirs);
+    assert!(theirs >= 20, "the sample has weekly (bronze) resources and failures: {theirs}");
+
+    assert_eq!(m["restore_test_candidates"], t["candidates"]["total"]);
+    let untested = t["candidates"]["without_passing_test_in_period"].as_array().unwrap().len();
+    assert_eq!(n(&m["untested_candidates"]), untested as u64);
 }

@@ -1,0 +1,494 @@
+//! Assessment: from the merged evidence of a period to the numbers a supervisor reads.
+//!
+//! The bulky records arrive once, in key order, from the merge ([`crate::evidence::assemble`]);
+//! [`MetricsAccumulator::observe`] keeps only what the metrics need (counts, each resource's
+//! completion times, one small fact per restore test). [`MetricsAccumulator::finish`] then
+//! applies the user's targets, which need the tag inventory, and returns [`Metrics`]. The
+//! definitions (DESIGN §3, §6) are a contract documented in README.md; every one is pinned by
+//! a unit test on a hand-computed fixture below.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::evidence::Record;
+use crate::evidence::model::{Job, JobKind, TaggedResource};
+use crate::time::Period;
+
+/// `metrics.json`: a flat object, keys in this order; counts are integers, rates are in 0..1
+/// rounded to 4 places, minutes rounded to 2 places, `null` where the set is empty.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[allow(missing_docs)] // each key is defined in README.md, "Metrics"
+pub struct Metrics {
+    pub period: String,
+    pub backup_jobs_total: u64,
+    pub backup_jobs_completed: u64,
+    pub backup_jobs_failed: u64,
+    pub backup_jobs_aborted: u64,
+    pub backup_jobs_expired: u64,
+    pub backup_jobs_partial: u64,
+    pub backup_jobs_not_finished: u64,
+    pub backup_success_rate: Option<f64>,
+    pub copy_jobs_total: u64,
+    pub copy_jobs_completed: u64,
+    pub copy_jobs_failed: u64,
+    pub restore_jobs_total: u64,
+    pub restore_tests_total: u64,
+    pub restore_tests_passed: u64,
+    pub restore_test_pass_rate: Option<f64>,
+    pub restore_test_duration_minutes_p95: Option<f64>,
+    pub restore_test_duration_minutes_max: Option<f64>,
+    pub rto_breaches: u64,
+    pub resources_considered: u64,
+    pub resources_with_rpo_target: u64,
+    pub resources_with_rpo_breach: u64,
+    pub restore_test_candidates: u64,
+    pub untested_candidates: u64,
+}
+
+/// What one restore test contributes.
+#[derive(Debug, Clone)]
+struct TestFact {
+    resource_arn: Option<String>,
+    resource_type: Option<String>,
+    passed: bool,
+    /// Minutes, for COMPLETED tests with both times.
+    duration: Option<f64>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct ResourceFacts {
+    resource_type: Option<String>,
+    /// Whether a backup job of this resource was created in the period.
+    job_in_period: bool,
+    /// Completion times (ms) of COMPLETED backups completed inside the period.
+    completions: Vec<i64>,
+}
+
+/// Folds merged records into what the metrics need.
+#[derive(Debug)]
+pub struct MetricsAccumulator {
+    period: Period,
+    backup: BTreeMap<String, u64>,
+    copy: BTreeMap<String, u64>,
+    restore_jobs: u64,
+    tests: Vec<TestFact>,
+    resources: HashMap<String, ResourceFacts>,
+}
+
+impl MetricsAccumulator {
+    /// An empty accumulator for a period.
+    pub fn new(period: Period) -> Self {
+        MetricsAccumulator {
+            period,
+            backup: BTreeMap::new(),
+            copy: BTreeMap::new(),
+            restore_jobs: 0,
+            tests: Vec::new(),
+            resources: HashMap::new(),
+        }
+    }
+
+    /// Takes one merged record (records other than jobs are ignored).
+    pub fn observe(&mut self, record: &Record) {
+        if let Record::Job(job) = record {
+            self.job(job);
+        }
+    }
+
+    fn job(&mut self, j: &Job) {
+        // Parent jobs are not counted; their children are (DESIGN §3).
+        if j.is_parent == Some(true) {
+            return;
+        }
+        let state = j.state.clone().unwrap_or_else(|| "UNKNOWN".into());
+        let in_period = j.creation_date.is_some_and(|t| self.period.contains(t));
+        match j.kind {
+            Some(JobKind::Backup) => {
+                if let Some(arn) = &j.resource_arn {
+                    let facts = self.resources.entry(arn.clone()).or_default();
+                    if facts.resource_type.is_none() {
+                        facts.resource_type.clone_from(&j.resource_type);
+                    }
+                    facts.job_in_period |= in_period;
+                    if state == "COMPLETED"
+                        && let Some(done) = j.completion_date.filter(|t| self.period.contains(*t))
+                    {
+                        facts.completions.push(done.millis());
+                    }
+                }
+                if in_period {
+                    *self.backup.entry(state).or_default() += 1;
+                }
+            }
+            Some(JobKind::Copy) if in_period => *self.copy.entry(state).or_default() += 1,
+            Some(JobKind::Restore) if in_period => {
+                self.restore_jobs += 1;
+                if j.is_restore_test() {
+                    let completed = state == "COMPLETED";
+                    let validation_ok = matches!(j.validation_status.as_deref(), None | Some("SUCCESSFUL"));
+                    let duration = match (completed, j.creation_date, j.completion_date) {
+                        (true, Some(a), Some(b)) if b >= a => Some((b.millis() - a.millis()) as f64 / 60_000.0),
+                        _ => None,
+                    };
+                    self.tests.push(TestFact {
+                        resource_arn: j.resource_arn.clone(),
+                        resource_type: j.resource_type.clone(),
+                        passed: completed && validation_ok,
+                        duration,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl MetricsAccumulator {
+    /// Applies the targets and computes the metrics. `tags` is the merged tag inventory.
+    pub fn finish(self, config: &Config, tags: &[TaggedResource]) -> Metrics {
+        let period = self.period;
+        let no_tags: &[(String, String)] = &[];
+        let tags_of: HashMap<&str, &[(String, String)]> =
+            tags.iter().map(|t| (t.resource_arn.as_str(), t.tags.as_slice())).collect();
+        let tags_for = |arn: &str| tags_of.get(arn).copied().unwrap_or(no_tags);
+
+        // Resources considered: those with a backup job in the period, plus the tag inventory.
+        let mut considered: BTreeSet<&str> =
+            self.resources.iter().filter(|(_, f)| f.job_in_period).map(|(a, _)| a.as_str()).collect();
+        considered.extend(tags.iter().map(|t| t.resource_arn.as_str()));
+        let empty = ResourceFacts::default();
+        let (mut with_rpo, mut rpo_breaches) = (0u64, 0u64);
+        for arn in &considered {
+            let facts = self.resources.get(*arn).unwrap_or(&empty);
+            let rtype = facts.resource_type.clone().or_else(|| resource_type_of(arn));
+            let target = config.target_for(rtype.as_deref(), arn, tags_for(arn));
+            if let Some(rpo) = target.and_then(|t| t.rpo_hours) {
+                with_rpo += 1;
+                if rpo_breached(&facts.completions, period, rpo) {
+                    rpo_breaches += 1;
+                }
+            }
+        }
+
+        // Restore tests.
+        let mut durations: Vec<f64> = self.tests.iter().filter_map(|t| t.duration).collect();
+        durations.sort_by(f64::total_cmp);
+        let rto_breaches = self
+            .tests
+            .iter()
+            .filter(|t| {
+                let (Some(d), Some(arn)) = (t.duration, t.resource_arn.as_deref()) else { return false };
+                let rtype = t.resource_type.clone().or_else(|| resource_type_of(arn));
+                let rto = config.target_for(rtype.as_deref(), arn, tags_for(arn)).and_then(|x| x.rto_minutes);
+                rto.is_some_and(|rto| d > rto)
+            })
+            .count() as u64;
+        let passed: BTreeSet<&str> =
+            self.tests.iter().filter(|t| t.passed).filter_map(|t| t.resource_arn.as_deref()).collect();
+        let (key, value) = (&config.candidate_tag.0, &config.candidate_tag.1);
+        let candidates: Vec<&str> = tags
+            .iter()
+            .filter(|t| t.tags.iter().any(|(k, v)| k == key && v == value))
+            .map(|t| t.resource_arn.as_str())
+            .collect();
+        let untested = candidates.iter().filter(|c| !passed.contains(**c)).count() as u64;
+
+        let count = |m: &BTreeMap<String, u64>, s: &str| m.get(s).copied().unwrap_or(0);
+        let b = &self.backup;
+        let terminal: u64 = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"].iter().map(|s| count(b, s)).sum();
+        let total: u64 = b.values().sum();
+        let tests_passed = self.tests.iter().filter(|t| t.passed).count() as u64;
+        Metrics {
+            period: period.to_string(),
+            backup_jobs_total: total,
+            backup_jobs_completed: count(b, "COMPLETED"),
+            backup_jobs_failed: count(b, "FAILED"),
+            backup_jobs_aborted: count(b, "ABORTED"),
+            backup_jobs_expired: count(b, "EXPIRED"),
+            backup_jobs_partial: count(b, "PARTIAL"),
+            backup_jobs_not_finished: total - terminal,
+            backup_success_rate: ratio(count(b, "COMPLETED"), terminal),
+            copy_jobs_total: self.copy.values().sum(),
+            copy_jobs_completed: count(&self.copy, "COMPLETED"),
+            copy_jobs_failed: count(&self.copy, "FAILED"),
+            restore_jobs_total: self.restore_jobs,
+            restore_tests_total: self.tests.len() as u64,
+            restore_tests_passed: tests_passed,
+            restore_test_pass_rate: ratio(tests_passed, self.tests.len() as u64),
+            restore_test_duration_minutes_p95: nearest_rank(&durations, 95).map(round2),
+            restore_test_duration_minutes_max: durations.last().copied().map(round2),
+            rto_breaches,
+            resources_considered: considered.len() as u64,
+            resources_with_rpo_target: with_rpo,
+            resources_with_rpo_breach: rpo_breaches,
+            restore_test_candidates: candidates.len() as u64,
+            untested_candidates: untested,
+        }
+    }
+}
+
+/// Whether a resource's recovery points leave a gap longer than `rpo_hours` in the period:
+/// from the period start to the first completion, between consecutive completions, or from
+/// the last completion to the period end. No completion at all is a breach.
+fn rpo_breached(completions: &[i64], period: Period, rpo_hours: f64) -> bool {
+    let limit = rpo_hours * 3_600_000.0;
+    let mut times = completions.to_vec();
+    times.sort_unstable();
+    let mut previous = period.start.millis();
+    for t in times.iter().copied().chain(std::iter::once(period.end.millis())) {
+        if (t - previous) as f64 > limit {
+            return true;
+        }
+        previous = t;
+    }
+    times.is_empty()
+}
+
+/// The ⌈p/100 · n⌉-th smallest value (nearest-rank percentile) of sorted values.
+fn nearest_rank(sorted: &[f64], p: usize) -> Option<f64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let rank = (p * n).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| ((a as f64 / b as f64) * 10_000.0).round() / 10_000.0)
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// AWS Backup's resource type for an ARN, for resources known only from the tag inventory.
+pub fn resource_type_of(arn: &str) -> Option<String> {
+    let mut parts = arn.splitn(6, ':');
+    let (_, _, service) = (parts.next()?, parts.next()?, parts.next()?);
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
+    let t = match service {
+        "ec2" if resource.starts_with("instance/") => "EC2",
+        "ec2" if resource.starts_with("volume/") => "EBS",
+        "rds" if resource.starts_with("cluster:") => "Aurora",
+        "rds" => "RDS",
+        "dynamodb" => "DynamoDB",
+        "elasticfilesystem" => "EFS",
+        "s3" => "S3",
+        "fsx" => "FSx",
+        "cloudformation" => "CloudFormation",
+        "redshift" => "Redshift",
+        _ => return None,
+    };
+    Some(t.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    fn t(s: &str) -> Option<Timestamp> {
+        Some(Timestamp::parse(s).unwrap())
+    }
+
+    fn q3() -> Period {
+        "2026-Q3".parse().unwrap()
+    }
+
+    fn job(kind: JobKind, id: &str, state: &str, created: &str, completed: Option<&str>) -> Job {
+        Job {
+            kind: Some(kind),
+            job_id: id.into(),
+            state: Some(state.into()),
+            creation_date: t(created),
+            completion_date: completed.and_then(t),
+            ..Job::default()
+        }
+    }
+
+    fn backup(arn: &str, state: &str, created: &str, completed: Option<&str>) -> Record {
+        let mut j = job(JobKind::Backup, &format!("{arn}{created}"), state, created, completed);
+        j.resource_arn = Some(arn.into());
+        j.resource_type = Some("RDS".into());
+        Record::Job(j)
+    }
+
+    fn test(arn: &str, state: &str, validation: Option<&str>, created: &str, completed: Option<&str>) -> Record {
+        let mut j = job(JobKind::Restore, &format!("r{arn}{created}"), state, created, completed);
+        j.resource_arn = Some(arn.into());
+        j.resource_type = Some("RDS".into());
+        j.restore_testing_plan_arn = Some("arn:plan".into());
+        j.validation_status = validation.map(str::to_owned);
+        Record::Job(j)
+    }
+
+    fn tagged(arn: &str, tags: &[(&str, &str)]) -> TaggedResource {
+        TaggedResource {
+            resource_arn: arn.into(),
+            tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..TaggedResource::default()
+        }
+    }
+
+    fn metrics(records: &[Record], config: &str, tags: &[TaggedResource]) -> Metrics {
+        let mut acc = MetricsAccumulator::new(q3());
+        for r in records {
+            acc.observe(r);
+        }
+        acc.finish(&Config::parse(config).unwrap(), tags)
+    }
+
+    #[test]
+    fn backup_counts_use_creation_time_and_skip_parents() {
+        let mut parent = backup("arn:stack", "COMPLETED", "2026-07-05T00:00:00Z", Some("2026-07-05T01:00:00Z"));
+        if let Record::Job(j) = &mut parent {
+            j.is_parent = Some(true);
+        }
+        let records = vec![
+            backup("a", "COMPLETED", "2026-06-30T23:59:59Z", Some("2026-07-01T01:00:00Z")), // before
+            backup("a", "COMPLETED", "2026-07-01T00:00:00Z", Some("2026-07-01T01:00:00Z")), // first instant
+            backup("a", "FAILED", "2026-08-01T00:00:00Z", Some("2026-08-01T00:10:00Z")),
+            backup("a", "EXPIRED", "2026-08-02T00:00:00Z", None),
+            backup("a", "RUNNING", "2026-09-30T23:59:59.999Z", None), // last instant, not finished
+            backup("a", "COMPLETED", "2026-10-01T00:00:00Z", Some("2026-10-01T01:00:00Z")), // after
+            parent,
+        ];
+        let m = metrics(&records, "", &[]);
+        assert_eq!(m.backup_jobs_total, 4);
+        assert_eq!((m.backup_jobs_completed, m.backup_jobs_failed, m.backup_jobs_expired), (1, 1, 1));
+        assert_eq!(m.backup_jobs_not_finished, 1);
+        // completed / terminal = 1 / 3, RUNNING not in the denominator.
+        assert_eq!(m.backup_success_rate, Some(0.3333));
+    }
+
+    #[test]
+    fn empty_sets_give_null_rates_and_zero_counts() {
+        let m = metrics(&[], "", &[]);
+        assert_eq!(m.backup_success_rate, None);
+        assert_eq!(m.restore_test_pass_rate, None);
+        assert_eq!(m.restore_test_duration_minutes_p95, None);
+        assert_eq!(m.restore_test_duration_minutes_max, None);
+        assert_eq!(
+            (m.backup_jobs_total, m.rto_breaches, m.resources_with_rpo_breach, m.untested_candidates),
+            (0, 0, 0, 0)
+        );
+    }
+
+    #[test]
+    fn restore_tests_pass_only_completed_and_validated() {
+        let records = vec![
+            test("db1", "COMPLETED", Some("SUCCESSFUL"), "2026-07-06T05:00:00Z", Some("2026-07-06T05:30:00Z")), // 30, pass
+            test("db2", "COMPLETED", None, "2026-07-06T05:00:00Z", Some("2026-07-06T06:00:00Z")), // 60, pass
+            test("db3", "COMPLETED", Some("FAILED"), "2026-07-06T05:00:00Z", Some("2026-07-06T05:10:00Z")), // 10
+            test("db3", "COMPLETED", Some("TIMED_OUT"), "2026-07-07T05:00:00Z", Some("2026-07-07T08:00:00Z")), // 180
+            test("db4", "FAILED", None, "2026-07-06T05:00:00Z", Some("2026-07-06T05:01:00Z")),    // not completed
+            test("db1", "COMPLETED", Some("SUCCESSFUL"), "2026-06-30T05:00:00Z", Some("2026-06-30T05:30:00Z")), // outside
+        ];
+        let mut plain =
+            job(JobKind::Restore, "manual", "COMPLETED", "2026-07-08T00:00:00Z", Some("2026-07-08T00:05:00Z"));
+        plain.resource_arn = Some("db1".into());
+        let mut all = records;
+        all.push(Record::Job(plain));
+        let m = metrics(&all, "", &[]);
+        assert_eq!(m.restore_jobs_total, 6, "tests included, the June one outside");
+        assert_eq!((m.restore_tests_total, m.restore_tests_passed), (5, 2));
+        assert_eq!(m.restore_test_pass_rate, Some(0.4));
+        // Completed durations sorted: 10, 30, 60, 180 → nearest rank ⌈0.95·4⌉ = 4th = 180.
+        assert_eq!(m.restore_test_duration_minutes_p95, Some(180.0));
+        assert_eq!(m.restore_test_duration_minutes_max, Some(180.0));
+    }
+
+    #[test]
+    fn p95_is_nearest_rank_with_ties() {
+        let v: Vec<f64> = (1..=20).map(|i| if i <= 18 { 5.0 } else { 7.0 }).collect();
+        // ⌈0.95·20⌉ = 19th smallest = 7 (the first of the two 7s).
+        assert_eq!(nearest_rank(&v, 95), Some(7.0));
+        assert_eq!(nearest_rank(&[3.0], 95), Some(3.0));
+        let v: Vec<f64> = (1..=21).map(f64::from).collect();
+        assert_eq!(nearest_rank(&v, 95), Some(20.0), "⌈19.95⌉ = 20");
+    }
+
+    #[test]
+    fn rto_breaches_use_the_first_matching_target() {
+        let config = "[[target]]\nname = \"gold\"\ntag = \"tier=gold\"\nrto_minutes = 60\n\n[[target]]\nname = \"rds\"\nresource_type = \"RDS\"\nrto_minutes = 20\n";
+        let tags = vec![tagged("db1", &[("tier", "gold")])];
+        let records = vec![
+            test("db1", "COMPLETED", Some("SUCCESSFUL"), "2026-07-06T05:00:00Z", Some("2026-07-06T06:00:00Z")), // 60 = RTO: no breach
+            test("db1", "COMPLETED", Some("SUCCESSFUL"), "2026-07-07T05:00:00Z", Some("2026-07-07T06:00:01Z")), // > 60: breach
+            test("db2", "COMPLETED", Some("FAILED"), "2026-07-06T05:00:00Z", Some("2026-07-06T05:30:00Z")), // 30 > 20: breach
+            test("db2", "FAILED", None, "2026-07-06T05:00:00Z", Some("2026-07-06T09:00:00Z")), // not completed: no
+        ];
+        assert_eq!(metrics(&records, config, &tags).rto_breaches, 2);
+    }
+
+    #[test]
+    fn rpo_gaps_from_period_start_between_and_to_period_end() {
+        let config = "[[target]]\nname = \"daily\"\nrpo_hours = 26\n";
+        let mut records = Vec::new();
+        // "ok": a completion every day at 01:00 from 07-01 to 09-30 → all gaps ≤ 24 h, the last
+        // one to the period end is 23 h.
+        for day in 0..92 {
+            let d = Timestamp::parse("2026-07-01T01:00:00Z").unwrap().millis() + day * 86_400_000;
+            let s = Timestamp(d).to_string();
+            records.push(backup("ok", "COMPLETED", &s, Some(&s)));
+        }
+        // "gap": the same minus 08-10 and 08-11 → a 72 h gap.
+        for day in (0..92).filter(|d| *d != 40 && *d != 41) {
+            let d = Timestamp::parse("2026-07-01T01:00:00Z").unwrap().millis() + day * 86_400_000;
+            let s = Timestamp(d).to_string();
+            records.push(backup("gap", "COMPLETED", &s, Some(&s)));
+        }
+        // "late": first completion on 07-02 at 03:00 → 51 h from the period start.
+        records.push(backup("late", "COMPLETED", "2026-07-02T03:00:00Z", Some("2026-07-02T03:00:00Z")));
+        // "failed": only failures in the period → no completed backup → breach.
+        records.push(backup("failed", "FAILED", "2026-07-02T03:00:00Z", Some("2026-07-02T03:05:00Z")));
+        // A resource known only from the tag inventory, never backed up → breach.
+        let tags = vec![tagged("arn:aws:dynamodb:eu-central-1:111122223333:table/t", &[])];
+        let m = metrics(&records, config, &tags);
+        assert_eq!(m.resources_considered, 5);
+        assert_eq!(m.resources_with_rpo_target, 5);
+        assert_eq!(m.resources_with_rpo_breach, 4, "gap, late, failed, untouched; not ok");
+        // Without targets nothing is measured against an RPO.
+        let m = metrics(&records, "", &tags);
+        assert_eq!((m.resources_with_rpo_target, m.resources_with_rpo_breach), (0, 0));
+        // Exactly the RPO is not a breach.
+        let p = q3();
+        let every_26h: Vec<i64> =
+            (1..).map(|i| p.start.millis() + i * 26 * 3_600_000).take_while(|t| *t < p.end.millis()).collect();
+        let last_gap = p.end.millis() - every_26h.last().unwrap();
+        assert!(last_gap <= 26 * 3_600_000);
+        assert!(!rpo_breached(&every_26h, p, 26.0));
+        assert!(rpo_breached(&every_26h, p, 25.9));
+    }
+
+    #[test]
+    fn candidates_without_a_passing_test_in_the_period() {
+        let tags = vec![
+            tagged("db1", &[("restore_testing_candidate", "true")]),
+            tagged("db2", &[("restore_testing_candidate", "true")]),
+            tagged("db3", &[("restore_testing_candidate", "true")]),
+            tagged("db4", &[("restore_testing_candidate", "false")]),
+        ];
+        let records = vec![
+            test("db1", "COMPLETED", Some("SUCCESSFUL"), "2026-07-06T05:00:00Z", Some("2026-07-06T05:30:00Z")),
+            test("db2", "COMPLETED", Some("FAILED"), "2026-07-06T05:00:00Z", Some("2026-07-06T05:30:00Z")),
+            test("db3", "COMPLETED", Some("SUCCESSFUL"), "2026-06-29T05:00:00Z", Some("2026-06-29T05:30:00Z")),
+        ];
+        let m = metrics(&records, "", &tags);
+        assert_eq!((m.restore_test_candidates, m.untested_candidates), (3, 2));
+        let m = metrics(&records, "[restore_testing]\ncandidate_tag = \"restore_testing_candidate=false\"\n", &tags);
+        assert_eq!((m.restore_test_candidates, m.untested_candidates), (1, 1));
+    }
+
+    #[test]
+    fn resource_types_from_arns() {
+        assert_eq!(resource_type_of("arn:aws:rds:eu-west-1:1:cluster:c").as_deref(), Some("Aurora"));
+        assert_eq!(resource_type_of("arn:aws:rds:eu-west-1:1:db:d").as_deref(), Some("RDS"));
+        assert_eq!(resource_type_of("arn:aws:ec2:eu-west-1:1:volume/v").as_deref(), Some("EBS"));
+        assert_eq!(resource_type_of("arn:aws:s3:::bucket").as_deref(), Some("S3"));
+        assert_eq!(resource_type_of("nonsense"), None);
+    }
+}

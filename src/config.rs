@@ -1,0 +1,253 @@
+//! `dora-evidence.toml`: the entity's recovery targets and what marks a restore-testing
+//! candidate (DESIGN §4).
+//!
+//! Targets are rules: the first `[[target]]` whose given match keys (`resource_type`, `tag`,
+//! `arn` glob) all match a resource applies to it. Unknown keys and bad values are errors that
+//! name the file, line and key — a typo in a target must never silently loosen a verdict.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The parsed, checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Legal name of the entity the package is for.
+    pub entity: Option<String>,
+    /// Target rules, in file order.
+    pub targets: Vec<Target>,
+    /// Tag (`key=value`) that marks a resource as a restore-testing candidate.
+    pub candidate_tag: (String, String),
+    /// SHA-256 of the file's bytes (empty config: of the empty string).
+    pub sha256: String,
+}
+
+/// One `[[target]]` rule.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Name shown in findings.
+    pub name: String,
+    /// Resource type as in Backup reports (`RDS`, `EC2`, …), compared case-insensitively.
+    pub resource_type: Option<String>,
+    /// Tag `key=value` from the tag inventory.
+    pub tag: Option<(String, String)>,
+    /// ARN glob (`*`, `?`, `[…]`).
+    pub arn: Option<glob::Pattern>,
+    /// Recovery point objective in hours.
+    pub rpo_hours: Option<f64>,
+    /// Recovery time objective in minutes.
+    pub rto_minutes: Option<f64>,
+}
+
+impl Target {
+    /// Whether every match key this rule gives matches the resource.
+    pub fn matches(&self, resource_type: Option<&str>, arn: &str, tags: &[(String, String)]) -> bool {
+        if let Some(want) = &self.resource_type
+            && !resource_type.is_some_and(|t| t.eq_ignore_ascii_case(want))
+        {
+            return false;
+        }
+        if let Some((k, v)) = &self.tag
+            && !tags.iter().any(|(tk, tv)| tk == k && tv == v)
+        {
+            return false;
+        }
+        if let Some(p) = &self.arn
+            && !p.matches(arn)
+        {
+            return false;
+        }
+        true
+    }
+}
+
+impl Config {
+    /// The first target that applies to a resource.
+    pub fn target_for(&self, resource_type: Option<&str>, arn: &str, tags: &[(String, String)]) -> Option<&Target> {
+        self.targets.iter().find(|t| t.matches(resource_type, arn, tags))
+    }
+
+    /// Reads and checks a config file.
+    ///
+    /// # Errors
+    /// When the file cannot be read, is not TOML, has unknown keys or bad values.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            message: e.to_string(),
+        })?;
+        Config::parse(&text).map_err(|(line, message)| ConfigError { path: path.to_path_buf(), line, message })
+    }
+
+    /// Parses config text; errors are (line, message).
+    ///
+    /// # Errors
+    /// As for [`Config::load`].
+    pub fn parse(text: &str) -> Result<Config, (Option<usize>, String)> {
+        let line_of = |offset: usize| text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(s.start));
+            (line, e.message().to_owned())
+        })?;
+        let candidate_tag = match raw.restore_testing.and_then(|r| r.candidate_tag) {
+            Some(t) => split_tag(t.get_ref())
+                .ok_or_else(|| (Some(line_of(t.span().start)), "candidate_tag must be key=value".to_owned()))?,
+            None => ("restore_testing_candidate".to_owned(), "true".to_owned()),
+        };
+        let mut targets = Vec::new();
+        for (i, t) in raw.target.into_iter().enumerate() {
+            let at = |span: std::ops::Range<usize>| Some(line_of(span.start));
+            let name = t.name.map(Spanned::into_inner).unwrap_or_else(|| format!("target {}", i + 1));
+            let positive = |v: Option<Spanned<f64>>, key: &str| -> Result<Option<f64>, (Option<usize>, String)> {
+                match v {
+                    Some(s) if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) => {
+                        Err((at(s.span()), format!("{name}: {key} must be a positive number, got {}", s.get_ref())))
+                    }
+                    other => Ok(other.map(Spanned::into_inner)),
+                }
+            };
+            let rpo_hours = positive(t.rpo_hours, "rpo_hours")?;
+            let rto_minutes = positive(t.rto_minutes, "rto_minutes")?;
+            let tag = match t.tag {
+                Some(s) => Some(
+                    split_tag(s.get_ref()).ok_or_else(|| (at(s.span()), format!("{name}: tag must be key=value")))?,
+                ),
+                None => None,
+            };
+            let arn = match t.arn {
+                Some(s) => Some(
+                    glob::Pattern::new(s.get_ref())
+                        .map_err(|e| (at(s.span()), format!("{name}: arn is not a valid glob: {e}")))?,
+                ),
+                None => None,
+            };
+            targets.push(Target { name, resource_type: t.resource_type, tag, arn, rpo_hours, rto_minutes });
+        }
+        Ok(Config {
+            entity: raw.entity,
+            targets,
+            candidate_tag,
+            sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
+        })
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse("").unwrap_or_else(|_| Config {
+            entity: None,
+            targets: Vec::new(),
+            candidate_tag: ("restore_testing_candidate".into(), "true".into()),
+            sha256: String::new(),
+        })
+    }
+}
+
+fn split_tag(s: &str) -> Option<(String, String)> {
+    let (k, v) = s.split_once('=')?;
+    let k = k.trim();
+    (!k.is_empty()).then(|| (k.to_owned(), v.trim().to_owned()))
+}
+
+/// A config file problem, with its place.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    entity: Option<String>,
+    #[serde(default)]
+    target: Vec<RawTarget>,
+    restore_testing: Option<RawRestoreTesting>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: Option<Spanned<String>>,
+    resource_type: Option<String>,
+    tag: Option<Spanned<String>>,
+    arn: Option<Spanned<String>>,
+    rpo_hours: Option<Spanned<f64>>,
+    rto_minutes: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRestoreTesting {
+    candidate_tag: Option<Spanned<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+entity = "Nordhafen Bank AG"
+
+[[target]]
+name = "gold"
+tag = "tier=gold"
+rpo_hours = 26
+rto_minutes = 120
+
+[[target]]
+name = "databases"
+resource_type = "rds"
+arn = "arn:aws:rds:*"
+rpo_hours = 24.5
+
+[restore_testing]
+candidate_tag = "restore_testing_candidate=true"
+"#;
+
+    #[test]
+    fn first_matching_target_wins() {
+        let c = Config::parse(EXAMPLE).unwrap();
+        let gold = vec![("tier".to_owned(), "gold".to_owned())];
+        let rds = "arn:aws:rds:eu-central-1:111122223333:db:x";
+        assert_eq!(c.target_for(Some("RDS"), rds, &gold).unwrap().name, "gold");
+        assert_eq!(c.target_for(Some("RDS"), rds, &[]).unwrap().name, "databases");
+        assert!(c.target_for(Some("EC2"), "arn:aws:ec2:x", &[]).is_none());
+        assert!(c.target_for(Some("RDS"), "arn:aws:dynamodb:x", &[]).is_none(), "all given keys must match");
+        assert_eq!(c.targets[1].rpo_hours, Some(24.5));
+        assert_eq!(c.entity.as_deref(), Some("Nordhafen Bank AG"));
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key() {
+        let typo = "[[target]]\nname = \"x\"\nrpo_hour = 24\n";
+        let (line, msg) = Config::parse(typo).unwrap_err();
+        assert_eq!(line, Some(3));
+        assert!(msg.contains("rpo_hour"), "{msg}");
+        let (line, msg) = Config::parse("[[target]]\nname = \"x\"\nrto_minutes = -5\n").unwrap_err();
+        assert_eq!(line, Some(3));
+        assert!(msg.contains("rto_minutes must be a positive number"), "{msg}");
+        let (line, msg) = Config::parse("[[target]]\ntag = \"tier\"\n").unwrap_err();
+        assert_eq!((line, msg.contains("key=value")), (Some(2), true));
+        let (line, _) = Config::parse("[[target]]\narn = \"arn:[\"\n").unwrap_err();
+        assert_eq!(line, Some(2));
+        let (line, msg) = Config::parse("[restore_testing]\ncandidate = \"x=y\"\n").unwrap_err();
+        assert_eq!(line, Some(2));
+        assert!(msg.contains("candidate"), "{msg}");
+        assert!(Config::parse("[[target]]\nrpo_hours = \"a day\"\n").is_err());
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::default();
+        assert!(c.targets.is_empty());
+        assert_eq!(c.candidate_tag, ("restore_testing_candidate".to_owned(), "true".to_owned()));
+    }
+}
