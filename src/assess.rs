@@ -7,13 +7,16 @@
 //! definitions (DESIGN §3, §6) are a contract documented in README.md; every one is pinned by
 //! a unit test on a hand-computed fixture below.
 
+pub mod checks;
+pub mod mapping;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::evidence::Record;
 use crate::evidence::model::{Job, JobKind, TaggedResource};
+use crate::evidence::{Evidence, Record};
 use crate::time::Period;
 
 /// `metrics.json`: a flat object, keys in this order; counts are integers, rates are in 0..1
@@ -49,12 +52,15 @@ pub struct Metrics {
 
 /// What one restore test contributes.
 #[derive(Debug, Clone)]
-struct TestFact {
-    resource_arn: Option<String>,
-    resource_type: Option<String>,
-    passed: bool,
+pub(crate) struct TestFact {
+    pub(crate) job_id: String,
+    pub(crate) resource_arn: Option<String>,
+    pub(crate) resource_type: Option<String>,
+    pub(crate) state: String,
+    pub(crate) validation: Option<String>,
+    pub(crate) passed: bool,
     /// Minutes, for COMPLETED tests with both times.
-    duration: Option<f64>,
+    pub(crate) duration: Option<f64>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -69,12 +75,58 @@ struct ResourceFacts {
 /// Folds merged records into what the metrics need.
 #[derive(Debug)]
 pub struct MetricsAccumulator {
-    period: Period,
-    backup: BTreeMap<String, u64>,
-    copy: BTreeMap<String, u64>,
-    restore_jobs: u64,
-    tests: Vec<TestFact>,
+    pub(crate) period: Period,
+    pub(crate) backup: BTreeMap<String, u64>,
+    pub(crate) copy: BTreeMap<String, u64>,
+    pub(crate) restore_jobs: u64,
+    pub(crate) tests: Vec<TestFact>,
     resources: HashMap<String, ResourceFacts>,
+    /// In-period backup jobs that ended without completing.
+    pub(crate) failures: Vec<Failure>,
+    /// (account, Region) of in-period backup jobs: the scope in use.
+    pub(crate) scopes: BTreeSet<(String, String)>,
+    /// Vaults written by in-period backup jobs.
+    pub(crate) vaults_used: BTreeSet<String>,
+    /// In-period COMPLETED backup jobs and recovery points that are not encrypted.
+    pub(crate) unencrypted: Vec<String>,
+    /// Per source resource: (copied to another Region, copied to another account) by a
+    /// COMPLETED copy job in the period.
+    pub(crate) copies: HashMap<String, (bool, bool)>,
+    /// In-period copy jobs that failed.
+    pub(crate) copy_failures: Vec<String>,
+    /// Latest in-period evaluation per control and scope.
+    pub(crate) controls: BTreeMap<String, ControlFact>,
+    /// Artifacts behind each kind of evidence.
+    pub(crate) support: Support,
+}
+
+/// A backup job that ended without completing.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) job_id: String,
+    pub(crate) state: String,
+    pub(crate) resource_arn: String,
+    pub(crate) message: String,
+    pub(crate) category: String,
+}
+
+/// The latest evaluation of one control in one scope.
+#[derive(Debug, Clone)]
+pub(crate) struct ControlFact {
+    pub(crate) label: String,
+    pub(crate) status: String,
+    pub(crate) time: i64,
+    pub(crate) non_compliant: u64,
+}
+
+/// Artifact indices behind each kind of evidence (for `evidence_artifacts`).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Support {
+    pub(crate) backups: BTreeSet<u32>,
+    pub(crate) copies: BTreeSet<u32>,
+    pub(crate) restores: BTreeSet<u32>,
+    pub(crate) controls: BTreeSet<u32>,
+    pub(crate) recovery_points: BTreeSet<u32>,
 }
 
 impl MetricsAccumulator {
@@ -87,13 +139,48 @@ impl MetricsAccumulator {
             restore_jobs: 0,
             tests: Vec::new(),
             resources: HashMap::new(),
+            failures: Vec::new(),
+            scopes: BTreeSet::new(),
+            vaults_used: BTreeSet::new(),
+            unencrypted: Vec::new(),
+            copies: HashMap::new(),
+            copy_failures: Vec::new(),
+            controls: BTreeMap::new(),
+            support: Support::default(),
         }
     }
 
     /// Takes one merged record (records other than jobs are ignored).
     pub fn observe(&mut self, record: &Record) {
-        if let Record::Job(job) = record {
-            self.job(job);
+        match record {
+            Record::Job(job) => self.job(job),
+            Record::RecoveryPoint(rp)
+                if rp.is_encrypted == Some(false) && rp.creation_date.is_some_and(|t| self.period.contains(t)) =>
+            {
+                self.unencrypted.push(rp.recovery_point_arn.clone());
+                self.support.recovery_points.extend(rp.provenance.iter().map(|p| p.artifact));
+            }
+            Record::Control(c) => {
+                let Some(time) = c.last_evaluation_time.filter(|t| self.period.contains(*t)) else { return };
+                let scope = format!(
+                    "{} in {}/{}",
+                    c.control_name,
+                    c.account_id.as_deref().unwrap_or("?"),
+                    c.region.as_deref().unwrap_or("?")
+                );
+                let key = format!("{scope}|{}", c.framework_name.as_deref().unwrap_or(""));
+                let fact = ControlFact {
+                    label: scope,
+                    status: c.compliance_status.clone().unwrap_or_else(|| "UNKNOWN".into()),
+                    time: time.millis(),
+                    non_compliant: c.resources_non_compliant.unwrap_or(0),
+                };
+                if self.controls.get(&key).is_none_or(|old| old.time <= fact.time) {
+                    self.controls.insert(key, fact);
+                }
+                self.support.controls.extend(c.provenance.iter().map(|p| p.artifact));
+            }
+            _ => {}
         }
     }
 
@@ -119,10 +206,27 @@ impl MetricsAccumulator {
                     }
                 }
                 if in_period {
+                    self.in_period_backup(j, &state);
                     *self.backup.entry(state).or_default() += 1;
                 }
             }
-            Some(JobKind::Copy) if in_period => *self.copy.entry(state).or_default() += 1,
+            Some(JobKind::Copy) if in_period => {
+                self.support.copies.extend(j.provenance.iter().map(|p| p.artifact));
+                if state == "COMPLETED"
+                    && let Some(arn) = &j.resource_arn
+                {
+                    let source = j.backup_vault_arn.as_deref().map(crate::ingest::arn_account_region);
+                    let destination = j.destination_vault_arn.as_deref().map(crate::ingest::arn_account_region);
+                    if let (Some((sa, sr)), Some((da, dr))) = (source, destination) {
+                        let entry = self.copies.entry(arn.clone()).or_default();
+                        entry.0 |= sr != dr;
+                        entry.1 |= sa != da;
+                    }
+                } else if state == "FAILED" {
+                    self.copy_failures.push(j.job_id.clone());
+                }
+                *self.copy.entry(state).or_default() += 1
+            }
             Some(JobKind::Restore) if in_period => {
                 self.restore_jobs += 1;
                 if j.is_restore_test() {
@@ -133,11 +237,15 @@ impl MetricsAccumulator {
                         _ => None,
                     };
                     self.tests.push(TestFact {
+                        job_id: j.job_id.clone(),
                         resource_arn: j.resource_arn.clone(),
                         resource_type: j.resource_type.clone(),
+                        state: state.clone(),
+                        validation: j.validation_status.clone(),
                         passed: completed && validation_ok,
                         duration,
                     });
+                    self.support.restores.extend(j.provenance.iter().map(|p| p.artifact));
                 }
             }
             _ => {}
@@ -146,62 +254,137 @@ impl MetricsAccumulator {
 }
 
 impl MetricsAccumulator {
-    /// Applies the targets and computes the metrics. `tags` is the merged tag inventory.
-    pub fn finish(self, config: &Config, tags: &[TaggedResource]) -> Metrics {
+    fn in_period_backup(&mut self, j: &Job, state: &str) {
+        self.support.backups.extend(j.provenance.iter().map(|p| p.artifact));
+        if let (Some(a), Some(r)) = (&j.account_id, &j.region) {
+            self.scopes.insert((a.clone(), r.clone()));
+        }
+        if let Some(v) = &j.backup_vault_arn {
+            self.vaults_used.insert(v.clone());
+        }
+        if state == "COMPLETED" && j.is_encrypted == Some(false) {
+            self.unencrypted.push(format!("backup job {} ({})", j.job_id, j.resource_arn.as_deref().unwrap_or("?")));
+        }
+        let terminal = JobKind::Backup.is_terminal(state);
+        if terminal && state != "COMPLETED" {
+            let message = j.status_message.clone().unwrap_or_default();
+            let category = j.message_category.clone().unwrap_or_else(|| category_of(&message, state));
+            self.failures.push(Failure {
+                job_id: j.job_id.clone(),
+                state: state.to_owned(),
+                resource_arn: j.resource_arn.clone().unwrap_or_default(),
+                message,
+                category,
+            });
+        }
+    }
+}
+
+/// A cause for a failed job without `MessageCategory`, from its message.
+fn category_of(message: &str, state: &str) -> String {
+    let m = message.to_ascii_lowercase();
+    let c = if m.contains("access denied") || m.contains("accessdenied") || m.contains("not authorized") {
+        "AccessDenied"
+    } else if m.contains("start window") {
+        "StartWindowExpired"
+    } else if m.contains("kms") || m.contains("key policy") {
+        "KmsKey"
+    } else if m.contains("invaliddbinstancestate") || m.contains("not in available state") {
+        "ResourceState"
+    } else if message.is_empty() {
+        state
+    } else {
+        "Other"
+    };
+    c.to_owned()
+}
+
+/// What the targets make of the accumulated facts: per-resource RPO results, per-test RTO
+/// results, candidates. Metrics and checks are both read from it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Derived {
+    pub(crate) considered: Vec<String>,
+    /// Considered resources some target applies to.
+    pub(crate) targeted: Vec<String>,
+    /// (resource, largest gap in hours or `None` without any completion, RPO hours).
+    pub(crate) rpo: Vec<(String, Option<f64>, f64)>,
+    /// (test job id, resource, duration minutes, RTO minutes) for COMPLETED tests with an RTO.
+    pub(crate) rto: Vec<(String, String, f64, f64)>,
+    /// Durations of COMPLETED tests, ascending.
+    pub(crate) durations: Vec<f64>,
+    pub(crate) candidates: Vec<String>,
+    pub(crate) untested: Vec<String>,
+}
+
+impl Derived {
+    pub(crate) fn rpo_breaches(&self) -> impl Iterator<Item = &(String, Option<f64>, f64)> {
+        self.rpo.iter().filter(|(_, gap, rpo)| gap.is_none_or(|g| g > *rpo))
+    }
+
+    pub(crate) fn rto_breaches(&self) -> impl Iterator<Item = &(String, String, f64, f64)> {
+        self.rto.iter().filter(|(_, _, d, rto)| d > rto)
+    }
+}
+
+impl MetricsAccumulator {
+    /// Applies the targets (which need the merged tag inventory) to the facts.
+    pub(crate) fn derive(&self, config: &Config, tags: &[TaggedResource]) -> Derived {
         let period = self.period;
         let no_tags: &[(String, String)] = &[];
         let tags_of: HashMap<&str, &[(String, String)]> =
             tags.iter().map(|t| (t.resource_arn.as_str(), t.tags.as_slice())).collect();
         let tags_for = |arn: &str| tags_of.get(arn).copied().unwrap_or(no_tags);
+        let mut d = Derived::default();
 
         // Resources considered: those with a backup job in the period, plus the tag inventory.
         let mut considered: BTreeSet<&str> =
             self.resources.iter().filter(|(_, f)| f.job_in_period).map(|(a, _)| a.as_str()).collect();
         considered.extend(tags.iter().map(|t| t.resource_arn.as_str()));
         let empty = ResourceFacts::default();
-        let (mut with_rpo, mut rpo_breaches) = (0u64, 0u64);
         for arn in &considered {
             let facts = self.resources.get(*arn).unwrap_or(&empty);
             let rtype = facts.resource_type.clone().or_else(|| resource_type_of(arn));
-            let target = config.target_for(rtype.as_deref(), arn, tags_for(arn));
-            if let Some(rpo) = target.and_then(|t| t.rpo_hours) {
-                with_rpo += 1;
-                if rpo_breached(&facts.completions, period, rpo) {
-                    rpo_breaches += 1;
-                }
+            let Some(target) = config.target_for(rtype.as_deref(), arn, tags_for(arn)) else { continue };
+            d.targeted.push((*arn).to_owned());
+            if let Some(rpo) = target.rpo_hours {
+                d.rpo.push(((*arn).to_owned(), max_gap_hours(&facts.completions, period), rpo));
             }
         }
+        d.considered = considered.iter().map(|a| (*a).to_owned()).collect();
 
-        // Restore tests.
-        let mut durations: Vec<f64> = self.tests.iter().filter_map(|t| t.duration).collect();
-        durations.sort_by(f64::total_cmp);
-        let rto_breaches = self
-            .tests
-            .iter()
-            .filter(|t| {
-                let (Some(d), Some(arn)) = (t.duration, t.resource_arn.as_deref()) else { return false };
-                let rtype = t.resource_type.clone().or_else(|| resource_type_of(arn));
-                let rto = config.target_for(rtype.as_deref(), arn, tags_for(arn)).and_then(|x| x.rto_minutes);
-                rto.is_some_and(|rto| d > rto)
-            })
-            .count() as u64;
+        for t in &self.tests {
+            let (Some(dur), Some(arn)) = (t.duration, t.resource_arn.as_deref()) else { continue };
+            let rtype = t.resource_type.clone().or_else(|| resource_type_of(arn));
+            if let Some(rto) = config.target_for(rtype.as_deref(), arn, tags_for(arn)).and_then(|x| x.rto_minutes) {
+                d.rto.push((t.job_id.clone(), arn.to_owned(), dur, rto));
+            }
+        }
+        d.rto.sort_by(|a, b| a.0.cmp(&b.0));
+        d.durations = self.tests.iter().filter_map(|t| t.duration).collect();
+        d.durations.sort_by(f64::total_cmp);
+
         let passed: BTreeSet<&str> =
             self.tests.iter().filter(|t| t.passed).filter_map(|t| t.resource_arn.as_deref()).collect();
         let (key, value) = (&config.candidate_tag.0, &config.candidate_tag.1);
-        let candidates: Vec<&str> = tags
+        d.candidates = tags
             .iter()
             .filter(|t| t.tags.iter().any(|(k, v)| k == key && v == value))
-            .map(|t| t.resource_arn.as_str())
+            .map(|t| t.resource_arn.clone())
             .collect();
-        let untested = candidates.iter().filter(|c| !passed.contains(**c)).count() as u64;
+        d.candidates.sort();
+        d.untested = d.candidates.iter().filter(|c| !passed.contains(c.as_str())).cloned().collect();
+        d
+    }
 
+    /// The metrics (DESIGN §6) from the facts and what the targets made of them.
+    pub(crate) fn metrics(&self, d: &Derived) -> Metrics {
         let count = |m: &BTreeMap<String, u64>, s: &str| m.get(s).copied().unwrap_or(0);
         let b = &self.backup;
         let terminal: u64 = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"].iter().map(|s| count(b, s)).sum();
         let total: u64 = b.values().sum();
         let tests_passed = self.tests.iter().filter(|t| t.passed).count() as u64;
         Metrics {
-            period: period.to_string(),
+            period: self.period.to_string(),
             backup_jobs_total: total,
             backup_jobs_completed: count(b, "COMPLETED"),
             backup_jobs_failed: count(b, "FAILED"),
@@ -217,37 +400,145 @@ impl MetricsAccumulator {
             restore_tests_total: self.tests.len() as u64,
             restore_tests_passed: tests_passed,
             restore_test_pass_rate: ratio(tests_passed, self.tests.len() as u64),
-            restore_test_duration_minutes_p95: nearest_rank(&durations, 95).map(round2),
-            restore_test_duration_minutes_max: durations.last().copied().map(round2),
-            rto_breaches,
-            resources_considered: considered.len() as u64,
-            resources_with_rpo_target: with_rpo,
-            resources_with_rpo_breach: rpo_breaches,
-            restore_test_candidates: candidates.len() as u64,
-            untested_candidates: untested,
+            restore_test_duration_minutes_p95: nearest_rank(&d.durations, 95).map(round2),
+            restore_test_duration_minutes_max: d.durations.last().copied().map(round2),
+            rto_breaches: d.rto_breaches().count() as u64,
+            resources_considered: d.considered.len() as u64,
+            resources_with_rpo_target: d.rpo.len() as u64,
+            resources_with_rpo_breach: d.rpo_breaches().count() as u64,
+            restore_test_candidates: d.candidates.len() as u64,
+            untested_candidates: d.untested.len() as u64,
         }
     }
+
+    /// Applies the targets and computes the metrics. `tags` is the merged tag inventory.
+    pub fn finish(self, config: &Config, tags: &[TaggedResource]) -> Metrics {
+        let d = self.derive(config, tags);
+        self.metrics(&d)
+    }
+}
+
+/// Everything the assessment produced.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// `metrics.json`.
+    pub metrics: Metrics,
+    /// Every check's result.
+    pub checks: Vec<checks::CheckResult>,
+    /// One finding per mapped requirement.
+    pub findings: Vec<mapping::Finding>,
+}
+
+/// Assesses a period: metrics, checks, and the mapping's findings. Pure: it cannot fail; what
+/// the evidence lacks shows as `no_data` checks and `no_evidence` findings.
+pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapping, ev: &Evidence) -> Assessment {
+    let derived = acc.derive(config, &ev.tagged_resources);
+    let metrics = acc.metrics(&derived);
+    let checks = checks::run(acc, &derived, config, ev);
+    let findings = mapping::evaluate(mapping, &checks);
+    Assessment { metrics, checks, findings }
+}
+
+impl Assessment {
+    /// `metrics.json` bytes.
+    pub fn metrics_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(&self.metrics).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// `findings.csv` bytes: one row per requirement.
+    pub fn findings_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header =
+            ["id", "requirement", "status", "summary", "checks", "evidence_records", "evidence_artifacts", "attach"];
+        let _ = w.write_record(header);
+        for f in &self.findings {
+            let checks = f.checks.iter().map(|(id, s)| format!("{id}={}", s.as_str())).collect::<Vec<_>>().join(";");
+            let _ = w.write_record([
+                f.id.as_str(),
+                f.requirement.as_str(),
+                f.status.as_str(),
+                f.summary.as_str(),
+                checks.as_str(),
+                f.evidence_records.to_string().as_str(),
+                f.evidence_artifacts.len().to_string().as_str(),
+                f.attach.as_deref().unwrap_or(""),
+            ]);
+        }
+        w.into_inner().unwrap_or_default()
+    }
+
+    /// `findings.json` bytes: requirements with their checks, every check with its figures and
+    /// exceptions, and the SHA-256 of each artifact behind it (`shas[i]` is artifact `i`).
+    pub fn findings_json(&self, shas: &[String]) -> Vec<u8> {
+        let artifacts = |set: &BTreeSet<u32>| -> Vec<&str> {
+            let mut v: Vec<&str> = set.iter().filter_map(|i| shas.get(*i as usize).map(String::as_str)).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let requirements: Vec<serde_json::Value> = self
+            .findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "id": f.id, "requirement": f.requirement, "paraphrase": f.paraphrase, "status": f.status,
+                    "summary": f.summary, "checks": f.checks.iter().map(|c| &c.0).collect::<Vec<_>>(),
+                    "evidence_records": f.evidence_records, "evidence_artifacts": artifacts(&f.evidence_artifacts).len(),
+                    "attach": f.attach,
+                })
+            })
+            .collect();
+        let checks: Vec<serde_json::Value> = self
+            .checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id, "title": c.title, "status": c.status, "summary": c.summary, "figures": c.figures,
+                    "exceptions": c.exceptions, "records": c.records, "artifacts": artifacts(&c.artifacts),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "period": self.metrics.period, "requirements": requirements, "checks": checks });
+        let mut v = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// Whether any requirement is `not_satisfied`.
+    pub fn any_not_satisfied(&self) -> bool {
+        self.findings.iter().any(|f| f.status == mapping::Status::NotSatisfied)
+    }
+}
+
+/// The largest gap in hours between the period start, the completions inside the period, and
+/// the period end; `None` when there is no completion.
+fn max_gap_hours(completions: &[i64], period: Period) -> Option<f64> {
+    if completions.is_empty() {
+        return None;
+    }
+    let mut times = completions.to_vec();
+    times.sort_unstable();
+    let mut previous = period.start.millis();
+    let mut max = 0i64;
+    for t in times.iter().copied().chain(std::iter::once(period.end.millis())) {
+        max = max.max(t - previous);
+        previous = t;
+    }
+    Some(max as f64 / 3_600_000.0)
 }
 
 /// Whether a resource's recovery points leave a gap longer than `rpo_hours` in the period:
 /// from the period start to the first completion, between consecutive completions, or from
 /// the last completion to the period end. No completion at all is a breach.
+#[cfg(test)]
 fn rpo_breached(completions: &[i64], period: Period, rpo_hours: f64) -> bool {
-    let limit = rpo_hours * 3_600_000.0;
-    let mut times = completions.to_vec();
-    times.sort_unstable();
-    let mut previous = period.start.millis();
-    for t in times.iter().copied().chain(std::iter::once(period.end.millis())) {
-        if (t - previous) as f64 > limit {
-            return true;
-        }
-        previous = t;
-    }
-    times.is_empty()
+    max_gap_hours(completions, period).is_none_or(|g| g > rpo_hours)
 }
 
 /// The ⌈p/100 · n⌉-th smallest value (nearest-rank percentile) of sorted values.
-fn nearest_rank(sorted: &[f64], p: usize) -> Option<f64> {
+pub(crate) fn nearest_rank(sorted: &[f64], p: usize) -> Option<f64> {
     let n = sorted.len();
     if n == 0 {
         return None;
@@ -260,7 +551,7 @@ fn ratio(a: u64, b: u64) -> Option<f64> {
     (b > 0).then(|| ((a as f64 / b as f64) * 10_000.0).round() / 10_000.0)
 }
 
-fn round2(x: f64) -> f64 {
+pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

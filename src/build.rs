@@ -18,7 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::artifact::{Artifact, ArtifactStore};
-use crate::assess::MetricsAccumulator;
+use crate::assess::{self, MetricsAccumulator, mapping::Mapping};
 use crate::config::Config;
 use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
@@ -49,6 +49,8 @@ pub struct BuildOptions {
     pub in_memory_limit: u64,
     /// The user's targets (`dora-evidence.toml`).
     pub config: Config,
+    /// The DORA mapping (requirements → checks → status).
+    pub mapping: Mapping,
     /// Bytes of observations a worker holds before it writes a sorted run (default
     /// [`SPILL_BUDGET`]); smaller means less memory and more runs to merge.
     pub spill_budget: usize,
@@ -73,6 +75,10 @@ pub struct BuildSummary {
     pub problems: Vec<String>,
     /// Number of problems in all.
     pub problem_count: usize,
+    /// (requirement id, status) for every finding.
+    pub findings: Vec<(String, &'static str)>,
+    /// Whether any requirement is `not_satisfied`.
+    pub not_satisfied: bool,
 }
 
 impl BuildSummary {
@@ -163,11 +169,16 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     })
     .map_err(write_err(spill.path()))?;
     bulk.finish().map_err(write_err(&evidence_dir))?;
-    let metrics = metrics.finish(&opts.config, &ev.tagged_resources);
-    let metrics_json = staging.path().join("metrics.json");
-    let mut text = serde_json::to_string_pretty(&metrics).map_err(|e| write_err(&metrics_json)(io::Error::other(e)))?;
-    text.push('\n');
-    fs::write(&metrics_json, text).map_err(write_err(&metrics_json))?;
+    let assessment = assess::assess(&metrics, &opts.config, &opts.mapping, &ev);
+    let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
+    for (name, bytes) in [
+        ("metrics.json", assessment.metrics_json()),
+        ("findings.csv", assessment.findings_csv()),
+        ("findings.json", assessment.findings_json(&shas)),
+    ] {
+        let path = staging.path().join(name);
+        fs::write(&path, bytes).map_err(write_err(&path))?;
+    }
     tracing::info!("merged observations and wrote their evidence in {:.2?}", started.elapsed());
     let started = Instant::now();
     evidence::write::write_small(&ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
@@ -177,7 +188,9 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
 
-    let summary = summarise(&ev, out.clone(), bytes);
+    let mut summary = summarise(&ev, out.clone(), bytes);
+    summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();
+    summary.not_satisfied = assessment.any_not_satisfied();
     let staged = staging.keep();
     if out.exists() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
@@ -295,6 +308,8 @@ fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
             .map(|e| format!("{}: {}: {}", ev.artifacts[e.artifact as usize].artifact.origin, e.locator, e.message))
             .collect(),
         problem_count: ev.errors.len(),
+        findings: Vec::new(),
+        not_satisfied: false,
     }
 }
 
@@ -344,6 +359,7 @@ fn write_manifest(dir: &Path, opts: &BuildOptions, ev: &Evidence) -> io::Result<
         "generated_at": opts.generated_at.to_rfc3339(),
         "entity": opts.config.entity,
         "config_sha256": opts.config.sha256,
+        "mapping_sha256": opts.mapping.sha256,
         "inputs": opts.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "partial": ev.is_partial(),
         "artifacts": {

@@ -19,8 +19,25 @@ pub struct Config {
     pub targets: Vec<Target>,
     /// Tag (`key=value`) that marks a resource as a restore-testing candidate.
     pub candidate_tag: (String, String),
+    /// Pass marks for rate checks.
+    pub thresholds: Thresholds,
     /// SHA-256 of the file's bytes (empty config: of the empty string).
     pub sha256: String,
+}
+
+/// `[thresholds]`: the lowest rates that still pass (0 < x ≤ 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Completed / finished backup jobs (default 0.95).
+    pub backup_success_rate: f64,
+    /// Passed / run restore tests (default 0.90).
+    pub restore_test_pass_rate: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { backup_success_rate: 0.95, restore_test_pass_rate: 0.90 }
+    }
 }
 
 /// One `[[target]]` rule.
@@ -96,6 +113,21 @@ impl Config {
                 .ok_or_else(|| (Some(line_of(t.span().start)), "candidate_tag must be key=value".to_owned()))?,
             None => ("restore_testing_candidate".to_owned(), "true".to_owned()),
         };
+        let mut thresholds = Thresholds::default();
+        if let Some(t) = raw.thresholds {
+            let rate = |v: Option<Spanned<f64>>, key: &str, default: f64| match v {
+                Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 1.0) => Err((
+                    Some(line_of(s.span().start)),
+                    format!("thresholds.{key} must be in (0, 1], got {}", s.get_ref()),
+                )),
+                Some(s) => Ok(s.into_inner()),
+                None => Ok(default),
+            };
+            thresholds.backup_success_rate =
+                rate(t.backup_success_rate, "backup_success_rate", thresholds.backup_success_rate)?;
+            thresholds.restore_test_pass_rate =
+                rate(t.restore_test_pass_rate, "restore_test_pass_rate", thresholds.restore_test_pass_rate)?;
+        }
         let mut targets = Vec::new();
         for (i, t) in raw.target.into_iter().enumerate() {
             let at = |span: std::ops::Range<usize>| Some(line_of(span.start));
@@ -129,6 +161,7 @@ impl Config {
             entity: raw.entity,
             targets,
             candidate_tag,
+            thresholds,
             sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
         })
     }
@@ -140,6 +173,7 @@ impl Default for Config {
             entity: None,
             targets: Vec::new(),
             candidate_tag: ("restore_testing_candidate".into(), "true".into()),
+            thresholds: Thresholds::default(),
             sha256: String::new(),
         })
     }
@@ -170,6 +204,14 @@ struct RawConfig {
     #[serde(default)]
     target: Vec<RawTarget>,
     restore_testing: Option<RawRestoreTesting>,
+    thresholds: Option<RawThresholds>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawThresholds {
+    backup_success_rate: Option<Spanned<f64>>,
+    restore_test_pass_rate: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -242,6 +284,11 @@ candidate_tag = "restore_testing_candidate=true"
         assert_eq!(line, Some(2));
         assert!(msg.contains("candidate"), "{msg}");
         assert!(Config::parse("[[target]]\nrpo_hours = \"a day\"\n").is_err());
+        let (line, msg) = Config::parse("[thresholds]\nbackup_success_rate = 95\n").unwrap_err();
+        assert_eq!(line, Some(2));
+        assert!(msg.contains("(0, 1]"), "{msg}");
+        let c = Config::parse("[thresholds]\nrestore_test_pass_rate = 1\n").unwrap();
+        assert_eq!(c.thresholds, Thresholds { backup_success_rate: 0.95, restore_test_pass_rate: 1.0 });
     }
 
     #[test]

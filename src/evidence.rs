@@ -286,6 +286,24 @@ pub fn assemble(
 }
 
 impl Evidence {
+    /// An evidence set with no records (unit tests build on it).
+    #[cfg(test)]
+    pub(crate) fn empty() -> Evidence {
+        Evidence {
+            artifacts: Vec::new(),
+            errors: Vec::new(),
+            vaults: Vec::new(),
+            legal_holds: Vec::new(),
+            alarms: Vec::new(),
+            tagged_resources: Vec::new(),
+            restore_testing_plans: Vec::new(),
+            restore_testing_selections: Vec::new(),
+            assessment_reports: Vec::new(),
+            zip_members: Vec::new(),
+            bulk: BulkCounts::default(),
+        }
+    }
+
     /// Number of merged records per bulk type: backup, copy, restore jobs, recovery points,
     /// control and resource evaluations.
     pub fn bulk_counts(&self) -> [(&'static str, u64); 6] {

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
+use crate::assess::mapping::Mapping;
 use crate::build::{self, BuildOptions};
 use crate::config::Config;
 use crate::time::{Period, Timestamp};
@@ -34,6 +35,12 @@ pub struct BuildArgs {
     /// Targets and settings (dora-evidence.toml); without it no RPO/RTO targets apply.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// DORA mapping file (default: the built-in report-templates/dora-mapping.toml).
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// Exit 1 when any requirement has this status (for schedulers).
+    #[arg(long, value_name = "STATUS", value_parser = ["not_satisfied"])]
+    fail_on: Option<String>,
     /// Parse threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -54,6 +61,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    let mapping = match &args.mapping {
+        Some(path) => Mapping::load(path)?,
+        None => Mapping::builtin(),
+    };
     let opts = BuildOptions {
         inputs: args.inputs,
         period: args.period,
@@ -64,6 +75,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         in_memory_limit: crate::artifact::IN_MEMORY_LIMIT,
         spill_budget: build::SPILL_BUDGET,
         config,
+        mapping,
     };
     let summary = build::run(&opts).context("build failed")?;
     println!("package: {}", summary.out.display());
@@ -74,6 +86,14 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     for (name, n) in &summary.counts {
         println!("  {name}: {n}");
     }
+    let count = |s: &str| summary.findings.iter().filter(|f| f.1 == s).count();
+    println!(
+        "findings: {} satisfied, {} partially satisfied, {} not satisfied, {} no evidence (findings.csv)",
+        count("satisfied"),
+        count("partially_satisfied"),
+        count("not_satisfied"),
+        count("no_evidence")
+    );
     if summary.is_partial() {
         eprintln!(
             "{} problem(s) in the inputs; the package is marked partial (see evidence/parse_errors.csv):",
@@ -89,6 +109,10 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: some inputs could not be parsed; pass --allow-partial to accept a partial package");
             return Ok(ExitCode::from(2));
         }
+    }
+    if args.fail_on.is_some() && summary.not_satisfied {
+        eprintln!("some requirements are not satisfied (--fail-on not_satisfied)");
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }

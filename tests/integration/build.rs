@@ -120,7 +120,7 @@ fn same_inputs_give_identical_evidence_whatever_the_thread_count() {
         .map(|e| Path::new("evidence").join(e.unwrap().file_name()))
         .collect();
     assert!(names.len() >= 14);
-    names.push(PathBuf::from("metrics.json"));
+    names.extend(["metrics.json", "findings.csv", "findings.json"].map(PathBuf::from));
     for name in names {
         let x = std::fs::read(a.join(&name)).unwrap();
         let y = std::fs::read(b.join(&name)).unwrap();
@@ -229,6 +229,7 @@ fn streamed_files_and_many_spill_runs_give_the_same_evidence() {
         in_memory_limit,
         spill_budget,
         config: dora_evidence::config::Config::default(),
+        mapping: dora_evidence::assess::mapping::Mapping::builtin(),
     };
     let a = run(&opts("a", dora_evidence::artifact::IN_MEMORY_LIMIT, SPILL_BUDGET, 2)).unwrap();
     // Every file streamed; runs of 64 KiB, so hundreds of runs are merged k-way.

@@ -244,3 +244,94 @@ fn metrics_on_samples_match_the_generators_ground_truth() {
     let untested = t["candidates"]["without_passing_test_in_period"].as_array().unwrap().len();
     assert_eq!(n(&m["untested_candidates"]), untested as u64);
 }
+
+/// Findings on the sample quarter: every mapped requirement present with a valid status, and
+/// the check exceptions name exactly the gaps the generator built in.
+#[test]
+fn findings_on_samples_name_the_built_in_gaps() {
+    let t = truth();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    let input = samples().join("input");
+    let config = samples().join("dora-evidence.toml");
+    let o = run(&[
+        "build",
+        "--input",
+        input.to_str().unwrap(),
+        "--period",
+        "2026-Q3",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--fail-on",
+        "not_satisfied",
+    ]);
+    // The sample has RPO and RTO breaches, so a scheduler asking to fail on them gets 1.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(out.join("findings.csv").is_file(), "the package is still written");
+
+    let (h, rows) = read_csv(&out.join("findings.csv"));
+    assert_eq!(
+        h,
+        ["id", "requirement", "status", "summary", "checks", "evidence_records", "evidence_artifacts", "attach"]
+    );
+    let status: BTreeMap<&str, &str> = rows.iter().map(|r| (col(&h, r, "id"), col(&h, r, "status"))).collect();
+    for id in [
+        "dora-5-2-b",
+        "dora-9-2",
+        "dora-10-2",
+        "dora-11-6",
+        "dora-12-2",
+        "dora-12-6",
+        "dora-12-7",
+        "dora-24-6",
+        "rts-24-1",
+        "rts-40",
+    ] {
+        assert!(["satisfied", "partially_satisfied", "not_satisfied", "no_evidence"].contains(&status[id]), "{id}");
+    }
+    // Requirements our data cannot evidence are listed, never dropped.
+    assert_eq!(status["dora-13-3"], "no_evidence");
+    assert!(rows.iter().all(|r| !col(&h, r, "summary").is_empty()));
+
+    let f: Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap();
+    let check = |id: &str| f["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+    let exceptions = |id: &str| -> Vec<String> {
+        check(id)["exceptions"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_owned()).collect()
+    };
+    // Untested candidates: exactly the generator's list.
+    let mut want: Vec<String> = t["candidates"]["without_passing_test_in_period"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    want.sort();
+    assert_eq!(exceptions("candidates_tested"), want);
+    // Account/Regions without a restore testing plan.
+    let mut want: Vec<String> = t["restore_testing"]["account_regions_without_plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{}/{}", s["account"].as_str().unwrap(), s["region"].as_str().unwrap()))
+        .collect();
+    want.sort();
+    assert_eq!(exceptions("restore_testing_in_scope"), want);
+    // The account without failure alarms shows in both of its Regions.
+    for account in t["alarms"]["accounts_without_backup_alarms"].as_array().unwrap() {
+        let a = account.as_str().unwrap();
+        assert_eq!(exceptions("failure_alarms").iter().filter(|e| e.starts_with(a)).count(), 2, "{a}");
+    }
+    // Every S3 access-denied failure is listed with its cause.
+    for s in t["scenarios"]["s3_backup_access_denied"].as_array().unwrap() {
+        let id = s["job_id"].as_str().unwrap();
+        assert!(exceptions("backup_success").iter().any(|e| e.starts_with(id) && e.contains("AccessDenied")), "{id}");
+    }
+    // Artifacts behind a check are real digests from artifacts.csv.
+    let (ah, arts) = read_csv(&out.join("artifacts.csv"));
+    let known: std::collections::BTreeSet<&str> = arts.iter().map(|r| col(&ah, r, "sha256")).collect();
+    let behind = check("backup_success")["artifacts"].as_array().unwrap().clone();
+    assert!(!behind.is_empty());
+    assert!(behind.iter().all(|s| known.contains(s.as_str().unwrap())));
+}

@@ -1,0 +1,808 @@
+//! Checks: each a question the evidence answers, with its status, key figures, a sentence a
+//! risk officer understands, and the records that support it.
+//!
+//! A check is `pass`, `warn` (partly met), `fail`, or `no_data` (the evidence needed was not
+//! collected — never read as a pass). The DORA mapping ([`super::mapping`]) turns check
+//! results into requirement statuses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::{Derived, MetricsAccumulator, nearest_rank, round2};
+use crate::config::Config;
+use crate::evidence::Evidence;
+use crate::ingest::ArtifactKind;
+
+/// Outcome of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// Met.
+    Pass,
+    /// Partly met.
+    Warn,
+    /// Not met.
+    Fail,
+    /// The evidence needed was not collected.
+    NoData,
+}
+
+impl CheckStatus {
+    /// Name in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Fail => "fail",
+            CheckStatus::NoData => "no_data",
+        }
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// Stable id, used by the mapping file.
+    pub id: &'static str,
+    /// What it asks.
+    pub title: &'static str,
+    /// Outcome.
+    pub status: CheckStatus,
+    /// One sentence with the key figures.
+    pub summary: String,
+    /// Key figures as name → value.
+    pub figures: BTreeMap<&'static str, String>,
+    /// The records behind a non-pass status (job ids, ARNs, scopes), sorted.
+    pub exceptions: Vec<String>,
+    /// How many evidence records the check read.
+    pub records: u64,
+    /// Indices of the artifacts those records came from.
+    #[serde(skip)]
+    pub artifacts: BTreeSet<u32>,
+}
+
+/// Every check id, in report order.
+pub const CHECK_IDS: &[&str] = &[
+    "backup_success",
+    "rpo",
+    "candidates_tested",
+    "restore_testing_in_scope",
+    "restore_test_results",
+    "rto",
+    "vault_lock",
+    "legal_holds",
+    "copy_coverage",
+    "failure_alarms",
+    "backup_controls",
+    "encryption",
+    "audit_manager_reports",
+];
+
+fn pct(x: f64) -> String {
+    format!("{:.2} %", x * 100.0)
+}
+
+fn status_by_share(ok: usize, total: usize) -> CheckStatus {
+    if total == 0 {
+        CheckStatus::NoData
+    } else if ok == total {
+        CheckStatus::Pass
+    } else if ok == 0 {
+        CheckStatus::Fail
+    } else {
+        CheckStatus::Warn
+    }
+}
+
+fn collected(ev: &Evidence, kind: ArtifactKind) -> bool {
+    ev.artifacts.iter().any(|a| a.kind == kind && a.errors == 0)
+}
+
+fn prov_set<'a>(provs: impl Iterator<Item = &'a crate::evidence::model::Provenance>) -> BTreeSet<u32> {
+    provs.map(|p| p.artifact).collect()
+}
+
+/// Runs every check.
+pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &Evidence) -> Vec<CheckResult> {
+    let th = &config.thresholds;
+    let mut out = Vec::new();
+    let mut push = |id: &'static str,
+                    title: &'static str,
+                    status: CheckStatus,
+                    summary: String,
+                    figures: Vec<(&'static str, String)>,
+                    exceptions: Vec<String>,
+                    records: u64,
+                    artifacts: BTreeSet<u32>| {
+        let mut exceptions = exceptions;
+        exceptions.sort();
+        out.push(CheckResult {
+            id,
+            title,
+            status,
+            summary,
+            figures: figures.into_iter().collect(),
+            exceptions,
+            records,
+            artifacts,
+        });
+    };
+
+    // Backup success and failures grouped by cause.
+    let count = |s: &str| acc.backup.get(s).copied().unwrap_or(0);
+    let terminal: u64 = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"].iter().map(|s| count(s)).sum();
+    let total: u64 = acc.backup.values().sum();
+    let mut causes: BTreeMap<&str, u64> = BTreeMap::new();
+    for f in &acc.failures {
+        *causes.entry(f.category.as_str()).or_default() += 1;
+    }
+    let causes_text = causes.iter().map(|(c, n)| format!("{c} ×{n}")).collect::<Vec<_>>().join(", ");
+    let (status, summary) = if terminal == 0 {
+        (CheckStatus::NoData, "No finished backup job in the period.".to_owned())
+    } else {
+        let rate = count("COMPLETED") as f64 / terminal as f64;
+        let status = if rate >= th.backup_success_rate { CheckStatus::Pass } else { CheckStatus::Fail };
+        let mut s = format!(
+            "{} of {} finished backup jobs completed ({}; threshold {})",
+            count("COMPLETED"),
+            terminal,
+            pct(rate),
+            pct(th.backup_success_rate)
+        );
+        if acc.failures.is_empty() {
+            s.push('.');
+        } else {
+            s.push_str(&format!("; {} did not complete, by cause: {causes_text}.", acc.failures.len()));
+        }
+        (status, s)
+    };
+    push(
+        "backup_success",
+        "Backups run and complete",
+        status,
+        summary,
+        vec![
+            ("jobs_in_period", total.to_string()),
+            ("completed", count("COMPLETED").to_string()),
+            ("finished", terminal.to_string()),
+            ("not_completed", acc.failures.len().to_string()),
+            ("causes", causes_text.clone()),
+        ],
+        acc.failures
+            .iter()
+            .map(|f| format!("{} {} {} [{}] {}", f.job_id, f.state, f.resource_arn, f.category, f.message))
+            .collect(),
+        total,
+        acc.support.backups.clone(),
+    );
+
+    // RPO per resource.
+    let breaches: Vec<_> = d.rpo_breaches().collect();
+    let status = if d.rpo.is_empty() {
+        CheckStatus::NoData
+    } else if breaches.is_empty() {
+        CheckStatus::Pass
+    } else {
+        CheckStatus::Fail
+    };
+    let summary = if d.rpo.is_empty() {
+        "No resource has an RPO target (set rpo_hours in dora-evidence.toml).".to_owned()
+    } else {
+        format!(
+            "{} of {} resources with an RPO target had a gap between recovery points longer than their RPO{}.",
+            breaches.len(),
+            d.rpo.len(),
+            if breaches.iter().any(|b| b.1.is_none()) { " (including resources with no completed backup)" } else { "" }
+        )
+    };
+    push(
+        "rpo",
+        "Recovery points meet the RPO",
+        status,
+        summary,
+        vec![("resources_with_rpo", d.rpo.len().to_string()), ("breaches", breaches.len().to_string())],
+        breaches
+            .iter()
+            .map(|(arn, gap, rpo)| match gap {
+                Some(g) => format!("{arn} largest gap {:.1} h > RPO {rpo} h", g),
+                None => format!("{arn} no completed backup in the period (RPO {rpo} h)"),
+            })
+            .collect(),
+        d.rpo.len() as u64,
+        acc.support.backups.clone(),
+    );
+
+    // Candidates tested.
+    let status = status_by_share(d.candidates.len() - d.untested.len(), d.candidates.len());
+    let summary = if d.candidates.is_empty() {
+        format!("No resource carries the candidate tag {}={}.", config.candidate_tag.0, config.candidate_tag.1)
+    } else {
+        format!(
+            "{} of {} restore-testing candidates had a passing restore test in the period; {} had none.",
+            d.candidates.len() - d.untested.len(),
+            d.candidates.len(),
+            d.untested.len()
+        )
+    };
+    push(
+        "candidates_tested",
+        "Every restore-testing candidate was restored successfully",
+        status,
+        summary,
+        vec![("candidates", d.candidates.len().to_string()), ("untested", d.untested.len().to_string())],
+        d.untested.clone(),
+        d.candidates.len() as u64,
+        acc.support.restores.clone(),
+    );
+
+    // Restore testing configured in every account and Region in use.
+    let planned: BTreeSet<(String, String)> =
+        ev.restore_testing_plans.iter().filter_map(|p| Some((p.account_id.clone()?, p.region.clone()?))).collect();
+    let missing: Vec<String> =
+        acc.scopes.iter().filter(|s| !planned.contains(*s)).map(|(a, r)| format!("{a}/{r}")).collect();
+    let status = if !collected(ev, ArtifactKind::RestoreTestingPlansSnapshot) {
+        CheckStatus::NoData
+    } else {
+        status_by_share(acc.scopes.len() - missing.len(), acc.scopes.len())
+    };
+    let summary = if status == CheckStatus::NoData {
+        "No restore-testing plan snapshot was collected (list-restore-testing-plans).".to_owned()
+    } else {
+        format!(
+            "{} of {} account/Region pairs with backups have a restore testing plan{}.",
+            acc.scopes.len() - missing.len(),
+            acc.scopes.len(),
+            if missing.is_empty() { String::new() } else { format!("; none in {}", missing.join(", ")) }
+        )
+    };
+    push(
+        "restore_testing_in_scope",
+        "Restore testing is set up in every account and Region in use",
+        status,
+        summary,
+        vec![("scopes", acc.scopes.len().to_string()), ("without_plan", missing.len().to_string())],
+        missing,
+        ev.restore_testing_plans.len() as u64,
+        prov_set(ev.restore_testing_plans.iter().flat_map(|p| p.provenance.iter())),
+    );
+
+    // Restore-test results.
+    let tests = acc.tests.len();
+    let passed = acc.tests.iter().filter(|t| t.passed).count();
+    let failed: Vec<String> = acc
+        .tests
+        .iter()
+        .filter(|t| !t.passed)
+        .map(|t| {
+            format!(
+                "{} {} {} validation {}",
+                t.job_id,
+                t.resource_arn.as_deref().unwrap_or("?"),
+                t.state,
+                t.validation.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    let (status, summary) = if tests == 0 {
+        (CheckStatus::NoData, "No restore test ran in the period.".to_owned())
+    } else {
+        let rate = passed as f64 / tests as f64;
+        let status = if rate >= th.restore_test_pass_rate { CheckStatus::Pass } else { CheckStatus::Fail };
+        (
+            status,
+            format!(
+                "{passed} of {tests} restore tests passed ({}; threshold {}): restored and validated successfully{}.",
+                pct(rate),
+                pct(th.restore_test_pass_rate),
+                if failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} failed or were not validated", failed.len())
+                }
+            ),
+        )
+    };
+    push(
+        "restore_test_results",
+        "Restore tests succeed and their data is validated",
+        status,
+        summary,
+        vec![("tests", tests.to_string()), ("passed", passed.to_string())],
+        failed,
+        tests as u64,
+        acc.support.restores.clone(),
+    );
+
+    // RTO.
+    let rto_breaches: Vec<_> = d.rto_breaches().collect();
+    let mut durations: Vec<f64> = d.rto.iter().map(|r| r.2).collect();
+    durations.sort_by(f64::total_cmp);
+    let fmt = |v: Option<f64>| v.map(|x| format!("{:.2}", round2(x))).unwrap_or_default();
+    let status = if d.rto.is_empty() {
+        CheckStatus::NoData
+    } else if rto_breaches.is_empty() {
+        CheckStatus::Pass
+    } else {
+        CheckStatus::Fail
+    };
+    let summary = if d.rto.is_empty() {
+        "No completed restore test of a resource with an RTO target (set rto_minutes).".to_owned()
+    } else {
+        format!(
+            "{} of {} completed restore tests took longer than their RTO; durations p50 {} min, p95 {} min, max {} min.",
+            rto_breaches.len(),
+            d.rto.len(),
+            fmt(nearest_rank(&durations, 50)),
+            fmt(nearest_rank(&durations, 95)),
+            fmt(durations.last().copied())
+        )
+    };
+    push(
+        "rto",
+        "Restores finish within the RTO",
+        status,
+        summary,
+        vec![
+            ("tests_with_rto", d.rto.len().to_string()),
+            ("breaches", rto_breaches.len().to_string()),
+            ("p50_minutes", fmt(nearest_rank(&durations, 50))),
+            ("p95_minutes", fmt(nearest_rank(&durations, 95))),
+            ("max_minutes", fmt(durations.last().copied())),
+        ],
+        rto_breaches.iter().map(|(id, arn, dur, rto)| format!("{id} {arn} {:.2} min > RTO {rto} min", dur)).collect(),
+        d.rto.len() as u64,
+        acc.support.restores.clone(),
+    );
+
+    // Vault Lock on vaults holding recovery points.
+    let holding: Vec<_> = ev
+        .vaults
+        .iter()
+        .filter(|v| v.number_of_recovery_points.unwrap_or(0) > 0 || acc.vaults_used.contains(&v.vault_arn))
+        .collect();
+    let by_mode = |m: &str| holding.iter().filter(|v| v.lock_mode() == m).count();
+    let weak: Vec<String> = holding
+        .iter()
+        .filter(|v| v.lock_mode() != "compliance")
+        .map(|v| format!("{} lock {}", v.vault_arn, v.lock_mode()))
+        .collect();
+    let status = if holding.is_empty() {
+        CheckStatus::NoData
+    } else if weak.is_empty() {
+        CheckStatus::Pass
+    } else if by_mode("none") + by_mode("unknown") > 0 {
+        CheckStatus::Fail
+    } else {
+        CheckStatus::Warn
+    };
+    let summary = if holding.is_empty() {
+        "No vault snapshot was collected (list-backup-vaults / describe-backup-vault).".to_owned()
+    } else {
+        format!(
+            "Of {} vaults holding recovery points, {} are locked in compliance mode, {} in governance mode, {} still within the compliance grace time, {} not locked.",
+            holding.len(),
+            by_mode("compliance"),
+            by_mode("governance"),
+            by_mode("compliance_grace"),
+            by_mode("none") + by_mode("unknown")
+        )
+    };
+    push(
+        "vault_lock",
+        "Backups are immutable (Vault Lock, compliance mode)",
+        status,
+        summary,
+        vec![
+            ("vaults", holding.len().to_string()),
+            ("compliance", by_mode("compliance").to_string()),
+            ("governance", by_mode("governance").to_string()),
+            ("none", (by_mode("none") + by_mode("unknown")).to_string()),
+        ],
+        weak,
+        holding.len() as u64,
+        prov_set(holding.iter().flat_map(|v| v.provenance.iter())),
+    );
+
+    // Legal holds (informational: shown so a supervisor sees what is preserved).
+    let active: Vec<String> = ev
+        .legal_holds
+        .iter()
+        .filter(|h| h.status.as_deref() == Some("ACTIVE"))
+        .map(|h| format!("{} {}", h.legal_hold_id, h.title.as_deref().unwrap_or("")))
+        .collect();
+    let status = if collected(ev, ArtifactKind::LegalHoldsSnapshot) { CheckStatus::Pass } else { CheckStatus::NoData };
+    let summary = if status == CheckStatus::NoData {
+        "No legal-hold snapshot was collected (list-legal-holds).".to_owned()
+    } else {
+        format!("{} legal holds recorded, {} active at the last snapshot.", ev.legal_holds.len(), active.len())
+    };
+    push(
+        "legal_holds",
+        "Legal holds are recorded",
+        status,
+        summary,
+        vec![("legal_holds", ev.legal_holds.len().to_string()), ("active", active.len().to_string())],
+        active,
+        ev.legal_holds.len() as u64,
+        prov_set(ev.legal_holds.iter().flat_map(|h| h.provenance.iter())),
+    );
+
+    // Copies of targeted resources to another Region or account.
+    let uncovered: Vec<String> = d
+        .targeted
+        .iter()
+        .filter(|arn| acc.copies.get(*arn).is_none_or(|(region, account)| !region && !account))
+        .cloned()
+        .collect();
+    let status = status_by_share(d.targeted.len() - uncovered.len(), d.targeted.len());
+    let cross_region = d.targeted.iter().filter(|a| acc.copies.get(*a).is_some_and(|c| c.0)).count();
+    let cross_account = d.targeted.iter().filter(|a| acc.copies.get(*a).is_some_and(|c| c.1)).count();
+    let summary = if d.targeted.is_empty() {
+        "No resource has a target, so copy coverage is not measured.".to_owned()
+    } else {
+        format!(
+            "{} of {} targeted resources were copied to another Region or account in the period ({} cross-Region, {} cross-account); {} copy jobs failed.",
+            d.targeted.len() - uncovered.len(),
+            d.targeted.len(),
+            cross_region,
+            cross_account,
+            acc.copy_failures.len()
+        )
+    };
+    push(
+        "copy_coverage",
+        "Targeted resources have a copy in another Region or account",
+        status,
+        summary,
+        vec![
+            ("targeted", d.targeted.len().to_string()),
+            ("cross_region", cross_region.to_string()),
+            ("cross_account", cross_account.to_string()),
+            ("copy_jobs_failed", acc.copy_failures.len().to_string()),
+        ],
+        uncovered,
+        acc.copy.values().sum(),
+        acc.support.copies.clone(),
+    );
+
+    // Alarms on failed jobs, with an action, in every account and Region in use.
+    const FAILED_METRICS: [&str; 3] =
+        ["NumberOfBackupJobsFailed", "NumberOfCopyJobsFailed", "NumberOfRestoreJobsFailed"];
+    let alerting: BTreeSet<(String, String)> = ev
+        .alarms
+        .iter()
+        .filter(|a| {
+            a.namespace.as_deref() == Some("AWS/Backup")
+                && a.metric_name.as_deref() == Some("NumberOfBackupJobsFailed")
+                && a.actions_enabled != Some(false)
+                && a.alarm_actions.is_some()
+        })
+        .filter_map(|a| Some((a.account_id.clone()?, a.region.clone()?)))
+        .collect();
+    let failure_alarms = ev.alarms.iter().filter(|a| {
+        a.namespace.as_deref() == Some("AWS/Backup")
+            && a.metric_name.as_deref().is_some_and(|m| FAILED_METRICS.contains(&m))
+    });
+    let without_action: Vec<String> = failure_alarms
+        .clone()
+        .filter(|a| a.actions_enabled == Some(false) || a.alarm_actions.is_none())
+        .map(|a| format!("alarm {} has no enabled action", a.alarm_name.as_deref().unwrap_or(&a.alarm_arn)))
+        .collect();
+    let unalerted: Vec<String> = acc
+        .scopes
+        .iter()
+        .filter(|s| !alerting.contains(*s))
+        .map(|(a, r)| format!("{a}/{r} has no failed-backup alarm with an action"))
+        .collect();
+    let status = if !collected(ev, ArtifactKind::MetricAlarmsSnapshot) {
+        CheckStatus::NoData
+    } else {
+        status_by_share(acc.scopes.len() - unalerted.len(), acc.scopes.len())
+    };
+    let summary = if status == CheckStatus::NoData {
+        "No CloudWatch alarm snapshot was collected (describe-alarms).".to_owned()
+    } else {
+        format!(
+            "{} of {} account/Region pairs with backups alarm on failed backup jobs with an action; {} failure alarms have no enabled action.",
+            acc.scopes.len() - unalerted.len(),
+            acc.scopes.len(),
+            without_action.len()
+        )
+    };
+    let mut exceptions = unalerted;
+    exceptions.extend(without_action.iter().cloned());
+    push(
+        "failure_alarms",
+        "Failed jobs raise an alert",
+        status,
+        summary,
+        vec![
+            ("scopes", acc.scopes.len().to_string()),
+            ("alarms_on_failures", failure_alarms.count().to_string()),
+            ("without_action", without_action.len().to_string()),
+        ],
+        exceptions,
+        ev.alarms.len() as u64,
+        prov_set(ev.alarms.iter().flat_map(|a| a.provenance.iter())),
+    );
+
+    // Backup Audit Manager controls (latest evaluation in the period).
+    let non_compliant: Vec<String> = acc
+        .controls
+        .values()
+        .filter(|c| c.status != "COMPLIANT")
+        .map(|c| format!("{} {} ({} resources non-compliant)", c.label, c.status, c.non_compliant))
+        .collect();
+    let status = status_by_share(acc.controls.len() - non_compliant.len(), acc.controls.len());
+    let summary = if acc.controls.is_empty() {
+        "No Backup Audit Manager control evaluation in the period (CONTROL_COMPLIANCE_REPORT).".to_owned()
+    } else {
+        format!(
+            "{} of {} Backup Audit Manager controls were compliant at their latest evaluation in the period.",
+            acc.controls.len() - non_compliant.len(),
+            acc.controls.len()
+        )
+    };
+    push(
+        "backup_controls",
+        "Backup Audit Manager controls are compliant",
+        status,
+        summary,
+        vec![("controls", acc.controls.len().to_string()), ("non_compliant", non_compliant.len().to_string())],
+        non_compliant,
+        acc.controls.len() as u64,
+        acc.support.controls.clone(),
+    );
+
+    // Encryption of backups.
+    let status = if total == 0 {
+        CheckStatus::NoData
+    } else if acc.unencrypted.is_empty() {
+        CheckStatus::Pass
+    } else {
+        CheckStatus::Fail
+    };
+    let summary = if total == 0 {
+        "No backup job in the period.".to_owned()
+    } else if acc.unencrypted.is_empty() {
+        "No unencrypted backup or recovery point was found in the period.".to_owned()
+    } else {
+        format!("{} backups or recovery points of the period are not encrypted.", acc.unencrypted.len())
+    };
+    let mut arts = acc.support.backups.clone();
+    arts.extend(acc.support.recovery_points.iter().copied());
+    push(
+        "encryption",
+        "Backups are encrypted",
+        status,
+        summary,
+        vec![("unencrypted", acc.unencrypted.len().to_string())],
+        acc.unencrypted.clone(),
+        total,
+        arts,
+    );
+
+    // Audit Manager assessment reports.
+    let incomplete: Vec<String> = ev
+        .assessment_reports
+        .iter()
+        .filter(|r| !(r.has_summary_pdf && r.has_digest))
+        .map(|r| format!("{} lacks its summary PDF or digest", r.assessment_folder))
+        .collect();
+    let status = status_by_share(ev.assessment_reports.len() - incomplete.len(), ev.assessment_reports.len());
+    let summary = if ev.assessment_reports.is_empty() {
+        "No AWS Audit Manager assessment report was supplied.".to_owned()
+    } else {
+        let evidence: u64 = ev.assessment_reports.iter().map(|r| r.evidence_files).sum();
+        format!(
+            "{} Audit Manager assessment reports kept and hashed member by member ({} evidence files).",
+            ev.assessment_reports.len(),
+            evidence
+        )
+    };
+    push(
+        "audit_manager_reports",
+        "Audit Manager assessment reports are kept",
+        status,
+        summary,
+        vec![("reports", ev.assessment_reports.len().to_string())],
+        incomplete,
+        ev.assessment_reports.len() as u64,
+        prov_set(ev.assessment_reports.iter().flat_map(|r| r.provenance.iter())),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::{Artifact, Sha256Digest};
+    use crate::evidence::model::{Alarm, ControlResult, Job, JobKind, Vault};
+    use crate::evidence::{ArtifactEntry, Record};
+    use crate::ingest::Format;
+    use crate::time::Timestamp;
+
+    fn ts(s: &str) -> Option<Timestamp> {
+        Some(Timestamp::parse(s).unwrap())
+    }
+
+    fn artifact(kind: ArtifactKind) -> ArtifactEntry {
+        ArtifactEntry {
+            artifact: Artifact { sha256: Sha256Digest([1; 32]), size: 1, origin: "x".into(), fetched_at: Timestamp(0) },
+            kind,
+            format: Format::Json,
+            records: 1,
+            errors: 0,
+            first_error: None,
+        }
+    }
+
+    fn backup(account: &str, region: &str, vault: &str) -> Record {
+        Record::Job(Job {
+            kind: Some(JobKind::Backup),
+            job_id: format!("{account}{region}{vault}"),
+            state: Some("COMPLETED".into()),
+            account_id: Some(account.into()),
+            region: Some(region.into()),
+            resource_arn: Some(format!("arn:aws:rds:{region}:{account}:db:x")),
+            backup_vault_arn: Some(vault.into()),
+            creation_date: ts("2026-07-05T01:00:00Z"),
+            completion_date: ts("2026-07-05T01:30:00Z"),
+            ..Job::default()
+        })
+    }
+
+    fn run_checks(records: &[Record], ev: &Evidence, config: &str) -> Vec<CheckResult> {
+        let mut acc = MetricsAccumulator::new("2026-Q3".parse().unwrap());
+        for r in records {
+            acc.observe(r);
+        }
+        let config = Config::parse(config).unwrap();
+        let d = acc.derive(&config, &ev.tagged_resources);
+        run(&acc, &d, &config, ev)
+    }
+
+    fn get<'a>(checks: &'a [CheckResult], id: &str) -> &'a CheckResult {
+        checks.iter().find(|c| c.id == id).unwrap()
+    }
+
+    fn vault(arn: &str, locked: Option<bool>, lock_date: Option<&str>) -> Vault {
+        Vault {
+            vault_arn: arn.into(),
+            locked,
+            lock_date: lock_date.and_then(ts),
+            observed_at: ts("2026-09-30T00:00:00Z"),
+            ..Vault::default()
+        }
+    }
+
+    #[test]
+    fn every_check_runs_and_reports_missing_evidence_as_no_data() {
+        let checks = run_checks(&[], &Evidence::empty(), "");
+        let ids: Vec<&str> = checks.iter().map(|c| c.id).collect();
+        assert_eq!(ids, CHECK_IDS);
+        assert!(checks.iter().all(|c| c.status == CheckStatus::NoData), "{checks:#?}");
+    }
+
+    #[test]
+    fn vault_lock_grades_only_vaults_in_use() {
+        let mut ev = Evidence::empty();
+        ev.vaults = vec![
+            vault("v-compliance", Some(true), Some("2026-01-01T00:00:00Z")),
+            vault("v-governance", Some(true), None),
+            vault("v-unused-unlocked", Some(false), None),
+        ];
+        let records = [
+            backup("111122223333", "eu-central-1", "v-compliance"),
+            backup("111122223333", "eu-central-1", "v-governance"),
+        ];
+        let c = run_checks(&records, &ev, "");
+        assert_eq!(get(&c, "vault_lock").status, CheckStatus::Warn);
+        assert_eq!(get(&c, "vault_lock").exceptions, ["v-governance lock governance"]);
+        ev.vaults[2].number_of_recovery_points = Some(3); // now it holds data
+        let c = run_checks(&records, &ev, "");
+        assert_eq!(get(&c, "vault_lock").status, CheckStatus::Fail);
+    }
+
+    #[test]
+    fn failure_alarms_need_an_action_in_every_scope_in_use() {
+        let mut ev = Evidence::empty();
+        ev.artifacts.push(artifact(ArtifactKind::MetricAlarmsSnapshot));
+        let alarm = |account: &str, actions: Option<&str>| Alarm {
+            alarm_arn: format!("arn:aws:cloudwatch:eu-central-1:{account}:alarm:a"),
+            alarm_name: Some(format!("a-{account}")),
+            account_id: Some(account.into()),
+            region: Some("eu-central-1".into()),
+            namespace: Some("AWS/Backup".into()),
+            metric_name: Some("NumberOfBackupJobsFailed".into()),
+            actions_enabled: Some(true),
+            alarm_actions: actions.map(str::to_owned),
+            ..Alarm::default()
+        };
+        ev.alarms = vec![alarm("111122223333", Some("arn:sns")), alarm("444455556666", None)];
+        let records = [backup("111122223333", "eu-central-1", "v"), backup("444455556666", "eu-central-1", "v")];
+        let c = run_checks(&records, &ev, "");
+        let check = get(&c, "failure_alarms");
+        assert_eq!(check.status, CheckStatus::Warn);
+        assert_eq!(
+            check.exceptions,
+            [
+                "444455556666/eu-central-1 has no failed-backup alarm with an action",
+                "alarm a-444455556666 has no enabled action"
+            ]
+        );
+    }
+
+    #[test]
+    fn copy_coverage_counts_other_regions_and_accounts() {
+        let copy = |id: &str, arn: &str, from: &str, to: &str| {
+            Record::Job(Job {
+                kind: Some(JobKind::Copy),
+                job_id: id.into(),
+                state: Some("COMPLETED".into()),
+                resource_arn: Some(arn.into()),
+                backup_vault_arn: Some(from.into()),
+                destination_vault_arn: Some(to.into()),
+                creation_date: ts("2026-07-05T02:00:00Z"),
+                ..Job::default()
+            })
+        };
+        let a = "arn:aws:backup:eu-central-1:111122223333:backup-vault:a";
+        let records = [
+            backup("111122223333", "eu-central-1", a),
+            copy(
+                "c1",
+                "arn:aws:rds:eu-central-1:111122223333:db:x",
+                a,
+                "arn:aws:backup:eu-central-1:111122223333:backup-vault:same",
+            ),
+        ];
+        let config = "[[target]]\nname = \"all\"\nrpo_hours = 24\n";
+        let c = run_checks(&records, &Evidence::empty(), config);
+        assert_eq!(
+            get(&c, "copy_coverage").status,
+            CheckStatus::Fail,
+            "a copy in the same account and Region does not count"
+        );
+        let mut records = records.to_vec();
+        records.push(copy(
+            "c2",
+            "arn:aws:rds:eu-central-1:111122223333:db:x",
+            a,
+            "arn:aws:backup:eu-west-1:111122223333:backup-vault:dr",
+        ));
+        let c = run_checks(&records, &Evidence::empty(), config);
+        assert_eq!(get(&c, "copy_coverage").status, CheckStatus::Pass);
+        assert_eq!(get(&c, "copy_coverage").figures["cross_region"], "1");
+    }
+
+    #[test]
+    fn controls_use_the_latest_evaluation_in_the_period() {
+        let control = |status: &str, at: &str| {
+            Record::Control(ControlResult {
+                account_id: Some("111122223333".into()),
+                region: Some("eu-central-1".into()),
+                framework_name: Some("f".into()),
+                control_name: "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET".into(),
+                compliance_status: Some(status.into()),
+                last_evaluation_time: ts(at),
+                ..ControlResult::default()
+            })
+        };
+        let c = run_checks(
+            &[
+                control("NON_COMPLIANT", "2026-07-10T00:00:00Z"),
+                control("COMPLIANT", "2026-09-10T00:00:00Z"),
+                control("NON_COMPLIANT", "2026-10-02T00:00:00Z"),
+            ],
+            &Evidence::empty(),
+            "",
+        );
+        assert_eq!(
+            get(&c, "backup_controls").status,
+            CheckStatus::Pass,
+            "September is the latest in Q3; October is outside"
+        );
+    }
+}
