@@ -362,11 +362,25 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         .filter(|v| v.number_of_recovery_points.unwrap_or(0) > 0 || acc.vaults_used.contains(&v.vault_arn))
         .collect();
     let by_mode = |m: &str| holding.iter().filter(|v| v.lock_mode() == m).count();
+    let days = |d: Option<u64>| d.map_or("-".to_owned(), |d| d.to_string());
     let weak: Vec<String> = holding
         .iter()
         .filter(|v| v.lock_mode() != "compliance")
         .map(|v| format!("{} lock {}", v.vault_arn, v.lock_mode()))
         .collect();
+    let retention: Vec<String> = holding
+        .iter()
+        .filter(|v| v.locked == Some(true))
+        .map(|v| {
+            format!(
+                "{} {}–{} days",
+                v.vault_name.as_deref().unwrap_or(&v.vault_arn),
+                days(v.min_retention_days),
+                days(v.max_retention_days)
+            )
+        })
+        .collect();
+    let shortest_min = holding.iter().filter(|v| v.locked == Some(true)).filter_map(|v| v.min_retention_days).min();
     let status = if holding.is_empty() {
         CheckStatus::NoData
     } else if weak.is_empty() {
@@ -380,12 +394,13 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         "No vault snapshot was collected (list-backup-vaults / describe-backup-vault).".to_owned()
     } else {
         format!(
-            "Of {} vaults holding recovery points, {} are locked in compliance mode, {} in governance mode, {} still within the compliance grace time, {} not locked.",
+            "Of {} vaults holding recovery points, {} are locked in compliance mode, {} in governance mode, {} still within the compliance grace time, {} not locked{}.",
             holding.len(),
             by_mode("compliance"),
             by_mode("governance"),
             by_mode("compliance_grace"),
-            by_mode("none") + by_mode("unknown")
+            by_mode("none") + by_mode("unknown"),
+            shortest_min.map(|d| format!("; locked vaults keep recovery points at least {d} days")).unwrap_or_default()
         )
     };
     push(
@@ -398,6 +413,7 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
             ("compliance", by_mode("compliance").to_string()),
             ("governance", by_mode("governance").to_string()),
             ("none", (by_mode("none") + by_mode("unknown")).to_string()),
+            ("retention_min_max_days", retention.join("; ")),
         ],
         weak,
         holding.len() as u64,
