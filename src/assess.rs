@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::evidence::model::{Job, JobKind, TaggedResource};
 use crate::evidence::{Evidence, Record};
-use crate::time::Period;
+use crate::time::{Period, Timestamp};
 
 /// `metrics.json`: a flat object, keys in this order; counts are integers, rates are in 0..1
 /// rounded to 4 places, minutes rounded to 2 places, `null` where the set is empty.
@@ -54,6 +54,8 @@ pub struct Metrics {
 #[derive(Debug, Clone)]
 pub(crate) struct TestFact {
     pub(crate) job_id: String,
+    pub(crate) plan: Option<String>,
+    pub(crate) created: Option<Timestamp>,
     pub(crate) resource_arn: Option<String>,
     pub(crate) resource_type: Option<String>,
     pub(crate) state: String,
@@ -98,6 +100,9 @@ pub struct MetricsAccumulator {
     pub(crate) controls: BTreeMap<String, ControlFact>,
     /// Artifacts behind each kind of evidence.
     pub(crate) support: Support,
+    /// Backup outcomes per week (Monday 00:00 UTC, ms): completed, failed (any other
+    /// terminal state), not finished.
+    pub(crate) weekly: BTreeMap<i64, [u64; 3]>,
 }
 
 /// A backup job that ended without completing.
@@ -147,6 +152,7 @@ impl MetricsAccumulator {
             copy_failures: Vec::new(),
             controls: BTreeMap::new(),
             support: Support::default(),
+            weekly: BTreeMap::new(),
         }
     }
 
@@ -238,6 +244,8 @@ impl MetricsAccumulator {
                     };
                     self.tests.push(TestFact {
                         job_id: j.job_id.clone(),
+                        plan: j.restore_testing_plan_arn.clone(),
+                        created: j.creation_date,
                         resource_arn: j.resource_arn.clone(),
                         resource_type: j.resource_type.clone(),
                         state: state.clone(),
@@ -255,6 +263,16 @@ impl MetricsAccumulator {
 
 impl MetricsAccumulator {
     fn in_period_backup(&mut self, j: &Job, state: &str) {
+        if let Some(created) = j.creation_date {
+            let day = created.millis().div_euclid(86_400_000);
+            let monday = day - (day + 3).rem_euclid(7); // 1970-01-01 was a Thursday
+            let slot = match state {
+                "COMPLETED" => 0,
+                s if JobKind::Backup.is_terminal(s) => 1,
+                _ => 2,
+            };
+            self.weekly.entry(monday * 86_400_000).or_default()[slot] += 1;
+        }
         self.support.backups.extend(j.provenance.iter().map(|p| p.artifact));
         if let (Some(a), Some(r)) = (&j.account_id, &j.region) {
             self.scopes.insert((a.clone(), r.clone()));
@@ -427,6 +445,42 @@ pub struct Assessment {
     pub checks: Vec<checks::CheckResult>,
     /// One finding per mapped requirement.
     pub findings: Vec<mapping::Finding>,
+    /// Backup outcomes per week: (week start `MM-DD`, completed, failed, not finished).
+    pub weekly: Vec<(String, u64, u64, u64)>,
+    /// Restore tests of the period by start time.
+    pub restore_tests: Vec<RestoreTestRow>,
+    /// Per tested resource: longest completed test and its RTO, longest first.
+    pub restore_durations: Vec<DurationRow>,
+}
+
+/// A restore test, for the report's table.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreTestRow {
+    /// Tested (source) resource.
+    pub resource: String,
+    /// Restore testing plan name.
+    pub plan: String,
+    /// Start, RFC 3339.
+    pub started: String,
+    /// Duration in minutes (completed tests).
+    pub minutes: Option<f64>,
+    /// Whether it passed.
+    pub passed: bool,
+    /// State and validation, e.g. `COMPLETED / SUCCESSFUL`.
+    pub result: String,
+}
+
+/// Restore durations of one resource against its RTO.
+#[derive(Debug, Clone, Serialize)]
+pub struct DurationRow {
+    /// Resource name (last part of the ARN).
+    pub resource: String,
+    /// Completed tests.
+    pub tests: u64,
+    /// Longest completed test, minutes.
+    pub max: f64,
+    /// Its RTO in minutes, if a target sets one.
+    pub rto: Option<f64>,
 }
 
 /// Assesses a period: metrics, checks, and the mapping's findings. Pure: it cannot fail; what
@@ -436,7 +490,43 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let metrics = acc.metrics(&derived);
     let checks = checks::run(acc, &derived, config, ev);
     let findings = mapping::evaluate(mapping, &checks);
-    Assessment { metrics, checks, findings }
+    let weekly =
+        acc.weekly.iter().map(|(ms, [c, f, o])| (Timestamp(*ms).to_rfc3339()[5..10].to_owned(), *c, *f, *o)).collect();
+    let short = |arn: &str| arn.rsplit([':', '/']).next().unwrap_or(arn).to_owned();
+    let mut tests: Vec<&TestFact> = acc.tests.iter().collect();
+    tests.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.job_id.cmp(&b.job_id)));
+    let restore_tests = tests
+        .iter()
+        .map(|t| RestoreTestRow {
+            resource: t.resource_arn.as_deref().map(short).unwrap_or_default(),
+            plan: t.plan.as_deref().map(short).unwrap_or_default(),
+            started: t.created.map(|c| c.to_rfc3339()[..16].replace('T', " ")).unwrap_or_default(),
+            minutes: t.duration.map(round2),
+            passed: t.passed,
+            result: format!("{} / {}", t.state, t.validation.as_deref().unwrap_or("no validation")),
+        })
+        .collect();
+    let mut per_resource: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
+    for t in &acc.tests {
+        if let (Some(arn), Some(d)) = (t.resource_arn.as_deref(), t.duration) {
+            let e = per_resource.entry(arn).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 = e.1.max(d);
+        }
+    }
+    let rto_of: HashMap<&str, f64> = derived.rto.iter().map(|(_, arn, _, rto)| (arn.as_str(), *rto)).collect();
+    let mut restore_durations: Vec<DurationRow> = per_resource
+        .into_iter()
+        .map(|(arn, (tests, max))| DurationRow {
+            resource: short(arn),
+            tests,
+            max: round2(max),
+            rto: rto_of.get(arn).copied(),
+        })
+        .collect();
+    restore_durations.sort_by(|a, b| b.max.total_cmp(&a.max).then_with(|| a.resource.cmp(&b.resource)));
+    restore_durations.truncate(25);
+    Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations }
 }
 
 impl Assessment {

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::artifact::{Artifact, ArtifactStore};
 use crate::assess::{self, MetricsAccumulator, mapping::Mapping};
@@ -23,6 +22,8 @@ use crate::config::Config;
 use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
+use crate::package::{self, ManifestMeta};
+use crate::render::{self, RenderOptions};
 use crate::source::{self, SourceFile};
 use crate::time::{Period, Timestamp};
 
@@ -51,6 +52,8 @@ pub struct BuildOptions {
     pub config: Config,
     /// The DORA mapping (requirements → checks → status).
     pub mapping: Mapping,
+    /// Folder with a user's `report.typ` (default: the built-in template).
+    pub templates: Option<PathBuf>,
     /// Bytes of observations a worker holds before it writes a sorted run (default
     /// [`SPILL_BUDGET`]); smaller means less memory and more runs to merge.
     pub spill_budget: usize,
@@ -110,6 +113,9 @@ pub enum BuildError {
         #[source]
         source: io::Error,
     },
+    /// The report could not be rendered.
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
     /// Writing the package failed.
     #[error("cannot write the package under {path}: {source}")]
     Write {
@@ -184,9 +190,27 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     evidence::write::write_small(&ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
     let artifacts_csv = staging.path().join("artifacts.csv");
     evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
-    write_manifest(staging.path(), opts, &ev).map_err(write_err(staging.path()))?;
+    let meta = manifest_meta(opts, &ev);
+    let manifest_sha = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
+
+    let started = Instant::now();
+    let (attached, omitted) = package::attachments(staging.path());
+    let entity =
+        opts.config.entity.clone().unwrap_or_else(|| "Entity not named (set `entity` in dora-evidence.toml)".into());
+    let data = package::report_data(&meta, &manifest_sha, &entity, &assessment, &ev, &attached, &omitted);
+    let pdf = render::render_pdf(&RenderOptions {
+        data,
+        attachments: &attached,
+        templates: opts.templates.as_deref(),
+        generated_at: opts.generated_at,
+        ident: meta.package_id.clone(),
+    })?;
+    let report = staging.path().join("report.pdf");
+    fs::write(&report, pdf).map_err(write_err(&report))?;
+    package::write_sha256sums(staging.path()).map_err(write_err(staging.path()))?;
+    tracing::info!("rendered report.pdf and wrote SHA256SUMS in {:.2?}", started.elapsed());
 
     let mut summary = summarise(&ev, out.clone(), bytes);
     summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();
@@ -256,7 +280,14 @@ fn read_one(
     in_memory_limit: u64,
 ) -> Result<ArtifactEntry, BuildError> {
     let read_err = |source| BuildError::Read { path: file.origin.clone(), source };
-    let fetched_at = Timestamp::now();
+    // For a local file the fetch time is when it was written into the input folder (its
+    // modification time): real, and the same for the same input tree. S3 sources record the
+    // download time.
+    let fetched_at = std::fs::metadata(&file.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or_else(Timestamp::now, |d| Timestamp(d.as_millis() as i64));
     let file_name = file.relative.rsplit('/').next().unwrap_or("").to_owned();
     let ctx = Context { artifact: index, file_name, hint: PathHint::from_path(&file.relative) };
     collector.start(index);
@@ -313,47 +344,15 @@ fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
     }
 }
 
-fn hash_file(path: &Path) -> io::Result<(u64, String)> {
-    let mut hasher = Sha256::new();
-    let mut f = File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        match f.read(&mut buf)? {
-            0 => break,
-            n => {
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
-        }
-    }
-    Ok((size, hex::encode(hasher.finalize())))
-}
-
-/// `manifest.json`: what the package is and every file in it with its SHA-256.
-fn write_manifest(dir: &Path, opts: &BuildOptions, ev: &Evidence) -> io::Result<()> {
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry.map_err(io::Error::other)?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-        // Stored artifacts are named by the digest computed as they were read.
-        let (size, sha256) = match rel.strip_prefix("artifacts/sha256/") {
-            Some(hex) => (entry.metadata().map_err(io::Error::other)?.len(), hex.to_owned()),
-            None => hash_file(entry.path())?,
-        };
-        files.push(json!({"path": rel, "size": size, "sha256": sha256}));
-    }
+/// The manifest's header: what the package is, from what, and how complete.
+fn manifest_meta(opts: &BuildOptions, ev: &Evidence) -> ManifestMeta {
     let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count();
     let counts: serde_json::Map<String, serde_json::Value> =
         summarise(ev, opts.out.clone(), 0).counts.into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
-    let manifest = json!({
-        "format": "dora-evidence-package/0.1",
+    let period = opts.period.to_string();
+    let header = json!({
         "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
-        "period": opts.period.to_string(),
+        "period": period,
         "period_start": opts.period.start.to_rfc3339(),
         "period_end": opts.period.end.to_rfc3339(),
         "generated_at": opts.generated_at.to_rfc3339(),
@@ -370,9 +369,10 @@ fn write_manifest(dir: &Path, opts: &BuildOptions, ev: &Evidence) -> io::Result<
         },
         "records": counts,
         "parse_errors": ev.errors.len(),
-        "files": files,
     });
-    let mut text = serde_json::to_string_pretty(&manifest).map_err(io::Error::other)?;
-    text.push('\n');
-    fs::write(dir.join("manifest.json"), text)
+    let header = match header {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    ManifestMeta { package_id: package::package_id(&period, &opts.config.sha256, &opts.mapping.sha256, ev), header }
 }

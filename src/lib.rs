@@ -27,6 +27,8 @@ pub mod cli;
 pub mod config;
 pub mod evidence;
 pub mod ingest;
+pub mod package;
+pub mod render;
 pub mod samples;
 pub mod source;
 pub mod time;

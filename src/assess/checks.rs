@@ -62,6 +62,37 @@ pub struct CheckResult {
     pub artifacts: BTreeSet<u32>,
 }
 
+impl CheckResult {
+    /// The check's key figure in a few words, for the summary table.
+    pub fn key(&self) -> String {
+        if self.status == CheckStatus::NoData {
+            return format!("{}: no data", self.id.replace('_', " "));
+        }
+        let f = |k: &str| self.figures.get(k).map_or("?", String::as_str);
+        let n = |k: &str| f(k).parse::<usize>().unwrap_or(0);
+        match self.id {
+            "backup_success" => format!("{}/{} backups completed", f("completed"), f("finished")),
+            "rpo" => format!("{}/{} resources over RPO", f("breaches"), f("resources_with_rpo")),
+            "candidates_tested" => format!("{}/{} candidates untested", f("untested"), f("candidates")),
+            "restore_testing_in_scope" => format!("{}/{} scopes without plan", f("without_plan"), f("scopes")),
+            "restore_test_results" => format!("{}/{} restore tests passed", f("passed"), f("tests")),
+            "rto" => format!("{}/{} restores over RTO", f("breaches"), f("tests_with_rto")),
+            "vault_lock" => format!("{}/{} vaults compliance-locked", f("compliance"), f("vaults")),
+            "legal_holds" => format!("{} active legal holds", f("active")),
+            "copy_coverage" => format!("{}/{} copied off-site", n("targeted") - self.exceptions.len(), f("targeted")),
+            "failure_alarms" => {
+                format!(
+                    "{} scopes alerting",
+                    n("scopes").saturating_sub(self.exceptions.iter().filter(|e| !e.starts_with("alarm ")).count())
+                ) + &format!("/{}", f("scopes"))
+            }
+            "backup_controls" => format!("{}/{} controls non-compliant", f("non_compliant"), f("controls")),
+            "encryption" => format!("{} unencrypted", f("unencrypted")),
+            _ => format!("{} reports", f("reports")),
+        }
+    }
+}
+
 /// Every check id, in report order.
 pub const CHECK_IDS: &[&str] = &[
     "backup_success",

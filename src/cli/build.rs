@@ -38,6 +38,9 @@ pub struct BuildArgs {
     /// DORA mapping file (default: the built-in report-templates/dora-mapping.toml).
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
+    /// Folder with your own copy of report.typ (default: the built-in template).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
     /// Exit 1 when any requirement has this status (for schedulers).
     #[arg(long, value_name = "STATUS", value_parser = ["not_satisfied"])]
     fail_on: Option<String>,
@@ -76,9 +79,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         spill_budget: build::SPILL_BUDGET,
         config,
         mapping,
+        templates: args.templates,
     };
     let summary = build::run(&opts).context("build failed")?;
     println!("package: {}", summary.out.display());
+    println!("report:  {}", summary.out.join("report.pdf").display());
     println!(
         "artifacts: {} ({} bytes), {} unclassified, {} with problems",
         summary.artifacts, summary.bytes, summary.unclassified, summary.failed

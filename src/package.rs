@@ -1,0 +1,254 @@
+//! The package contract (DESIGN §5): package id, `manifest.json`, the report's data and
+//! attachments, and `SHA256SUMS`.
+//!
+//! Order matters, because the report cites the manifest: first every evidence file is
+//! written; then `manifest.json` lists them all (every file of the package except itself,
+//! `report.pdf`, `SHA256SUMS` and signatures) with size and SHA-256; then `report.pdf` is
+//! rendered with the manifest's SHA-256 on its cover; last, `SHA256SUMS` lists every file,
+//! the manifest and the report included, in the format `sha256sum -c` reads.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::Path;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::assess::Assessment;
+use crate::evidence::Evidence;
+use crate::render::Attachment;
+
+/// Total bytes of evidence CSVs attached to the PDF; larger ones stay in the package only
+/// (a PDF of gigabytes helps nobody and would take minutes to write).
+pub const ATTACHMENT_BUDGET: u64 = 64 * 1024 * 1024;
+
+/// A stable id for the package: the period plus a digest of everything that decides its
+/// content (period, config, mapping and the set of artifact digests).
+pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Evidence) -> String {
+    let mut shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
+    shas.sort();
+    shas.dedup();
+    let mut h = Sha256::new();
+    for part in [period, config_sha, mapping_sha] {
+        h.update(part.as_bytes());
+        h.update(b"\n");
+    }
+    for s in &shas {
+        h.update(s.as_bytes());
+        h.update(b"\n");
+    }
+    format!("dora-{}-{}", period.to_ascii_lowercase(), &hex::encode(h.finalize())[..12])
+}
+
+/// Every regular file under `dir` as (relative path with `/`, size, SHA-256), sorted by path.
+/// Stored artifacts are named by their digest, so they are not read again.
+///
+/// # Errors
+/// On read errors.
+pub fn list_files(dir: &Path) -> io::Result<Vec<(String, u64, String)>> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(io::Error::other)?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let (size, sha) = match rel.strip_prefix("artifacts/sha256/") {
+            Some(hex) => (entry.metadata().map_err(io::Error::other)?.len(), hex.to_owned()),
+            None => hash_file(entry.path())?,
+        };
+        files.push((rel, size, sha));
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn hash_file(path: &Path) -> io::Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        match f.read(&mut buf)? {
+            0 => break,
+            n => {
+                hasher.update(&buf[..n]);
+                size += n as u64;
+            }
+        }
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// What the manifest says about the build besides its files.
+#[derive(Debug, Clone)]
+pub struct ManifestMeta {
+    /// Package id.
+    pub package_id: String,
+    /// The rest of the header, as JSON members (period, tool, config digest, counts …).
+    pub header: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Writes `manifest.json` over the files now in `dir`; returns its SHA-256.
+///
+/// # Errors
+/// On read or write errors.
+pub fn write_manifest(dir: &Path, meta: &ManifestMeta) -> io::Result<String> {
+    let files: Vec<serde_json::Value> = list_files(dir)?
+        .into_iter()
+        .filter(|(p, _, _)| !is_excluded_from_manifest(p))
+        .map(|(path, size, sha256)| json!({"path": path, "size": size, "sha256": sha256}))
+        .collect();
+    let mut doc = serde_json::Map::new();
+    doc.insert("format".into(), json!("dora-evidence-package/0.2"));
+    doc.insert("package_id".into(), json!(meta.package_id));
+    doc.extend(meta.header.clone());
+    doc.insert(
+        "files_note".into(),
+        json!("every file of the package except manifest.json, report.pdf (whose cover cites this manifest's SHA-256), SHA256SUMS and signatures; SHA256SUMS covers those too"),
+    );
+    doc.insert("files".into(), json!(files));
+    let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).map_err(io::Error::other)?;
+    text.push('\n');
+    fs::write(dir.join("manifest.json"), &text)?;
+    Ok(hex::encode(Sha256::digest(text.as_bytes())))
+}
+
+fn is_excluded_from_manifest(path: &str) -> bool {
+    path == "manifest.json" || path == "report.pdf" || path == "SHA256SUMS" || path.ends_with(".p7s")
+}
+
+/// Writes `SHA256SUMS` (`<hex>  <path>` lines, sorted) over every file but itself and
+/// signatures.
+///
+/// # Errors
+/// On read or write errors.
+pub fn write_sha256sums(dir: &Path) -> io::Result<()> {
+    let mut text = String::new();
+    for (path, _, sha) in list_files(dir)? {
+        if path == "SHA256SUMS" || path.ends_with(".p7s") {
+            continue;
+        }
+        text.push_str(&format!("{sha}  {path}\n"));
+    }
+    fs::write(dir.join("SHA256SUMS"), text)
+}
+
+/// The files to attach to the PDF: findings, metrics and the artifact list always, then the
+/// evidence CSVs in a fixed order while they fit [`ATTACHMENT_BUDGET`]. Returns the
+/// attachments and the names left out.
+pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut omitted = Vec::new();
+    let always = [
+        ("findings.csv", "text/csv", "One row per DORA requirement: status, summary, checks"),
+        ("findings.json", "application/json", "Requirements and every check with exceptions and artifact digests"),
+        ("metrics.json", "application/json", "The period's metrics"),
+        ("artifacts.csv", "text/csv", "Every input artifact with origin, SHA-256 and parse status"),
+    ];
+    for (name, mime, description) in always {
+        out.push(Attachment { name: name.into(), path: dir.join(name), mime, description: description.into() });
+    }
+    let mut budget = ATTACHMENT_BUDGET;
+    let mut evidence: Vec<_> = fs::read_dir(dir.join("evidence"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    evidence.sort();
+    for name in evidence {
+        let path = dir.join("evidence").join(&name);
+        let size = fs::metadata(&path).map(|m| m.len()).unwrap_or(u64::MAX);
+        if size <= budget {
+            budget -= size;
+            let description = format!(
+                "Evidence: {} (one row per merged record, with sources)",
+                name.trim_end_matches(".csv").replace('_', " ")
+            );
+            out.push(Attachment { name: name.clone(), path, mime: "text/csv", description });
+        } else {
+            omitted.push(format!("evidence/{name}"));
+        }
+    }
+    (out, omitted)
+}
+
+/// The report's `data.json`.
+pub fn report_data(
+    meta: &ManifestMeta,
+    manifest_sha: &str,
+    entity: &str,
+    a: &Assessment,
+    ev: &Evidence,
+    attached: &[Attachment],
+    omitted: &[String],
+) -> Vec<u8> {
+    const MAX_EXCEPTIONS: usize = 25;
+    const MAX_TESTS: usize = 400;
+    let count = |s: &str| a.findings.iter().filter(|f| f.status.as_str() == s).count();
+    let findings: Vec<serde_json::Value> = a
+        .findings
+        .iter()
+        .map(|f| {
+            let used: Vec<_> =
+                f.checks.iter().filter_map(|(id, _)| a.checks.iter().find(|c| c.id == id.as_str())).collect();
+            let key = if used.is_empty() {
+                "not evidenced by AWS data: attach documents".to_owned()
+            } else {
+                used.iter().map(|c| c.key()).collect::<Vec<_>>().join(" · ")
+            };
+            json!({
+                "id": f.id, "citation": f.requirement, "paraphrase": f.paraphrase, "status": f.status,
+                "summary": f.summary, "checks": f.checks.iter().map(|c| &c.0).collect::<Vec<_>>(),
+                "attach": f.attach, "evidence_records": f.evidence_records,
+                "evidence_artifacts": f.evidence_artifacts.len(), "key_figure": key,
+            })
+        })
+        .collect();
+    let checks: Vec<serde_json::Value> = a
+        .checks
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id, "title": c.title, "status": c.status, "summary": c.summary,
+                "exceptions": c.exceptions.iter().take(MAX_EXCEPTIONS).collect::<Vec<_>>(),
+                "exceptions_total": c.exceptions.len(),
+            })
+        })
+        .collect();
+    let status = |s: &str| ev.artifacts.iter().filter(|x| x.parse_status() == s).count();
+    let artifacts: Vec<serde_json::Value> = ev
+        .artifacts
+        .iter()
+        .map(|x| json!({"origin": x.artifact.origin, "sha256": x.artifact.sha256.hex(), "kind": x.kind.as_str(), "status": x.parse_status()}))
+        .collect();
+    let h = &meta.header;
+    let doc = json!({
+        "entity": entity,
+        "period": h.get("period"),
+        "period_start": h.get("period_start"),
+        "period_end": h.get("period_end"),
+        "generated_at": h.get("generated_at"),
+        "tool": format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+        "package_id": meta.package_id,
+        "manifest_sha256": manifest_sha,
+        "partial": ev.is_partial(),
+        "counts": {
+            "satisfied": count("satisfied"), "partially_satisfied": count("partially_satisfied"),
+            "not_satisfied": count("not_satisfied"), "no_evidence": count("no_evidence"),
+        },
+        "findings": findings,
+        "checks": checks,
+        "metrics": a.metrics,
+        "weekly": a.weekly.iter().map(|(w, c, f, o)| json!({"week": w, "completed": c, "failed": f, "other": o})).collect::<Vec<_>>(),
+        "restore_durations": a.restore_durations,
+        "restore_tests": a.restore_tests.iter().take(MAX_TESTS).collect::<Vec<_>>(),
+        "restore_tests_total": a.restore_tests.len(),
+        "artifacts": artifacts,
+        "artifacts_total": ev.artifacts.len(),
+        "artifacts_failed": status("failed"),
+        "artifacts_unclassified": status("unclassified"),
+        "attachments": attached.iter().map(|x| json!({"name": x.name, "mime": x.mime, "description": x.description})).collect::<Vec<_>>(),
+        "omitted_attachments": omitted,
+    });
+    serde_json::to_vec(&doc).unwrap_or_default()
+}

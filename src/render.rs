@@ -1,0 +1,201 @@
+//! Render: the risk officer's PDF, compiled with Typst embedded as a library.
+//!
+//! A private [`World`] serves the template (`report-templates/report.typ`, compiled in, or a
+//! user's copy from `--templates DIR`), the report data as `data.json`, and the files to attach
+//! (flat names such as `findings.csv`), with fonts from `typst-assets` — no network, no system
+//! fonts. `today()` and the PDF timestamp come from the package's generated-at time and the
+//! document id from the package id, so the same inputs give the same bytes. The output is
+//! PDF/A-3b: the attached CSV/JSON files carry a MIME type, a description and an AF
+//! relationship.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use chrono::{Datelike, Timelike};
+use typst::diag::{FileError, FileResult, Severity, SourceDiagnostic, Warned};
+use typst::foundations::{Bytes, Datetime, Duration, Smart};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World, WorldExt};
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp as PdfTimestamp};
+
+use crate::time::Timestamp;
+
+/// The template shipped with the tool.
+pub const DEFAULT_TEMPLATE: &str = include_str!("../report-templates/report.typ");
+
+/// A file to attach to the PDF.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Flat name in the PDF (`findings.csv`).
+    pub name: String,
+    /// Where its bytes are.
+    pub path: PathBuf,
+    /// MIME type.
+    pub mime: &'static str,
+    /// One-line description.
+    pub description: String,
+}
+
+/// What to render.
+#[derive(Debug, Clone)]
+pub struct RenderOptions<'a> {
+    /// `data.json` for the template.
+    pub data: Vec<u8>,
+    /// Files to attach.
+    pub attachments: &'a [Attachment],
+    /// Folder with a user's `report.typ` (default: the built-in template).
+    pub templates: Option<&'a Path>,
+    /// Document date and `today()`.
+    pub generated_at: Timestamp,
+    /// Stable document identifier (the package id).
+    pub ident: String,
+}
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// The template or an attachment could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Typst reported errors (each as `file:line:col: message`).
+    #[error("the report template failed:\n{0}")]
+    Template(String),
+}
+
+fn file_id(path: &str) -> FileId {
+    match VirtualPath::new(path) {
+        Ok(vpath) => RootedPath::new(VirtualRoot::Project, vpath).intern(),
+        Err(_) => {
+            RootedPath::new(VirtualRoot::Project, VirtualPath::new("invalid").unwrap_or_else(|_| unreachable_path()))
+                .intern()
+        }
+    }
+}
+
+fn unreachable_path() -> VirtualPath {
+    // "main.typ" is always a valid virtual path.
+    VirtualPath::new("main.typ").unwrap_or_else(|_| panic!("valid path"))
+}
+
+/// Fonts, parsed once per process.
+fn fonts() -> &'static (LazyHash<FontBook>, Vec<Font>) {
+    static FONTS: OnceLock<(LazyHash<FontBook>, Vec<Font>)> = OnceLock::new();
+    FONTS.get_or_init(|| {
+        let fonts: Vec<Font> = typst_assets::fonts().flat_map(|data| Font::iter(Bytes::new(data))).collect();
+        (LazyHash::new(FontBook::from_fonts(&fonts)), fonts)
+    })
+}
+
+struct ReportWorld {
+    library: LazyHash<Library>,
+    main: Source,
+    files: HashMap<FileId, Bytes>,
+    today: Datetime,
+}
+
+impl World for ReportWorld {
+    fn library(&self) -> &LazyHash<Library> {
+        &self.library
+    }
+    fn book(&self) -> &LazyHash<FontBook> {
+        &fonts().0
+    }
+    fn main(&self) -> FileId {
+        self.main.id()
+    }
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == self.main.id() {
+            Ok(self.main.clone())
+        } else {
+            Err(FileError::NotFound(PathBuf::from(format!("{id:?}"))))
+        }
+    }
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        self.files.get(&id).cloned().ok_or_else(|| FileError::NotFound(PathBuf::from(format!("{id:?}"))))
+    }
+    fn font(&self, index: usize) -> Option<Font> {
+        fonts().1.get(index).cloned()
+    }
+    fn today(&self, _offset: Option<Duration>) -> Option<Datetime> {
+        Some(self.today)
+    }
+}
+
+fn datetime(t: Timestamp) -> Option<Datetime> {
+    let d = t.to_datetime();
+    Datetime::from_ymd_hms(d.year(), d.month() as u8, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8)
+}
+
+/// Renders the report to PDF/A-3b bytes.
+///
+/// # Errors
+/// When the template or an attachment cannot be read, or the template has errors.
+pub fn render_pdf(opts: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
+    let template = match opts.templates {
+        Some(dir) => {
+            let path = dir.join("report.typ");
+            std::fs::read_to_string(&path).map_err(|source| RenderError::Read { path, source })?
+        }
+        None => DEFAULT_TEMPLATE.to_owned(),
+    };
+    let mut files = HashMap::new();
+    files.insert(file_id("data.json"), Bytes::new(opts.data.clone()));
+    for a in opts.attachments {
+        let bytes = std::fs::read(&a.path).map_err(|source| RenderError::Read { path: a.path.clone(), source })?;
+        files.insert(file_id(&a.name), Bytes::new(bytes));
+    }
+    let today = datetime(opts.generated_at).ok_or_else(|| RenderError::Template("generated-at out of range".into()))?;
+    let world = ReportWorld {
+        library: LazyHash::new(Library::builder().build()),
+        main: Source::new(file_id("report.typ"), template),
+        files,
+        today,
+    };
+    let Warned { output, warnings: _ } = typst::compile::<typst_layout::PagedDocument>(&world);
+    let document = output.map_err(|errors| RenderError::Template(diagnostics(&world, &errors)))?;
+    let standards =
+        PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| RenderError::Template(e.message().to_string()))?;
+    let options = PdfOptions {
+        ident: Smart::Custom(opts.ident.clone()),
+        timestamp: Some(PdfTimestamp::new_utc(today)),
+        standards,
+        ..PdfOptions::default()
+    };
+    let pdf =
+        typst_pdf::pdf(&document, &options).map_err(|errors| RenderError::Template(diagnostics(&world, &errors)))?;
+    typst::comemo::evict(0);
+    Ok(pdf)
+}
+
+fn diagnostics(world: &ReportWorld, errors: &[SourceDiagnostic]) -> String {
+    errors
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            let place = d
+                .span
+                .id()
+                .and_then(|id| world.source(id).ok())
+                .and_then(|src| {
+                    let range = world.range(d.span)?;
+                    let line = src.lines().byte_to_line(range.start)?;
+                    let col = src.lines().byte_to_column(range.start)?;
+                    Some(format!("report.typ:{}:{}", line + 1, col + 1))
+                })
+                .unwrap_or_else(|| "report.typ".to_owned());
+            let hints: String = d.hints.iter().map(|h| format!("\n  hint: {}", h.v)).collect();
+            format!("{place}: {}{hints}", d.message)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
