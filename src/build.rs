@@ -209,8 +209,10 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     })?;
     let report = staging.path().join("report.pdf");
     fs::write(&report, pdf).map_err(write_err(&report))?;
+    tracing::info!("rendered report.pdf in {:.2?}", started.elapsed());
+    let started = Instant::now();
     package::write_sha256sums(staging.path()).map_err(write_err(staging.path()))?;
-    tracing::info!("rendered report.pdf and wrote SHA256SUMS in {:.2?}", started.elapsed());
+    tracing::info!("wrote SHA256SUMS in {:.2?}", started.elapsed());
 
     let mut summary = summarise(&ev, out.clone(), bytes);
     summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();

@@ -7,6 +7,7 @@ mod integration {
     pub mod build;
     pub mod ingest;
     pub mod malformed;
+    pub mod report;
     pub mod samples;
     pub mod util;
     pub mod zip_safety;

@@ -1,0 +1,142 @@
+//! The PDF and the package, checked with independent tools: qpdf, pdftotext, pdfinfo,
+//! pdfdetach (poppler) and sha256sum. `scripts/test.sh` installs them; a missing tool fails
+//! the test rather than skipping it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use sha2::{Digest, Sha256};
+
+use super::util::{run, stderr};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+fn build_into(out: &Path) {
+    let input = samples().join("input");
+    let config = samples().join("dora-evidence.toml");
+    let o = run(&[
+        "build", "--input", input.to_str().unwrap(), "--period", "2026-Q3", "--config", config.to_str().unwrap(),
+        "--out", out.to_str().unwrap(), "--generated-at", "2026-10-05T08:00:00Z",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// One sample package shared by the tests of this file.
+fn package() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        build_into(&dir.path().join("pkg"));
+        dir
+    })
+    .path()
+    .join("pkg")
+    .leak()
+}
+
+fn tool(cmd: &str, args: &[&str], cwd: &Path) -> (bool, String) {
+    let o = Command::new(cmd)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} is needed by this test (scripts/test.sh installs it): {e}"));
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
+#[test]
+fn qpdf_finds_no_structural_error() {
+    let (ok, out) = tool("qpdf", &["--check", "report.pdf"], package());
+    assert!(ok, "{out}");
+    assert!(out.contains("No syntax or stream encoding errors"), "{out}");
+}
+
+#[test]
+fn the_text_names_entity_period_every_requirement_and_known_exceptions() {
+    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], package());
+    assert!(ok, "{text}");
+    assert!(text.contains("Nordhafen Bank AG"));
+    assert!(text.contains("2026-Q3"));
+    let findings = std::fs::read_to_string(package().join("findings.csv")).unwrap();
+    let mut ids = 0;
+    for line in findings.lines().skip(1) {
+        let id = line.split(',').next().unwrap();
+        assert!(text.contains(id), "requirement {id} not in the PDF");
+        ids += 1;
+    }
+    assert!(ids >= 21);
+    // Known exceptions: an untested candidate and an RTO breach the sample was built with.
+    assert!(text.contains("table/core-sessions"), "untested candidate missing");
+    assert!(text.contains("core-accounts-aurora"), "RTO breach missing");
+    // The cover cites the manifest's digest.
+    let manifest = std::fs::read(package().join("manifest.json")).unwrap();
+    assert!(text.contains(&hex::encode(Sha256::digest(&manifest))), "manifest SHA-256 not on the cover");
+}
+
+#[test]
+fn it_is_pdf_a_3b_with_the_csvs_attached() {
+    let (ok, meta) = tool("pdfinfo", &["-meta", "report.pdf"], package());
+    assert!(ok, "{meta}");
+    assert!(meta.contains("<pdfaid:part>3</pdfaid:part>"), "{meta}");
+    assert!(meta.contains("<pdfaid:conformance>B</pdfaid:conformance>"), "{meta}");
+    let (ok, list) = tool("pdfdetach", &["-list", "report.pdf"], package());
+    assert!(ok, "{list}");
+    for name in ["findings.csv", "findings.json", "metrics.json", "artifacts.csv", "backup_jobs.csv", "restore_jobs.csv"] {
+        assert!(list.lines().any(|l| l.trim().ends_with(&format!(": {name}"))), "{name} not attached: {list}");
+    }
+    // An attachment comes out byte for byte.
+    let tmp = tempfile::tempdir().unwrap();
+    let n = list.lines().find(|l| l.trim().ends_with(": findings.csv")).unwrap().trim().split(':').next().unwrap().to_owned();
+    let saved = tmp.path().join("f.csv");
+    let (ok, out) = tool("pdfdetach", &["-save", &n, "-o", saved.to_str().unwrap(), "report.pdf"], package());
+    assert!(ok, "{out}");
+    assert_eq!(std::fs::read(saved).unwrap(), std::fs::read(package().join("findings.csv")).unwrap());
+}
+
+#[test]
+fn sha256sum_accepts_the_package() {
+    let (ok, out) = tool("sha256sum", &["-c", "--strict", "SHA256SUMS"], package());
+    assert!(ok, "{out}");
+    let sums = std::fs::read_to_string(package().join("SHA256SUMS")).unwrap();
+    for needed in ["  report.pdf", "  manifest.json", "  findings.csv", "  metrics.json", "  evidence/backup_jobs.csv", "  artifacts/sha256/"] {
+        assert!(sums.contains(needed), "{needed} not in SHA256SUMS");
+    }
+    // The manifest lists every file but itself, the report and SHA256SUMS, with sizes.
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(package().join("manifest.json")).unwrap()).unwrap();
+    let paths: Vec<&str> = m["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"findings.csv") && !paths.contains(&"report.pdf") && !paths.contains(&"manifest.json"));
+    assert_eq!(paths.len() + 2, sums.lines().count(), "SHA256SUMS = manifest files + manifest.json + report.pdf");
+    assert!(m["package_id"].as_str().unwrap().starts_with("dora-2026-q3-"));
+    assert_eq!(m["partial"], false);
+}
+
+#[test]
+fn same_inputs_and_time_give_a_byte_identical_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let again = tmp.path().join("pkg");
+    build_into(&again);
+    for f in ["report.pdf", "manifest.json", "findings.csv", "findings.json", "metrics.json", "SHA256SUMS", "artifacts.csv"] {
+        let a = std::fs::read(package().join(f)).unwrap();
+        let b = std::fs::read(again.join(f)).unwrap();
+        assert!(a == b, "{f} differs between two builds");
+    }
+}
+
+#[test]
+fn a_broken_template_is_reported_with_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let templates = tmp.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(templates.join("report.typ"), "#let data = json(\"data.json\")\n\n#data.no_such_field\n").unwrap();
+    let out = tmp.path().join("pkg");
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/api");
+    let o = run(&[
+        "build", "--input", input.to_str().unwrap(), "--period", "2026-Q3", "--templates", templates.to_str().unwrap(),
+        "--out", out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("report.typ:3:"), "{}", stderr(&o));
+    assert!(!out.exists(), "no half package");
+}
