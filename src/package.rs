@@ -20,7 +20,7 @@ use crate::render::Attachment;
 
 /// Total bytes of evidence CSVs attached to the PDF; larger ones stay in the package only
 /// (a PDF of gigabytes helps nobody and would take minutes to write).
-pub const ATTACHMENT_BUDGET: u64 = 64 * 1024 * 1024;
+pub const ATTACHMENT_BUDGET: u64 = 16 * 1024 * 1024;
 
 /// A stable id for the package: the period plus a digest of everything that decides its
 /// content (period, config, mapping and the set of artifact digests).

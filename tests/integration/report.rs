@@ -18,8 +18,17 @@ fn build_into(out: &Path) {
     let input = samples().join("input");
     let config = samples().join("dora-evidence.toml");
     let o = run(&[
-        "build", "--input", input.to_str().unwrap(), "--period", "2026-Q3", "--config", config.to_str().unwrap(),
-        "--out", out.to_str().unwrap(), "--generated-at", "2026-10-05T08:00:00Z",
+        "build",
+        "--input",
+        input.to_str().unwrap(),
+        "--period",
+        "2026-Q3",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--generated-at",
+        "2026-10-05T08:00:00Z",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
@@ -83,12 +92,22 @@ fn it_is_pdf_a_3b_with_the_csvs_attached() {
     assert!(meta.contains("<pdfaid:conformance>B</pdfaid:conformance>"), "{meta}");
     let (ok, list) = tool("pdfdetach", &["-list", "report.pdf"], package());
     assert!(ok, "{list}");
-    for name in ["findings.csv", "findings.json", "metrics.json", "artifacts.csv", "backup_jobs.csv", "restore_jobs.csv"] {
+    for name in
+        ["findings.csv", "findings.json", "metrics.json", "artifacts.csv", "backup_jobs.csv", "restore_jobs.csv"]
+    {
         assert!(list.lines().any(|l| l.trim().ends_with(&format!(": {name}"))), "{name} not attached: {list}");
     }
     // An attachment comes out byte for byte.
     let tmp = tempfile::tempdir().unwrap();
-    let n = list.lines().find(|l| l.trim().ends_with(": findings.csv")).unwrap().trim().split(':').next().unwrap().to_owned();
+    let n = list
+        .lines()
+        .find(|l| l.trim().ends_with(": findings.csv"))
+        .unwrap()
+        .trim()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
     let saved = tmp.path().join("f.csv");
     let (ok, out) = tool("pdfdetach", &["-save", &n, "-o", saved.to_str().unwrap(), "report.pdf"], package());
     assert!(ok, "{out}");
@@ -100,11 +119,19 @@ fn sha256sum_accepts_the_package() {
     let (ok, out) = tool("sha256sum", &["-c", "--strict", "SHA256SUMS"], package());
     assert!(ok, "{out}");
     let sums = std::fs::read_to_string(package().join("SHA256SUMS")).unwrap();
-    for needed in ["  report.pdf", "  manifest.json", "  findings.csv", "  metrics.json", "  evidence/backup_jobs.csv", "  artifacts/sha256/"] {
+    for needed in [
+        "  report.pdf",
+        "  manifest.json",
+        "  findings.csv",
+        "  metrics.json",
+        "  evidence/backup_jobs.csv",
+        "  artifacts/sha256/",
+    ] {
         assert!(sums.contains(needed), "{needed} not in SHA256SUMS");
     }
     // The manifest lists every file but itself, the report and SHA256SUMS, with sizes.
-    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(package().join("manifest.json")).unwrap()).unwrap();
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(package().join("manifest.json")).unwrap()).unwrap();
     let paths: Vec<&str> = m["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert!(paths.contains(&"findings.csv") && !paths.contains(&"report.pdf") && !paths.contains(&"manifest.json"));
     assert_eq!(paths.len() + 2, sums.lines().count(), "SHA256SUMS = manifest files + manifest.json + report.pdf");
@@ -117,7 +144,9 @@ fn same_inputs_and_time_give_a_byte_identical_report() {
     let tmp = tempfile::tempdir().unwrap();
     let again = tmp.path().join("pkg");
     build_into(&again);
-    for f in ["report.pdf", "manifest.json", "findings.csv", "findings.json", "metrics.json", "SHA256SUMS", "artifacts.csv"] {
+    for f in
+        ["report.pdf", "manifest.json", "findings.csv", "findings.json", "metrics.json", "SHA256SUMS", "artifacts.csv"]
+    {
         let a = std::fs::read(package().join(f)).unwrap();
         let b = std::fs::read(again.join(f)).unwrap();
         assert!(a == b, "{f} differs between two builds");
@@ -133,8 +162,15 @@ fn a_broken_template_is_reported_with_its_line() {
     let out = tmp.path().join("pkg");
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/api");
     let o = run(&[
-        "build", "--input", input.to_str().unwrap(), "--period", "2026-Q3", "--templates", templates.to_str().unwrap(),
-        "--out", out.to_str().unwrap(),
+        "build",
+        "--input",
+        input.to_str().unwrap(),
+        "--period",
+        "2026-Q3",
+        "--templates",
+        templates.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("report.typ:3:"), "{}", stderr(&o));
