@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use super::util::{run, stderr};
+use super::util::{build_q3, stderr};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -17,19 +17,7 @@ fn samples() -> PathBuf {
 fn build_into(out: &Path) {
     let input = samples().join("input");
     let config = samples().join("dora-evidence.toml");
-    let o = run(&[
-        "build",
-        "--input",
-        input.to_str().unwrap(),
-        "--period",
-        "2026-Q3",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--generated-at",
-        "2026-10-05T08:00:00Z",
-    ]);
+    let o = build_q3(&input, out, &["--config", config.to_str().unwrap(), "--generated-at", "2026-10-05T08:00:00Z"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -161,17 +149,7 @@ fn a_broken_template_is_reported_with_its_line() {
     std::fs::write(templates.join("report.typ"), "#let data = json(\"data.json\")\n\n#data.no_such_field\n").unwrap();
     let out = tmp.path().join("pkg");
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/api");
-    let o = run(&[
-        "build",
-        "--input",
-        input.to_str().unwrap(),
-        "--period",
-        "2026-Q3",
-        "--templates",
-        templates.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = build_q3(&input, &out, &["--templates", templates.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("report.typ:3:"), "{}", stderr(&o));
     assert!(!out.exists(), "no half package");

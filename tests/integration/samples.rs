@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::util::{col, read_csv, run, stderr};
+use super::util::{build_q3, col, read_csv, run, stderr};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -73,7 +73,7 @@ fn build_on_samples_matches_the_generators_ground_truth() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("pkg");
     let input = samples().join("input");
-    let o = run(&["build", "--input", input.to_str().unwrap(), "--period", "2026-Q3", "--out", out.to_str().unwrap()]);
+    let o = build_q3(&input, &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     // Every input file is an artifact; only the two operator files are unclassified; none failed.
@@ -165,17 +165,7 @@ fn metrics_on_samples_match_the_generators_ground_truth() {
     std::fs::write(&config, "[[target]]\nname = \"all\"\nrpo_hours = 26\nrto_minutes = 120\n").unwrap();
     let out = tmp.path().join("pkg");
     let input = samples().join("input");
-    let o = run(&[
-        "build",
-        "--input",
-        input.to_str().unwrap(),
-        "--period",
-        "2026-Q3",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = build_q3(&input, &out, &["--config", config.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m: Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
     let n = |v: &Value| v.as_u64().unwrap_or(0);
@@ -254,19 +244,7 @@ fn findings_on_samples_name_the_built_in_gaps() {
     let out = tmp.path().join("pkg");
     let input = samples().join("input");
     let config = samples().join("dora-evidence.toml");
-    let o = run(&[
-        "build",
-        "--input",
-        input.to_str().unwrap(),
-        "--period",
-        "2026-Q3",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--fail-on",
-        "not_satisfied",
-    ]);
+    let o = build_q3(&input, &out, &["--config", config.to_str().unwrap(), "--fail-on", "not_satisfied"]);
     // The sample has RPO and RTO breaches, so a scheduler asking to fail on them gets 1.
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(out.join("findings.csv").is_file(), "the package is still written");

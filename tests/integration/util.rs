@@ -71,6 +71,14 @@ pub fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("binary runs")
 }
 
+/// `dora-evidence build --input <input> --period 2026-Q3 --out <out> <extra…>`.
+pub fn build_q3(input: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args =
+        vec!["build", "--input", input.to_str().unwrap(), "--period", "2026-Q3", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
