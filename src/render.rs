@@ -72,19 +72,10 @@ pub enum RenderError {
     Template(String),
 }
 
-fn file_id(path: &str) -> FileId {
-    match VirtualPath::new(path) {
-        Ok(vpath) => RootedPath::new(VirtualRoot::Project, vpath).intern(),
-        Err(_) => {
-            RootedPath::new(VirtualRoot::Project, VirtualPath::new("invalid").unwrap_or_else(|_| unreachable_path()))
-                .intern()
-        }
-    }
-}
-
-fn unreachable_path() -> VirtualPath {
-    // "main.typ" is always a valid virtual path.
-    VirtualPath::new("main.typ").unwrap_or_else(|_| panic!("valid path"))
+fn file_id(path: &str) -> Result<FileId, RenderError> {
+    let vpath =
+        VirtualPath::new(path).map_err(|e| RenderError::Template(format!("invalid file name {path:?}: {e:?}")))?;
+    Ok(RootedPath::new(VirtualRoot::Project, vpath).intern())
 }
 
 /// Fonts, parsed once per process.
@@ -149,15 +140,15 @@ pub fn render_pdf(opts: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
         None => DEFAULT_TEMPLATE.to_owned(),
     };
     let mut files = HashMap::new();
-    files.insert(file_id("data.json"), Bytes::new(opts.data.clone()));
+    files.insert(file_id("data.json")?, Bytes::new(opts.data.clone()));
     for a in opts.attachments {
         let bytes = std::fs::read(&a.path).map_err(|source| RenderError::Read { path: a.path.clone(), source })?;
-        files.insert(file_id(&a.name), Bytes::new(bytes));
+        files.insert(file_id(&a.name)?, Bytes::new(bytes));
     }
     let today = datetime(opts.generated_at).ok_or_else(|| RenderError::Template("generated-at out of range".into()))?;
     let world = ReportWorld {
         library: LazyHash::new(Library::builder().build()),
-        main: Source::new(file_id("report.typ"), template),
+        main: Source::new(file_id("report.typ")?, template),
         files,
         today,
     };
