@@ -191,7 +191,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     let artifacts_csv = staging.path().join("artifacts.csv");
     evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
     let meta = manifest_meta(opts, &ev);
-    let manifest_sha = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
+    let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
 
@@ -211,7 +211,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     fs::write(&report, pdf).map_err(write_err(&report))?;
     tracing::info!("rendered report.pdf in {:.2?}", started.elapsed());
     let started = Instant::now();
-    package::write_sha256sums(staging.path()).map_err(write_err(staging.path()))?;
+    package::write_sha256sums(staging.path(), &listed).map_err(write_err(staging.path()))?;
     tracing::info!("wrote SHA256SUMS in {:.2?}", started.elapsed());
 
     let mut summary = summarise(&ev, out.clone(), bytes);

@@ -90,16 +90,19 @@ pub struct ManifestMeta {
     pub header: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Writes `manifest.json` over the files now in `dir`; returns its SHA-256.
+/// A package file: relative path, size, SHA-256.
+pub type FileEntry = (String, u64, String);
+
+/// Writes `manifest.json` over the files now in `dir`. Returns its SHA-256 and the entries it
+/// lists, so `SHA256SUMS` need not read them again.
 ///
 /// # Errors
 /// On read or write errors.
-pub fn write_manifest(dir: &Path, meta: &ManifestMeta) -> io::Result<String> {
-    let files: Vec<serde_json::Value> = list_files(dir)?
-        .into_iter()
-        .filter(|(p, _, _)| !is_excluded_from_manifest(p))
-        .map(|(path, size, sha256)| json!({"path": path, "size": size, "sha256": sha256}))
-        .collect();
+pub fn write_manifest(dir: &Path, meta: &ManifestMeta) -> io::Result<(String, Vec<FileEntry>)> {
+    let listed: Vec<FileEntry> =
+        list_files(dir)?.into_iter().filter(|(p, _, _)| !is_excluded_from_manifest(p)).collect();
+    let files: Vec<serde_json::Value> =
+        listed.iter().map(|(path, size, sha256)| json!({"path": path, "size": size, "sha256": sha256})).collect();
     let mut doc = serde_json::Map::new();
     doc.insert("format".into(), json!("dora-evidence-package/0.2"));
     doc.insert("package_id".into(), json!(meta.package_id));
@@ -112,26 +115,26 @@ pub fn write_manifest(dir: &Path, meta: &ManifestMeta) -> io::Result<String> {
     let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).map_err(io::Error::other)?;
     text.push('\n');
     fs::write(dir.join("manifest.json"), &text)?;
-    Ok(hex::encode(Sha256::digest(text.as_bytes())))
+    Ok((hex::encode(Sha256::digest(text.as_bytes())), listed))
 }
 
 fn is_excluded_from_manifest(path: &str) -> bool {
     path == "manifest.json" || path == "report.pdf" || path == "SHA256SUMS" || path.ends_with(".p7s")
 }
 
-/// Writes `SHA256SUMS` (`<hex>  <path>` lines, sorted) over every file but itself and
-/// signatures.
+/// Writes `SHA256SUMS` (`<hex>  <path>` lines, sorted): the manifest's entries plus
+/// `manifest.json` and `report.pdf`, hashed here — the only files written after the manifest.
 ///
 /// # Errors
 /// On read or write errors.
-pub fn write_sha256sums(dir: &Path) -> io::Result<()> {
-    let mut text = String::new();
-    for (path, _, sha) in list_files(dir)? {
-        if path == "SHA256SUMS" || path.ends_with(".p7s") {
-            continue;
-        }
-        text.push_str(&format!("{sha}  {path}\n"));
+pub fn write_sha256sums(dir: &Path, manifest_entries: &[FileEntry]) -> io::Result<()> {
+    let mut entries = manifest_entries.to_vec();
+    for late in ["manifest.json", "report.pdf"] {
+        let (size, sha) = hash_file(&dir.join(late))?;
+        entries.push((late.to_owned(), size, sha));
     }
+    entries.sort();
+    let text: String = entries.iter().map(|(path, _, sha)| format!("{sha}  {path}\n")).collect();
     fs::write(dir.join("SHA256SUMS"), text)
 }
 
