@@ -80,12 +80,7 @@ impl CheckResult {
             "vault_lock" => format!("{}/{} vaults compliance-locked", f("compliance"), f("vaults")),
             "legal_holds" => format!("{} active legal holds", f("active")),
             "copy_coverage" => format!("{}/{} copied off-site", n("targeted") - self.exceptions.len(), f("targeted")),
-            "failure_alarms" => {
-                format!(
-                    "{} scopes alerting",
-                    n("scopes").saturating_sub(self.exceptions.iter().filter(|e| !e.starts_with("alarm ")).count())
-                ) + &format!("/{}", f("scopes"))
-            }
+            "failure_alarms" => format!("{}/{} scopes alerting", f("alerting"), f("scopes")),
             "backup_controls" => format!("{}/{} controls non-compliant", f("non_compliant"), f("controls")),
             "encryption" => format!("{} unencrypted", f("unencrypted")),
             _ => format!("{} reports", f("reports")),
@@ -557,6 +552,7 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
             without_action.len()
         )
     };
+    let unalerted_count = unalerted.len();
     let mut exceptions = unalerted;
     exceptions.extend(without_action.iter().cloned());
     push(
@@ -566,6 +562,7 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         summary,
         vec![
             ("scopes", acc.scopes.len().to_string()),
+            ("alerting", (acc.scopes.len() - unalerted_count).to_string()),
             ("alarms_on_failures", failure_alarms.count().to_string()),
             ("without_action", without_action.len().to_string()),
         ],
