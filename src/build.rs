@@ -10,8 +10,8 @@
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::json;
@@ -24,6 +24,7 @@ use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
 use crate::package::{self, ManifestMeta};
 use crate::render::{self, RenderOptions};
+use crate::sign::{self, Identity, SignatureInfo};
 use crate::source::{self, SourceFile};
 use crate::time::{Period, Timestamp};
 
@@ -57,6 +58,21 @@ pub struct BuildOptions {
     /// Bytes of observations a worker holds before it writes a sorted run (default
     /// [`SPILL_BUDGET`]); smaller means less memory and more runs to merge.
     pub spill_budget: usize,
+    /// Who signs the package (`None`: an unsigned package).
+    pub signing: Option<Signing>,
+}
+
+/// A signing identity and what the PDF signature says.
+#[derive(Debug, Clone)]
+pub struct Signing {
+    /// The key and certificate chain.
+    pub identity: Arc<Identity>,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// `/ContactInfo`.
+    pub contact_info: Option<String>,
 }
 
 /// What a build produced.
@@ -82,6 +98,8 @@ pub struct BuildSummary {
     pub findings: Vec<(String, &'static str)>,
     /// Whether any requirement is `not_satisfied`.
     pub not_satisfied: bool,
+    /// The signer's subject, when signed.
+    pub signed_by: Option<String>,
 }
 
 impl BuildSummary {
@@ -116,6 +134,9 @@ pub enum BuildError {
     /// The report could not be rendered.
     #[error(transparent)]
     Render(#[from] render::RenderError),
+    /// The package could not be signed.
+    #[error("signing failed: {0}")]
+    Sign(#[from] sign::SignError),
     /// Writing the package failed.
     #[error("cannot write the package under {path}: {source}")]
     Write {
@@ -207,16 +228,33 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
         generated_at: opts.generated_at,
         ident: meta.package_id.clone(),
     })?;
+    tracing::info!("rendered report.pdf in {:.2?}", started.elapsed());
+    let pdf = match &opts.signing {
+        Some(s) => {
+            let started = Instant::now();
+            let signed = sign::sign_pdf(&s.identity, &pdf, &signature_info(opts, s))?;
+            tracing::info!("signed report.pdf (PAdES) in {:.2?}", started.elapsed());
+            signed
+        }
+        None => pdf,
+    };
     let report = staging.path().join("report.pdf");
     fs::write(&report, pdf).map_err(write_err(&report))?;
-    tracing::info!("rendered report.pdf in {:.2?}", started.elapsed());
     let started = Instant::now();
     package::write_sha256sums(staging.path(), &listed).map_err(write_err(staging.path()))?;
     tracing::info!("wrote SHA256SUMS in {:.2?}", started.elapsed());
+    if let Some(s) = &opts.signing {
+        let manifest = staging.path().join("manifest.json");
+        let bytes = fs::read(&manifest).map_err(write_err(&manifest))?;
+        let p7s = sign::sign_detached(&s.identity, &bytes, opts.generated_at)?;
+        let path = staging.path().join("manifest.json.p7s");
+        fs::write(&path, p7s).map_err(write_err(&path))?;
+    }
 
     let mut summary = summarise(&ev, out.clone(), bytes);
     summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();
     summary.not_satisfied = assessment.any_not_satisfied();
+    summary.signed_by = opts.signing.as_ref().map(|s| s.identity.subject());
     let staged = staging.keep();
     if out.exists() {
         let old = parent.join(format!(".{name}.old-{}", std::process::id()));
@@ -343,6 +381,16 @@ fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
         problem_count: ev.errors.len(),
         findings: Vec::new(),
         not_satisfied: false,
+        signed_by: None,
+    }
+}
+
+fn signature_info(opts: &BuildOptions, s: &Signing) -> SignatureInfo {
+    SignatureInfo {
+        signing_time: opts.generated_at,
+        reason: s.reason.clone(),
+        location: s.location.clone(),
+        contact_info: s.contact_info.clone(),
     }
 }
 
@@ -371,6 +419,14 @@ fn manifest_meta(opts: &BuildOptions, ev: &Evidence) -> ManifestMeta {
         },
         "records": counts,
         "parse_errors": ev.errors.len(),
+        "signature": opts.signing.as_ref().map(|s| json!({
+            "manifest": "manifest.json.p7s (detached CMS, DER)",
+            "report": format!("report.pdf (PAdES B-B, {})", sign::PDF_SUB_FILTER),
+            "signer": s.identity.subject(),
+            "signer_certificate_sha256": s.identity.certificate_sha256(),
+            "key": s.identity.key_kind(),
+            "signing_time": opts.generated_at.to_rfc3339(),
+        })),
     });
     let header = match header {
         serde_json::Value::Object(m) => m,

@@ -4,7 +4,9 @@
 //! including a package built from inputs that did not all parse unless `--allow-partial`.
 
 mod build;
+mod keygen;
 mod samples;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -26,6 +28,10 @@ pub struct Cli {
 enum Command {
     /// Build an evidence package from input folders.
     Build(build::BuildArgs),
+    /// Check a package: files against the manifest, SHA256SUMS, both signatures, trust.
+    Verify(verify::VerifyArgs),
+    /// Make a throw-away test CA and signing certificate (NOT for production).
+    Keygen(keygen::KeygenArgs),
     /// Write a fictional sample quarter in the real AWS formats.
     Samples(samples::SamplesArgs),
 }
@@ -43,6 +49,8 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Build(args) => build::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Keygen(args) => keygen::run(args),
         Command::Samples(args) => samples::run(args),
     };
     match result {

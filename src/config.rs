@@ -21,8 +21,28 @@ pub struct Config {
     pub candidate_tag: (String, String),
     /// Pass marks for rate checks.
     pub thresholds: Thresholds,
+    /// `[signing]`: who signs the package.
+    pub signing: SigningConfig,
     /// SHA-256 of the file's bytes (empty config: of the empty string).
     pub sha256: String,
+}
+
+/// `[signing]`: the signing identity and what the PDF signature says. Paths are relative to
+/// the config file; command-line flags override every key.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SigningConfig {
+    /// Private key (PEM).
+    pub key: Option<PathBuf>,
+    /// Certificate chain (PEM), signer first.
+    pub cert: Option<PathBuf>,
+    /// AWS KMS key id or ARN (instead of `key`).
+    pub kms_key_id: Option<String>,
+    /// `/Reason` of the PDF signature.
+    pub reason: Option<String>,
+    /// `/Location` of the PDF signature.
+    pub location: Option<String>,
+    /// `/ContactInfo` of the PDF signature.
+    pub contact_info: Option<String>,
 }
 
 /// `[thresholds]`: the lowest rates that still pass (0 < x ≤ 1).
@@ -95,7 +115,15 @@ impl Config {
             line: None,
             message: e.to_string(),
         })?;
-        Config::parse(&text).map_err(|(line, message)| ConfigError { path: path.to_path_buf(), line, message })
+        let mut config =
+            Config::parse(&text).map_err(|(line, message)| ConfigError { path: path.to_path_buf(), line, message })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in [&mut config.signing.key, &mut config.signing.cert].into_iter().flatten() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(config)
     }
 
     /// Parses config text; errors are (line, message).
@@ -157,11 +185,29 @@ impl Config {
             };
             targets.push(Target { name, resource_type: t.resource_type, tag, arn, rpo_hours, rto_minutes });
         }
+        let signing = match raw.signing {
+            Some(s) => {
+                if s.key.is_some() && s.kms_key_id.is_some() {
+                    let at = s.kms_key_id.as_ref().map(|k| line_of(k.span().start));
+                    return Err((at, "signing: give either key or kms_key_id, not both".to_owned()));
+                }
+                SigningConfig {
+                    key: s.key.map(PathBuf::from),
+                    cert: s.cert.map(PathBuf::from),
+                    kms_key_id: s.kms_key_id.map(Spanned::into_inner),
+                    reason: s.reason,
+                    location: s.location,
+                    contact_info: s.contact_info,
+                }
+            }
+            None => SigningConfig::default(),
+        };
         Ok(Config {
             entity: raw.entity,
             targets,
             candidate_tag,
             thresholds,
+            signing,
             sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
         })
     }
@@ -174,6 +220,7 @@ impl Default for Config {
             targets: Vec::new(),
             candidate_tag: ("restore_testing_candidate".into(), "true".into()),
             thresholds: Thresholds::default(),
+            signing: SigningConfig::default(),
             sha256: String::new(),
         })
     }
@@ -205,6 +252,18 @@ struct RawConfig {
     target: Vec<RawTarget>,
     restore_testing: Option<RawRestoreTesting>,
     thresholds: Option<RawThresholds>,
+    signing: Option<RawSigning>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSigning {
+    key: Option<String>,
+    cert: Option<String>,
+    kms_key_id: Option<Spanned<String>>,
+    reason: Option<String>,
+    location: Option<String>,
+    contact_info: Option<String>,
 }
 
 #[derive(Deserialize)]

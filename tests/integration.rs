@@ -9,6 +9,8 @@ mod integration {
     pub mod malformed;
     pub mod report;
     pub mod samples;
+    pub mod sign;
+    pub mod tamper;
     pub mod util;
     pub mod zip_safety;
 }

@@ -9,7 +9,9 @@ use clap::Args;
 use crate::assess::mapping::Mapping;
 use crate::build::{self, BuildOptions};
 use crate::config::Config;
+use crate::sign::{Identity, KeySource};
 use crate::time::{Period, Timestamp};
+use std::sync::Arc;
 
 /// Arguments of `dora-evidence build`.
 #[derive(Debug, Args)]
@@ -47,6 +49,19 @@ pub struct BuildArgs {
     /// Parse threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Signing key, PEM (ECDSA P-256 or RSA; PKCS#8, SEC1 or PKCS#1). An encrypted PKCS#8
+    /// key takes its passphrase from DORA_EVIDENCE_SIGN_KEY_PASSPHRASE.
+    #[arg(long, value_name = "FILE", conflicts_with = "sign_kms_key_id")]
+    sign_key: Option<PathBuf>,
+    /// Sign with this AWS KMS key (ECC_NIST_P256 or RSA, SIGN_VERIFY) instead of a key file.
+    #[arg(long, value_name = "KEY_ID")]
+    sign_kms_key_id: Option<String>,
+    /// Certificate chain of the signing key, PEM, signer first.
+    #[arg(long, value_name = "FILE")]
+    sign_cert: Option<PathBuf>,
+    /// Accept a key file readable by group or others.
+    #[arg(long)]
+    insecure_key_permissions: bool,
 }
 
 fn parse_period(s: &str) -> Result<Period, String> {
@@ -55,6 +70,38 @@ fn parse_period(s: &str) -> Result<Period, String> {
 
 fn parse_time(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse(s)
+}
+
+/// The signing identity from flags, else from `[signing]` in the config.
+fn signing(args: &BuildArgs, config: &Config) -> anyhow::Result<Option<build::Signing>> {
+    let c = &config.signing;
+    let from_flags = args.sign_key.is_some() || args.sign_kms_key_id.is_some();
+    let (key, kms) = if from_flags {
+        (args.sign_key.clone(), args.sign_kms_key_id.clone())
+    } else {
+        (c.key.clone(), c.kms_key_id.clone())
+    };
+    let cert = args.sign_cert.clone().or_else(|| c.cert.clone());
+    let source = match (&key, &kms) {
+        (None, None) => {
+            if cert.is_some() {
+                anyhow::bail!("a signing certificate was given without a key (--sign-key or --sign-kms-key-id)");
+            }
+            return Ok(None);
+        }
+        (Some(path), _) => KeySource::File { path, insecure_permissions: args.insecure_key_permissions },
+        (None, Some(id)) => KeySource::Kms(id),
+    };
+    let Some(cert) = cert else {
+        anyhow::bail!("a signing key was given without its certificate (--sign-cert FILE)");
+    };
+    let identity = Identity::load(source, &cert)?;
+    Ok(Some(build::Signing {
+        identity: Arc::new(identity),
+        reason: c.reason.clone().or_else(|| Some("DORA ICT backup and restore evidence".into())),
+        location: c.location.clone(),
+        contact_info: c.contact_info.clone(),
+    }))
 }
 
 /// Runs `build`.
@@ -68,6 +115,12 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Mapping::load(path)?,
         None => Mapping::builtin(),
     };
+    let signing = signing(&args, &config)?;
+    if signing.is_none() {
+        eprintln!(
+            "warning: UNSIGNED package: no signing identity (--sign-key/--sign-cert, --sign-kms-key-id/--sign-cert or [signing] in the config); nobody can prove who produced it"
+        );
+    }
     let opts = BuildOptions {
         inputs: args.inputs,
         period: args.period,
@@ -80,10 +133,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         config,
         mapping,
         templates: args.templates,
+        signing,
     };
     let summary = build::run(&opts).context("build failed")?;
     println!("package: {}", summary.out.display());
     println!("report:  {}", summary.out.join("report.pdf").display());
+    match &summary.signed_by {
+        Some(who) => println!("signed by: {who} (manifest.json.p7s, PAdES in report.pdf)"),
+        None => println!("signed by: nobody (unsigned package)"),
+    }
     println!(
         "artifacts: {} ({} bytes), {} unclassified, {} with problems",
         summary.artifacts, summary.bytes, summary.unclassified, summary.failed

@@ -100,3 +100,33 @@ pub fn col<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
     let i = header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
     &row[i]
 }
+
+/// The moto server for S3/KMS/STS tests: the one `scripts/test.sh` started
+/// (`DORA_TEST_MOTO_ENDPOINT`), else one started here on a free 127.0.0.1 port that stops
+/// when the test process ends. Fails (never skips) when moto is not installed.
+pub fn moto_endpoint() -> String {
+    static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ENDPOINT
+        .get_or_init(|| {
+            if let Ok(e) = std::env::var("DORA_TEST_MOTO_ENDPOINT") {
+                return e;
+            }
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            // A watchdog shell stops moto when this process (its parent) is gone.
+            let script = format!(
+                "python3 -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+                 while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
+                parent = std::process::id()
+            );
+            Command::new("sh").args(["-c", &script]).spawn().expect("sh runs");
+            let url = format!("http://127.0.0.1:{port}");
+            for _ in 0..150 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return url;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            panic!("moto did not start on {url}: install it with `pip install 'moto[server]==5.2.5'` or run scripts/test.sh");
+        })
+        .clone()
+}

@@ -1,0 +1,823 @@
+//! Just enough PDF to sign and verify our own report: a tolerant object parser over raw
+//! bytes, the classic cross-reference table (krilla, behind typst, writes no xref streams or
+//! object streams), and the incremental update that adds one invisible signature field.
+//!
+//! Everything here works on bytes that may be hostile (a tampered package): every read is
+//! bounds-checked and every failure is an error with a byte offset, never a panic.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+
+/// A PDF structure problem, with the byte offset where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("PDF byte {offset}: {message}")]
+pub struct PdfError {
+    /// Byte offset in the file.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, PdfError> {
+    Err(PdfError { offset, message: message.into() })
+}
+
+/// A parsed PDF value; every value keeps the byte span it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `<< /Key value … >>`.
+    Dict(Vec<(String, Value)>, Range<usize>),
+    /// `[ … ]`.
+    Array(Vec<Value>, Range<usize>),
+    /// `/Name` (without the slash, `#xx` escapes left as written).
+    Name(String, Range<usize>),
+    /// An integer or real, as written.
+    Number(f64, Range<usize>),
+    /// `(literal)` or `<hex>`; the span covers the delimiters.
+    String(Range<usize>),
+    /// `N G R`.
+    Ref(u32, u16, Range<usize>),
+    /// `true`, `false`, `null` or another bare keyword.
+    Keyword(String, Range<usize>),
+}
+
+impl Value {
+    /// The bytes this value was parsed from.
+    pub fn span(&self) -> Range<usize> {
+        match self {
+            Value::Dict(_, s)
+            | Value::Array(_, s)
+            | Value::Name(_, s)
+            | Value::Number(_, s)
+            | Value::String(s)
+            | Value::Ref(_, _, s)
+            | Value::Keyword(_, s) => s.clone(),
+        }
+    }
+
+    /// A dictionary entry.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Dict(entries, _) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn as_ref(&self) -> Option<(u32, u16)> {
+        match self {
+            Value::Ref(n, g, _) => Some((*n, *g)),
+            _ => None,
+        }
+    }
+
+    fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Number(v, _) if v.fract() == 0.0 && v.abs() < 1e15 => Some(*v as i64),
+            _ => None,
+        }
+    }
+
+    fn is_name(&self, name: &str) -> bool {
+        matches!(self, Value::Name(n, _) if n == name)
+    }
+}
+
+fn is_white(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' | b'\0')
+}
+
+fn is_delim(b: u8) -> bool {
+    matches!(b, b'(' | b')' | b'<' | b'>' | b'[' | b']' | b'{' | b'}' | b'/' | b'%')
+}
+
+/// Skips white space and comments.
+fn skip_ws(buf: &[u8], mut pos: usize) -> usize {
+    while let Some(&b) = buf.get(pos) {
+        if is_white(b) {
+            pos += 1;
+        } else if b == b'%' {
+            while buf.get(pos).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                pos += 1;
+            }
+        } else {
+            break;
+        }
+    }
+    pos
+}
+
+fn token_end(buf: &[u8], mut pos: usize) -> usize {
+    while buf.get(pos).is_some_and(|&b| !is_white(b) && !is_delim(b)) {
+        pos += 1;
+    }
+    pos
+}
+
+const MAX_DEPTH: usize = 64;
+
+/// Parses one value starting at or after `pos` (white space skipped).
+///
+/// # Errors
+/// On malformed or truncated syntax.
+pub fn parse_value(buf: &[u8], pos: usize) -> Result<Value, PdfError> {
+    parse_at(buf, pos, 0)
+}
+
+fn parse_at(buf: &[u8], pos: usize, depth: usize) -> Result<Value, PdfError> {
+    if depth > MAX_DEPTH {
+        return err(pos, "objects nested too deeply");
+    }
+    let start = skip_ws(buf, pos);
+    let Some(&b) = buf.get(start) else { return err(start, "unexpected end of file") };
+    match b {
+        b'<' if buf.get(start + 1) == Some(&b'<') => {
+            let mut entries = Vec::new();
+            let mut p = start + 2;
+            loop {
+                p = skip_ws(buf, p);
+                match buf.get(p) {
+                    Some(b'>') if buf.get(p + 1) == Some(&b'>') => {
+                        return Ok(Value::Dict(entries, start..p + 2));
+                    }
+                    Some(b'/') => {
+                        let Value::Name(key, _) = parse_at(buf, p, depth + 1)? else {
+                            return err(p, "dictionary key is not a name");
+                        };
+                        let value = parse_at(buf, token_end(buf, p + 1), depth + 1)?;
+                        p = value.span().end;
+                        entries.push((key, value));
+                    }
+                    Some(_) => return err(p, "dictionary key is not a name"),
+                    None => return err(p, "unterminated dictionary"),
+                }
+            }
+        }
+        b'<' => {
+            let mut p = start + 1;
+            while let Some(&c) = buf.get(p) {
+                if c == b'>' {
+                    return Ok(Value::String(start..p + 1));
+                }
+                if !(c.is_ascii_hexdigit() || is_white(c)) {
+                    return err(p, "bad character in hex string");
+                }
+                p += 1;
+            }
+            err(start, "unterminated hex string")
+        }
+        b'(' => {
+            let (mut p, mut open) = (start + 1, 1usize);
+            while let Some(&c) = buf.get(p) {
+                match c {
+                    b'\\' => p += 1,
+                    b'(' => open += 1,
+                    b')' => {
+                        open -= 1;
+                        if open == 0 {
+                            return Ok(Value::String(start..p + 1));
+                        }
+                    }
+                    _ => {}
+                }
+                p += 1;
+            }
+            err(start, "unterminated string")
+        }
+        b'[' => {
+            let mut items = Vec::new();
+            let mut p = start + 1;
+            loop {
+                p = skip_ws(buf, p);
+                match buf.get(p) {
+                    Some(b']') => return Ok(Value::Array(items, start..p + 1)),
+                    Some(_) => {
+                        let v = parse_at(buf, p, depth + 1)?;
+                        p = v.span().end;
+                        items.push(v);
+                    }
+                    None => return err(p, "unterminated array"),
+                }
+            }
+        }
+        b'/' => {
+            let end = token_end(buf, start + 1);
+            let name = String::from_utf8_lossy(&buf[start + 1..end]).into_owned();
+            Ok(Value::Name(name, start..end))
+        }
+        b'0'..=b'9' | b'+' | b'-' | b'.' => {
+            let end = token_end(buf, start);
+            let num = parse_number(buf, start, end)?;
+            // `N G R` is a reference.
+            if num.fract() == 0.0 && num >= 0.0 && b.is_ascii_digit() {
+                let g_start = skip_ws(buf, end);
+                let g_end = token_end(buf, g_start);
+                if g_end > g_start && buf[g_start..g_end].iter().all(u8::is_ascii_digit) {
+                    let r_start = skip_ws(buf, g_end);
+                    if buf.get(r_start) == Some(&b'R') && token_end(buf, r_start) == r_start + 1 {
+                        let generation = parse_number(buf, g_start, g_end)?;
+                        if num > f64::from(u32::MAX) || generation > f64::from(u16::MAX) {
+                            return err(start, "object reference out of range");
+                        }
+                        return Ok(Value::Ref(num as u32, generation as u16, start..r_start + 1));
+                    }
+                }
+            }
+            Ok(Value::Number(num, start..end))
+        }
+        _ if is_delim(b) => err(start, format!("unexpected '{}'", b as char)),
+        _ => {
+            let end = token_end(buf, start);
+            Ok(Value::Keyword(String::from_utf8_lossy(&buf[start..end]).into_owned(), start..end))
+        }
+    }
+}
+
+fn parse_number(buf: &[u8], start: usize, end: usize) -> Result<f64, PdfError> {
+    std::str::from_utf8(&buf[start..end])
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|v| v.is_finite())
+        .map_or_else(|| err(start, "bad number"), Ok)
+}
+
+/// A PDF file with its cross-reference tables read (newest section first).
+#[derive(Debug)]
+pub struct Pdf<'a> {
+    /// The file.
+    pub bytes: &'a [u8],
+    /// Object number → (generation, offset of `N G obj`), from the newest xref section that has it.
+    offsets: HashMap<u32, (u16, usize)>,
+    /// The newest trailer dictionary.
+    pub trailer: Value,
+    /// Offset of the newest `xref` (what the last `startxref` says).
+    pub startxref: usize,
+}
+
+impl<'a> Pdf<'a> {
+    /// Reads the trailer and every classic xref section, following `/Prev`.
+    ///
+    /// # Errors
+    /// When the file has no `startxref`, uses xref streams, or a table is malformed.
+    pub fn parse(bytes: &'a [u8]) -> Result<Pdf<'a>, PdfError> {
+        let tail_from = bytes.len().saturating_sub(1024);
+        let Some(rel) = find_last(&bytes[tail_from..], b"startxref") else {
+            return err(bytes.len(), "no startxref near the end of the file");
+        };
+        let after = tail_from + rel + b"startxref".len();
+        let Value::Number(n, _) = parse_value(bytes, after)? else { return err(after, "startxref is not a number") };
+        let startxref = n as usize;
+        let mut offsets = HashMap::new();
+        let mut trailer = None;
+        let mut next = Some(startxref);
+        let mut seen = Vec::new();
+        while let Some(at) = next {
+            if seen.contains(&at) || seen.len() > 64 {
+                return err(at, "xref sections form a loop");
+            }
+            seen.push(at);
+            let section_trailer = read_xref_section(bytes, at, &mut offsets)?;
+            next = match section_trailer.get("Prev") {
+                Some(v) => Some(v.as_int().filter(|&p| p >= 0).map_or_else(|| err(at, "bad /Prev"), Ok)? as usize),
+                None => None,
+            };
+            trailer.get_or_insert(section_trailer);
+        }
+        let trailer = trailer.map_or_else(|| err(startxref, "no trailer"), Ok)?;
+        Ok(Pdf { bytes, offsets, trailer, startxref })
+    }
+
+    /// The indirect object `num`: its value and its whole `N G obj … endobj` span.
+    ///
+    /// # Errors
+    /// When the object is missing or malformed.
+    pub fn object(&self, num: u32) -> Result<(Value, Range<usize>), PdfError> {
+        let Some(&(generation, at)) = self.offsets.get(&num) else {
+            return err(0, format!("object {num} is not in the cross-reference table"));
+        };
+        let header = format!("{num} {generation} obj");
+        let start = skip_ws(self.bytes, at);
+        if !self.bytes.get(start..).is_some_and(|b| b.starts_with(header.as_bytes())) {
+            return err(at, format!("object {num}: xref offset does not point at '{header}'"));
+        }
+        let value = parse_value(self.bytes, start + header.len())?;
+        let end = skip_ws(self.bytes, value.span().end);
+        if !self.bytes.get(end..).is_some_and(|b| b.starts_with(b"endobj")) {
+            return err(end, format!("object {num}: no endobj"));
+        }
+        Ok((value, start..end + b"endobj".len()))
+    }
+
+    /// Follows a reference (or returns a direct value as is).
+    ///
+    /// # Errors
+    /// As [`Pdf::object`].
+    pub fn resolve(&self, v: &Value) -> Result<Value, PdfError> {
+        match v.as_ref() {
+            Some((n, _)) => Ok(self.object(n)?.0),
+            None => Ok(v.clone()),
+        }
+    }
+
+    fn root(&self) -> Result<(u32, Value), PdfError> {
+        let Some((num, _)) = self.trailer.get("Root").and_then(Value::as_ref) else {
+            return err(self.startxref, "trailer has no /Root");
+        };
+        Ok((num, self.object(num)?.0))
+    }
+
+    /// The first page: its object number and dictionary.
+    fn first_page(&self, catalog: &Value) -> Result<(u32, Value), PdfError> {
+        let mut node = catalog.get("Pages").and_then(Value::as_ref).map(|r| r.0);
+        for _ in 0..32 {
+            let Some(num) = node else { break };
+            let (dict, span) = self.object(num)?;
+            if dict.get("Type").is_some_and(|t| t.is_name("Page")) {
+                return Ok((num, dict));
+            }
+            node = match dict.get("Kids") {
+                Some(Value::Array(kids, _)) => kids.first().and_then(Value::as_ref).map(|r| r.0),
+                _ => return err(span.start, format!("page tree node {num} has no /Kids")),
+            };
+        }
+        err(0, "no page found")
+    }
+
+    /// Every signature field's value dictionary (`/FT /Sig` fields of the AcroForm).
+    ///
+    /// # Errors
+    /// When the form or a field is malformed.
+    pub fn signatures(&self) -> Result<Vec<Signature>, PdfError> {
+        let (_, catalog) = self.root()?;
+        let Some(form) = catalog.get("AcroForm") else { return Ok(Vec::new()) };
+        let form = self.resolve(form)?;
+        let fields = match form.get("Fields") {
+            Some(f) => self.resolve(f)?,
+            None => return Ok(Vec::new()),
+        };
+        let Value::Array(fields, _) = fields else { return err(form.span().start, "/Fields is not an array") };
+        let mut out = Vec::new();
+        for field in fields.iter().take(1024) {
+            let field = self.resolve(field)?;
+            if !field.get("FT").is_some_and(|t| t.is_name("Sig")) {
+                continue;
+            }
+            let Some(v) = field.get("V") else { continue };
+            let dict = self.resolve(v)?;
+            out.push(Signature::from_dict(self.bytes, &dict)?);
+        }
+        Ok(out)
+    }
+}
+
+/// A signature dictionary as written: where its `/Contents` sits and what `/ByteRange` says.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    /// `/SubFilter`.
+    pub sub_filter: String,
+    /// `/ByteRange` as four numbers.
+    pub byte_range: Vec<i64>,
+    /// The span of the `/Contents` hex string, delimiters included.
+    pub contents_span: Range<usize>,
+    /// The decoded `/Contents` bytes (the CMS, zero padded).
+    pub contents: Vec<u8>,
+    /// `/M`, the claimed signing time, as written (`D:…`).
+    pub signing_time: Option<String>,
+}
+
+impl Signature {
+    fn from_dict(bytes: &[u8], dict: &Value) -> Result<Signature, PdfError> {
+        let at = dict.span().start;
+        let sub_filter = match dict.get("SubFilter") {
+            Some(Value::Name(n, _)) => n.clone(),
+            _ => return err(at, "signature has no /SubFilter"),
+        };
+        let byte_range = match dict.get("ByteRange") {
+            Some(Value::Array(items, _)) => items
+                .iter()
+                .map(|v| v.as_int().map_or_else(|| err(at, "/ByteRange holds a non-integer"), Ok))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return err(at, "signature has no /ByteRange"),
+        };
+        let contents_span = match dict.get("Contents") {
+            Some(Value::String(span)) if bytes.get(span.start) == Some(&b'<') => span.clone(),
+            _ => return err(at, "signature /Contents is not a hex string"),
+        };
+        let contents = decode_hex(&bytes[contents_span.start + 1..contents_span.end - 1])
+            .map_or_else(|| err(contents_span.start, "signature /Contents is not valid hex"), Ok)?;
+        let signing_time = match dict.get("M") {
+            Some(Value::String(span)) => {
+                Some(String::from_utf8_lossy(&bytes[span.start + 1..span.end - 1]).into_owned())
+            }
+            _ => None,
+        };
+        Ok(Signature { sub_filter, byte_range, contents_span, contents, signing_time })
+    }
+}
+
+fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text.iter().copied().filter(|b| !is_white(*b)).collect();
+    if digits.len() % 2 != 0 {
+        return None;
+    }
+    hex::decode(digits).ok()
+}
+
+fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Reads one classic `xref` section at `at` into `offsets` (entries already known are newer
+/// and kept) and returns its trailer.
+fn read_xref_section(buf: &[u8], at: usize, offsets: &mut HashMap<u32, (u16, usize)>) -> Result<Value, PdfError> {
+    let mut p = skip_ws(buf, at);
+    if !buf.get(p..).is_some_and(|b| b.starts_with(b"xref")) {
+        return err(at, "startxref does not point at a classic 'xref' table (xref streams are not supported)");
+    }
+    p += 4;
+    loop {
+        p = skip_ws(buf, p);
+        if buf.get(p..).is_some_and(|b| b.starts_with(b"trailer")) {
+            return parse_value(buf, p + b"trailer".len());
+        }
+        let (Value::Number(first, _), Value::Number(count, s)) = (parse_value(buf, p)?, {
+            let end = token_end(buf, skip_ws(buf, p));
+            parse_value(buf, end)?
+        }) else {
+            return err(p, "bad xref subsection header");
+        };
+        if first < 0.0 || count < 0.0 || count > 10_000_000.0 {
+            return err(p, "bad xref subsection header");
+        }
+        p = s.end;
+        // Entries are 20 bytes: 10-digit offset, space, 5-digit generation, space, n|f, EOL.
+        p = skip_ws_one_line(buf, p);
+        for i in 0..count as u32 {
+            let Some(entry) = buf.get(p..p + 20) else { return err(p, "truncated xref table") };
+            let (Some(off), Some(generation)) = (ascii_num(&entry[0..10]), ascii_num(&entry[11..16])) else {
+                return err(p, "bad xref entry");
+            };
+            if entry[17] == b'n' {
+                offsets.entry(first as u32 + i).or_insert((generation as u16, off as usize));
+            } else if entry[17] != b'f' {
+                return err(p, "bad xref entry type");
+            }
+            p += 20;
+        }
+    }
+}
+
+fn skip_ws_one_line(buf: &[u8], mut p: usize) -> usize {
+    while buf.get(p).is_some_and(|&b| b == b' ' || b == b'\r' || b == b'\n') {
+        p += 1;
+    }
+    p
+}
+
+fn ascii_num(b: &[u8]) -> Option<u64> {
+    b.iter().all(u8::is_ascii_digit).then(|| b.iter().fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')))
+}
+
+/// What the signature dictionary should say besides the signature itself.
+#[derive(Debug, Clone)]
+pub struct SignatureFields {
+    /// `/SubFilter`, e.g. `ETSI.CAdES.detached`.
+    pub sub_filter: &'static str,
+    /// `/M`, as a PDF date (`D:YYYYMMDDHHmmSSZ`).
+    pub signing_time: String,
+    /// `/Name`: the signer's name.
+    pub name: Option<String>,
+    /// `/Reason`.
+    pub reason: Option<String>,
+    /// `/Location`.
+    pub location: Option<String>,
+    /// `/ContactInfo`.
+    pub contact_info: Option<String>,
+    /// Bytes reserved for the CMS in `/Contents`.
+    pub reserve: usize,
+}
+
+/// A PDF with an incremental update appended whose signature `/Contents` is still zeros.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The whole new file.
+    pub bytes: Vec<u8>,
+    /// Span of the `/Contents` hex string, delimiters included.
+    contents: Range<usize>,
+}
+
+impl Prepared {
+    /// The bytes the signature covers: everything but the `/Contents` hex string.
+    pub fn signed_ranges(&self) -> [&[u8]; 2] {
+        [&self.bytes[..self.contents.start], &self.bytes[self.contents.end..]]
+    }
+
+    /// Writes the CMS (DER) into the placeholder.
+    ///
+    /// # Errors
+    /// When the CMS is larger than the space reserved.
+    pub fn finish(mut self, cms: &[u8]) -> Result<Vec<u8>, PdfError> {
+        let room = (self.contents.len() - 2) / 2;
+        if cms.len() > room {
+            return err(self.contents.start, format!("signature of {} bytes exceeds the {room} reserved", cms.len()));
+        }
+        let hex = hex::encode_upper(cms);
+        self.bytes[self.contents.start + 1..self.contents.start + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+        Ok(self.bytes)
+    }
+}
+
+/// Appends an incremental update that adds an invisible signature field on the first page
+/// and a signature dictionary with a zero-filled `/Contents` and a final `/ByteRange`. The
+/// original bytes are kept unchanged, so what was PDF/A stays PDF/A.
+///
+/// # Errors
+/// When the PDF has no classic xref, no catalog or page, or already has a form.
+pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Prepared, PdfError> {
+    let pdf = Pdf::parse(original)?;
+    let (catalog_num, catalog) = pdf.root()?;
+    if catalog.get("AcroForm").is_some() {
+        return err(catalog.span().start, "the PDF already has a form (/AcroForm); signing it is not supported");
+    }
+    let (page_num, page) = pdf.first_page(&catalog)?;
+    let size = pdf.trailer.get("Size").and_then(Value::as_int).filter(|&s| s > 0);
+    let Some(size) = size.and_then(|s| u32::try_from(s).ok()) else {
+        return err(pdf.startxref, "trailer has no valid /Size");
+    };
+    let (widget, sig) = (size, size + 1);
+    let mut objects: Vec<(u32, Vec<u8>)> = Vec::new();
+    let bytes = original;
+    let text = |v: &Value| String::from_utf8_lossy(&bytes[v.span()]).into_owned();
+
+    // Catalog with the form added.
+    let mut cat = dict_text(bytes, &catalog, &[]);
+    write!(cat, " /AcroForm << /Fields [{widget} 0 R] /SigFlags 3 >>").ok();
+    objects.push((catalog_num, close_dict(cat)));
+
+    // First page with the widget in /Annots (the array may be inline or its own object).
+    match page.get("Annots") {
+        Some(Value::Ref(n, _, _)) => {
+            let (annots, _) = pdf.object(*n)?;
+            let Value::Array(items, _) = &annots else { return err(annots.span().start, "/Annots is not an array") };
+            let list: Vec<String> = items.iter().map(text).collect();
+            objects.push((*n, format!("[{} {widget} 0 R]", list.join(" ")).into_bytes()));
+        }
+        Some(Value::Array(items, _)) => {
+            let list: Vec<String> = items.iter().map(text).collect();
+            let mut p = dict_text(bytes, &page, &["Annots"]);
+            write!(p, " /Annots [{} {widget} 0 R]", list.join(" ")).ok();
+            objects.push((page_num, close_dict(p)));
+        }
+        Some(other) => return err(other.span().start, "/Annots is not an array"),
+        None => {
+            let mut p = dict_text(bytes, &page, &[]);
+            write!(p, " /Annots [{widget} 0 R]").ok();
+            objects.push((page_num, close_dict(p)));
+        }
+    }
+    objects.push((
+        widget,
+        format!(
+            "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature1) /V {sig} 0 R /P {page_num} 0 R /Rect [0 0 0 0] /F 132 >>"
+        )
+        .into_bytes(),
+    ));
+
+    // The signature dictionary; /ByteRange gets a fixed-width slot filled in below.
+    let mut s = format!("<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /{} /ByteRange ", fields.sub_filter);
+    let br_at = s.len();
+    s.push_str(&" ".repeat(BYTE_RANGE_SLOT));
+    s.push_str(" /Contents ");
+    let contents_at = s.len();
+    s.push('<');
+    s.push_str(&"0".repeat(fields.reserve * 2));
+    s.push('>');
+    write!(s, " /M {}", pdf_string(&fields.signing_time)).ok();
+    for (key, value) in [
+        ("Name", &fields.name),
+        ("Reason", &fields.reason),
+        ("Location", &fields.location),
+        ("ContactInfo", &fields.contact_info),
+    ] {
+        if let Some(v) = value {
+            write!(s, " /{key} {}", pdf_string(v)).ok();
+        }
+    }
+    s.push_str(" >>");
+    objects.push((sig, s.into_bytes()));
+
+    // Write the update.
+    let mut out = original.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let mut xref: Vec<(u32, usize)> = Vec::new();
+    let mut sig_body_at = 0;
+    for (num, body) in &objects {
+        xref.push((*num, out.len()));
+        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+        if *num == sig {
+            sig_body_at = out.len();
+        }
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    xref.sort();
+    let xref_at = out.len();
+    let mut table = String::from("xref\n");
+    let mut i = 0;
+    while i < xref.len() {
+        let mut j = i;
+        while j + 1 < xref.len() && xref[j + 1].0 == xref[j].0 + 1 {
+            j += 1;
+        }
+        writeln!(table, "{} {}", xref[i].0, j - i + 1).ok();
+        for (_, off) in &xref[i..=j] {
+            write!(table, "{off:010} 00000 n \n").ok();
+        }
+        i = j + 1;
+    }
+    let mut trailer = format!("trailer\n<< /Size {} /Root {catalog_num} 0 R", sig + 1);
+    for key in ["Info", "ID"] {
+        if let Some(v) = pdf.trailer.get(key) {
+            write!(trailer, " /{key} {}", text(v)).ok();
+        }
+    }
+    write!(trailer, " /Prev {} >>\nstartxref\n{xref_at}\n%%EOF\n", pdf.startxref).ok();
+    out.extend_from_slice(table.as_bytes());
+    out.extend_from_slice(trailer.as_bytes());
+
+    let contents = sig_body_at + contents_at..sig_body_at + contents_at + fields.reserve * 2 + 2;
+    let range = format!("[0 {} {} {}]", contents.start, contents.end, out.len() - contents.end);
+    if range.len() > BYTE_RANGE_SLOT {
+        return err(sig_body_at, "file too large for the /ByteRange slot");
+    }
+    out[sig_body_at + br_at..sig_body_at + br_at + range.len()].copy_from_slice(range.as_bytes());
+    Ok(Prepared { bytes: out, contents })
+}
+
+/// Room for `[0 a b c]` with three 10-digit numbers (files up to 9.3 GB).
+const BYTE_RANGE_SLOT: usize = 36;
+
+/// The dictionary's entries as text `<< /K v …`, without the closing `>>`, leaving out `skip`.
+fn dict_text(bytes: &[u8], dict: &Value, skip: &[&str]) -> String {
+    let mut s = String::from("<<");
+    if let Value::Dict(entries, _) = dict {
+        for (k, v) in entries {
+            if !skip.contains(&k.as_str()) {
+                write!(s, " /{k} {}", String::from_utf8_lossy(&bytes[v.span()])).ok();
+            }
+        }
+    }
+    s
+}
+
+fn close_dict(mut s: String) -> Vec<u8> {
+    s.push_str(" >>");
+    s.into_bytes()
+}
+
+/// A PDF text string: literal when printable ASCII, else UTF-16BE hex with a BOM.
+pub fn pdf_string(s: &str) -> String {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        let mut out = String::from("(");
+        for c in s.chars() {
+            if matches!(c, '(' | ')' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push(')');
+        out
+    } else {
+        let mut out = String::from("<FEFF");
+        for unit in s.encode_utf16() {
+            write!(out, "{unit:04X}").ok();
+        }
+        out.push('>');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal one-page PDF with a classic xref, built with correct offsets.
+    pub(crate) fn tiny_pdf() -> Vec<u8> {
+        let objs = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [] >>",
+        ];
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offs = Vec::new();
+        for (i, o) in objs.iter().enumerate() {
+            offs.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 4\n0000000000 65535 f \n");
+        for o in offs {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 4 /Root 1 0 R /ID [<AB> <AB>] >>\nstartxref\n{xref}\n%%EOF").as_bytes(),
+        );
+        out
+    }
+
+    #[test]
+    fn parses_values() {
+        let v = parse_value(b"<< /A 1 0 R /B [1 2.5 (a\\)b(c)) <0aF>] /C /N#20x /D true >>", 0).unwrap();
+        assert_eq!(v.get("A").and_then(Value::as_ref), Some((1, 0)));
+        let Some(Value::Array(items, _)) = v.get("B") else { panic!() };
+        assert_eq!(items.len(), 4);
+        assert!(matches!(v.get("D"), Some(Value::Keyword(k, _)) if k == "true"));
+        assert!(parse_value(b"<< /A (unterminated >>", 0).is_err());
+        assert!(parse_value(b"[[[[", 0).is_err());
+        assert!(parse_value(&[b'['; 200], 0).is_err());
+    }
+
+    #[test]
+    fn signs_and_reads_back() {
+        let original = tiny_pdf();
+        let fields = SignatureFields {
+            sub_filter: "ETSI.CAdES.detached",
+            signing_time: "D:20261001000000Z".into(),
+            name: Some("Test".into()),
+            reason: Some("Evidence (Q3)".into()),
+            location: Some("Zürich".into()),
+            contact_info: None,
+            reserve: 64,
+        };
+        let prepared = prepare_signature(&original, &fields).unwrap();
+        assert!(prepared.bytes.starts_with(&original));
+        let covered: usize = prepared.signed_ranges().iter().map(|r| r.len()).sum();
+        let signed = prepared.finish(&[0x30, 0x03, 0x02, 0x01, 0x05]).unwrap();
+        assert_eq!(covered + 64 * 2 + 2, signed.len());
+        let pdf = Pdf::parse(&signed).unwrap();
+        let sigs = pdf.signatures().unwrap();
+        assert_eq!(sigs.len(), 1);
+        let s = &sigs[0];
+        assert_eq!(s.sub_filter, "ETSI.CAdES.detached");
+        let b = &s.byte_range;
+        assert_eq!((b[0], b[1] as usize, b[2] as usize), (0, s.contents_span.start, s.contents_span.end));
+        assert_eq!((b[2] + b[3]) as usize, signed.len());
+        assert_eq!(&s.contents[..5], &[0x30, 0x03, 0x02, 0x01, 0x05]);
+        assert_eq!(s.signing_time.as_deref(), Some("D:20261001000000Z"));
+        // The page now lists the widget.
+        let (page, _) = pdf.object(3).unwrap();
+        assert!(matches!(page.get("Annots"), Some(Value::Array(a, _)) if a.len() == 1));
+    }
+
+    #[test]
+    fn oversized_signature_is_an_error() {
+        let fields = SignatureFields {
+            sub_filter: "ETSI.CAdES.detached",
+            signing_time: "D:20261001000000Z".into(),
+            name: None,
+            reason: None,
+            location: None,
+            contact_info: None,
+            reserve: 4,
+        };
+        let prepared = prepare_signature(&tiny_pdf(), &fields).unwrap();
+        assert!(prepared.finish(&[0u8; 5]).is_err());
+    }
+
+    #[test]
+    fn damaged_files_are_errors_not_panics() {
+        let original = tiny_pdf();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..2000 {
+            let mut b = original.clone();
+            let i = rng.usize(..b.len());
+            b[i] = rng.u8(..);
+            if rng.bool() {
+                b.truncate(rng.usize(..b.len()));
+            }
+            if let Ok(pdf) = Pdf::parse(&b) {
+                let _ = pdf.signatures();
+                let _ = prepare_signature(
+                    &b,
+                    &SignatureFields {
+                        sub_filter: "adbe.pkcs7.detached",
+                        signing_time: "D:2026Z".into(),
+                        name: None,
+                        reason: None,
+                        location: None,
+                        contact_info: None,
+                        reserve: 8,
+                    },
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        assert_eq!(pdf_string("a(b)\\"), "(a\\(b\\)\\\\)");
+        assert_eq!(pdf_string("ü"), "<FEFF00FC>");
+    }
+}

@@ -1,0 +1,128 @@
+//! Detached CMS SignedData (RFC 5652) with the CAdES signed attributes: content-type,
+//! message-digest, ESS signing-certificate-v2 (RFC 5035) and, for the manifest, signing-time.
+
+use cms::builder::{SignedDataBuilder, SignerInfoBuilder};
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
+use der::asn1::{OctetString, SetOfVec};
+use der::{Any, Encode as _, Sequence};
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier};
+use x509_cert::Certificate;
+use x509_cert::attr::{Attribute, AttributeValue};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::serial_number::SerialNumber;
+
+use super::identity::RawSignature;
+use super::{Identity, SignError};
+use crate::time::Timestamp;
+
+/// `id-data`.
+pub(crate) const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+/// `id-signedData`.
+pub(crate) const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+/// `id-sha256`.
+pub(crate) const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+/// `id-contentType`.
+pub(crate) const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+/// `id-messageDigest`.
+pub(crate) const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+/// `id-signingTime`.
+pub(crate) const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+/// `id-aa-signingCertificateV2`.
+pub(crate) const SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+
+/// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies … OPTIONAL }`.
+#[derive(Clone, Debug, Sequence)]
+pub(crate) struct SigningCertificateV2 {
+    pub certs: Vec<EssCertIdV2>,
+    #[asn1(optional = "true")]
+    pub policies: Option<Any>,
+}
+
+/// `ESSCertIDv2 ::= SEQUENCE { hashAlgorithm DEFAULT sha256, certHash, issuerSerial OPTIONAL }`.
+#[derive(Clone, Debug, Sequence)]
+pub(crate) struct EssCertIdV2 {
+    #[asn1(optional = "true")]
+    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    pub cert_hash: OctetString,
+    #[asn1(optional = "true")]
+    pub issuer_serial: Option<IssuerSerial>,
+}
+
+/// `IssuerSerial ::= SEQUENCE { issuer GeneralNames, serialNumber }`.
+#[derive(Clone, Debug, Sequence)]
+pub(crate) struct IssuerSerial {
+    pub issuer: Vec<GeneralName>,
+    pub serial_number: SerialNumber,
+}
+
+pub(crate) fn sha256_algorithm() -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned { oid: SHA256, parameters: None }
+}
+
+fn build_err(e: impl std::fmt::Display) -> SignError {
+    SignError::Build(e.to_string())
+}
+
+fn attribute(oid: ObjectIdentifier, value_der: &[u8]) -> Result<Attribute, SignError> {
+    let value = <AttributeValue as der::Decode>::from_der(value_der).map_err(build_err)?;
+    let mut values = SetOfVec::new();
+    values.insert(value).map_err(build_err)?;
+    Ok(Attribute { oid, values })
+}
+
+/// The ESS signing-certificate-v2 attribute for `cert` (SHA-256, the default, so omitted).
+fn signing_certificate_attribute(cert: &Certificate) -> Result<Attribute, SignError> {
+    let cert_der = cert.to_der().map_err(build_err)?;
+    let hash = crate::artifact::Sha256Digest::of(&cert_der);
+    let tbs = cert.tbs_certificate();
+    let value = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            hash_algorithm: None,
+            cert_hash: OctetString::new(hash.0.to_vec()).map_err(build_err)?,
+            issuer_serial: Some(IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(tbs.issuer().clone())],
+                serial_number: tbs.serial_number().clone(),
+            }),
+        }],
+        policies: None,
+    };
+    attribute(SIGNING_CERTIFICATE_V2, &value.to_der().map_err(build_err)?)
+}
+
+fn signing_time_attribute(t: Timestamp) -> Result<Attribute, SignError> {
+    let secs = u64::try_from(t.millis().div_euclid(1000)).map_err(build_err)?;
+    let dt = der::DateTime::from_unix_duration(std::time::Duration::from_secs(secs)).map_err(build_err)?;
+    // RFC 5652 §11.3: UTCTime for 1950–2049, GeneralizedTime otherwise.
+    let time = x509_cert::time::Time::from(dt);
+    attribute(SIGNING_TIME, &time.to_der().map_err(build_err)?)
+}
+
+/// A DER `ContentInfo` holding a detached SignedData over content whose SHA-256 is `digest`.
+pub(crate) fn signed_data(
+    identity: &Identity,
+    digest: &[u8; 32],
+    signing_time: Option<Timestamp>,
+) -> Result<Vec<u8>, SignError> {
+    let cert = identity.chain.first().ok_or_else(|| SignError::Build("no signer certificate".into()))?;
+    let tbs = cert.tbs_certificate();
+    let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+        issuer: tbs.issuer().clone(),
+        serial_number: tbs.serial_number().clone(),
+    });
+    let content = EncapsulatedContentInfo { econtent_type: ID_DATA, econtent: None };
+    let mut signer_info = SignerInfoBuilder::new(sid, sha256_algorithm(), &content, Some(digest)).map_err(build_err)?;
+    signer_info.add_signed_attribute(signing_certificate_attribute(cert)?).map_err(build_err)?;
+    if let Some(t) = signing_time {
+        signer_info.add_signed_attribute(signing_time_attribute(t)?).map_err(build_err)?;
+    }
+    let mut builder = SignedDataBuilder::new(&content);
+    builder.add_digest_algorithm(sha256_algorithm()).map_err(build_err)?;
+    for c in &identity.chain {
+        builder.add_certificate(CertificateChoices::Certificate(c.clone())).map_err(build_err)?;
+    }
+    let signer = identity.builder_signer();
+    builder.add_signer_info::<_, RawSignature>(signer_info, &signer).map_err(|e| signer.take_error(e))?;
+    let info = builder.build().map_err(build_err)?;
+    info.to_der().map_err(build_err)
+}

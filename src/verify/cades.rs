@@ -1,0 +1,317 @@
+//! Strict verification of our detached CMS signatures and of the signer's certificate chain.
+//!
+//! Strict, because the input may have been tampered with: the CMS must be canonical DER (so
+//! no byte outside the signed attributes can change unnoticed), hold exactly one signer with
+//! SHA-256, and its `signing-certificate-v2` attribute must bind the very certificate used.
+//! Chain checking covers issuer names, signatures, CA flags and validity at the signing time;
+//! it does not fetch revocation data (the README says how to check that with openssl).
+
+use std::time::Duration;
+
+use cms::cert::CertificateChoices;
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{SignedData, SignerIdentifier};
+use der::{Decode as _, Encode as _};
+use sha2::Digest as _;
+use signature::hazmat::PrehashVerifier as _;
+use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+
+use crate::sign::cades::{
+    CONTENT_TYPE, ID_DATA, ID_SIGNED_DATA, MESSAGE_DIGEST, SHA256, SIGNING_CERTIFICATE_V2, SIGNING_TIME,
+    SigningCertificateV2,
+};
+
+const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+/// A CMS signature that verified: who signed, with what certificates, when (as claimed).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The signer's certificate.
+    pub signer: Certificate,
+    /// Every certificate the CMS carries (the signer's included).
+    pub certificates: Vec<Certificate>,
+    /// The `signing-time` attribute, as Unix time.
+    pub signing_time: Option<Duration>,
+}
+
+impl Verified {
+    /// The signer's subject.
+    pub fn subject(&self) -> String {
+        self.signer.tbs_certificate().subject().to_string()
+    }
+
+    /// SHA-256 of the signer's certificate, hex.
+    pub fn certificate_sha256(&self) -> String {
+        hex::encode(sha2::Sha256::digest(self.signer.to_der().unwrap_or_default()))
+    }
+}
+
+/// Length of the DER element at the start of `bytes` (tag + length + value).
+pub fn der_element_len(bytes: &[u8]) -> Option<usize> {
+    let first = *bytes.get(1)?;
+    let (len, header) = if first < 0x80 {
+        (usize::from(first), 2)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let len = bytes.get(2..2 + n)?.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        (len, 2 + n)
+    };
+    header.checked_add(len).filter(|&total| total <= bytes.len())
+}
+
+/// Verifies a detached CMS SignedData over content whose SHA-256 is `digest`.
+///
+/// # Errors
+/// A sentence saying what does not hold.
+pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, String> {
+    let info = ContentInfo::from_der(cms_der).map_err(|e| format!("not a DER CMS ContentInfo: {e}"))?;
+    if info.content_type != ID_SIGNED_DATA {
+        return Err(format!("content type {} is not signedData", info.content_type));
+    }
+    let sd: SignedData = info.content.decode_as().map_err(|e| format!("bad SignedData: {e}"))?;
+    // Canonical DER all the way down: every byte not covered by the signature is fixed by
+    // the decoded values, so a changed byte cannot go unnoticed.
+    let canonical = ContentInfo {
+        content_type: info.content_type,
+        content: der::Any::encode_from(&sd).map_err(|e| e.to_string())?,
+    };
+    if canonical.to_der().map_err(|e| e.to_string())? != cms_der {
+        return Err("the CMS is not canonical DER".into());
+    }
+    if sd.encap_content_info.econtent_type != ID_DATA || sd.encap_content_info.econtent.is_some() {
+        return Err("not a detached signature over data".into());
+    }
+    if sd.crls.is_some() {
+        return Err("unexpected revocation data in the CMS".into());
+    }
+    if sd.digest_algorithms.len() != 1 || sd.digest_algorithms.iter().any(|a| !is_sha256(a)) {
+        return Err("digest algorithms other than SHA-256".into());
+    }
+    let mut certificates = Vec::new();
+    for c in sd.certificates.iter().flat_map(|s| s.0.iter()) {
+        match c {
+            CertificateChoices::Certificate(c) => certificates.push(c.clone()),
+            CertificateChoices::Other(_) => return Err("unsupported certificate format in the CMS".into()),
+        }
+    }
+    let signers: Vec<_> = sd.signer_infos.0.iter().collect();
+    let [si] = signers.as_slice() else { return Err(format!("{} signers; expected exactly one", signers.len())) };
+    let (expected_si, expected_sd) = match si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(_) => (CmsVersion::V1, CmsVersion::V1),
+        SignerIdentifier::SubjectKeyIdentifier(_) => (CmsVersion::V3, CmsVersion::V3),
+    };
+    if si.version != expected_si || sd.version != expected_sd {
+        return Err("CMS version numbers do not match its contents".into());
+    }
+    if !is_sha256(&si.digest_alg) {
+        return Err("signer's digest algorithm is not SHA-256".into());
+    }
+    if si.unsigned_attrs.is_some() {
+        return Err("unexpected unsigned attributes".into());
+    }
+    let attrs = si.signed_attrs.as_ref().ok_or("no signed attributes")?;
+    let single = |oid: ObjectIdentifier| -> Result<Option<&der::Any>, String> {
+        let found: Vec<_> = attrs.iter().filter(|a| a.oid == oid).collect();
+        match found.as_slice() {
+            [] => Ok(None),
+            [a] if a.values.len() == 1 => Ok(a.values.get(0)),
+            _ => Err(format!("attribute {oid} is repeated")),
+        }
+    };
+    let content_type = single(CONTENT_TYPE)?.ok_or("no content-type attribute")?;
+    if content_type.decode_as::<ObjectIdentifier>().ok() != Some(ID_DATA) {
+        return Err("content-type attribute is not id-data".into());
+    }
+    let md = single(MESSAGE_DIGEST)?.ok_or("no message-digest attribute")?;
+    let md = md.decode_as::<der::asn1::OctetString>().map_err(|e| format!("bad message-digest: {e}"))?;
+    if md.as_bytes() != digest {
+        return Err("the signed content changed: its SHA-256 does not match the signed message digest".into());
+    }
+    let signer = certificates
+        .iter()
+        .find(|c| {
+            let tbs = c.tbs_certificate();
+            match &si.sid {
+                SignerIdentifier::IssuerAndSerialNumber(ias) => {
+                    tbs.issuer() == &ias.issuer && tbs.serial_number() == &ias.serial_number
+                }
+                SignerIdentifier::SubjectKeyIdentifier(ski) => tbs
+                    .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(_, k)| &k == ski),
+            }
+        })
+        .cloned()
+        .ok_or("the signer's certificate is not in the CMS")?;
+    let signer_der = signer.to_der().map_err(|e| e.to_string())?;
+    let esscert = single(SIGNING_CERTIFICATE_V2)?.ok_or("no signing-certificate-v2 attribute (required by CAdES)")?;
+    let esscert: SigningCertificateV2 = esscert.decode_as().map_err(|e| format!("bad signing-certificate-v2: {e}"))?;
+    let first = esscert.certs.first().ok_or("empty signing-certificate-v2")?;
+    if first.hash_algorithm.as_ref().is_some_and(|a| !is_sha256(a)) {
+        return Err("signing-certificate-v2 uses a hash other than SHA-256".into());
+    }
+    if first.cert_hash.as_bytes() != sha2::Sha256::digest(&signer_der).as_slice() {
+        return Err("the signer's certificate is not the one named in the signed attributes".into());
+    }
+    let signing_time = match single(SIGNING_TIME)? {
+        Some(t) => Some(
+            t.decode_as::<x509_cert::time::Time>().map_err(|e| format!("bad signing-time: {e}"))?.to_unix_duration(),
+        ),
+        None => None,
+    };
+    let signed = attrs.to_der().map_err(|e| e.to_string())?;
+    let spki = signer.tbs_certificate().subject_public_key_info();
+    let alg = &si.signature_algorithm;
+    let alg = if alg.oid == RSA_ENCRYPTION {
+        // CMS allows rsaEncryption with the digest given separately (openssl writes this).
+        AlgorithmIdentifierOwned { oid: RSA_SHA256, parameters: None }
+    } else {
+        alg.clone()
+    };
+    verify_signature(spki, &alg, &signed, si.signature.as_bytes())
+        .map_err(|e| format!("the signature does not verify with the signer's key: {e}"))?;
+    Ok(Verified { signer, certificates, signing_time })
+}
+
+fn is_sha256(a: &AlgorithmIdentifierOwned) -> bool {
+    a.oid == SHA256
+        && a.parameters.as_ref().is_none_or(|p| der::Tagged::tag(p) == der::Tag::Null && p.value().is_empty())
+}
+
+/// Verifies `sig` over `msg` with the key in `spki` under algorithm `alg`.
+///
+/// # Errors
+/// When the algorithm is unsupported, the key unreadable or the signature wrong.
+pub fn verify_signature(
+    spki: &SubjectPublicKeyInfoOwned,
+    alg: &AlgorithmIdentifierOwned,
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), String> {
+    let spki_der = spki.to_der().map_err(|e| e.to_string())?;
+    let hash: Vec<u8> = match alg.oid {
+        o if o == ECDSA_SHA256 || o == RSA_SHA256 => sha2::Sha256::digest(msg).to_vec(),
+        o if o == ECDSA_SHA384 || o == RSA_SHA384 => sha2::Sha384::digest(msg).to_vec(),
+        o => return Err(format!("unsupported signature algorithm {o}")),
+    };
+    let key_alg = spki.algorithm.oid;
+    if alg.oid == ECDSA_SHA256 || alg.oid == ECDSA_SHA384 {
+        if key_alg != EC_PUBLIC_KEY {
+            return Err("an ECDSA signature with a non-EC key".into());
+        }
+        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        use spki::DecodePublicKey as _;
+        match curve {
+            Some(c) if c == P256 => {
+                let key = p256::ecdsa::VerifyingKey::from_public_key_der(&spki_der).map_err(|e| e.to_string())?;
+                let sig = p256::ecdsa::Signature::from_der(sig).map_err(|_| "malformed ECDSA signature".to_owned())?;
+                key.verify_prehash(&hash, &sig).map_err(|_| "ECDSA signature mismatch".to_owned())
+            }
+            Some(c) if c == P384 => {
+                let key = p384::ecdsa::VerifyingKey::from_public_key_der(&spki_der).map_err(|e| e.to_string())?;
+                let sig = p384::ecdsa::Signature::from_der(sig).map_err(|_| "malformed ECDSA signature".to_owned())?;
+                key.verify_prehash(&hash, &sig).map_err(|_| "ECDSA signature mismatch".to_owned())
+            }
+            _ => Err("unsupported elliptic curve (P-256 and P-384 are supported)".into()),
+        }
+    } else {
+        if key_alg != RSA_ENCRYPTION {
+            return Err("an RSA signature with a non-RSA key".into());
+        }
+        use rsa::pkcs8::DecodePublicKey as _;
+        let key = rsa::PublicKey::from_public_key_der(&spki_der).map_err(|e| e.to_string())?;
+        let scheme = if alg.oid == RSA_SHA256 {
+            rsa::Pkcs1v15Sign::new::<sha2::Sha256>()
+        } else {
+            rsa::Pkcs1v15Sign::new::<sha2::Sha384>()
+        };
+        key.verify(scheme, &hash, sig).map_err(|_| "RSA signature mismatch".to_owned())
+    }
+}
+
+fn valid_at(cert: &Certificate, at: Duration) -> Result<(), String> {
+    let v = cert.tbs_certificate().validity();
+    let (from, to) = (v.not_before.to_unix_duration(), v.not_after.to_unix_duration());
+    if at < from || at > to {
+        return Err(format!(
+            "certificate {} is not valid at the signing time (valid {} to {})",
+            cert.tbs_certificate().subject(),
+            v.not_before,
+            v.not_after
+        ));
+    }
+    Ok(())
+}
+
+fn is_ca(cert: &Certificate) -> bool {
+    matches!(cert.tbs_certificate().get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca)
+}
+
+fn issued_by(cert: &Certificate, issuer: &Certificate) -> bool {
+    let tbs = cert.tbs_certificate();
+    tbs.issuer() == issuer.tbs_certificate().subject()
+        && cert.signature_algorithm() == tbs.signature()
+        && tbs.to_der().is_ok_and(|der| {
+            verify_signature(
+                issuer.tbs_certificate().subject_public_key_info(),
+                cert.signature_algorithm(),
+                &der,
+                cert.signature().as_bytes().unwrap_or_default(),
+            )
+            .is_ok()
+        })
+}
+
+/// Checks that `signer` chains, through `intermediates`, to one of `anchors`, every
+/// certificate valid at `at`, and that the signer may sign documents. Returns the anchor's
+/// subject.
+///
+/// # Errors
+/// A sentence saying where the chain breaks.
+pub fn check_chain(
+    signer: &Certificate,
+    intermediates: &[Certificate],
+    anchors: &[Certificate],
+    at: Duration,
+) -> Result<String, String> {
+    if let Ok(Some((_, ku))) = signer.tbs_certificate().get_extension::<KeyUsage>()
+        && !(ku.0.contains(KeyUsages::DigitalSignature) || ku.0.contains(KeyUsages::NonRepudiation))
+    {
+        return Err("the signer's certificate does not allow digital signatures (key usage)".into());
+    }
+    let mut current = signer.clone();
+    for _ in 0..8 {
+        valid_at(&current, at)?;
+        if anchors.contains(&current) {
+            return Ok(current.tbs_certificate().subject().to_string());
+        }
+        if let Some(anchor) = anchors.iter().find(|a| issued_by(&current, a)) {
+            valid_at(anchor, at)?;
+            return Ok(anchor.tbs_certificate().subject().to_string());
+        }
+        match intermediates.iter().find(|c| *c != &current && is_ca(c) && issued_by(&current, c)) {
+            Some(next) => current = next.clone(),
+            None => {
+                return Err(format!(
+                    "not issued by a trusted CA: {} was issued by {}, which is not in the trust anchors",
+                    current.tbs_certificate().subject(),
+                    current.tbs_certificate().issuer()
+                ));
+            }
+        }
+    }
+    Err("certificate chain too long".into())
+}
