@@ -115,7 +115,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Mapping::load(path)?,
         None => Mapping::builtin(),
     };
+    let generated_at = args.generated_at.unwrap_or_else(Timestamp::now);
     let signing = signing(&args, &config)?;
+    if let Some(s) = &signing {
+        s.identity.check_valid_at(generated_at)?;
+    }
     if signing.is_none() {
         eprintln!(
             "warning: UNSIGNED package: no signing identity (--sign-key/--sign-cert, --sign-kms-key-id/--sign-cert or [signing] in the config); nobody can prove who produced it"
@@ -126,7 +130,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         period: args.period,
         out: args.out,
         force: args.force,
-        generated_at: args.generated_at.unwrap_or_else(Timestamp::now),
+        generated_at,
         threads,
         in_memory_limit: crate::artifact::IN_MEMORY_LIMIT,
         spill_budget: build::SPILL_BUDGET,

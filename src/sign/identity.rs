@@ -100,6 +100,27 @@ impl Identity {
         Ok(Identity { key, chain, spki_der })
     }
 
+    /// Checks that every certificate of the chain is valid at `t` (the claimed signing time).
+    ///
+    /// # Errors
+    /// Naming the certificate and its validity.
+    pub fn check_valid_at(&self, t: crate::time::Timestamp) -> Result<(), SignError> {
+        let at = std::time::Duration::from_millis(u64::try_from(t.millis()).unwrap_or(0));
+        for c in &self.chain {
+            let v = c.tbs_certificate().validity();
+            if at < v.not_before.to_unix_duration() || at > v.not_after.to_unix_duration() {
+                return Err(SignError::Mismatch(format!(
+                    "certificate {} is valid from {} to {}, not at the signing time {} (the package's generated-at)",
+                    c.tbs_certificate().subject(),
+                    v.not_before,
+                    v.not_after,
+                    t
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The signer certificate's subject (RFC 4514 text).
     pub fn subject(&self) -> String {
         self.chain.first().map(|c| c.tbs_certificate().subject().to_string()).unwrap_or_default()

@@ -106,6 +106,23 @@ fn serial(seed: &[u8]) -> Result<SerialNumber, SignError> {
     SerialNumber::new(&bytes).map_err(build_err)
 }
 
+/// From 1 January of the previous year (so recent quarters can be rebuilt and signed with a
+/// fixed `--generated-at`) to `days` from now.
+fn validity(days: u32) -> Result<Validity, SignError> {
+    use chrono::Datelike as _;
+    let now = std::time::SystemTime::now();
+    let year = chrono::Utc::now().year() - 1;
+    let start = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc().timestamp())
+        .and_then(|s| u64::try_from(s).ok())
+        .ok_or_else(|| SignError::Build("cannot compute the validity start".into()))?;
+    let from = std::time::UNIX_EPOCH + Duration::from_secs(start);
+    let to = now + Duration::from_secs(u64::from(days) * 86_400);
+    let t = |st| x509_cert::time::Time::try_from(st).map_err(build_err);
+    Ok(Validity::new(t(from)?, t(to)?))
+}
+
 /// Writes `ca.pem`, `signer.pem` and (for a local key) `signer.key` into `opts.out`.
 ///
 /// # Errors
@@ -127,7 +144,7 @@ pub fn keygen(opts: &KeygenOptions<'_>) -> Result<KeygenOutput, SignError> {
             }
         }
     }
-    let validity = Validity::from_now(Duration::from_secs(u64::from(opts.days) * 86_400)).map_err(build_err)?;
+    let validity = validity(opts.days)?;
 
     let ca_key = p256::ecdsa::SigningKey::try_generate().map_err(build_err)?;
     let ca_identity = Identity::from_p256(ca_key, Vec::new())?;

@@ -8,7 +8,7 @@
 //! key ARN also names its Region, which is used when none is configured.
 
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
+use aws_sdk_kms::types::{KeyUsageType, MessageType, SigningAlgorithmSpec};
 
 use super::SignError;
 
@@ -58,23 +58,28 @@ impl KmsKey {
         let out = runtime
             .block_on(client.get_public_key().key_id(key_id).send())
             .map_err(|e| kms_err("GetPublicKey", key_id, e))?;
-        if out.key_usage() != Some(&KeyUsageType::SignVerify) {
+        if out.key_usage().is_some_and(|u| *u != KeyUsageType::SignVerify) {
             return Err(SignError::Kms {
                 operation: "GetPublicKey",
                 key_id: key_id.to_owned(),
                 message: format!("key usage is {:?}, not SIGN_VERIFY", out.key_usage()),
             });
         }
-        let algorithm = match out.key_spec() {
-            Some(KeySpec::EccNistP256) => SigningAlgorithmSpec::EcdsaSha256,
-            Some(KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096) => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
-            other => {
-                return Err(SignError::Kms {
-                    operation: "GetPublicKey",
-                    key_id: key_id.to_owned(),
-                    message: format!("key spec {other:?} is not supported; use ECC_NIST_P256 (or RSA_2048/3072/4096)"),
-                });
-            }
+        // The algorithms the key offers decide (some KMS implementations leave KeySpec out).
+        let offered = out.signing_algorithms();
+        let algorithm = if offered.contains(&SigningAlgorithmSpec::EcdsaSha256) {
+            SigningAlgorithmSpec::EcdsaSha256
+        } else if offered.contains(&SigningAlgorithmSpec::RsassaPkcs1V15Sha256) {
+            SigningAlgorithmSpec::RsassaPkcs1V15Sha256
+        } else {
+            return Err(SignError::Kms {
+                operation: "GetPublicKey",
+                key_id: key_id.to_owned(),
+                message: format!(
+                    "key spec {:?} offers {offered:?}; need ECDSA_SHA_256 (ECC_NIST_P256) or RSASSA_PKCS1_V1_5_SHA_256 (RSA)",
+                    out.key_spec()
+                ),
+            });
         };
         let spki = out.public_key().map(|b| b.as_ref().to_vec()).ok_or_else(|| SignError::Kms {
             operation: "GetPublicKey",
