@@ -417,7 +417,7 @@ impl Signature {
 
 fn decode_hex(text: &[u8]) -> Option<Vec<u8>> {
     let digits: Vec<u8> = text.iter().copied().filter(|b| !is_white(*b)).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     hex::decode(digits).ok()
@@ -446,7 +446,7 @@ fn read_xref_section(buf: &[u8], at: usize, offsets: &mut HashMap<u32, (u16, usi
         }) else {
             return err(p, "bad xref subsection header");
         };
-        if first < 0.0 || count < 0.0 || count > 10_000_000.0 {
+        if first < 0.0 || !(0.0..=10_000_000.0).contains(&count) {
             return err(p, "bad xref subsection header");
         }
         p = s.end;
@@ -633,7 +633,7 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
         }
         writeln!(table, "{} {}", xref[i].0, j - i + 1).ok();
         for (_, off) in &xref[i..=j] {
-            write!(table, "{off:010} 00000 n \n").ok();
+            table.push_str(&format!("{off:010} 00000 n \n"));
         }
         i = j + 1;
     }

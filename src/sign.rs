@@ -102,7 +102,7 @@ pub fn sign_detached(identity: &Identity, content: &[u8], signing_time: Timestam
 /// # Errors
 /// When the PDF cannot be prepared (no classic xref, already a form) or the signer fails.
 pub fn sign_pdf(identity: &Identity, original: &[u8], info: &SignatureInfo) -> Result<Vec<u8>, SignError> {
-    let reserve = identity.chain.iter().map(|c| der_len(c)).sum::<usize>() + 4096;
+    let reserve = identity.chain.iter().map(der_len).sum::<usize>() + 4096;
     let reserve = reserve.next_multiple_of(1024).max(8192);
     let fields = pdf::SignatureFields {
         sub_filter: PDF_SUB_FILTER,

@@ -318,7 +318,7 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Report {
                 add("report-coverage", Status::Fail, "signature unreadable".into());
             }
             PdfOutcome::Signed { signature, coverage, time } => {
-                match signature {
+                match *signature {
                     Ok(v) => {
                         let same = signer.as_ref().map(|s| s.certificate_sha256() == v.certificate_sha256());
                         let by_declared = declared_cert.is_some_and(|c| c == v.certificate_sha256());
@@ -476,7 +476,7 @@ fn check_sha256sums(dir: &Path, listed: &BTreeMap<String, Listed>, manifest: Opt
 enum PdfOutcome {
     Unsigned,
     Broken(String),
-    Signed { signature: Result<Verified, String>, coverage: Result<usize, String>, time: Option<Duration> },
+    Signed { signature: Box<Result<Verified, String>>, coverage: Result<usize, String>, time: Option<Duration> },
 }
 
 /// Checks the PDF's one signature: the CMS over the byte ranges, and that those ranges are
@@ -528,7 +528,7 @@ fn check_pdf(bytes: &[u8]) -> PdfOutcome {
         verify_detached(&sig.contents[..der_len], &digest)
     })();
     let time = sig.signing_time.as_deref().and_then(parse_pdf_date);
-    PdfOutcome::Signed { signature, coverage, time }
+    PdfOutcome::Signed { signature: Box::new(signature), coverage, time }
 }
 
 /// `D:YYYYMMDDHHmmSS` with `Z` or an offset, as Unix time.

@@ -153,7 +153,7 @@ pub fn keygen(opts: &KeygenOptions<'_>) -> Result<KeygenOutput, SignError> {
     let ca_name = Name::from_str("CN=dora-evidence TEST CA - NOT FOR PRODUCTION,O=dora-evidence test identity")
         .map_err(build_err)?;
     let ca_profile = Profile { subject: ca_name.clone(), issuer: None, ca: true };
-    let ca_cert = CertificateBuilder::new(ca_profile, serial(b"ca")?, validity.clone(), ca_spki)
+    let ca_cert = CertificateBuilder::new(ca_profile, serial(b"ca")?, validity, ca_spki)
         .map_err(build_err)?
         .build::<_, RawSignature>(&ca_signer)
         .map_err(|e| ca_signer.take_error(e))?;

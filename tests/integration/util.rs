@@ -118,6 +118,8 @@ pub fn moto_endpoint() -> String {
                  while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $m",
                 parent = std::process::id()
             );
+            // Never waited for: it outlives this process by design and stops moto then.
+            #[allow(clippy::zombie_processes)]
             Command::new("sh").args(["-c", &script]).spawn().expect("sh runs");
             let url = format!("http://127.0.0.1:{port}");
             for _ in 0..150 {
