@@ -64,7 +64,11 @@ pub fn list_files(dir: &Path) -> io::Result<Vec<(String, u64, String)>> {
     Ok(files)
 }
 
-fn hash_file(path: &Path) -> io::Result<(u64, String)> {
+/// Size and SHA-256 (hex) of a file, streamed.
+///
+/// # Errors
+/// On read errors.
+pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut f = File::open(path)?;
     let mut buf = vec![0u8; 1 << 20];

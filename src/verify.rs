@@ -18,8 +18,6 @@
 mod cades;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,6 +27,7 @@ use x509_cert::Certificate;
 
 pub use cades::{Verified, check_chain, verify_detached};
 
+use crate::package::hash_file;
 use crate::pdf::Pdf;
 
 /// What to check against.
@@ -413,22 +412,6 @@ fn list_dir(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
         out.push((rel, entry.file_type().is_file()));
     }
     Ok(out)
-}
-
-fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut f = File::open(path)?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        size += n as u64;
-    }
-    Ok((size, hex::encode(h.finalize())))
 }
 
 fn check_sha256sums(dir: &Path, listed: &BTreeMap<String, Listed>, manifest: Option<&[u8]>) -> Result<usize, String> {

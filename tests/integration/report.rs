@@ -3,12 +3,11 @@
 //! the test rather than skipping it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use super::util::{build_q3, stderr};
+use super::util::{build_q3, stderr, tool};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -32,15 +31,6 @@ fn package() -> &'static Path {
     .path()
     .join("pkg")
     .leak()
-}
-
-fn tool(cmd: &str, args: &[&str], cwd: &Path) -> (bool, String) {
-    let o = Command::new(cmd)
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} is needed by this test (scripts/test.sh installs it): {e}"));
-    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
 #[test]

@@ -4,23 +4,32 @@
 //! `scripts/test.sh` installs the tools and starts moto; a missing tool fails the test.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use super::util::{build_q3, moto_endpoint, run, stderr, stdout};
+use super::util::{build_q3, moto_endpoint, run, stderr, stdout, tool};
 
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
-/// Runs an external tool in `cwd`; returns (success, stdout + stderr).
-pub fn tool(cmd: &str, args: &[&str], cwd: &Path) -> (bool, String) {
-    let o = Command::new(cmd)
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} is needed for this test (scripts/test.sh installs it): {e}"));
-    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+/// `openssl cms -verify` of a detached manifest signature (content `manifest.json` in `cwd`).
+fn cms_verify(p7s: &str, ca: &str, cwd: &Path) -> (bool, String) {
+    let args = [
+        "cms",
+        "-verify",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        p7s,
+        "-content",
+        "manifest.json",
+        "-CAfile",
+        ca,
+        "-out",
+        "/dev/null",
+    ];
+    tool("openssl", &args, cwd)
 }
 
 /// `dora-evidence keygen --out <dir>/id`.
@@ -114,25 +123,7 @@ fn keygen_makes_a_labelled_test_identity_with_a_private_key_file() {
 fn manifest_signature_verifies_with_openssl() {
     let s = signed_sample();
     let ca = s.id.join("ca.pem");
-    let (ok, out) = tool(
-        "openssl",
-        &[
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "manifest.json.p7s",
-            "-content",
-            "manifest.json",
-            "-CAfile",
-            ca.to_str().unwrap(),
-            "-out",
-            "/dev/null",
-        ],
-        &s.pkg,
-    );
+    let (ok, out) = cms_verify("manifest.json.p7s", ca.to_str().unwrap(), &s.pkg);
     assert!(ok && out.contains("Verification successful"), "{out}");
     // The signed attributes are the CAdES ones, with the generated-at time as signing time.
     let (ok, out) =
@@ -146,25 +137,7 @@ fn manifest_signature_verifies_with_openssl() {
     m[10] ^= 1;
     std::fs::write(tmp.path().join("manifest.json"), m).unwrap();
     let p7s = s.pkg.join("manifest.json.p7s");
-    let (ok, out) = tool(
-        "openssl",
-        &[
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            p7s.to_str().unwrap(),
-            "-content",
-            "manifest.json",
-            "-CAfile",
-            ca.to_str().unwrap(),
-            "-out",
-            "/dev/null",
-        ],
-        tmp.path(),
-    );
+    let (ok, out) = cms_verify(p7s.to_str().unwrap(), ca.to_str().unwrap(), tmp.path());
     assert!(!ok && !out.contains("Verification successful"), "{out}");
 }
 
@@ -416,25 +389,7 @@ fn kms_key_in_moto_signs_a_package_that_openssl_and_pdfsig_verify() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(pkg.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["signature"]["key"], "AWS KMS key");
-    let (ok, out) = tool(
-        "openssl",
-        &[
-            "cms",
-            "-verify",
-            "-binary",
-            "-inform",
-            "DER",
-            "-in",
-            "manifest.json.p7s",
-            "-content",
-            "manifest.json",
-            "-CAfile",
-            "../id/ca.pem",
-            "-out",
-            "/dev/null",
-        ],
-        &pkg,
-    );
+    let (ok, out) = cms_verify("manifest.json.p7s", "../id/ca.pem", &pkg);
     assert!(ok && out.contains("Verification successful"), "{out}");
     // And from the KMS public key alone: the signature over the DER signed attributes.
     {

@@ -63,6 +63,17 @@ pub fn parse_fixture(rel: &str) -> (ArtifactKind, Format, VecSink) {
     (kind, format, sink)
 }
 
+/// Runs an external tool in `cwd`; returns (success, stdout + stderr). A missing tool fails
+/// the test (scripts/test.sh installs them).
+pub fn tool(cmd: &str, args: &[&str], cwd: &Path) -> (bool, String) {
+    let o = Command::new(cmd)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} is needed by this test (scripts/test.sh installs it): {e}"));
+    (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+}
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dora-evidence"))
 }
