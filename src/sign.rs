@@ -138,3 +138,55 @@ fn sha2_digest(parts: &[&[u8]]) -> [u8; 32] {
 pub fn pdf_date(t: Timestamp) -> String {
     t.to_datetime().format("D:%Y%m%d%H%M%SZ").to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::verify::{check_chain, verify_detached};
+
+    fn sha(b: &[u8]) -> [u8; 32] {
+        sha2_digest(&[b])
+    }
+
+    #[test]
+    fn detached_signature_binds_content_signer_and_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = keygen::keygen(&keygen::KeygenOptions {
+            out: dir.path(),
+            common_name: "unit",
+            days: 30,
+            kms_key_id: None,
+            force: false,
+        })
+        .unwrap();
+        let key = out.signer_key.unwrap();
+        let id = Identity::load(KeySource::File { path: &key, insecure_permissions: false }, &out.signer_cert).unwrap();
+        assert!(!format!("{id:?}").contains("PRIVATE"));
+        let t = Timestamp::now();
+        let sig = sign_detached(&id, b"manifest bytes", t).unwrap();
+        let v = verify_detached(&sig, &sha(b"manifest bytes")).unwrap();
+        assert!(v.subject().contains("unit (TEST - NOT FOR PRODUCTION)"));
+        assert_eq!(v.signing_time, Some(Duration::from_secs(t.millis() as u64 / 1000)));
+        assert_eq!(v.certificate_sha256(), id.certificate_sha256());
+        assert!(verify_detached(&sig, &sha(b"manifest byteS")).unwrap_err().contains("changed"));
+        let mut longer = sig.clone();
+        longer.push(0);
+        assert!(verify_detached(&longer, &sha(b"manifest bytes")).is_err());
+        // Deterministic ECDSA: the same input gives the same signature.
+        assert_eq!(sig, sign_detached(&id, b"manifest bytes", t).unwrap());
+        let anchors = load_certificates(&out.ca).unwrap();
+        let at = v.signing_time.unwrap();
+        assert!(check_chain(&v.signer, &v.certificates, &anchors, at).unwrap().contains("TEST CA"));
+        assert!(check_chain(&v.signer, &v.certificates, &anchors, Duration::from_secs(0)).is_err());
+        assert!(check_chain(&v.signer, &v.certificates, &[], at).is_err());
+        // A time outside the certificate is refused before signing.
+        assert!(id.check_valid_at(Timestamp(0)).is_err());
+    }
+
+    #[test]
+    fn pdf_dates_are_utc() {
+        assert_eq!(pdf_date(Timestamp::parse("2026-10-05T08:00:00Z").unwrap()), "D:20261005080000Z");
+    }
+}

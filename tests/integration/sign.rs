@@ -414,3 +414,44 @@ fn kms_key_in_moto_signs_a_package_that_openssl_and_pdfsig_verify() {
     let o = run(&["verify", pkg.to_str().unwrap(), "--ca", id.join("ca.pem").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+/// A CA and signer made with openssl: an RSA key (PKCS#8) and an EC P-256 key in SEC1 form.
+#[test]
+fn openssl_made_rsa_and_sec1_identities_sign_packages_that_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let sh = |script: &str| {
+        let (ok, out) = tool("sh", &["-c", script], d);
+        assert!(ok, "{script}: {out}");
+    };
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj '/CN=openssl test CA' -days 30 \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null");
+    sh("printf 'keyUsage=critical,digitalSignature,nonRepudiation\\n' > leaf.ext");
+    sh("openssl req -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.csr -subj '/CN=rsa signer' 2>/dev/null \
+        && openssl x509 -req -in rsa.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out rsa.pem -days 30 -extfile leaf.ext 2>/dev/null");
+    sh("openssl ecparam -name prime256v1 -genkey -noout -out ec.key \
+        && openssl req -new -key ec.key -out ec.csr -subj '/CN=sec1 signer' \
+        && openssl x509 -req -in ec.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out ec.pem -days 30 -extfile leaf.ext 2>/dev/null");
+    sh("chmod 600 rsa.key ec.key");
+    assert!(std::fs::read_to_string(d.join("rsa.key")).unwrap().contains("BEGIN PRIVATE KEY"));
+    assert!(std::fs::read_to_string(d.join("ec.key")).unwrap().contains("BEGIN EC PRIVATE KEY"));
+    let db = nss_db(d, &d.join("ca.pem"));
+    for (name, subject) in [("rsa", "rsa signer"), ("ec", "sec1 signer")] {
+        let pkg = d.join(format!("pkg-{name}"));
+        let key = d.join(format!("{name}.key"));
+        let cert = d.join(format!("{name}.pem"));
+        let o = build_q3(
+            &small_input(),
+            &pkg,
+            &["--allow-partial", "--sign-key", key.to_str().unwrap(), "--sign-cert", cert.to_str().unwrap()],
+        );
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let (ok, out) = cms_verify("manifest.json.p7s", d.join("ca.pem").to_str().unwrap(), &pkg);
+        assert!(ok && out.contains("Verification successful"), "{name}: {out}");
+        let (_, out) = tool("pdfsig", &["-nssdir", &db, "report.pdf"], &pkg);
+        assert!(out.contains("Signature is Valid.") && out.contains("Certificate is Trusted."), "{name}: {out}");
+        assert!(out.contains(subject), "{name}: {out}");
+        let o = run(&["verify", pkg.to_str().unwrap(), "--ca", d.join("ca.pem").to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stdout(&o));
+    }
+}
