@@ -246,9 +246,11 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     if let Some(s) = &opts.signing {
         let manifest = staging.path().join("manifest.json");
         let bytes = fs::read(&manifest).map_err(write_err(&manifest))?;
+        let started = Instant::now();
         let p7s = sign::sign_detached(&s.identity, &bytes, opts.generated_at)?;
         let path = staging.path().join("manifest.json.p7s");
         fs::write(&path, p7s).map_err(write_err(&path))?;
+        tracing::info!("signed manifest.json (CMS) in {:.2?}", started.elapsed());
     }
 
     let mut summary = summarise(&ev, out.clone(), bytes);

@@ -455,3 +455,53 @@ fn openssl_made_rsa_and_sec1_identities_sign_packages_that_verify() {
         assert_eq!(o.status.code(), Some(0), "{name}: {}", stdout(&o));
     }
 }
+
+#[test]
+fn encrypted_keys_take_their_passphrase_from_the_environment_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let id = keygen(tmp.path(), &[]);
+    let (ok, out) = tool(
+        "openssl",
+        &[
+            "pkcs8",
+            "-topk8",
+            "-v2",
+            "aes-256-cbc",
+            "-in",
+            "signer.key",
+            "-out",
+            "enc.key",
+            "-passout",
+            "pass:correct horse",
+        ],
+        &id,
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = tool("chmod", &["600", "enc.key"], &id);
+    assert!(ok, "{out}");
+    let key = id.join("enc.key");
+    let cert = id.join("signer.pem");
+    let args = ["--allow-partial", "--sign-key", key.to_str().unwrap(), "--sign-cert", cert.to_str().unwrap()];
+    let build = |out: &str, pass: Option<&str>| {
+        let mut cmd = super::util::bin();
+        cmd.args(["build", "--input", small_input().to_str().unwrap(), "--period", "2026-Q3", "--out"])
+            .arg(tmp.path().join(out))
+            .args(args)
+            .env_remove("DORA_EVIDENCE_SIGN_KEY_PASSPHRASE");
+        if let Some(p) = pass {
+            cmd.env("DORA_EVIDENCE_SIGN_KEY_PASSPHRASE", p);
+        }
+        cmd.output().unwrap()
+    };
+    let o = build("a", None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("DORA_EVIDENCE_SIGN_KEY_PASSPHRASE"), "{}", stderr(&o));
+    let o = build("b", Some("wrong battery"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot decrypt") && !stderr(&o).contains("wrong battery"), "{}", stderr(&o));
+    let o = build("c", Some("correct horse"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("correct horse") && !stdout(&o).contains("correct horse"));
+    let o = run(&["verify", tmp.path().join("c").to_str().unwrap(), "--ca", id.join("ca.pem").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
