@@ -3,6 +3,7 @@
 //! Exit codes (DESIGN §7): 0 ok; 1 findings or verification failed; 2 usage or input error,
 //! including a package built from inputs that did not all parse unless `--allow-partial`.
 
+mod archive;
 mod build;
 mod keygen;
 mod samples;
@@ -30,6 +31,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Check a package: files against the manifest, SHA256SUMS, both signatures, trust.
     Verify(verify::VerifyArgs),
+    /// Upload a verified package to an S3 Object Lock bucket and check it there.
+    Archive(archive::ArchiveArgs),
     /// Make a throw-away test CA and signing certificate (NOT for production).
     Keygen(keygen::KeygenArgs),
     /// Write a fictional sample quarter in the real AWS formats.
@@ -51,6 +54,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Keygen(args) => keygen::run(args),
+        Command::Archive(args) => archive::run(args),
         Command::Samples(args) => samples::run(args),
     };
     match result {

@@ -23,8 +23,23 @@ pub struct Config {
     pub thresholds: Thresholds,
     /// `[signing]`: who signs the package.
     pub signing: SigningConfig,
+    /// `[archive]`: where and how long packages are kept.
+    pub archive: ArchiveConfig,
     /// SHA-256 of the file's bytes (empty config: of the empty string).
     pub sha256: String,
+}
+
+/// `[archive]`: defaults for `dora-evidence archive`; flags override.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArchiveConfig {
+    /// `s3://bucket/prefix`.
+    pub to: Option<String>,
+    /// `COMPLIANCE` or `GOVERNANCE`.
+    pub mode: Option<String>,
+    /// Default retention in years.
+    pub retain_years: Option<u32>,
+    /// The entity's policy: no package is kept for less than this many years.
+    pub min_retain_years: Option<u32>,
 }
 
 /// `[signing]`: the signing identity and what the PDF signature says. Paths are relative to
@@ -202,12 +217,37 @@ impl Config {
             }
             None => SigningConfig::default(),
         };
+        let archive = match raw.archive {
+            Some(a) => {
+                if let Some(m) = &a.mode
+                    && !matches!(m.get_ref().to_ascii_uppercase().as_str(), "COMPLIANCE" | "GOVERNANCE")
+                {
+                    return Err((
+                        Some(line_of(m.span().start)),
+                        "archive.mode must be COMPLIANCE or GOVERNANCE".to_owned(),
+                    ));
+                }
+                if let Some(y) = &a.retain_years
+                    && *y.get_ref() == 0
+                {
+                    return Err((Some(line_of(y.span().start)), "archive.retain_years must be at least 1".to_owned()));
+                }
+                ArchiveConfig {
+                    to: a.to,
+                    mode: a.mode.map(|m| m.into_inner().to_ascii_uppercase()),
+                    retain_years: a.retain_years.map(Spanned::into_inner),
+                    min_retain_years: a.min_retain_years,
+                }
+            }
+            None => ArchiveConfig::default(),
+        };
         Ok(Config {
             entity: raw.entity,
             targets,
             candidate_tag,
             thresholds,
             signing,
+            archive,
             sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
         })
     }
@@ -221,6 +261,7 @@ impl Default for Config {
             candidate_tag: ("restore_testing_candidate".into(), "true".into()),
             thresholds: Thresholds::default(),
             signing: SigningConfig::default(),
+            archive: ArchiveConfig::default(),
             sha256: String::new(),
         })
     }
@@ -253,6 +294,16 @@ struct RawConfig {
     restore_testing: Option<RawRestoreTesting>,
     thresholds: Option<RawThresholds>,
     signing: Option<RawSigning>,
+    archive: Option<RawArchive>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArchive {
+    to: Option<String>,
+    mode: Option<Spanned<String>>,
+    retain_years: Option<Spanned<u32>>,
+    min_retain_years: Option<u32>,
 }
 
 #[derive(Deserialize)]

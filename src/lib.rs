@@ -20,6 +20,7 @@
 //! The binary (`src/main.rs`) only parses the command line ([`cli`]).
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod artifact;
 pub mod assess;
 pub mod build;

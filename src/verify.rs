@@ -138,7 +138,8 @@ impl Report {
 
 /// Files of a package that the manifest does not list (it cannot list itself, the report
 /// cites the manifest, and signatures come after it).
-const LATE_FILES: [&str; 4] = ["manifest.json", "report.pdf", "SHA256SUMS", "manifest.json.p7s"];
+const LATE_FILES: [&str; 5] =
+    ["manifest.json", "report.pdf", "SHA256SUMS", "manifest.json.p7s", crate::archive::RECEIPT];
 
 struct Listed {
     size: u64,
@@ -238,7 +239,7 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Report {
         add(
             "no-extra-files",
             Status::Pass,
-            "no file besides the listed ones, the report, SHA256SUMS and the signature".into(),
+            "no file besides the listed ones, the report, SHA256SUMS, the signature (and an archive receipt)".into(),
         );
     } else {
         let mut problems: Vec<String> = extra.iter().map(|p| format!("{p}: not in the manifest")).collect();

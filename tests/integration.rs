@@ -4,6 +4,7 @@
 //! `tests/fixtures/` (described in `tests/fixtures/README.md`).
 
 mod integration {
+    pub mod archive;
     pub mod build;
     pub mod ingest;
     pub mod malformed;

@@ -5,15 +5,15 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::sign::load_certificates;
+use crate::archive::{S3Location, verify_s3};
 use crate::verify::{VerifyOptions, verify_dir};
 
 /// Arguments of `dora-evidence verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The package folder.
-    #[arg(value_name = "DIR")]
-    package: PathBuf,
+    /// The package folder, or an archived package: s3://bucket/prefix/…/<package-id>/.
+    #[arg(value_name = "DIR|S3_URL")]
+    package: String,
     /// Trust anchor(s), PEM: the CA certificate(s) the signer must chain to.
     #[arg(long, value_name = "FILE")]
     ca: Vec<PathBuf>,
@@ -23,23 +23,24 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Path-style S3 addressing (automatic when AWS_ENDPOINT_URL[_S3] is set).
+    #[arg(long)]
+    path_style: bool,
 }
 
 /// Runs `verify`.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    if !args.package.is_dir() {
-        anyhow::bail!("{} is not a package folder", args.package.display());
-    }
-    let anchors = if args.ca.is_empty() {
-        None
+    let opts = VerifyOptions { anchors: super::archive::anchors(&args.ca)?, allow_unsigned: args.allow_unsigned };
+    let report = if args.package.starts_with("s3://") {
+        let location: S3Location = args.package.parse().map_err(anyhow::Error::msg)?;
+        verify_s3(&location, &opts, args.path_style)
     } else {
-        let mut all = Vec::new();
-        for path in &args.ca {
-            all.extend(load_certificates(path)?);
+        let dir = PathBuf::from(&args.package);
+        if !dir.is_dir() {
+            anyhow::bail!("{} is not a package folder", dir.display());
         }
-        Some(all)
+        verify_dir(&dir, &opts)
     };
-    let report = verify_dir(&args.package, &VerifyOptions { anchors, allow_unsigned: args.allow_unsigned });
     if args.json {
         print!("{}", report.to_json());
     } else {

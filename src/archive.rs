@@ -1,0 +1,747 @@
+//! `archive`: a verified package into an S3 Object Lock bucket, and `verify` of it there.
+//!
+//! [`archive`] refuses a package that does not verify, and a bucket without Object Lock and
+//! versioning (unless allowed) or whose default retention outlasts ours. Every file goes to
+//! `<prefix>/<entity>/<period>/<package-id>/<path>` with a SHA-256 checksum we computed, the
+//! lock mode and retain-until date, and `If-None-Match: *`, so nothing is ever overwritten;
+//! large files go up in parts, each with its own checksum. Afterwards every key is read back
+//! (HeadObject) and compared — size, our SHA-256, lock mode, retention — because a store may
+//! accept checksums without checking them. The result is `archive-receipt.json`, kept in the
+//! package folder and beside the objects. Re-running uploads only what is missing; a key
+//! holding other content is a conflict, reported and never replaced.
+//!
+//! [`verify_s3`] downloads the current versions, runs the local checks on them, and adds
+//! three of the bucket's own: objects match the receipt (no missing, no extra), versions match
+//! it (nothing written over, no delete markers), and every object is still locked.
+
+mod s3;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use aws_sdk_s3::types::ObjectLockMode;
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+pub use s3::S3Location;
+
+use crate::verify::{Check, Report, Status, VerifyOptions, verify_dir};
+
+/// Name of the receipt, in the package folder and under the package's key prefix.
+pub const RECEIPT: &str = "archive-receipt.json";
+
+/// Why archiving failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ArchiveError {
+    /// The package did not verify.
+    #[error("{dir} does not verify ({failed}); run `dora-evidence verify {dir}` — only intact packages are archived")]
+    Unverified {
+        /// The package folder.
+        dir: String,
+        /// The failed checks.
+        failed: String,
+    },
+    /// The bucket does not lock objects.
+    #[error(
+        "s3://{bucket}: {what}; evidence needs a WORM store (create the bucket with Object Lock) or pass --allow-unlocked"
+    )]
+    Unlocked {
+        /// The bucket.
+        bucket: String,
+        /// What is missing.
+        what: String,
+    },
+    /// The retention asked for is too short.
+    #[error("{0}")]
+    Retention(String),
+    /// An S3 call failed.
+    #[error("{url}: {code}{message} ({operation})")]
+    S3 {
+        /// `s3://bucket/key`.
+        url: String,
+        /// The S3 operation.
+        operation: &'static str,
+        /// The S3 error code.
+        code: String,
+        /// The service's message.
+        message: String,
+    },
+    /// Keys already hold other content.
+    #[error("{} object(s) already exist with different content and were left untouched: {}", .0.len(), .0.join(", "))]
+    Conflict(Vec<String>),
+    /// What the bucket holds after upload is not what we sent.
+    #[error("the bucket does not hold what was uploaded: {}", .0.join("; "))]
+    Mismatch(Vec<String>),
+    /// A local file problem.
+    #[error("{}: {message}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// How to archive.
+#[derive(Debug, Clone)]
+pub struct ArchiveOptions {
+    /// Where.
+    pub to: S3Location,
+    /// COMPLIANCE (default) or GOVERNANCE.
+    pub mode: ObjectLockMode,
+    /// Retain-until, Unix seconds.
+    pub retain_until: i64,
+    /// The shortest retention the entity's policy allows, Unix seconds (config).
+    pub policy_min_until: Option<i64>,
+    /// Archive to a bucket without Object Lock or versioning.
+    pub allow_unlocked: bool,
+    /// What the local verification trusts.
+    pub verify: VerifyOptions,
+    /// Parallel uploads.
+    pub concurrency: usize,
+    /// Files at least this large go up in parts of this size (≥ 5 MiB).
+    pub part_size: usize,
+    /// Force path-style S3 addressing.
+    pub path_style: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// One archived object, as the receipt records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReceiptObject {
+    /// The package-relative path.
+    pub path: String,
+    /// The key.
+    pub key: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256, hex (ours).
+    pub sha256: String,
+    /// The checksum S3 reports (base64; `-N` for multipart).
+    pub checksum_sha256: Option<String>,
+    /// Version id.
+    pub version_id: Option<String>,
+    /// ETag.
+    pub etag: Option<String>,
+    /// Lock mode in the bucket.
+    pub lock_mode: Option<String>,
+    /// Retain-until in the bucket (RFC 3339).
+    pub retain_until: Option<String>,
+}
+
+/// `archive-receipt.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Format id.
+    pub format: String,
+    /// The package id.
+    pub package_id: String,
+    /// The bucket.
+    pub bucket: String,
+    /// Key prefix of the package (ends with `/`).
+    pub prefix: String,
+    /// When the objects were checked (RFC 3339).
+    pub archived_at: String,
+    /// Lock mode asked for.
+    pub mode: Option<String>,
+    /// Retain-until asked for (RFC 3339).
+    pub retain_until: String,
+    /// Every object.
+    pub objects: Vec<ReceiptObject>,
+}
+
+/// What [`archive`] did.
+#[derive(Debug, Clone)]
+pub struct ArchiveSummary {
+    /// `s3://bucket/prefix/` of the package.
+    pub url: String,
+    /// Objects uploaded in this run.
+    pub uploaded: usize,
+    /// Objects that were already there with the same content.
+    pub present: usize,
+    /// Bytes uploaded in this run.
+    pub bytes: u64,
+    /// The receipt (also written to the package folder and the bucket).
+    pub receipt: Receipt,
+    /// Whether the receipt object was written in this run.
+    pub receipt_written: bool,
+}
+
+fn rfc3339(secs: i64) -> String {
+    crate::time::Timestamp(secs * 1000).to_rfc3339()
+}
+
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_owned();
+    if out.is_empty() { "unnamed-entity".into() } else { out }
+}
+
+/// The key prefix of a package: `<prefix>/<entity>/<period>/<package-id>/`.
+fn package_prefix(to: &S3Location, manifest: &serde_json::Value) -> Result<(String, String), String> {
+    let get = |k: &str| manifest.get(k).and_then(|v| v.as_str());
+    let id = get("package_id").ok_or("manifest.json has no package_id")?;
+    let period = get("period").ok_or("manifest.json has no period")?;
+    let entity = slug(get("entity").unwrap_or(""));
+    let base = if to.prefix.is_empty() { String::new() } else { format!("{}/", to.prefix) };
+    Ok((format!("{base}{entity}/{}/{id}/", period.to_ascii_lowercase()), id.to_owned()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ArchiveError> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| ArchiveError::Io {
+        path: PathBuf::from("."),
+        message: format!("cannot start the async runtime: {e}"),
+    })
+}
+
+/// Archives the package in `dir`.
+///
+/// # Errors
+/// See [`ArchiveError`]; objects uploaded before an error stay (they are locked) and a re-run
+/// continues from them.
+pub fn archive(dir: &Path, opts: &ArchiveOptions) -> Result<ArchiveSummary, ArchiveError> {
+    let report = verify_dir(dir, &opts.verify);
+    if !report.passed() {
+        return Err(ArchiveError::Unverified { dir: dir.display().to_string(), failed: report.failed().join(", ") });
+    }
+    let io = |e: std::io::Error| ArchiveError::Io { path: dir.to_path_buf(), message: e.to_string() };
+    let manifest: serde_json::Value = std::fs::read(dir.join("manifest.json"))
+        .map_err(io)
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| io(std::io::Error::other(e))))?;
+    let (prefix, package_id) = package_prefix(&opts.to, &manifest).map_err(|m| io(std::io::Error::other(m)))?;
+    let files: Vec<(String, u64, String)> =
+        crate::package::list_files(dir).map_err(io)?.into_iter().filter(|(p, _, _)| p != RECEIPT).collect();
+    let summary = runtime()?.block_on(archive_async(dir, opts, &prefix, &package_id, &files))?;
+    let text = serde_json::to_string_pretty(&summary.receipt).unwrap_or_default() + "\n";
+    std::fs::write(dir.join(RECEIPT), text).map_err(io)?;
+    Ok(summary)
+}
+
+async fn archive_async(
+    dir: &Path,
+    opts: &ArchiveOptions,
+    prefix: &str,
+    package_id: &str,
+    files: &[(String, u64, String)],
+) -> Result<ArchiveSummary, ArchiveError> {
+    let client = s3::client(opts.path_style).await;
+    let bucket = opts.to.bucket.as_str();
+    let lock = s3::bucket_lock(&client, bucket).await?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let mode = if lock.lock && lock.versioning {
+        Some(opts.mode.clone())
+    } else if opts.allow_unlocked {
+        tracing::warn!("s3://{bucket} has no Object Lock (or no versioning): objects are NOT write-protected");
+        None
+    } else {
+        let what = if lock.lock { "versioning is not enabled" } else { "Object Lock is not enabled" };
+        return Err(ArchiveError::Unlocked { bucket: bucket.into(), what: what.into() });
+    };
+    if let Some((default_mode, days)) = &lock.default_retention
+        && mode.is_some()
+    {
+        let default_until = now + days * 86_400;
+        if opts.retain_until < default_until {
+            return Err(ArchiveError::Retention(format!(
+                "retention until {} is shorter than the bucket's default retention ({days} days, {}: until {})",
+                rfc3339(opts.retain_until),
+                default_mode.as_str(),
+                rfc3339(default_until)
+            )));
+        }
+        if default_mode.as_str() == "COMPLIANCE" && opts.mode == ObjectLockMode::Governance {
+            return Err(ArchiveError::Retention(
+                "GOVERNANCE mode is weaker than the bucket's default COMPLIANCE retention".into(),
+            ));
+        }
+    }
+    if let Some(min) = opts.policy_min_until
+        && opts.retain_until < min
+    {
+        return Err(ArchiveError::Retention(format!(
+            "retention until {} is shorter than the configured policy (until {} at least)",
+            rfc3339(opts.retain_until),
+            rfc3339(min)
+        )));
+    }
+    if opts.retain_until <= now {
+        return Err(ArchiveError::Retention(format!("retain-until {} is in the past", rfc3339(opts.retain_until))));
+    }
+    let lock_spec = s3::Lock { mode: mode.clone(), retain_until: opts.retain_until };
+
+    let total: u64 = files.iter().map(|f| f.1).sum();
+    let bar = progress_bar(opts.progress, total);
+    let done_bytes = AtomicU64::new(0);
+    let done_files = AtomicUsize::new(0);
+    let uploaded = AtomicUsize::new(0);
+    let results: Vec<Result<(String, Option<String>), ArchiveError>> =
+        futures_util::stream::iter(files.iter().map(|(path, size, sha)| {
+            let (client, lock_spec, bar, done_bytes, done_files, uploaded) =
+                (&client, &lock_spec, &bar, &done_bytes, &done_files, &uploaded);
+            async move {
+                let key = format!("{prefix}{path}");
+                let outcome =
+                    upload_one(client, bucket, &key, &dir.join(path), *size, sha, lock_spec, opts.part_size).await;
+                let b = done_bytes.fetch_add(*size, Ordering::Relaxed) + size;
+                let n = done_files.fetch_add(1, Ordering::Relaxed) + 1;
+                match &bar {
+                    Some(bar) => bar.set_position(b),
+                    None if n % 200 == 0 || n == files.len() => {
+                        eprintln!("archive: {n}/{} files, {b}/{total} bytes", files.len())
+                    }
+                    None => {}
+                }
+                match outcome {
+                    Ok(Uploaded::New) => {
+                        uploaded.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!("uploaded s3://{bucket}/{key}");
+                        Ok((path.clone(), None))
+                    }
+                    Ok(Uploaded::Present) => Ok((path.clone(), None)),
+                    Ok(Uploaded::Conflict) => Ok((path.clone(), Some(format!("s3://{bucket}/{key}")))),
+                    Err(e) => Err(e),
+                }
+            }
+        }))
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect()
+        .await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let mut conflicts = Vec::new();
+    for r in results {
+        if let (_, Some(c)) = r? {
+            conflicts.push(c);
+        }
+    }
+    if !conflicts.is_empty() {
+        conflicts.sort();
+        return Err(ArchiveError::Conflict(conflicts));
+    }
+
+    // Read every key back and compare with what we sent.
+    let mut objects = Vec::new();
+    let mut problems = Vec::new();
+    let mut bytes = 0u64;
+    for (path, size, sha) in files {
+        let key = format!("{prefix}{path}");
+        let Some(mut h) = s3::head(&client, bucket, &key).await? else {
+            problems.push(format!("{key}: missing after upload"));
+            continue;
+        };
+        if let Some(m) = &mode
+            && (h.lock_mode.as_deref() != Some(m.as_str()) || h.retain_until.is_none_or(|t| t < opts.retain_until))
+        {
+            // Some stores ignore lock headers on multipart uploads: set the retention on the
+            // version, then read it back again.
+            s3::set_retention(&client, bucket, &key, h.version_id.as_deref(), m, opts.retain_until).await?;
+            h = s3::head(&client, bucket, &key).await?.unwrap_or_default();
+        }
+        let expected = expected_checksum(&dir.join(path), *size, sha, opts.part_size).await?;
+        if h.size != *size {
+            problems.push(format!("{key}: {} bytes in the bucket, {size} sent", h.size));
+        }
+        if !checksum_matches(h.checksum_sha256.as_deref(), &expected) {
+            problems.push(format!("{key}: checksum {:?} in the bucket, {expected} expected", h.checksum_sha256));
+        }
+        if let Some(m) = &mode {
+            if h.lock_mode.as_deref() != Some(m.as_str()) {
+                problems.push(format!("{key}: lock mode {:?}, {} asked for", h.lock_mode, m.as_str()));
+            }
+            if h.retain_until.is_none_or(|t| t < opts.retain_until) {
+                problems.push(format!(
+                    "{key}: retained until {:?}, {} asked for",
+                    h.retain_until.map(rfc3339),
+                    rfc3339(opts.retain_until)
+                ));
+            }
+        }
+        bytes += size;
+        objects.push(ReceiptObject {
+            path: path.clone(),
+            key,
+            size: *size,
+            sha256: sha.clone(),
+            checksum_sha256: h.checksum_sha256,
+            version_id: h.version_id,
+            etag: h.etag,
+            lock_mode: h.lock_mode,
+            retain_until: h.retain_until.map(rfc3339),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(ArchiveError::Mismatch(problems));
+    }
+    let receipt = Receipt {
+        format: "dora-evidence-archive-receipt/1".into(),
+        package_id: package_id.to_owned(),
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        archived_at: rfc3339(now),
+        mode: mode.as_ref().map(|m| m.as_str().to_owned()),
+        retain_until: rfc3339(opts.retain_until),
+        objects,
+    };
+    let receipt_written = put_receipt(&client, &receipt, &lock_spec).await?;
+    let uploaded = uploaded.load(Ordering::Relaxed);
+    Ok(ArchiveSummary {
+        url: format!("s3://{bucket}/{prefix}"),
+        uploaded,
+        present: files.len() - uploaded,
+        bytes: if uploaded == 0 { 0 } else { bytes },
+        receipt,
+        receipt_written,
+    })
+}
+
+fn progress_bar(show: bool, total: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal as _;
+    if !show || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("archive {bar:40} {bytes}/{total_bytes} {eta}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+enum Uploaded {
+    New,
+    Present,
+    Conflict,
+}
+
+/// The checksum S3 should report for a file: plain base64 SHA-256, or composite for parts.
+async fn expected_checksum(path: &Path, size: u64, sha_hex: &str, part_size: usize) -> Result<String, ArchiveError> {
+    if size >= part_size as u64 {
+        s3::composite_checksum(path, part_size)
+            .await
+            .map_err(|e| ArchiveError::Io { path: path.to_path_buf(), message: e.to_string() })
+    } else {
+        Ok(s3::b64(&hex::decode(sha_hex).unwrap_or_default()))
+    }
+}
+
+/// Composite checksums are compared with or without their `-N` (stores differ).
+fn checksum_matches(found: Option<&str>, expected: &str) -> bool {
+    let Some(found) = found else { return false };
+    found == expected || expected.split_once('-').is_some_and(|(c, _)| c == found)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upload_one(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+    size: u64,
+    sha_hex: &str,
+    lock: &s3::Lock,
+    part_size: usize,
+) -> Result<Uploaded, ArchiveError> {
+    let expected = expected_checksum(path, size, sha_hex, part_size).await?;
+    let same = |h: &s3::Head| h.size == size && checksum_matches(h.checksum_sha256.as_deref(), &expected);
+    if let Some(h) = s3::head(client, bucket, key).await? {
+        return Ok(if same(&h) { Uploaded::Present } else { Uploaded::Conflict });
+    }
+    let sha = hex::decode(sha_hex).unwrap_or_default();
+    let put = if size >= part_size as u64 {
+        s3::put_multipart(client, bucket, key, path, part_size, lock).await?
+    } else {
+        s3::put(client, bucket, key, path, &sha, lock).await?
+    };
+    match put {
+        s3::Put::Written => Ok(Uploaded::New),
+        // Someone wrote the key between our HeadObject and PutObject.
+        s3::Put::Exists => match s3::head(client, bucket, key).await? {
+            Some(h) if same(&h) => Ok(Uploaded::Present),
+            _ => Ok(Uploaded::Conflict),
+        },
+    }
+}
+
+/// Writes the receipt beside the objects once; an existing one must list the same objects.
+async fn put_receipt(client: &aws_sdk_s3::Client, receipt: &Receipt, lock: &s3::Lock) -> Result<bool, ArchiveError> {
+    let key = format!("{}{RECEIPT}", receipt.prefix);
+    if let Some(existing) = get_object(client, &receipt.bucket, &key).await? {
+        let old: Result<Receipt, _> = serde_json::from_slice(&existing.0);
+        return match old {
+            Ok(old) if same_objects(&old.objects, &receipt.objects) => Ok(false),
+            _ => Err(ArchiveError::Conflict(vec![format!("s3://{}/{key} (lists other objects)", receipt.bucket)])),
+        };
+    }
+    let text = serde_json::to_string_pretty(receipt).unwrap_or_default() + "\n";
+    let tmp = tempfile::NamedTempFile::new()
+        .map_err(|e| ArchiveError::Io { path: PathBuf::from(RECEIPT), message: e.to_string() })?;
+    std::fs::write(tmp.path(), &text)
+        .map_err(|e| ArchiveError::Io { path: tmp.path().to_path_buf(), message: e.to_string() })?;
+    let sha = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(text.as_bytes()));
+    s3::put(client, &receipt.bucket, &key, tmp.path(), &sha, lock).await?;
+    Ok(true)
+}
+
+fn same_objects(a: &[ReceiptObject], b: &[ReceiptObject]) -> bool {
+    let key = |o: &ReceiptObject| (o.key.clone(), o.sha256.clone(), o.version_id.clone());
+    a.iter().map(key).collect::<Vec<_>>() == b.iter().map(key).collect::<Vec<_>>()
+}
+
+/// Downloads a current object: (bytes, version id, lock mode, retain-until secs); `None` if absent.
+async fn get_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Vec<u8>, Option<String>, Option<String>, Option<i64>)>, ArchiveError> {
+    match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let version = out.version_id().map(str::to_owned);
+            let mode = out.object_lock_mode().map(|m| m.as_str().to_owned());
+            let until = out.object_lock_retain_until_date().map(aws_sdk_s3::primitives::DateTime::secs);
+            let body = out.body.collect().await.map_err(|e| ArchiveError::S3 {
+                url: format!("s3://{bucket}/{key}"),
+                operation: "GetObject",
+                code: "ReadError".into(),
+                message: format!(": {e}"),
+            })?;
+            Ok(Some((body.into_bytes().to_vec(), version, mode, until)))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(s3::s3_err(bucket, key, "GetObject", &e)),
+    }
+}
+
+/// Verifies an archived package in its bucket: the local checks on the downloaded current
+/// versions, plus `bucket-objects`, `bucket-versions` and `bucket-lock`.
+pub fn verify_s3(location: &S3Location, opts: &VerifyOptions, path_style: bool) -> Report {
+    let target = format!("s3://{}/{}/", location.bucket, location.prefix);
+    let fail = |detail: String| Report {
+        target: target.clone(),
+        package_id: None,
+        checks: vec![Check { check: "bucket-objects", status: Status::Fail, detail }],
+    };
+    let tmp = match tempfile::tempdir() {
+        Ok(t) => t,
+        Err(e) => return fail(format!("cannot make a download folder: {e}")),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(e.to_string()),
+    };
+    match rt.block_on(verify_s3_async(location, tmp.path(), path_style)) {
+        Err(e) => fail(e.to_string()),
+        Ok(bucket_checks) => {
+            let mut report = verify_dir(tmp.path(), opts);
+            report.target = target;
+            report.checks.extend(bucket_checks);
+            report
+        }
+    }
+}
+
+async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -> Result<Vec<Check>, ArchiveError> {
+    let client = s3::client(path_style).await;
+    let bucket = location.bucket.as_str();
+    let prefix = if location.prefix.is_empty() { String::new() } else { format!("{}/", location.prefix) };
+    let receipt_key = format!("{prefix}{RECEIPT}");
+    let Some((receipt_bytes, ..)) = get_object(&client, bucket, &receipt_key).await? else {
+        return Ok(vec![Check {
+            check: "bucket-objects",
+            status: Status::Fail,
+            detail: format!("no {RECEIPT} under s3://{bucket}/{prefix}: not an archived package"),
+        }]);
+    };
+    let receipt: Receipt = match serde_json::from_slice(&receipt_bytes) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(vec![Check {
+                check: "bucket-objects",
+                status: Status::Fail,
+                detail: format!("{RECEIPT} is unreadable: {e}"),
+            }]);
+        }
+    };
+    std::fs::write(into.join(RECEIPT), &receipt_bytes)
+        .map_err(|e| ArchiveError::Io { path: into.join(RECEIPT), message: e.to_string() })?;
+
+    // Every version under the prefix.
+    let mut versions: BTreeMap<String, Vec<(String, bool, bool)>> = BTreeMap::new(); // key → (version, latest, delete marker)
+    let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
+    loop {
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(&prefix)
+            .set_key_marker(key_marker.take())
+            .set_version_id_marker(version_marker.take())
+            .send()
+            .await
+            .map_err(|e| s3::s3_err(bucket, &prefix, "ListObjectVersions", &e))?;
+        for v in page.versions() {
+            let entry = versions.entry(v.key().unwrap_or_default().to_owned()).or_default();
+            entry.push((v.version_id().unwrap_or_default().to_owned(), v.is_latest().unwrap_or(false), false));
+        }
+        for m in page.delete_markers() {
+            let entry = versions.entry(m.key().unwrap_or_default().to_owned()).or_default();
+            entry.push((m.version_id().unwrap_or_default().to_owned(), m.is_latest().unwrap_or(false), true));
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        version_marker = page.next_version_id_marker().map(str::to_owned);
+        if key_marker.is_none() {
+            break;
+        }
+    }
+
+    let expected: BTreeMap<&str, &ReceiptObject> = receipt.objects.iter().map(|o| (o.key.as_str(), o)).collect();
+    let mut object_problems = Vec::new();
+    for key in versions.keys() {
+        if key != &receipt_key && !expected.contains_key(key.as_str()) {
+            object_problems.push(format!("{key}: not in the receipt"));
+        }
+    }
+    let mut version_problems = Vec::new();
+    for (key, vs) in &versions {
+        if vs.iter().any(|v| v.2) {
+            version_problems.push(format!("{key}: has a delete marker"));
+        }
+        if vs.iter().filter(|v| !v.2).count() > 1 {
+            version_problems.push(format!("{key}: {} versions (written over after archiving)", vs.len()));
+        }
+    }
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let mut lock_problems = Vec::new();
+    let want_mode = receipt.mode.as_deref();
+    let downloads: Vec<Result<Option<String>, ArchiveError>> =
+        futures_util::stream::iter(receipt.objects.iter().map(|o| {
+            let client = &client;
+            async move {
+                let Some((bytes, version, mode, until)) = get_object(client, bucket, &o.key).await? else {
+                    return Ok(Some(format!("missing:{}", o.key)));
+                };
+                if !is_safe(&o.path) {
+                    return Ok(Some(format!("missing:{} (unsafe path in the receipt)", o.key)));
+                }
+                let dest = into.join(&o.path);
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| ArchiveError::Io { path: parent.to_path_buf(), message: e.to_string() })?;
+                }
+                std::fs::write(&dest, bytes)
+                    .map_err(|e| ArchiveError::Io { path: dest.clone(), message: e.to_string() })?;
+                let mut problem = None;
+                if version != o.version_id {
+                    problem =
+                        Some(format!("version:{}: current version {version:?}, receipt {:?}", o.key, o.version_id));
+                }
+                if let Some(want) = want_mode {
+                    let until_ok = until.is_some_and(|u| u > now && Some(rfc3339(u)) >= o.retain_until.clone());
+                    if mode.as_deref() != Some(want) || !until_ok {
+                        problem = Some(format!(
+                            "lock:{}: {:?} until {:?} (receipt: {want} until {})",
+                            o.key,
+                            mode,
+                            until.map(rfc3339),
+                            o.retain_until.as_deref().unwrap_or("?")
+                        ));
+                    }
+                }
+                Ok(problem)
+            }
+        }))
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    for d in downloads {
+        match d? {
+            Some(p) if p.starts_with("missing:") => object_problems.push(format!("{}: missing", &p[8..])),
+            Some(p) if p.starts_with("version:") => version_problems.push(p[8..].to_owned()),
+            Some(p) => lock_problems.push(p.trim_start_matches("lock:").to_owned()),
+            None => {}
+        }
+    }
+    let check = |name: &'static str, problems: &mut Vec<String>, ok: String| {
+        problems.sort();
+        if problems.is_empty() {
+            Check { check: name, status: Status::Pass, detail: ok }
+        } else {
+            let shown: Vec<_> = problems.iter().take(5).cloned().collect();
+            let more =
+                if problems.len() > 5 { format!("; … and {} more", problems.len() - 5) } else { String::new() };
+            Check {
+                check: name,
+                status: Status::Fail,
+                detail: format!("{} problem(s): {}{more}", problems.len(), shown.join("; ")),
+            }
+        }
+    };
+    let n = receipt.objects.len();
+    Ok(vec![
+        check(
+            "bucket-objects",
+            &mut object_problems,
+            format!("the {n} objects of the receipt are there, and nothing else"),
+        ),
+        check(
+            "bucket-versions",
+            &mut version_problems,
+            "every object is the version the receipt names; none written over or deleted".into(),
+        ),
+        match &receipt.mode {
+            Some(m) => check(
+                "bucket-lock",
+                &mut lock_problems,
+                format!("every object locked in {m} mode until {} or later", receipt.retain_until),
+            ),
+            None => Check {
+                check: "bucket-lock",
+                status: Status::Fail,
+                detail: "archived without Object Lock (--allow-unlocked)".into(),
+            },
+        },
+    ])
+}
+
+fn is_safe(path: &str) -> bool {
+    !path.is_empty() && !path.starts_with('/') && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_and_prefixes() {
+        let l: S3Location = "s3://evidence-bucket/dora/archive/".parse().unwrap();
+        assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("evidence-bucket", "dora/archive"));
+        assert!("evidence-bucket/x".parse::<S3Location>().is_err());
+        assert!("s3:///x".parse::<S3Location>().is_err());
+        let m =
+            serde_json::json!({"package_id": "dora-2026-q3-abc", "period": "2026-Q3", "entity": "Nordhafen Bank AG"});
+        assert_eq!(package_prefix(&l, &m).unwrap().0, "dora/archive/nordhafen-bank-ag/2026-q3/dora-2026-q3-abc/");
+        let root: S3Location = "s3://b".parse().unwrap();
+        let m = serde_json::json!({"package_id": "p", "period": "2026-Q3", "entity": null});
+        assert_eq!(package_prefix(&root, &m).unwrap().0, "unnamed-entity/2026-q3/p/");
+    }
+
+    #[test]
+    fn composite_checksums_compare_with_or_without_part_count() {
+        assert!(checksum_matches(Some("abc=-2"), "abc=-2"));
+        assert!(checksum_matches(Some("abc="), "abc=-2"));
+        assert!(!checksum_matches(Some("abd="), "abc=-2"));
+        assert!(!checksum_matches(None, "abc="));
+    }
+}
