@@ -331,55 +331,22 @@ async fn archive_async(
     }
 
     // Read every key back and compare with what we sent.
+    let checked: Vec<Result<(ReceiptObject, Vec<String>), ArchiveError>> =
+        futures_util::stream::iter(files.iter().map(|(path, size, sha)| {
+            let (client, mode) = (&client, &mode);
+            async move { read_back(client, bucket, prefix, dir, (path, *size, sha), mode.as_ref(), opts).await }
+        }))
+        .buffered(opts.concurrency.max(1))
+        .collect()
+        .await;
     let mut objects = Vec::new();
     let mut problems = Vec::new();
-    let mut bytes = 0u64;
-    for (path, size, sha) in files {
-        let key = format!("{prefix}{path}");
-        let Some(mut h) = s3::head(&client, bucket, &key).await? else {
-            problems.push(format!("{key}: missing after upload"));
-            continue;
-        };
-        if let Some(m) = &mode
-            && (h.lock_mode.as_deref() != Some(m.as_str()) || h.retain_until.is_none_or(|t| t < opts.retain_until))
-        {
-            // Some stores ignore lock headers on multipart uploads: set the retention on the
-            // version, then read it back again.
-            s3::set_retention(&client, bucket, &key, h.version_id.as_deref(), m, opts.retain_until).await?;
-            h = s3::head(&client, bucket, &key).await?.unwrap_or_default();
-        }
-        let expected = expected_checksum(&dir.join(path), *size, sha, opts.part_size).await?;
-        if h.size != *size {
-            problems.push(format!("{key}: {} bytes in the bucket, {size} sent", h.size));
-        }
-        if !checksum_matches(h.checksum_sha256.as_deref(), &expected) {
-            problems.push(format!("{key}: checksum {:?} in the bucket, {expected} expected", h.checksum_sha256));
-        }
-        if let Some(m) = &mode {
-            if h.lock_mode.as_deref() != Some(m.as_str()) {
-                problems.push(format!("{key}: lock mode {:?}, {} asked for", h.lock_mode, m.as_str()));
-            }
-            if h.retain_until.is_none_or(|t| t < opts.retain_until) {
-                problems.push(format!(
-                    "{key}: retained until {:?}, {} asked for",
-                    h.retain_until.map(rfc3339),
-                    rfc3339(opts.retain_until)
-                ));
-            }
-        }
-        bytes += size;
-        objects.push(ReceiptObject {
-            path: path.clone(),
-            key,
-            size: *size,
-            sha256: sha.clone(),
-            checksum_sha256: h.checksum_sha256,
-            version_id: h.version_id,
-            etag: h.etag,
-            lock_mode: h.lock_mode,
-            retain_until: h.retain_until.map(rfc3339),
-        });
+    for c in checked {
+        let (object, p) = c?;
+        objects.push(object);
+        problems.extend(p);
     }
+    let bytes: u64 = files.iter().map(|f| f.1).sum();
     if !problems.is_empty() {
         return Err(ArchiveError::Mismatch(problems));
     }
@@ -403,6 +370,66 @@ async fn archive_async(
         receipt,
         receipt_written,
     })
+}
+
+/// HeadObject one key after upload and compare it with what was sent; fixes a missing
+/// retention first (some stores ignore lock headers on multipart uploads).
+async fn read_back(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    dir: &Path,
+    (path, size, sha): (&String, u64, &String),
+    mode: Option<&ObjectLockMode>,
+    opts: &ArchiveOptions,
+) -> Result<(ReceiptObject, Vec<String>), ArchiveError> {
+    let key = format!("{prefix}{path}");
+    let mut problems = Vec::new();
+    let found = s3::head(client, bucket, &key).await?;
+    if found.is_none() {
+        problems.push(format!("{key}: missing after upload"));
+    }
+    let mut h = found.unwrap_or_default();
+    let short = |h: &s3::Head, m: &ObjectLockMode| {
+        h.lock_mode.as_deref() != Some(m.as_str()) || h.retain_until.is_none_or(|t| t < opts.retain_until)
+    };
+    if let Some(m) = mode
+        && h.version_id.is_some()
+        && short(&h, m)
+    {
+        s3::set_retention(client, bucket, &key, h.version_id.as_deref(), m, opts.retain_until).await?;
+        h = s3::head(client, bucket, &key).await?.unwrap_or_default();
+    }
+    let expected = expected_checksum(&dir.join(path), size, sha, opts.part_size).await?;
+    if h.size != size {
+        problems.push(format!("{key}: {} bytes in the bucket, {size} sent", h.size));
+    }
+    if !checksum_matches(h.checksum_sha256.as_deref(), &expected) {
+        problems.push(format!("{key}: checksum {:?} in the bucket, {expected} expected", h.checksum_sha256));
+    }
+    if let Some(m) = mode
+        && short(&h, m)
+    {
+        problems.push(format!(
+            "{key}: locked {:?} until {:?}; {} until {} asked for",
+            h.lock_mode,
+            h.retain_until.map(rfc3339),
+            m.as_str(),
+            rfc3339(opts.retain_until)
+        ));
+    }
+    let object = ReceiptObject {
+        path: path.clone(),
+        key,
+        size,
+        sha256: sha.clone(),
+        checksum_sha256: h.checksum_sha256,
+        version_id: h.version_id,
+        etag: h.etag,
+        lock_mode: h.lock_mode,
+        retain_until: h.retain_until.map(rfc3339),
+    };
+    Ok((object, problems))
 }
 
 fn progress_bar(show: bool, total: u64) -> Option<indicatif::ProgressBar> {

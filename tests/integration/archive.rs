@@ -309,6 +309,25 @@ fn an_interrupted_archive_resumes_with_what_is_missing() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let want = format!("objects: {} uploaded", files - done.len());
     assert!(stdout(&o).contains(&want) && stdout(&o).contains("3 already there"), "{}", stdout(&o));
-    let o = dora(&["verify", &format!("s3://evidence-resume/{prefix}"), "--ca", ca.to_str().unwrap()]);
+    let url = format!("s3://evidence-resume/{prefix}");
+    let o = dora(&["verify", &url, "--ca", ca.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // An object planted under the package's prefix is caught.
+    rt.block_on(async {
+        s3.put_object()
+            .bucket("evidence-resume")
+            .key(format!("{prefix}evidence/planted.csv"))
+            .body(ByteStream::from_static(b"a,b\n"))
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .unwrap();
+    });
+    let o = dora(&["verify", &url, "--ca", ca.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("FAIL  bucket-objects") && stdout(&o).contains("planted.csv: not in the receipt"),
+        "{}",
+        stdout(&o)
+    );
 }
