@@ -659,7 +659,7 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
                 let Some((bytes, version, mode, until)) = get_object(client, bucket, &o.key).await? else {
                     return Ok(Some(format!("missing:{}", o.key)));
                 };
-                if !is_safe(&o.path) {
+                if !crate::verify::is_safe_relative(&o.path) {
                     return Ok(Some(format!("missing:{} (unsafe path in the receipt)", o.key)));
                 }
                 let dest = into.join(&o.path);
@@ -740,10 +740,6 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
             },
         },
     ])
-}
-
-fn is_safe(path: &str) -> bool {
-    !path.is_empty() && !path.starts_with('/') && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 #[cfg(test)]

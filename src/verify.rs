@@ -396,7 +396,8 @@ fn summarize(problems: &[String], total: usize) -> String {
     s
 }
 
-fn is_safe_relative(path: &str) -> bool {
+/// A package-relative path with no `..`, `.`, empty or absolute parts.
+pub(crate) fn is_safe_relative(path: &str) -> bool {
     !path.is_empty() && !path.starts_with('/') && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
