@@ -284,10 +284,11 @@ async fn archive_async(
     let done_bytes = AtomicU64::new(0);
     let done_files = AtomicUsize::new(0);
     let uploaded = AtomicUsize::new(0);
-    let results: Vec<Result<(String, Option<String>), ArchiveError>> =
+    let uploaded_bytes = AtomicU64::new(0);
+    let results: Vec<Result<UploadOutcome, ArchiveError>> =
         futures_util::stream::iter(files.iter().map(|(path, size, sha)| {
-            let (client, lock_spec, bar, done_bytes, done_files, uploaded) =
-                (&client, &lock_spec, &bar, &done_bytes, &done_files, &uploaded);
+            let (client, lock_spec, bar, done_bytes, done_files, uploaded, uploaded_bytes) =
+                (&client, &lock_spec, &bar, &done_bytes, &done_files, &uploaded, &uploaded_bytes);
             async move {
                 let key = format!("{prefix}{path}");
                 let outcome =
@@ -304,11 +305,12 @@ async fn archive_async(
                 match outcome {
                     Ok(Uploaded::New) => {
                         uploaded.fetch_add(1, Ordering::Relaxed);
+                        uploaded_bytes.fetch_add(*size, Ordering::Relaxed);
                         tracing::info!("uploaded s3://{bucket}/{key}");
-                        Ok((path.clone(), None))
+                        Ok((path.clone(), None, None))
                     }
-                    Ok(Uploaded::Present) => Ok((path.clone(), None)),
-                    Ok(Uploaded::Conflict) => Ok((path.clone(), Some(format!("s3://{bucket}/{key}")))),
+                    Ok(Uploaded::Present(h)) => Ok((path.clone(), None, Some(h))),
+                    Ok(Uploaded::Conflict) => Ok((path.clone(), Some(format!("s3://{bucket}/{key}")), None)),
                     Err(e) => Err(e),
                 }
             }
@@ -320,9 +322,15 @@ async fn archive_async(
         bar.finish_and_clear();
     }
     let mut conflicts = Vec::new();
+    // Objects found already there were just read; the read-back reuses what HeadObject said.
+    let mut known: std::collections::HashMap<String, s3::Head> = std::collections::HashMap::new();
     for r in results {
-        if let (_, Some(c)) = r? {
-            conflicts.push(c);
+        match r? {
+            (_, Some(c), _) => conflicts.push(c),
+            (path, None, Some(h)) => {
+                known.insert(path, h);
+            }
+            _ => {}
         }
     }
     if !conflicts.is_empty() {
@@ -334,7 +342,8 @@ async fn archive_async(
     let checked: Vec<Result<(ReceiptObject, Vec<String>), ArchiveError>> =
         futures_util::stream::iter(files.iter().map(|(path, size, sha)| {
             let (client, mode) = (&client, &mode);
-            async move { read_back(client, bucket, prefix, dir, (path, *size, sha), mode.as_ref(), opts).await }
+            let seen = known.get(path).cloned();
+            async move { read_back(client, bucket, prefix, dir, (path, *size, sha), seen, mode.as_ref(), opts).await }
         }))
         .buffered(opts.concurrency.max(1))
         .collect()
@@ -346,7 +355,6 @@ async fn archive_async(
         objects.push(object);
         problems.extend(p);
     }
-    let bytes: u64 = files.iter().map(|f| f.1).sum();
     if !problems.is_empty() {
         return Err(ArchiveError::Mismatch(problems));
     }
@@ -366,12 +374,13 @@ async fn archive_async(
         url: format!("s3://{bucket}/{prefix}"),
         uploaded,
         present: files.len() - uploaded,
-        bytes: if uploaded == 0 { 0 } else { bytes },
+        bytes: uploaded_bytes.load(Ordering::Relaxed),
         receipt,
         receipt_written,
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 /// HeadObject one key after upload and compare it with what was sent; fixes a missing
 /// retention first (some stores ignore lock headers on multipart uploads).
 async fn read_back(
@@ -380,12 +389,16 @@ async fn read_back(
     prefix: &str,
     dir: &Path,
     (path, size, sha): (&String, u64, &String),
+    seen: Option<s3::Head>,
     mode: Option<&ObjectLockMode>,
     opts: &ArchiveOptions,
 ) -> Result<(ReceiptObject, Vec<String>), ArchiveError> {
     let key = format!("{prefix}{path}");
     let mut problems = Vec::new();
-    let found = s3::head(client, bucket, &key).await?;
+    let found = match seen {
+        Some(h) => Some(h),
+        None => s3::head(client, bucket, &key).await?,
+    };
     if found.is_none() {
         problems.push(format!("{key}: missing after upload"));
     }
@@ -444,9 +457,12 @@ fn progress_bar(show: bool, total: u64) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
+/// (path, conflicting `s3://` URL, what HeadObject said of an object already there).
+type UploadOutcome = (String, Option<String>, Option<s3::Head>);
+
 enum Uploaded {
     New,
-    Present,
+    Present(s3::Head),
     Conflict,
 }
 
@@ -481,7 +497,7 @@ async fn upload_one(
     let expected = expected_checksum(path, size, sha_hex, part_size).await?;
     let same = |h: &s3::Head| h.size == size && checksum_matches(h.checksum_sha256.as_deref(), &expected);
     if let Some(h) = s3::head(client, bucket, key).await? {
-        return Ok(if same(&h) { Uploaded::Present } else { Uploaded::Conflict });
+        return Ok(if same(&h) { Uploaded::Present(h) } else { Uploaded::Conflict });
     }
     let sha = hex::decode(sha_hex).unwrap_or_default();
     let put = if size >= part_size as u64 {
@@ -493,7 +509,7 @@ async fn upload_one(
         s3::Put::Written => Ok(Uploaded::New),
         // Someone wrote the key between our HeadObject and PutObject.
         s3::Put::Exists => match s3::head(client, bucket, key).await? {
-            Some(h) if same(&h) => Ok(Uploaded::Present),
+            Some(h) if same(&h) => Ok(Uploaded::Present(h)),
             _ => Ok(Uploaded::Conflict),
         },
     }
@@ -503,7 +519,7 @@ async fn upload_one(
 async fn put_receipt(client: &aws_sdk_s3::Client, receipt: &Receipt, lock: &s3::Lock) -> Result<bool, ArchiveError> {
     let key = format!("{}{RECEIPT}", receipt.prefix);
     if let Some(existing) = get_object(client, &receipt.bucket, &key).await? {
-        let old: Result<Receipt, _> = serde_json::from_slice(&existing.0);
+        let old: Result<Receipt, _> = serde_json::from_slice(&existing);
         return match old {
             Ok(old) if same_objects(&old.objects, &receipt.objects) => Ok(false),
             _ => Err(ArchiveError::Conflict(vec![format!("s3://{}/{key} (lists other objects)", receipt.bucket)])),
@@ -524,28 +540,46 @@ fn same_objects(a: &[ReceiptObject], b: &[ReceiptObject]) -> bool {
     a.iter().map(key).collect::<Vec<_>>() == b.iter().map(key).collect::<Vec<_>>()
 }
 
-/// Downloads a current object: (bytes, version id, lock mode, retain-until secs); `None` if absent.
-async fn get_object(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<(Vec<u8>, Option<String>, Option<String>, Option<i64>)>, ArchiveError> {
+/// A small current object (the receipt) in memory; `None` if absent.
+async fn get_object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
     match client.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => {
-            let version = out.version_id().map(str::to_owned);
-            let mode = out.object_lock_mode().map(|m| m.as_str().to_owned());
-            let until = out.object_lock_retain_until_date().map(aws_sdk_s3::primitives::DateTime::secs);
             let body = out.body.collect().await.map_err(|e| ArchiveError::S3 {
                 url: format!("s3://{bucket}/{key}"),
                 operation: "GetObject",
                 code: "ReadError".into(),
                 message: format!(": {e}"),
             })?;
-            Ok(Some((body.into_bytes().to_vec(), version, mode, until)))
+            Ok(Some(body.into_bytes().to_vec()))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
         Err(e) => Err(s3::s3_err(bucket, key, "GetObject", &e)),
     }
+}
+
+/// Streams a current object to `dest`: (version id, lock mode, retain-until secs); `None` if absent.
+async fn download(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    dest: &Path,
+) -> Result<Option<(Option<String>, Option<String>, Option<i64>)>, ArchiveError> {
+    let out = match client.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(s3::s3_err(bucket, key, "GetObject", &e)),
+    };
+    let io = |e: std::io::Error| ArchiveError::Io { path: dest.to_path_buf(), message: e.to_string() };
+    if let Some(parent) = dest.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(io)?;
+    }
+    let version = out.version_id().map(str::to_owned);
+    let mode = out.object_lock_mode().map(|m| m.as_str().to_owned());
+    let until = out.object_lock_retain_until_date().map(aws_sdk_s3::primitives::DateTime::secs);
+    let mut body = out.body.into_async_read();
+    let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+    tokio::io::copy(&mut body, &mut file).await.map_err(io)?;
+    Ok(Some((version, mode, until)))
 }
 
 /// Verifies an archived package in its bucket: the local checks on the downloaded current
@@ -581,7 +615,7 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
     let bucket = location.bucket.as_str();
     let prefix = if location.prefix.is_empty() { String::new() } else { format!("{}/", location.prefix) };
     let receipt_key = format!("{prefix}{RECEIPT}");
-    let Some((receipt_bytes, ..)) = get_object(&client, bucket, &receipt_key).await? else {
+    let Some(receipt_bytes) = get_object(&client, bucket, &receipt_key).await? else {
         return Ok(vec![Check {
             check: "bucket-objects",
             status: Status::Fail,
@@ -656,19 +690,13 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
         futures_util::stream::iter(receipt.objects.iter().map(|o| {
             let client = &client;
             async move {
-                let Some((bytes, version, mode, until)) = get_object(client, bucket, &o.key).await? else {
-                    return Ok(Some(format!("missing:{}", o.key)));
-                };
                 if !crate::verify::is_safe_relative(&o.path) {
                     return Ok(Some(format!("missing:{} (unsafe path in the receipt)", o.key)));
                 }
                 let dest = into.join(&o.path);
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| ArchiveError::Io { path: parent.to_path_buf(), message: e.to_string() })?;
-                }
-                std::fs::write(&dest, bytes)
-                    .map_err(|e| ArchiveError::Io { path: dest.clone(), message: e.to_string() })?;
+                let Some((version, mode, until)) = download(client, bucket, &o.key, &dest).await? else {
+                    return Ok(Some(format!("missing:{}", o.key)));
+                };
                 let mut problem = None;
                 if version != o.version_id {
                     problem =
