@@ -5,7 +5,7 @@
 //! holds, alarms, tags, restore-testing plans, Audit Manager reports) stay in memory.
 //! [`assemble`] merges each key's observations into one record (rules in [`merge`]) and
 //! returns [`Evidence`], which later stages read: small tables directly, bulky ones as
-//! streams in key order. [`write`] turns it into the `evidence/*.csv` files.
+//! streams in key order. [`write`](mod@write) turns it into the `evidence/*.csv` files.
 
 pub mod merge;
 pub mod model;

@@ -4,7 +4,8 @@
 //! The pipeline runs one way, one module per stage:
 //!
 //! ```text
-//! source ──► artifact ──► ingest ──► evidence ──► (assess ──► render ──► package)
+//! source ──► artifact ──► ingest ──► evidence ──► assess ──► render ──► package ──► sign ──► archive
+//!                                                                                  verify ◄─┘
 //! ```
 //!
 //! * [`source`] walks input folders and lists the files to read;
@@ -14,6 +15,12 @@
 //!   evidence records that point back to the artifact and the row or JSON pointer;
 //! * [`evidence`] merges the observations of one job (or recovery point, control result …)
 //!   into one record and writes the evidence CSVs;
+//! * [`assess`] measures the period against the targets ([`config`]) and the DORA mapping;
+//! * [`render`] writes the PDF/A-3b report (Typst embedded) and [`package`] the manifest and
+//!   `SHA256SUMS`;
+//! * [`sign`] signs the manifest (CMS) and the report (PAdES, through [`pdf`]) with a local key
+//!   or an AWS KMS key; [`verify`] checks a package offline or in its bucket;
+//! * [`archive`] keeps a verified package in an S3 Object Lock bucket;
 //! * [`build`] ties the stages together for `dora-evidence build`;
 //! * [`samples`] writes a realistic, fictional sample quarter in the real AWS formats.
 //!
