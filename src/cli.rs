@@ -5,6 +5,7 @@
 
 mod archive;
 mod build;
+mod csr;
 mod keygen;
 mod samples;
 mod verify;
@@ -33,6 +34,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Upload a verified package to an S3 Object Lock bucket and check it there.
     Archive(archive::ArchiveArgs),
+    /// Make a certificate request for a signing key (local or in AWS KMS).
+    Csr(csr::CsrArgs),
     /// Make a throw-away test CA and signing certificate (NOT for production).
     Keygen(keygen::KeygenArgs),
     /// Write a fictional sample quarter in the real AWS formats.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Archive(args) => archive::run(args),
+        Command::Csr(args) => csr::run(args),
         Command::Samples(args) => samples::run(args),
     };
     match result {

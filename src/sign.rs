@@ -19,6 +19,7 @@
 //! Nothing here prints or logs key material; errors name files and operations only.
 
 pub(crate) mod cades;
+pub mod csr;
 mod identity;
 pub mod keygen;
 mod kms;

@@ -93,6 +93,25 @@ impl Identity {
         Ok(Identity { key, chain, spki_der })
     }
 
+    /// A key without a certificate yet (for a certificate request).
+    ///
+    /// # Errors
+    /// As [`Identity::load`], but no certificate is read.
+    pub fn load_key_only(key: KeySource<'_>) -> Result<Identity, SignError> {
+        let (key, spki_der) = match key {
+            KeySource::File { path, insecure_permissions } => {
+                let key = load_key(path, insecure_permissions)?;
+                let spki = public_key_der(&key).map_err(|m| file_err(path, m))?;
+                (key, spki)
+            }
+            KeySource::Kms(id) => {
+                let (kms, spki) = KmsKey::connect(id)?;
+                (Key::Kms(kms), spki)
+            }
+        };
+        Ok(Identity { key, chain: Vec::new(), spki_der })
+    }
+
     /// An identity from an in-memory P-256 key (for `keygen` and tests).
     pub(crate) fn from_p256(key: p256::ecdsa::SigningKey, chain: Vec<Certificate>) -> Result<Identity, SignError> {
         let key = Key::P256(key);

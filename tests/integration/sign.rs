@@ -323,22 +323,25 @@ fn signing_config_section_is_used() {
     assert!(tail.contains("/Reason (Quarterly DORA evidence)") && tail.contains("/Location (Frankfurt am Main)"));
 }
 
-#[test]
-fn kms_key_in_moto_signs_a_package_that_openssl_and_pdfsig_verify() {
-    let endpoint = moto_endpoint();
+/// Environment for the binary to reach moto.
+fn kms_env(endpoint: &str) -> [(&'static str, String); 5] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "eu-central-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+/// An ECC_NIST_P256 signing key in moto: (ARN, public key as DER SPKI).
+fn create_kms_key(endpoint: &str) -> (String, Vec<u8>) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let env = [
-        ("AWS_ENDPOINT_URL", endpoint.as_str()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", "eu-central-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ];
-    let (key_id, public_der) = rt.block_on(async {
+    rt.block_on(async {
         let conf = aws_sdk_kms::Config::builder()
             .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
             .region(aws_sdk_kms::config::Region::new("eu-central-1"))
-            .endpoint_url(&endpoint)
+            .endpoint_url(endpoint)
             .credentials_provider(aws_sdk_kms::config::Credentials::new("testing", "testing", None, None, "test"))
             .build();
         let kms = aws_sdk_kms::Client::from_conf(conf);
@@ -353,12 +356,72 @@ fn kms_key_in_moto_signs_a_package_that_openssl_and_pdfsig_verify() {
         let arn = key.key_metadata().unwrap().arn().unwrap().to_owned();
         let public = kms.get_public_key().key_id(&arn).send().await.unwrap();
         (arn, public.public_key().unwrap().as_ref().to_vec())
-    });
+    })
+}
+
+#[test]
+fn kms_key_gets_its_certificate_through_a_request_signed_in_kms() {
+    let endpoint = moto_endpoint();
+    let env = kms_env(&endpoint);
+    let (key_id, _) = create_kms_key(&endpoint);
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let o = super::util::bin()
+        .args(["csr", "--kms-key-id", &key_id, "--subject", "CN=Evidence signer,O=Nordhafen Bank AG,C=DE", "--out"])
+        .arg(d.join("req.pem"))
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (ok, out) = tool("openssl", &["req", "-in", "req.pem", "-verify", "-noout", "-subject"], d);
+    assert!(ok && out.contains("verify OK") && out.contains("Nordhafen Bank AG"), "{out}");
+    // The organisation's CA (here: openssl) issues the certificate from the request.
+    let sh = |script: &str| {
+        let (ok, out) = tool("sh", &["-c", script], d);
+        assert!(ok, "{script}: {out}");
+    };
+    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+        -subj '/CN=Org CA' -days 30 -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null");
+    sh(
+        "openssl x509 -req -in req.pem -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -copy_extensions copy -out signer.pem 2>/dev/null",
+    );
+    let pkg = d.join("pkg");
+    let o = super::util::bin()
+        .args(["build", "--input", small_input().to_str().unwrap(), "--period", "2026-Q3", "--allow-partial", "--out"])
+        .arg(&pkg)
+        .args(["--sign-kms-key-id", &key_id, "--sign-cert", d.join("signer.pem").to_str().unwrap()])
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["verify", pkg.to_str().unwrap(), "--ca", d.join("ca.pem").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // And a request for a local key.
+    let id = keygen(d, &[]);
+    let o = run(&[
+        "csr",
+        "--key",
+        id.join("signer.key").to_str().unwrap(),
+        "--subject",
+        "CN=Local signer",
+        "--out",
+        d.join("local.pem").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (ok, out) = tool("openssl", &["req", "-in", "local.pem", "-verify", "-noout"], d);
+    assert!(ok && out.contains("verify OK"), "{out}");
+}
+
+#[test]
+fn kms_key_in_moto_signs_a_package_that_openssl_and_pdfsig_verify() {
+    let endpoint = moto_endpoint();
+    let env = kms_env(&endpoint);
+    let (key_id, public_der) = create_kms_key(&endpoint);
     let tmp = tempfile::tempdir().unwrap();
     let id = tmp.path().join("id");
     let o = super::util::bin()
         .args(["keygen", "--out", id.to_str().unwrap(), "--kms-key-id", &key_id])
-        .envs(env)
+        .envs(env.clone())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -383,7 +446,7 @@ fn kms_key_in_moto_signs_a_package_that_openssl_and_pdfsig_verify() {
             "--allow-partial",
         ])
         .args(["--sign-kms-key-id", &key_id, "--sign-cert", id.join("signer.pem").to_str().unwrap()])
-        .envs(env)
+        .envs(env.clone())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
