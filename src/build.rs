@@ -60,6 +60,12 @@ pub struct BuildOptions {
     pub spill_budget: usize,
     /// Who signs the package (`None`: an unsigned package).
     pub signing: Option<Signing>,
+    /// S3 prefixes to read besides the local inputs.
+    pub s3_inputs: Vec<crate::archive::S3Location>,
+    /// Parallel S3 downloads.
+    pub s3_concurrency: usize,
+    /// Force path-style S3 addressing.
+    pub path_style: bool,
 }
 
 /// A signing identity and what the PDF signature says.
@@ -158,19 +164,34 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> BuildError + '_ {
 /// When inputs cannot be listed or read, or the package cannot be written. Parse problems
 /// in inputs are not errors: they are recorded in the package (see [`BuildSummary`]).
 pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
-    let files = source::list_files(&opts.inputs)?;
-    if files.is_empty() {
-        let names: Vec<String> = opts.inputs.iter().map(|p| p.display().to_string()).collect();
-        return Err(BuildError::NoInput(names.join(", ")));
-    }
+    let mut files = source::list_files(&opts.inputs)?;
     let out = &opts.out;
-    if out.exists() && !opts.force && fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(BuildError::OutExists(out.clone()));
-    }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // S3 inputs are downloaded first (streamed to disk, never held in memory) into a folder
+    // beside the package that goes away with the build.
+    let _fetched = if opts.s3_inputs.is_empty() {
+        None
+    } else {
+        fs::create_dir_all(&parent).map_err(write_err(&parent))?;
+        let dir =
+            tempfile::Builder::new().prefix(".dora-evidence-fetch-").tempdir_in(&parent).map_err(write_err(&parent))?;
+        let fetched =
+            source::s3::fetch(&opts.s3_inputs, opts.period, dir.path(), opts.s3_concurrency, opts.path_style)?;
+        files.extend(fetched.files);
+        files.sort();
+        Some(dir)
+    };
+    if files.is_empty() {
+        let mut names: Vec<String> = opts.inputs.iter().map(|p| p.display().to_string()).collect();
+        names.extend(opts.s3_inputs.iter().map(ToString::to_string));
+        return Err(BuildError::NoInput(names.join(", ")));
+    }
+    if out.exists() && !opts.force && fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
+        return Err(BuildError::OutExists(out.clone()));
+    }
     fs::create_dir_all(&parent).map_err(write_err(&parent))?;
     let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "package".into());
     let staging = tempfile::Builder::new()
@@ -325,11 +346,13 @@ fn read_one(
     // For a local file the fetch time is when it was written into the input folder (its
     // modification time): real, and the same for the same input tree. S3 sources record the
     // download time.
-    let fetched_at = std::fs::metadata(&file.path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or_else(Timestamp::now, |d| Timestamp(d.as_millis() as i64));
+    let fetched_at = file.fetched_at.unwrap_or_else(|| {
+        std::fs::metadata(&file.path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or_else(Timestamp::now, |d| Timestamp(d.as_millis() as i64))
+    });
     let file_name = file.relative.rsplit('/').next().unwrap_or("").to_owned();
     let ctx = Context { artifact: index, file_name, hint: PathHint::from_path(&file.relative) };
     collector.start(index);
@@ -411,7 +434,7 @@ fn manifest_meta(opts: &BuildOptions, ev: &Evidence) -> ManifestMeta {
         "entity": opts.config.entity,
         "config_sha256": opts.config.sha256,
         "mapping_sha256": opts.mapping.sha256,
-        "inputs": opts.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "inputs": opts.inputs.iter().map(|p| p.display().to_string()).chain(opts.s3_inputs.iter().map(ToString::to_string)).collect::<Vec<_>>(),
         "partial": ev.is_partial(),
         "artifacts": {
             "total": ev.artifacts.len(),

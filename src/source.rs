@@ -1,9 +1,12 @@
 //! Sources: where raw artifacts come from.
 //!
-//! For now a source is a local folder (or a single file), walked recursively in a stable
-//! order. Every regular file is listed — nothing is skipped by name, since the package must
-//! account for every byte it was given. S3 prefixes and AWS API snapshots come later through
-//! the same [`SourceFile`] shape.
+//! A source is a local folder (or a single file), walked recursively in a stable order, or an
+//! S3 prefix ([`s3`]), downloaded first. Every regular file is listed — nothing is skipped by
+//! name, since the package must account for every byte it was given; S3 keys are only left
+//! out by date, outside the period's window. AWS API snapshots come later through the same
+//! [`SourceFile`] shape.
+
+pub mod s3;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,6 +24,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// Size when listed.
     pub size: u64,
+    /// When it was fetched (downloads); `None`: the file's modification time.
+    pub fetched_at: Option<crate::time::Timestamp>,
 }
 
 /// Errors while listing inputs.
@@ -48,7 +53,13 @@ pub fn list_files(inputs: &[PathBuf]) -> Result<Vec<SourceFile>, SourceError> {
         let meta = std::fs::metadata(input).map_err(|source| SourceError::Input { path: input.clone(), source })?;
         if meta.is_file() {
             let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            files.push(SourceFile { origin: display(input), relative: name, path: input.clone(), size: meta.len() });
+            files.push(SourceFile {
+                origin: display(input),
+                relative: name,
+                path: input.clone(),
+                size: meta.len(),
+                fetched_at: None,
+            });
             continue;
         }
         for entry in walkdir::WalkDir::new(input).follow_links(true).sort_by_file_name() {
@@ -62,7 +73,13 @@ pub fn list_files(inputs: &[PathBuf]) -> Result<Vec<SourceFile>, SourceError> {
             let rel = entry.path().strip_prefix(input).unwrap_or(entry.path());
             let relative = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            files.push(SourceFile { origin: display(entry.path()), relative, path: entry.into_path(), size });
+            files.push(SourceFile {
+                origin: display(entry.path()),
+                relative,
+                path: entry.into_path(),
+                size,
+                fetched_at: None,
+            });
         }
     }
     files.sort();

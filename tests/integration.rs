@@ -9,6 +9,7 @@ mod integration {
     pub mod ingest;
     pub mod malformed;
     pub mod report;
+    pub mod s3_input;
     pub mod samples;
     pub mod sign;
     pub mod tamper;

@@ -54,6 +54,17 @@ pub async fn client(path_style: bool) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+/// `Code: message` of an S3 error (the HTTP status or a transport cause when there is no code).
+pub fn describe<E>(e: &aws_sdk_s3::error::SdkError<E>) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match s3_err("", "", "", e) {
+        ArchiveError::S3 { code, message, .. } => format!("{code}{message}"),
+        other => other.to_string(),
+    }
+}
+
 /// `s3://bucket/key: Code: message (Operation)`.
 pub(crate) fn s3_err<E>(
     bucket: &str,

@@ -16,9 +16,10 @@ use std::sync::Arc;
 /// Arguments of `dora-evidence build`.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// Input folder or file (repeatable). Every file below it becomes an artifact.
-    #[arg(long = "input", short = 'i', required = true, value_name = "DIR")]
-    inputs: Vec<PathBuf>,
+    /// Input folder, file or s3://bucket/prefix (repeatable). Every file below it becomes an
+    /// artifact (S3 keys outside the period's window are not downloaded).
+    #[arg(long = "input", short = 'i', required = true, value_name = "DIR|S3_URL")]
+    inputs: Vec<String>,
     /// Reporting period, e.g. 2026-Q3.
     #[arg(long, value_parser = parse_period)]
     period: Period,
@@ -62,6 +63,12 @@ pub struct BuildArgs {
     /// Accept a key file readable by group or others.
     #[arg(long)]
     insecure_key_permissions: bool,
+    /// Parallel S3 downloads.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Path-style S3 addressing (automatic when AWS_ENDPOINT_URL[_S3] is set).
+    #[arg(long)]
+    path_style: bool,
 }
 
 fn parse_period(s: &str) -> Result<Period, String> {
@@ -125,8 +132,19 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             "warning: UNSIGNED package: no signing identity (--sign-key/--sign-cert, --sign-kms-key-id/--sign-cert or [signing] in the config); nobody can prove who produced it"
         );
     }
+    let (mut local, mut s3_inputs) = (Vec::new(), Vec::new());
+    for input in &args.inputs {
+        if input.starts_with("s3://") {
+            s3_inputs.push(input.parse::<crate::archive::S3Location>().map_err(anyhow::Error::msg)?);
+        } else {
+            local.push(PathBuf::from(input));
+        }
+    }
     let opts = BuildOptions {
-        inputs: args.inputs,
+        inputs: local,
+        s3_inputs,
+        s3_concurrency: args.concurrency,
+        path_style: args.path_style,
         period: args.period,
         out: args.out,
         force: args.force,

@@ -232,6 +232,9 @@ fn streamed_files_and_many_spill_runs_give_the_same_evidence() {
         mapping: dora_evidence::assess::mapping::Mapping::builtin(),
         templates: None,
         signing: None,
+        s3_inputs: Vec::new(),
+        s3_concurrency: 1,
+        path_style: false,
     };
     let a = run(&opts("a", dora_evidence::artifact::IN_MEMORY_LIMIT, SPILL_BUDGET, 2)).unwrap();
     // Every file streamed; runs of 64 KiB, so hundreds of runs are merged k-way.
