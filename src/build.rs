@@ -178,8 +178,17 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
         fs::create_dir_all(&parent).map_err(write_err(&parent))?;
         let dir =
             tempfile::Builder::new().prefix(".dora-evidence-fetch-").tempdir_in(&parent).map_err(write_err(&parent))?;
+        let started = Instant::now();
         let fetched =
             source::s3::fetch(&opts.s3_inputs, opts.period, dir.path(), opts.s3_concurrency, opts.path_style)?;
+        tracing::info!(
+            "fetched {} objects ({} bytes) from S3 in {:.2?} ({} listed, {} outside the period)",
+            fetched.files.len(),
+            fetched.bytes,
+            started.elapsed(),
+            fetched.listed,
+            fetched.skipped
+        );
         files.extend(fetched.files);
         files.sort();
         Some(dir)
