@@ -28,7 +28,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build an evidence package from input folders.
+    /// Build an evidence package from input folders and S3 prefixes.
     Build(build::BuildArgs),
     /// Check a package: files against the manifest, SHA256SUMS, both signatures, trust.
     Verify(verify::VerifyArgs),

@@ -51,9 +51,12 @@ pub enum SignError {
         /// Its permission bits.
         mode: u32,
     },
-    /// The certificate does not belong to the key.
+    /// The certificate does not belong to the key, or is not valid when signing.
     #[error("{0}")]
     Mismatch(String),
+    /// A bad value given by the user (a subject name, say).
+    #[error("{0}")]
+    Usage(String),
     /// AWS KMS refused or failed.
     #[error("AWS KMS {operation} on {key_id}: {message}")]
     Kms {
@@ -147,12 +150,8 @@ mod tests {
     use super::*;
     use crate::verify::{check_chain, verify_detached};
 
-    fn sha(b: &[u8]) -> [u8; 32] {
-        sha2_digest(&[b])
-    }
-
-    #[test]
-    fn detached_signature_binds_content_signer_and_time() {
+    /// A keygen identity in a temporary folder: (folder, what keygen wrote, the identity).
+    fn test_identity() -> (tempfile::TempDir, keygen::KeygenOutput, Identity) {
         let dir = tempfile::tempdir().unwrap();
         let out = keygen::keygen(&keygen::KeygenOptions {
             out: dir.path(),
@@ -162,8 +161,18 @@ mod tests {
             force: false,
         })
         .unwrap();
-        let key = out.signer_key.unwrap();
+        let key = out.signer_key.clone().unwrap();
         let id = Identity::load(KeySource::File { path: &key, insecure_permissions: false }, &out.signer_cert).unwrap();
+        (dir, out, id)
+    }
+
+    fn sha(b: &[u8]) -> [u8; 32] {
+        sha2_digest(&[b])
+    }
+
+    #[test]
+    fn detached_signature_binds_content_signer_and_time() {
+        let (_dir, out, id) = test_identity();
         assert!(!format!("{id:?}").contains("PRIVATE"));
         let t = Timestamp::now();
         let sig = sign_detached(&id, b"manifest bytes", t).unwrap();
@@ -189,17 +198,7 @@ mod tests {
     /// Every single-byte change anywhere in the CMS is detected (exhaustive, not sampled).
     #[test]
     fn every_changed_byte_of_a_signature_is_detected() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = keygen::keygen(&keygen::KeygenOptions {
-            out: dir.path(),
-            common_name: "unit",
-            days: 30,
-            kms_key_id: None,
-            force: false,
-        })
-        .unwrap();
-        let key = out.signer_key.unwrap();
-        let id = Identity::load(KeySource::File { path: &key, insecure_permissions: false }, &out.signer_cert).unwrap();
+        let (_dir, _, id) = test_identity();
         let sig = sign_detached(&id, b"manifest", Timestamp::now()).unwrap();
         let digest = sha(b"manifest");
         assert!(verify_detached(&sig, &digest).is_ok());

@@ -7,19 +7,13 @@ use der::asn1::BitString;
 use der::{Decode as _, Encode as _};
 use pkcs8::DecodePrivateKey as _;
 use signature::Keypair;
-use spki::{
-    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey, ObjectIdentifier,
-    SignatureBitStringEncoding,
-};
+use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey, SignatureBitStringEncoding};
 use x509_cert::Certificate;
 
 use super::SignError;
 use super::kms::KmsKey;
 
-/// `ecdsa-with-SHA256`.
-pub(crate) const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-/// `sha256WithRSAEncryption`.
-pub(crate) const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+use super::cades::{ECDSA_SHA256, RSA_SHA256};
 
 /// Environment variable holding the passphrase of an encrypted PKCS#8 key.
 pub const PASSPHRASE_ENV: &str = "DORA_EVIDENCE_SIGN_KEY_PASSPHRASE";
@@ -67,17 +61,7 @@ impl Identity {
     /// or the certificate is for another key.
     pub fn load(key: KeySource<'_>, cert: &Path) -> Result<Identity, SignError> {
         let chain = load_certificates(cert)?;
-        let (key, spki_der) = match key {
-            KeySource::File { path, insecure_permissions } => {
-                let key = load_key(path, insecure_permissions)?;
-                let spki = public_key_der(&key).map_err(|m| file_err(path, m))?;
-                (key, spki)
-            }
-            KeySource::Kms(id) => {
-                let (kms, spki) = KmsKey::connect(id)?;
-                (Key::Kms(kms), spki)
-            }
-        };
+        let Identity { key, spki_der, .. } = Identity::load_key_only(key)?;
         let cert_spki = chain[0]
             .tbs_certificate()
             .subject_public_key_info()
