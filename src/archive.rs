@@ -219,20 +219,78 @@ pub fn archive(dir: &Path, opts: &ArchiveOptions) -> Result<ArchiveSummary, Arch
         .map_err(io)
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| io(std::io::Error::other(e))))?;
     let (prefix, package_id) = package_prefix(&opts.to, &manifest).map_err(|m| io(std::io::Error::other(m)))?;
-    let files: Vec<(String, u64, String)> =
-        crate::package::list_files(dir).map_err(io)?.into_iter().filter(|(p, _, _)| p != RECEIPT).collect();
-    let summary = runtime()?.block_on(archive_async(dir, opts, &prefix, &package_id, &files))?;
+    let files = package_files(dir, &manifest, &prefix, opts.part_size)?;
+    let summary = runtime()?.block_on(archive_async(opts, &prefix, &package_id, &files))?;
     let text = serde_json::to_string_pretty(&summary.receipt).unwrap_or_default() + "\n";
     std::fs::write(dir.join(RECEIPT), text).map_err(io)?;
     Ok(summary)
 }
 
-async fn archive_async(
+/// A package file to archive: where it is, where it goes, and what S3 must report for it.
+struct PackageFile {
+    /// Package-relative path.
+    path: String,
+    /// Object key.
+    key: String,
+    /// Local file.
+    local: PathBuf,
+    /// Bytes.
+    size: u64,
+    /// SHA-256, hex.
+    sha256: String,
+    /// The checksum S3 reports once uploaded: base64 SHA-256, or the `-N` composite of the
+    /// parts' digests for multipart uploads.
+    checksum: String,
+}
+
+/// The files of a package that just verified: the manifest's entries (whose digests were
+/// checked a moment ago, so they are not read again) plus the files written after it.
+fn package_files(
     dir: &Path,
+    manifest: &serde_json::Value,
+    prefix: &str,
+    part_size: usize,
+) -> Result<Vec<PackageFile>, ArchiveError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| ArchiveError::Io { path, message: e.to_string() }
+    };
+    let mut entries: Vec<(String, u64, String)> = manifest
+        .get("files")
+        .and_then(|f| f.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            Some((f.get("path")?.as_str()?.to_owned(), f.get("size")?.as_u64()?, f.get("sha256")?.as_str()?.to_owned()))
+        })
+        .collect();
+    for late in ["manifest.json", "report.pdf", "SHA256SUMS", "manifest.json.p7s"] {
+        let local = dir.join(late);
+        if local.is_file() {
+            let (size, sha) = crate::package::hash_file(&local).map_err(io(&local))?;
+            entries.push((late.to_owned(), size, sha));
+        }
+    }
+    entries.sort();
+    entries
+        .into_iter()
+        .map(|(path, size, sha256)| {
+            let local = dir.join(&path);
+            let checksum = if size >= part_size as u64 {
+                s3::composite_checksum(&local, part_size).map_err(io(&local))?
+            } else {
+                s3::b64(&hex::decode(&sha256).unwrap_or_default())
+            };
+            Ok(PackageFile { key: format!("{prefix}{path}"), path, local, size, sha256, checksum })
+        })
+        .collect()
+}
+
+async fn archive_async(
     opts: &ArchiveOptions,
     prefix: &str,
     package_id: &str,
-    files: &[(String, u64, String)],
+    files: &[PackageFile],
 ) -> Result<ArchiveSummary, ArchiveError> {
     let client = s3::client(opts.path_style).await;
     let bucket = opts.to.bucket.as_str();
@@ -279,45 +337,43 @@ async fn archive_async(
     }
     let lock_spec = s3::Lock { mode: mode.clone(), retain_until: opts.retain_until };
 
-    let total: u64 = files.iter().map(|f| f.1).sum();
+    let total: u64 = files.iter().map(|f| f.size).sum();
     let bar = progress_bar(opts.progress, total);
     let done_bytes = AtomicU64::new(0);
     let done_files = AtomicUsize::new(0);
     let uploaded = AtomicUsize::new(0);
     let uploaded_bytes = AtomicU64::new(0);
-    let results: Vec<Result<UploadOutcome, ArchiveError>> =
-        futures_util::stream::iter(files.iter().map(|(path, size, sha)| {
-            let (client, lock_spec, bar, done_bytes, done_files, uploaded, uploaded_bytes) =
-                (&client, &lock_spec, &bar, &done_bytes, &done_files, &uploaded, &uploaded_bytes);
-            async move {
-                let key = format!("{prefix}{path}");
-                let outcome =
-                    upload_one(client, bucket, &key, &dir.join(path), *size, sha, lock_spec, opts.part_size).await;
-                let b = done_bytes.fetch_add(*size, Ordering::Relaxed) + size;
-                let n = done_files.fetch_add(1, Ordering::Relaxed) + 1;
-                match &bar {
-                    Some(bar) => bar.set_position(b),
-                    None if n % 200 == 0 || n == files.len() => {
-                        eprintln!("archive: {n}/{} files, {b}/{total} bytes", files.len())
-                    }
-                    None => {}
+    let results: Vec<Result<UploadOutcome, ArchiveError>> = futures_util::stream::iter(files.iter().map(|f| {
+        let (client, lock_spec, bar, done_bytes, done_files, uploaded, uploaded_bytes) =
+            (&client, &lock_spec, &bar, &done_bytes, &done_files, &uploaded, &uploaded_bytes);
+        async move {
+            let (path, key, size) = (&f.path, &f.key, f.size);
+            let outcome = upload_one(client, bucket, f, lock_spec, opts.part_size).await;
+            let b = done_bytes.fetch_add(size, Ordering::Relaxed) + size;
+            let n = done_files.fetch_add(1, Ordering::Relaxed) + 1;
+            match &bar {
+                Some(bar) => bar.set_position(b),
+                None if n % 200 == 0 || n == files.len() => {
+                    eprintln!("archive: {n}/{} files, {b}/{total} bytes", files.len())
                 }
-                match outcome {
-                    Ok(Uploaded::New) => {
-                        uploaded.fetch_add(1, Ordering::Relaxed);
-                        uploaded_bytes.fetch_add(*size, Ordering::Relaxed);
-                        tracing::info!("uploaded s3://{bucket}/{key}");
-                        Ok((path.clone(), None, None))
-                    }
-                    Ok(Uploaded::Present(h)) => Ok((path.clone(), None, Some(h))),
-                    Ok(Uploaded::Conflict) => Ok((path.clone(), Some(format!("s3://{bucket}/{key}")), None)),
-                    Err(e) => Err(e),
-                }
+                None => {}
             }
-        }))
-        .buffer_unordered(opts.concurrency.max(1))
-        .collect()
-        .await;
+            match outcome {
+                Ok(Uploaded::New) => {
+                    uploaded.fetch_add(1, Ordering::Relaxed);
+                    uploaded_bytes.fetch_add(size, Ordering::Relaxed);
+                    tracing::info!("uploaded s3://{bucket}/{key}");
+                    Ok((path.clone(), None, None))
+                }
+                Ok(Uploaded::Present(h)) => Ok((path.clone(), None, Some(h))),
+                Ok(Uploaded::Conflict) => Ok((path.clone(), Some(format!("s3://{bucket}/{key}")), None)),
+                Err(e) => Err(e),
+            }
+        }
+    }))
+    .buffer_unordered(opts.concurrency.max(1))
+    .collect()
+    .await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -340,10 +396,10 @@ async fn archive_async(
 
     // Read every key back and compare with what we sent.
     let checked: Vec<Result<(ReceiptObject, Vec<String>), ArchiveError>> =
-        futures_util::stream::iter(files.iter().map(|(path, size, sha)| {
+        futures_util::stream::iter(files.iter().map(|f| {
             let (client, mode) = (&client, &mode);
-            let seen = known.get(path).cloned();
-            async move { read_back(client, bucket, prefix, dir, (path, *size, sha), seen, mode.as_ref(), opts).await }
+            let seen = known.get(&f.path).cloned();
+            async move { read_back(client, bucket, f, seen, mode.as_ref(), opts).await }
         }))
         .buffered(opts.concurrency.max(1))
         .collect()
@@ -386,18 +442,16 @@ async fn archive_async(
 async fn read_back(
     client: &aws_sdk_s3::Client,
     bucket: &str,
-    prefix: &str,
-    dir: &Path,
-    (path, size, sha): (&String, u64, &String),
+    f: &PackageFile,
     seen: Option<s3::Head>,
     mode: Option<&ObjectLockMode>,
     opts: &ArchiveOptions,
 ) -> Result<(ReceiptObject, Vec<String>), ArchiveError> {
-    let key = format!("{prefix}{path}");
+    let key = &f.key;
     let mut problems = Vec::new();
     let found = match seen {
         Some(h) => Some(h),
-        None => s3::head(client, bucket, &key).await?,
+        None => s3::head(client, bucket, key).await?,
     };
     if found.is_none() {
         problems.push(format!("{key}: missing after upload"));
@@ -410,15 +464,14 @@ async fn read_back(
         && h.version_id.is_some()
         && short(&h, m)
     {
-        s3::set_retention(client, bucket, &key, h.version_id.as_deref(), m, opts.retain_until).await?;
-        h = s3::head(client, bucket, &key).await?.unwrap_or_default();
+        s3::set_retention(client, bucket, key, h.version_id.as_deref(), m, opts.retain_until).await?;
+        h = s3::head(client, bucket, key).await?.unwrap_or_default();
     }
-    let expected = expected_checksum(&dir.join(path), size, sha, opts.part_size).await?;
-    if h.size != size {
-        problems.push(format!("{key}: {} bytes in the bucket, {size} sent", h.size));
+    if h.size != f.size {
+        problems.push(format!("{key}: {} bytes in the bucket, {} sent", h.size, f.size));
     }
-    if !checksum_matches(h.checksum_sha256.as_deref(), &expected) {
-        problems.push(format!("{key}: checksum {:?} in the bucket, {expected} expected", h.checksum_sha256));
+    if !checksum_matches(h.checksum_sha256.as_deref(), &f.checksum) {
+        problems.push(format!("{key}: checksum {:?} in the bucket, {} expected", h.checksum_sha256, f.checksum));
     }
     if let Some(m) = mode
         && short(&h, m)
@@ -432,10 +485,10 @@ async fn read_back(
         ));
     }
     let object = ReceiptObject {
-        path: path.clone(),
-        key,
-        size,
-        sha256: sha.clone(),
+        path: f.path.clone(),
+        key: key.clone(),
+        size: f.size,
+        sha256: f.sha256.clone(),
         checksum_sha256: h.checksum_sha256,
         version_id: h.version_id,
         etag: h.etag,
@@ -466,44 +519,28 @@ enum Uploaded {
     Conflict,
 }
 
-/// The checksum S3 should report for a file: plain base64 SHA-256, or composite for parts.
-async fn expected_checksum(path: &Path, size: u64, sha_hex: &str, part_size: usize) -> Result<String, ArchiveError> {
-    if size >= part_size as u64 {
-        s3::composite_checksum(path, part_size)
-            .await
-            .map_err(|e| ArchiveError::Io { path: path.to_path_buf(), message: e.to_string() })
-    } else {
-        Ok(s3::b64(&hex::decode(sha_hex).unwrap_or_default()))
-    }
-}
-
 /// Composite checksums are compared with or without their `-N` (stores differ).
 fn checksum_matches(found: Option<&str>, expected: &str) -> bool {
     let Some(found) = found else { return false };
     found == expected || expected.split_once('-').is_some_and(|(c, _)| c == found)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn upload_one(
     client: &aws_sdk_s3::Client,
     bucket: &str,
-    key: &str,
-    path: &Path,
-    size: u64,
-    sha_hex: &str,
+    f: &PackageFile,
     lock: &s3::Lock,
     part_size: usize,
 ) -> Result<Uploaded, ArchiveError> {
-    let expected = expected_checksum(path, size, sha_hex, part_size).await?;
-    let same = |h: &s3::Head| h.size == size && checksum_matches(h.checksum_sha256.as_deref(), &expected);
+    let key = &f.key;
+    let same = |h: &s3::Head| h.size == f.size && checksum_matches(h.checksum_sha256.as_deref(), &f.checksum);
     if let Some(h) = s3::head(client, bucket, key).await? {
         return Ok(if same(&h) { Uploaded::Present(h) } else { Uploaded::Conflict });
     }
-    let sha = hex::decode(sha_hex).unwrap_or_default();
-    let put = if size >= part_size as u64 {
-        s3::put_multipart(client, bucket, key, path, part_size, lock).await?
+    let put = if f.size >= part_size as u64 {
+        s3::put_multipart(client, bucket, key, &f.local, part_size, lock).await?
     } else {
-        s3::put(client, bucket, key, path, &sha, lock).await?
+        s3::put(client, bucket, key, &f.local, &hex::decode(&f.sha256).unwrap_or_default(), lock).await?
     };
     match put {
         s3::Put::Written => Ok(Uploaded::New),

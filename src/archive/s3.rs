@@ -178,17 +178,24 @@ pub fn b64(digest: &[u8]) -> String {
 
 /// The checksum S3 reports for a multipart upload of `path` in `part_size` parts:
 /// SHA-256 over the parts' SHA-256 digests, `-N`.
-pub async fn composite_checksum(path: &Path, part_size: usize) -> std::io::Result<String> {
-    let mut f = tokio::fs::File::open(path).await?;
+pub fn composite_checksum(path: &Path, part_size: usize) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
     let mut outer = sha2::Sha256::new();
     let mut parts = 0usize;
     let mut buf = vec![0u8; part_size];
     loop {
-        let n = read_full(&mut f, &mut buf).await?;
-        if n == 0 {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match f.read(&mut buf[filled..])? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if filled == 0 {
             break;
         }
-        outer.update(sha2::Sha256::digest(&buf[..n]));
+        outer.update(sha2::Sha256::digest(&buf[..filled]));
         parts += 1;
     }
     Ok(format!("{}-{parts}", b64(&outer.finalize())))
