@@ -619,6 +619,16 @@ async fn download(
     Ok(Some((version, mode, until)))
 }
 
+/// A bucket problem found for one object, by the check it fails.
+enum Finding {
+    /// `bucket-objects`.
+    Object(String),
+    /// `bucket-versions`.
+    Version(String),
+    /// `bucket-lock`.
+    Lock(String),
+}
+
 /// Verifies an archived package in its bucket: the local checks on the downloaded current
 /// versions, plus `bucket-objects`, `bucket-versions` and `bucket-lock`.
 pub fn verify_s3(location: &S3Location, opts: &VerifyOptions, path_style: bool) -> Report {
@@ -723,46 +733,51 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let mut lock_problems = Vec::new();
     let want_mode = receipt.mode.as_deref();
-    let downloads: Vec<Result<Option<String>, ArchiveError>> =
+    let downloads: Vec<Result<Vec<Finding>, ArchiveError>> =
         futures_util::stream::iter(receipt.objects.iter().map(|o| {
             let client = &client;
             async move {
                 if !crate::verify::is_safe_relative(&o.path) {
-                    return Ok(Some(format!("missing:{} (unsafe path in the receipt)", o.key)));
+                    return Ok(vec![Finding::Object(format!("{}: unsafe path in the receipt", o.key))]);
                 }
                 let dest = into.join(&o.path);
                 let Some((version, mode, until)) = download(client, bucket, &o.key, &dest).await? else {
-                    return Ok(Some(format!("missing:{}", o.key)));
+                    return Ok(vec![Finding::Object(format!("{}: missing", o.key))]);
                 };
-                let mut problem = None;
+                let mut found = Vec::new();
                 if version != o.version_id {
-                    problem =
-                        Some(format!("version:{}: current version {version:?}, receipt {:?}", o.key, o.version_id));
+                    found.push(Finding::Version(format!(
+                        "{}: current version {version:?}, receipt {:?}",
+                        o.key, o.version_id
+                    )));
                 }
                 if let Some(want) = want_mode {
-                    let until_ok = until.is_some_and(|u| u > now && Some(rfc3339(u)) >= o.retain_until.clone());
+                    let receipt_until = o.retain_until.as_deref().and_then(|t| crate::time::Timestamp::parse(t).ok());
+                    let until_ok = until
+                        .is_some_and(|u| u > now && receipt_until.is_some_and(|r| u >= r.millis().div_euclid(1000)));
                     if mode.as_deref() != Some(want) || !until_ok {
-                        problem = Some(format!(
-                            "lock:{}: {:?} until {:?} (receipt: {want} until {})",
+                        found.push(Finding::Lock(format!(
+                            "{}: {:?} until {:?} (receipt: {want} until {})",
                             o.key,
                             mode,
                             until.map(rfc3339),
                             o.retain_until.as_deref().unwrap_or("?")
-                        ));
+                        )));
                     }
                 }
-                Ok(problem)
+                Ok(found)
             }
         }))
         .buffer_unordered(16)
         .collect()
         .await;
     for d in downloads {
-        match d? {
-            Some(p) if p.starts_with("missing:") => object_problems.push(format!("{}: missing", &p[8..])),
-            Some(p) if p.starts_with("version:") => version_problems.push(p[8..].to_owned()),
-            Some(p) => lock_problems.push(p.trim_start_matches("lock:").to_owned()),
-            None => {}
+        for finding in d? {
+            match finding {
+                Finding::Object(p) => object_problems.push(p),
+                Finding::Version(p) => version_problems.push(p),
+                Finding::Lock(p) => lock_problems.push(p),
+            }
         }
     }
     let check = |name: &'static str, problems: &mut Vec<String>, ok: String| {
