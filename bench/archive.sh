@@ -8,12 +8,7 @@ work=${1:-/var/tmp/dora-bench-archive}
 cargo build --release --locked -q
 bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/dora-evidence")
 rm -rf "$work" && mkdir -p "$work"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null || true' EXIT
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=eu-central-1
-until python3 -c "import urllib.request; urllib.request.urlopen('$AWS_ENDPOINT_URL/moto-api/data.json', timeout=1)" 2>/dev/null; do sleep 0.2; done
+. bench/moto.sh "$work"
 bucket() {
   python3 - "$1" <<'PY'
 import os, sys, boto3
@@ -21,7 +16,6 @@ s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name
 s3.create_bucket(Bucket=sys.argv[1], CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}, ObjectLockEnabledForBucket=True)
 PY
 }
-t() { /usr/bin/time -f "$1: %e s wall, %U s user + %S s sys, peak RSS %M KiB" "${@:2}"; }
 
 "$bin" keygen --out "$work/id" >/dev/null 2>&1
 "$bin" -v build --input samples/input --period 2026-Q3 --config samples/dora-evidence.toml --out "$work/pkg" \

@@ -11,12 +11,7 @@ work=${3:-/var/tmp/dora-bench-s3}
 cargo build --release --locked -q
 bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/dora-evidence")
 rm -rf "$work" && mkdir -p "$work"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m moto.server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null || true' EXIT
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_DEFAULT_REGION=eu-central-1 AWS_REGION=eu-central-1
-until python3 -c "import urllib.request; urllib.request.urlopen('$AWS_ENDPOINT_URL/moto-api/data.json', timeout=1)" 2>/dev/null; do sleep 0.2; done
+. bench/moto.sh "$work"
 python3 - "$small" "$large" <<'PY'
 import os, sys, boto3, concurrent.futures as cf
 small, large = int(sys.argv[1]), int(sys.argv[2])
@@ -31,7 +26,6 @@ with cf.ThreadPoolExecutor(8) as ex:
     list(ex.map(put_large, range(large)))
 print(f"uploaded {small} small and {large} large objects")
 PY
-t() { /usr/bin/time -f "$1: %e s wall, %U s user + %S s sys, peak RSS %M KiB" "${@:2}"; }
 t "aws s3 sync" aws s3 sync --only-show-errors s3://bench/p "$work/sync"
 echo "aws s3 sync fetched $(find "$work/sync" -type f | wc -l) files"
 t "dora-evidence build --input s3://" "$bin" -v build --input s3://bench/p --period 2026-Q3 --out "$work/pkg" --allow-partial \

@@ -9,7 +9,6 @@ use clap::Args;
 
 use crate::archive::{ArchiveOptions, S3Location, archive};
 use crate::config::Config;
-use crate::sign::load_certificates;
 use crate::verify::VerifyOptions;
 
 /// Arguments of `dora-evidence archive`.
@@ -51,18 +50,6 @@ pub struct ArchiveArgs {
     /// Path-style S3 addressing (automatic when AWS_ENDPOINT_URL[_S3] is set).
     #[arg(long)]
     path_style: bool,
-}
-
-/// Reads `--ca` files into trust anchors.
-pub(crate) fn anchors(paths: &[PathBuf]) -> anyhow::Result<Option<Vec<x509_cert::Certificate>>> {
-    if paths.is_empty() {
-        return Ok(None);
-    }
-    let mut all = Vec::new();
-    for p in paths {
-        all.extend(load_certificates(p)?);
-    }
-    Ok(Some(all))
 }
 
 fn years_from_now(years: u32) -> anyhow::Result<i64> {
@@ -109,7 +96,7 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<ExitCode> {
         retain_until,
         policy_min_until,
         allow_unlocked: args.allow_unlocked,
-        verify: VerifyOptions { anchors: anchors(&args.ca)?, allow_unsigned: args.allow_unsigned },
+        verify: VerifyOptions { anchors: super::verify::anchors(&args.ca)?, allow_unsigned: args.allow_unsigned },
         concurrency: args.concurrency,
         part_size: args.part_size_mib as usize * 1024 * 1024,
         path_style: args.path_style,

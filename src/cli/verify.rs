@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::archive::{S3Location, verify_s3};
+use crate::sign::load_certificates;
 use crate::verify::{VerifyOptions, verify_dir};
 
 /// Arguments of `dora-evidence verify`.
@@ -30,7 +31,7 @@ pub struct VerifyArgs {
 
 /// Runs `verify`.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let opts = VerifyOptions { anchors: super::archive::anchors(&args.ca)?, allow_unsigned: args.allow_unsigned };
+    let opts = VerifyOptions { anchors: anchors(&args.ca)?, allow_unsigned: args.allow_unsigned };
     let report = if args.package.starts_with("s3://") {
         let location: S3Location = args.package.parse().map_err(anyhow::Error::msg)?;
         verify_s3(&location, &opts, args.path_style)
@@ -47,4 +48,16 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.to_text());
     }
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Reads `--ca` files into trust anchors.
+pub(crate) fn anchors(paths: &[PathBuf]) -> anyhow::Result<Option<Vec<x509_cert::Certificate>>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut all = Vec::new();
+    for p in paths {
+        all.extend(load_certificates(p)?);
+    }
+    Ok(Some(all))
 }
