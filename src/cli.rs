@@ -5,6 +5,7 @@
 
 mod archive;
 mod build;
+mod collect;
 mod csr;
 mod keygen;
 mod samples;
@@ -30,6 +31,8 @@ pub struct Cli {
 enum Command {
     /// Build an evidence package from input folders and S3 prefixes.
     Build(build::BuildArgs),
+    /// Snapshot the AWS Backup, Audit Manager, CloudWatch and tagging APIs into the evidence store.
+    Collect(collect::CollectArgs),
     /// Check a package: files against the manifest, SHA256SUMS, both signatures, trust.
     Verify(verify::VerifyArgs),
     /// Upload a verified package to an S3 Object Lock bucket and check it there.
@@ -55,6 +58,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Build(args) => build::run(args),
+        Command::Collect(args) => collect::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Archive(args) => archive::run(args),

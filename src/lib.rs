@@ -21,6 +21,8 @@
 //! * [`sign`] signs the manifest (CMS) and the report (PAdES, through [`pdf`]) with a local key
 //!   or an AWS KMS key; [`verify`] checks a package offline or in its bucket;
 //! * [`archive`] keeps a verified package in an S3 Object Lock bucket;
+//! * [`collect`] snapshots the AWS Backup (and Audit Manager, CloudWatch, tagging) APIs
+//!   into the evidence store, account by account and Region by Region;
 //! * [`build`] ties the stages together for `dora-evidence build`;
 //! * [`samples`] writes a realistic, fictional sample quarter in the real AWS formats.
 //!
@@ -32,6 +34,7 @@ pub mod artifact;
 pub mod assess;
 pub mod build;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod evidence;
 pub mod ingest;

@@ -6,8 +6,10 @@
 mod integration {
     pub mod archive;
     pub mod build;
+    pub mod collect;
     pub mod ingest;
     pub mod malformed;
+    pub mod replay;
     pub mod report;
     pub mod s3_input;
     pub mod samples;

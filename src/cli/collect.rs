@@ -1,0 +1,118 @@
+//! `collect` subcommand: snapshots of the AWS Backup APIs into the evidence store.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::collect::{CollectOptions, Destination, Regions, Service, collect};
+
+/// Arguments of `dora-evidence collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// The evidence store: a folder or `s3://bucket/prefix` (`collected/…` is written inside).
+    #[arg(long, value_name = "DIR|S3_URL")]
+    out: String,
+    /// AWS profile (default: the default credential chain).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Regions: `eu-west-1,eu-central-1`, or `all` for every Region enabled in each account
+    /// (default: the configured Region).
+    #[arg(long, alias = "region", value_name = "LIST|all", value_delimiter = ',')]
+    regions: Vec<String>,
+    /// Accounts to collect (default: the caller's; with --assume-role-name, every active
+    /// account of the organization when the caller may list them).
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    accounts: Vec<String>,
+    /// Role to assume in each account other than the caller's (sts:AssumeRole).
+    #[arg(long, value_name = "ROLE")]
+    assume_role_name: Option<String>,
+    /// List jobs with ByAccountId="*" (from an Organizations management account).
+    #[arg(long)]
+    organization_jobs: bool,
+    /// Jobs created or completed since this time (YYYY-MM-DD or RFC 3339) instead of since
+    /// the last snapshot.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Hours before the last snapshot that job listings start again.
+    #[arg(long, default_value_t = 24)]
+    overlap_hours: u32,
+    /// Leave out: backup, recovery-points, alarms, tags, audit-manager (comma-separated).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    skip: Vec<Service>,
+    /// Account × Region scopes collected at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Attempts per call, throttling included (adaptive retry mode).
+    #[arg(long, default_value_t = 10)]
+    max_attempts: u32,
+    /// Path-style S3 addressing (automatic when AWS_ENDPOINT_URL[_S3] is set).
+    #[arg(long)]
+    path_style: bool,
+}
+
+fn parse_since(s: &str) -> anyhow::Result<crate::time::Timestamp> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let secs = d.and_hms_opt(0, 0, 0).context("bad date")?.and_utc().timestamp();
+        return crate::time::Timestamp::from_epoch(secs as f64).context("--since out of range");
+    }
+    crate::time::Timestamp::parse(s).map_err(|e| anyhow::anyhow!("--since {s}: {e}"))
+}
+
+/// Runs `collect`.
+pub fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
+    let out = if args.out.starts_with("s3://") {
+        Destination::S3(args.out.parse().map_err(anyhow::Error::msg)?)
+    } else {
+        Destination::Local(args.out.clone().into())
+    };
+    let regions = match args.regions.as_slice() {
+        [] => Regions::Configured,
+        [all] if all == "all" => Regions::All,
+        list if list.iter().any(|r| r == "all") => anyhow::bail!("--regions all cannot be mixed with named Regions"),
+        list => Regions::List(list.to_vec()),
+    };
+    if let Some(bad) = args.accounts.iter().find(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit())) {
+        anyhow::bail!("--accounts: {bad:?} is not a 12-digit account id");
+    }
+    let opts = CollectOptions {
+        out,
+        profile: args.profile,
+        regions,
+        accounts: (!args.accounts.is_empty()).then_some(args.accounts),
+        assume_role_name: args.assume_role_name,
+        organization_jobs: args.organization_jobs,
+        since: args.since.as_deref().map(parse_since).transpose()?,
+        overlap_hours: args.overlap_hours,
+        skip: args.skip,
+        concurrency: args.concurrency,
+        max_attempts: args.max_attempts,
+        path_style: args.path_style,
+    };
+    let summary = collect(&opts)?;
+    println!("collected as {} into {}", summary.caller_arn, summary.store);
+    for s in &summary.scopes {
+        let status = if s.failures.is_empty() { "ok" } else { "INCOMPLETE" };
+        println!(
+            "  {} {}: {} written, {} unchanged, {} failed — {status}",
+            s.account,
+            s.region,
+            s.written.len(),
+            s.unchanged,
+            s.failures.len()
+        );
+        for note in &s.notes {
+            println!("      note: {note}");
+        }
+    }
+    let failures = summary.failures();
+    if failures.is_empty() {
+        println!("collect: {} account/Region scope(s) complete", summary.scopes.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("collect: {} failure(s); everything else was collected and kept:", failures.len());
+    for f in &failures {
+        eprintln!("  {f}");
+    }
+    Ok(ExitCode::from(1))
+}

@@ -1,0 +1,369 @@
+//! `collect`: snapshots of the AWS Backup (and Audit Manager, CloudWatch, tagging) APIs into
+//! the evidence store, so a quarterly build has more than the APIs' 30-day window.
+//!
+//! For every account × Region it writes `collected/<account>/<region>/<timestamp>/<operation>.json`
+//! in the shape the AWS CLI prints for that operation (DESIGN §2), to a folder or an S3 prefix,
+//! never overwriting. Re-runs add only what changed (see [`scope`]). Accounts are the caller's
+//! own, `--accounts`, or — with `--assume-role-name` — every active account Organizations lists;
+//! other accounts are entered by `sts:AssumeRole`. A failing account, Region or call is recorded
+//! and the run goes on; the summary lists every failure and the command ends non-zero.
+
+mod alarm;
+pub(crate) mod capture;
+pub mod scope;
+mod store;
+
+use std::path::PathBuf;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::retry::RetryConfig;
+use futures_util::StreamExt as _;
+
+pub use capture::{FailureKind, OpError};
+pub use scope::ScopeSummary;
+pub use store::Store;
+
+use crate::archive::S3Location;
+use crate::time::Timestamp;
+
+/// Where snapshots go.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// A local folder.
+    Local(PathBuf),
+    /// An S3 prefix.
+    S3(S3Location),
+}
+
+/// Which Regions to collect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Regions {
+    /// The configured Region (profile, `AWS_REGION`).
+    Configured,
+    /// These Regions.
+    List(Vec<String>),
+    /// Every Region enabled in the account (`account:ListRegions`).
+    All,
+}
+
+/// A group of calls that can be left out with `--skip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// AWS Backup (vaults, jobs, legal holds, restore testing, report plans, frameworks).
+    Backup,
+    /// Recovery-point listings per vault (part of Backup; large in big accounts).
+    RecoveryPoints,
+    /// CloudWatch alarms on `AWS/Backup`.
+    Alarms,
+    /// The Resource Groups Tagging API inventory.
+    Tags,
+    /// AWS Audit Manager.
+    AuditManager,
+}
+
+impl std::str::FromStr for Service {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "backup" => Service::Backup,
+            "recovery-points" => Service::RecoveryPoints,
+            "alarms" => Service::Alarms,
+            "tags" => Service::Tags,
+            "audit-manager" => Service::AuditManager,
+            other => {
+                return Err(format!(
+                    "unknown service {other:?} (backup, recovery-points, alarms, tags, audit-manager)"
+                ));
+            }
+        })
+    }
+}
+
+/// What to collect, from where, to where.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// The store.
+    pub out: Destination,
+    /// A named AWS profile.
+    pub profile: Option<String>,
+    /// Regions.
+    pub regions: Regions,
+    /// Accounts (default: the caller's, or all of the organization with a role name).
+    pub accounts: Option<Vec<String>>,
+    /// Role to assume in each account other than the caller's.
+    pub assume_role_name: Option<String>,
+    /// Job listings with `ByAccountId="*"` (from an Organizations management account).
+    pub organization_jobs: bool,
+    /// Jobs from this time instead of "since the last snapshot".
+    pub since: Option<Timestamp>,
+    /// How far before the last snapshot job listings start again.
+    pub overlap_hours: u32,
+    /// Services left out.
+    pub skip: Vec<Service>,
+    /// Account × Region scopes collected at once.
+    pub concurrency: usize,
+    /// Attempts per call (adaptive retry, throttling included).
+    pub max_attempts: u32,
+    /// Path-style S3 addressing.
+    pub path_style: bool,
+}
+
+impl CollectOptions {
+    pub(crate) fn wants(&self, s: Service) -> bool {
+        !self.skip.contains(&s)
+    }
+}
+
+/// A failure that ended an account or Region before its calls (assume role, list Regions).
+#[derive(Debug, Clone)]
+pub struct ScopeFailure {
+    /// The account.
+    pub account: String,
+    /// The Region, when the failure is Region-specific.
+    pub region: Option<String>,
+    /// What went wrong.
+    pub error: OpError,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct CollectSummary {
+    /// The caller (`sts:GetCallerIdentity`).
+    pub caller_arn: String,
+    /// One entry per account × Region collected.
+    pub scopes: Vec<ScopeSummary>,
+    /// Accounts or Regions that could not be entered at all.
+    pub unreached: Vec<ScopeFailure>,
+    /// Where the snapshots went.
+    pub store: String,
+}
+
+impl CollectSummary {
+    /// Every failure, as `account Region: error` lines.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .unreached
+            .iter()
+            .map(|f| match &f.region {
+                Some(r) => format!("account {} Region {r}: {}", f.account, f.error),
+                None => format!("account {}: {}", f.account, f.error),
+            })
+            .collect();
+        for s in &self.scopes {
+            out.extend(s.failures.iter().map(|e| format!("account {} Region {}: {e}", s.account, s.region)));
+        }
+        out
+    }
+}
+
+/// Errors that stop the run before anything is collected.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// No caller identity: no or bad credentials.
+    #[error("cannot identify the caller (sts:GetCallerIdentity): {0}")]
+    Identity(String),
+    /// No Region configured.
+    #[error("no AWS Region: pass --regions or set AWS_REGION / the profile's region")]
+    NoRegion,
+    /// Bad option.
+    #[error("{0}")]
+    Usage(String),
+    /// The async runtime.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
+
+/// An S3 client for the given configuration (path style when asked or with a custom endpoint).
+pub(crate) fn s3_client(cfg: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
+    let custom = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(cfg).force_path_style(path_style || custom).build())
+}
+
+async fn base_config(opts: &CollectOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1)));
+    if let Some(p) = &opts.profile {
+        loader = loader.profile_name(p);
+    }
+    let config = loader.load().await;
+    match (&opts.regions, config.region()) {
+        (Regions::List(list), None) if !list.is_empty() => {
+            config.to_builder().region(aws_config::Region::new(list[0].clone())).build()
+        }
+        _ => config,
+    }
+}
+
+/// Active accounts of the organization, or `None` when the caller may not list them.
+async fn organization_accounts(cfg: &SdkConfig) -> Result<Vec<String>, OpError> {
+    let c = aws_sdk_organizations::Client::new(cfg);
+    let mut pages = c.list_accounts().into_paginator().send();
+    let mut ids = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| capture::op_error("organizations:ListAccounts", &e))?;
+        for a in page.accounts() {
+            use aws_sdk_organizations::types::{AccountState, AccountStatus};
+            #[allow(deprecated)]
+            let active = match a.state() {
+                Some(s) => *s == AccountState::Active,
+                None => a.status() == Some(&AccountStatus::Active),
+            };
+            if active && let Some(id) = a.id() {
+                ids.push(id.to_owned());
+            }
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+/// Credentials for `account`: the caller's own, or the assumed role.
+async fn account_config(
+    base: &SdkConfig,
+    caller_account: &str,
+    partition: &str,
+    account: &str,
+    role: Option<&str>,
+) -> Result<SdkConfig, OpError> {
+    let Some(role) = role.filter(|_| account != caller_account) else {
+        return Ok(base.clone());
+    };
+    let arn = format!("arn:{partition}:iam::{account}:role/{role}");
+    let provider = aws_config::sts::AssumeRoleProvider::builder(&arn)
+        .session_name("dora-evidence-collect")
+        .configure(base)
+        .build()
+        .await;
+    // Fail here, with the role named, rather than at the first Backup call.
+    provider.provide_credentials().await.map_err(|e| OpError {
+        action: "sts:AssumeRole",
+        kind: FailureKind::Denied,
+        code: "AssumeRoleFailed".into(),
+        message: format!("{arn}: {}", DisplayErrorContext(&e)),
+    })?;
+    Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
+}
+
+/// Enabled Regions of the account (`account:ListRegions`), sorted.
+async fn enabled_regions(cfg: &SdkConfig) -> Result<Vec<String>, OpError> {
+    use aws_sdk_account::types::RegionOptStatus;
+    let c = aws_sdk_account::Client::new(cfg);
+    let mut regions = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = c
+            .list_regions()
+            .region_opt_status_contains(RegionOptStatus::Enabled)
+            .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+            .max_results(50)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| capture::op_error("account:ListRegions", &e))?;
+        regions.extend(out.regions().iter().filter_map(|r| r.region_name().map(str::to_owned)));
+        match out.next_token().filter(|t| !t.is_empty()) {
+            Some(t) if Some(t) != token.as_deref() => token = Some(t.to_owned()),
+            _ => break,
+        }
+    }
+    regions.sort();
+    regions.dedup();
+    Ok(regions)
+}
+
+/// Collects every account × Region; see the module docs.
+///
+/// # Errors
+/// Only when nothing can start (no identity, no Region, no runtime). Failures of single
+/// accounts, Regions or calls are in the summary.
+pub fn collect(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
+    if opts.concurrency == 0 {
+        return Err(CollectError::Usage("--concurrency must be at least 1".into()));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CollectError::Runtime(e.to_string()))?;
+    rt.block_on(run(opts))
+}
+
+async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
+    let base = base_config(opts).await;
+    if base.region().is_none() {
+        return Err(CollectError::NoRegion);
+    }
+    let me = aws_sdk_sts::Client::new(&base)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| CollectError::Identity(capture::op_error("sts:GetCallerIdentity", &e).to_string()))?;
+    let caller_account = me.account().unwrap_or_default().to_owned();
+    let caller_arn = me.arn().unwrap_or_default().to_owned();
+    let partition = caller_arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws").to_owned();
+    tracing::info!("collecting as {caller_arn}");
+
+    let store = match &opts.out {
+        Destination::Local(dir) => Store::Local(dir.clone()),
+        Destination::S3(location) => {
+            Store::S3 { client: s3_client(&base, opts.path_style), location: location.clone() }
+        }
+    };
+    let mut summary = CollectSummary { caller_arn, store: store.describe(), ..Default::default() };
+
+    let accounts = match (&opts.accounts, &opts.assume_role_name) {
+        (Some(list), _) => list.clone(),
+        (None, Some(_)) => match organization_accounts(&base).await {
+            Ok(ids) if !ids.is_empty() => ids,
+            Ok(_) => vec![caller_account.clone()],
+            Err(e) => {
+                tracing::warn!(
+                    "cannot list the organization's accounts ({e}); collecting account {caller_account} only"
+                );
+                summary.unreached.push(ScopeFailure { account: caller_account.clone(), region: None, error: e });
+                vec![caller_account.clone()]
+            }
+        },
+        (None, None) => vec![caller_account.clone()],
+    };
+
+    let mut scopes = Vec::new();
+    for account in &accounts {
+        let cfg =
+            match account_config(&base, &caller_account, &partition, account, opts.assume_role_name.as_deref()).await {
+                Ok(c) => c,
+                Err(error) => {
+                    tracing::warn!("account {account}: {error}");
+                    summary.unreached.push(ScopeFailure { account: account.clone(), region: None, error });
+                    continue;
+                }
+            };
+        let regions = match &opts.regions {
+            Regions::Configured => vec![base.region().map(|r| r.to_string()).unwrap_or_default()],
+            Regions::List(list) => list.clone(),
+            Regions::All => match enabled_regions(&cfg).await {
+                Ok(r) => r,
+                Err(error) => {
+                    tracing::warn!("account {account}: {error}");
+                    summary.unreached.push(ScopeFailure { account: account.clone(), region: None, error });
+                    continue;
+                }
+            },
+        };
+        for region in regions {
+            let cfg = cfg.to_builder().region(aws_config::Region::new(region.clone())).build();
+            scopes.push((account.clone(), region, cfg));
+        }
+    }
+
+    let store = &store;
+    let mut done: Vec<ScopeSummary> = futures_util::stream::iter(scopes)
+        .map(|(account, region, cfg)| scope::Scope::new(opts, store, cfg, &account, &region).run())
+        .buffer_unordered(opts.concurrency)
+        .collect()
+        .await;
+    done.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+    summary.scopes = done;
+    Ok(summary)
+}

@@ -1,0 +1,270 @@
+//! What AWS sent: an interceptor that keeps the response body of one call, the merge of a
+//! paginated operation's pages into one AWS CLI-shaped document, and errors that say which
+//! action failed and why.
+//!
+//! The JSON services (Backup, Audit Manager, Resource Groups Tagging) are snapshotted from the
+//! bodies themselves rather than re-serialised SDK structs, so every field AWS returns is kept,
+//! including fields newer than this build, and timestamps stay as on the wire (epoch seconds,
+//! what `aws … ` prints with `cli_timestamp_format = wire`).
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::Value;
+
+/// Keeps the body of the last successful HTTP response of the call it is attached to.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Capture {
+    /// The captured body, if the call succeeded and its body was buffered.
+    pub(crate) fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().ok().and_then(|mut b| b.take())
+    }
+}
+
+impl Intercept for Capture {
+    fn name(&self) -> &'static str {
+        "dora-evidence-capture"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        if response.status().is_success()
+            && let Some(bytes) = response.body().bytes()
+            && let Ok(mut slot) = self.0.lock()
+        {
+            *slot = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+/// Sends one request with a [`Capture`] attached: `Ok((output, Some(body)))` or the SDK error.
+macro_rules! send {
+    ($request:expr) => {{
+        let capture = $crate::collect::capture::Capture::default();
+        match $request.customize().interceptor(capture.clone()).send().await {
+            Ok(out) => Ok((out, capture.take())),
+            Err(e) => Err(e),
+        }
+    }};
+}
+
+/// One call of a non-paginated operation → its JSON document, or an [`OpError`].
+macro_rules! one {
+    ($action:expr, $request:expr) => {{
+        match $crate::collect::capture::send!($request) {
+            Ok((_, Some(body))) => $crate::collect::capture::merge_pages($action, &[body]),
+            Ok((_, None)) => Err($crate::collect::capture::OpError::no_body($action)),
+            Err(e) => Err($crate::collect::capture::op_error($action, &e)),
+        }
+    }};
+}
+
+/// All pages of a paginated operation → one document with the lists concatenated, or an
+/// [`OpError`]. `$token` is the output accessor of the next-page token; `|$t| request` builds
+/// the request for the page after token `$t` (`None` for the first).
+macro_rules! pages {
+    ($action:expr, $token:ident, |$t:ident| $request:expr) => {{
+        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        let mut $t: Option<String> = None;
+        loop {
+            match $crate::collect::capture::send!($request) {
+                Ok((out, Some(body))) => {
+                    bodies.push(body);
+                    let next = out.$token().filter(|s| !s.is_empty()).map(str::to_owned);
+                    if next.is_some() && next == $t {
+                        break Err($crate::collect::capture::OpError::internal(
+                            $action,
+                            "the service returned the same page token twice",
+                        ));
+                    }
+                    if bodies.len() > $crate::collect::capture::MAX_PAGES {
+                        break Err($crate::collect::capture::OpError::internal($action, "more than 100000 pages"));
+                    }
+                    match next {
+                        Some(n) => $t = Some(n),
+                        None => break $crate::collect::capture::merge_pages($action, &bodies),
+                    }
+                }
+                Ok((_, None)) => break Err($crate::collect::capture::OpError::no_body($action)),
+                Err(e) => break Err($crate::collect::capture::op_error($action, &e)),
+            }
+        }
+    }};
+}
+
+pub(crate) use {one, pages, send};
+
+/// A guard against a service that never stops paging.
+pub(crate) const MAX_PAGES: usize = 100_000;
+
+/// Page-token members, dropped from merged documents (the AWS CLI drops them too).
+const TOKEN_KEYS: [&str; 3] = ["NextToken", "nextToken", "PaginationToken"];
+
+/// Merges the JSON bodies of an operation's pages: lists are concatenated in page order,
+/// other members come from the first page that has them; page tokens are dropped.
+pub(crate) fn merge_pages(action: &'static str, bodies: &[Vec<u8>]) -> Result<Value, OpError> {
+    let mut merged = serde_json::Map::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let page: Value = if body.iter().all(u8::is_ascii_whitespace) {
+            Value::Object(serde_json::Map::new())
+        } else {
+            serde_json::from_slice(body)
+                .map_err(|e| OpError::internal(action, format!("page {} is not JSON: {e}", i + 1)))?
+        };
+        let Value::Object(page) = page else {
+            return Err(OpError::internal(action, format!("page {} is not a JSON object", i + 1)));
+        };
+        for (key, value) in page {
+            if TOKEN_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            match (merged.get_mut(&key), value) {
+                (Some(Value::Array(have)), Value::Array(more)) => have.extend(more),
+                (Some(_), _) => {}
+                (None, value) => {
+                    merged.insert(key, value);
+                }
+            }
+        }
+    }
+    Ok(Value::Object(merged))
+}
+
+/// How a call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The caller lacks a permission (AccessDenied and relatives).
+    Denied,
+    /// No answer: DNS, connection, TLS or timeout.
+    Unreachable,
+    /// Anything else the service said.
+    Other,
+}
+
+/// A failed call: the IAM action, the error code and AWS's message.
+#[derive(Debug, Clone)]
+pub struct OpError {
+    /// The IAM action, e.g. `backup:ListBackupJobs`.
+    pub action: &'static str,
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// The AWS error code (or HTTP status / transport cause).
+    pub code: String,
+    /// AWS's message, or the transport error.
+    pub message: String,
+}
+
+impl OpError {
+    pub(crate) fn internal(action: &'static str, message: impl Into<String>) -> Self {
+        OpError { action, kind: FailureKind::Other, code: "InvalidResponse".into(), message: message.into() }
+    }
+
+    pub(crate) fn no_body(action: &'static str) -> Self {
+        Self::internal(action, "the response body was not available to record")
+    }
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            FailureKind::Denied => write!(
+                f,
+                "{}: access denied ({}: {}); grant {} to the collecting identity (README: IAM policy)",
+                self.action, self.code, self.message, self.action
+            ),
+            FailureKind::Unreachable => write!(f, "{}: endpoint unreachable: {}", self.action, self.message),
+            FailureKind::Other => write!(f, "{}: {}: {}", self.action, self.code, self.message),
+        }
+    }
+}
+
+fn is_denied(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDenied"
+            | "AccessDeniedException"
+            | "UnauthorizedOperation"
+            | "UnauthorizedException"
+            | "AuthorizationError"
+            | "AccessDeniedForDependencyException"
+    )
+}
+
+/// Classifies an SDK error of the call for `action`.
+pub(crate) fn op_error<E>(action: &'static str, e: &SdkError<E, HttpResponse>) -> OpError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    match e {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => OpError {
+            action,
+            kind: FailureKind::Unreachable,
+            code: if matches!(e, SdkError::TimeoutError(_)) { "Timeout" } else { "DispatchFailure" }.into(),
+            message: DisplayErrorContext(e).to_string(),
+        },
+        _ => {
+            let code = e
+                .code()
+                .map(str::to_owned)
+                .unwrap_or_else(|| status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "Unknown".into()));
+            let denied = is_denied(&code) || (status == Some(403) && e.code().is_none());
+            let message = e.message().map(str::to_owned).unwrap_or_else(|| DisplayErrorContext(e).to_string());
+            OpError { action, kind: if denied { FailureKind::Denied } else { FailureKind::Other }, code, message }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_concatenate_lists_and_drop_tokens() {
+        let a = br#"{"BackupJobs":[{"BackupJobId":"1"}],"NextToken":"t1"}"#.to_vec();
+        let b = br#"{"BackupJobs":[{"BackupJobId":"2"},{"BackupJobId":"3"}],"NextToken":"t2"}"#.to_vec();
+        let c = br#"{"BackupJobs":[]}"#.to_vec();
+        let merged = merge_pages("backup:ListBackupJobs", &[a, b, c]).unwrap();
+        let ids: Vec<_> = merged["BackupJobs"].as_array().unwrap().iter().map(|j| j["BackupJobId"].clone()).collect();
+        assert_eq!(ids, ["1", "2", "3"]);
+        assert!(merged.get("NextToken").is_none());
+    }
+
+    #[test]
+    fn bad_page_names_the_action_and_page() {
+        let e = merge_pages("backup:ListCopyJobs", &[b"{}".to_vec(), b"<html>".to_vec()]).unwrap_err();
+        assert_eq!(e.action, "backup:ListCopyJobs");
+        assert!(e.message.contains("page 2"), "{}", e.message);
+        let e = merge_pages("backup:ListCopyJobs", &[b"[1]".to_vec()]).unwrap_err();
+        assert!(e.message.contains("not a JSON object"));
+    }
+
+    #[test]
+    fn denied_message_says_what_to_grant() {
+        let e = OpError {
+            action: "backup:ListBackupJobs",
+            kind: FailureKind::Denied,
+            code: "AccessDeniedException".into(),
+            message: "not authorized".into(),
+        };
+        let text = e.to_string();
+        assert!(text.contains("grant backup:ListBackupJobs"), "{text}");
+    }
+}

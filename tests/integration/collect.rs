@@ -1,0 +1,472 @@
+//! `collect` end to end: the real binary against moto (STS, Organizations, CloudWatch,
+//! tagging, S3) and a replay server answering the Backup, Audit Manager and Account APIs with
+//! AWS-shaped JSON bodies (pagination by NextToken, a throttled page that succeeds on retry,
+//! a 403). The snapshots it writes are then built into a package: a job seen only through
+//! `collect` must reach evidence/backup_jobs.csv.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::replay::{Replay, Req, Resp};
+use super::util::{bin, build_q3, col, moto_endpoint, read_csv, stderr, stdout};
+
+const ACCOUNT: &str = "123456789012";
+
+fn job(id: &str, resource: &str, created: f64, completed: f64, region: &str) -> String {
+    format!(
+        r#"{{"AccountId":"{ACCOUNT}","BackupJobId":"{id}","BackupVaultName":"central","BackupVaultArn":"arn:aws:backup:{region}:{ACCOUNT}:backup-vault:central","VaultType":"BACKUP_VAULT","VaultLockState":"LOCKED","RecoveryPointArn":"arn:aws:backup:{region}:{ACCOUNT}:recovery-point:{id}-rp","RecoveryPointLifecycle":{{"DeleteAfterDays":35}},"IsEncrypted":true,"ResourceArn":"arn:aws:rds:{region}:{ACCOUNT}:db:{resource}","CreationDate":{created},"CompletionDate":{completed},"State":"COMPLETED","PercentDone":"100.0","BackupSizeInBytes":5368709120,"IamRoleArn":"arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole","CreatedBy":{{"BackupPlanId":"8a3b6a2c-1111-2222-3333-444455556666","BackupPlanArn":"arn:aws:backup:{region}:{ACCOUNT}:backup-plan:8a3b6a2c-1111-2222-3333-444455556666","BackupPlanName":"daily","BackupPlanVersion":"ZjQ2ZTI0YzEtN2M4","BackupRuleId":"0b7d1f0e-aaaa-bbbb-cccc-ddddeeeeffff","BackupRuleName":"daily-0200"}},"ResourceType":"RDS","BytesTransferred":0,"BackupType":"","IsParent":false,"ResourceName":"{resource}","InitiationDate":{created},"MessageCategory":"SUCCESS"}}"#
+    )
+}
+
+/// DescribeAlarms in Smithy RPC v2 CBOR: page 1 an EC2 alarm + NextToken, page 2 a Backup one.
+fn alarms_page(first: bool, region: &str) -> Vec<u8> {
+    let mut e = aws_smithy_cbor::Encoder::new(Vec::new());
+    let alarm = |e: &mut aws_smithy_cbor::Encoder, name: &str, ns: &str, metric: &str, dim: (&str, &str)| {
+        e.begin_map();
+        e.str("AlarmName").str(name);
+        e.str("AlarmArn").str(&format!("arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}"));
+        e.str("ActionsEnabled").boolean(true);
+        e.str("AlarmActions").array(1).str(&format!("arn:aws:sns:{region}:{ACCOUNT}:backup-alerts"));
+        e.str("StateValue").str("OK");
+        e.str("StateUpdatedTimestamp").timestamp(&aws_smithy_types::DateTime::from_secs(1_788_670_800));
+        e.str("MetricName").str(metric);
+        e.str("Namespace").str(ns);
+        e.str("Statistic").str("Sum");
+        e.str("Dimensions").array(1).begin_map().str("Name").str(dim.0).str("Value").str(dim.1).end();
+        e.str("Period").integer(300);
+        e.str("EvaluationPeriods").integer(1);
+        e.str("Threshold").double(0.0);
+        e.str("ComparisonOperator").str("GreaterThanThreshold");
+        e.end();
+    };
+    e.begin_map();
+    e.str("MetricAlarms").begin_array();
+    if first {
+        alarm(&mut e, "cpu-high", "AWS/EC2", "CPUUtilization", ("InstanceId", "i-0abc"));
+    } else {
+        alarm(&mut e, "backup-jobs-failed", "AWS/Backup", "NumberOfBackupJobsFailed", ("BackupVaultName", "central"));
+    }
+    e.end();
+    e.str("CompositeAlarms").array(0);
+    if first {
+        e.str("NextToken").str("cw-page-2");
+    }
+    e.end();
+    e.into_writer()
+}
+
+/// The Backup / Audit Manager / Account answers. `throttled` counts 429s sent.
+fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send + Sync + 'static {
+    move |r: &Req, _n: usize| {
+        let region = r.region.as_str();
+        let vault = format!("arn:aws:backup:{region}:{ACCOUNT}:backup-vault:central");
+        let plan = format!("arn:aws:backup:{region}:{ACCOUNT}:restore-testing-plan:weekly-8e8d7a");
+        let central = region == "eu-central-1";
+        match (r.method.as_str(), r.path.as_str()) {
+            ("POST", "/listRegions") => Resp::json(
+                r#"{"Regions":[{"RegionName":"eu-west-1","RegionOptStatus":"ENABLED_BY_DEFAULT"},{"RegionName":"eu-central-1","RegionOptStatus":"ENABLED_BY_DEFAULT"}]}"#,
+            ),
+            ("GET", "/backup-vaults") if central => Resp::json(r#"{"BackupVaultList":[]}"#),
+            ("GET", "/backup-vaults") => Resp::json(format!(
+                r#"{{"BackupVaultList":[{{"BackupVaultName":"central","BackupVaultArn":"{vault}","VaultType":"BACKUP_VAULT","VaultState":"AVAILABLE","CreationDate":1768035600.0,"EncryptionKeyArn":"arn:aws:kms:{region}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab","CreatorRequestId":"c1","NumberOfRecoveryPoints":2,"Locked":true,"MinRetentionDays":35,"MaxRetentionDays":3650,"LockDate":1768640400.0}}]}}"#
+            )),
+            ("GET", "/backup-vaults/central") => Resp::json(format!(
+                r#"{{"BackupVaultName":"central","BackupVaultArn":"{vault}","VaultType":"BACKUP_VAULT","VaultState":"AVAILABLE","EncryptionKeyArn":"arn:aws:kms:{region}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab","CreationDate":1768035600.0,"CreatorRequestId":"c1","NumberOfRecoveryPoints":2,"Locked":true,"MinRetentionDays":35,"MaxRetentionDays":3650,"LockDate":1768640400.0,"EncryptionKeyType":"CUSTOMER_MANAGED_KMS_KEY"}}"#
+            )),
+            ("GET", "/backup-vaults/central/recovery-points") => Resp::json(format!(
+                r#"{{"RecoveryPoints":[{{"RecoveryPointArn":"arn:aws:backup:{region}:{ACCOUNT}:recovery-point:JOB-A-rp","BackupVaultName":"central","BackupVaultArn":"{vault}","ResourceArn":"arn:aws:rds:{region}:{ACCOUNT}:db:payments","ResourceType":"RDS","CreationDate":1786759200.0,"CompletionDate":1786761667.0,"Status":"COMPLETED","IsEncrypted":true,"CalculatedLifecycle":{{"DeleteAt":1789783200.0}},"Lifecycle":{{"DeleteAfterDays":35}},"BackupSizeInBytes":5368709120}}]}}"#
+            )),
+            ("GET", "/backup-jobs") if central => Resp::error(
+                403,
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/collector is not authorized to perform: backup:ListBackupJobs",
+            ),
+            ("GET", "/backup-jobs") => match r.query.get("nextToken").map(String::as_str) {
+                None => Resp::json(format!(
+                    r#"{{"BackupJobs":[{}],"NextToken":"page-2"}}"#,
+                    job("JOB-A", "payments", 1786759200.0, 1786761667.0, region)
+                )),
+                Some("page-2") => {
+                    if throttled.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return Resp::error(429, "ThrottlingException", "Rate exceeded");
+                    }
+                    Resp::json(format!(
+                        r#"{{"BackupJobs":[{}]}}"#,
+                        job("JOB-ONLY-VIA-COLLECT", "ledger", 1786845600.0, 1786847935.0, region)
+                    ))
+                }
+                Some(other) => Resp::error(400, "InvalidParameterValueException", &format!("bad token {other}")),
+            },
+            ("POST", "/service/GraniteServiceVersion20100801/operation/DescribeAlarms") => {
+                Resp::cbor(alarms_page(!r.body.contains("cw-page-2"), region))
+            }
+            ("GET", "/copy-jobs") => Resp::json(r#"{"CopyJobs":[]}"#),
+            ("GET", "/restore-jobs") if central => Resp::json(r#"{"RestoreJobs":[]}"#),
+            ("GET", "/restore-jobs") => Resp::json(format!(
+                r#"{{"RestoreJobs":[{{"AccountId":"{ACCOUNT}","RestoreJobId":"RESTORE-1","RecoveryPointArn":"arn:aws:backup:{region}:{ACCOUNT}:recovery-point:JOB-A-rp","SourceResourceArn":"arn:aws:rds:{region}:{ACCOUNT}:db:payments","BackupVaultArn":"{vault}","CreationDate":1788670800.0,"CompletionDate":1788673632.0,"Status":"COMPLETED","PercentDone":"100.00%","BackupSizeInBytes":5368709120,"IamRoleArn":"arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole","ExpectedCompletionTimeMinutes":60,"CreatedResourceArn":"arn:aws:rds:{region}:{ACCOUNT}:db:awsbackup-restore-test-1","ResourceType":"RDS","RecoveryPointCreationDate":1786761667.0,"CreatedBy":{{"RestoreTestingPlanArn":"{plan}"}},"ValidationStatus":"SUCCESSFUL","ValidationStatusMessage":"","DeletionStatus":"SUCCESSFUL"}}]}}"#
+            )),
+            ("GET", "/legal-holds") => Resp::json(r#"{"LegalHolds":[]}"#),
+            ("GET", "/restore-testing/plans") if central => Resp::json(r#"{"RestoreTestingPlans":[]}"#),
+            ("GET", "/restore-testing/plans") => Resp::json(format!(
+                r#"{{"RestoreTestingPlans":[{{"CreationTime":1768035600.0,"LastExecutionTime":1788670800.0,"RestoreTestingPlanArn":"{plan}","RestoreTestingPlanName":"weekly","ScheduleExpression":"cron(0 5 ? * SUN *)","ScheduleExpressionTimezone":"Etc/UTC","StartWindowHours":8}}]}}"#
+            )),
+            ("GET", "/restore-testing/plans/weekly") => Resp::json(format!(
+                r#"{{"RestoreTestingPlan":{{"CreationTime":1768035600.0,"RecoveryPointSelection":{{"Algorithm":"LATEST_WITHIN_WINDOW","IncludeVaults":["*"],"RecoveryPointTypes":["SNAPSHOT"],"SelectionWindowDays":7}},"RestoreTestingPlanArn":"{plan}","RestoreTestingPlanName":"weekly","ScheduleExpression":"cron(0 5 ? * SUN *)","StartWindowHours":8}}}}"#
+            )),
+            ("GET", "/restore-testing/plans/weekly/selections") => Resp::json(format!(
+                r#"{{"RestoreTestingSelections":[{{"CreationTime":1768035600.0,"IamRoleArn":"arn:aws:iam::{ACCOUNT}:role/restore-testing","ProtectedResourceType":"RDS","RestoreTestingPlanName":"weekly","RestoreTestingSelectionName":"rds_all","ValidationWindowHours":4}}]}}"#
+            )),
+            ("GET", "/restore-testing/plans/weekly/selections/rds_all") => Resp::json(format!(
+                r#"{{"RestoreTestingSelection":{{"CreationTime":1768035600.0,"IamRoleArn":"arn:aws:iam::{ACCOUNT}:role/restore-testing","ProtectedResourceArns":["*"],"ProtectedResourceType":"RDS","RestoreTestingPlanName":"weekly","RestoreTestingSelectionName":"rds_all","ValidationWindowHours":4}}}}"#
+            )),
+            ("GET", "/audit/report-plans") if central => Resp::json(r#"{"ReportPlans":[]}"#),
+            ("GET", "/audit/report-plans") => Resp::json(format!(
+                r#"{{"ReportPlans":[{{"ReportPlanArn":"arn:aws:backup:{region}:{ACCOUNT}:report-plan:daily_jobs-1a2b","ReportPlanName":"daily_jobs","ReportSetting":{{"ReportTemplate":"BACKUP_JOB_REPORT"}},"ReportDeliveryChannel":{{"S3BucketName":"backup-reports","Formats":["CSV","JSON"]}},"DeploymentStatus":"COMPLETED","CreationTime":1768035600.0}}]}}"#
+            )),
+            ("GET", "/audit/report-jobs") if central => Resp::json(r#"{"ReportJobs":[]}"#),
+            ("GET", "/audit/report-jobs") => Resp::json(format!(
+                r#"{{"ReportJobs":[{{"ReportJobId":"rj-0001","ReportPlanArn":"arn:aws:backup:{region}:{ACCOUNT}:report-plan:daily_jobs-1a2b","ReportTemplate":"BACKUP_JOB_REPORT","CreationTime":1786845600.0,"CompletionTime":1786846000.0,"Status":"COMPLETED","ReportDestination":{{"S3BucketName":"backup-reports"}}}}]}}"#
+            )),
+            ("GET", "/audit/report-jobs/rj-0001") => Resp::json(format!(
+                r#"{{"ReportJob":{{"ReportJobId":"rj-0001","ReportPlanArn":"arn:aws:backup:{region}:{ACCOUNT}:report-plan:daily_jobs-1a2b","ReportTemplate":"BACKUP_JOB_REPORT","CreationTime":1786845600.0,"CompletionTime":1786846000.0,"Status":"COMPLETED","ReportDestination":{{"S3BucketName":"backup-reports","S3Keys":["Backup/{ACCOUNT}/{region}/2026/08/16/daily_jobs/Backup_job_report_{ACCOUNT}_{region}_20260816.csv"]}}}}}}"#
+            )),
+            ("GET", "/audit/frameworks") if central => Resp::json(r#"{"Frameworks":[]}"#),
+            ("GET", "/audit/frameworks") => Resp::json(format!(
+                r#"{{"Frameworks":[{{"FrameworkName":"dora_backup","FrameworkArn":"arn:aws:backup:{region}:{ACCOUNT}:framework:dora_backup-5c6d","NumberOfControls":1,"CreationTime":1768035600.0,"DeploymentStatus":"COMPLETED"}}]}}"#
+            )),
+            ("GET", "/audit/frameworks/dora_backup") => Resp::json(format!(
+                r#"{{"FrameworkName":"dora_backup","FrameworkArn":"arn:aws:backup:{region}:{ACCOUNT}:framework:dora_backup-5c6d","FrameworkControls":[{{"ControlName":"BACKUP_RECOVERY_POINT_ENCRYPTED","ControlInputParameters":[]}}],"CreationTime":1768035600.0,"DeploymentStatus":"COMPLETED","FrameworkStatus":"ACTIVE"}}"#
+            )),
+            ("GET", "/account/status") if central => Resp::json(r#"{"status":"INACTIVE"}"#),
+            ("GET", "/account/status") => Resp::json(r#"{"status":"ACTIVE"}"#),
+            ("GET", "/assessments") => Resp::json(format!(
+                r#"{{"assessmentMetadata":[{{"id":"0f1e2d3c-aaaa-bbbb-cccc-000011112222","name":"DORA 2026","complianceType":"DORA","status":"ACTIVE","roles":[{{"roleType":"PROCESS_OWNER","roleArn":"arn:aws:iam::{ACCOUNT}:role/audit"}}],"delegations":[],"creationTime":1768035600.0,"lastUpdated":1788670800.0}}]}}"#
+            )),
+            ("GET", "/assessments/0f1e2d3c-aaaa-bbbb-cccc-000011112222") => Resp::json(format!(
+                r#"{{"assessment":{{"arn":"arn:aws:auditmanager:{region}:{ACCOUNT}:assessment/0f1e2d3c-aaaa-bbbb-cccc-000011112222","awsAccount":{{"id":"{ACCOUNT}"}},"metadata":{{"id":"0f1e2d3c-aaaa-bbbb-cccc-000011112222","name":"DORA 2026","status":"ACTIVE","assessmentReportsDestination":{{"destinationType":"S3","destination":"s3://am-reports/dora"}},"scope":{{"awsAccounts":[{{"id":"{ACCOUNT}"}}],"awsServices":[{{"serviceName":"backup"}}]}},"creationTime":1768035600.0,"lastUpdated":1788670800.0}},"framework":{{"id":"fw-1","metadata":{{"name":"DORA custom"}},"controlSets":[]}}}},"userRole":{{"roleType":"PROCESS_OWNER","roleArn":"arn:aws:iam::{ACCOUNT}:role/audit"}}}}"#
+            )),
+            ("GET", "/assessmentReports") => Resp::json(
+                r#"{"assessmentReports":[{"id":"r-0001","name":"dora_q3","assessmentId":"0f1e2d3c-aaaa-bbbb-cccc-000011112222","assessmentName":"DORA 2026","author":"collector","status":"COMPLETE","creationTime":1790809200.0}]}"#,
+            ),
+            ("POST", "/assessmentReports/integrity") => Resp::json(
+                r#"{"signatureValid":true,"signatureAlgorithm":"SHA256withRSA","signatureDateTime":"2026-09-30T23:00:00Z","signatureKeyId":"arn:aws:kms:eu-west-1:123456789012:key/0000","validationErrors":[]}"#,
+            ),
+            (m, p) => Resp::error(404, "UnknownOperationException", &format!("replay has no answer for {m} {p}")),
+        }
+    }
+}
+
+fn aws_env(cmd: &mut Command, replay: &str) {
+    let moto = moto_endpoint();
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing-secret-never-printed"),
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+        ("AWS_ENDPOINT_URL_BACKUP", replay),
+        ("AWS_ENDPOINT_URL_AUDITMANAGER", replay),
+        ("AWS_ENDPOINT_URL_ACCOUNT", replay),
+        // moto has no CBOR CloudWatch (the protocol the Rust SDK speaks).
+        ("AWS_ENDPOINT_URL_CLOUDWATCH", replay),
+    ] {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("AWS_PROFILE").env_remove("AWS_SESSION_TOKEN");
+}
+
+fn collect(replay: &Replay, args: &[&str]) -> Output {
+    let mut cmd = bin();
+    cmd.arg("collect").args(args);
+    aws_env(&mut cmd, &replay.url);
+    cmd.output().expect("binary runs")
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn moto_conf() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(moto_endpoint())
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("testing", "testing", None, None, "test"),
+        ))
+        .build()
+}
+
+fn s3() -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&moto_conf()).force_path_style(true).build())
+}
+
+fn create_bucket(name: &str) {
+    let s3 = s3();
+    rt().block_on(async {
+        let cfg = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+            .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+            .build();
+        let r = s3.create_bucket().bucket(name).create_bucket_configuration(cfg).send().await;
+        if let Err(e) = r {
+            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e).unwrap_or_default().to_owned();
+            assert!(code == "BucketAlreadyOwnedByYou" || code == "BucketAlreadyExists", "create bucket {name}: {e:?}");
+        }
+    });
+}
+
+/// One Audit Manager report zip in moto.
+fn seed_moto() {
+    create_bucket("am-reports");
+    rt().block_on(async {
+        s3().put_object()
+            .bucket("am-reports")
+            .key("dora/dora_q3_r-0001.zip")
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"))
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn collect_writes_cli_shaped_snapshots_that_build_reads() {
+    seed_moto();
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let replay = Replay::start(handler(Arc::clone(&throttled)));
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let out = collect(&replay, &["--out", store.to_str().unwrap(), "--regions", "all"]);
+    let (so, se) = (stdout(&out), stderr(&out));
+
+    // eu-central-1 refused ListBackupJobs: reported with action, account, Region and what to
+    // grant; the run went on and ended non-zero.
+    assert_eq!(out.status.code(), Some(1), "{so}\n{se}");
+    assert!(
+        se.contains(&format!("account {ACCOUNT} Region eu-central-1: backup:ListBackupJobs: access denied"))
+            && se.contains("grant backup:ListBackupJobs"),
+        "{se}"
+    );
+    assert!(!se.contains("eu-west-1:"), "eu-west-1 must be complete: {se}");
+    assert!(so.contains(&format!("{ACCOUNT} eu-west-1:")) && so.contains("— ok"), "{so}");
+    assert!(so.contains("Audit Manager not active here (status INACTIVE)"), "{so}");
+    assert!(!so.contains("testing-secret") && !se.contains("testing-secret"), "a secret was printed");
+
+    // Throttled page 2: retried once and answered.
+    assert_eq!(throttled.load(Ordering::SeqCst), 2, "page 2 throttled once, then answered");
+
+    let files = files_under(&store);
+    let west: Vec<&String> = files.iter().filter(|f| f.contains("/eu-west-1/")).collect();
+    let names: Vec<&str> = west.iter().map(|f| f.rsplit('/').next().unwrap()).collect();
+    for expected in [
+        "list-backup-vaults.json",
+        "describe-backup-vault-central.json",
+        "list-recovery-points-by-backup-vault-central.json",
+        "list-backup-jobs.json",
+        "list-restore-jobs.json",
+        "list-legal-holds.json",
+        "list-restore-testing-plans.json",
+        "get-restore-testing-plan-weekly.json",
+        "list-restore-testing-selections-weekly.json",
+        "get-restore-testing-selection-weekly-rds_all.json",
+        "list-report-plans.json",
+        "list-report-jobs.json",
+        "list-frameworks.json",
+        "describe-framework-dora_backup.json",
+        "describe-alarms.json",
+        "get-resources.json",
+        "list-assessments.json",
+        "get-assessment-0f1e2d3c-aaaa-bbbb-cccc-000011112222.json",
+        "list-assessment-reports.json",
+        "validate-assessment-report-integrity.json",
+    ] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    // Layout: collected/<account>/<region>/<RFC 3339 timestamp>/<operation>.json
+    let jobs_file = west.iter().find(|f| f.ends_with("/list-backup-jobs.json")).unwrap();
+    let parts: Vec<&str> = jobs_file.split('/').collect();
+    assert_eq!(&parts[..3], ["collected", ACCOUNT, "eu-west-1"]);
+    assert!(parts[3].ends_with('Z') && parts[3].len() == 20, "timestamp folder {}", parts[3]);
+
+    // Both pages in one AWS CLI-shaped document, no NextToken.
+    let jobs: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(jobs_file)).unwrap()).unwrap();
+    let ids: Vec<&str> =
+        jobs["BackupJobs"].as_array().unwrap().iter().map(|j| j["BackupJobId"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["JOB-A", "JOB-ONLY-VIA-COLLECT"]);
+    assert!(jobs.get("NextToken").is_none());
+    // Report job: DescribeReportJob filled in the S3 keys the listing lacked.
+    let rj = west.iter().find(|f| f.ends_with("/list-report-jobs.json")).unwrap();
+    let rj: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(rj)).unwrap()).unwrap();
+    assert!(rj["ReportJobs"][0]["ReportDestination"]["S3Keys"][0].as_str().unwrap().ends_with("20260816.csv"));
+    // Audit Manager: the zip in the report destination was validated.
+    let v = west.iter().find(|f| f.ends_with("/validate-assessment-report-integrity.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(v)).unwrap()).unwrap();
+    assert_eq!(v["AssessmentReportIntegrity"][0]["s3RelativePath"], "s3://am-reports/dora/dora_q3_r-0001.zip");
+    assert_eq!(v["AssessmentReportIntegrity"][0]["signatureValid"], true);
+    let asked = replay.requests().into_iter().find(|r| r.path == "/assessmentReports/integrity").unwrap();
+    assert!(asked.body.contains(r#""s3RelativePath":"s3://am-reports/dora/dora_q3_r-0001.zip""#), "{}", asked.body);
+    // CloudWatch: two CBOR pages; the EC2 alarm left out, the AWS/Backup one kept.
+    let a = west.iter().find(|f| f.ends_with("/describe-alarms.json")).unwrap();
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(a)).unwrap()).unwrap();
+    assert!(
+        a["MetricAlarms"].as_array().unwrap().iter().any(|x| x["AlarmName"] == "backup-jobs-failed"
+            && x["Namespace"] == "AWS/Backup"
+            && x["Dimensions"][0]["Value"] == "central"),
+        "{a}"
+    );
+    // eu-central-1 still got its other snapshots.
+    assert!(files.iter().any(|f| f.contains("/eu-central-1/") && f.ends_with("/list-backup-vaults.json")));
+    assert!(!files.iter().any(|f| f.contains("/eu-central-1/") && f.ends_with("/list-backup-jobs.json")));
+
+    // Idempotent: a second run adds nothing (eu-central-1 still fails the same way).
+    let jobs_calls = replay.count("GET", "/backup-jobs", "eu-west-1");
+    let again = collect(&replay, &["--out", store.to_str().unwrap(), "--regions", "eu-west-1,eu-central-1"]);
+    assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
+    assert_eq!(files_under(&store), files, "a re-run wrote files: {}", stdout(&again));
+    assert!(stdout(&again).contains(&format!("{ACCOUNT} eu-west-1: 0 written")), "{}", stdout(&again));
+    // …and it asked only for jobs since the last snapshot (created or completed after it).
+    let since_calls: Vec<Req> = replay
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/backup-jobs" && r.region == "eu-west-1")
+        .skip(jobs_calls)
+        .collect();
+    assert!(since_calls.iter().any(|r| r.query.contains_key("createdAfter")), "{since_calls:?}");
+    assert!(since_calls.iter().any(|r| r.query.contains_key("completeAfter")), "{since_calls:?}");
+
+    // The snapshots build: the job seen only through collect is in the evidence.
+    let pkg = tmp.path().join("pkg");
+    let b = build_q3(&store, &pkg, &[]);
+    assert!(matches!(b.status.code(), Some(0 | 1)), "build failed: {}", stderr(&b));
+    let (h, rows) = read_csv(&pkg.join("evidence/backup_jobs.csv"));
+    let row =
+        rows.iter().find(|r| col(&h, r, "job_id") == "JOB-ONLY-VIA-COLLECT").expect("job from collect in evidence");
+    assert_eq!(col(&h, row, "state"), "COMPLETED");
+    assert_eq!(col(&h, row, "account_id"), ACCOUNT);
+    let (h, rows) = read_csv(&pkg.join("artifacts.csv"));
+    assert!(rows.iter().all(|r| col(&h, r, "parse_status") != "failed"), "a collected snapshot failed to parse");
+    let kind_of = |name: &str| {
+        let row = rows
+            .iter()
+            .find(|r| col(&h, r, "origin").ends_with(&format!("/eu-west-1/{}/{name}", parts[3])))
+            .unwrap_or_else(|| panic!("{name} not among the artifacts"));
+        col(&h, row, "kind").to_owned()
+    };
+    for (name, kind) in [
+        ("list-backup-jobs.json", "snapshot:BackupJobs"),
+        ("list-restore-jobs.json", "snapshot:RestoreJobs"),
+        ("describe-backup-vault-central.json", "snapshot:BackupVaults"),
+        ("list-recovery-points-by-backup-vault-central.json", "snapshot:RecoveryPoints"),
+        ("get-restore-testing-selection-weekly-rds_all.json", "snapshot:RestoreTestingSelections"),
+        ("describe-alarms.json", "snapshot:MetricAlarms"),
+        ("get-resources.json", "snapshot:ResourceTagMappingList"),
+        // Kept and hashed; the assessment has no evidence records of these (yet).
+        ("list-report-jobs.json", "unclassified"),
+        ("validate-assessment-report-integrity.json", "unclassified"),
+    ] {
+        assert_eq!(kind_of(name), kind, "{name}");
+    }
+    let (h, rows) = read_csv(&pkg.join("evidence/restore_jobs.csv"));
+    let restore = rows.iter().find(|r| col(&h, r, "job_id") == "RESTORE-1").expect("restore test from collect");
+    assert_eq!(col(&h, restore, "validation_status"), "SUCCESSFUL");
+}
+
+#[test]
+fn collect_to_s3_is_idempotent_and_build_reads_it_back() {
+    seed_moto();
+    create_bucket("collect-store");
+    let replay = Replay::start(handler(Arc::new(AtomicUsize::new(0))));
+    let args = ["--out", "s3://collect-store/evidence", "--regions", "eu-west-1", "--skip", "audit-manager"];
+    let first = collect(&replay, &args);
+    assert_eq!(first.status.code(), Some(0), "{}\n{}", stdout(&first), stderr(&first));
+    let list = || {
+        rt().block_on(async {
+            let out = s3().list_objects_v2().bucket("collect-store").prefix("evidence/").send().await.unwrap();
+            let mut keys: Vec<String> = out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect();
+            keys.sort();
+            keys
+        })
+    };
+    let keys = list();
+    assert!(
+        keys.iter().any(|k| k.starts_with(&format!("evidence/collected/{ACCOUNT}/eu-west-1/"))
+            && k.ends_with("/list-backup-jobs.json")),
+        "{keys:?}"
+    );
+    assert!(!keys.iter().any(|k| k.contains("assessment")), "audit-manager was skipped: {keys:?}");
+    let second = collect(&replay, &args);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(list(), keys, "a re-run added objects");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("pkg");
+    let mut cmd = bin();
+    cmd.args(["build", "--input", "s3://collect-store/evidence", "--period", "2026-Q3", "--out"]).arg(&pkg);
+    aws_env(&mut cmd, &replay.url);
+    let b = cmd.output().unwrap();
+    assert!(matches!(b.status.code(), Some(0 | 1)), "build failed: {}", stderr(&b));
+    let (h, rows) = read_csv(&pkg.join("evidence/backup_jobs.csv"));
+    assert!(rows.iter().any(|r| col(&h, r, "job_id") == "JOB-ONLY-VIA-COLLECT"));
+}
+
+#[test]
+fn collect_assumes_a_role_in_each_organization_account() {
+    let conf = moto_conf();
+    let member = rt().block_on(async {
+        let org = aws_sdk_organizations::Client::new(&conf);
+        let _ = org
+            .create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await;
+        let created = org
+            .create_account()
+            .account_name("payments-prod")
+            .email("payments-prod@example.com")
+            .send()
+            .await
+            .expect("moto CreateAccount");
+        created.create_account_status().and_then(|s| s.account_id()).expect("account id").to_owned()
+    });
+    let replay = Replay::start(handler(Arc::new(AtomicUsize::new(0))));
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let out = collect(
+        &replay,
+        &[
+            "--out",
+            store.to_str().unwrap(),
+            "--regions",
+            "eu-west-1",
+            "--assume-role-name",
+            "DoraEvidenceCollector",
+            "--skip",
+            "audit-manager,tags,alarms",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    for account in [ACCOUNT, member.as_str()] {
+        assert!(store.join("collected").join(account).join("eu-west-1").is_dir(), "no snapshots for {account}");
+        assert!(stdout(&out).contains(&format!("{account} eu-west-1:")), "{}", stdout(&out));
+    }
+    // The member account's calls were signed with other (assumed-role) credentials.
+    let keys: std::collections::BTreeSet<String> =
+        replay.requests().iter().filter(|r| r.path == "/backup-vaults").map(|r| r.access_key.clone()).collect();
+    assert_eq!(keys.len(), 2, "one access key per account: {keys:?}");
+    assert!(keys.contains("testing"), "{keys:?}");
+}
