@@ -4,7 +4,10 @@
 //!
 //! Which keys can matter, from the conventional layouts (DESIGN §2):
 //! * report-plan outputs `…/yyyy/mm/dd/…` cover one day: kept from the day before the period
-//!   to the day after it;
+//!   to the day after it; when the file name carries the report period
+//!   (`…_2026-06-26T00:00:00Z_2026-06-27T00:00:00Z.csv`), that period must overlap the
+//!   quarter with a day of slack at both ends instead (a monthly or weekly report delivered
+//!   early in the quarter may cover only days before it);
 //! * snapshots `collected/<account>/<region>/<timestamp>/…` observe jobs at that time: kept
 //!   from the day before the period on, with no upper bound, because a snapshot taken after
 //!   the period holds the final state of jobs created in it (on the sample quarter, dropping
@@ -48,6 +51,9 @@ pub fn in_window(key: &str, period: Period) -> bool {
             return ts.millis() >= from;
         }
     }
+    if let Some((start, end)) = parts.last().and_then(|name| report_period(name)) {
+        return end.millis() > from && start.millis() < to;
+    }
     for w in parts.windows(3) {
         let date = (w[0].len() == 4 && w[1].len() == 2 && w[2].len() == 2)
             .then(|| chrono::NaiveDate::parse_from_str(&format!("{}-{}-{}", w[0], w[1], w[2]), "%Y-%m-%d").ok())
@@ -58,6 +64,28 @@ pub fn in_window(key: &str, period: Period) -> bool {
         }
     }
     true
+}
+
+/// The report period in a report file name: the last two RFC 3339 UTC timestamps
+/// (`YYYY-MM-DDTHH:MM:SSZ`) in it, in order.
+fn report_period(name: &str) -> Option<(Timestamp, Timestamp)> {
+    let b = name.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 20 <= b.len() {
+        let c = &b[i..i + 20];
+        let shape = c[4] == b'-' && c[7] == b'-' && c[10] == b'T' && c[13] == b':' && c[16] == b':' && c[19] == b'Z';
+        if shape && let Ok(t) = Timestamp::parse(&name[i..i + 20]) {
+            found.push(t);
+            i += 20;
+        } else {
+            i += 1;
+        }
+    }
+    match found.as_slice() {
+        [.., start, end] if start <= end => Some((*start, *end)),
+        _ => None,
+    }
 }
 
 fn s3_err(url: String, e: impl std::fmt::Display) -> SourceError {
@@ -209,5 +237,27 @@ mod tests {
         assert!(in_window("collected/111122223333/eu-central-1/2026-10-07T06:00:00Z/list-backup-jobs.json", q3));
         assert!(!in_window("collected/111122223333/eu-central-1/2026-06-01T06:00:00Z/list-backup-jobs.json", q3));
         assert!(in_window("audit-manager/report.zip", q3));
+    }
+
+    #[test]
+    fn report_period_in_the_name_decides() {
+        let q3: Period = "2026-Q3".parse().unwrap();
+        let key = |day: &str, from: &str, to: &str| {
+            format!("Backup/111122223333/eu-central-1/2026/{day}/plan/BACKUP_JOB_REPORT_plan_{from}_{to}.csv")
+        };
+        // Delivered in the quarter, but covering June only: left out.
+        assert!(!in_window(&key("07/01", "2026-06-01T00:00:00Z", "2026-06-29T00:00:00Z"), q3));
+        // A day of slack: covers 30 June → kept, ends at its start → left out; starts on
+        // 1 October → kept, on 2 October → left out.
+        assert!(in_window(&key("07/01", "2026-06-30T00:00:00Z", "2026-07-01T00:00:00Z"), q3));
+        assert!(!in_window(&key("06/30", "2026-06-29T00:00:00Z", "2026-06-30T00:00:00Z"), q3));
+        assert!(in_window(&key("10/02", "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z"), q3));
+        assert!(!in_window(&key("10/03", "2026-10-02T00:00:00Z", "2026-10-03T00:00:00Z"), q3));
+        // Covering the whole quarter, delivered later: kept.
+        assert!(in_window(&key("10/05", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z"), q3));
+        // Not a period (one timestamp, or reversed): the folder date decides.
+        assert!(in_window(&key("07/15", "2026-07-15T00:00:00Z", "x"), q3));
+        assert!(report_period("a_2026-07-02T00:00:00Z_2026-07-01T00:00:00Z.csv").is_none());
+        assert!(report_period("a_2026-13-02T00:00:00Z_2026-07-01T00:00:00Z.csv").is_none());
     }
 }
