@@ -14,11 +14,12 @@ pub mod scope;
 mod store;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::StreamExt as _;
 
 pub use capture::{FailureKind, OpError};
@@ -182,8 +183,14 @@ pub(crate) fn s3_client(cfg: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client
 }
 
 async fn base_config(opts: &CollectOptions) -> SdkConfig {
+    // A hung endpoint must not hang a scheduled run: bounded connect and per-attempt times.
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(120))
+        .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1)));
+        .retry_config(RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1)))
+        .timeout_config(timeouts);
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
@@ -241,7 +248,7 @@ async fn account_config(
         action: "sts:AssumeRole",
         kind: FailureKind::Denied,
         code: "AssumeRoleFailed".into(),
-        message: format!("{arn}: {}", DisplayErrorContext(&e)),
+        message: format!("{arn}: {}", capture::chain(&e)),
     })?;
     Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
 }

@@ -17,7 +17,6 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
@@ -81,12 +80,14 @@ macro_rules! one {
 /// the request for the page after token `$t` (`None` for the first).
 macro_rules! pages {
     ($action:expr, $token:ident, |$t:ident| $request:expr) => {{
-        let mut bodies: Vec<Vec<u8>> = Vec::new();
+        let mut merged = $crate::collect::capture::Pages::default();
         let mut $t: Option<String> = None;
         loop {
             match $crate::collect::capture::send!($request) {
                 Ok((out, Some(body))) => {
-                    bodies.push(body);
+                    if let Err(e) = merged.add($action, &body) {
+                        break Err(e);
+                    }
                     let next = out.$token().filter(|s| !s.is_empty()).map(str::to_owned);
                     if next.is_some() && next == $t {
                         break Err($crate::collect::capture::OpError::internal(
@@ -94,12 +95,12 @@ macro_rules! pages {
                             "the service returned the same page token twice",
                         ));
                     }
-                    if bodies.len() > $crate::collect::capture::MAX_PAGES {
+                    if merged.len() > $crate::collect::capture::MAX_PAGES {
                         break Err($crate::collect::capture::OpError::internal($action, "more than 100000 pages"));
                     }
                     match next {
                         Some(n) => $t = Some(n),
-                        None => break $crate::collect::capture::merge_pages($action, &bodies),
+                        None => break Ok(merged.finish()),
                     }
                 }
                 Ok((_, None)) => break Err($crate::collect::capture::OpError::no_body($action)),
@@ -117,34 +118,61 @@ pub(crate) const MAX_PAGES: usize = 100_000;
 /// Page-token members, dropped from merged documents (the AWS CLI drops them too).
 const TOKEN_KEYS: [&str; 3] = ["NextToken", "nextToken", "PaginationToken"];
 
-/// Merges the JSON bodies of an operation's pages: lists are concatenated in page order,
-/// other members come from the first page that has them; page tokens are dropped.
-pub(crate) fn merge_pages(action: &'static str, bodies: &[Vec<u8>]) -> Result<Value, OpError> {
-    let mut merged = serde_json::Map::new();
-    for (i, body) in bodies.iter().enumerate() {
+/// Merges the JSON bodies of an operation's pages as they arrive (each body is dropped once
+/// read): lists are concatenated in page order, other members come from the first page that
+/// has them; page tokens are dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Pages {
+    merged: serde_json::Map<String, Value>,
+    count: usize,
+}
+
+impl Pages {
+    /// Adds the next page's body.
+    pub(crate) fn add(&mut self, action: &'static str, body: &[u8]) -> Result<(), OpError> {
+        self.count += 1;
         let page: Value = if body.iter().all(u8::is_ascii_whitespace) {
             Value::Object(serde_json::Map::new())
         } else {
             serde_json::from_slice(body)
-                .map_err(|e| OpError::internal(action, format!("page {} is not JSON: {e}", i + 1)))?
+                .map_err(|e| OpError::internal(action, format!("page {} is not JSON: {e}", self.count)))?
         };
         let Value::Object(page) = page else {
-            return Err(OpError::internal(action, format!("page {} is not a JSON object", i + 1)));
+            return Err(OpError::internal(action, format!("page {} is not a JSON object", self.count)));
         };
         for (key, value) in page {
             if TOKEN_KEYS.contains(&key.as_str()) {
                 continue;
             }
-            match (merged.get_mut(&key), value) {
+            match (self.merged.get_mut(&key), value) {
                 (Some(Value::Array(have)), Value::Array(more)) => have.extend(more),
                 (Some(_), _) => {}
                 (None, value) => {
-                    merged.insert(key, value);
+                    self.merged.insert(key, value);
                 }
             }
         }
+        Ok(())
     }
-    Ok(Value::Object(merged))
+
+    /// Pages added so far.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// The merged document.
+    pub(crate) fn finish(self) -> Value {
+        Value::Object(self.merged)
+    }
+}
+
+/// [`Pages`] over bodies already at hand.
+pub(crate) fn merge_pages(action: &'static str, bodies: &[Vec<u8>]) -> Result<Value, OpError> {
+    let mut pages = Pages::default();
+    for body in bodies {
+        pages.add(action, body)?;
+    }
+    Ok(pages.finish())
 }
 
 /// How a call failed.
@@ -207,6 +235,20 @@ fn is_denied(code: &str) -> bool {
     )
 }
 
+/// An error and its causes, `outer: inner: …`, without debug dumps.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.last().is_some_and(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
 /// Classifies an SDK error of the call for `action`.
 pub(crate) fn op_error<E>(action: &'static str, e: &SdkError<E, HttpResponse>) -> OpError
 where
@@ -218,7 +260,7 @@ where
             action,
             kind: FailureKind::Unreachable,
             code: if matches!(e, SdkError::TimeoutError(_)) { "Timeout" } else { "DispatchFailure" }.into(),
-            message: DisplayErrorContext(e).to_string(),
+            message: chain(e),
         },
         _ => {
             let code = e
@@ -226,7 +268,7 @@ where
                 .map(str::to_owned)
                 .unwrap_or_else(|| status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| "Unknown".into()));
             let denied = is_denied(&code) || (status == Some(403) && e.code().is_none());
-            let message = e.message().map(str::to_owned).unwrap_or_else(|| DisplayErrorContext(e).to_string());
+            let message = e.message().map(str::to_owned).unwrap_or_else(|| chain(e));
             OpError { action, kind: if denied { FailureKind::Denied } else { FailureKind::Other }, code, message }
         }
     }

@@ -68,6 +68,12 @@ fn strings<'v>(doc: &'v Value, list: &str, field: &str) -> Vec<&'v str> {
         .unwrap_or_default()
 }
 
+/// SHA-256 of an item's compact JSON: what "already stored byte for byte" compares.
+fn digest(item: &Value) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(item.to_string().as_bytes()).into()
+}
+
 fn dt(t: Timestamp) -> DateTime {
     DateTime::from_millis(t.millis())
 }
@@ -164,7 +170,7 @@ impl<'a> Scope<'a> {
                     if let Ok(doc) = serde_json::from_slice::<Value>(&bytes)
                         && let Some(Value::Array(old)) = doc.get(list)
                     {
-                        seen.extend(old.iter().map(|v| v.to_string()));
+                        seen.extend(old.iter().map(digest));
                     }
                 }
                 Err(message) => {
@@ -181,7 +187,7 @@ impl<'a> Scope<'a> {
         let mut ids = HashSet::new();
         for item in items {
             let key = item.get(id).and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| item.to_string());
-            if ids.insert(key) && !seen.contains(&item.to_string()) {
+            if ids.insert(key) && !seen.contains(&digest(&item)) {
                 fresh.push(item);
             }
         }

@@ -470,3 +470,32 @@ fn collect_assumes_a_role_in_each_organization_account() {
     assert_eq!(keys.len(), 2, "one access key per account: {keys:?}");
     assert!(keys.contains("testing"), "{keys:?}");
 }
+
+#[test]
+fn an_unreachable_backup_endpoint_is_reported_and_the_rest_is_collected() {
+    let replay = Replay::start(handler(Arc::new(AtomicUsize::new(0))));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let mut cmd = bin();
+    cmd.args(["collect", "--out", store.to_str().unwrap(), "--regions", "eu-west-1", "--max-attempts", "2"]);
+    cmd.args(["--skip", "audit-manager"]);
+    aws_env(&mut cmd, &replay.url);
+    // Nothing listens on this port (the listener above is gone).
+    cmd.env("AWS_ENDPOINT_URL_BACKUP", format!("http://127.0.0.1:{closed}"));
+    let out = cmd.output().unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{so}\n{se}");
+    assert!(se.contains("backup:ListBackupVaults: endpoint unreachable"), "{se}");
+    // One failure for Backup (its remaining calls are not tried against a dead endpoint)…
+    let summary: Vec<&str> = se.lines().filter(|l| l.starts_with("  account ")).collect();
+    assert_eq!(summary.len(), 1, "{se}");
+    assert!(summary[0].contains("Connection refused") && !summary[0].contains("DispatchFailure {"), "{se}");
+    // …and the other services were still collected and kept.
+    let names: Vec<String> = files_under(&store).iter().map(|f| f.rsplit('/').next().unwrap().to_owned()).collect();
+    assert!(
+        names.contains(&"describe-alarms.json".to_owned()) && names.contains(&"get-resources.json".to_owned()),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.starts_with("list-backup")), "{names:?}");
+}
