@@ -7,6 +7,8 @@
 //! - Job listings (backup, copy, restore, report jobs) ask for what was created or completed
 //!   since the last snapshot minus an overlap (or `--since`), and keep only the jobs that are
 //!   not already stored byte for byte — so a job's every state change is recorded once.
+//!   Restore jobs reach back at least 8 days: a restore test's validation can end up to
+//!   168 h after the restore completed, and its final status is the evidence.
 
 use std::collections::HashSet;
 
@@ -49,6 +51,9 @@ pub(crate) struct Scope<'a> {
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+/// How far back restore-job listings reach: the longest validation window (168 h) + a day.
+const RESTORE_VALIDATION_HOURS: u32 = 192;
 
 fn json_bytes(doc: &Value) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(doc).unwrap_or_default();
@@ -147,11 +152,17 @@ impl<'a> Scope<'a> {
     /// The time job listings start from for `name`: `--since`, else the newest stored
     /// snapshot of it minus the overlap, else nothing (everything the API still holds).
     fn since(&self, name: &str) -> Option<Timestamp> {
+        self.since_at_least(name, 0)
+    }
+
+    /// [`Self::since`] reaching back at least `min_hours` before the last snapshot.
+    fn since_at_least(&self, name: &str, min_hours: u32) -> Option<Timestamp> {
         if let Some(s) = self.opts.since {
             return Some(s);
         }
         let newest = self.stored.iter().filter(|s| s.name == name).map(|s| s.ts).max()?;
-        Timestamp::from_epoch((newest.millis() - i64::from(self.opts.overlap_hours) * 3_600_000) as f64 / 1000.0)
+        let hours = i64::from(self.opts.overlap_hours.max(min_hours));
+        Timestamp::from_epoch((newest.millis() - hours * 3_600_000) as f64 / 1000.0)
     }
 
     /// Writes the jobs of `items` (from `list` of a listing named `name`) not already stored.
@@ -276,9 +287,9 @@ impl<'a> Scope<'a> {
 
         // Jobs: created or completed since the last snapshot.
         macro_rules! jobs {
-            ($name:literal, $list:literal, $id:literal, $action:literal, $op:ident) => {
+            ($name:literal, $list:literal, $id:literal, $action:literal, $op:ident, $min_hours:expr) => {
                 if !self.backup_down {
-                    let since = self.since($name);
+                    let since = self.since_at_least($name, $min_hours);
                     let account = org.then_some("*");
                     let mut items = Vec::new();
                     let mut failed = None;
@@ -313,9 +324,18 @@ impl<'a> Scope<'a> {
                 }
             };
         }
-        jobs!("list-backup-jobs.json", "BackupJobs", "BackupJobId", "backup:ListBackupJobs", list_backup_jobs);
-        jobs!("list-copy-jobs.json", "CopyJobs", "CopyJobId", "backup:ListCopyJobs", list_copy_jobs);
-        jobs!("list-restore-jobs.json", "RestoreJobs", "RestoreJobId", "backup:ListRestoreJobs", list_restore_jobs);
+        jobs!("list-backup-jobs.json", "BackupJobs", "BackupJobId", "backup:ListBackupJobs", list_backup_jobs, 0);
+        jobs!("list-copy-jobs.json", "CopyJobs", "CopyJobId", "backup:ListCopyJobs", list_copy_jobs, 0);
+        // A restore test's validation may finish up to 168 h (ValidationWindowHours) after
+        // the restore completed: look back far enough to see its final status.
+        jobs!(
+            "list-restore-jobs.json",
+            "RestoreJobs",
+            "RestoreJobId",
+            "backup:ListRestoreJobs",
+            list_restore_jobs,
+            RESTORE_VALIDATION_HOURS
+        );
         if self.backup_down {
             return;
         }

@@ -348,6 +348,16 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
         .collect();
     assert!(since_calls.iter().any(|r| r.query.contains_key("createdAfter")), "{since_calls:?}");
     assert!(since_calls.iter().any(|r| r.query.contains_key("completeAfter")), "{since_calls:?}");
+    // Restore jobs reach back ≥ 8 days (validations end up to 168 h after the restore).
+    let now = chrono::Utc::now();
+    let reach = |path: &str| {
+        let r =
+            replay.requests().into_iter().rfind(|r| r.path == path && r.query.contains_key("completeAfter")).unwrap();
+        let t = chrono::DateTime::parse_from_rfc3339(&r.query["completeAfter"]).expect("ISO time in the query");
+        (now - t.with_timezone(&chrono::Utc)).num_hours()
+    };
+    assert!((23..=25).contains(&reach("/backup-jobs")), "backup jobs: {} h", reach("/backup-jobs"));
+    assert!((191..=193).contains(&reach("/restore-jobs")), "restore jobs: {} h", reach("/restore-jobs"));
 
     // The snapshots build: the job seen only through collect is in the evidence.
     let pkg = tmp.path().join("pkg");
