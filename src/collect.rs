@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_credential_types::provider::{ProvideCredentials as _, SharedCredentialsProvider};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use futures_util::StreamExt as _;
@@ -238,18 +238,31 @@ async fn account_config(
         return Ok(base.clone());
     };
     let arn = format!("arn:{partition}:iam::{account}:role/{role}");
+    // Try once here, so a refusal names the role and account before any Backup call; the
+    // provider below then keeps the credentials fresh for long runs.
+    let tried = aws_sdk_sts::Client::new(base)
+        .assume_role()
+        .role_arn(&arn)
+        .role_session_name("dora-evidence-collect")
+        .send()
+        .await;
+    if let Err(e) = tried {
+        let e = capture::op_error("sts:AssumeRole", &e);
+        return Err(OpError {
+            message: format!(
+                "{arn}: {}: {}; the role must exist in account {account}, trust the caller, and the caller \
+                 needs sts:AssumeRole on it",
+                e.code, e.message
+            ),
+            code: "AssumeRoleFailed".into(),
+            ..e
+        });
+    }
     let provider = aws_config::sts::AssumeRoleProvider::builder(&arn)
         .session_name("dora-evidence-collect")
         .configure(base)
         .build()
         .await;
-    // Fail here, with the role named, rather than at the first Backup call.
-    provider.provide_credentials().await.map_err(|e| OpError {
-        action: "sts:AssumeRole",
-        kind: FailureKind::Denied,
-        code: "AssumeRoleFailed".into(),
-        message: format!("{arn}: {}", capture::chain(&e)),
-    })?;
     Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
 }
 

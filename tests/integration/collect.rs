@@ -509,3 +509,60 @@ fn an_unreachable_backup_endpoint_is_reported_and_the_rest_is_collected() {
     );
     assert!(!names.iter().any(|n| n.starts_with("list-backup")), "{names:?}");
 }
+
+#[test]
+fn an_account_whose_role_cannot_be_assumed_is_reported_and_the_others_are_collected() {
+    // STS from the replay server (moto grants every AssumeRole): the caller is known, the
+    // role in the second account refuses.
+    let inner = handler(Arc::new(AtomicUsize::new(0)));
+    let replay = Replay::start(move |r: &Req, n: usize| {
+        if r.method == "POST" && r.path == "/" && r.body.contains("Action=GetCallerIdentity") {
+            return Resp {
+                status: 200,
+                error_type: None,
+                content_type: "text/xml",
+                body: format!(
+                    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+                     <Arn>arn:aws:iam::{ACCOUNT}:user/collector</Arn><UserId>AIDAEXAMPLE</UserId><Account>{ACCOUNT}</Account>\
+                     </GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+                )
+                .into_bytes(),
+            };
+        }
+        if r.method == "POST" && r.path == "/" && r.body.contains("Action=AssumeRole") {
+            return Resp {
+                status: 403,
+                error_type: None,
+                content_type: "text/xml",
+                body: format!(
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+                     <Code>AccessDenied</Code><Message>User: arn:aws:iam::{ACCOUNT}:user/collector is not authorized to \
+                     perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/DoraEvidenceCollector</Message>\
+                     </Error><RequestId>2</RequestId></ErrorResponse>"
+                )
+                .into_bytes(),
+            };
+        }
+        inner(r, n)
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    let mut cmd = bin();
+    cmd.args(["collect", "--out", store.to_str().unwrap(), "--regions", "eu-west-1"]);
+    cmd.args(["--accounts", &format!("{ACCOUNT},210987654321"), "--assume-role-name", "DoraEvidenceCollector"]);
+    cmd.args(["--skip", "audit-manager,tags,alarms"]);
+    aws_env(&mut cmd, &replay.url);
+    cmd.env("AWS_ENDPOINT_URL_STS", &replay.url);
+    let out = cmd.output().unwrap();
+    let (so, se) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{so}\n{se}");
+    assert!(
+        se.contains("account 210987654321: sts:AssumeRole: access denied (AssumeRoleFailed: arn:aws:iam::210987654321:role/DoraEvidenceCollector: AccessDenied: User:")
+            && se.contains("trust the caller")
+            && !se.contains("Error {"),
+        "{se}"
+    );
+    assert!(so.contains(&format!("{ACCOUNT} eu-west-1:")) && so.contains("— ok"), "{so}");
+    assert!(store.join("collected").join(ACCOUNT).join("eu-west-1").is_dir());
+    assert!(!store.join("collected").join("210987654321").exists());
+}
