@@ -191,6 +191,7 @@ pub fn report_data(
 ) -> Vec<u8> {
     const MAX_EXCEPTIONS: usize = 25;
     const MAX_TESTS: usize = 400;
+    const MAX_LISTED: usize = 2_000;
     let count = |s: &str| a.findings.iter().filter(|f| f.status.as_str() == s).count();
     let findings: Vec<serde_json::Value> = a
         .findings
@@ -223,9 +224,16 @@ pub fn report_data(
         })
         .collect();
     let status = |s: &str| ev.artifacts.iter().filter(|x| x.parse_status() == s).count();
-    let artifacts: Vec<serde_json::Value> = ev
+    // The PDF lists at most MAX_LISTED artifacts (those that failed to parse first): laying
+    // out tens of thousands of lines costs gigabytes; the full list is the attached
+    // artifacts.csv, which the manifest covers like every other file.
+    let failed_first = ev
         .artifacts
         .iter()
+        .filter(|x| x.parse_status() == "failed")
+        .chain(ev.artifacts.iter().filter(|x| x.parse_status() != "failed"));
+    let artifacts: Vec<serde_json::Value> = failed_first
+        .take(MAX_LISTED)
         .map(|x| json!({"origin": x.artifact.origin, "sha256": x.artifact.sha256.hex(), "kind": x.kind.as_str(), "status": x.parse_status()}))
         .collect();
     let h = &meta.header;

@@ -144,3 +144,31 @@ fn a_broken_template_is_reported_with_its_line() {
     assert!(stderr(&o).contains("report.typ:3:"), "{}", stderr(&o));
     assert!(!out.exists(), "no half package");
 }
+
+#[test]
+fn the_appendix_lists_at_most_2000_artifacts_failed_ones_first() {
+    // The sample quarter (2 321 files) plus one truncated snapshot, which sorts last by name.
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("input");
+    for e in walkdir::WalkDir::new(samples().join("input")).into_iter().filter_map(Result::ok) {
+        let rel = e.path().strip_prefix(samples().join("input")).unwrap();
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(input.join(rel)).unwrap();
+        } else {
+            std::fs::copy(e.path(), input.join(rel)).unwrap();
+        }
+    }
+    std::fs::write(input.join("zz-truncated.json"), br#"{"BackupJobs": [{"BackupJobId": "x", "State": "COMPL"#).unwrap();
+    let total = walkdir::WalkDir::new(&input).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()).count();
+    let out = tmp.path().join("pkg");
+    let o = build_q3(&input, &out, &["--allow-partial", "--generated-at", "2026-10-05T08:00:00Z"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (ok, text) = tool("pdftotext", &["report.pdf", "-"], &out);
+    assert!(ok, "{text}");
+    let text = text.replace('\u{200b}', "");
+    assert!(text.contains(&format!("The first 2000 of the {total} artifacts are listed below")), "no cap note");
+    assert!(text.contains("zz-truncated.json"), "the failed artifact must be listed although it sorts last");
+    // Everything is still in the attached artifacts.csv.
+    let csv = std::fs::read_to_string(out.join("artifacts.csv")).unwrap();
+    assert_eq!(csv.lines().count(), total + 1);
+}
