@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::{Artifact, Sha256Digest};
 use crate::ingest::{ArtifactKind, Format, Sink};
 use model::{
-    Alarm, AssessmentReport, ControlResult, Job, LegalHold, RecoveryPoint, ResourceCompliance, RestoreTestingPlan,
-    RestoreTestingSelection, TaggedResource, Vault, ZipMember,
+    Alarm, AssessmentReport, ControlResult, Job, LegalHold, RecoveryPoint, ReportIntegrity, ResourceCompliance,
+    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault, ZipMember,
 };
 use store::{Bulk, BulkCounts, SpillWriter};
 
@@ -41,6 +41,7 @@ pub enum Record {
     Selection(RestoreTestingSelection),
     AssessmentReport(AssessmentReport),
     ZipMember(ZipMember),
+    Integrity(ReportIntegrity),
 }
 
 /// One input artifact and what parsing it gave.
@@ -93,6 +94,7 @@ struct Small {
     selections: Vec<RestoreTestingSelection>,
     assessment_reports: Vec<AssessmentReport>,
     zip_members: Vec<ZipMember>,
+    integrity: Vec<ReportIntegrity>,
 }
 
 /// A parse worker's sink: spills bulky records, keeps small ones, counts per artifact.
@@ -178,6 +180,7 @@ impl Sink for Collector {
             Record::Selection(r) => s.selections.push(r),
             Record::AssessmentReport(r) => s.assessment_reports.push(r),
             Record::ZipMember(r) => s.zip_members.push(r),
+            Record::Integrity(r) => s.integrity.push(r),
             Record::Job(_)
             | Record::RecoveryPoint(_)
             | Record::Control(_)
@@ -218,6 +221,8 @@ pub struct Evidence {
     pub assessment_reports: Vec<AssessmentReport>,
     /// Their members, hashed.
     pub zip_members: Vec<ZipMember>,
+    /// Audit Manager's own integrity checks of report zips in S3.
+    pub report_integrity: Vec<ReportIntegrity>,
     bulk: BulkCounts,
 }
 
@@ -247,6 +252,7 @@ pub fn assemble(
         small.selections.extend(p.small.selections);
         small.assessment_reports.extend(p.small.assessment_reports);
         small.zip_members.extend(p.small.zip_members);
+        small.integrity.extend(p.small.integrity);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
@@ -281,6 +287,7 @@ pub fn assemble(
         restore_testing_selections: merge::merge_all(small.selections, &shas),
         assessment_reports,
         zip_members,
+        report_integrity: merge::merge_all(small.integrity, &shas),
         bulk,
     })
 }
@@ -300,6 +307,7 @@ impl Evidence {
             restore_testing_selections: Vec::new(),
             assessment_reports: Vec::new(),
             zip_members: Vec::new(),
+            report_integrity: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }

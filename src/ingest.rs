@@ -51,6 +51,7 @@ pub enum ArtifactKind {
     RestoreTestingSelectionsSnapshot,
     MetricAlarmsSnapshot,
     TagInventorySnapshot,
+    ReportIntegritySnapshot,
     AssessmentReport,
     Unclassified,
 }
@@ -75,6 +76,7 @@ impl ArtifactKind {
             ArtifactKind::RestoreTestingSelectionsSnapshot => "snapshot:RestoreTestingSelections",
             ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
             ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
+            ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",
             ArtifactKind::AssessmentReport => "AUDIT_MANAGER_ASSESSMENT_REPORT",
             ArtifactKind::Unclassified => "unclassified",
         }
@@ -286,6 +288,11 @@ pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evide
             r.provenance.push(prov);
             r.observed_at = r.observed_at.or(hint.observed_at);
             fill_scope(&mut r.account_id, &mut r.region, r.legal_hold_arn.as_deref(), hint);
+        }
+        Record::Integrity(r) => {
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, None, hint);
         }
         Record::Alarm(r) => {
             r.provenance.push(prov);

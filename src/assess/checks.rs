@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::{Derived, MetricsAccumulator, nearest_rank, round2};
 use crate::config::Config;
 use crate::evidence::Evidence;
+use crate::evidence::model::AssessmentReport;
 use crate::ingest::ArtifactKind;
 
 /// Outcome of a check.
@@ -627,33 +628,89 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         arts,
     );
 
-    // Audit Manager assessment reports.
-    let incomplete: Vec<String> = ev
-        .assessment_reports
-        .iter()
-        .filter(|r| !(r.has_summary_pdf && r.has_digest))
-        .map(|r| format!("{} lacks its summary PDF or digest", r.assessment_folder))
-        .collect();
-    let status = status_by_share(ev.assessment_reports.len() - incomplete.len(), ev.assessment_reports.len());
-    let summary = if ev.assessment_reports.is_empty() {
+    // Audit Manager assessment reports, and AWS's own integrity check of them where
+    // `collect` recorded one (matched by S3 URL, else by file name).
+    let integrity_of = |r: &AssessmentReport| {
+        let origin = r.provenance.first().map(|p| ev.artifacts[p.artifact as usize].artifact.origin.as_str())?;
+        let url = origin.split('?').next().unwrap_or(origin);
+        let name = |p: &str| p.rsplit(['/', '\\']).next().unwrap_or(p).to_owned();
+        ev.report_integrity.iter().find(|i| i.s3_path == url).or_else(|| {
+            let mut same = ev.report_integrity.iter().filter(|i| name(&i.s3_path) == name(url));
+            let first = same.next();
+            if same.next().is_some() { None } else { first }
+        })
+    };
+    let mut incomplete: Vec<String> = Vec::new();
+    let mut validated = 0usize;
+    for r in &ev.assessment_reports {
+        if !(r.has_summary_pdf && r.has_digest) {
+            incomplete.push(format!("{} lacks its summary PDF or digest", r.assessment_folder));
+        }
+        match integrity_of(r) {
+            Some(i) if i.signature_valid == Some(true) => validated += 1,
+            Some(i) => incomplete.push(format!(
+                "{}: AWS Audit Manager's integrity check failed ({})",
+                i.s3_path,
+                i.validation_errors.as_deref().unwrap_or("signature not valid")
+            )),
+            None => {}
+        }
+    }
+    // A report AWS found tampered with counts even when its zip is not in the package.
+    for i in ev.report_integrity.iter().filter(|i| i.signature_valid != Some(true)) {
+        let listed = incomplete.iter().any(|x| x.starts_with(&format!("{}:", i.s3_path)));
+        if !listed {
+            incomplete.push(format!(
+                "{}: AWS Audit Manager's integrity check failed ({}); the zip is not among the inputs",
+                i.s3_path,
+                i.validation_errors.as_deref().unwrap_or("signature not valid")
+            ));
+        }
+    }
+    let tampered = ev.report_integrity.iter().filter(|i| i.signature_valid != Some(true)).count()
+        + ev.assessment_reports
+            .iter()
+            .filter(|r| integrity_of(r).is_some_and(|i| i.signature_valid != Some(true)))
+            .count();
+    let lacking = ev.assessment_reports.iter().filter(|r| !(r.has_summary_pdf && r.has_digest)).count();
+    let total = ev.assessment_reports.len().max(ev.report_integrity.len());
+    // A report whose signature AWS did not confirm fails the check outright.
+    let status = if tampered > 0 {
+        CheckStatus::Fail
+    } else {
+        status_by_share(ev.assessment_reports.len() - lacking, ev.assessment_reports.len())
+    };
+    let summary = if ev.assessment_reports.is_empty() && ev.report_integrity.is_empty() {
         "No AWS Audit Manager assessment report was supplied.".to_owned()
     } else {
         let evidence: u64 = ev.assessment_reports.iter().map(|r| r.evidence_files).sum();
-        format!(
+        let mut s = format!(
             "{} Audit Manager assessment reports kept and hashed member by member ({} evidence files).",
             ev.assessment_reports.len(),
             evidence
-        )
+        );
+        if !ev.report_integrity.is_empty() {
+            s.push_str(&format!(
+                " AWS validated the signature of {validated} of them (ValidateAssessmentReportIntegrity, {} checks recorded).",
+                ev.report_integrity.len()
+            ));
+        }
+        s
     };
     push(
         "audit_manager_reports",
         "Audit Manager assessment reports are kept",
         status,
         summary,
-        vec![("reports", ev.assessment_reports.len().to_string())],
+        vec![("reports", ev.assessment_reports.len().to_string()), ("aws_validated", validated.to_string())],
         incomplete,
-        ev.assessment_reports.len() as u64,
-        prov_set(ev.assessment_reports.iter().flat_map(|r| r.provenance.iter())),
+        total as u64,
+        prov_set(
+            ev.assessment_reports
+                .iter()
+                .flat_map(|r| r.provenance.iter())
+                .chain(ev.report_integrity.iter().flat_map(|i| i.provenance.iter())),
+        ),
     );
     out
 }
@@ -727,6 +784,54 @@ mod tests {
         let ids: Vec<&str> = checks.iter().map(|c| c.id).collect();
         assert_eq!(ids, CHECK_IDS);
         assert!(checks.iter().all(|c| c.status == CheckStatus::NoData), "{checks:#?}");
+    }
+
+    #[test]
+    fn audit_manager_integrity_results_are_matched_to_the_report_zips() {
+        use crate::evidence::model::{Locator, Provenance, ReportIntegrity};
+        let mut ev = Evidence::empty();
+        let mut zip = artifact(ArtifactKind::AssessmentReport);
+        zip.artifact.origin = "s3://am-reports/dora/q3.zip?versionId=3&etag=abc".into();
+        ev.artifacts.push(zip);
+        ev.assessment_reports = vec![AssessmentReport {
+            assessment_folder: "DORA".into(),
+            has_summary_pdf: true,
+            has_digest: true,
+            provenance: vec![Provenance { artifact: 0, locator: Locator::Document }],
+            ..AssessmentReport::default()
+        }];
+        let check = |ev: &Evidence, valid: Option<bool>, path: &str| {
+            let mut ev2 = Evidence::empty();
+            ev2.artifacts = ev.artifacts.clone();
+            ev2.assessment_reports = ev.assessment_reports.clone();
+            ev2.report_integrity = vec![ReportIntegrity {
+                s3_path: path.into(),
+                signature_valid: valid,
+                validation_errors: (valid == Some(false)).then(|| "digest mismatch".to_owned()),
+                ..ReportIntegrity::default()
+            }];
+            let c = run_checks(&[], &ev2, "");
+            get(&c, "audit_manager_reports").clone()
+        };
+        let ok = check(&ev, Some(true), "s3://am-reports/dora/q3.zip");
+        assert_eq!(ok.status, CheckStatus::Pass);
+        assert!(ok.summary.contains("AWS validated the signature of 1 of them"), "{}", ok.summary);
+        let bad = check(&ev, Some(false), "s3://am-reports/dora/q3.zip");
+        assert_eq!(bad.status, CheckStatus::Fail);
+        assert_eq!(
+            bad.exceptions,
+            ["s3://am-reports/dora/q3.zip: AWS Audit Manager's integrity check failed (digest mismatch)"]
+        );
+        // A failed check of a zip that is not among the inputs still fails the check.
+        let elsewhere = check(&ev, Some(false), "s3://am-reports/dora/other.zip");
+        assert_eq!(elsewhere.status, CheckStatus::Fail);
+        assert!(elsewhere.exceptions[0].ends_with("the zip is not among the inputs"), "{:?}", elsewhere.exceptions);
+        // Same file name, no S3 origin (downloaded by hand): matched by name.
+        let mut local = ev.artifacts[0].clone();
+        local.artifact.origin = "evidence/q3.zip".into();
+        ev.artifacts[0] = local;
+        assert_eq!(check(&ev, Some(true), "s3://am-reports/dora/q3.zip").status, CheckStatus::Pass);
+        assert_eq!(check(&ev, Some(false), "s3://am-reports/dora/q3.zip").status, CheckStatus::Fail);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 use std::cmp::Ordering;
 
 use super::model::{
-    Alarm, ControlResult, Job, LegalHold, Provenance, RecoveryPoint, ResourceCompliance, RestoreTestingPlan,
-    RestoreTestingSelection, TaggedResource, Vault,
+    Alarm, ControlResult, Job, LegalHold, Provenance, RecoveryPoint, ReportIntegrity, ResourceCompliance,
+    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
 };
 use crate::artifact::Sha256Digest;
 use crate::time::Timestamp;
@@ -251,6 +251,22 @@ merge_impl!(
         description,
         creation_date,
         cancellation_date,
+        observed_at,
+    ]
+);
+
+merge_impl!(
+    ReportIntegrity,
+    key = |s| s.s3_path.clone(),
+    terminal = |_s| false,
+    fields = [
+        account_id,
+        region,
+        signature_valid,
+        signature_algorithm,
+        signature_date_time,
+        signature_key_id,
+        validation_errors,
         observed_at,
     ]
 );

@@ -57,11 +57,12 @@ pub enum ListKey {
     RestoreTestingSelections,
     MetricAlarms,
     ResourceTagMappingList,
+    AssessmentReportIntegrity,
 }
 
 impl ListKey {
     /// All keys, for lookups.
-    pub const ALL: [ListKey; 12] = [
+    pub const ALL: [ListKey; 13] = [
         ListKey::ReportItems,
         ListKey::Root,
         ListKey::BackupJobs,
@@ -74,6 +75,7 @@ impl ListKey {
         ListKey::RestoreTestingSelections,
         ListKey::MetricAlarms,
         ListKey::ResourceTagMappingList,
+        ListKey::AssessmentReportIntegrity,
     ];
 
     /// The JSON key (empty for a top-level array).
@@ -91,6 +93,7 @@ impl ListKey {
             ListKey::RestoreTestingSelections => "RestoreTestingSelections",
             ListKey::MetricAlarms => "MetricAlarms",
             ListKey::ResourceTagMappingList => "ResourceTagMappingList",
+            ListKey::AssessmentReportIntegrity => "AssessmentReportIntegrity",
         }
     }
 
@@ -392,6 +395,25 @@ pub struct AssessmentReport {
     pub uncompressed_bytes: u64,
     pub has_summary_pdf: bool,
     pub has_digest: bool,
+    pub provenance: Vec<Provenance>,
+}
+
+/// AWS Audit Manager's own check of an assessment-report zip in S3
+/// (`ValidateAssessmentReportIntegrity`, as `dora-evidence collect` records it).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ReportIntegrity {
+    /// `s3://bucket/key` of the zip.
+    pub s3_path: String,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub signature_valid: Option<bool>,
+    pub signature_algorithm: Option<String>,
+    pub signature_date_time: Option<String>,
+    pub signature_key_id: Option<String>,
+    /// `;`-joined.
+    pub validation_errors: Option<String>,
+    pub observed_at: Option<Timestamp>,
     pub provenance: Vec<Provenance>,
 }
 

@@ -365,6 +365,34 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
     close(r)?;
     written.push("assessment_report_members.csv");
 
+    const INTEGRITY: &[&str] = &[
+        "s3_path",
+        "account_id",
+        "region",
+        "signature_valid",
+        "signature_algorithm",
+        "signature_date_time",
+        "signature_key_id",
+        "validation_errors",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("assessment_report_integrity.csv"), INTEGRITY, &short)?;
+    for i in &ev.report_integrity {
+        r.s(&i.s3_path)?;
+        r.o(&i.account_id)?;
+        r.o(&i.region)?;
+        r.b(i.signature_valid)?;
+        r.o(&i.signature_algorithm)?;
+        r.o(&i.signature_date_time)?;
+        r.o(&i.signature_key_id)?;
+        r.o(&i.validation_errors)?;
+        r.tail(i.observed_at, &i.provenance)?;
+    }
+    close(r)?;
+    written.push("assessment_report_integrity.csv");
+
     const ERRORS: &[&str] = &["artifact_sha256", "origin", "locator", "message"];
     let mut r = open(&dir.join("parse_errors.csv"), ERRORS, &short)?;
     for e in &ev.errors {

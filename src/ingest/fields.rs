@@ -10,8 +10,8 @@
 use std::borrow::Cow;
 
 use crate::evidence::model::{
-    Alarm, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ResourceCompliance, RestoreTestingPlan,
-    RestoreTestingSelection, TaggedResource, Vault,
+    Alarm, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity, ResourceCompliance,
+    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
 };
 use crate::time::Timestamp;
 
@@ -398,6 +398,38 @@ impl FieldSink for LegalHold {
     fn finish(&mut self) -> Result<(), String> {
         if self.legal_hold_id.is_empty() {
             return Err("no LegalHoldId".into());
+        }
+        Ok(())
+    }
+}
+
+impl FieldSink for ReportIntegrity {
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            b"s3relativepath" => self.s3_path = v.string().unwrap_or_default(),
+            b"signaturevalid" => self.signature_valid = v.flag()?,
+            b"signaturealgorithm" => self.signature_algorithm = v.string(),
+            b"signaturedatetime" => self.signature_date_time = v.string(),
+            b"signaturekeyid" => self.signature_key_id = v.string(),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn set_array(&mut self, key: &[u8], items: &[serde_json::Value]) -> Result<(), String> {
+        if key == b"validationerrors" {
+            let errors = items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned).ok_or("validationErrors must hold strings"))
+                .collect::<Result<Vec<_>, _>>()?;
+            self.validation_errors = (!errors.is_empty()).then(|| errors.join("; "));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        if !self.s3_path.to_ascii_lowercase().starts_with("s3://") {
+            return Err("no s3RelativePath (s3://bucket/key)".into());
         }
         Ok(())
     }

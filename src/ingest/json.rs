@@ -23,8 +23,8 @@ use super::report_csv::{Template, template_of};
 use super::{ArtifactKind, Context, Sink, complete};
 use crate::evidence::Record;
 use crate::evidence::model::{
-    Alarm, ControlResult, Job, LegalHold, ListKey, Locator, RecoveryPoint, ResourceCompliance, RestoreTestingPlan,
-    RestoreTestingSelection, TaggedResource, Vault,
+    Alarm, ControlResult, Job, LegalHold, ListKey, Locator, RecoveryPoint, ReportIntegrity, ResourceCompliance,
+    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
 };
 
 /// Parses a JSON artifact held in memory (BOM already removed).
@@ -118,6 +118,7 @@ enum Shape {
     Tagged,
     Plan,
     Selection,
+    Integrity,
 }
 
 impl Shape {
@@ -133,6 +134,7 @@ impl Shape {
             ListKey::RestoreTestingSelections => (Shape::Selection, ArtifactKind::RestoreTestingSelectionsSnapshot),
             ListKey::MetricAlarms => (Shape::Alarm, ArtifactKind::MetricAlarmsSnapshot),
             ListKey::ResourceTagMappingList => (Shape::Tagged, ArtifactKind::TagInventorySnapshot),
+            ListKey::AssessmentReportIntegrity => (Shape::Integrity, ArtifactKind::ReportIntegritySnapshot),
             ListKey::ReportItems | ListKey::Root => return None,
         })
     }
@@ -169,6 +171,7 @@ impl Shape {
             Shape::Tagged => one::<TaggedResource>(value, pointer, Record::TaggedResource),
             Shape::Plan => one::<RestoreTestingPlan>(value, pointer, Record::Plan),
             Shape::Selection => one::<RestoreTestingSelection>(value, pointer, Record::Selection),
+            Shape::Integrity => one::<ReportIntegrity>(value, pointer, Record::Integrity),
             Shape::Scan => return,
         };
         match result {

@@ -385,15 +385,20 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
         ("get-restore-testing-selection-weekly-rds_all.json", "snapshot:RestoreTestingSelections"),
         ("describe-alarms.json", "snapshot:MetricAlarms"),
         ("get-resources.json", "snapshot:ResourceTagMappingList"),
-        // Kept and hashed; the assessment has no evidence records of these (yet).
+        ("validate-assessment-report-integrity.json", "snapshot:AssessmentReportIntegrity"),
+        // Kept and hashed; no evidence records are taken from these.
         ("list-report-jobs.json", "unclassified"),
-        ("validate-assessment-report-integrity.json", "unclassified"),
     ] {
         assert_eq!(kind_of(name), kind, "{name}");
     }
     let (h, rows) = read_csv(&pkg.join("evidence/restore_jobs.csv"));
     let restore = rows.iter().find(|r| col(&h, r, "job_id") == "RESTORE-1").expect("restore test from collect");
     assert_eq!(col(&h, restore, "validation_status"), "SUCCESSFUL");
+    let (h, rows) = read_csv(&pkg.join("evidence/assessment_report_integrity.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(col(&h, &rows[0], "s3_path"), "s3://am-reports/dora/dora_q3_r-0001.zip");
+    assert_eq!(col(&h, &rows[0], "signature_valid"), "true");
+    assert_eq!(col(&h, &rows[0], "account_id"), ACCOUNT);
 }
 
 #[test]

@@ -158,8 +158,10 @@ fn the_appendix_lists_at_most_2000_artifacts_failed_ones_first() {
             std::fs::copy(e.path(), input.join(rel)).unwrap();
         }
     }
-    std::fs::write(input.join("zz-truncated.json"), br#"{"BackupJobs": [{"BackupJobId": "x", "State": "COMPL"#).unwrap();
-    let total = walkdir::WalkDir::new(&input).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()).count();
+    std::fs::write(input.join("zz-truncated.json"), br#"{"BackupJobs": [{"BackupJobId": "x", "State": "COMPL"#)
+        .unwrap();
+    let total =
+        walkdir::WalkDir::new(&input).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()).count();
     let out = tmp.path().join("pkg");
     let o = build_q3(&input, &out, &["--allow-partial", "--generated-at", "2026-10-05T08:00:00Z"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
