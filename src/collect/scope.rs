@@ -79,6 +79,29 @@ fn digest(item: &Value) -> [u8; 32] {
     sha2::Sha256::digest(item.to_string().as_bytes()).into()
 }
 
+/// A listing written as a state snapshot, then one `get`/`describe` per item it names
+/// (`<prefix>-<name>.json`); Backup failures as in [`Scope::backup_fail`].
+macro_rules! list_and_get {
+    ($self:ident, $list:expr, $file:literal, ($key:literal, $field:literal), |$n:ident| $get:expr, $prefix:literal) => {
+        match $list {
+            Ok(doc) => {
+                let names: Vec<String> = strings(&doc, $key, $field).into_iter().map(str::to_owned).collect();
+                $self.state($file, doc).await;
+                for $n in &names {
+                    if $self.backup_down {
+                        break;
+                    }
+                    match $get {
+                        Ok(doc) => $self.state(&format!("{}-{}.json", $prefix, safe($n)), doc).await,
+                        Err(e) => $self.backup_fail(e),
+                    }
+                }
+            }
+            Err(e) => $self.backup_fail(e),
+        }
+    };
+}
+
 fn dt(t: Timestamp) -> DateTime {
     DateTime::from_millis(t.millis())
 }
@@ -341,20 +364,14 @@ impl<'a> Scope<'a> {
         }
 
         // Legal holds.
-        match pages!("backup:ListLegalHolds", next_token, |t| c.list_legal_holds().set_next_token(t.clone())) {
-            Ok(doc) => {
-                let ids: Vec<String> =
-                    strings(&doc, "LegalHolds", "LegalHoldId").into_iter().map(str::to_owned).collect();
-                self.state("list-legal-holds.json", doc).await;
-                for id in ids {
-                    match one!("backup:GetLegalHold", c.get_legal_hold().legal_hold_id(&id)) {
-                        Ok(doc) => self.state(&format!("get-legal-hold-{}.json", safe(&id)), doc).await,
-                        Err(e) => self.backup_fail(e),
-                    }
-                }
-            }
-            Err(e) => self.backup_fail(e),
-        }
+        list_and_get!(
+            self,
+            pages!("backup:ListLegalHolds", next_token, |t| c.list_legal_holds().set_next_token(t.clone())),
+            "list-legal-holds.json",
+            ("LegalHolds", "LegalHoldId"),
+            |id| one!("backup:GetLegalHold", c.get_legal_hold().legal_hold_id(id)),
+            "get-legal-hold"
+        );
         if self.backup_down {
             return;
         }
@@ -458,20 +475,14 @@ impl<'a> Scope<'a> {
             }
             Err(e) => self.backup_fail(e),
         }
-        match pages!("backup:ListFrameworks", next_token, |t| c.list_frameworks().set_next_token(t.clone())) {
-            Ok(doc) => {
-                let names: Vec<String> =
-                    strings(&doc, "Frameworks", "FrameworkName").into_iter().map(str::to_owned).collect();
-                self.state("list-frameworks.json", doc).await;
-                for name in names {
-                    match one!("backup:DescribeFramework", c.describe_framework().framework_name(&name)) {
-                        Ok(doc) => self.state(&format!("describe-framework-{}.json", safe(&name)), doc).await,
-                        Err(e) => self.backup_fail(e),
-                    }
-                }
-            }
-            Err(e) => self.backup_fail(e),
-        }
+        list_and_get!(
+            self,
+            pages!("backup:ListFrameworks", next_token, |t| c.list_frameworks().set_next_token(t.clone())),
+            "list-frameworks.json",
+            ("Frameworks", "FrameworkName"),
+            |name| one!("backup:DescribeFramework", c.describe_framework().framework_name(name)),
+            "describe-framework"
+        );
     }
 
     /// CloudWatch metric alarms on the `AWS/Backup` namespace (directly or in metric math).
