@@ -30,7 +30,7 @@
 //!
 //! Volume: scale N has 45·N resources (same accounts and Regions), and every job count grows
 //! linearly with N: about 4 330·N distinct jobs and 12 130·N job rows (report rows + snapshot
-//! items). The file count stays 2 321; files grow. Measured (release build, shared 2-core VM):
+//! items). The file count stays 2 322; files grow. Measured (release build, shared 2-core VM):
 //!
 //! | scale | distinct jobs | job rows | size | time | peak RSS |
 //! |---|---|---|---|---|---|
@@ -121,6 +121,7 @@ pub fn generate(opts: &SampleOptions) -> io::Result<SampleSummary> {
         }
     }
     audit_manager::write_zip(&m, &mut out)?;
+    snapshots::write_integrity(&mut out, &format!("{}.zip", audit_manager::assessment_folder(&m)))?;
     out.write_file("input/collected/.keep", b"")?;
     out.write_file("input/notes.txt", NOTES.as_bytes())?;
 
@@ -186,7 +187,7 @@ over all reports and snapshots; {inf} input files, {inb} bytes.\n\n\
 | `input/Backup/<account>/<region>/yyyy/mm/dd/<plan>/*.json` | current-account Backup Audit Manager reports (core-banking): daily BACKUP/COPY/RESTORE_JOB_REPORT; daily CONTROL_ and weekly RESOURCE_COMPLIANCE_REPORT (eu-central-1) |\n\
 | `input/Backup/crossaccount/<region>/yyyy/mm/dd/<plan>/*.csv` | organisation-wide CSV reports: daily job reports, weekly (Monday) compliance reports |\n\
 | `input/collected/<account>/<region>/<time>/<operation>.json` | weekly (Wednesday 06:00 UTC) AWS CLI output: list-backup-jobs, list-copy-jobs, list-restore-jobs (jobs of the last 8 days), list-backup-vaults, describe-backup-vault-*, list-legal-holds, list-restore-testing-plans/-selections, list-recovery-points-by-backup-vault-*, describe-alarms, get-resources |\n\
-| `input/audit-manager/*.zip` | an AWS Audit Manager assessment report (summary PDF, digest, evidence) |\n\
+| `input/audit-manager/*.zip` | an AWS Audit Manager assessment report (summary PDF, digest, evidence); Audit Manager's own check of it (`validate-assessment-report-integrity.json`, as `collect` writes it) is in the last snapshot of 111122223333/eu-central-1 |\n\
 | `input/notes.txt`, `input/collected/.keep` | not evidence: to be listed as unclassified |\n\
 | `ground-truth.json` | the expected facts, counted by the generator itself |\n\n\
 A daily report delivered on day D covers [D-1 00:00, D 00:00) UTC and also lists the jobs still\n\

@@ -691,8 +691,7 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         );
         if !ev.report_integrity.is_empty() {
             s.push_str(&format!(
-                " AWS validated the signature of {validated} of them (ValidateAssessmentReportIntegrity, {} checks recorded).",
-                ev.report_integrity.len()
+                " AWS Audit Manager confirmed the signature of {validated} of them (ValidateAssessmentReportIntegrity, recorded by collect)."
             ));
         }
         s
@@ -815,7 +814,7 @@ mod tests {
         };
         let ok = check(&ev, Some(true), "s3://am-reports/dora/q3.zip");
         assert_eq!(ok.status, CheckStatus::Pass);
-        assert!(ok.summary.contains("AWS validated the signature of 1 of them"), "{}", ok.summary);
+        assert!(ok.summary.contains("AWS Audit Manager confirmed the signature of 1 of them"), "{}", ok.summary);
         let bad = check(&ev, Some(false), "s3://am-reports/dora/q3.zip");
         assert_eq!(bad.status, CheckStatus::Fail);
         assert_eq!(

@@ -955,3 +955,44 @@ fn write_recovery_points(s: &Snap<'_>, out: &mut Out, buf: &mut Vec<Job>) -> io:
     }
     list.finish(out)
 }
+
+/// `validate-assessment-report-integrity.json` as `dora-evidence collect` writes it: Audit
+/// Manager's own signature check of the assessment-report zip in its S3 destination, in the
+/// last snapshot of the first account's first Region.
+pub(crate) fn write_integrity(out: &mut Out, zip_name: &str) -> io::Result<()> {
+    let at = LAST_SNAPSHOT_DAY * DAY + SNAPSHOT_HOUR * HOUR;
+    let acct = ACCOUNTS[0].id;
+    let dir = format!("input/collected/{acct}/{}/{}", REGIONS[0], ts(at, TsStyle::Seconds).as_str());
+    #[derive(Serialize)]
+    struct Check<'a> {
+        #[serde(rename = "s3RelativePath")]
+        s3_relative_path: String,
+        #[serde(rename = "signatureAlgorithm")]
+        signature_algorithm: &'a str,
+        #[serde(rename = "signatureDateTime")]
+        signature_date_time: &'a str,
+        #[serde(rename = "signatureKeyId")]
+        signature_key_id: String,
+        #[serde(rename = "signatureValid")]
+        signature_valid: bool,
+        #[serde(rename = "validationErrors")]
+        validation_errors: [&'a str; 0],
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Doc<'a> {
+        assessment_report_integrity: [Check<'a>; 1],
+    }
+    let check = Check {
+        s3_relative_path: format!("s3://nordhafen-audit-manager-reports-{acct}/dora/{zip_name}"),
+        signature_algorithm: "SHA256withRSA",
+        signature_date_time: "2026-10-01T09:12:44Z",
+        signature_key_id: format!("arn:aws:kms:{}:{acct}:key/6f1c1d3e-2f4b-4e0e-9a52-0d1c2b3a4f5e", REGIONS[0]),
+        signature_valid: true,
+        validation_errors: [],
+    };
+    out.write_json(
+        &format!("{dir}/validate-assessment-report-integrity.json"),
+        &Doc { assessment_report_integrity: [check] },
+    )
+}

@@ -147,7 +147,7 @@ fn a_broken_template_is_reported_with_its_line() {
 
 #[test]
 fn the_appendix_lists_at_most_2000_artifacts_failed_ones_first() {
-    // The sample quarter (2 321 files) plus one truncated snapshot, which sorts last by name.
+    // The sample quarter (2 322 files) plus one truncated snapshot, which sorts last by name.
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("input");
     for e in walkdir::WalkDir::new(samples().join("input")).into_iter().filter_map(Result::ok) {
