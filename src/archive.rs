@@ -338,7 +338,8 @@ async fn archive_async(
     let lock_spec = s3::Lock { mode: mode.clone(), retain_until: opts.retain_until };
 
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let bar = progress_bar(opts.progress, total);
+    let bar =
+        if opts.progress { crate::progress::bar("archive {bar:40} {bytes}/{total_bytes} {eta}", total) } else { None };
     let done_bytes = AtomicU64::new(0);
     let done_files = AtomicUsize::new(0);
     let uploaded = AtomicUsize::new(0);
@@ -496,18 +497,6 @@ async fn read_back(
         retain_until: h.retain_until.map(rfc3339),
     };
     Ok((object, problems))
-}
-
-fn progress_bar(show: bool, total: u64) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal as _;
-    if !show || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("archive {bar:40} {bytes}/{total_bytes} {eta}") {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
 
 /// (path, conflicting `s3://` URL, what HeadObject said of an object already there).

@@ -378,11 +378,33 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
     }
 
     let store = &store;
+    let bar = crate::progress::bar("collect {bar:40} {pos}/{len} account/Region scopes {eta}", scopes.len() as u64);
+    let total = scopes.len();
     let mut done: Vec<ScopeSummary> = futures_util::stream::iter(scopes)
         .map(|(account, region, cfg)| scope::Scope::new(opts, store, cfg, &account, &region).run())
         .buffer_unordered(opts.concurrency)
+        .enumerate()
+        .map(|(i, s)| {
+            match &bar {
+                Some(b) => b.inc(1),
+                // Scheduled runs log a line per scope as it ends.
+                None => eprintln!(
+                    "collect: [{}/{total}] {} {}: {} written, {} unchanged, {} failed",
+                    i + 1,
+                    s.account,
+                    s.region,
+                    s.written.len(),
+                    s.unchanged,
+                    s.failures.len()
+                ),
+            }
+            s
+        })
         .collect()
         .await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     done.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
     summary.scopes = done;
     Ok(summary)

@@ -40,6 +40,7 @@ pub mod evidence;
 pub mod ingest;
 pub mod package;
 pub mod pdf;
+mod progress;
 pub mod render;
 pub mod samples;
 pub mod sign;

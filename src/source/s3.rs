@@ -131,7 +131,7 @@ pub fn fetch(
         let skipped = listed - keys.len();
         tracing::info!("s3: {listed} keys listed, {} to fetch, {skipped} outside the period", keys.len());
         let client = &client;
-        let bar = progress(keys.len());
+        let bar = crate::progress::bar("fetch {bar:40} {pos}/{len} objects {eta}", keys.len() as u64);
         let done = std::sync::atomic::AtomicUsize::new(0);
         let (bar, done, total) = (&bar, &done, keys.len());
         let results: Vec<Result<SourceFile, SourceError>> =
@@ -155,19 +155,6 @@ pub fn fetch(
         let bytes = files.iter().map(|f| f.size).sum();
         Ok(Fetched { files, listed, skipped, bytes })
     })
-}
-
-/// A progress bar on a terminal; `None` otherwise (plain lines are printed instead).
-fn progress(total: usize) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal as _;
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(total as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("fetch {bar:40} {pos}/{len} objects {eta}") {
-        bar.set_style(style);
-    }
-    Some(bar)
 }
 
 async fn download(
