@@ -75,9 +75,11 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // Off EC2 every AWS call first probes the instance metadata service and aws-config
+    // warns about it; that is noise unless asked for (-vv or RUST_LOG).
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,aws_config::imds=error",
+        1 => "info,aws_config::imds=error",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
