@@ -196,23 +196,45 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Report {
     // files + no-extra-files
     let on_disk = list_dir(dir);
     if manifest.is_some() {
-        let mut bad = Vec::new();
-        for (path, want) in &listed {
+        let check = |path: &str, want: &Listed| -> Option<String> {
             if !is_safe_relative(path) {
-                bad.push(format!("{path}: unsafe path in the manifest"));
-                continue;
+                return Some(format!("{path}: unsafe path in the manifest"));
             }
             match hash_file(&dir.join(path)) {
-                Err(e) => bad.push(format!("{path}: missing ({e})")),
-                Ok((size, sha)) if size != want.size || sha != want.sha256 => bad.push(format!(
+                Err(e) => Some(format!("{path}: missing ({e})")),
+                Ok((size, sha)) if size != want.size || sha != want.sha256 => Some(format!(
                     "{path}: changed (size {size}, SHA-256 {}…; manifest: {}, {}…)",
                     &sha[..12],
                     want.size,
                     short(&want.sha256)
                 )),
-                Ok(_) => {}
+                Ok(_) => None,
             }
-        }
+        };
+        // Hashing is the cost of verifying a large package: one thread per core, each taking
+        // every n-th file; problems are reported in manifest order.
+        let entries: Vec<(&String, &Listed)> = listed.iter().collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(entries.len().max(1));
+        let mut found: Vec<(usize, String)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (entries, check) = (&entries, &check);
+                    scope.spawn(move || {
+                        (t..entries.len())
+                            .step_by(threads)
+                            .filter_map(|i| check(entries[i].0, entries[i].1).map(|p| (i, p)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            // A worker that died checked nothing: that must fail the check, never pass it.
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|_| vec![(usize::MAX, "a hashing thread failed".to_owned())]))
+                .collect()
+        });
+        found.sort_by_key(|(i, _)| *i);
+        let bad: Vec<String> = found.into_iter().map(|(_, p)| p).collect();
         if bad.is_empty() {
             add(
                 "files",
