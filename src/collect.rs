@@ -271,22 +271,16 @@ async fn enabled_regions(cfg: &SdkConfig) -> Result<Vec<String>, OpError> {
     use aws_sdk_account::types::RegionOptStatus;
     let c = aws_sdk_account::Client::new(cfg);
     let mut regions = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = c
-            .list_regions()
-            .region_opt_status_contains(RegionOptStatus::Enabled)
-            .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
-            .max_results(50)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| capture::op_error("account:ListRegions", &e))?;
+    let mut pages = c
+        .list_regions()
+        .region_opt_status_contains(RegionOptStatus::Enabled)
+        .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+        .max_results(50)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let out = page.map_err(|e| capture::op_error("account:ListRegions", &e))?;
         regions.extend(out.regions().iter().filter_map(|r| r.region_name().map(str::to_owned)));
-        match out.next_token().filter(|t| !t.is_empty()) {
-            Some(t) if Some(t) != token.as_deref() => token = Some(t.to_owned()),
-            _ => break,
-        }
     }
     regions.sort();
     regions.dedup();

@@ -1,6 +1,6 @@
-//! What AWS sent: an interceptor that keeps the response body of one call, the merge of a
-//! paginated operation's pages into one AWS CLI-shaped document, and errors that say which
-//! action failed and why.
+//! What AWS sent: an interceptor on the client that keeps the response bodies, the SDK's
+//! paginators driving the pages, their merge into one AWS CLI-shaped document, and errors
+//! that say which action failed and why.
 //!
 //! The JSON services (Backup, Audit Manager, Resource Groups Tagging) are snapshotted from the
 //! bodies themselves rather than re-serialised SDK structs, so every field AWS returns is kept,
@@ -20,14 +20,16 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
-/// Keeps the body of the last successful HTTP response of the call it is attached to.
+/// Keeps the bodies of the successful HTTP responses of the client it is attached to, in
+/// order. A scope calls one operation at a time, so what [`Capture::take`] returns belongs
+/// to the call (or the pages) just made.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+pub(crate) struct Capture(Arc<Mutex<Vec<Vec<u8>>>>);
 
 impl Capture {
-    /// The captured body, if the call succeeded and its body was buffered.
-    pub(crate) fn take(&self) -> Option<Vec<u8>> {
-        self.0.lock().ok().and_then(|mut b| b.take())
+    /// The bodies captured since the last call, oldest first.
+    pub(crate) fn take(&self) -> Vec<Vec<u8>> {
+        self.0.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
     }
 }
 
@@ -45,75 +47,64 @@ impl Intercept for Capture {
         let response = context.response();
         if response.status().is_success()
             && let Some(bytes) = response.body().bytes()
-            && let Ok(mut slot) = self.0.lock()
+            && let Ok(mut bodies) = self.0.lock()
         {
-            *slot = Some(bytes.to_vec());
+            bodies.push(bytes.to_vec());
         }
         Ok(())
     }
 }
 
-/// Sends one request with a [`Capture`] attached: `Ok((output, Some(body)))` or the SDK error.
-macro_rules! send {
-    ($request:expr) => {{
-        let capture = $crate::collect::capture::Capture::default();
-        match $request.customize().interceptor(capture.clone()).send().await {
-            Ok(out) => Ok((out, capture.take())),
-            Err(e) => Err(e),
-        }
-    }};
+/// A client of SDK crate `$krate` for `$cfg` whose response bodies go to `$capture`.
+macro_rules! client {
+    ($krate:ident, $cfg:expr, $capture:expr) => {
+        $krate::Client::from_conf($krate::config::Builder::from($cfg).interceptor($capture.clone()).build())
+    };
 }
 
-/// One call of a non-paginated operation → its JSON document, or an [`OpError`].
+/// One call of a non-paginated operation (on a [`client!`] of `$capture`) → its JSON
+/// document, or an [`OpError`].
 macro_rules! one {
-    ($action:expr, $request:expr) => {{
-        match $crate::collect::capture::send!($request) {
-            Ok((_, Some(body))) => $crate::collect::capture::merge_pages($action, &[body]),
-            Ok((_, None)) => Err($crate::collect::capture::OpError::no_body($action)),
+    ($capture:expr, $action:expr, $request:expr) => {{
+        $capture.take();
+        match $request.send().await {
+            Ok(_) => match $capture.take().pop() {
+                Some(body) => $crate::collect::capture::merge_pages($action, &[body]),
+                None => Err($crate::collect::capture::OpError::no_body($action)),
+            },
             Err(e) => Err($crate::collect::capture::op_error($action, &e)),
         }
     }};
 }
 
-/// All pages of a paginated operation → one document with the lists concatenated, or an
-/// [`OpError`]. `$token` is the output accessor of the next-page token; `|$t| request` builds
-/// the request for the page after token `$t` (`None` for the first).
+/// Every page of a paginated operation (the SDK's paginator, on a [`client!`] of
+/// `$capture`) → one document with the lists concatenated, or an [`OpError`].
 macro_rules! pages {
-    ($action:expr, $token:ident, |$t:ident| $request:expr) => {{
+    ($capture:expr, $action:expr, $request:expr) => {{
+        $capture.take();
         let mut merged = $crate::collect::capture::Pages::default();
-        let mut $t: Option<String> = None;
-        loop {
-            match $crate::collect::capture::send!($request) {
-                Ok((out, Some(body))) => {
+        let mut stream = $request.into_paginator().send();
+        'pages: {
+            while let Some(page) = stream.next().await {
+                if let Err(e) = page {
+                    break 'pages Err($crate::collect::capture::op_error($action, &e));
+                }
+                let bodies = $capture.take();
+                if bodies.is_empty() {
+                    break 'pages Err($crate::collect::capture::OpError::no_body($action));
+                }
+                for body in bodies {
                     if let Err(e) = merged.add($action, &body) {
-                        break Err(e);
-                    }
-                    let next = out.$token().filter(|s| !s.is_empty()).map(str::to_owned);
-                    if next.is_some() && next == $t {
-                        break Err($crate::collect::capture::OpError::internal(
-                            $action,
-                            "the service returned the same page token twice",
-                        ));
-                    }
-                    if merged.len() > $crate::collect::capture::MAX_PAGES {
-                        break Err($crate::collect::capture::OpError::internal($action, "more than 100000 pages"));
-                    }
-                    match next {
-                        Some(n) => $t = Some(n),
-                        None => break Ok(merged.finish()),
+                        break 'pages Err(e);
                     }
                 }
-                Ok((_, None)) => break Err($crate::collect::capture::OpError::no_body($action)),
-                Err(e) => break Err($crate::collect::capture::op_error($action, &e)),
             }
+            Ok(merged.finish())
         }
     }};
 }
 
-pub(crate) use {one, pages, send};
-
-/// A guard against a service that never stops paging.
-pub(crate) const MAX_PAGES: usize = 100_000;
+pub(crate) use {client, one, pages};
 
 /// Page-token members, dropped from merged documents (the AWS CLI drops them too).
 const TOKEN_KEYS: [&str; 3] = ["NextToken", "nextToken", "PaginationToken"];
@@ -153,11 +144,6 @@ impl Pages {
             }
         }
         Ok(())
-    }
-
-    /// Pages added so far.
-    pub(crate) fn len(&self) -> usize {
-        self.count
     }
 
     /// The merged document.

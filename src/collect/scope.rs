@@ -16,7 +16,7 @@ use aws_config::SdkConfig;
 use aws_smithy_types::DateTime;
 use serde_json::Value;
 
-use super::capture::{FailureKind, OpError, one, pages};
+use super::capture::{Capture, FailureKind, OpError, client, one, pages};
 use super::store::{Store, Stored, Written};
 use super::{CollectOptions, Service};
 use crate::time::Timestamp;
@@ -265,14 +265,12 @@ impl<'a> Scope<'a> {
     }
 
     async fn backup(&mut self) {
-        let c = aws_sdk_backup::Client::new(&self.cfg);
+        let cap = Capture::default();
+        let c = client!(aws_sdk_backup, &self.cfg, cap);
         let org = self.opts.organization_jobs;
 
         // Vaults, their lock state, and what is in them.
-        let vaults = pages!("backup:ListBackupVaults", next_token, |t| c
-            .list_backup_vaults()
-            .max_results(1000)
-            .set_next_token(t.clone()));
+        let vaults = pages!(cap, "backup:ListBackupVaults", c.list_backup_vaults().max_results(1000));
         let names: Vec<String> = match vaults {
             Ok(doc) => {
                 let names =
@@ -289,16 +287,16 @@ impl<'a> Scope<'a> {
             if self.backup_down {
                 return;
             }
-            match one!("backup:DescribeBackupVault", c.describe_backup_vault().backup_vault_name(vault)) {
+            match one!(cap, "backup:DescribeBackupVault", c.describe_backup_vault().backup_vault_name(vault)) {
                 Ok(doc) => self.state(&format!("describe-backup-vault-{}.json", safe(vault)), doc).await,
                 Err(e) => self.backup_fail(e),
             }
             if self.opts.wants(Service::RecoveryPoints) {
-                let r = pages!("backup:ListRecoveryPointsByBackupVault", next_token, |t| c
-                    .list_recovery_points_by_backup_vault()
-                    .backup_vault_name(vault)
-                    .max_results(1000)
-                    .set_next_token(t.clone()));
+                let r = pages!(
+                    cap,
+                    "backup:ListRecoveryPointsByBackupVault",
+                    c.list_recovery_points_by_backup_vault().backup_vault_name(vault).max_results(1000)
+                );
                 match r {
                     Ok(doc) => {
                         self.state(&format!("list-recovery-points-by-backup-vault-{}.json", safe(vault)), doc).await
@@ -321,13 +319,15 @@ impl<'a> Scope<'a> {
                         Some(s) => vec![(Some(dt(s)), None), (None, Some(dt(s)))],
                     };
                     for (created, completed) in windows {
-                        let r = pages!($action, next_token, |t| c
-                            .$op()
-                            .set_by_created_after(created)
-                            .set_by_complete_after(completed)
-                            .set_by_account_id(account.map(str::to_owned))
-                            .max_results(1000)
-                            .set_next_token(t.clone()));
+                        let r = pages!(
+                            cap,
+                            $action,
+                            c.$op()
+                                .set_by_created_after(created)
+                                .set_by_complete_after(completed)
+                                .set_by_account_id(account.map(str::to_owned))
+                                .max_results(1000)
+                        );
                         match r {
                             Ok(mut doc) => {
                                 if let Some(Value::Array(list)) = doc.get_mut($list) {
@@ -366,10 +366,10 @@ impl<'a> Scope<'a> {
         // Legal holds.
         list_and_get!(
             self,
-            pages!("backup:ListLegalHolds", next_token, |t| c.list_legal_holds().set_next_token(t.clone())),
+            pages!(cap, "backup:ListLegalHolds", c.list_legal_holds()),
             "list-legal-holds.json",
             ("LegalHolds", "LegalHoldId"),
-            |id| one!("backup:GetLegalHold", c.get_legal_hold().legal_hold_id(id)),
+            |id| one!(cap, "backup:GetLegalHold", c.get_legal_hold().legal_hold_id(id)),
             "get-legal-hold"
         );
         if self.backup_down {
@@ -377,10 +377,7 @@ impl<'a> Scope<'a> {
         }
 
         // Restore testing: plans and their selections.
-        match pages!("backup:ListRestoreTestingPlans", next_token, |t| c
-            .list_restore_testing_plans()
-            .set_next_token(t.clone()))
-        {
+        match pages!(cap, "backup:ListRestoreTestingPlans", c.list_restore_testing_plans()) {
             Ok(doc) => {
                 let plans: Vec<String> = strings(&doc, "RestoreTestingPlans", "RestoreTestingPlanName")
                     .into_iter()
@@ -389,16 +386,18 @@ impl<'a> Scope<'a> {
                 self.state("list-restore-testing-plans.json", doc).await;
                 for plan in plans {
                     match one!(
+                        cap,
                         "backup:GetRestoreTestingPlan",
                         c.get_restore_testing_plan().restore_testing_plan_name(&plan)
                     ) {
                         Ok(doc) => self.state(&format!("get-restore-testing-plan-{}.json", safe(&plan)), doc).await,
                         Err(e) => self.backup_fail(e),
                     }
-                    let sel = pages!("backup:ListRestoreTestingSelections", next_token, |t| c
-                        .list_restore_testing_selections()
-                        .restore_testing_plan_name(&plan)
-                        .set_next_token(t.clone()));
+                    let sel = pages!(
+                        cap,
+                        "backup:ListRestoreTestingSelections",
+                        c.list_restore_testing_selections().restore_testing_plan_name(&plan)
+                    );
                     match sel {
                         Ok(doc) => {
                             let names: Vec<String> =
@@ -409,6 +408,7 @@ impl<'a> Scope<'a> {
                             self.state(&format!("list-restore-testing-selections-{}.json", safe(&plan)), doc).await;
                             for name in names {
                                 let r = one!(
+                                    cap,
                                     "backup:GetRestoreTestingSelection",
                                     c.get_restore_testing_selection()
                                         .restore_testing_plan_name(&plan)
@@ -438,15 +438,12 @@ impl<'a> Scope<'a> {
         }
 
         // Backup Audit Manager: report plans, recent report jobs (with their S3 keys), frameworks.
-        match pages!("backup:ListReportPlans", next_token, |t| c.list_report_plans().set_next_token(t.clone())) {
+        match pages!(cap, "backup:ListReportPlans", c.list_report_plans()) {
             Ok(doc) => self.state("list-report-plans.json", doc).await,
             Err(e) => self.backup_fail(e),
         }
         let since = self.since("list-report-jobs.json");
-        let jobs = pages!("backup:ListReportJobs", next_token, |t| c
-            .list_report_jobs()
-            .set_by_creation_after(since.map(dt))
-            .set_next_token(t.clone()));
+        let jobs = pages!(cap, "backup:ListReportJobs", c.list_report_jobs().set_by_creation_after(since.map(dt)));
         match jobs {
             Ok(mut doc) => {
                 let mut items = match doc.get_mut("ReportJobs") {
@@ -461,7 +458,7 @@ impl<'a> Scope<'a> {
                     let id = item.get("ReportJobId").and_then(Value::as_str).map(str::to_owned);
                     let done = item.get("Status").and_then(Value::as_str) == Some("COMPLETED");
                     if let (false, true, Some(id)) = (has_keys, done, id) {
-                        match one!("backup:DescribeReportJob", c.describe_report_job().report_job_id(&id)) {
+                        match one!(cap, "backup:DescribeReportJob", c.describe_report_job().report_job_id(&id)) {
                             Ok(described) => {
                                 if let Some(job) = described.get("ReportJob") {
                                     *item = job.clone();
@@ -477,10 +474,10 @@ impl<'a> Scope<'a> {
         }
         list_and_get!(
             self,
-            pages!("backup:ListFrameworks", next_token, |t| c.list_frameworks().set_next_token(t.clone())),
+            pages!(cap, "backup:ListFrameworks", c.list_frameworks()),
             "list-frameworks.json",
             ("Frameworks", "FrameworkName"),
-            |name| one!("backup:DescribeFramework", c.describe_framework().framework_name(name)),
+            |name| one!(cap, "backup:DescribeFramework", c.describe_framework().framework_name(name)),
             "describe-framework"
         );
     }
@@ -489,24 +486,13 @@ impl<'a> Scope<'a> {
     async fn alarms(&mut self) {
         let c = aws_sdk_cloudwatch::Client::new(&self.cfg);
         let mut alarms = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let r = c
-                .describe_alarms()
-                .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
-                .set_next_token(token.clone())
-                .send()
-                .await;
-            match r {
-                Ok(out) => {
-                    alarms.extend(
-                        out.metric_alarms().iter().filter(|a| super::alarm::on_backup(a)).map(super::alarm::to_json),
-                    );
-                    match out.next_token().filter(|t| !t.is_empty()) {
-                        Some(t) if Some(t) != token.as_deref() => token = Some(t.to_owned()),
-                        _ => break,
-                    }
-                }
+        let mut pages =
+            c.describe_alarms().alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(out) => alarms.extend(
+                    out.metric_alarms().iter().filter(|a| super::alarm::on_backup(a)).map(super::alarm::to_json),
+                ),
                 Err(e) => return self.fail(super::capture::op_error("cloudwatch:DescribeAlarms", &e)),
             }
         }
@@ -516,11 +502,9 @@ impl<'a> Scope<'a> {
 
     /// The tag inventory (Resource Groups Tagging API).
     async fn tags(&mut self) {
-        let c = aws_sdk_resourcegroupstagging::Client::new(&self.cfg);
-        let r = pages!("tag:GetResources", pagination_token, |t| c
-            .get_resources()
-            .resources_per_page(100)
-            .set_pagination_token(t.clone()));
+        let cap = Capture::default();
+        let c = client!(aws_sdk_resourcegroupstagging, &self.cfg, cap);
+        let r = pages!(cap, "tag:GetResources", c.get_resources().resources_per_page(100));
         match r {
             Ok(doc) => self.state("get-resources.json", doc).await,
             Err(e) => self.fail(e),
@@ -530,7 +514,8 @@ impl<'a> Scope<'a> {
     /// Audit Manager, where it is active: assessments, their reports, and the integrity check
     /// of each report zip in the assessment's report destination.
     async fn audit_manager(&mut self) {
-        let c = aws_sdk_auditmanager::Client::new(&self.cfg);
+        let cap = Capture::default();
+        let c = client!(aws_sdk_auditmanager, &self.cfg, cap);
         match c.get_account_status().send().await {
             Ok(out) if out.status() == Some(&aws_sdk_auditmanager::types::AccountStatus::Active) => {}
             Ok(out) => {
@@ -545,8 +530,7 @@ impl<'a> Scope<'a> {
                 return self.fail(e);
             }
         }
-        let list =
-            pages!("auditmanager:ListAssessments", next_token, |t| c.list_assessments().set_next_token(t.clone()));
+        let list = pages!(cap, "auditmanager:ListAssessments", c.list_assessments());
         let ids: Vec<String> = match list {
             Ok(doc) => {
                 let ids = strings(&doc, "assessmentMetadata", "id").into_iter().map(str::to_owned).collect();
@@ -557,7 +541,7 @@ impl<'a> Scope<'a> {
         };
         let mut destinations = Vec::new();
         for id in &ids {
-            match one!("auditmanager:GetAssessment", c.get_assessment().assessment_id(id)) {
+            match one!(cap, "auditmanager:GetAssessment", c.get_assessment().assessment_id(id)) {
                 Ok(doc) => {
                     if let Some(d) = doc
                         .pointer("/assessment/metadata/assessmentReportsDestination/destination")
@@ -571,9 +555,7 @@ impl<'a> Scope<'a> {
                 Err(e) => self.fail(e),
             }
         }
-        let reports = pages!("auditmanager:ListAssessmentReports", next_token, |t| c
-            .list_assessment_reports()
-            .set_next_token(t.clone()));
+        let reports = pages!(cap, "auditmanager:ListAssessmentReports", c.list_assessment_reports());
         match reports {
             Ok(doc) => self.state("list-assessment-reports.json", doc).await,
             Err(e) => self.fail(e),
@@ -590,6 +572,7 @@ impl<'a> Scope<'a> {
             };
             for url in zips {
                 let r = one!(
+                    cap,
                     "auditmanager:ValidateAssessmentReportIntegrity",
                     c.validate_assessment_report_integrity().s3_relative_path(&url)
                 );
