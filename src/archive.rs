@@ -24,7 +24,7 @@ use aws_sdk_s3::types::ObjectLockMode;
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-pub use s3::{S3Location, b64, client as s3_client, describe};
+pub use s3::{S3Location, b64, client as s3_client, client_for as s3_client_for, describe};
 
 use crate::verify::{Check, Report, Status, VerifyOptions, verify_dir};
 

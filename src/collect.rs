@@ -176,12 +176,6 @@ pub enum CollectError {
     Runtime(String),
 }
 
-/// An S3 client for the given configuration (path style when asked or with a custom endpoint).
-pub(crate) fn s3_client(cfg: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
-    let custom = std::env::var_os("AWS_ENDPOINT_URL_S3").is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(cfg).force_path_style(path_style || custom).build())
-}
-
 async fn base_config(opts: &CollectOptions) -> SdkConfig {
     // A hung endpoint must not hang a scheduled run: bounded connect and per-attempt times.
     let timeouts = TimeoutConfig::builder()
@@ -321,7 +315,7 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
     let store = match &opts.out {
         Destination::Local(dir) => Store::Local(dir.clone()),
         Destination::S3(location) => {
-            Store::S3 { client: s3_client(&base, opts.path_style), location: location.clone() }
+            Store::S3 { client: crate::archive::s3_client_for(&base, opts.path_style), location: location.clone() }
         }
     };
     let mut summary = CollectSummary { caller_arn, store: store.describe(), ..Default::default() };

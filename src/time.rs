@@ -69,6 +69,18 @@ impl Timestamp {
             .map_err(|_| format!("not an ISO 8601 date-time with zone or epoch seconds: {s:?}"))
     }
 
+    /// What a command-line option takes: a date `YYYY-MM-DD` (00:00 UTC) or anything
+    /// [`Timestamp::parse`] reads.
+    pub fn parse_date_or_time(text: &str) -> Result<Self, String> {
+        match chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+            Ok(d) => d
+                .and_hms_opt(0, 0, 0)
+                .map(|t| Timestamp(t.and_utc().timestamp_millis()))
+                .ok_or_else(|| format!("bad date {text:?}")),
+            Err(_) => Timestamp::parse(text),
+        }
+    }
+
     /// RFC 3339 in UTC; milliseconds are printed only when non-zero.
     pub fn to_rfc3339(self) -> String {
         let mut buf = [0u8; 32];
@@ -235,6 +247,16 @@ impl fmt::Display for Period {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_line_times() {
+        let day = Timestamp::parse_date_or_time("2026-07-01").unwrap();
+        assert_eq!(day, Timestamp::parse("2026-07-01T00:00:00Z").unwrap());
+        let t = Timestamp::parse_date_or_time("2026-07-01T06:30:00+02:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-07-01T04:30:00Z");
+        assert!(Timestamp::parse_date_or_time("2026-13-01").is_err());
+        assert!(Timestamp::parse_date_or_time("2026-07-01T06:30:00").is_err(), "no zone");
+    }
 
     fn p(s: &str) -> i64 {
         Timestamp::parse(s).unwrap().0

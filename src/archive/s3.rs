@@ -47,10 +47,14 @@ impl std::fmt::Display for S3Location {
 /// custom endpoint is configured (S3-compatible stores and test servers rarely have
 /// per-bucket DNS).
 pub async fn client(path_style: bool) -> aws_sdk_s3::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    client_for(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await, path_style)
+}
+
+/// [`client`] for an AWS configuration already loaded (a profile, an assumed role, …).
+pub fn client_for(config: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     let custom_endpoint =
         std::env::var_os("AWS_ENDPOINT_URL_S3").is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    let conf = aws_sdk_s3::config::Builder::from(&config).force_path_style(path_style || custom_endpoint).build();
+    let conf = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style || custom_endpoint).build();
     aws_sdk_s3::Client::from_conf(conf)
 }
 

@@ -60,10 +60,7 @@ fn years_from_now(years: u32) -> anyhow::Result<i64> {
 }
 
 fn parse_until(s: &str) -> anyhow::Result<i64> {
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).context("bad date")?.and_utc().timestamp());
-    }
-    let t = crate::time::Timestamp::parse(s).map_err(|e| anyhow::anyhow!("--retain-until {s}: {e}"))?;
+    let t = crate::time::Timestamp::parse_date_or_time(s).map_err(|e| anyhow::anyhow!("--retain-until {s}: {e}"))?;
     Ok(t.millis().div_euclid(1000))
 }
 

@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::Args;
 
 use crate::collect::{CollectOptions, Destination, Regions, Service, collect};
@@ -51,14 +50,6 @@ pub struct CollectArgs {
     path_style: bool,
 }
 
-fn parse_since(s: &str) -> anyhow::Result<crate::time::Timestamp> {
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let secs = d.and_hms_opt(0, 0, 0).context("bad date")?.and_utc().timestamp();
-        return crate::time::Timestamp::from_epoch(secs as f64).context("--since out of range");
-    }
-    crate::time::Timestamp::parse(s).map_err(|e| anyhow::anyhow!("--since {s}: {e}"))
-}
-
 /// Runs `collect`.
 pub fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
     let out = if args.out.starts_with("s3://") {
@@ -82,7 +73,11 @@ pub fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
         accounts: (!args.accounts.is_empty()).then_some(args.accounts),
         assume_role_name: args.assume_role_name,
         organization_jobs: args.organization_jobs,
-        since: args.since.as_deref().map(parse_since).transpose()?,
+        since: args
+            .since
+            .as_deref()
+            .map(|s| crate::time::Timestamp::parse_date_or_time(s).map_err(|e| anyhow::anyhow!("--since {s}: {e}")))
+            .transpose()?,
         overlap_hours: args.overlap_hours,
         skip: args.skip,
         concurrency: args.concurrency,

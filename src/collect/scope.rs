@@ -601,7 +601,7 @@ impl<'a> Scope<'a> {
     async fn report_zips(&self, destination: &str, since: Option<Timestamp>) -> Result<Vec<String>, OpError> {
         let loc: crate::archive::S3Location =
             destination.parse().map_err(|m: String| OpError::internal("s3:ListBucket", m))?;
-        let s3 = super::s3_client(&self.cfg, self.opts.path_style);
+        let s3 = crate::archive::s3_client_for(&self.cfg, self.opts.path_style);
         let prefix = if loc.prefix.is_empty() { String::new() } else { format!("{}/", loc.prefix) };
         let mut pages = s3.list_objects_v2().bucket(&loc.bucket).prefix(&prefix).into_paginator().send();
         let mut urls = Vec::new();
