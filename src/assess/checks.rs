@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{Derived, MetricsAccumulator, nearest_rank, round2};
 use crate::config::Config;
 use crate::evidence::Evidence;
-use crate::evidence::model::AssessmentReport;
+use crate::evidence::model::{AssessmentReport, ReportIntegrity};
 use crate::ingest::ArtifactKind;
 
 /// Outcome of a check.
@@ -640,45 +640,40 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
             if same.next().is_some() { None } else { first }
         })
     };
+    let failure = |i: &ReportIntegrity| i.validation_errors.clone().unwrap_or_else(|| "signature not valid".into());
     let mut incomplete: Vec<String> = Vec::new();
-    let mut validated = 0usize;
+    let (mut validated, mut lacking) = (0usize, 0usize);
+    let mut matched = BTreeSet::new();
     for r in &ev.assessment_reports {
         if !(r.has_summary_pdf && r.has_digest) {
+            lacking += 1;
             incomplete.push(format!("{} lacks its summary PDF or digest", r.assessment_folder));
         }
-        match integrity_of(r) {
-            Some(i) if i.signature_valid == Some(true) => validated += 1,
-            Some(i) => incomplete.push(format!(
-                "{}: AWS Audit Manager's integrity check failed ({})",
-                i.s3_path,
-                i.validation_errors.as_deref().unwrap_or("signature not valid")
-            )),
-            None => {}
+        if let Some(i) = integrity_of(r) {
+            matched.insert(i.s3_path.as_str());
+            if i.signature_valid == Some(true) {
+                validated += 1;
+            } else {
+                incomplete.push(format!("{}: AWS Audit Manager's integrity check failed ({})", i.s3_path, failure(i)));
+            }
         }
     }
     // A report AWS found tampered with counts even when its zip is not in the package.
-    for i in ev.report_integrity.iter().filter(|i| i.signature_valid != Some(true)) {
-        let listed = incomplete.iter().any(|x| x.starts_with(&format!("{}:", i.s3_path)));
-        if !listed {
-            incomplete.push(format!(
-                "{}: AWS Audit Manager's integrity check failed ({}); the zip is not among the inputs",
-                i.s3_path,
-                i.validation_errors.as_deref().unwrap_or("signature not valid")
-            ));
-        }
+    let unconfirmed: Vec<&ReportIntegrity> =
+        ev.report_integrity.iter().filter(|i| i.signature_valid != Some(true)).collect();
+    for i in unconfirmed.iter().filter(|i| !matched.contains(i.s3_path.as_str())) {
+        incomplete.push(format!(
+            "{}: AWS Audit Manager's integrity check failed ({}); the zip is not among the inputs",
+            i.s3_path,
+            failure(i)
+        ));
     }
-    let tampered = ev.report_integrity.iter().filter(|i| i.signature_valid != Some(true)).count()
-        + ev.assessment_reports
-            .iter()
-            .filter(|r| integrity_of(r).is_some_and(|i| i.signature_valid != Some(true)))
-            .count();
-    let lacking = ev.assessment_reports.iter().filter(|r| !(r.has_summary_pdf && r.has_digest)).count();
     let total = ev.assessment_reports.len().max(ev.report_integrity.len());
     // A report whose signature AWS did not confirm fails the check outright.
-    let status = if tampered > 0 {
-        CheckStatus::Fail
-    } else {
+    let status = if unconfirmed.is_empty() {
         status_by_share(ev.assessment_reports.len() - lacking, ev.assessment_reports.len())
+    } else {
+        CheckStatus::Fail
     };
     let summary = if ev.assessment_reports.is_empty() && ev.report_integrity.is_empty() {
         "No AWS Audit Manager assessment report was supplied.".to_owned()

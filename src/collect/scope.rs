@@ -66,10 +66,11 @@ fn safe(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect()
 }
 
-fn strings<'v>(doc: &'v Value, list: &str, field: &str) -> Vec<&'v str> {
+/// The `field` of every item of the list `list` in `doc` (names to describe next).
+fn strings(doc: &Value, list: &str, field: &str) -> Vec<String> {
     doc.get(list)
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(|i| i.get(field).and_then(Value::as_str)).collect())
+        .map(|items| items.iter().filter_map(|i| i.get(field).and_then(Value::as_str).map(str::to_owned)).collect())
         .unwrap_or_default()
 }
 
@@ -79,13 +80,18 @@ fn digest(item: &Value) -> [u8; 32] {
     sha2::Sha256::digest(item.to_string().as_bytes()).into()
 }
 
+/// A failure of the snapshot store itself (not of an AWS call).
+fn store_error(code: &str, message: String) -> OpError {
+    OpError { action: "store", kind: FailureKind::Other, code: code.into(), message }
+}
+
 /// A listing written as a state snapshot, then one `get`/`describe` per item it names
 /// (`<prefix>-<name>.json`); Backup failures as in [`Scope::backup_fail`].
 macro_rules! list_and_get {
     ($self:ident, $list:expr, $file:literal, ($key:literal, $field:literal), |$n:ident| $get:expr, $prefix:literal) => {
         match $list {
             Ok(doc) => {
-                let names: Vec<String> = strings(&doc, $key, $field).into_iter().map(str::to_owned).collect();
+                let names: Vec<String> = strings(&doc, $key, $field);
                 $self.state($file, doc).await;
                 for $n in &names {
                     if $self.backup_down {
@@ -109,7 +115,7 @@ fn dt(t: Timestamp) -> DateTime {
 impl<'a> Scope<'a> {
     pub(crate) fn new(opts: &'a CollectOptions, store: &'a Store, cfg: SdkConfig, account: &str, region: &str) -> Self {
         let now = Timestamp::now();
-        let ts = Timestamp::from_epoch((now.millis().div_euclid(1000)) as f64).unwrap_or(now).to_rfc3339();
+        let ts = Timestamp(now.millis() - now.millis().rem_euclid(1000)).to_rfc3339();
         Scope {
             opts,
             store,
@@ -143,9 +149,7 @@ impl<'a> Scope<'a> {
                 self.summary.written.push(at);
             }
             Ok(Written::Same(_)) => self.summary.unchanged += 1,
-            Err(message) => {
-                self.fail(OpError { action: "store", kind: FailureKind::Other, code: "WriteFailed".into(), message })
-            }
+            Err(message) => self.fail(store_error("WriteFailed", message)),
         }
     }
 
@@ -160,12 +164,7 @@ impl<'a> Scope<'a> {
                 }
                 Ok(_) => {}
                 Err(message) => {
-                    return self.fail(OpError {
-                        action: "store",
-                        kind: FailureKind::Other,
-                        code: "ReadFailed".into(),
-                        message,
-                    });
+                    return self.fail(store_error("ReadFailed", message));
                 }
             }
         }
@@ -185,7 +184,7 @@ impl<'a> Scope<'a> {
         }
         let newest = self.stored.iter().filter(|s| s.name == name).map(|s| s.ts).max()?;
         let hours = i64::from(self.opts.overlap_hours.max(min_hours));
-        Timestamp::from_epoch((newest.millis() - hours * 3_600_000) as f64 / 1000.0)
+        Some(Timestamp(newest.millis() - hours * 3_600_000))
     }
 
     /// Writes the jobs of `items` (from `list` of a listing named `name`) not already stored.
@@ -208,12 +207,7 @@ impl<'a> Scope<'a> {
                     }
                 }
                 Err(message) => {
-                    return self.fail(OpError {
-                        action: "store",
-                        kind: FailureKind::Other,
-                        code: "ReadFailed".into(),
-                        message,
-                    });
+                    return self.fail(store_error("ReadFailed", message));
                 }
             }
         }
@@ -245,7 +239,7 @@ impl<'a> Scope<'a> {
         match self.store.list(&self.summary.account, &self.summary.region).await {
             Ok(s) => self.stored = s,
             Err(message) => {
-                self.fail(OpError { action: "store", kind: FailureKind::Other, code: "ListFailed".into(), message });
+                self.fail(store_error("ListFailed", message));
                 return self.summary;
             }
         }
@@ -273,8 +267,7 @@ impl<'a> Scope<'a> {
         let vaults = pages!(cap, "backup:ListBackupVaults", c.list_backup_vaults().max_results(1000));
         let names: Vec<String> = match vaults {
             Ok(doc) => {
-                let names =
-                    strings(&doc, "BackupVaultList", "BackupVaultName").into_iter().map(str::to_owned).collect();
+                let names = strings(&doc, "BackupVaultList", "BackupVaultName");
                 self.state("list-backup-vaults.json", doc).await;
                 names
             }
@@ -379,10 +372,7 @@ impl<'a> Scope<'a> {
         // Restore testing: plans and their selections.
         match pages!(cap, "backup:ListRestoreTestingPlans", c.list_restore_testing_plans()) {
             Ok(doc) => {
-                let plans: Vec<String> = strings(&doc, "RestoreTestingPlans", "RestoreTestingPlanName")
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect();
+                let plans: Vec<String> = strings(&doc, "RestoreTestingPlans", "RestoreTestingPlanName");
                 self.state("list-restore-testing-plans.json", doc).await;
                 for plan in plans {
                     match one!(
@@ -401,10 +391,7 @@ impl<'a> Scope<'a> {
                     match sel {
                         Ok(doc) => {
                             let names: Vec<String> =
-                                strings(&doc, "RestoreTestingSelections", "RestoreTestingSelectionName")
-                                    .into_iter()
-                                    .map(str::to_owned)
-                                    .collect();
+                                strings(&doc, "RestoreTestingSelections", "RestoreTestingSelectionName");
                             self.state(&format!("list-restore-testing-selections-{}.json", safe(&plan)), doc).await;
                             for name in names {
                                 let r = one!(
@@ -533,7 +520,7 @@ impl<'a> Scope<'a> {
         let list = pages!(cap, "auditmanager:ListAssessments", c.list_assessments());
         let ids: Vec<String> = match list {
             Ok(doc) => {
-                let ids = strings(&doc, "assessmentMetadata", "id").into_iter().map(str::to_owned).collect();
+                let ids = strings(&doc, "assessmentMetadata", "id");
                 self.state("list-assessments.json", doc).await;
                 ids
             }
