@@ -49,38 +49,6 @@ pub struct Replay {
     pub log: Arc<Mutex<Vec<Req>>>,
 }
 
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    Err(_) => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl Replay {
     /// Starts the server; `handler(request, n)` gets the request and how many requests with
     /// the same method and path came before it (for "throttle once, then answer").
@@ -94,14 +62,7 @@ impl Replay {
             for mut request in server.incoming_requests() {
                 let raw = request.url().to_owned();
                 let (path, query) = raw.split_once('?').unwrap_or((&raw, ""));
-                let query = query
-                    .split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| {
-                        let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                        (decode(k), decode(v))
-                    })
-                    .collect();
+                let query = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
                 let auth = request
                     .headers()
                     .iter()
@@ -116,7 +77,7 @@ impl Replay {
                 let body = String::from_utf8_lossy(&bytes).into_owned();
                 let req = Req {
                     method: request.method().to_string(),
-                    path: decode(path),
+                    path: percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned(),
                     query,
                     region: scope.get(2).unwrap_or(&"").to_string(),
                     access_key: scope.first().unwrap_or(&"").to_string(),
