@@ -95,6 +95,27 @@ impl ArtifactStore {
         Ok(sha)
     }
 
+    /// Takes over a file whose digest is already known (a private download): moved into
+    /// the store, or dropped when the store has those bytes already. Falls back to copying
+    /// when it cannot be moved (another file system).
+    ///
+    /// # Errors
+    /// On I/O errors.
+    pub fn adopt(&self, path: &Path, sha: Sha256Digest) -> io::Result<()> {
+        let target = self.path_of(&sha);
+        if target.exists() {
+            return fs::remove_file(path);
+        }
+        if fs::rename(path, &target).is_ok() {
+            return Ok(());
+        }
+        let (copied, _) = self.put_reader(File::open(path)?)?;
+        if copied != sha {
+            return Err(io::Error::other(format!("{}: changed since it was downloaded", path.display())));
+        }
+        fs::remove_file(path)
+    }
+
     /// Streams a reader into the store, hashing as it goes; returns digest and size.
     ///
     /// # Errors
@@ -128,6 +149,22 @@ impl ArtifactStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adopted_downloads_are_moved_in_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ArtifactStore::create(&dir.path().join("store")).unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        fs::write(&a, b"download").unwrap();
+        fs::write(&b, b"download").unwrap();
+        let sha = Sha256Digest::of(b"download");
+        store.adopt(&a, sha).unwrap();
+        assert_eq!(fs::read(store.path_of(&sha)).unwrap(), b"download");
+        assert!(!a.exists(), "moved, not copied");
+        store.adopt(&b, sha).unwrap();
+        assert!(!b.exists(), "a second copy of stored bytes is dropped");
+        assert_eq!(fs::read_dir(dir.path().join("store/sha256")).unwrap().count(), 1);
+    }
 
     #[test]
     fn same_bytes_stored_once() {

@@ -372,7 +372,12 @@ fn read_one(
         let (kind, format) = ingest::parse(Input::Bytes(buf), &ctx, collector).map_err(read_err)?;
         (sha, buf.len() as u64, kind, format)
     } else {
-        let (sha, size) = File::open(&file.path).and_then(|f| store.put_reader(f)).map_err(read_err)?;
+        // A download was hashed while streaming: move it into the store instead of copying
+        // and hashing it again.
+        let (sha, size) = match file.sha256 {
+            Some(sha) => store.adopt(&file.path, sha).map(|()| (sha, file.size)).map_err(read_err)?,
+            None => File::open(&file.path).and_then(|f| store.put_reader(f)).map_err(read_err)?,
+        };
         let stored = store.path_of(&sha);
         let (kind, format) = ingest::parse(Input::File(&stored), &ctx, collector).map_err(read_err)?;
         (sha, size, kind, format)

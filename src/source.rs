@@ -26,6 +26,9 @@ pub struct SourceFile {
     pub size: u64,
     /// When it was fetched (downloads); `None`: the file's modification time.
     pub fetched_at: Option<crate::time::Timestamp>,
+    /// Its SHA-256 when already known (downloads are hashed while streaming); the file at
+    /// `path` is then a private copy the artifact store may take over.
+    pub sha256: Option<crate::artifact::Sha256Digest>,
 }
 
 /// Errors while listing inputs.
@@ -59,6 +62,7 @@ pub fn list_files(inputs: &[PathBuf]) -> Result<Vec<SourceFile>, SourceError> {
                 path: input.clone(),
                 size: meta.len(),
                 fetched_at: None,
+                sha256: None,
             });
             continue;
         }
@@ -79,6 +83,7 @@ pub fn list_files(inputs: &[PathBuf]) -> Result<Vec<SourceFile>, SourceError> {
                 path: entry.into_path(),
                 size,
                 fetched_at: None,
+                sha256: None,
             });
         }
     }

@@ -200,13 +200,21 @@ async fn download(
     if announced.is_some_and(|n| n != size) {
         return Err(s3_err(url, format!("S3 announced {} bytes but sent {size}", announced.unwrap_or(0))));
     }
+    let digest: [u8; 32] = hasher.finalize().into();
     if let Some(c) = checksum.filter(|c| !c.contains('-')) {
-        let ours = crate::archive::b64(&hasher.finalize());
+        let ours = crate::archive::b64(&digest);
         if c != ours {
             return Err(s3_err(url, format!("SHA-256 {ours} of the download differs from x-amz-checksum-sha256 {c}")));
         }
     }
-    Ok(SourceFile { origin, relative: key.to_owned(), path: path.to_path_buf(), size, fetched_at: Some(fetched_at) })
+    Ok(SourceFile {
+        origin,
+        relative: key.to_owned(),
+        path: path.to_path_buf(),
+        size,
+        fetched_at: Some(fetched_at),
+        sha256: Some(crate::artifact::Sha256Digest(digest)),
+    })
 }
 
 #[cfg(test)]

@@ -106,3 +106,60 @@ fn build_from_s3_gives_the_same_metrics_as_the_local_folder() {
         serde_json::from_slice(&std::fs::read(tmp.path().join("s3/manifest.json")).unwrap()).unwrap();
     assert_eq!(m["inputs"][0], "s3://report-outputs/quarter");
 }
+
+#[test]
+fn a_large_download_is_stored_once_with_the_digest_of_its_bytes() {
+    // Above the 32 MiB in-memory limit: the download is moved into the artifact store.
+    let endpoint = moto_endpoint();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("eu-central-1"))
+        .endpoint_url(&endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let mut big = vec![0u8; 33 * 1024 * 1024];
+    for (i, b) in big.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    }
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&big));
+    rt.block_on(async {
+        let cfg = CreateBucketConfiguration::builder()
+            .location_constraint(BucketLocationConstraint::from("eu-central-1"))
+            .build();
+        s3.create_bucket().bucket("large-inputs").create_bucket_configuration(cfg).send().await.unwrap();
+        s3.put_object()
+            .bucket("large-inputs")
+            .key("in/blob.bin")
+            .body(ByteStream::from(big.clone()))
+            .send()
+            .await
+            .unwrap();
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("pkg");
+    let o = bin()
+        .args(["build", "--input", "s3://large-inputs/in", "--period", "2026-Q3", "--out"])
+        .arg(&pkg)
+        .envs([
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "eu-central-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stored = std::fs::read(pkg.join("artifacts/sha256").join(&sha)).expect("stored under its SHA-256");
+    assert!(stored == big, "stored bytes differ from the object");
+    let (h, rows) = read_csv(&pkg.join("artifacts.csv"));
+    let col = |r: &Vec<String>, n: &str| r[h.iter().position(|c| c == n).unwrap()].clone();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((col(&rows[0], "sha256"), col(&rows[0], "size")), (sha, big.len().to_string()));
+    // Nothing of the download is left beside the package.
+    let beside: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert_eq!(beside, [std::ffi::OsString::from("pkg")]);
+}
