@@ -72,6 +72,9 @@ struct ResourceFacts {
     job_in_period: bool,
     /// Completion times (ms) of COMPLETED backups completed inside the period.
     completions: Vec<i64>,
+    /// The latest completion (ms) before the period start: where the age of the newest
+    /// recovery point runs from at the period start (DESIGN §6, v2).
+    before: Option<i64>,
 }
 
 /// Folds merged records into what the metrics need.
@@ -91,6 +94,8 @@ pub struct MetricsAccumulator {
     pub(crate) vaults_used: BTreeSet<String>,
     /// In-period COMPLETED backup jobs and recovery points that are not encrypted.
     pub(crate) unencrypted: Vec<String>,
+    /// In-period COMPLETED backup jobs and recovery points that say whether they are encrypted.
+    pub(crate) encryption_known: u64,
     /// Per source resource: (copied to another Region, copied to another account) by a
     /// COMPLETED copy job in the period.
     pub(crate) copies: HashMap<String, (bool, bool)>,
@@ -148,6 +153,7 @@ impl MetricsAccumulator {
             scopes: BTreeSet::new(),
             vaults_used: BTreeSet::new(),
             unencrypted: Vec::new(),
+            encryption_known: 0,
             copies: HashMap::new(),
             copy_failures: Vec::new(),
             controls: BTreeMap::new(),
@@ -161,9 +167,12 @@ impl MetricsAccumulator {
         match record {
             Record::Job(job) => self.job(job),
             Record::RecoveryPoint(rp)
-                if rp.is_encrypted == Some(false) && rp.creation_date.is_some_and(|t| self.period.contains(t)) =>
+                if rp.is_encrypted.is_some() && rp.creation_date.is_some_and(|t| self.period.contains(t)) =>
             {
-                self.unencrypted.push(rp.recovery_point_arn.clone());
+                self.encryption_known += 1;
+                if rp.is_encrypted == Some(false) {
+                    self.unencrypted.push(rp.recovery_point_arn.clone());
+                }
                 self.support.recovery_points.extend(rp.provenance.iter().map(|p| p.artifact));
             }
             Record::Control(c) => {
@@ -205,10 +214,13 @@ impl MetricsAccumulator {
                         facts.resource_type.clone_from(&j.resource_type);
                     }
                     facts.job_in_period |= in_period;
-                    if state == "COMPLETED"
-                        && let Some(done) = j.completion_date.filter(|t| self.period.contains(*t))
-                    {
-                        facts.completions.push(done.millis());
+                    // Recovery points count whatever the job's creation time (DESIGN §6, v2).
+                    match j.completion_date.filter(|_| state == "COMPLETED") {
+                        Some(done) if self.period.contains(done) => facts.completions.push(done.millis()),
+                        Some(done) if done < self.period.start => {
+                            facts.before = facts.before.max(Some(done.millis()));
+                        }
+                        _ => {}
                     }
                 }
                 if in_period {
@@ -280,6 +292,9 @@ impl MetricsAccumulator {
         if let Some(v) = &j.backup_vault_arn {
             self.vaults_used.insert(v.clone());
         }
+        if state == "COMPLETED" && j.is_encrypted.is_some() {
+            self.encryption_known += 1;
+        }
         if state == "COMPLETED" && j.is_encrypted == Some(false) {
             self.unencrypted.push(format!("backup job {} ({})", j.job_id, j.resource_arn.as_deref().unwrap_or("?")));
         }
@@ -324,7 +339,8 @@ pub(crate) struct Derived {
     pub(crate) considered: Vec<String>,
     /// Considered resources some target applies to.
     pub(crate) targeted: Vec<String>,
-    /// (resource, largest gap in hours or `None` without any completion, RPO hours).
+    /// (resource, longest exposure in hours or `None` without a completion in the period, RPO
+    /// hours).
     pub(crate) rpo: Vec<(String, Option<f64>, f64)>,
     /// (test job id, resource, duration minutes, RTO minutes) for COMPLETED tests with an RTO.
     pub(crate) rto: Vec<(String, String, f64, f64)>,
@@ -365,7 +381,7 @@ impl MetricsAccumulator {
             let Some(target) = config.target_for(rtype.as_deref(), arn, tags_for(arn)) else { continue };
             d.targeted.push((*arn).to_owned());
             if let Some(rpo) = target.rpo_hours {
-                d.rpo.push(((*arn).to_owned(), max_gap_hours(&facts.completions, period), rpo));
+                d.rpo.push(((*arn).to_owned(), max_exposure_hours(&facts.completions, facts.before, period), rpo));
             }
         }
         d.considered = considered.iter().map(|a| (*a).to_owned()).collect();
@@ -489,7 +505,7 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let derived = acc.derive(config, &ev.tagged_resources);
     let metrics = acc.metrics(&derived);
     let checks = checks::run(acc, &derived, config, ev);
-    let findings = mapping::evaluate(mapping, &checks);
+    let findings = mapping::evaluate(mapping, &checks, config.framework);
     let weekly =
         acc.weekly.iter().map(|(ms, [c, f, o])| (Timestamp(*ms).to_rfc3339()[5..10].to_owned(), *c, *f, *o)).collect();
     let short = |arn: &str| arn.rsplit([':', '/']).next().unwrap_or(arn).to_owned();
@@ -540,8 +556,17 @@ impl Assessment {
     /// `findings.csv` bytes: one row per requirement.
     pub fn findings_csv(&self) -> Vec<u8> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let header =
-            ["id", "requirement", "status", "summary", "checks", "evidence_records", "evidence_artifacts", "attach"];
+        let header = [
+            "id",
+            "requirement",
+            "status",
+            "summary",
+            "checks",
+            "checks_without_data",
+            "evidence_records",
+            "evidence_artifacts",
+            "attach",
+        ];
         let _ = w.write_record(header);
         for f in &self.findings {
             let checks = f.checks.iter().map(|(id, s)| format!("{id}={}", s.as_str())).collect::<Vec<_>>().join(";");
@@ -551,6 +576,7 @@ impl Assessment {
                 f.status.as_str(),
                 f.summary.as_str(),
                 checks.as_str(),
+                f.checks_without_data.join(";").as_str(),
                 f.evidence_records.to_string().as_str(),
                 f.evidence_artifacts.len().to_string().as_str(),
                 f.attach.as_deref().unwrap_or(""),
@@ -575,6 +601,7 @@ impl Assessment {
                 serde_json::json!({
                     "id": f.id, "requirement": f.requirement, "paraphrase": f.paraphrase, "status": f.status,
                     "summary": f.summary, "checks": f.checks.iter().map(|c| &c.0).collect::<Vec<_>>(),
+                    "checks_without_data": f.checks_without_data,
                     "evidence_records": f.evidence_records, "evidence_artifacts": artifacts(&f.evidence_artifacts).len(),
                     "attach": f.attach,
                 })
@@ -602,15 +629,17 @@ impl Assessment {
     }
 }
 
-/// The largest gap in hours between the period start, the completions inside the period, and
-/// the period end; `None` when there is no completion.
-fn max_gap_hours(completions: &[i64], period: Period) -> Option<f64> {
+/// The longest age, in hours, that the newest recovery point reaches during the period
+/// (DESIGN §6, v2 exposure rule): from the latest completion before the period (else the period
+/// start) to the first completion inside it, between consecutive completions, and from the last
+/// one to the period end. `None` when nothing completed inside the period (always a breach).
+fn max_exposure_hours(completions: &[i64], before: Option<i64>, period: Period) -> Option<f64> {
     if completions.is_empty() {
         return None;
     }
     let mut times = completions.to_vec();
     times.sort_unstable();
-    let mut previous = period.start.millis();
+    let mut previous = before.unwrap_or(period.start.millis()).min(period.start.millis());
     let mut max = 0i64;
     for t in times.iter().copied().chain(std::iter::once(period.end.millis())) {
         max = max.max(t - previous);
@@ -619,12 +648,10 @@ fn max_gap_hours(completions: &[i64], period: Period) -> Option<f64> {
     Some(max as f64 / 3_600_000.0)
 }
 
-/// Whether a resource's recovery points leave a gap longer than `rpo_hours` in the period:
-/// from the period start to the first completion, between consecutive completions, or from
-/// the last completion to the period end. No completion at all is a breach.
+/// Whether a resource's exposure exceeds `rpo_hours` at some instant of the period.
 #[cfg(test)]
-fn rpo_breached(completions: &[i64], period: Period, rpo_hours: f64) -> bool {
-    max_gap_hours(completions, period).is_none_or(|g| g > rpo_hours)
+fn rpo_breached(completions: &[i64], before: Option<i64>, period: Period, rpo_hours: f64) -> bool {
+    max_exposure_hours(completions, before, period).is_none_or(|g| g > rpo_hours)
 }
 
 /// The ⌈p/100 · n⌉-th smallest value (nearest-rank percentile) of sorted values.
@@ -841,8 +868,55 @@ mod tests {
             (1..).map(|i| p.start.millis() + i * 26 * 3_600_000).take_while(|t| *t < p.end.millis()).collect();
         let last_gap = p.end.millis() - every_26h.last().unwrap();
         assert!(last_gap <= 26 * 3_600_000);
-        assert!(!rpo_breached(&every_26h, p, 26.0));
-        assert!(rpo_breached(&every_26h, p, 25.9));
+        assert!(!rpo_breached(&every_26h, None, p, 26.0));
+        assert!(rpo_breached(&every_26h, None, p, 25.9));
+    }
+
+    /// Completions `from` .. `to` (days after 2026-07-01) at `created` + `minutes`.
+    fn daily(arn: &str, days: std::ops::RangeInclusive<i64>, created: &str, minutes: i64) -> Vec<Record> {
+        let base = Timestamp::parse(&format!("2026-07-01T{created}:00Z")).unwrap().millis();
+        days.map(|d| {
+            let c = Timestamp(base + d * 86_400_000);
+            let done = Timestamp(c.millis() + minutes * 60_000);
+            backup(arn, "COMPLETED", &c.to_string(), Some(&done.to_string()))
+        })
+        .collect()
+    }
+
+    #[test]
+    fn rpo_exposure_runs_from_the_latest_completion_before_the_period() {
+        let config = |rpo: f64| format!("[[target]]\nname = \"daily\"\nrpo_hours = {rpo}\n");
+        // Nightly at 23:40 from 28 June to 30 September, each completing at 01:10 the next
+        // day: the age peaks at exactly 24 h (30 June 01:10 → 1 July 01:10), then 22 h 50 min
+        // to the period end (the 30 September backup completes on 1 October, outside).
+        let nightly = daily("nightly", -3..=91, "23:40", 90);
+        assert_eq!(metrics(&nightly, &config(24.0), &[]).resources_with_rpo_breach, 0);
+        assert_eq!(metrics(&nightly, &config(23.9), &[]).resources_with_rpo_breach, 1);
+        // Last backup 3 days before the quarter (28 June 05:00), then daily from 1 July 05:00:
+        // 72 h of exposure at the start (the v1 rule measured 5 h from the period start).
+        let mut stale = daily("stale", -3..=-3, "05:00", 0);
+        stale.extend(daily("stale", 0..=91, "05:00", 0));
+        assert_eq!(metrics(&stale, &config(24.0), &[]).resources_with_rpo_breach, 1);
+        assert_eq!(metrics(&stale, &config(72.0), &[]).resources_with_rpo_breach, 0, "72 h = RPO");
+        let p = q3();
+        let june28 = Timestamp::parse("2026-06-28T05:00:00Z").unwrap().millis();
+        let july1 = Timestamp::parse("2026-07-01T05:00:00Z").unwrap().millis();
+        assert_eq!(max_exposure_hours(&[july1], Some(june28), p), Some(24.0 * 92.0 - 5.0));
+        assert_eq!(max_exposure_hours(&[july1], None, p), Some(24.0 * 92.0 - 5.0));
+        assert_eq!(max_exposure_hours(&[], Some(june28), p), None);
+        // A parent's completion before the period is no recovery point of its own.
+        let mut parent = daily("stale", -1..=-1, "05:00", 0);
+        if let Record::Job(j) = &mut parent[0] {
+            j.is_parent = Some(true);
+        }
+        stale.extend(parent);
+        assert_eq!(metrics(&stale, &config(24.0), &[]).resources_with_rpo_breach, 1);
+        // Only failures, or nothing completing inside the period: a breach however recent the
+        // last earlier backup.
+        let before_only = daily("late", -1..=-1, "23:00", 0);
+        assert_eq!(metrics(&before_only, &config(24.0), &[]).resources_with_rpo_breach, 0, "not considered");
+        let tags = vec![tagged("late", &[])];
+        assert_eq!(metrics(&before_only, &config(24.0), &tags).resources_with_rpo_breach, 1);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! ([`crate::ingest`]) into a [`Collector`]; merge everything ([`crate::evidence::assemble`]);
 //! write `artifacts.csv`, `evidence/*.csv` and `manifest.json`. The package is built in a
 //! hidden folder beside `--out` and renamed into place at the end, so a crashed run never
-//! leaves a half package under `--out`.
+//! leaves a half package under `--out`; [`crate::output`] decides where a package may go and
+//! removes only what a run made (DESIGN §8).
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -22,11 +23,16 @@ use crate::config::Config;
 use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
+use crate::output::{self, WorkKind, Workspace};
 use crate::package::{self, ManifestMeta};
 use crate::render::{self, RenderOptions};
 use crate::sign::{self, Identity, SignatureInfo};
 use crate::source::{self, SourceFile};
 use crate::time::{Period, Timestamp};
+
+/// The version of the evidence semantics (DESIGN §3, §5, §6) this build applies; recorded in
+/// the manifest and on the cover, so a package says which rules produced its numbers.
+pub const SEMANTICS_VERSION: u32 = 2;
 
 /// Default bytes of observations a worker holds before it writes a sorted run.
 pub const SPILL_BUDGET: usize = 32 * 1024 * 1024;
@@ -66,6 +72,9 @@ pub struct BuildOptions {
     pub s3_concurrency: usize,
     /// Force path-style S3 addressing.
     pub path_style: bool,
+    /// Build a package even when no input was recognised or the period has no backup job
+    /// (the cover then says the package is empty).
+    pub allow_empty: bool,
 }
 
 /// A signing identity and what the PDF signature says.
@@ -106,6 +115,10 @@ pub struct BuildSummary {
     pub not_satisfied: bool,
     /// The signer's subject, when signed.
     pub signed_by: Option<String>,
+    /// Folders in the inputs not read because this tool wrote them (packages, work folders).
+    pub skipped_inputs: Vec<source::Skipped>,
+    /// Stale work folders of killed runs removed beside `--out`.
+    pub removed_work_folders: Vec<PathBuf>,
 }
 
 impl BuildSummary {
@@ -125,9 +138,13 @@ pub enum BuildError {
     /// No files under the inputs.
     #[error("no input files found under {0}")]
     NoInput(String),
-    /// The output folder exists and holds files.
-    #[error("{0} exists and is not empty; pass --force to replace it")]
-    OutExists(PathBuf),
+    /// The inputs hold nothing to assess (DESIGN §5).
+    #[error("{0}; pass --allow-empty to build an (empty) package anyway")]
+    Empty(String),
+    /// `--out` is refused (DESIGN §8: not empty, not a package, overlapping an input), or the
+    /// package could not be put in place.
+    #[error(transparent)]
+    Output(#[from] output::OutputError),
     /// An input file could not be read (the package must hold every input, so this stops the build).
     #[error("cannot read {path}: {source}")]
     Read {
@@ -164,20 +181,19 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> BuildError + '_ {
 /// When inputs cannot be listed or read, or the package cannot be written. Parse problems
 /// in inputs are not errors: they are recorded in the package (see [`BuildSummary`]).
 pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
-    let mut files = source::list_files(&opts.inputs)?;
+    let listing = source::list_files(&opts.inputs)?;
+    // `--out` is checked before anything is fetched or written; folders reached through links
+    // below the inputs count as inputs.
+    let roots: Vec<PathBuf> = opts.inputs.iter().chain(&listing.links).cloned().collect();
+    let work = Workspace::prepare(&opts.out, &roots, opts.force)?;
+    let mut files = listing.files;
     let out = &opts.out;
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
     // S3 inputs are downloaded first (streamed to disk, never held in memory) into a folder
     // beside the package that goes away with the build.
     let _fetched = if opts.s3_inputs.is_empty() {
         None
     } else {
-        fs::create_dir_all(&parent).map_err(write_err(&parent))?;
-        let dir =
-            tempfile::Builder::new().prefix(".dora-evidence-fetch-").tempdir_in(&parent).map_err(write_err(&parent))?;
+        let dir = work.work_dir(WorkKind::Fetch)?;
         let started = Instant::now();
         let fetched =
             source::s3::fetch(&opts.s3_inputs, opts.period, dir.path(), opts.s3_concurrency, opts.path_style)?;
@@ -196,19 +212,12 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     if files.is_empty() {
         let mut names: Vec<String> = opts.inputs.iter().map(|p| p.display().to_string()).collect();
         names.extend(opts.s3_inputs.iter().map(ToString::to_string));
-        return Err(BuildError::NoInput(names.join(", ")));
+        let skipped: String =
+            listing.skipped.iter().map(|s| format!("; skipped {}: {}", s.path, s.kind.reason())).collect();
+        return Err(BuildError::NoInput(names.join(", ") + &skipped));
     }
-    if out.exists() && !opts.force && fs::read_dir(out).map(|mut d| d.next().is_some()).unwrap_or(true) {
-        return Err(BuildError::OutExists(out.clone()));
-    }
-    fs::create_dir_all(&parent).map_err(write_err(&parent))?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "package".into());
-    let staging = tempfile::Builder::new()
-        .prefix(&format!(".{name}.partial-"))
-        .tempdir_in(&parent)
-        .map_err(write_err(&parent))?;
-    let spill =
-        tempfile::Builder::new().prefix(".dora-evidence-spill-").tempdir_in(&parent).map_err(write_err(&parent))?;
+    let staging = work.work_dir(WorkKind::Staging)?;
+    let spill = work.work_dir(WorkKind::Spill)?;
 
     let store = ArtifactStore::create(&staging.path().join("artifacts")).map_err(write_err(staging.path()))?;
     let started = Instant::now();
@@ -227,6 +236,10 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     .map_err(write_err(spill.path()))?;
     bulk.finish().map_err(write_err(&evidence_dir))?;
     let assessment = assess::assess(&metrics, &opts.config, &opts.mapping, &ev);
+    let empty = emptiness(&ev, &assessment, opts.period);
+    if let (Some(why), false) = (&empty, opts.allow_empty) {
+        return Err(BuildError::Empty(why.clone()));
+    }
     let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
     for (name, bytes) in [
         ("metrics.json", assessment.metrics_json()),
@@ -241,7 +254,8 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     evidence::write::write_small(&ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
     let artifacts_csv = staging.path().join("artifacts.csv");
     evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
-    let meta = manifest_meta(opts, &ev);
+    let mut meta = manifest_meta(opts, &ev, empty.as_deref());
+    meta.header.insert("skipped_inputs".into(), json!(listing.skipped));
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
@@ -287,15 +301,9 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();
     summary.not_satisfied = assessment.any_not_satisfied();
     summary.signed_by = opts.signing.as_ref().map(|s| s.identity.subject());
-    let staged = staging.keep();
-    if out.exists() {
-        let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-        fs::rename(out, &old).map_err(write_err(out))?;
-        fs::rename(&staged, out).map_err(write_err(out))?;
-        fs::remove_dir_all(&old).map_err(write_err(&old))?;
-    } else {
-        fs::rename(&staged, out).map_err(write_err(out))?;
-    }
+    summary.skipped_inputs = listing.skipped;
+    summary.removed_work_folders = work.swept().to_vec();
+    work.commit(staging)?;
     Ok(summary)
 }
 
@@ -363,7 +371,8 @@ fn read_one(
             .map_or_else(Timestamp::now, |d| Timestamp(d.as_millis() as i64))
     });
     let file_name = file.relative.rsplit('/').next().unwrap_or("").to_owned();
-    let ctx = Context { artifact: index, file_name, hint: PathHint::from_path(&file.relative) };
+    // v2: the whole location gives the hints (a time may sit in the input root or S3 prefix).
+    let ctx = Context { artifact: index, file_name, hint: PathHint::for_file(&file.origin, &file.relative) };
     collector.start(index);
     let (sha256, size, kind, format) = if file.size <= in_memory_limit {
         buf.clear();
@@ -390,6 +399,22 @@ fn read_one(
         records,
         errors,
         first_error,
+        observed_at: ctx.hint.observed_at,
+    })
+}
+
+/// Why the inputs hold nothing to assess for the period, if they do not (DESIGN §5): nothing
+/// recognised, or no backup job created in the period.
+fn emptiness(ev: &Evidence, a: &assess::Assessment, period: Period) -> Option<String> {
+    let recognised = ev.artifacts.iter().filter(|e| e.kind != ingest::ArtifactKind::Unclassified).count();
+    if recognised == 0 {
+        return Some(format!(
+            "none of the {} input files was recognised as AWS Backup or Audit Manager evidence (all unclassified)",
+            ev.artifacts.len()
+        ));
+    }
+    (a.metrics.backup_jobs_total == 0).then(|| {
+        format!("the inputs hold no backup job created in {period} ({recognised} of {} files recognised)", ev.artifacts.len())
     })
 }
 
@@ -403,6 +428,7 @@ fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
         ("restore_testing_plans", ev.restore_testing_plans.len() as u64),
         ("restore_testing_selections", ev.restore_testing_selections.len() as u64),
         ("assessment_reports", ev.assessment_reports.len() as u64),
+        ("conflicts", ev.conflicts.len() as u64),
     ]);
     BuildSummary {
         out,
@@ -421,6 +447,8 @@ fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
         findings: Vec::new(),
         not_satisfied: false,
         signed_by: None,
+        skipped_inputs: Vec::new(),
+        removed_work_folders: Vec::new(),
     }
 }
 
@@ -434,13 +462,16 @@ fn signature_info(opts: &BuildOptions, s: &Signing) -> SignatureInfo {
 }
 
 /// The manifest's header: what the package is, from what, and how complete.
-fn manifest_meta(opts: &BuildOptions, ev: &Evidence) -> ManifestMeta {
+fn manifest_meta(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>) -> ManifestMeta {
     let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count();
     let counts: serde_json::Map<String, serde_json::Value> =
         summarise(ev, opts.out.clone(), 0).counts.into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
     let period = opts.period.to_string();
     let header = json!({
         "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
+        "semantics": SEMANTICS_VERSION,
+        "ict_risk_framework": opts.config.framework.as_str(),
+        "empty": empty,
         "period": period,
         "period_start": opts.period.start.to_rfc3339(),
         "period_end": opts.period.end.to_rfc3339(),

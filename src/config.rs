@@ -15,6 +15,8 @@ use toml::Spanned;
 pub struct Config {
     /// Legal name of the entity the package is for.
     pub entity: Option<String>,
+    /// `ict_risk_framework`: which requirements apply (default: standard).
+    pub framework: Framework,
     /// Target rules, in file order.
     pub targets: Vec<Target>,
     /// Tag (`key=value`) that marks a resource as a restore-testing candidate.
@@ -27,6 +29,37 @@ pub struct Config {
     pub archive: ArchiveConfig,
     /// SHA-256 of the file's bytes (empty config: of the empty string).
     pub sha256: String,
+}
+
+/// The ICT risk-management framework an entity is under: the standard one (DORA Art. 5–15,
+/// RTS 2024/1774 Title II) or the simplified one (DORA Art. 16, RTS Title III).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Framework {
+    /// DORA Art. 5–15 and RTS Title II (the default).
+    #[default]
+    Standard,
+    /// DORA Art. 16 and RTS Title III.
+    Simplified,
+}
+
+impl Framework {
+    /// Name in the config and mapping files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Framework::Standard => "standard",
+            Framework::Simplified => "simplified",
+        }
+    }
+
+    /// Parses `standard` or `simplified`.
+    pub fn parse(s: &str) -> Option<Framework> {
+        match s {
+            "standard" => Some(Framework::Standard),
+            "simplified" => Some(Framework::Simplified),
+            _ => None,
+        }
+    }
 }
 
 /// `[archive]`: defaults for `dora-evidence archive`; flags override.
@@ -241,8 +274,18 @@ impl Config {
             }
             None => ArchiveConfig::default(),
         };
+        let framework = match raw.ict_risk_framework {
+            Some(s) => Framework::parse(s.get_ref()).ok_or_else(|| {
+                (
+                    Some(line_of(s.span().start)),
+                    format!("ict_risk_framework must be \"standard\" or \"simplified\", got {:?}", s.get_ref()),
+                )
+            })?,
+            None => Framework::default(),
+        };
         Ok(Config {
             entity: raw.entity,
+            framework,
             targets,
             candidate_tag,
             thresholds,
@@ -257,6 +300,7 @@ impl Default for Config {
     fn default() -> Self {
         Config::parse("").unwrap_or_else(|_| Config {
             entity: None,
+            framework: Framework::default(),
             targets: Vec::new(),
             candidate_tag: ("restore_testing_candidate".into(), "true".into()),
             thresholds: Thresholds::default(),
@@ -289,6 +333,7 @@ pub struct ConfigError {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     entity: Option<String>,
+    ict_risk_framework: Option<Spanned<String>>,
     #[serde(default)]
     target: Vec<RawTarget>,
     restore_testing: Option<RawRestoreTesting>,

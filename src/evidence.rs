@@ -6,12 +6,20 @@
 //! [`assemble`] merges each key's observations into one record (rules in [`merge`]) and
 //! returns [`Evidence`], which later stages read: small tables directly, bulky ones as
 //! streams in key order. [`write`](mod@write) turns it into the `evidence/*.csv` files.
+//!
+//! Semantics v2 (DESIGN §3) at this level: a job is a parent if it is flagged (`isParentJob` /
+//! `IsParent`) **or** another job names it in `parentJobId`. The collectors gather the named
+//! parent ids while parsing (a small set), and [`assemble`] marks each such merged job
+//! `is_parent = Some(true)` before handing it on, so the metrics (which skip parents) and
+//! `evidence/backup_jobs.csv` agree. Ties the merge settles by a rule ([`merge::Conflict`])
+//! come back in [`Evidence::conflicts`] and go to `evidence/conflicts.csv`.
 
 pub mod merge;
 pub mod model;
 pub mod store;
 pub mod write;
 
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -19,9 +27,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::{Artifact, Sha256Digest};
 use crate::ingest::{ArtifactKind, Format, Sink};
+use merge::Conflict;
 use model::{
-    Alarm, AssessmentReport, ControlResult, Job, LegalHold, RecoveryPoint, ReportIntegrity, ResourceCompliance,
-    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault, ZipMember,
+    Alarm, AssessmentReport, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity,
+    ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault, ZipMember,
 };
 use store::{Bulk, BulkCounts, SpillWriter};
 
@@ -59,6 +68,8 @@ pub struct ArtifactEntry {
     pub errors: u64,
     /// The first problem, as `<locator>: <message>`.
     pub first_error: Option<String>,
+    /// When a snapshot was taken (from its path, DESIGN §3), if known.
+    pub observed_at: Option<crate::time::Timestamp>,
 }
 
 impl ArtifactEntry {
@@ -97,11 +108,51 @@ struct Small {
     integrity: Vec<ReportIntegrity>,
 }
 
-/// A parse worker's sink: spills bulky records, keeps small ones, counts per artifact.
+/// Job ids that another job names as its parent (`parentJobId`), by job kind.
+#[derive(Debug, Default)]
+pub struct ParentIds([HashSet<String>; 3]);
+
+impl ParentIds {
+    fn slot(kind: JobKind) -> usize {
+        match kind {
+            JobKind::Backup => 0,
+            JobKind::Copy => 1,
+            JobKind::Restore => 2,
+        }
+    }
+
+    /// Notes the parent `job` names, if any (not itself).
+    pub fn note(&mut self, job: &Job) {
+        if let (Some(kind), Some(parent)) = (job.kind, job.parent_job_id.as_deref())
+            && !parent.is_empty()
+            && parent != job.job_id
+        {
+            let set = &mut self.0[Self::slot(kind)];
+            if !set.contains(parent) {
+                set.insert(parent.to_owned());
+            }
+        }
+    }
+
+    /// Whether some job of this kind names `id` as its parent.
+    pub fn contains(&self, kind: JobKind, id: &str) -> bool {
+        self.0[Self::slot(kind)].contains(id)
+    }
+
+    fn extend(&mut self, other: ParentIds) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            mine.extend(theirs);
+        }
+    }
+}
+
+/// A parse worker's sink: spills bulky records, keeps small ones, notes named parents, counts
+/// per artifact.
 #[derive(Debug)]
 pub struct Collector {
     spill: SpillWriter,
     small: Small,
+    parents: ParentIds,
     errors: Vec<ParseError>,
     artifact: u32,
     records: u64,
@@ -115,6 +166,7 @@ pub struct Collector {
 pub struct Collected {
     runs: Vec<PathBuf>,
     small: Small,
+    parents: ParentIds,
     errors: Vec<ParseError>,
 }
 
@@ -125,6 +177,7 @@ impl Collector {
         Collector {
             spill: SpillWriter::new(dir, name, budget),
             small: Small::default(),
+            parents: ParentIds::default(),
             errors: Vec::new(),
             artifact: 0,
             records: 0,
@@ -158,13 +211,16 @@ impl Collector {
     /// # Errors
     /// On write errors.
     pub fn finish(self) -> io::Result<Collected> {
-        Ok(Collected { runs: self.spill.finish()?, small: self.small, errors: self.errors })
+        Ok(Collected { runs: self.spill.finish()?, small: self.small, parents: self.parents, errors: self.errors })
     }
 }
 
 impl Sink for Collector {
     fn record(&mut self, record: Record) {
         self.records += 1;
+        if let Record::Job(j) = &record {
+            self.parents.note(j);
+        }
         if let Some((bulk, key)) = Bulk::of(&record) {
             if let Err(e) = self.spill.push(bulk, &key, &record) {
                 self.io_error.get_or_insert(e);
@@ -223,13 +279,16 @@ pub struct Evidence {
     pub zip_members: Vec<ZipMember>,
     /// Audit Manager's own integrity checks of report zips in S3.
     pub report_integrity: Vec<ReportIntegrity>,
+    /// Ties the merge settled by a rule (DESIGN §3 v2), in (job type, job id) order.
+    pub conflicts: Vec<Conflict>,
     bulk: BulkCounts,
 }
 
 /// Merges what the collectors gathered. The small tables end up in the returned
 /// [`Evidence`]; the bulky records (jobs, recovery points, compliance rows) are streamed:
 /// each merged one is handed to `consume` once, in (type, key) order — jobs by job id,
-/// recovery points by ARN — so a quarter never has to fit in memory.
+/// recovery points by ARN — so a quarter never has to fit in memory. A job another job names
+/// as its parent reaches `consume` with `is_parent = Some(true)`.
 ///
 /// # Errors
 /// On I/O errors reading the spilled runs, or an error from `consume`.
@@ -242,9 +301,11 @@ pub fn assemble(
     let mut small = Small::default();
     let mut runs = Vec::new();
     let mut errors = Vec::new();
+    let mut parents = ParentIds::default();
     for p in parts {
         runs.extend(p.runs);
         errors.extend(p.errors);
+        parents.extend(p.parents);
         small.vaults.extend(p.small.vaults);
         small.legal_holds.extend(p.small.legal_holds);
         small.alarms.extend(p.small.alarms);
@@ -259,10 +320,15 @@ pub fn assemble(
     // The tag inventory is spilled like the bulky records (one observation per resource per
     // snapshot adds up), but its merged form is small and kept for later stages.
     let mut tagged = Vec::new();
-    let bulk = store::merge_runs(&runs, &shas, &mut |r| match r {
+    let (bulk, conflicts) = store::merge_runs(&runs, &shas, &mut |r| match r {
         Record::TaggedResource(t) => {
             tagged.push(t.clone());
             Ok(())
+        }
+        Record::Job(j) if j.is_parent != Some(true) && j.kind.is_some_and(|k| parents.contains(k, &j.job_id)) => {
+            let mut named = j.clone();
+            named.is_parent = Some(true);
+            consume(&Record::Job(named))
         }
         other => consume(other),
     })?;
@@ -288,6 +354,7 @@ pub fn assemble(
         assessment_reports,
         zip_members,
         report_integrity: merge::merge_all(small.integrity, &shas),
+        conflicts,
         bulk,
     })
 }
@@ -308,6 +375,7 @@ impl Evidence {
             assessment_reports: Vec::new(),
             zip_members: Vec::new(),
             report_integrity: Vec::new(),
+            conflicts: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }
@@ -328,5 +396,75 @@ impl Evidence {
     /// Whether any artifact failed to parse cleanly.
     pub fn is_partial(&self) -> bool {
         self.artifacts.iter().any(|a| a.errors > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifact::Artifact;
+    use crate::time::Timestamp;
+    use model::{Locator, Provenance};
+
+    fn entry(i: u8) -> ArtifactEntry {
+        let artifact =
+            Artifact { sha256: Sha256Digest([i; 32]), size: 1, origin: format!("a{i}"), fetched_at: Timestamp(0) };
+        let (kind, format) = (ArtifactKind::BackupJobsSnapshot, Format::Json);
+        ArtifactEntry { artifact, kind, format, records: 0, errors: 0, first_error: None, observed_at: None }
+    }
+
+    fn job(artifact: u32, kind: JobKind, id: &str, state: &str, parent: Option<&str>) -> Record {
+        Record::Job(Job {
+            kind: Some(kind),
+            job_id: id.into(),
+            state: Some(state.into()),
+            parent_job_id: parent.map(str::to_owned),
+            is_parent: parent.map(|_| false),
+            observed_at: Some(Timestamp(100)),
+            provenance: vec![Provenance { artifact, locator: Locator::Line(2) }],
+            ..Job::default()
+        })
+    }
+
+    #[test]
+    fn a_job_named_as_parent_is_marked_and_ties_come_back_as_conflicts() {
+        let dir = tempfile::tempdir().unwrap();
+        // Two workers: the parent is read by one, its child by the other.
+        let mut a = Collector::new(dir.path(), "w0", 1 << 20);
+        a.start(0);
+        a.record(job(0, JobKind::Backup, "P", "COMPLETED", None));
+        a.record(job(0, JobKind::Backup, "T", "COMPLETED", None));
+        a.record(job(0, JobKind::Copy, "C", "COMPLETED", None));
+        let mut b = Collector::new(dir.path(), "w1", 1 << 20);
+        b.start(1);
+        b.record(job(1, JobKind::Backup, "K", "COMPLETED", Some("P")));
+        b.record(job(1, JobKind::Backup, "T", "FAILED", None));
+        b.record(job(1, JobKind::Backup, "S", "FAILED", Some("S")));
+        b.record(job(1, JobKind::Restore, "X", "COMPLETED", Some("C")));
+        let parts = vec![a.finish().unwrap(), b.finish().unwrap()];
+        let mut seen = Vec::new();
+        let ev = assemble(vec![entry(0), entry(1)], parts, &mut |r| {
+            if let Record::Job(j) = r {
+                seen.push((j.job_id.clone(), j.is_parent, j.state.clone().unwrap_or_default()));
+            }
+            Ok(())
+        })
+        .unwrap();
+        let row = |id: &str, p: Option<bool>, s: &str| (id.to_owned(), p, s.to_owned());
+        assert_eq!(
+            seen,
+            [
+                row("K", Some(false), "COMPLETED"),
+                row("P", Some(true), "COMPLETED"),
+                row("S", Some(false), "FAILED"),
+                row("T", None, "FAILED"),
+                row("C", None, "COMPLETED"),
+                row("X", Some(false), "COMPLETED"),
+            ],
+            "named parents only within their kind; naming oneself does not count"
+        );
+        assert_eq!(ev.conflicts.len(), 1);
+        assert_eq!((ev.conflicts[0].job_id.as_str(), ev.conflicts[0].field), ("T", "state"));
+        assert_eq!(ev.conflicts[0].taken, "FAILED");
     }
 }

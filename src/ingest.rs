@@ -4,11 +4,20 @@
 //! reports and AWS CLI-shaped API snapshots ([`json`]), and Audit Manager assessment-report
 //! zips ([`assessment_zip`]). Parsers stream: records go to a [`Sink`] as they are read, so a
 //! file's size does not bound memory. Bad input never panics: each problem goes to
-//! [`Sink::error`] with the place it was found (CSV line, JSON pointer or line/column), the
-//! bad record is left out, and parsing carries on where the format allows.
+//! [`Sink::error`] with the place it was found (CSV line, JSON pointer or line/column), and
+//! parsing carries on where the format allows.
 //!
 //! Classification is by content, never by path (DESIGN §2); the path only supplies hints
-//! (account, Region and observation time from `collected/<account>/<region>/<time>/…`).
+//! ([`PathHint`]): a snapshot is observed at the last path component that is an RFC 3339 UTC
+//! timestamp, whatever the layout (`collected/<account>/<region>/<ts>/…`,
+//! `exports/<ts>/<account>-<region>/…`, an S3 prefix); account and Region come from the
+//! conventional layouts. The whole location is read: the full S3 key, the absolute local path.
+//!
+//! Semantics v2 (DESIGN §3), bad fields: a record is dropped only when its id, its state or its
+//! creation time cannot be read ([`fields::FieldSink::essential`]). Any other unreadable field
+//! is left empty and reported to [`Sink::error`] at its place (CSV: `line N` and the column;
+//! JSON: the pointer), and the record is still emitted — so the job still counts, and the
+//! artifact is marked as having problems.
 
 pub mod assessment_zip;
 pub mod fields;
@@ -117,40 +126,81 @@ pub enum Input<'a> {
 /// Hints taken from an artifact's path (never its classification).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PathHint {
-    /// Account id from `collected/<account>/…` or `Backup/<account>/…`.
+    /// Account id from `collected/<account>/…`, `Backup/<account>/…` or `<account>-<region>`.
     pub account: Option<String>,
     /// Region from the same layouts.
     pub region: Option<String>,
-    /// Snapshot time from `collected/<account>/<region>/<RFC 3339>/…`.
+    /// Snapshot time: the last path component that is an RFC 3339 UTC timestamp.
     pub observed_at: Option<Timestamp>,
 }
 
 impl PathHint {
-    /// Reads the conventional layouts (DESIGN §2) from a `/`-separated relative path.
-    pub fn from_path(relative: &str) -> Self {
-        let parts: Vec<&str> = relative.split('/').collect();
-        let is_account = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
-        let is_region = |s: &str| {
-            s.split('-').count() >= 3 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        };
+    /// Reads a `/`-separated path (DESIGN §2, §3 v2). The observation time is the **last**
+    /// component that is an RFC 3339 UTC timestamp, whatever the layout. Account and Region
+    /// come from `collected/<account>/<region>/…`, `Backup/<account|crossaccount>/<region|
+    /// crossregion>/…` or a component `<account>-<region>` (`exports/<ts>/<account>-<region>/…`);
+    /// the layout nearest the file wins.
+    pub fn from_path(path: &str) -> Self {
+        let parts: Vec<&str> = path.split('/').collect();
+        let observed_at = parts.iter().rev().find_map(|p| utc_component(p));
+        let mut hint = PathHint { observed_at, ..PathHint::default() };
         for (i, p) in parts.iter().enumerate() {
-            if *p == "collected" && parts.len() > i + 4 && is_account(parts[i + 1]) {
-                return PathHint {
-                    account: Some(parts[i + 1].to_owned()),
-                    region: is_region(parts[i + 2]).then(|| parts[i + 2].to_owned()),
-                    observed_at: Timestamp::parse(parts[i + 3]).ok(),
-                };
-            }
-            if *p == "Backup" && parts.len() > i + 2 {
-                return PathHint {
-                    account: is_account(parts[i + 1]).then(|| parts[i + 1].to_owned()),
-                    region: is_region(parts[i + 2]).then(|| parts[i + 2].to_owned()),
-                    observed_at: None,
-                };
+            let next = |k: usize| parts.get(i + k).copied().unwrap_or("");
+            let scope = if *p == "collected" && is_account(next(1)) {
+                Some((Some(next(1)), is_region(next(2)).then(|| next(2))))
+            } else if *p == "Backup"
+                && (is_account(next(1)) || next(1) == "crossaccount")
+                && (is_region(next(2)) || next(2) == "crossregion")
+            {
+                Some((is_account(next(1)).then(|| next(1)), is_region(next(2)).then(|| next(2))))
+            } else {
+                p.split_once('-').filter(|(a, r)| is_account(a) && is_region(r)).map(|(a, r)| (Some(a), Some(r)))
+            };
+            if let Some((account, region)) = scope {
+                hint.account = account.map(str::to_owned);
+                hint.region = region.map(str::to_owned);
             }
         }
-        PathHint::default()
+        hint
     }
+
+    /// Hints for a listed input file, read from its whole location: the full S3 key (its
+    /// `relative` path, prefix included), or the local path made absolute — the time may sit
+    /// in the S3 prefix or in the input folder the user named (`…/2026-07-08T06:00:00Z/`).
+    pub fn for_file(origin: &str, relative: &str) -> Self {
+        if origin.starts_with("s3://") {
+            return PathHint::from_path(relative);
+        }
+        let full = std::path::absolute(origin).map_or_else(|_| origin.to_owned(), |p| p.to_string_lossy().into_owned());
+        PathHint::from_path(&full.replace('\\', "/"))
+    }
+}
+
+fn is_account(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `eu-central-1`, `us-gov-west-1`: lower-case words, the first letters, the last digits.
+fn is_region(s: &str) -> bool {
+    let words: Vec<&str> = s.split('-').collect();
+    words.len() >= 3
+        && words[0].bytes().all(|b| b.is_ascii_lowercase())
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && words[words.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A path component that is exactly an RFC 3339 UTC timestamp (`2026-08-01T00:00:00Z`,
+/// fractions allowed).
+fn utc_component(s: &str) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    let shape = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10].eq_ignore_ascii_case(&b'T')
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[b.len() - 1].eq_ignore_ascii_case(&b'Z');
+    if shape { Timestamp::parse(s).ok() } else { None }
 }
 
 /// What the parser needs to know about the artifact besides its bytes.
@@ -334,6 +384,33 @@ fn fill_scope(account: &mut Option<String>, region: &mut Option<String>, arn: Op
     }
 }
 
+/// A sink that keeps everything, for the parsers' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Record, Sink};
+
+    #[derive(Debug, Default)]
+    pub(crate) struct VecSink {
+        pub records: Vec<Record>,
+        pub errors: Vec<(String, String)>,
+    }
+
+    impl Sink for VecSink {
+        fn record(&mut self, record: Record) {
+            self.records.push(record);
+        }
+        fn error(&mut self, locator: String, message: String) {
+            self.errors.push((locator, message));
+        }
+    }
+
+    impl VecSink {
+        pub(crate) fn jobs(&self) -> Vec<&crate::evidence::model::Job> {
+            self.records.iter().filter_map(|r| if let Record::Job(j) = r { Some(j) } else { None }).collect()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,11 +420,42 @@ mod tests {
         let h = PathHint::from_path("x/collected/111122223333/eu-central-1/2026-07-08T06:00:00Z/list-backup-jobs.json");
         assert_eq!(h.account.as_deref(), Some("111122223333"));
         assert_eq!(h.region.as_deref(), Some("eu-central-1"));
-        assert_eq!(h.observed_at, Some(Timestamp::parse("2026-07-08T06:00:00Z").unwrap()));
+        // 2026-07-08T06:00:00Z = 20 642 days after 1970-01-01, plus 6 h.
+        assert_eq!(h.observed_at, Some(Timestamp(20_642 * 86_400_000 + 6 * 3_600_000)));
         let h = PathHint::from_path("Backup/crossaccount/eu-west-1/2026/07/08/plan/r.csv");
         assert_eq!(h.account, None);
         assert_eq!(h.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(h.observed_at, None);
         assert_eq!(PathHint::from_path("notes.txt"), PathHint::default());
+        // A folder merely named Backup higher up does not hide the layout below it.
+        let h = PathHint::from_path("/mnt/Backup/old/collected/111122223333/us-gov-west-1/2026-07-08T06:00:00Z/a.json");
+        assert_eq!(h.region.as_deref(), Some("us-gov-west-1"));
+    }
+
+    #[test]
+    fn observation_time_is_the_last_utc_component_in_any_layout() {
+        let ts = |s: &str| Some(Timestamp::parse(s).unwrap());
+        let h = PathHint::from_path("exports/2026-07-08T06:00:00Z/111122223333-eu-central-1/list-backup-jobs.json");
+        assert_eq!(h.observed_at, ts("2026-07-08T06:00:00Z"));
+        assert_eq!(h.account.as_deref(), Some("111122223333"));
+        assert_eq!(h.region.as_deref(), Some("eu-central-1"));
+        // The last of several wins; fractions are fine.
+        let h = PathHint::from_path("runs/2026-07-01T00:00:00Z/rerun/2026-07-02T12:30:00.5Z/jobs.json");
+        assert_eq!(h.observed_at, Some(Timestamp(20_636 * 86_400_000 + 12 * 3_600_000 + 30 * 60_000 + 500)));
+        // Not RFC 3339 UTC components: a date, a day folder, an offset, epoch digits, a name with a time in it.
+        let h = PathHint::from_path(
+            "2026-07-08/2026/07/08/2026-07-08T06:00:00+02:00/1783000000/j_2026-07-08T06:00:00Z.json",
+        );
+        assert_eq!(h.observed_at, None);
+        // S3: the time sits in the input prefix; the hint reads the whole key.
+        let key = "exports/2026-07-08T06:00:00Z/jobs.json";
+        let h = PathHint::for_file(&format!("s3://bucket/{key}?versionId=3"), key);
+        assert_eq!(h.observed_at, ts("2026-07-08T06:00:00Z"));
+        // A local input root that is itself the time folder: the path below it has no time.
+        let h = PathHint::for_file("/data/exports/2026-07-08T06:00:00Z/jobs.json", "jobs.json");
+        assert_eq!(h.observed_at, ts("2026-07-08T06:00:00Z"));
+        let h = PathHint::for_file("exports/2026-07-09T06:00:00Z/jobs.json", "jobs.json");
+        assert_eq!(h.observed_at, ts("2026-07-09T06:00:00Z"), "a relative input is made absolute, not cut");
     }
 
     #[test]

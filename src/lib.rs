@@ -23,7 +23,8 @@
 //! * [`archive`] keeps a verified package in an S3 Object Lock bucket;
 //! * [`collect`] snapshots the AWS Backup (and Audit Manager, CloudWatch, tagging) APIs
 //!   into the evidence store, account by account and Region by Region;
-//! * [`build`] ties the stages together for `dora-evidence build`;
+//! * [`build`] ties the stages together for `dora-evidence build`; [`output`] keeps it from
+//!   destroying anything it did not create (where a package may go, marked work folders);
 //! * [`samples`] writes a realistic, fictional sample quarter in the real AWS formats.
 //!
 //! The binary (`src/main.rs`) only parses the command line ([`cli`]).
@@ -38,6 +39,7 @@ pub mod collect;
 pub mod config;
 pub mod evidence;
 pub mod ingest;
+pub mod output;
 pub mod package;
 pub mod pdf;
 mod progress;

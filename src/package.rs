@@ -209,6 +209,7 @@ pub fn report_data(
                 "summary": f.summary, "checks": f.checks.iter().map(|c| &c.0).collect::<Vec<_>>(),
                 "attach": f.attach, "evidence_records": f.evidence_records,
                 "evidence_artifacts": f.evidence_artifacts.len(), "key_figure": key,
+                "checks_without_data": f.checks_without_data,
             })
         })
         .collect();
@@ -244,12 +245,16 @@ pub fn report_data(
         "period_end": h.get("period_end"),
         "generated_at": h.get("generated_at"),
         "tool": format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
+        "semantics": h.get("semantics"),
+        "ict_risk_framework": h.get("ict_risk_framework"),
+        "empty": h.get("empty"),
         "package_id": meta.package_id,
         "manifest_sha256": manifest_sha,
         "partial": ev.is_partial(),
         "counts": {
             "satisfied": count("satisfied"), "partially_satisfied": count("partially_satisfied"),
             "not_satisfied": count("not_satisfied"), "no_evidence": count("no_evidence"),
+            "not_applicable": count("not_applicable"),
         },
         "findings": findings,
         "checks": checks,

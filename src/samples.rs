@@ -192,6 +192,21 @@ over all reports and snapshots; {inf} input files, {inb} bytes.\n\n\
 | `ground-truth.json` | the expected facts, counted by the generator itself |\n\n\
 A daily report delivered on day D covers [D-1 00:00, D 00:00) UTC and also lists the jobs still\n\
 active at 02:00 on D, so jobs running across midnight are RUNNING in one report and COMPLETED in the next.\n\n\
+## Ground truth\n\n\
+`ground-truth.json` is counted from the generator's model as it writes the files, never read back from them,\n\
+under the evidence semantics v2 (see `../README.md`):\n\n\
+- jobs by final state, all and created in the period; parent jobs (flagged `IsParent`/`isParentJob`, and named by\n  \
+their children's parent job id) are listed apart and not counted, their children are;\n\
+- per resource, `max_exposure_ms_in_period` (and `_hours`, rounded): the largest age of the newest recovery point\n  \
+over the quarter. Recovery points are the completions of COMPLETED non-parent backups whatever their creation time;\n  \
+before the first one in the quarter the age runs from the latest earlier completion the files hold\n  \
+(`latest_recovery_point_before_period`; jobs start on 2026-06-26), else from the period start; after the last one\n  \
+it runs to the period end; `null` when nothing completed in the quarter (the stack, whose own jobs are parents, and\n  \
+the table in no backup plan), which breaches any RPO;\n\
+- `resources.rpo_breaches_with_catch_all_target_of_hours`: resources over an RPO of N hours, `null` ones included\n  \
+(every resource is in the tag inventory, so a catch-all target considers all of them).\n\n\
+The files hold no unreadable field and no job with two different final states at one observation time, so the\n\
+v2 rules on bad fields and conflicts leave every count here unchanged.\n\n\
 ## Scenarios (job ids in `ground-truth.json` → `scenarios`)\n\n\
 - S3 backups of `nordhafen-core-statements-prod` FAILED on 07-20 and 07-21 (backup role lacks S3 permissions, `MessageCategory` AccessDenied).\n\
 - `core-customer-db` (gold RDS) misses its RPO: FAILED 08-10, EXPIRED 08-11 (start window closed), FAILED 08-12.\n\
@@ -351,7 +366,80 @@ mod tests {
         let parent = &t["scenarios"]["parent_job_partial"].as_array().unwrap();
         assert!(parent.iter().any(|j| j["final_state"] == "PARTIAL" && j["job"] == "backup (parent)"));
         let gap = t["resources"]["list"].as_array().unwrap().iter().find(|r| r["name"] == "core-customer-db").unwrap();
-        assert!(gap["max_gap_hours_in_period"].as_f64().unwrap() > 90.0);
+        assert!(gap["max_exposure_hours_in_period"].as_f64().unwrap() > 90.0);
+    }
+
+    /// Milliseconds of an AWS CLI time: ISO 8601 (CLI v2) or epoch seconds (CLI v1).
+    fn cli_ms(v: &Value) -> i64 {
+        match v {
+            Value::String(s) => chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis(),
+            Value::Number(n) => (n.as_f64().unwrap() * 1000.0).round() as i64,
+            _ => panic!("not a time: {v}"),
+        }
+    }
+
+    /// The ground truth's RPO exposure (DESIGN §6 v2), counted from the model, against the same
+    /// rule applied here to the backup jobs the written snapshots list: recovery points are the
+    /// completions of COMPLETED backups that are neither flagged as parents nor named as one.
+    #[test]
+    fn rpo_exposure_in_ground_truth_follows_the_written_snapshots() {
+        let t = truth();
+        let (start, end) = (chrono_ms("2026-07-01T00:00:00Z"), chrono_ms("2026-10-01T00:00:00Z"));
+        let mut done: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut parents = std::collections::BTreeSet::new();
+        for f in find(&["input/collected/", "/list-backup-jobs.json"]) {
+            let v: Value = serde_json::from_str(&read(&f)).unwrap();
+            for j in v["BackupJobs"].as_array().unwrap() {
+                if let Some(p) = j["ParentJobId"].as_str() {
+                    parents.insert(p.to_string());
+                }
+                if j["IsParent"] == true {
+                    parents.insert(j["BackupJobId"].as_str().unwrap().to_string());
+                }
+                if j["State"] == "COMPLETED" {
+                    let arn = j["ResourceArn"].as_str().unwrap().to_string();
+                    let id = j["BackupJobId"].as_str().unwrap().to_string();
+                    done.entry(arn).or_default().insert(id, cli_ms(&j["CompletionDate"]));
+                }
+            }
+        }
+        let list = t["resources"]["list"].as_array().unwrap();
+        let mut before_seen = 0;
+        for r in list {
+            let arn = r["arn"].as_str().unwrap();
+            let points: Vec<(i64, &String)> = done
+                .get(arn)
+                .map(|m| m.iter().filter(|(id, _)| !parents.contains(*id)).map(|(id, &e)| (e, id)).collect())
+                .unwrap_or_default();
+            let before = points.iter().filter(|p| p.0 < start).max();
+            let mut inside: Vec<i64> = points.iter().map(|p| p.0).filter(|e| (start..end).contains(e)).collect();
+            inside.sort_unstable();
+            let exposure = inside.first().map(|&first| {
+                let gaps = inside.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+                (first - before.map_or(start, |b| b.0)).max(gaps).max(end - inside[inside.len() - 1])
+            });
+            assert_eq!(r["max_exposure_ms_in_period"].as_i64(), exposure, "{arn}");
+            assert_eq!(r["recovery_points_in_period"].as_u64(), Some(inside.len() as u64), "{arn}");
+            let want = before.map(|b| b.1.as_str());
+            assert_eq!(r["latest_recovery_point_before_period"]["job_id"].as_str(), want, "{arn}");
+            before_seen += usize::from(want.is_some());
+        }
+        // Daily and Sunday backups from 26 June on precede the quarter; the Wednesday ones do not.
+        assert!(before_seen >= 25 && before_seen < list.len(), "{before_seen}");
+        let breaches = &t["resources"]["rpo_breaches_with_catch_all_target_of_hours"];
+        let none = list.iter().filter(|r| r["max_exposure_ms_in_period"].is_null()).count();
+        assert_eq!(none as u64, t["resources"]["without_recovery_point_in_period"]["count"].as_u64().unwrap());
+        assert_eq!(none, 2, "the stack (parent jobs only) and the table in no backup plan");
+        for h in ["24", "26", "168", "192"] {
+            let over = h.parse::<i64>().unwrap() * 3_600_000;
+            let n = list.iter().filter(|r| r["max_exposure_ms_in_period"].as_i64().is_none_or(|e| e > over)).count();
+            assert_eq!(breaches[h].as_u64(), Some(n as u64), "{h} h");
+        }
+        assert_eq!(t["backup_jobs"]["parents"]["flagged_in_no_file_known_by_reference_only"], 0);
+    }
+
+    fn chrono_ms(s: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
     }
 
     #[test]

@@ -138,7 +138,7 @@ impl Report {
 
 /// Files of a package that the manifest does not list (it cannot list itself, the report
 /// cites the manifest, and signatures come after it).
-const LATE_FILES: [&str; 5] =
+pub(crate) const LATE_FILES: [&str; 5] =
     ["manifest.json", "report.pdf", "SHA256SUMS", "manifest.json.p7s", crate::archive::RECEIPT];
 
 struct Listed {

@@ -7,12 +7,15 @@ mod integration {
     pub mod archive;
     pub mod build;
     pub mod collect;
+    pub mod findings;
     pub mod ingest;
     pub mod malformed;
+    pub mod output_safety;
     pub mod replay;
     pub mod report;
     pub mod s3_input;
     pub mod samples;
+    pub mod semantics_v2;
     pub mod sign;
     pub mod tamper;
     pub mod util;

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::evidence::Evidence;
 use crate::evidence::model::{AssessmentReport, ReportIntegrity};
 use crate::ingest::ArtifactKind;
+use crate::time::{Period, Timestamp};
 
 /// Outcome of a check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -122,9 +123,19 @@ fn status_by_share(ok: usize, total: usize) -> CheckStatus {
     }
 }
 
-fn collected(ev: &Evidence, kind: ArtifactKind) -> bool {
-    ev.artifacts.iter().any(|a| a.kind == kind && a.errors == 0)
+/// Whether a snapshot observed at `t` can speak for the period: taken from the day before the
+/// period on (DESIGN §3). An untimed snapshot could be from any year, so it cannot.
+fn current(t: Option<Timestamp>, period: Period) -> bool {
+    t.is_some_and(|t| t.millis() >= period.start.millis() - DAY_MS)
 }
+
+/// Whether a clean snapshot of `kind` from the period was read (it may list nothing: an empty
+/// alarm list is evidence too).
+fn collected(ev: &Evidence, kind: ArtifactKind, period: Period) -> bool {
+    ev.artifacts.iter().any(|a| a.kind == kind && a.errors == 0 && current(a.observed_at, period))
+}
+
+const DAY_MS: i64 = 86_400_000;
 
 fn prov_set<'a>(provs: impl Iterator<Item = &'a crate::evidence::model::Provenance>) -> BTreeSet<u32> {
     provs.map(|p| p.artifact).collect()
@@ -217,7 +228,8 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         "No resource has an RPO target (set rpo_hours in dora-evidence.toml).".to_owned()
     } else {
         format!(
-            "{} of {} resources with an RPO target had a gap between recovery points longer than their RPO{}.",
+            "{} of {} resources with an RPO target let the age of their newest recovery point exceed their RPO \
+             during the period{}.",
             breaches.len(),
             d.rpo.len(),
             if breaches.iter().any(|b| b.1.is_none()) { " (including resources with no completed backup)" } else { "" }
@@ -232,7 +244,7 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         breaches
             .iter()
             .map(|(arn, gap, rpo)| match gap {
-                Some(g) => format!("{arn} largest gap {:.1} h > RPO {rpo} h", g),
+                Some(g) => format!("{arn} longest exposure {:.1} h > RPO {rpo} h", g),
                 None => format!("{arn} no completed backup in the period (RPO {rpo} h)"),
             })
             .collect(),
@@ -264,17 +276,24 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
     );
 
     // Restore testing configured in every account and Region in use.
-    let planned: BTreeSet<(String, String)> =
-        ev.restore_testing_plans.iter().filter_map(|p| Some((p.account_id.clone()?, p.region.clone()?))).collect();
+    let period = acc.period;
+    let planned: BTreeSet<(String, String)> = ev
+        .restore_testing_plans
+        .iter()
+        .filter(|p| current(p.observed_at, period))
+        .filter_map(|p| Some((p.account_id.clone()?, p.region.clone()?)))
+        .collect();
     let missing: Vec<String> =
         acc.scopes.iter().filter(|s| !planned.contains(*s)).map(|(a, r)| format!("{a}/{r}")).collect();
-    let status = if !collected(ev, ArtifactKind::RestoreTestingPlansSnapshot) {
+    let status = if !collected(ev, ArtifactKind::RestoreTestingPlansSnapshot, period) {
         CheckStatus::NoData
     } else {
         status_by_share(acc.scopes.len() - missing.len(), acc.scopes.len())
     };
     let summary = if status == CheckStatus::NoData {
-        "No restore-testing plan snapshot was collected (list-restore-testing-plans).".to_owned()
+        "No restore-testing plan snapshot from the period was collected (list-restore-testing-plans, under a \
+         folder named with the RFC 3339 time it was taken), or no backup job names its account and Region."
+            .to_owned()
     } else {
         format!(
             "{} of {} account/Region pairs with backups have a restore testing plan{}.",
@@ -382,19 +401,29 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         acc.support.restores.clone(),
     );
 
-    // Vault Lock on vaults holding recovery points.
+    // Vault Lock on vaults holding recovery points, as a snapshot from the period shows them.
     let holding: Vec<_> = ev
         .vaults
         .iter()
+        .filter(|v| current(v.observed_at, period))
         .filter(|v| v.number_of_recovery_points.unwrap_or(0) > 0 || acc.vaults_used.contains(&v.vault_arn))
         .collect();
-    let by_mode = |m: &str| holding.iter().filter(|v| v.lock_mode() == m).count();
-    let days = |d: Option<u64>| d.map_or("-".to_owned(), |d| d.to_string());
-    let weak: Vec<String> = holding
+    let seen: BTreeSet<&str> = holding.iter().map(|v| v.vault_arn.as_str()).collect();
+    let unseen: Vec<String> = acc
+        .vaults_used
         .iter()
-        .filter(|v| v.lock_mode() != "compliance")
-        .map(|v| format!("{} lock {}", v.vault_arn, v.lock_mode()))
+        .filter(|v| !seen.contains(v.as_str()))
+        .map(|v| format!("{v} written by backups of the period, but no snapshot of it from the period"))
         .collect();
+    // A lock that became immutable only after the period did not protect it.
+    let mode = |v: &&crate::evidence::model::Vault| match v.lock_date {
+        Some(d) if v.locked == Some(true) && d > period.end => "compliance_grace",
+        _ => v.lock_mode(),
+    };
+    let by_mode = |m: &str| holding.iter().filter(|v| mode(v) == m).count();
+    let days = |d: Option<u64>| d.map_or("-".to_owned(), |d| d.to_string());
+    let mut weak: Vec<String> =
+        holding.iter().filter(|v| mode(v) != "compliance").map(|v| format!("{} lock {}", v.vault_arn, mode(v))).collect();
     let retention: Vec<String> = holding
         .iter()
         .filter(|v| v.locked == Some(true))
@@ -410,26 +439,34 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
     let shortest_min = holding.iter().filter(|v| v.locked == Some(true)).filter_map(|v| v.min_retention_days).min();
     let status = if holding.is_empty() {
         CheckStatus::NoData
-    } else if weak.is_empty() {
-        CheckStatus::Pass
     } else if by_mode("none") + by_mode("unknown") > 0 {
         CheckStatus::Fail
+    } else if weak.is_empty() && unseen.is_empty() {
+        CheckStatus::Pass
     } else {
         CheckStatus::Warn
     };
     let summary = if holding.is_empty() {
-        "No vault snapshot was collected (list-backup-vaults / describe-backup-vault).".to_owned()
+        "No snapshot from the period shows a vault holding recovery points (list-backup-vaults / \
+         describe-backup-vault)."
+            .to_owned()
     } else {
         format!(
-            "Of {} vaults holding recovery points, {} are locked in compliance mode, {} in governance mode, {} still within the compliance grace time, {} not locked{}.",
+            "Of {} vaults holding recovery points, {} are locked in compliance mode, {} in governance mode, {} still within the compliance grace time, {} not locked{}{}.",
             holding.len(),
             by_mode("compliance"),
             by_mode("governance"),
             by_mode("compliance_grace"),
             by_mode("none") + by_mode("unknown"),
-            shortest_min.map(|d| format!("; locked vaults keep recovery points at least {d} days")).unwrap_or_default()
+            shortest_min.map(|d| format!("; locked vaults keep recovery points at least {d} days")).unwrap_or_default(),
+            if unseen.is_empty() {
+                String::new()
+            } else {
+                format!("; {} vaults written in the period have no snapshot from it", unseen.len())
+            }
         )
     };
+    weak.extend(unseen.iter().cloned());
     push(
         "vault_lock",
         "Backups are immutable (Vault Lock, compliance mode)",
@@ -440,6 +477,7 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
             ("compliance", by_mode("compliance").to_string()),
             ("governance", by_mode("governance").to_string()),
             ("none", (by_mode("none") + by_mode("unknown")).to_string()),
+            ("without_snapshot", unseen.len().to_string()),
             ("retention_min_max_days", retention.join("; ")),
         ],
         weak,
@@ -447,28 +485,32 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         prov_set(holding.iter().flat_map(|v| v.provenance.iter())),
     );
 
-    // Legal holds (informational: shown so a supervisor sees what is preserved).
-    let active: Vec<String> = ev
-        .legal_holds
+    // Legal holds: informational (mapped to no requirement by default). It passes only when a
+    // snapshot from the period shows an active hold; a snapshot alone proves nothing.
+    let holds: Vec<_> = ev.legal_holds.iter().filter(|h| current(h.observed_at, period)).collect();
+    let active: Vec<String> = holds
         .iter()
         .filter(|h| h.status.as_deref() == Some("ACTIVE"))
         .map(|h| format!("{} {}", h.legal_hold_id, h.title.as_deref().unwrap_or("")))
         .collect();
-    let status = if collected(ev, ArtifactKind::LegalHoldsSnapshot) { CheckStatus::Pass } else { CheckStatus::NoData };
-    let summary = if status == CheckStatus::NoData {
-        "No legal-hold snapshot was collected (list-legal-holds).".to_owned()
+    let snapshot = collected(ev, ArtifactKind::LegalHoldsSnapshot, period);
+    let status = if active.is_empty() { CheckStatus::NoData } else { CheckStatus::Pass };
+    let summary = if !snapshot {
+        "No legal-hold snapshot from the period was collected (list-legal-holds).".to_owned()
+    } else if active.is_empty() {
+        format!("No legal hold was active in the period's snapshots ({} recorded in all).", holds.len())
     } else {
-        format!("{} legal holds recorded, {} active at the last snapshot.", ev.legal_holds.len(), active.len())
+        format!("{} legal holds recorded, {} active in the period's snapshots.", holds.len(), active.len())
     };
     push(
         "legal_holds",
         "Legal holds are recorded",
         status,
         summary,
-        vec![("legal_holds", ev.legal_holds.len().to_string()), ("active", active.len().to_string())],
+        vec![("legal_holds", holds.len().to_string()), ("active", active.len().to_string())],
         active,
-        ev.legal_holds.len() as u64,
-        prov_set(ev.legal_holds.iter().flat_map(|h| h.provenance.iter())),
+        holds.len() as u64,
+        prov_set(holds.iter().flat_map(|h| h.provenance.iter())),
     );
 
     // Copies of targeted resources to another Region or account.
@@ -512,8 +554,8 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
     // Alarms on failed jobs, with an action, in every account and Region in use.
     const FAILED_METRICS: [&str; 3] =
         ["NumberOfBackupJobsFailed", "NumberOfCopyJobsFailed", "NumberOfRestoreJobsFailed"];
-    let alerting: BTreeSet<(String, String)> = ev
-        .alarms
+    let alarms: Vec<_> = ev.alarms.iter().filter(|a| current(a.observed_at, period)).collect();
+    let alerting: BTreeSet<(String, String)> = alarms
         .iter()
         .filter(|a| {
             a.namespace.as_deref() == Some("AWS/Backup")
@@ -523,7 +565,7 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         })
         .filter_map(|a| Some((a.account_id.clone()?, a.region.clone()?)))
         .collect();
-    let failure_alarms = ev.alarms.iter().filter(|a| {
+    let failure_alarms = alarms.iter().filter(|a| {
         a.namespace.as_deref() == Some("AWS/Backup")
             && a.metric_name.as_deref().is_some_and(|m| FAILED_METRICS.contains(&m))
     });
@@ -538,13 +580,15 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         .filter(|s| !alerting.contains(*s))
         .map(|(a, r)| format!("{a}/{r} has no failed-backup alarm with an action"))
         .collect();
-    let status = if !collected(ev, ArtifactKind::MetricAlarmsSnapshot) {
+    let status = if !collected(ev, ArtifactKind::MetricAlarmsSnapshot, period) {
         CheckStatus::NoData
     } else {
         status_by_share(acc.scopes.len() - unalerted.len(), acc.scopes.len())
     };
     let summary = if status == CheckStatus::NoData {
-        "No CloudWatch alarm snapshot was collected (describe-alarms).".to_owned()
+        "No CloudWatch alarm snapshot from the period was collected (describe-alarms), or no backup job \
+         names its account and Region."
+            .to_owned()
     } else {
         format!(
             "{} of {} account/Region pairs with backups alarm on failed backup jobs with an action; {} failure alarms have no enabled action.",
@@ -568,8 +612,8 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
             ("without_action", without_action.len().to_string()),
         ],
         exceptions,
-        ev.alarms.len() as u64,
-        prov_set(ev.alarms.iter().flat_map(|a| a.provenance.iter())),
+        alarms.len() as u64,
+        prov_set(alarms.iter().flat_map(|a| a.provenance.iter())),
     );
 
     // Backup Audit Manager controls (latest evaluation in the period).
@@ -600,20 +644,24 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         acc.support.controls.clone(),
     );
 
-    // Encryption of backups.
-    let status = if total == 0 {
+    // Encryption of backups: only records that say whether they are encrypted are evidence.
+    let known = acc.encryption_known;
+    let status = if known == 0 {
         CheckStatus::NoData
     } else if acc.unencrypted.is_empty() {
         CheckStatus::Pass
     } else {
         CheckStatus::Fail
     };
-    let summary = if total == 0 {
-        "No backup job in the period.".to_owned()
+    let summary = if known == 0 {
+        "No completed backup or recovery point of the period says whether it is encrypted (IsEncrypted).".to_owned()
     } else if acc.unencrypted.is_empty() {
-        "No unencrypted backup or recovery point was found in the period.".to_owned()
+        format!("All {known} completed backups and recovery points of the period that state it are encrypted.")
     } else {
-        format!("{} backups or recovery points of the period are not encrypted.", acc.unencrypted.len())
+        format!(
+            "{} of {known} completed backups and recovery points of the period that state it are not encrypted.",
+            acc.unencrypted.len()
+        )
     };
     let mut arts = acc.support.backups.clone();
     arts.extend(acc.support.recovery_points.iter().copied());
@@ -622,9 +670,9 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         "Backups are encrypted",
         status,
         summary,
-        vec![("unencrypted", acc.unencrypted.len().to_string())],
+        vec![("unencrypted", acc.unencrypted.len().to_string()), ("stating_encryption", known.to_string())],
         acc.unencrypted.clone(),
-        total,
+        known,
         arts,
     );
 
@@ -730,6 +778,7 @@ mod tests {
             records: 1,
             errors: 0,
             first_error: None,
+            observed_at: ts("2026-09-30T06:00:00Z"),
         }
     }
 
@@ -861,6 +910,7 @@ mod tests {
             metric_name: Some("NumberOfBackupJobsFailed".into()),
             actions_enabled: Some(true),
             alarm_actions: actions.map(str::to_owned),
+            observed_at: ts("2026-09-30T06:00:00Z"),
             ..Alarm::default()
         };
         ev.alarms = vec![alarm("111122223333", Some("arn:sns")), alarm("444455556666", None)];
@@ -875,6 +925,80 @@ mod tests {
                 "alarm a-444455556666 has no enabled action"
             ]
         );
+    }
+
+    #[test]
+    fn snapshots_speak_for_the_period_only_when_taken_in_it() {
+        let mut ev = Evidence::empty();
+        ev.vaults = vec![vault("v", Some(true), Some("2026-01-01T00:00:00Z"))];
+        let records = [backup("111122223333", "eu-central-1", "v")];
+        assert_eq!(get(&run_checks(&records, &ev, ""), "vault_lock").status, CheckStatus::Pass);
+        // The same vault seen only in an untimed file, or a year earlier: no evidence.
+        for observed in [None, ts("2025-09-30T00:00:00Z")] {
+            ev.vaults[0].observed_at = observed;
+            let c = run_checks(&records, &ev, "");
+            assert_eq!(get(&c, "vault_lock").status, CheckStatus::NoData, "{observed:?}");
+        }
+        // A compliance lock that became immutable only after the period did not protect it.
+        ev.vaults = vec![vault("v", Some(true), Some("2026-10-20T00:00:00Z"))];
+        ev.vaults[0].observed_at = ts("2026-11-01T00:00:00Z");
+        let c = run_checks(&records, &ev, "");
+        assert_eq!(get(&c, "vault_lock").status, CheckStatus::Warn);
+        assert_eq!(get(&c, "vault_lock").exceptions, ["v lock compliance_grace"]);
+        // A vault written in the period but absent from the snapshots keeps the check from pass.
+        ev.vaults = vec![vault("v", Some(true), Some("2026-01-01T00:00:00Z"))];
+        let two = [backup("111122223333", "eu-central-1", "v"), backup("111122223333", "eu-west-1", "w")];
+        let c = run_checks(&two, &ev, "");
+        assert_eq!(get(&c, "vault_lock").status, CheckStatus::Warn);
+        // An alarm snapshot from before the period is not evidence of alerting in it.
+        let mut ev = Evidence::empty();
+        let mut old = artifact(ArtifactKind::MetricAlarmsSnapshot);
+        old.observed_at = ts("2026-03-01T00:00:00Z");
+        ev.artifacts.push(old);
+        assert_eq!(get(&run_checks(&records, &ev, ""), "failure_alarms").status, CheckStatus::NoData);
+        // An empty alarm snapshot from the period is evidence: nobody is alerted.
+        ev.artifacts[0].observed_at = ts("2026-08-01T00:00:00Z");
+        assert_eq!(get(&run_checks(&records, &ev, ""), "failure_alarms").status, CheckStatus::Fail);
+    }
+
+    #[test]
+    fn legal_holds_and_encryption_pass_only_on_positive_evidence() {
+        use crate::evidence::model::{LegalHold, RecoveryPoint};
+        let mut ev = Evidence::empty();
+        ev.artifacts.push(artifact(ArtifactKind::LegalHoldsSnapshot));
+        let hold = |status: &str| LegalHold {
+            legal_hold_id: "h1".into(),
+            status: Some(status.into()),
+            observed_at: ts("2026-09-30T06:00:00Z"),
+            ..LegalHold::default()
+        };
+        // A snapshot that merely exists, or lists only a canceled hold, proves nothing.
+        assert_eq!(get(&run_checks(&[], &ev, ""), "legal_holds").status, CheckStatus::NoData);
+        ev.legal_holds = vec![hold("CANCELED")];
+        assert_eq!(get(&run_checks(&[], &ev, ""), "legal_holds").status, CheckStatus::NoData);
+        ev.legal_holds = vec![hold("ACTIVE")];
+        assert_eq!(get(&run_checks(&[], &ev, ""), "legal_holds").status, CheckStatus::Pass);
+
+        // Backups that do not say whether they are encrypted are no evidence of encryption.
+        let plain = [backup("111122223333", "eu-central-1", "v")];
+        let c = run_checks(&plain, &Evidence::empty(), "");
+        assert_eq!(get(&c, "encryption").status, CheckStatus::NoData);
+        let rp = |arn: &str, encrypted: bool| {
+            Record::RecoveryPoint(RecoveryPoint {
+                recovery_point_arn: arn.into(),
+                is_encrypted: Some(encrypted),
+                creation_date: ts("2026-07-05T01:00:00Z"),
+                ..RecoveryPoint::default()
+            })
+        };
+        let mut records = plain.to_vec();
+        records.push(rp("rp1", true));
+        let c = run_checks(&records, &Evidence::empty(), "");
+        assert_eq!((get(&c, "encryption").status, get(&c, "encryption").records), (CheckStatus::Pass, 1));
+        records.push(rp("rp2", false));
+        let c = run_checks(&records, &Evidence::empty(), "");
+        assert_eq!(get(&c, "encryption").status, CheckStatus::Fail);
+        assert_eq!(get(&c, "encryption").exceptions, ["rp2"]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::checks::{CHECK_IDS, CheckResult, CheckStatus};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Framework};
 
 /// The mapping shipped with the tool.
 pub const DEFAULT_MAPPING: &str = include_str!("../../report-templates/dora-mapping.toml");
@@ -29,6 +29,9 @@ pub enum Status {
     NotSatisfied,
     /// No check has data, or our data cannot evidence the requirement.
     NoEvidence,
+    /// The requirement applies only to entities of another kind (`applies_to` in the mapping
+    /// against `ict_risk_framework` in the config).
+    NotApplicable,
 }
 
 impl Status {
@@ -39,6 +42,7 @@ impl Status {
             Status::PartiallySatisfied => "partially_satisfied",
             Status::NotSatisfied => "not_satisfied",
             Status::NoEvidence => "no_evidence",
+            Status::NotApplicable => "not_applicable",
         }
     }
 }
@@ -58,6 +62,8 @@ pub struct Requirement {
     pub rule: String,
     /// What the auditor should attach.
     pub attach: Option<String>,
+    /// The ICT risk-management framework the requirement belongs to (`None`: every entity).
+    pub applies_to: Option<Framework>,
 }
 
 /// The parsed mapping.
@@ -84,6 +90,7 @@ struct RawRequirement {
     checks: Vec<Spanned<String>>,
     rule: Option<Spanned<String>>,
     attach: Option<String>,
+    applies_to: Option<Spanned<String>>,
 }
 
 impl Mapping {
@@ -136,6 +143,12 @@ impl Mapping {
                 Some(s) => s.into_inner(),
                 None => "all".to_owned(),
             };
+            let applies_to = match r.applies_to {
+                Some(s) => Some(Framework::parse(s.get_ref()).ok_or_else(|| {
+                    (at(s.span()), format!("applies_to must be \"standard\" or \"simplified\", got {:?}", s.get_ref()))
+                })?),
+                None => None,
+            };
             requirements.push(Requirement {
                 id: r.id.into_inner(),
                 citation: r.citation,
@@ -143,6 +156,7 @@ impl Mapping {
                 checks: r.checks.into_iter().map(Spanned::into_inner).collect(),
                 rule,
                 attach: r.attach,
+                applies_to,
             });
         }
         Ok(Mapping { requirements, sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex() })
@@ -164,6 +178,8 @@ pub struct Finding {
     pub summary: String,
     /// (check id, status) pairs.
     pub checks: Vec<(String, CheckStatus)>,
+    /// The checks that lacked data (why a requirement is not satisfied).
+    pub checks_without_data: Vec<String>,
     /// Evidence records the checks read.
     pub evidence_records: u64,
     /// Artifacts those records came from (indices into the artifact table).
@@ -173,26 +189,34 @@ pub struct Finding {
     pub attach: Option<String>,
 }
 
-/// The status of a requirement from its checks' statuses.
+/// The status of a requirement from its checks' statuses (DESIGN §5, v2: missing evidence
+/// never improves a status).
+///
+/// * `all`: satisfied only when every check has data and passes; not satisfied when at least
+///   one fails and none passes; no evidence when no check has data; else partially satisfied.
+/// * `any` (alternative evidence): satisfied when one passes; not satisfied when every check
+///   with data fails; no evidence when none has data; else partially satisfied.
+///
+/// A requirement without checks has no evidence.
 pub fn status_of(rule: &str, statuses: &[CheckStatus]) -> Status {
     let with_data: Vec<CheckStatus> = statuses.iter().copied().filter(|s| *s != CheckStatus::NoData).collect();
     if with_data.is_empty() {
         return Status::NoEvidence;
     }
-    let passes = with_data.iter().filter(|s| **s == CheckStatus::Pass).count();
-    let fails = with_data.iter().filter(|s| **s == CheckStatus::Fail).count();
+    let pass = with_data.contains(&CheckStatus::Pass);
+    let fail = with_data.contains(&CheckStatus::Fail);
     match rule {
-        "any" if passes > 0 => Status::Satisfied,
-        "any" if fails == with_data.len() => Status::NotSatisfied,
+        "any" if pass => Status::Satisfied,
+        "any" if with_data.iter().all(|s| *s == CheckStatus::Fail) => Status::NotSatisfied,
         "any" => Status::PartiallySatisfied,
-        _ if passes == with_data.len() => Status::Satisfied,
-        _ if fails == with_data.len() => Status::NotSatisfied,
+        _ if statuses.iter().all(|s| *s == CheckStatus::Pass) => Status::Satisfied,
+        _ if fail && !pass => Status::NotSatisfied,
         _ => Status::PartiallySatisfied,
     }
 }
 
-/// Evaluates every requirement against the check results.
-pub fn evaluate(mapping: &Mapping, checks: &[CheckResult]) -> Vec<Finding> {
+/// Evaluates every requirement against the check results, for an entity under `framework`.
+pub fn evaluate(mapping: &Mapping, checks: &[CheckResult], framework: Framework) -> Vec<Finding> {
     mapping
         .requirements
         .iter()
@@ -200,14 +224,22 @@ pub fn evaluate(mapping: &Mapping, checks: &[CheckResult]) -> Vec<Finding> {
             let used: Vec<&CheckResult> =
                 r.checks.iter().filter_map(|id| checks.iter().find(|c| c.id == id.as_str())).collect();
             let statuses: Vec<CheckStatus> = used.iter().map(|c| c.status).collect();
-            let status = if r.checks.is_empty() { Status::NoEvidence } else { status_of(&r.rule, &statuses) };
-            let summary = if used.is_empty() {
+            let applies = r.applies_to.is_none_or(|f| f == framework);
+            let status = if !applies { Status::NotApplicable } else { status_of(&r.rule, &statuses) };
+            let summary = if !applies {
+                not_applicable_reason(r.applies_to.unwrap_or_default(), framework)
+            } else if used.is_empty() {
                 format!(
                     "AWS Backup data cannot evidence this requirement. Attach: {}",
                     r.attach.as_deref().unwrap_or("the entity's own documentation.")
                 )
             } else {
-                used.iter().map(|c| c.summary.as_str()).collect::<Vec<_>>().join(" ")
+                let mut s = reason(status, &r.rule, &used);
+                for c in &used {
+                    s.push(' ');
+                    s.push_str(&c.summary);
+                }
+                s
             };
             let mut evidence_artifacts = BTreeSet::new();
             for c in &used {
@@ -220,12 +252,53 @@ pub fn evaluate(mapping: &Mapping, checks: &[CheckResult]) -> Vec<Finding> {
                 status,
                 summary,
                 checks: used.iter().map(|c| (c.id.to_owned(), c.status)).collect(),
+                checks_without_data: if applies {
+                    used.iter().filter(|c| c.status == CheckStatus::NoData).map(|c| c.id.to_owned()).collect()
+                } else {
+                    Vec::new()
+                },
                 evidence_records: used.iter().map(|c| c.records).sum(),
                 evidence_artifacts,
                 attach: r.attach.clone(),
             }
         })
         .collect()
+}
+
+/// Why a requirement does not apply.
+fn not_applicable_reason(applies_to: Framework, framework: Framework) -> String {
+    let regime = match applies_to {
+        Framework::Simplified => "the simplified ICT risk-management framework (DORA Art. 16, RTS 2024/1774 Title III)",
+        Framework::Standard => "the standard ICT risk-management framework (DORA Art. 5–15, RTS 2024/1774 Title II)",
+    };
+    format!(
+        "Not applicable: applies only to entities under {regime}; this package is for an entity under the {} \
+         framework (ict_risk_framework in dora-evidence.toml{}).",
+        framework.as_str(),
+        if framework == Framework::default() { ", the default" } else { "" }
+    )
+}
+
+/// The first sentence of a finding's summary: which checks decided its status.
+fn reason(status: Status, rule: &str, used: &[&CheckResult]) -> String {
+    let ids = |want: CheckStatus| -> Vec<&str> { used.iter().filter(|c| c.status == want).map(|c| c.id).collect() };
+    let (pass, warn, fail, none) =
+        (ids(CheckStatus::Pass), ids(CheckStatus::Warn), ids(CheckStatus::Fail), ids(CheckStatus::NoData));
+    let mut parts = Vec::new();
+    for (label, list) in [("fails", &fail), ("warns", &warn), ("passes", &pass), ("no data", &none)] {
+        if !list.is_empty() {
+            parts.push(format!("{label}: {}", list.join(", ")));
+        }
+    }
+    let how = if rule == "any" { "any one check suffices" } else { "every check must have data and pass" };
+    let lead = match status {
+        Status::Satisfied => "Satisfied",
+        Status::PartiallySatisfied => "Partially satisfied",
+        Status::NotSatisfied => "Not satisfied",
+        Status::NoEvidence => "No evidence: none of its checks had data from the period",
+        Status::NotApplicable => "Not applicable",
+    };
+    format!("{lead} ({how}; {}).", parts.join("; "))
 }
 
 #[cfg(test)]
@@ -266,18 +339,133 @@ mod tests {
         assert!(m.requirements.iter().filter(|r| r.checks.is_empty()).all(|r| r.attach.is_some()));
     }
 
+    /// The truth table of DESIGN §5, hand-written: (pass, warn, fail, no_data present) →
+    /// (status under `all`, status under `any`).
+    const TRUTH: [([bool; 4], &str, &str); 16] = [
+        ([false, false, false, false], "no_evidence", "no_evidence"),
+        ([false, false, false, true], "no_evidence", "no_evidence"),
+        ([false, false, true, false], "not_satisfied", "not_satisfied"),
+        ([false, false, true, true], "not_satisfied", "not_satisfied"),
+        ([false, true, false, false], "partially_satisfied", "partially_satisfied"),
+        ([false, true, false, true], "partially_satisfied", "partially_satisfied"),
+        ([false, true, true, false], "not_satisfied", "partially_satisfied"),
+        ([false, true, true, true], "not_satisfied", "partially_satisfied"),
+        ([true, false, false, false], "satisfied", "satisfied"),
+        ([true, false, false, true], "partially_satisfied", "satisfied"),
+        ([true, false, true, false], "partially_satisfied", "satisfied"),
+        ([true, false, true, true], "partially_satisfied", "satisfied"),
+        ([true, true, false, false], "partially_satisfied", "satisfied"),
+        ([true, true, false, true], "partially_satisfied", "satisfied"),
+        ([true, true, true, false], "partially_satisfied", "satisfied"),
+        ([true, true, true, true], "partially_satisfied", "satisfied"),
+    ];
+
+    /// Every multiset of check outcomes with the given presence pattern (one or two of each
+    /// present outcome, in both orders), so counts and order cannot matter.
+    fn combinations(present: [bool; 4]) -> Vec<Vec<CheckStatus>> {
+        let all = [Pass, Warn, Fail, NoData];
+        let once: Vec<CheckStatus> = all.iter().zip(present).filter(|(_, p)| *p).map(|(s, _)| *s).collect();
+        let mut twice: Vec<CheckStatus> = once.iter().flat_map(|s| [*s, *s]).collect();
+        let mut reversed = once.clone();
+        reversed.reverse();
+        twice.reverse();
+        vec![once, reversed, twice]
+    }
+
     #[test]
-    fn statuses_from_check_results() {
-        assert_eq!(status_of("all", &[Pass, Pass, NoData]), Status::Satisfied);
-        assert_eq!(status_of("all", &[Pass, Fail]), Status::PartiallySatisfied);
-        assert_eq!(status_of("all", &[Pass, Warn]), Status::PartiallySatisfied);
-        assert_eq!(status_of("all", &[Fail, Fail, NoData]), Status::NotSatisfied);
-        assert_eq!(status_of("all", &[Warn]), Status::PartiallySatisfied);
-        assert_eq!(status_of("all", &[NoData, NoData]), Status::NoEvidence);
-        assert_eq!(status_of("all", &[]), Status::NoEvidence);
-        assert_eq!(status_of("any", &[Fail, Pass]), Status::Satisfied);
-        assert_eq!(status_of("any", &[Fail, Warn]), Status::PartiallySatisfied);
-        assert_eq!(status_of("any", &[Fail, NoData]), Status::NotSatisfied);
+    fn every_cell_of_the_truth_table() {
+        for (present, all, any) in TRUTH {
+            for statuses in combinations(present) {
+                assert_eq!(status_of("all", &statuses).as_str(), all, "all {statuses:?}");
+                assert_eq!(status_of("any", &statuses).as_str(), any, "any {statuses:?}");
+            }
+        }
+        // The cases the issue names: Art. 9(2) with fail, fail, warn; a restore-less Art. 12(2).
+        assert_eq!(status_of("all", &[Fail, Fail, Warn]), Status::NotSatisfied);
+        assert_eq!(status_of("all", &[Pass, NoData, NoData]), Status::PartiallySatisfied);
+    }
+
+    #[test]
+    fn the_readme_truth_table_is_the_code() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("<!-- truth-table:start -->")
+            .nth(1)
+            .and_then(|t| t.split("<!-- truth-table:end -->").next())
+            .expect("README.md has the truth table");
+        let rows: Vec<Vec<String>> = table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| pass"))
+            .map(|l| l.split('|').map(|c| c.trim().trim_matches('`').to_owned()).filter(|c| !c.is_empty()).collect())
+            .collect();
+        assert_eq!(rows.len(), 16);
+        for row in rows {
+            let present: Vec<bool> = row[..4].iter().map(|c| c == "yes").collect();
+            let present = [present[0], present[1], present[2], present[3]];
+            let (_, all, any) = TRUTH.iter().find(|t| t.0 == present).expect("each pattern once");
+            assert_eq!((row[4].as_str(), row[5].as_str()), (*all, *any), "README row {row:?}");
+            for statuses in combinations(present) {
+                assert_eq!(status_of("all", &statuses).as_str(), row[4]);
+                assert_eq!(status_of("any", &statuses).as_str(), row[5]);
+            }
+        }
+    }
+
+    fn result(id: &'static str, status: CheckStatus) -> CheckResult {
+        CheckResult {
+            id,
+            title: "t",
+            status,
+            summary: format!("{id} said something."),
+            figures: Default::default(),
+            exceptions: Vec::new(),
+            records: 0,
+            artifacts: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn requirements_for_another_framework_are_not_applicable() {
+        let m = Mapping::parse(
+            "[[requirement]]\nid = \"s\"\ncitation = \"RTS 40\"\nparaphrase = \"p\"\nchecks = [\"rpo\"]\n\
+             applies_to = \"simplified\"\n\n[[requirement]]\nid = \"all\"\ncitation = \"c\"\nparaphrase = \"p\"\n\
+             checks = [\"rpo\"]\n",
+        )
+        .unwrap();
+        let checks = [result("rpo", Pass)];
+        let standard = evaluate(&m, &checks, Framework::Standard);
+        assert_eq!(standard[0].status, Status::NotApplicable);
+        assert!(standard[0].summary.starts_with("Not applicable: applies only to entities under the simplified"));
+        assert_eq!(standard[1].status, Status::Satisfied);
+        let simplified = evaluate(&m, &checks, Framework::Simplified);
+        assert_eq!(simplified[0].status, Status::Satisfied);
+        let bad = "[[requirement]]\nid = \"a\"\ncitation = \"c\"\nparaphrase = \"p\"\nchecks = []\napplies_to = \"micro\"\n";
+        assert_eq!(Mapping::parse(bad).unwrap_err().0, Some(6));
+        // The built-in mapping: RTS Art. 40 binds only the simplified framework.
+        let builtin = Mapping::builtin();
+        let rts40 = builtin.requirements.iter().find(|r| r.id == "rts-40").unwrap();
+        assert_eq!(rts40.applies_to, Some(Framework::Simplified));
+    }
+
+    #[test]
+    fn findings_say_which_checks_lacked_data() {
+        let m = Mapping::parse(
+            "[[requirement]]\nid = \"r\"\ncitation = \"c\"\nparaphrase = \"p\"\n\
+             checks = [\"backup_success\", \"restore_test_results\", \"rto\"]\n",
+        )
+        .unwrap();
+        let checks = [result("backup_success", Pass), result("restore_test_results", NoData), result("rto", NoData)];
+        let f = &evaluate(&m, &checks, Framework::Standard)[0];
+        assert_eq!(f.status, Status::PartiallySatisfied);
+        assert_eq!(f.checks_without_data, ["restore_test_results", "rto"]);
+        assert!(
+            f.summary.starts_with(
+                "Partially satisfied (every check must have data and pass; passes: backup_success; no data: \
+                 restore_test_results, rto). backup_success said something."
+            ),
+            "{}",
+            f.summary
+        );
     }
 
     #[test]

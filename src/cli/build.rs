@@ -29,7 +29,12 @@ pub struct BuildArgs {
     /// Exit 0 even when some inputs could not be parsed (the package is marked partial).
     #[arg(long)]
     allow_partial: bool,
-    /// Replace OUT if it exists and is not empty.
+    /// Build even when no input is recognised or the period has no backup job (the package and
+    /// its cover then say it is empty); without it such a run exits 2.
+    #[arg(long)]
+    allow_empty: bool,
+    /// Replace OUT when it holds a dora-evidence package (and nothing else); any other
+    /// non-empty folder is refused, nothing deleted.
     #[arg(long)]
     force: bool,
     /// Time the package claims to be generated at (RFC 3339); fix it for reproducible output.
@@ -145,6 +150,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         s3_inputs,
         s3_concurrency: args.concurrency,
         path_style: args.path_style,
+        allow_empty: args.allow_empty,
         period: args.period,
         out: args.out,
         force: args.force,
@@ -157,7 +163,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         templates: args.templates,
         signing,
     };
+    // SIGINT/SIGTERM remove this run's work folders (DESIGN §8).
+    crate::output::remove_work_on_signals().context("cannot install the signal handler")?;
     let summary = build::run(&opts).context("build failed")?;
+    for s in &summary.skipped_inputs {
+        eprintln!("warning: skipped {}: {}", s.path, s.kind.reason());
+    }
+    for dir in &summary.removed_work_folders {
+        eprintln!("removed {}: a stale work folder of a killed dora-evidence run", dir.display());
+    }
     println!("package: {}", summary.out.display());
     println!("report:  {}", summary.out.join("report.pdf").display());
     match &summary.signed_by {
@@ -173,11 +187,13 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     }
     let count = |s: &str| summary.findings.iter().filter(|f| f.1 == s).count();
     println!(
-        "findings: {} satisfied, {} partially satisfied, {} not satisfied, {} no evidence (findings.csv)",
+        "findings: {} satisfied, {} partially satisfied, {} not satisfied, {} no evidence, {} not applicable \
+         (findings.csv)",
         count("satisfied"),
         count("partially_satisfied"),
         count("not_satisfied"),
-        count("no_evidence")
+        count("no_evidence"),
+        count("not_applicable")
     );
     if summary.is_partial() {
         eprintln!(

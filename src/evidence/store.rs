@@ -6,7 +6,8 @@
 //! the runs are merged k-way: observations of one key arrive together, are merged
 //! ([`super::merge`]) and handed, one record per key and in key order, to a consumer (the
 //! evidence writer; later the assessment) in the same pass. Memory stays bounded by the
-//! arena size and the number of runs, whatever the size of the quarter.
+//! arena size and the number of runs, whatever the size of the quarter; the few ties the
+//! merge settles by a rule ([`super::merge::Conflict`]) are collected on the side.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -15,12 +16,12 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::Record;
-use super::merge::{Merge, control_key, merge_group, resource_compliance_key};
+use super::merge::{Conflict, Merge, control_key, merge_group, resource_compliance_key};
 use super::model::{ControlResult, Job, JobKind, RecoveryPoint, ResourceCompliance, TaggedResource};
 use crate::artifact::Sha256Digest;
 
 /// Record types kept on disk, in output order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum Bulk {
     /// Backup jobs.
@@ -207,6 +208,7 @@ enum Merged {
 }
 
 /// Merges all runs k-way, handing every merged record to `consume` in (type, key) order.
+/// Returns the counts and the conflicts the merge recorded, in (type, key) order.
 ///
 /// The merge runs on its own thread and `consume` on the caller's, so writing the
 /// evidence out overlaps with merging.
@@ -217,7 +219,7 @@ pub fn merge_runs(
     runs: &[PathBuf],
     shas: &[Sha256Digest],
     consume: &mut dyn FnMut(&Record) -> io::Result<()>,
-) -> io::Result<BulkCounts> {
+) -> io::Result<(BulkCounts, Vec<Conflict>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Merged>>(16);
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || produce(runs, shas, tx));
@@ -250,7 +252,7 @@ fn produce(
     runs: &[PathBuf],
     shas: &[Sha256Digest],
     tx: std::sync::mpsc::SyncSender<Vec<Merged>>,
-) -> io::Result<BulkCounts> {
+) -> io::Result<(BulkCounts, Vec<Conflict>)> {
     let mut readers = runs
         .iter()
         .map(|p| Ok(RunReader { r: BufReader::with_capacity(64 * 1024, File::open(p)?) }))
@@ -264,6 +266,7 @@ fn produce(
         }
     }
     let mut counts = BulkCounts::default();
+    let mut conflicts = Vec::new();
     let mut group: Vec<Vec<u8>> = Vec::new();
     let mut batch = Vec::with_capacity(BATCH);
     let stopped = || io::Error::other("evidence writer stopped");
@@ -291,7 +294,7 @@ fn produce(
                 .iter()
                 .map(|b| postcard::from_bytes(b).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)))
                 .collect::<io::Result<Vec<Record>>>()?;
-            match merge_records(bulk, records, shas)? {
+            match merge_records(bulk, records, shas, &mut conflicts)? {
                 Some(m) => Merged::Decoded(Box::new(m)),
                 None => continue,
             }
@@ -305,49 +308,63 @@ fn produce(
     if !batch.is_empty() {
         tx.send(batch).map_err(|_| stopped())?;
     }
-    Ok(counts)
+    Ok((counts, conflicts))
+}
+
+fn typed_merge<T: Merge>(
+    group: Vec<Record>,
+    shas: &[Sha256Digest],
+    conflicts: &mut Vec<Conflict>,
+    pick: fn(Record) -> Option<T>,
+    wrap: fn(T) -> Record,
+) -> io::Result<Option<Record>> {
+    let items = group.into_iter().map(pick).collect::<Option<Vec<T>>>();
+    let items = items.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "mixed record types under one key"))?;
+    Ok(merge_group(items, shas, conflicts).map(wrap))
 }
 
 /// Merged records handed over per channel message.
 const BATCH: usize = 512;
 
-fn merge_records(bulk: Bulk, group: Vec<Record>, shas: &[Sha256Digest]) -> io::Result<Option<Record>> {
-    fn typed<T: Merge>(
-        group: Vec<Record>,
-        shas: &[Sha256Digest],
-        pick: fn(Record) -> Option<T>,
-        wrap: fn(T) -> Record,
-    ) -> io::Result<Option<Record>> {
-        let items = group.into_iter().map(pick).collect::<Option<Vec<T>>>();
-        let items =
-            items.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "mixed record types under one key"))?;
-        Ok(merge_group(items, shas).map(wrap))
-    }
+fn merge_records(
+    bulk: Bulk,
+    group: Vec<Record>,
+    shas: &[Sha256Digest],
+    conflicts: &mut Vec<Conflict>,
+) -> io::Result<Option<Record>> {
     match bulk {
-        Bulk::BackupJobs | Bulk::CopyJobs | Bulk::RestoreJobs => {
-            typed::<Job>(group, shas, |r| if let Record::Job(j) = r { Some(j) } else { None }, Record::Job)
-        }
-        Bulk::RecoveryPoints => typed::<RecoveryPoint>(
+        Bulk::BackupJobs | Bulk::CopyJobs | Bulk::RestoreJobs => typed_merge::<Job>(
             group,
             shas,
+            conflicts,
+            |r| if let Record::Job(j) = r { Some(j) } else { None },
+            Record::Job,
+        ),
+        Bulk::RecoveryPoints => typed_merge::<RecoveryPoint>(
+            group,
+            shas,
+            conflicts,
             |r| if let Record::RecoveryPoint(j) = r { Some(j) } else { None },
             Record::RecoveryPoint,
         ),
-        Bulk::Controls => typed::<ControlResult>(
+        Bulk::Controls => typed_merge::<ControlResult>(
             group,
             shas,
+            conflicts,
             |r| if let Record::Control(j) = r { Some(j) } else { None },
             Record::Control,
         ),
-        Bulk::ResourceCompliance => typed::<ResourceCompliance>(
+        Bulk::ResourceCompliance => typed_merge::<ResourceCompliance>(
             group,
             shas,
+            conflicts,
             |r| if let Record::ResourceCompliance(j) = r { Some(j) } else { None },
             Record::ResourceCompliance,
         ),
-        Bulk::TaggedResources => typed::<TaggedResource>(
+        Bulk::TaggedResources => typed_merge::<TaggedResource>(
             group,
             shas,
+            conflicts,
             |r| if let Record::TaggedResource(j) = r { Some(j) } else { None },
             Record::TaggedResource,
         ),

@@ -5,6 +5,14 @@
 //! column lists every observation behind a row as `<artifact>@<locator>`, where `<artifact>`
 //! is the first 16 hex digits of the artifact's SHA-256 (the full digest is in
 //! `artifacts.csv`) and the locator is `line N` (CSV), a JSON pointer, or `/` (whole file).
+//!
+//! Semantics v2 (DESIGN §3): `is_parent` in `backup_jobs.csv` / `copy_jobs.csv` means *flagged
+//! or named as parent*: `true` when an observation flags the job (`isParentJob` / `IsParent`)
+//! or another job names it in `parentJobId`; such jobs are not counted in the metrics.
+//! `conflicts.csv` lists every tie the merge settled by a rule (see [`super::merge`]): one row
+//! per job and field, with the distinct values seen (`;`-joined), the observation time they
+//! share (empty: untimed), the value taken, the rule that chose it, and the sources as
+//! `<full sha256>@<locator>=<value>`, winner first.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -406,7 +414,36 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
     close(r)?;
     written.push("parse_errors.csv");
 
+    write_conflicts(ev, dir)?;
+    written.push("conflicts.csv");
+
     Ok(written)
+}
+
+/// Column names of `conflicts.csv`.
+pub const CONFLICT_COLUMNS: &[&str] =
+    &["job_id", "job_kind", "field", "values", "observed_at", "taken", "rule", "sources"];
+
+fn write_conflicts(ev: &Evidence, dir: &Path) -> io::Result<()> {
+    let hex: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
+    let mut r = open(&dir.join("conflicts.csv"), CONFLICT_COLUMNS, &[])?;
+    for c in &ev.conflicts {
+        r.s(&c.job_id)?;
+        r.s(c.job_kind)?;
+        r.s(c.field)?;
+        r.s(&c.values().join(";"))?;
+        r.t(c.observed_at)?;
+        r.s(&c.taken)?;
+        r.s(c.rule)?;
+        let sources: Vec<String> = c
+            .seen
+            .iter()
+            .map(|(p, v)| format!("{}@{}={v}", hex.get(p.artifact as usize).map_or("?", String::as_str), p.locator))
+            .collect();
+        r.s(&sources.join(";"))?;
+        r.end()?;
+    }
+    close(r)
 }
 
 const BACKUP: &[&str] = &[

@@ -6,6 +6,12 @@
 //! lower-cased, anything from a `[` on dropped. Each record type then maps normalised keys to
 //! its fields in one `match`, so a new spelling needs no code, and unknown columns (such as
 //! `path_to_root`) are ignored.
+//!
+//! Bad values (DESIGN §3 v2): only a record's essential fields — its id, its state, its
+//! creation time ([`FieldSink::essential`]) — make it unreadable. Any other bad value (a size
+//! `"N/A"`, a flag `"maybe"`, an auxiliary date) leaves its field empty and is reported by the
+//! caller, and the record is kept. Flags read `true`/`false` as JSON booleans or as text in any
+//! case (`"TRUE"`).
 
 use std::borrow::Cow;
 
@@ -173,6 +179,11 @@ pub trait FieldSink {
     /// When the value cannot be read as the field's type.
     fn set(&mut self, key: &[u8], value: Scalar<'_>) -> Result<(), String>;
 
+    /// Whether a bad value of `key` makes the record unreadable: its id, its state, its
+    /// creation time (DESIGN §3 v2). A bad value of any other field leaves that field empty;
+    /// the caller reports it and keeps the record.
+    fn essential(&self, key: &[u8]) -> bool;
+
     /// Receives a JSON array field (tags, alarm actions). Ignored by default.
     ///
     /// # Errors
@@ -209,6 +220,13 @@ fn set_kind(job: &mut Job, kind: JobKind, v: Scalar<'_>) -> Result<(), String> {
 }
 
 impl FieldSink for Job {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(
+            key,
+            b"backupjobid" | b"copyjobid" | b"restorejobid" | b"jobstatus" | b"state" | b"status" | b"creationdate"
+        )
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"backupjobid" => set_kind(self, JobKind::Backup, v)?,
@@ -266,6 +284,10 @@ impl FieldSink for Job {
 }
 
 impl FieldSink for RecoveryPoint {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"recoverypointarn" | b"status" | b"creationdate")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"recoverypointarn" => self.recovery_point_arn = v.string().unwrap_or_default(),
@@ -301,6 +323,10 @@ impl FieldSink for RecoveryPoint {
 }
 
 impl FieldSink for ControlResult {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"controlname" | b"lastevaluationtime")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"accountid" => self.account_id = v.string(),
@@ -328,6 +354,10 @@ impl FieldSink for ControlResult {
 }
 
 impl FieldSink for ResourceCompliance {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"resourceid" | b"lastevaluationtime")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"accountid" => self.account_id = v.string(),
@@ -354,6 +384,10 @@ impl FieldSink for ResourceCompliance {
 }
 
 impl FieldSink for Vault {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"backupvaultarn")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"backupvaultarn" => self.vault_arn = v.string().unwrap_or_default(),
@@ -381,6 +415,10 @@ impl FieldSink for Vault {
 }
 
 impl FieldSink for LegalHold {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"legalholdid")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"legalholdid" => self.legal_hold_id = v.string().unwrap_or_default(),
@@ -404,6 +442,10 @@ impl FieldSink for LegalHold {
 }
 
 impl FieldSink for ReportIntegrity {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"s3relativepath")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"s3relativepath" => self.s3_path = v.string().unwrap_or_default(),
@@ -436,6 +478,10 @@ impl FieldSink for ReportIntegrity {
 }
 
 impl FieldSink for Alarm {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"alarmarn")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"alarmarn" => self.alarm_arn = v.string().unwrap_or_default(),
@@ -491,6 +537,10 @@ impl FieldSink for Alarm {
 }
 
 impl FieldSink for TaggedResource {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"resourcearn")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         if key == b"resourcearn" {
             self.resource_arn = v.string().unwrap_or_default();
@@ -500,14 +550,17 @@ impl FieldSink for TaggedResource {
 
     fn set_array(&mut self, key: &[u8], items: &[serde_json::Value]) -> Result<(), String> {
         if key == b"tags" {
-            for t in items {
-                match (t.get("Key").and_then(|v| v.as_str()), t.get("Value").and_then(|v| v.as_str())) {
-                    (Some(k), Some(v)) => self.tags.push((k.to_owned(), v.to_owned())),
-                    _ => return Err("Tags items need Key and Value strings".into()),
-                }
-            }
-            self.tags.sort();
-            self.tags.dedup_by(|a, b| a.0 == b.0);
+            // All or nothing: a bad item leaves the tags empty.
+            let mut tags = items
+                .iter()
+                .map(|t| match (t.get("Key").and_then(|v| v.as_str()), t.get("Value").and_then(|v| v.as_str())) {
+                    (Some(k), Some(v)) => Ok((k.to_owned(), v.to_owned())),
+                    _ => Err("Tags items need Key and Value strings".to_string()),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            tags.sort();
+            tags.dedup_by(|a, b| a.0 == b.0);
+            self.tags = tags;
         }
         Ok(())
     }
@@ -521,6 +574,10 @@ impl FieldSink for TaggedResource {
 }
 
 impl FieldSink for RestoreTestingPlan {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"restoretestingplanarn")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"restoretestingplanarn" => self.plan_arn = v.string().unwrap_or_default(),
@@ -542,6 +599,10 @@ impl FieldSink for RestoreTestingPlan {
 }
 
 impl FieldSink for RestoreTestingSelection {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"restoretestingplanname" | b"restoretestingselectionname")
+    }
+
     fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
         match key {
             b"restoretestingplanname" => self.plan_name = v.string().unwrap_or_default(),
@@ -565,32 +626,39 @@ impl FieldSink for RestoreTestingSelection {
 
 /// Feeds a parsed JSON object into a sink, flattening nested objects
 /// (`CreatedBy.RestoreTestingPlanArn` → `restoretestingplanarn`). Errors name the JSON
-/// pointer below `pointer`.
+/// pointer below `pointer`. A bad non-essential field ([`FieldSink::essential`]) is left
+/// empty and pushed to `soft` as (JSON pointer, message); reading goes on.
 ///
 /// # Errors
-/// The first field that cannot be read, as (JSON pointer, message).
-pub fn feed_value(sink: &mut dyn FieldSink, value: &serde_json::Value, pointer: &str) -> Result<(), (String, String)> {
+/// The first essential field that cannot be read, as (JSON pointer, message).
+pub fn feed_value(
+    sink: &mut dyn FieldSink,
+    value: &serde_json::Value,
+    pointer: &str,
+    soft: &mut Vec<(String, String)>,
+) -> Result<(), (String, String)> {
     let serde_json::Value::Object(map) = value else {
         return Err((pointer.to_owned(), "expected an object".into()));
     };
     for (k, v) in map {
         let key = NormKey::new(k);
         let at = || format!("{pointer}/{k}");
-        let scalar = match v {
-            serde_json::Value::Null => Scalar::Null,
-            serde_json::Value::Bool(b) => Scalar::Bool(*b),
-            serde_json::Value::Number(n) => number_scalar(n),
-            serde_json::Value::String(s) => Scalar::Str(s),
-            serde_json::Value::Array(items) => {
-                sink.set_array(key.as_bytes(), items).map_err(|e| (at(), e))?;
-                continue;
-            }
+        let result = match v {
+            serde_json::Value::Null => sink.set(key.as_bytes(), Scalar::Null),
+            serde_json::Value::Bool(b) => sink.set(key.as_bytes(), Scalar::Bool(*b)),
+            serde_json::Value::Number(n) => sink.set(key.as_bytes(), number_scalar(n)),
+            serde_json::Value::String(s) => sink.set(key.as_bytes(), Scalar::Str(s)),
+            serde_json::Value::Array(items) => sink.set_array(key.as_bytes(), items),
             serde_json::Value::Object(_) => {
-                feed_value(sink, v, &at())?;
+                feed_value(sink, v, &at(), soft)?;
                 continue;
             }
         };
-        sink.set(key.as_bytes(), scalar).map_err(|e| (at(), e))?;
+        match result {
+            Err(e) if sink.essential(key.as_bytes()) => return Err((at(), e)),
+            Err(e) => soft.push((at(), e)),
+            Ok(()) => {}
+        }
     }
     Ok(())
 }
@@ -645,7 +713,9 @@ mod tests {
             "CreatedBy": {"RestoreTestingPlanArn": "arn:plan"}, "SourceResourceArn": "arn:src",
             "ValidationStatus": "successful", "BackupSizeInBytes": "1024"
         });
-        feed_value(&mut job, &v, "/RestoreJobs/0").unwrap();
+        let mut soft = Vec::new();
+        feed_value(&mut job, &v, "/RestoreJobs/0", &mut soft).unwrap();
+        assert!(soft.is_empty());
         job.finish().unwrap();
         assert_eq!(job.kind, Some(JobKind::Restore));
         assert_eq!(job.state.as_deref(), Some("COMPLETED"));
@@ -656,9 +726,8 @@ mod tests {
         assert!(job.is_restore_test());
 
         let mut bad = Job::default();
-        let err =
-            feed_value(&mut bad, &serde_json::json!({"BackupJobId": "b", "CreationDate": "soon"}), "/BackupJobs/7")
-                .unwrap_err();
+        let v = serde_json::json!({"BackupJobId": "b", "CreationDate": "soon"});
+        let err = feed_value(&mut bad, &v, "/BackupJobs/7", &mut soft).unwrap_err();
         assert_eq!(err.0, "/BackupJobs/7/CreationDate");
         assert!(err.1.contains("\"soon\""), "{}", err.1);
 
@@ -667,5 +736,60 @@ mod tests {
         assert_eq!(old.observed_at, Some(Timestamp::parse("2026-07-14T00:00:00Z").unwrap()));
         assert!(old.set(b"reporttimeperiod", Scalar::Str("2026-07-13")).is_err());
         assert!(old.finish().is_err());
+    }
+
+    #[test]
+    fn a_bad_auxiliary_field_is_left_empty_and_the_record_kept() {
+        let v = serde_json::json!({
+            "BackupJobId": "b-1", "State": "FAILED", "CreationDate": "2026-07-14T05:00:00Z",
+            "BackupSizeInBytes": "N/A", "IsParent": "maybe", "ExpectedCompletionDate": "soon",
+            "RecoveryPointLifecycle": {"DeleteAfterDays": 35}, "StatusMessage": "Access denied"
+        });
+        let (mut job, mut soft) = (Job::default(), Vec::new());
+        feed_value(&mut job, &v, "/BackupJobs/4", &mut soft).unwrap();
+        job.finish().unwrap();
+        assert_eq!(job.state.as_deref(), Some("FAILED"));
+        assert_eq!(job.creation_date, Some(Timestamp::parse("2026-07-14T05:00:00Z").unwrap()));
+        assert_eq!((job.backup_size_bytes, job.is_parent, job.expected_completion_date), (None, None, None));
+        assert_eq!(job.status_message.as_deref(), Some("Access denied"));
+        soft.sort();
+        let places: Vec<&str> = soft.iter().map(|(at, _)| at.as_str()).collect();
+        let want =
+            ["/BackupJobs/4/BackupSizeInBytes", "/BackupJobs/4/ExpectedCompletionDate", "/BackupJobs/4/IsParent"];
+        assert_eq!(places, want);
+        assert!(soft[0].1.contains("\"N/A\""), "{}", soft[0].1);
+        // Essential fields still drop the record: an id of the wrong kind, an unreadable creation time.
+        let mut soft = Vec::new();
+        let v = serde_json::json!({"BackupJobId": "b", "CopyJobId": "c", "BackupSizeInBytes": "N/A"});
+        assert!(feed_value(&mut Job::default(), &v, "", &mut soft).is_err());
+        for key in [&b"copyjobid"[..], b"creationdate", b"status", b"state", b"jobstatus"] {
+            assert!(Job::default().essential(key));
+        }
+        assert!(!Job::default().essential(b"backupsizeinbytes"));
+        assert!(RecoveryPoint::default().essential(b"creationdate"));
+        assert!(ControlResult::default().essential(b"lastevaluationtime"));
+        assert!(!ControlResult::default().essential(b"numresourcescompliant"));
+    }
+
+    #[test]
+    fn parent_flags_read_as_bool_or_text() {
+        for v in [Scalar::Bool(true), Scalar::Str("TRUE"), Scalar::Str(" true ")] {
+            let mut job = Job::default();
+            job.set(b"isparentjob", v).unwrap();
+            assert_eq!(job.is_parent, Some(true), "{v:?}");
+        }
+        let mut job = Job::default();
+        job.set(b"isparent", Scalar::Str("False")).unwrap();
+        assert_eq!(job.is_parent, Some(false));
+        assert!(job.set(b"isparent", Scalar::Str("maybe")).is_err());
+    }
+
+    #[test]
+    fn bad_tags_leave_none_behind() {
+        let mut t = TaggedResource::default();
+        let items = serde_json::json!([{"Key": "tier", "Value": "gold"}, {"Key": "x"}]);
+        assert!(t.set_array(b"tags", items.as_array().unwrap()).is_err());
+        assert!(t.tags.is_empty());
+        assert!(!t.essential(b"tags"));
     }
 }

@@ -7,9 +7,11 @@
 //! alarms, tags, …) go through `serde_json::Value` first. A `describe-*` output holding one
 //! object (`describe-backup-vault`, `describe-restore-job`, …) is recognised by its keys.
 //!
-//! Problems inside an item drop that item and are reported at its JSON pointer; a syntax
-//! error (for instance a truncated file) ends the parse and is reported at its line and
-//! column, keeping the items read before it.
+//! Problems inside an item are reported at their JSON pointer. An item is dropped only when
+//! an essential field (its id, its state, its creation time) cannot be read; any other bad
+//! field is left empty and the item kept (DESIGN §3 v2). A syntax error (for instance a
+//! truncated file) ends the parse and is reported at its line and column, keeping the items
+//! read before it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -150,30 +152,36 @@ impl Shape {
 
     /// Builds a record from a parsed value and emits it (or the error).
     fn emit_value(self, state: &mut State<'_, '_>, value: &Value, pointer: &str, locator: Locator) {
+        type Soft = Vec<(String, String)>;
         fn one<T: FieldSink + Default>(
             value: &Value,
             pointer: &str,
+            soft: &mut Soft,
             wrap: fn(T) -> Record,
         ) -> Result<Record, (String, String)> {
             let mut rec = T::default();
-            feed_value(&mut rec, value, pointer)?;
+            feed_value(&mut rec, value, pointer, soft)?;
             rec.finish().map_err(|e| (pointer_or_root(pointer), e))?;
             Ok(wrap(rec))
         }
+        let (p, soft) = (pointer, &mut Vec::new());
         let result = match self {
-            Shape::Job => one::<Job>(value, pointer, Record::Job),
-            Shape::RecoveryPoint => one::<RecoveryPoint>(value, pointer, Record::RecoveryPoint),
-            Shape::Control => one::<ControlResult>(value, pointer, Record::Control),
-            Shape::Resource => one::<ResourceCompliance>(value, pointer, Record::ResourceCompliance),
-            Shape::Vault => one::<Vault>(value, pointer, Record::Vault),
-            Shape::LegalHold => one::<LegalHold>(value, pointer, Record::LegalHold),
-            Shape::Alarm => one::<Alarm>(value, pointer, Record::Alarm),
-            Shape::Tagged => one::<TaggedResource>(value, pointer, Record::TaggedResource),
-            Shape::Plan => one::<RestoreTestingPlan>(value, pointer, Record::Plan),
-            Shape::Selection => one::<RestoreTestingSelection>(value, pointer, Record::Selection),
-            Shape::Integrity => one::<ReportIntegrity>(value, pointer, Record::Integrity),
+            Shape::Job => one::<Job>(value, p, soft, Record::Job),
+            Shape::RecoveryPoint => one::<RecoveryPoint>(value, p, soft, Record::RecoveryPoint),
+            Shape::Control => one::<ControlResult>(value, p, soft, Record::Control),
+            Shape::Resource => one::<ResourceCompliance>(value, p, soft, Record::ResourceCompliance),
+            Shape::Vault => one::<Vault>(value, p, soft, Record::Vault),
+            Shape::LegalHold => one::<LegalHold>(value, p, soft, Record::LegalHold),
+            Shape::Alarm => one::<Alarm>(value, p, soft, Record::Alarm),
+            Shape::Tagged => one::<TaggedResource>(value, p, soft, Record::TaggedResource),
+            Shape::Plan => one::<RestoreTestingPlan>(value, p, soft, Record::Plan),
+            Shape::Selection => one::<RestoreTestingSelection>(value, p, soft, Record::Selection),
+            Shape::Integrity => one::<ReportIntegrity>(value, p, soft, Record::Integrity),
             Shape::Scan => return,
         };
+        for (at, msg) in soft.drain(..) {
+            state.sink.error(at, msg);
+        }
         match result {
             Ok(record) => state.emit(record, locator),
             Err((at, msg)) => state.sink.error(at, msg),
@@ -372,13 +380,16 @@ where
     A: SeqAccess<'de>,
 {
     let mut rec = T::default();
-    let mut err: Option<(String, String)> = None;
+    let mut problems = Problems::default();
     keys.pos = 0;
-    if seq.next_element_seed(Item { rec: &mut rec, err: &mut err, keys })?.is_none() {
+    if seq.next_element_seed(Item { rec: &mut rec, problems: &mut problems, keys })?.is_none() {
         return Ok(false);
     }
     let pointer = || item_pointer(list, index);
-    match err {
+    for (field, msg) in problems.soft {
+        state.sink.error(format!("{}/{field}", pointer()), msg);
+    }
+    match problems.fatal {
         Some((field, msg)) => state.sink.error(format!("{}/{field}", pointer()), msg),
         None => match rec.finish() {
             Ok(()) => state.emit(wrap(rec), Locator::Item(list, index)),
@@ -388,12 +399,20 @@ where
     Ok(true)
 }
 
+/// Bad fields of one item, as (raw key, message).
+#[derive(Default)]
+struct Problems {
+    /// The first bad essential field: the item is dropped.
+    fatal: Option<(String, String)>,
+    /// Other bad fields: left empty, reported, the item kept.
+    soft: Vec<(String, String)>,
+}
+
 /// One object, its fields set on a record as they are read; nested objects are flattened.
 struct Item<'a> {
     rec: &'a mut dyn FieldSink,
     keys: &'a mut KeyCache,
-    /// The first bad field: (raw key, message).
-    err: &'a mut Option<(String, String)>,
+    problems: &'a mut Problems,
 }
 
 impl<'de> DeserializeSeed<'de> for Item<'_> {
@@ -413,7 +432,8 @@ impl<'de> Visitor<'de> for Item<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key_seed(Key(&mut *self.keys))? {
-            map.next_value_seed(Field { key, rec: &mut *self.rec, err: &mut *self.err, keys: &mut *self.keys })?;
+            let (rec, problems, keys) = (&mut *self.rec, &mut *self.problems, &mut *self.keys);
+            map.next_value_seed(Field { key, rec, problems, keys })?;
         }
         Ok(())
     }
@@ -484,15 +504,18 @@ struct Field<'a, 'de> {
     key: RawKey<'de>,
     keys: &'a mut KeyCache,
     rec: &'a mut dyn FieldSink,
-    err: &'a mut Option<(String, String)>,
+    problems: &'a mut Problems,
 }
 
 impl Field<'_, '_> {
     fn set<E>(self, v: Scalar<'_>) -> Result<(), E> {
-        if let Err(msg) = self.rec.set(self.key.norm.as_bytes(), v)
-            && self.err.is_none()
-        {
-            *self.err = Some((self.key.raw.into_owned(), msg));
+        let key = self.key.norm.as_bytes();
+        if let Err(msg) = self.rec.set(key, v) {
+            if !self.rec.essential(key) {
+                self.problems.soft.push((self.key.raw.into_owned(), msg));
+            } else if self.problems.fatal.is_none() {
+                self.problems.fatal = Some((self.key.raw.into_owned(), msg));
+            }
         }
         Ok(())
     }
@@ -536,10 +559,69 @@ impl<'de> Visitor<'de> for Field<'_, 'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         // Nested objects (`CreatedBy`, `CalculatedLifecycle`) are flattened into the record.
-        Item { rec: self.rec, err: self.err, keys: self.keys }.visit_map(map)
+        Item { rec: self.rec, problems: self.problems, keys: self.keys }.visit_map(map)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::testing::VecSink;
+
+    /// Parses from memory and from a reader; both must agree.
+    fn parse_text(text: &str) -> VecSink {
+        let (mut a, mut b) = (VecSink::default(), VecSink::default());
+        let kind = parse_slice(text.as_bytes(), &Context::default(), &mut a);
+        assert_eq!(kind, parse_reader(text.as_bytes(), &Context::default(), &mut b));
+        assert_eq!((&a.records, &a.errors), (&b.records, &b.errors));
+        a
+    }
+
+    #[test]
+    fn a_failed_job_with_size_na_is_kept_and_the_size_reported() {
+        let sink = parse_text(
+            r#"{"BackupJobs":[
+              {"BackupJobId":"b-1","State":"FAILED","CreationDate":"2026-07-14T05:00:00Z","BackupSizeInBytes":"N/A",
+               "IsParent":"TRUE","CreatedBy":{"BackupPlanName":"gold"}},
+              {"BackupJobId":"b-2","State":"COMPLETED","CreationDate":"soon","BackupSizeInBytes":"N/A"}]}"#,
+        );
+        let jobs = sink.jobs();
+        assert_eq!(jobs.len(), 1);
+        let j = jobs[0];
+        assert_eq!((j.job_id.as_str(), j.state.as_deref(), j.backup_size_bytes), ("b-1", Some("FAILED"), None));
+        assert_eq!((j.is_parent, j.backup_plan_name.as_deref()), (Some(true), Some("gold")));
+        let locators: Vec<&str> = sink.errors.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            locators,
+            ["/BackupJobs/0/BackupSizeInBytes", "/BackupJobs/1/BackupSizeInBytes", "/BackupJobs/1/CreationDate"]
+        );
+        assert!(sink.errors[0].1.contains("\"N/A\""), "{}", sink.errors[0].1);
+    }
+
+    #[test]
+    fn report_items_and_small_lists_keep_records_with_bad_auxiliary_fields() {
+        let sink = parse_text(
+            r#"{"reportItems":[{"backupJobId":"b-1","jobStatus":"COMPLETED","isParentJob":"maybe",
+                "creationDate":"2026-07-14T05:00:00Z"}]}"#,
+        );
+        assert_eq!(sink.jobs().len(), 1);
+        assert_eq!(sink.errors.len(), 1);
+        assert_eq!(sink.errors[0].0, "/reportItems/0/isParentJob");
+        let sink = parse_text(
+            r#"{"BackupVaultList":[{"BackupVaultArn":"arn:aws:backup:eu-west-1:111122223333:backup-vault:v",
+                "Locked":"yes","MinRetentionDays":30}]}"#,
+        );
+        let Some(Record::Vault(v)) = sink.records.first() else { panic!("{:?}", sink.records) };
+        assert_eq!((v.locked, v.min_retention_days), (None, Some(30)));
+        assert_eq!(sink.errors.len(), 1);
+        assert_eq!(sink.errors[0].0, "/BackupVaultList/0/Locked");
+        // An unreadable id still drops the item.
+        let sink = parse_text(r#"{"BackupVaultList":[{"BackupVaultArn":null,"Locked":true}]}"#);
+        assert!(sink.records.is_empty());
+        assert_eq!(sink.errors.len(), 1);
     }
 }

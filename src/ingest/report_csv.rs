@@ -5,6 +5,11 @@
 //! `path_to_root`) are ignored and missing optional ones stay empty. A UTF-8 BOM and CRLF line
 //! ends are accepted. The template is recognised from the header: the job-id column for job
 //! reports, the compliance-status column for compliance reports.
+//!
+//! Problems are reported at `line N` with the column named in the message. A row is dropped
+//! only when its id, its state or its creation time cannot be read (or it is not a row of the
+//! header's shape); any other bad cell is left empty, reported, and the row still gives its
+//! record (DESIGN §3 v2).
 
 use std::io::Read;
 
@@ -91,13 +96,14 @@ pub fn parse<R: Read>(reader: R, template: Template, ctx: &Context, sink: &mut d
             return kind;
         }
     };
-    type RowParser = fn(&[(NormKey, String)], &csv::StringRecord) -> Result<Record, String>;
+    type RowParser = fn(&[(NormKey, String)], &csv::StringRecord, &mut Vec<String>) -> Result<Record, String>;
     let parse_row: Option<RowParser> = match template {
-        Template::Jobs(_) => Some(|h, r| fill::<Job>(h, r).map(Record::Job)),
-        Template::Control => Some(|h, r| fill::<ControlResult>(h, r).map(Record::Control)),
-        Template::Resource => Some(|h, r| fill::<ResourceCompliance>(h, r).map(Record::ResourceCompliance)),
+        Template::Jobs(_) => Some(|h, r, soft| fill::<Job>(h, r, soft).map(Record::Job)),
+        Template::Control => Some(|h, r, soft| fill::<ControlResult>(h, r, soft).map(Record::Control)),
+        Template::Resource => Some(|h, r, soft| fill::<ResourceCompliance>(h, r, soft).map(Record::ResourceCompliance)),
         Template::Scan => None,
     };
+    let mut soft = Vec::new();
     // A row is sent one row late, so the last one can be dropped if the file ends inside a
     // quoted field (the csv reader would otherwise take the rest of the file as its value).
     let mut pending: Option<(Record, u64)> = None;
@@ -136,8 +142,11 @@ pub fn parse<R: Read>(reader: R, template: Template, ctx: &Context, sink: &mut d
                 continue;
             }
         };
-        let result = parse_row(&header, &text);
+        let result = parse_row(&header, &text, &mut soft);
         row = text.into_byte_record();
+        for msg in soft.drain(..) {
+            sink.error(format!("line {line}"), msg);
+        }
         match result {
             Ok(mut record) => {
                 if let Record::Job(job) = &record {
@@ -187,14 +196,79 @@ impl<R: Read> Read for QuoteCounter<'_, R> {
     }
 }
 
-fn fill<T: FieldSink + Default>(header: &[(NormKey, String)], row: &csv::StringRecord) -> Result<T, String> {
+/// A record from one row. Bad non-essential cells are left empty and their messages pushed to
+/// `soft`; a bad essential cell is the error.
+fn fill<T: FieldSink + Default>(
+    header: &[(NormKey, String)],
+    row: &csv::StringRecord,
+    soft: &mut Vec<String>,
+) -> Result<T, String> {
     let mut rec = T::default();
     let last = row.len().saturating_sub(1);
     for (i, ((key, raw), cell)) in header.iter().zip(row.iter()).enumerate() {
         let text = if i == last { cell.strip_suffix('\r').unwrap_or(cell) } else { cell };
         let value = if text.is_empty() { Scalar::Null } else { Scalar::Str(text) };
-        rec.set(key.as_bytes(), value).map_err(|e| format!("column {raw:?}: {e}"))?;
+        if let Err(e) = rec.set(key.as_bytes(), value) {
+            let msg = format!("column {raw:?}: {e}");
+            if rec.essential(key.as_bytes()) {
+                return Err(msg);
+            }
+            soft.push(msg);
+        }
     }
     rec.finish()?;
     Ok(rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::testing::VecSink;
+
+    fn parse_text(text: &str) -> VecSink {
+        let mut sink = VecSink::default();
+        let template = detect(text.as_bytes()).unwrap();
+        parse(text.as_bytes(), template, &Context::default(), &mut sink);
+        sink
+    }
+
+    #[test]
+    fn a_bad_size_is_reported_and_the_failed_job_still_counts() {
+        let sink = parse_text(
+            "Backup Job ID,Job Status,Creation Date,Backup Size In Bytes,Is Parent Job,Expected Completion Date\n\
+             b-1,FAILED,2026-07-14T05:00:00Z,N/A,maybe,soon\n\
+             b-2,COMPLETED,14/07/2026,10,false,\n",
+        );
+        let jobs = sink.jobs();
+        assert_eq!(jobs.len(), 1, "b-2 has an unreadable creation time: dropped");
+        assert_eq!((jobs[0].job_id.as_str(), jobs[0].state.as_deref()), ("b-1", Some("FAILED")));
+        assert_eq!(
+            (jobs[0].backup_size_bytes, jobs[0].is_parent, jobs[0].expected_completion_date),
+            (None, None, None)
+        );
+        let errors: Vec<(&str, &str)> = sink.errors.iter().map(|(l, m)| (l.as_str(), m.as_str())).collect();
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(
+            errors[0].0 == "line 2"
+                && errors[0].1.starts_with("column \"Backup Size In Bytes\"")
+                && errors[0].1.contains("N/A")
+        );
+        assert!(errors[1].0 == "line 2" && errors[1].1.starts_with("column \"Is Parent Job\""));
+        assert!(errors[2].0 == "line 2" && errors[2].1.starts_with("column \"Expected Completion Date\""));
+        assert!(errors[3].0 == "line 3" && errors[3].1.starts_with("column \"Creation Date\""));
+    }
+
+    #[test]
+    fn a_bad_count_in_a_control_row_keeps_the_evaluation() {
+        let sink = parse_text(
+            "Control Name,Control Compliance Status,Last Evaluation Time,Num Resources Compliant\n\
+             C1,COMPLIANT,2026-07-14T05:00:00Z,12.5\n\
+             C2,COMPLIANT,later,3\n",
+        );
+        assert_eq!(sink.records.len(), 1);
+        let Record::Control(c) = &sink.records[0] else { panic!("{:?}", sink.records[0]) };
+        assert_eq!((c.control_name.as_str(), c.resources_compliant), ("C1", None));
+        let locators: Vec<&str> = sink.errors.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(locators, ["line 2", "line 3"]);
+    }
 }

@@ -2,9 +2,13 @@
 //! back from the files, written to `ground-truth.json` for tests of the reader.
 //!
 //! Every job is seen here exactly once (on the day it is generated). Per-resource figures
-//! (completed backups, largest gap, restore tests) are kept in one small record per
+//! (completed backups, RPO exposure, restore tests) are kept in one small record per
 //! resource; the latest completions and restore tests are also what the compliance reports
 //! evaluate.
+//!
+//! The figures follow the v2 evidence semantics (DESIGN §3, §6): parents are the jobs flagged
+//! as parents or named as a parent by another job; RPO exposure runs from the latest completion
+//! the written files hold before the period, between the completions inside it, and to its end.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +17,7 @@ use serde_json::{Value, json};
 use super::jobs::{Dest, Job, Scenario, State, Timing, Validation};
 use super::model::{ACCOUNTS, Kind, Lock, Model, PERIOD_END, PERIOD_START, REGIONS};
 use super::out::{DAY, HOUR, MIN, TsStyle, guid, ts};
-use super::reports::REPORT_HOUR;
+use super::reports::{REPORT_HOUR, Template, Variant};
 use super::snapshots::{
     ALARMS, FIRST_SNAPSHOT_DAY, LAST_SNAPSHOT_DAY, LEGAL_HOLDS, SNAPSHOT_HOUR, WINDOW_DAYS, legal_hold_id,
 };
@@ -59,9 +63,17 @@ impl Counts {
 /// What is known per resource.
 #[derive(Default, Clone)]
 pub(crate) struct ResStats {
+    /// Backup jobs created in the period that completed.
     completed_in_period: u32,
+    /// Recovery points: completions of COMPLETED non-parent backups inside the period,
+    /// whatever the creation time of their job.
+    completions_in_period: u32,
+    first_completion_in_period: Option<i64>,
     last_completion_in_period: Option<i64>,
-    max_gap: i64,
+    /// Largest gap between consecutive completions inside the period.
+    max_inner_gap: i64,
+    /// (completion, job id) of the latest completion before the period that the input files hold.
+    latest_before_period: Option<(i64, u128)>,
     /// Completion times of the latest completed backups (ring).
     recent: [i64; 4],
     recent_next: usize,
@@ -73,6 +85,38 @@ pub(crate) struct ResStats {
 }
 
 impl ResStats {
+    /// Records the completion of a COMPLETED non-parent backup (DESIGN §6, v2). Completions of
+    /// one resource arrive in time order (one scheduled backup a day at most, each done well
+    /// within a day), which the gaps rely on.
+    fn add_completion(&mut self, t: &Timing, id: u128) {
+        let end = t.end;
+        if end < PERIOD_START {
+            if held_by_inputs(t) && self.latest_before_period.is_none_or(|(e, _)| end > e) {
+                self.latest_before_period = Some((end, id));
+            }
+        } else if end < PERIOD_END {
+            if let Some(last) = self.last_completion_in_period {
+                assert!(end >= last, "backup completions of one resource out of order: {end} after {last}");
+                self.max_inner_gap = self.max_inner_gap.max(end - last);
+            } else {
+                self.first_completion_in_period = Some(end);
+            }
+            self.last_completion_in_period = Some(end);
+            self.completions_in_period += 1;
+        }
+    }
+
+    /// Largest age of the newest recovery point at any instant of the period (DESIGN §6, v2):
+    /// from the latest completion before the period the inputs hold (else the period start) to
+    /// the first completion inside it, between completions, and from the last one to the period
+    /// end. `None` when nothing completed inside the period (a breach of any RPO).
+    pub fn max_exposure_ms(&self) -> Option<i64> {
+        let first = self.first_completion_in_period?;
+        let last = self.last_completion_in_period?;
+        let from = self.latest_before_period.map_or(PERIOD_START, |(e, _)| e);
+        Some((first - from).max(self.max_inner_gap).max(PERIOD_END - last))
+    }
+
     /// The latest backup completion before `t`.
     pub fn last_completion_before(&self, t: i64) -> Option<i64> {
         self.recent.iter().copied().filter(|&e| e > 0 && e < t).max()
@@ -112,6 +156,8 @@ pub(crate) struct Truth {
     completed_with_message_period: u64,
     parents_all: u64,
     parents_period: u64,
+    /// Parents that no written observation flags (known only through a child's parent id).
+    parents_by_reference_only: u64,
     children_all: u64,
     children_period: u64,
     copies_all: Counts,
@@ -140,6 +186,7 @@ impl Truth {
             completed_with_message_period: 0,
             parents_all: 0,
             parents_period: 0,
+            parents_by_reference_only: 0,
             children_all: 0,
             children_period: 0,
             copies_all: Counts::default(),
@@ -196,15 +243,21 @@ impl Truth {
         match job {
             Job::Backup(b) => {
                 self.backups_all.add(t.state);
-                if b.is_parent {
+                // v2: a parent is flagged, or named by another job as its parent. The model's
+                // parents are exactly the jobs its children name; count those no file flags.
+                let parent = b.is_parent;
+                if parent {
                     self.parents_all += 1;
+                    if !parent_flag_written(m, b) {
+                        self.parents_by_reference_only += 1;
+                    }
                 }
                 if b.parent.is_some() {
                     self.children_all += 1;
                 }
                 if in_period {
                     self.backups_period.add(t.state);
-                    if b.is_parent {
+                    if parent {
                         self.parents_period += 1;
                     } else {
                         self.backups_period_counted.add(t.state);
@@ -216,16 +269,14 @@ impl Truth {
                         self.children_period += 1;
                     }
                 }
-                if t.state == State::Completed && !b.is_parent {
+                if t.state == State::Completed && !parent {
                     let s = &mut self.res[b.res as usize];
                     s.recent[s.recent_next] = t.end;
                     s.recent_next = (s.recent_next + 1) % s.recent.len();
                     if in_period {
-                        let prev = s.last_completion_in_period.unwrap_or(PERIOD_START);
-                        s.max_gap = s.max_gap.max(t.end - prev);
-                        s.last_completion_in_period = Some(s.last_completion_in_period.map_or(t.end, |p| p.max(t.end)));
                         s.completed_in_period += 1;
                     }
+                    s.add_completion(t, b.id);
                 }
             }
             Job::Copy(c) => {
@@ -303,8 +354,13 @@ impl Truth {
         } else {
             Vec::new()
         };
-        let gaps =
-            |h: i64| (0..m.resources.len()).filter(|&i| self.max_gap_ms(i).is_some_and(|g| g > h * HOUR)).count();
+        // Every resource of the estate is in the tag inventory, so every one is considered; with a
+        // catch-all target a resource breaches RPO h when its exposure exceeds h or nothing
+        // completed inside the period.
+        let exposure = |i: usize| self.res[i].max_exposure_ms();
+        let breaches = |h: i64| (0..m.resources.len()).filter(|&i| exposure(i).is_none_or(|e| e > h * HOUR)).count();
+        let without_rp: Vec<&str> =
+            (0..m.resources.len()).filter(|&i| exposure(i).is_none()).map(|i| m.resources[i].arn.as_str()).collect();
 
         let no_plan: Vec<Value> = (0..ACCOUNTS.len())
             .flat_map(|a| (0..REGIONS.len()).map(move |r| (a, r)))
@@ -383,6 +439,7 @@ impl Truth {
         );
 
         json!({
+            "semantics": 2,
             "generator": { "command": format!("dora-evidence samples --scale {} --seed {} --out <dir>", m.scale, m.seed),
                            "scale": m.scale, "seed": m.seed },
             "period": { "id": "2026-Q3", "start": ts(PERIOD_START, TsStyle::Seconds).as_str(), "end": ts(PERIOD_END, TsStyle::Seconds).as_str(),
@@ -396,9 +453,24 @@ impl Truth {
                 "total": m.resources.len(),
                 "by_type": count_by(m.resources.iter().map(|r| r.kind.label())),
                 "by_tier": count_by(m.resources.iter().filter(|r| r.kind != Kind::Stack).map(|r| r.tier.label())),
-                "max_gap_over_hours": { "24": gaps(24), "25": gaps(25), "26": gaps(26), "48": gaps(48), "168": gaps(168), "192": gaps(192) },
+                "rpo_breaches_with_catch_all_target_of_hours": {
+                    "24": breaches(24), "25": breaches(25), "26": breaches(26), "48": breaches(48),
+                    "168": breaches(168), "169": breaches(169), "192": breaches(192),
+                },
+                "without_recovery_point_in_period": {
+                    "count": without_rp.len(), "arns": if small { without_rp } else { Vec::new() },
+                },
                 "list": resources,
-                "list_note": "ARN lists (resources, candidates, selections) only when there are at most 2000 resources (scale <= 44), counts always; max_gap_hours follows DESIGN §6 (completed backups created in the period, gaps from period start and to period end; null when none completed)",
+                "list_note": concat!(
+                    "ARN lists (resources, candidates, selections) only when there are at most 2000 resources ",
+                    "(scale <= 44), counts always. RPO exposure follows DESIGN §6 v2: recovery points are the ",
+                    "completions of COMPLETED non-parent backups whatever their creation time; ",
+                    "max_exposure_ms_in_period (exact; _hours rounded to 2 decimals) is the largest of: first ",
+                    "completion in the period - the latest completion before it that the input files hold (else ",
+                    "the period start), the gaps between completions in the period, period end - last completion; ",
+                    "null when nothing completed in the period, which breaches any RPO. Every resource is in the ",
+                    "tag inventory, so a catch-all target considers all of them.",
+                ),
             },
             "backup_jobs": {
                 "all": self.backups_all.json(),
@@ -406,7 +478,8 @@ impl Truth {
                 "in_period_excluding_parents": self.backups_period_counted.json(),
                 "in_period_completed_with_status_message": self.completed_with_message_period,
                 "in_period_success_rate_excluding_parents": self.success_rate(),
-                "parents": { "total": self.parents_all, "in_period": self.parents_period },
+                "parents": { "total": self.parents_all, "in_period": self.parents_period,
+                             "flagged_in_no_file_known_by_reference_only": self.parents_by_reference_only },
                 "children": { "total": self.children_all, "in_period": self.children_period },
             },
             "copy_jobs": {
@@ -470,12 +543,6 @@ impl Truth {
         (terminal > 0).then(|| (done as f64 / terminal as f64 * 10_000.0).round() / 10_000.0)
     }
 
-    /// Largest gap between completed backups in the period (DESIGN §6), `None` if none completed.
-    fn max_gap_ms(&self, i: usize) -> Option<i64> {
-        let s = &self.res[i];
-        s.last_completion_in_period.map(|last| s.max_gap.max(PERIOD_END - last))
-    }
-
     fn resource_json(&self, m: &Model, i: usize, r: &super::model::Resource) -> Value {
         let s = &self.res[i];
         json!({
@@ -486,7 +553,12 @@ impl Truth {
             "vault": r.plan.map(|p| m.vaults[m.plans[p].vault].name.as_str()),
             "stack_child": r.stack_child,
             "completed_backups_in_period": s.completed_in_period,
-            "max_gap_hours_in_period": self.max_gap_ms(i).map(|g| (g as f64 / HOUR as f64 * 100.0).round() / 100.0),
+            "recovery_points_in_period": s.completions_in_period,
+            "latest_recovery_point_before_period": s.latest_before_period.map(|(e, id)| json!({
+                "completed": ts(e, TsStyle::Report).as_str(), "job_id": guid(id, true) })),
+            "max_exposure_ms_in_period": s.max_exposure_ms(),
+            "max_exposure_hours_in_period":
+                s.max_exposure_ms().map(|g| (g as f64 / HOUR as f64 * 100.0).round() / 100.0),
             "restore_tests_in_period": s.tests_in_period,
             "passing_restore_tests_in_period": s.passing_tests_in_period,
         })
@@ -569,6 +641,30 @@ fn first_running_report(t: &Timing) -> Option<i64> {
     let day = (started - g0 + DAY - 1).div_euclid(DAY).max(FIRST_REPORT_DAY);
     let g = day * DAY + g0;
     (day <= LAST_REPORT_DAY && g >= started && g > t.created && g < t.end).then_some(day)
+}
+
+/// The daily report that lists a job in its final state (the one covering the day it ended),
+/// if it was delivered.
+fn final_report(t: &Timing) -> Option<i64> {
+    let day = t.end.div_euclid(DAY) + 1;
+    // The writer of report `day` regenerates the jobs created on days `day-2 ..= day`.
+    ((FIRST_REPORT_DAY..=LAST_REPORT_DAY).contains(&day) && t.created.div_euclid(DAY) >= day - 2).then_some(day)
+}
+
+/// Whether some written file (a report or a snapshot) holds the job in its final state.
+fn held_by_inputs(t: &Timing) -> bool {
+    final_report(t).is_some() || in_snapshot_window(t.created, snapshot_after(t.end))
+}
+
+/// Whether some written observation of parent job `b` carries the parent flag: JSON reports and
+/// snapshots always do; CSV reports unless they use the older column set (July backup reports).
+fn parent_flag_written(m: &Model, b: &super::jobs::Backup) -> bool {
+    let res = &m.resources[b.res as usize];
+    let t = &b.time;
+    let reports: Vec<i64> = first_running_report(t).into_iter().chain(final_report(t)).collect();
+    let csv_flags = reports.iter().any(|&d| !Variant::of(Template::Backup, res.region, d).snake_old);
+    let in_snapshot = in_snapshot_window(t.created, snapshot_after(t.created + 1));
+    in_snapshot || csv_flags || (ACCOUNTS[res.account].json_reports && !reports.is_empty())
 }
 
 fn seen_running_in_report(t: &Timing) -> bool {

@@ -1,17 +1,25 @@
 //! S3 prefixes as inputs: list every page, keep the keys that can matter for the period,
 //! download them with bounded concurrency into a local folder, hashing while streaming, and
 //! check what S3 gave back (content length; `x-amz-checksum-sha256` when the object has one).
+//! A downloaded file's `relative` path is its **whole key**, prefix included, so path hints
+//! (observation time, account, Region) see a time that sits in the input prefix
+//! (`s3://bucket/exports/2026-07-08T06:00:00Z/`).
 //!
-//! Which keys can matter, from the conventional layouts (DESIGN §2):
-//! * report-plan outputs `…/yyyy/mm/dd/…` cover one day: kept from the day before the period
-//!   to the day after it; when the file name carries the report period
-//!   (`…_2026-06-26T00:00:00Z_2026-06-27T00:00:00Z.csv`), that period must overlap the
-//!   quarter with a day of slack at both ends instead (a monthly or weekly report delivered
-//!   early in the quarter may cover only days before it);
-//! * snapshots `collected/<account>/<region>/<timestamp>/…` observe jobs at that time: kept
-//!   from the day before the period on, with no upper bound, because a snapshot taken after
-//!   the period holds the final state of jobs created in it (on the sample quarter, dropping
-//!   the snapshot of 7 October loses the validation results of two restore tests);
+//! Which keys can matter (DESIGN §3 v2, "what can matter for a period"), first rule that
+//! applies:
+//! * a report-plan output whose file name carries its report period
+//!   (`…_2026-06-26T00:00:00Z_2026-06-27T00:00:00Z.csv`): kept when that period overlaps
+//!   [period start − 1 day, period end + 8 days) — a monthly or weekly report delivered early
+//!   in the quarter may cover only days before it;
+//! * a report-plan output in the day layout `…/yyyy/mm/dd/…`: kept when that day lies in the
+//!   same window. Jobs that run for days, and restore validations that finish up to 168 h
+//!   later, report their final state after the quarter: a 70 h backup started on the last
+//!   evening completes in the report dated three days after the quarter;
+//! * a snapshot, observed at the last path component that is an RFC 3339 UTC timestamp
+//!   (`collected/<account>/<region>/<ts>/…`, `exports/<ts>/…`): kept from the day before the
+//!   period on, with no upper bound, because a snapshot taken after the period holds the final
+//!   state of jobs created in it (on the sample quarter, dropping the snapshot of 7 October
+//!   loses the validation results of two restore tests);
 //! * anything else (Audit Manager zips, notes) is kept.
 
 use std::path::{Path, PathBuf};
@@ -23,6 +31,7 @@ use tokio::io::AsyncWriteExt as _;
 
 use super::{SourceError, SourceFile};
 use crate::archive::S3Location;
+use crate::ingest::PathHint;
 use crate::time::{Period, Timestamp};
 
 /// What [`fetch`] did.
@@ -40,30 +49,35 @@ pub struct Fetched {
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Days after the period end during which report-plan outputs are still read.
+const REPORT_DAYS_AFTER: i64 = 8;
+
 /// Whether a key can hold evidence for `period` (see the module docs).
 pub fn in_window(key: &str, period: Period) -> bool {
-    let (from, to) = (period.start.millis() - DAY_MS, period.end.millis() + DAY_MS);
+    let from = period.start.millis() - DAY_MS;
+    let to = period.end.millis() + REPORT_DAYS_AFTER * DAY_MS;
     let parts: Vec<&str> = key.split('/').collect();
-    for (i, p) in parts.iter().enumerate() {
-        if *p == "collected"
-            && let Some(ts) = parts.get(i + 3).and_then(|t| Timestamp::parse(t).ok())
-        {
-            return ts.millis() >= from;
-        }
-    }
     if let Some((start, end)) = parts.last().and_then(|name| report_period(name)) {
         return end.millis() > from && start.millis() < to;
     }
-    for w in parts.windows(3) {
-        let date = (w[0].len() == 4 && w[1].len() == 2 && w[2].len() == 2)
-            .then(|| chrono::NaiveDate::parse_from_str(&format!("{}-{}-{}", w[0], w[1], w[2]), "%Y-%m-%d").ok())
-            .flatten();
-        if let Some(d) = date {
-            let start = d.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis());
-            return start + DAY_MS > from && start < to;
-        }
+    if let Some(day) = day_folder(&parts) {
+        return day + DAY_MS > from && day < to;
+    }
+    if let Some(observed) = PathHint::from_path(key).observed_at {
+        return observed.millis() >= from;
     }
     true
+}
+
+/// Start (ms) of the first `yyyy/mm/dd` run of folders in a key.
+fn day_folder(parts: &[&str]) -> Option<i64> {
+    parts.windows(3).find_map(|w| {
+        if !(w[0].len() == 4 && w[1].len() == 2 && w[2].len() == 2) {
+            return None;
+        }
+        let d = chrono::NaiveDate::parse_from_str(&format!("{}-{}-{}", w[0], w[1], w[2]), "%Y-%m-%d").ok()?;
+        Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+    })
 }
 
 /// The report period in a report file name: the last two RFC 3339 UTC timestamps
@@ -224,14 +238,29 @@ mod tests {
     #[test]
     fn windows_by_layout() {
         let q3: Period = "2026-Q3".parse().unwrap();
-        assert!(in_window("r/Backup/111122223333/eu-central-1/2026/07/15/plan/a.csv", q3));
-        assert!(in_window("r/Backup/111122223333/eu-central-1/2026/06/30/plan/a.csv", q3));
-        assert!(in_window("r/Backup/111122223333/eu-central-1/2026/10/01/plan/a.csv", q3));
-        assert!(!in_window("r/Backup/111122223333/eu-central-1/2026/06/28/plan/a.csv", q3));
-        assert!(!in_window("r/Backup/111122223333/eu-central-1/2026/10/03/plan/a.csv", q3));
+        let day = |d: &str| format!("r/Backup/111122223333/eu-central-1/2026/{d}/plan/a.csv");
+        // [30 June, 9 October): the day before the quarter, the quarter, 8 days after it.
+        for kept in ["07/15", "06/30", "10/01", "10/03", "10/04", "10/08"] {
+            assert!(in_window(&day(kept), q3), "{kept}");
+        }
+        for dropped in ["06/28", "06/29", "10/09", "10/10"] {
+            assert!(!in_window(&day(dropped), q3), "{dropped}");
+        }
         assert!(in_window("collected/111122223333/eu-central-1/2026-10-07T06:00:00Z/list-backup-jobs.json", q3));
+        assert!(in_window("collected/111122223333/eu-central-1/2027-03-07T06:00:00Z/list-backup-jobs.json", q3));
         assert!(!in_window("collected/111122223333/eu-central-1/2026-06-01T06:00:00Z/list-backup-jobs.json", q3));
+        assert!(in_window("collected/111122223333/eu-central-1/2026-06-30T00:00:00Z/list-backup-jobs.json", q3));
+        assert!(!in_window("collected/111122223333/eu-central-1/2026-06-29T23:59:59Z/list-backup-jobs.json", q3));
         assert!(in_window("audit-manager/report.zip", q3));
+    }
+
+    #[test]
+    fn snapshots_in_any_layout_are_windowed_by_their_path_time() {
+        let q3: Period = "2026-Q3".parse().unwrap();
+        assert!(in_window("exports/2026-10-20T06:00:00Z/111122223333-eu-central-1/list-backup-jobs.json", q3));
+        assert!(!in_window("exports/2026-05-20T06:00:00Z/111122223333-eu-central-1/list-backup-jobs.json", q3));
+        // The last time component counts.
+        assert!(in_window("exports/2026-05-20T06:00:00Z/rerun/2026-07-20T06:00:00Z/jobs.json", q3));
     }
 
     #[test]
@@ -242,16 +271,19 @@ mod tests {
         };
         // Delivered in the quarter, but covering June only: left out.
         assert!(!in_window(&key("07/01", "2026-06-01T00:00:00Z", "2026-06-29T00:00:00Z"), q3));
-        // A day of slack: covers 30 June → kept, ends at its start → left out; starts on
-        // 1 October → kept, on 2 October → left out.
+        // A day of slack before: covers 30 June → kept, ends at its start → left out.
         assert!(in_window(&key("07/01", "2026-06-30T00:00:00Z", "2026-07-01T00:00:00Z"), q3));
         assert!(!in_window(&key("06/30", "2026-06-29T00:00:00Z", "2026-06-30T00:00:00Z"), q3));
-        assert!(in_window(&key("10/02", "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z"), q3));
-        assert!(!in_window(&key("10/03", "2026-10-02T00:00:00Z", "2026-10-03T00:00:00Z"), q3));
+        // Eight days after: the report of 3 October (delivered on the 4th) and the one starting
+        // 8 October are kept, one starting 9 October is not.
+        assert!(in_window(&key("10/04", "2026-10-03T00:00:00Z", "2026-10-04T00:00:00Z"), q3));
+        assert!(in_window(&key("10/09", "2026-10-08T00:00:00Z", "2026-10-09T00:00:00Z"), q3));
+        assert!(!in_window(&key("10/10", "2026-10-09T00:00:00Z", "2026-10-10T00:00:00Z"), q3));
         // Covering the whole quarter, delivered later: kept.
         assert!(in_window(&key("10/05", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z"), q3));
         // Not a period (one timestamp, or reversed): the folder date decides.
         assert!(in_window(&key("07/15", "2026-07-15T00:00:00Z", "x"), q3));
+        assert!(!in_window(&key("10/12", "2026-07-15T00:00:00Z", "x"), q3));
         assert!(report_period("a_2026-07-02T00:00:00Z_2026-07-01T00:00:00Z.csv").is_none());
         assert!(report_period("a_2026-13-02T00:00:00Z_2026-07-01T00:00:00Z.csv").is_none());
     }

@@ -138,7 +138,8 @@ fn identical_bytes_are_stored_once_but_every_file_is_listed() {
     std::fs::write(input.join("x/b.json"), &src).unwrap();
     std::fs::write(input.join("notes.txt"), "operator notes").unwrap();
     let out = tmp.path().join("pkg");
-    let o = build(&[input], &out, &[]);
+    // Legal holds and notes only: no backup job to assess, so the package must be asked for.
+    let o = build(&[input], &out, &["--allow-empty"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (h, rows) = read_csv(&out.join("artifacts.csv"));
     assert_eq!(rows.len(), 3);
@@ -169,9 +170,14 @@ fn refuses_to_overwrite_and_leaves_no_half_package() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
     assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+    // --force replaces only a dora-evidence package (DESIGN §8; tests/integration/output_safety.rs).
+    let o = build(&valid_inputs(), &out, &["--force"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(out.join("keep.txt")).unwrap(), "mine");
+    std::fs::remove_file(out.join("keep.txt")).unwrap();
+    assert_eq!(build(&valid_inputs(), &out, &[]).status.code(), Some(0), "an empty folder is fine");
     let o = build(&valid_inputs(), &out, &["--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(!out.join("keep.txt").exists());
     // Nothing but the package is left beside it (no staging or spill folders).
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, vec![std::ffi::OsString::from("pkg")]);
@@ -229,6 +235,7 @@ fn streamed_files_and_many_spill_runs_give_the_same_evidence() {
         in_memory_limit,
         spill_budget,
         config: dora_evidence::config::Config::default(),
+        allow_empty: false,
         mapping: dora_evidence::assess::mapping::Mapping::builtin(),
         templates: None,
         signing: None,

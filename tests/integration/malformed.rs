@@ -5,7 +5,9 @@ use dora_evidence::ingest::ArtifactKind;
 
 use super::util::{fixture, parse_fixture, read_csv, run, stderr};
 
-/// (file, expected kind, expected error locator, a word the message must contain, records kept)
+/// (file, expected kind, expected error locator, a word the message must contain, records kept).
+/// Semantics v2: only a bad id, state or creation time drops a record; other bad fields are
+/// left empty and the record kept.
 const CORPUS: &[(&str, ArtifactKind, &str, &str, usize)] = &[
     ("truncated-report.json", ArtifactKind::BackupJobReport, "line 1 column", "EOF", 1),
     ("bad-date-report.json", ArtifactKind::BackupJobReport, "/reportItems/0/creationDate", "yesterday", 1),
@@ -14,17 +16,17 @@ const CORPUS: &[(&str, ArtifactKind, &str, &str, usize)] = &[
         ArtifactKind::BackupJobsSnapshot,
         "/BackupJobs/0/BackupSizeInBytes",
         "non-negative",
-        0,
+        1,
     ),
     ("missing-job-id-snapshot.json", ArtifactKind::BackupJobsSnapshot, "/BackupJobs/0", "no job id", 1),
     ("short-row.csv", ArtifactKind::BackupJobReport, "line 3", "expected 4 fields", 1),
     ("bad-date.csv", ArtifactKind::BackupJobReport, "line 2", "Creation Date", 0),
     ("invalid-utf8.csv", ArtifactKind::BackupJobReport, "line 2", "UTF-8", 0),
-    ("bad-boolean.csv", ArtifactKind::BackupJobReport, "line 2", "maybe", 0),
+    ("bad-boolean.csv", ArtifactKind::BackupJobReport, "line 2", "maybe", 1),
     ("trailing-garbage.json", ArtifactKind::BackupJobsSnapshot, "line 1 column", "trailing characters", 1),
     ("list-is-a-string.json", ArtifactKind::Unclassified, "line 1 column", "invalid type", 0),
     ("item-not-object.json", ArtifactKind::RestoreJobsSnapshot, "line 1 column", "invalid type", 0),
-    ("bad-report-period.json", ArtifactKind::RestoreJobReport, "/reportItems/0/reportTimePeriod", "start - end", 0),
+    ("bad-report-period.json", ArtifactKind::RestoreJobReport, "/reportItems/0/reportTimePeriod", "start - end", 1),
     ("epoch-out-of-range.json", ArtifactKind::CopyJobsSnapshot, "/CopyJobs/0/CreationDate", "out of range", 0),
     ("unterminated-quote.csv", ArtifactKind::CopyJobReport, "line 2", "never closed", 0),
     (
@@ -32,17 +34,17 @@ const CORPUS: &[(&str, ArtifactKind, &str, &str, usize)] = &[
         ArtifactKind::MetricAlarmsSnapshot,
         "/MetricAlarms/0/AlarmActions",
         "strings",
-        0,
+        1,
     ),
     (
         "tag-without-value.json",
         ArtifactKind::TagInventorySnapshot,
         "/ResourceTagMappingList/0/Tags",
         "Key and Value",
-        0,
+        1,
     ),
-    ("vault-bad-retention.json", ArtifactKind::BackupVaultsSnapshot, "/BackupVaultList/0/", "expected", 0),
-    ("control-bad-count.csv", ArtifactKind::ControlComplianceReport, "line 2", "12.5", 0),
+    ("vault-bad-retention.json", ArtifactKind::BackupVaultsSnapshot, "/BackupVaultList/0/", "expected", 1),
+    ("control-bad-count.csv", ArtifactKind::ControlComplianceReport, "line 2", "12.5", 1),
     ("corrupt.zip", ArtifactKind::Unclassified, "zip", "zip", 0),
 ];
 

@@ -141,7 +141,7 @@ fn a_large_download_is_stored_once_with_the_digest_of_its_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let pkg = tmp.path().join("pkg");
     let o = bin()
-        .args(["build", "--input", "s3://large-inputs/in", "--period", "2026-Q3", "--out"])
+        .args(["build", "--input", "s3://large-inputs/in", "--period", "2026-Q3", "--allow-empty", "--out"])
         .arg(&pkg)
         .envs([
             ("AWS_ENDPOINT_URL", endpoint.as_str()),

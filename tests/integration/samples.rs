@@ -2,7 +2,7 @@
 //! into the counts the generator's own model recorded (`samples/ground-truth.json`). The
 //! reader and the generator share no parsing code, so agreement here is a real check.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -154,20 +154,47 @@ fn build_on_samples_matches_the_generators_ground_truth() {
     assert_eq!(col(&h, &rows[0], "has_summary_pdf"), "true");
 }
 
-/// metrics.json on the sample quarter against values computed here from the generator's own
-/// ground truth (not from the program's output), with a catch-all target of RPO 26 h and
-/// RTO 120 min.
-#[test]
-fn metrics_on_samples_match_the_generators_ground_truth() {
-    let t = truth();
-    let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("targets.toml");
-    std::fs::write(&config, "[[target]]\nname = \"all\"\nrpo_hours = 26\nrto_minutes = 120\n").unwrap();
-    let out = tmp.path().join("pkg");
-    let input = samples().join("input");
-    let o = build_q3(&input, &out, &["--config", config.to_str().unwrap()]);
+/// Builds `input` with one catch-all target (RPO `rpo_hours`, RTO 120 min) into `dir`; metrics.json.
+fn build_catch_all(input: &Path, dir: &Path, rpo_hours: f64) -> (PathBuf, Value) {
+    std::fs::create_dir_all(dir).unwrap();
+    let config = dir.join("targets.toml");
+    std::fs::write(&config, format!("[[target]]\nname = \"all\"\nrpo_hours = {rpo_hours}\nrto_minutes = 120\n"))
+        .unwrap();
+    let out = dir.join("pkg");
+    let o = build_q3(input, &out, &["--config", config.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let m: Value = serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    (out, m)
+}
+
+/// Longest age of the newest recovery point over the period (DESIGN §6 v2), in ms, from a
+/// resource's completion times: from the latest completion before the period (else, or when
+/// `from_start`, the period start) to the first inside it, between them, and from the last to
+/// the period end. `None` without a completion inside the period.
+fn exposure_ms(completions: &[i64], start: i64, end: i64, from_start: bool) -> Option<i64> {
+    let mut inside: Vec<i64> = completions.iter().copied().filter(|c| (start..end).contains(c)).collect();
+    inside.sort_unstable();
+    let (&first, &last) = (inside.first()?, inside.last()?);
+    let before = completions.iter().copied().filter(|&c| c < start).max().filter(|_| !from_start);
+    let between = inside.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    Some((first - before.unwrap_or(start)).max(between).max(end - last))
+}
+
+fn over(exposure: Option<i64>, rpo_hours: f64) -> bool {
+    exposure.is_none_or(|e| e as f64 / 3_600_000.0 > rpo_hours)
+}
+
+/// metrics.json of a generated quarter (`root/input`) against values computed here from the
+/// generator's own ground truth (`root/ground-truth.json`, not from the program's output), with
+/// a catch-all target of RPO 26 h and RTO 120 min, then again with each of `more_rpo_hours`.
+/// Returns the per-resource exposures (v2 and measured from the period start) recomputed here
+/// from evidence/backup_jobs.csv.
+fn metrics_match_ground_truth(root: &Path, more_rpo_hours: &[f64]) -> BTreeMap<String, (Option<i64>, Option<i64>)> {
+    let t: Value = serde_json::from_slice(&std::fs::read(root.join("ground-truth.json")).unwrap()).unwrap();
+    assert_eq!(t["semantics"], 2, "ground truth counted under the evidence semantics v2");
+    let tmp = tempfile::tempdir().unwrap();
+    let input = root.join("input");
+    let (out, m) = build_catch_all(&input, &tmp.path().join("26"), 26.0);
     let n = |v: &Value| v.as_u64().unwrap_or(0);
 
     let bj = &t["backup_jobs"]["in_period_excluding_parents"];
@@ -189,50 +216,100 @@ fn metrics_on_samples_match_the_generators_ground_truth() {
     assert_eq!(m["restore_test_duration_minutes_max"], rt["in_period_completed_duration_minutes_max"]);
     assert_eq!(m["rto_breaches"], rt["in_period_completed_longer_than_120_minutes"]);
 
-    // RPO, recomputed here from the evidence rows: a resource (backup job in the period, or
-    // in the tag inventory) breaches when no COMPLETED backup completes inside the period or a
-    // gap (period start → first, between, last → period end) exceeds 26 h. Completion times
-    // count whenever the job was created: a backup started on 30 June that completes on 1 July
-    // gives a recovery point inside the period.
+    // RPO (DESIGN §6 v2), recomputed here from the evidence rows. Recovery points are the
+    // completions of COMPLETED backups that are not parents (flagged, or named as a parent by
+    // another job), whatever their creation time: a backup started on 30 June that completes on
+    // 1 July is a recovery point inside the period, and the latest completion before 1 July is
+    // where the exposure at the period start runs from. Resources considered: a backup job in
+    // the period, or the tag inventory; a targeted one without a completion inside breaches.
     let (h, rows) = read_csv(&out.join("evidence/backup_jobs.csv"));
     let (start, end) = (ms("2026-07-01T00:00:00Z"), ms("2026-10-01T00:00:00Z"));
+    let named: BTreeSet<&str> = rows.iter().map(|r| col(&h, r, "parent_job_id")).filter(|p| !p.is_empty()).collect();
     let mut done: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    let mut resources: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for r in rows.iter().filter(|r| col(&h, r, "is_parent") != "true") {
+    let mut resources: BTreeSet<String> = BTreeSet::new();
+    for r in rows.iter().filter(|r| col(&h, r, "is_parent") != "true" && !named.contains(col(&h, r, "job_id"))) {
         let arn = col(&h, r, "resource_arn").to_owned();
         if col(&h, r, "in_period") == "true" {
             resources.insert(arn.clone());
         }
         let c = col(&h, r, "completion_date");
-        if col(&h, r, "state") == "COMPLETED" && !c.is_empty() && (start..end).contains(&ms(c)) {
+        if col(&h, r, "state") == "COMPLETED" && !c.is_empty() {
             done.entry(arn).or_default().push(ms(c));
         }
     }
     let (th, tags) = read_csv(&out.join("evidence/tagged_resources.csv"));
     resources.extend(tags.iter().map(|r| col(&th, r, "resource_arn").to_owned()));
-    let max_gap_hours = |arn: &str| -> Option<f64> {
-        let mut v = done.get(arn)?.clone();
-        v.sort();
-        let mut points = vec![start];
-        points.extend(v);
-        points.push(end);
-        points.windows(2).map(|w| (w[1] - w[0]) as f64 / 3.6e6).reduce(f64::max)
-    };
-    let breaches = resources.iter().filter(|a| max_gap_hours(a).is_none_or(|g| g > 26.0)).count();
     assert_eq!(n(&m["resources_considered"]), resources.len() as u64);
-    assert_eq!(n(&m["resources_with_rpo_breach"]), breaches as u64);
-    // The generator measures from jobs created in the period, so a start-of-period gap can be
-    // up to a day longer there (and it rounds gaps to 0.1 h); at a 49 h RPO both must agree.
+    assert_eq!(n(&m["resources_with_rpo_target"]), resources.len() as u64);
+    let ours: BTreeMap<String, (Option<i64>, Option<i64>)> = resources
+        .iter()
+        .map(|a| {
+            let c = done.get(a).map_or(&[][..], Vec::as_slice);
+            (a.clone(), (exposure_ms(c, start, end, false), exposure_ms(c, start, end, true)))
+        })
+        .collect();
+
+    // The generator's exposures, resource by resource, to the millisecond: the files hold the
+    // very completions its model counted (every resource of the estate is in the tag inventory).
     let list = t["resources"]["list"].as_array().unwrap();
-    assert_eq!(list.len(), resources.len());
-    let theirs = list.iter().filter(|r| r["max_gap_hours_in_period"].as_f64().is_none_or(|g| g > 49.0)).count();
-    let ours = resources.iter().filter(|a| max_gap_hours(a).is_none_or(|g| g > 49.0)).count();
-    assert_eq!(ours, theirs);
-    assert!(theirs >= 20, "the sample has weekly (bronze) resources and failures: {theirs}");
+    let theirs: BTreeMap<String, Option<i64>> =
+        list.iter().map(|r| (r["arn"].as_str().unwrap().to_owned(), r["max_exposure_ms_in_period"].as_i64())).collect();
+    assert_eq!(theirs.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
+    for (arn, e) in &theirs {
+        assert_eq!(ours[arn].0, *e, "exposure of {arn}");
+    }
+
+    // resources_with_rpo_breach against the generator's count, at 26 h and each further RPO.
+    let truth_breaches = |rpo: f64| theirs.values().filter(|e| over(**e, rpo)).count() as u64;
+    let by_hours = &t["resources"]["rpo_breaches_with_catch_all_target_of_hours"];
+    assert_eq!(by_hours["26"].as_u64(), Some(truth_breaches(26.0)));
+    assert_eq!(n(&m["resources_with_rpo_breach"]), truth_breaches(26.0), "RPO 26 h");
+    for (i, &rpo) in more_rpo_hours.iter().enumerate() {
+        let (_, m) = build_catch_all(&input, &tmp.path().join(i.to_string()), rpo);
+        assert_eq!(n(&m["resources_with_rpo_breach"]), truth_breaches(rpo), "RPO {rpo} h");
+        if let Some(v) = by_hours.get(rpo.to_string()) {
+            assert_eq!(v.as_u64(), Some(truth_breaches(rpo)));
+        }
+    }
 
     assert_eq!(m["restore_test_candidates"], t["candidates"]["total"]);
     let untested = t["candidates"]["without_passing_test_in_period"].as_array().unwrap().len();
     assert_eq!(n(&m["untested_candidates"]), untested as u64);
+    ours
+}
+
+/// metrics.json on the sample quarter against the generator's ground truth (see above).
+#[test]
+fn metrics_on_samples_match_the_generators_ground_truth() {
+    // 24.05 h lies between ci-artifacts-db's exposure measured from the period start (24.04 h)
+    // and from its last recovery point before the period (30 June 23:13, 24.07 h): a count
+    // that ignored the completions before the quarter would be one short there.
+    let rpo = [24.05, 168.0];
+    let ours = metrics_match_ground_truth(&samples(), &rpo);
+    let t = truth();
+    let v1 = ours.values().filter(|e| over(e.1, 24.05)).count();
+    let v2 = ours.values().filter(|e| over(e.0, 24.05)).count();
+    assert_eq!(v2, v1 + 1, "24.05 h separates the v2 rule from the period-start rule");
+    // A weekly resource gaps just over 7 days, so 168 h and 169 h tell weekly from failing.
+    let by_hours = &t["resources"]["rpo_breaches_with_catch_all_target_of_hours"];
+    assert!(by_hours["168"].as_u64().unwrap() >= 20 && by_hours["169"].as_u64().unwrap() <= 5, "{by_hours}");
+    // A nightly backup created before midnight that completes after it keeps the exposure
+    // under a day: core-shared-fs's 30 June backup completes on 1 July.
+    let fs = t["resources"]["list"].as_array().unwrap().iter().find(|r| r["name"] == "core-shared-fs").unwrap();
+    assert!(fs["latest_recovery_point_before_period"]["completed"].as_str().unwrap().starts_with("2026-06-30"));
+    assert!(!over(ours[fs["arn"].as_str().unwrap()].0, 26.0));
+}
+
+/// Another quarter `dora-evidence samples` writes (other seed, scale 2): its metrics equal
+/// its own ground truth too.
+#[test]
+fn metrics_on_another_generated_quarter_match_its_ground_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("q");
+    let o = run(&["samples", "--scale", "2", "--seed", "7", "--out", root.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ours = metrics_match_ground_truth(&root, &[168.0]);
+    assert_eq!(ours.len(), 90);
 }
 
 /// Findings on the sample quarter: every mapped requirement present with a valid status, and
@@ -252,7 +329,17 @@ fn findings_on_samples_name_the_built_in_gaps() {
     let (h, rows) = read_csv(&out.join("findings.csv"));
     assert_eq!(
         h,
-        ["id", "requirement", "status", "summary", "checks", "evidence_records", "evidence_artifacts", "attach"]
+        [
+            "id",
+            "requirement",
+            "status",
+            "summary",
+            "checks",
+            "checks_without_data",
+            "evidence_records",
+            "evidence_artifacts",
+            "attach"
+        ]
     );
     let status: BTreeMap<&str, &str> = rows.iter().map(|r| (col(&h, r, "id"), col(&h, r, "status"))).collect();
     for id in [
@@ -265,10 +352,11 @@ fn findings_on_samples_name_the_built_in_gaps() {
         "dora-12-7",
         "dora-24-6",
         "rts-24-1",
-        "rts-40",
     ] {
         assert!(["satisfied", "partially_satisfied", "not_satisfied", "no_evidence"].contains(&status[id]), "{id}");
     }
+    // RTS Art. 40 binds only entities under the simplified framework; the sample bank is not one.
+    assert_eq!(status["rts-40"], "not_applicable");
     // Requirements our data cannot evidence are listed, never dropped.
     assert_eq!(status["dora-13-3"], "no_evidence");
     assert!(rows.iter().all(|r| !col(&h, r, "summary").is_empty()));
