@@ -181,7 +181,7 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> BuildError + '_ {
 /// When inputs cannot be listed or read, or the package cannot be written. Parse problems
 /// in inputs are not errors: they are recorded in the package (see [`BuildSummary`]).
 pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
-    let listing = source::list_files(&opts.inputs)?;
+    let mut listing = source::list_files(&opts.inputs)?;
     // `--out` is checked before anything is fetched or written; folders reached through links
     // below the inputs count as inputs.
     let roots: Vec<PathBuf> = opts.inputs.iter().chain(&listing.links).cloned().collect();
@@ -207,6 +207,8 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
         );
         files.extend(fetched.files);
         files.sort();
+        listing.skipped.extend(fetched.packages);
+        listing.skipped.sort();
         Some(dir)
     };
     if files.is_empty() {
@@ -414,7 +416,10 @@ fn emptiness(ev: &Evidence, a: &assess::Assessment, period: Period) -> Option<St
         ));
     }
     (a.metrics.backup_jobs_total == 0).then(|| {
-        format!("the inputs hold no backup job created in {period} ({recognised} of {} files recognised)", ev.artifacts.len())
+        format!(
+            "the inputs hold no backup job created in {period} ({recognised} of {} files recognised)",
+            ev.artifacts.len()
+        )
     })
 }
 

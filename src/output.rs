@@ -458,8 +458,18 @@ fn read_manifest(dir: &Path) -> Option<ManifestHead> {
     if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
         return None;
     }
-    let m: ManifestHead = serde_json::from_slice(&fs::read(&path).ok()?).ok()?;
+    manifest_head(&fs::read(&path).ok()?)
+}
+
+fn manifest_head(bytes: &[u8]) -> Option<ManifestHead> {
+    let m: ManifestHead = serde_json::from_slice(bytes).ok()?;
     (m.tool.name == env!("CARGO_PKG_NAME") && m.format.starts_with("dora-evidence-package/")).then_some(m)
+}
+
+/// Whether `bytes` are the `manifest.json` of a dora-evidence package (for inputs that are not
+/// folders, such as S3 prefixes).
+pub fn is_package_manifest(bytes: &[u8]) -> bool {
+    manifest_head(bytes).is_some()
 }
 
 /// What `--out` holds now.
@@ -602,7 +612,7 @@ fn sweep(parent: &Path) -> Vec<PathBuf> {
         }
         // A replaced package being removed: only its own files (see `remove_known`).
         if has_tag(name, ".old-") {
-            let known = package_files(&path).unwrap_or_else(|| package_files_without_manifest());
+            let known = package_files(&path).unwrap_or_else(package_files_without_manifest);
             if remove_known(&path, &known).is_empty() {
                 removed.push(path);
             }

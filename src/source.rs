@@ -19,8 +19,9 @@ pub struct SourceFile {
     /// Origin string recorded in `artifacts.csv` (the input path as given, joined with the
     /// file's path below it).
     pub origin: String,
-    /// Path below the input root, with `/` separators; used for layout hints
-    /// (`collected/<account>/<region>/<timestamp>/…`).
+    /// Path below the input root with `/` separators (for S3 files: the full key). Layout hints
+    /// come from [`crate::ingest::PathHint::for_file`], which also reads the origin, so a time
+    /// in the input root or the S3 prefix counts.
     pub relative: String,
     /// Where to read it.
     pub path: PathBuf,

@@ -422,8 +422,11 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
     };
     let by_mode = |m: &str| holding.iter().filter(|v| mode(v) == m).count();
     let days = |d: Option<u64>| d.map_or("-".to_owned(), |d| d.to_string());
-    let mut weak: Vec<String> =
-        holding.iter().filter(|v| mode(v) != "compliance").map(|v| format!("{} lock {}", v.vault_arn, mode(v))).collect();
+    let mut weak: Vec<String> = holding
+        .iter()
+        .filter(|v| mode(v) != "compliance")
+        .map(|v| format!("{} lock {}", v.vault_arn, mode(v)))
+        .collect();
     let retention: Vec<String> = holding
         .iter()
         .filter(|v| v.locked == Some(true))

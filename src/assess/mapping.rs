@@ -439,7 +439,8 @@ mod tests {
         assert_eq!(standard[1].status, Status::Satisfied);
         let simplified = evaluate(&m, &checks, Framework::Simplified);
         assert_eq!(simplified[0].status, Status::Satisfied);
-        let bad = "[[requirement]]\nid = \"a\"\ncitation = \"c\"\nparaphrase = \"p\"\nchecks = []\napplies_to = \"micro\"\n";
+        let bad =
+            "[[requirement]]\nid = \"a\"\ncitation = \"c\"\nparaphrase = \"p\"\nchecks = []\napplies_to = \"micro\"\n";
         assert_eq!(Mapping::parse(bad).unwrap_err().0, Some(6));
         // The built-in mapping: RTS Art. 40 binds only the simplified framework.
         let builtin = Mapping::builtin();

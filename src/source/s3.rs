@@ -45,6 +45,8 @@ pub struct Fetched {
     pub skipped: usize,
     /// Bytes downloaded.
     pub bytes: u64,
+    /// Packages of ours found under the prefixes (`s3://bucket/folder`), not read.
+    pub packages: Vec<super::Skipped>,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -124,21 +126,26 @@ pub fn fetch(
     rt.block_on(async {
         let client = crate::archive::s3_client(path_style).await;
         let mut keys = Vec::new();
-        let mut listed = 0;
+        let (mut listed, mut packages) = (0, Vec::new());
         for loc in locations {
             let prefix = if loc.prefix.is_empty() { String::new() } else { format!("{}/", loc.prefix) };
+            let mut all = Vec::new();
             let mut pages = client.list_objects_v2().bucket(&loc.bucket).prefix(&prefix).into_paginator().send();
             while let Some(page) = pages.next().await {
                 let page =
                     page.map_err(|e| s3_err(format!("s3://{}/{prefix}", loc.bucket), crate::archive::describe(&e)))?;
-                for o in page.contents() {
-                    let Some(key) = o.key() else { continue };
-                    listed += 1;
-                    if !key.ends_with('/') && in_window(key, period) {
-                        keys.push((loc.bucket.clone(), key.to_owned()));
-                    }
-                }
+                all.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_owned));
             }
+            listed += all.len();
+            let ours = packages_among(&client, &loc.bucket, &all).await?;
+            let inside = |key: &str| ours.iter().any(|dir| key.starts_with(&format!("{dir}/")));
+            for key in all.into_iter().filter(|k| !k.ends_with('/') && !inside(k) && in_window(k, period)) {
+                keys.push((loc.bucket.clone(), key));
+            }
+            packages.extend(ours.into_iter().map(|dir| super::Skipped {
+                path: format!("s3://{}/{dir}", loc.bucket),
+                kind: crate::output::Ours::Package,
+            }));
         }
         keys.sort();
         keys.dedup();
@@ -167,8 +174,34 @@ pub fn fetch(
         }
         let files = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         let bytes = files.iter().map(|f| f.size).sum();
-        Ok(Fetched { files, listed, skipped, bytes })
+        packages.sort();
+        Ok(Fetched { files, listed, skipped, bytes, packages })
     })
+}
+
+/// The folders among `keys` that hold a dora-evidence package: a `manifest.json` of ours beside
+/// a `SHA256SUMS` (an archived package under an input prefix is not evidence, DESIGN §8).
+async fn packages_among(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    keys: &[String],
+) -> Result<Vec<String>, SourceError> {
+    let set: std::collections::BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+    let mut ours = Vec::new();
+    for dir in keys.iter().filter_map(|k| k.strip_suffix("/manifest.json")) {
+        if !set.contains(format!("{dir}/SHA256SUMS").as_str()) {
+            continue;
+        }
+        let key = format!("{dir}/manifest.json");
+        let url = format!("s3://{bucket}/{key}");
+        let out = client.get_object().bucket(bucket).key(&key).send().await;
+        let out = out.map_err(|e| s3_err(url.clone(), crate::archive::describe(&e)))?;
+        let bytes = out.body.collect().await.map_err(|e| s3_err(url, e))?.into_bytes();
+        if crate::output::is_package_manifest(&bytes) {
+            ours.push(dir.to_owned());
+        }
+    }
+    Ok(ours)
 }
 
 async fn download(
