@@ -221,3 +221,45 @@ fn v2_rules_from_s3_with_the_time_in_the_prefix() {
     assert_eq!(artifacts.len(), 6, "the report of 10 October is not fetched");
     assert!(artifacts.iter().all(|a| !col(&h, a, "origin").contains("2026/10/10")));
 }
+
+/// The v2 exposure rule end to end (DESIGN §6), RPO 24 h: a volume backed up nightly at 23:40
+/// whose backups complete at 01:10 after midnight never breaches; one whose last backup before
+/// the quarter was 3 days earlier breaches, although it is backed up every morning from 1 July.
+#[test]
+fn rpo_exposure_runs_from_the_last_backup_before_the_quarter() {
+    use dora_evidence::time::Timestamp;
+    let tmp = tempfile::tempdir().unwrap();
+    let day0 = Timestamp::parse("2026-07-01T00:00:00Z").unwrap().millis();
+    let at = |day: i64, minutes: i64| Timestamp(day0 + day * 86_400_000 + minutes * 60_000).to_rfc3339();
+    let mut csv = HEADER.to_owned() + "\n";
+    let mut add = |id: String, vol: &str, created: String, completed: String| {
+        csv += &format!(
+            "2026-06-27T00:00:00Z,2026-10-02T00:00:00Z,111122223333,eu-central-1,{id},COMPLETED,EBS,{VOL}/{vol},,,\
+             {created},{completed},100\n"
+        );
+    };
+    for d in -3..=91 {
+        add(format!("N{d}"), "nightly", at(d, 23 * 60 + 40), at(d + 1, 70));
+    }
+    for d in std::iter::once(-3).chain(0..=91) {
+        add(format!("S{d}"), "stale", at(d, 5 * 60), at(d, 5 * 60 + 20));
+    }
+    let input = tmp.path().join("in");
+    write_all(&input, &vec![("BACKUP_JOB_REPORT_rpo.csv".to_owned(), csv)]);
+    let config = tmp.path().join("targets.toml");
+    std::fs::write(&config, format!("[[target]]\nname = \"volumes\"\narn = \"{VOL}/*\"\nrpo_hours = 24\n")).unwrap();
+    let pkg = tmp.path().join("pkg");
+    let o = bin()
+        .args(["build", "--input", input.to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .args(COMMON)
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(pkg.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!((&metrics["resources_with_rpo_target"], &metrics["resources_with_rpo_breach"]), (&2.into(), &1.into()));
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pkg.join("findings.json")).unwrap()).unwrap();
+    let rpo = findings["checks"].as_array().unwrap().iter().find(|c| c["id"] == "rpo").unwrap();
+    assert_eq!(rpo["exceptions"], serde_json::json!([format!("{VOL}/stale longest exposure 72.0 h > RPO 24 h")]));
+}
