@@ -700,20 +700,22 @@ impl Marker {
     }
 }
 
+/// What is known of a process id.
+enum Process {
+    /// A process with this id runs (its start time when known).
+    Running { start: Option<u64> },
+    /// No process has this id, or only a zombie.
+    Gone,
+    /// Cannot tell.
+    Unknown,
+}
+
 /// Process facts and signals: Unix (with the Linux `/proc` facts when there).
 #[cfg(unix)]
 mod sys {
     use std::io;
 
-    /// What is known of a process id.
-    pub enum Process {
-        /// A process with this id runs (its start time when known).
-        Running { start: Option<u64> },
-        /// No process has this id, or only a zombie.
-        Gone,
-        /// Cannot tell.
-        Unknown,
-    }
+    pub(super) use super::Process;
 
     pub fn host() -> String {
         let mut buf = [0u8; 256];
@@ -788,11 +790,7 @@ mod sys {
 /// interrupted runs leave their (marked) work folders.
 #[cfg(not(unix))]
 mod sys {
-    pub enum Process {
-        Running { start: Option<u64> },
-        Gone,
-        Unknown,
-    }
+    pub(super) use super::Process;
 
     pub fn host() -> String {
         std::env::var("COMPUTERNAME").or_else(|_| std::env::var("HOSTNAME")).unwrap_or_default()

@@ -216,7 +216,6 @@ fn a_package_inside_an_input_is_skipped_and_named() {
 #[test]
 fn a_package_under_an_s3_input_prefix_is_skipped_and_named() {
     use aws_sdk_s3::primitives::ByteStream;
-    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
     let endpoint = super::util::moto_endpoint();
     let tmp = tempfile::tempdir().unwrap();
     let old = tmp.path().join("old-package");
@@ -230,35 +229,19 @@ fn a_package_under_an_s3_input_prefix_is_skipped_and_named() {
         }
     }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("eu-central-1"))
-        .endpoint_url(&endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let s3 = super::util::moto_s3(&endpoint);
     let bucket = format!("pkg-in-input-{}", std::process::id());
     rt.block_on(async {
-        let cfg = CreateBucketConfiguration::builder()
-            .location_constraint(BucketLocationConstraint::from("eu-central-1"))
-            .build();
-        s3.create_bucket().bucket(&bucket).create_bucket_configuration(cfg).send().await.unwrap();
+        super::util::create_bucket(&s3, &bucket).await;
         for (key, path) in &uploads {
             let body = ByteStream::from_path(path).await.unwrap();
             s3.put_object().bucket(&bucket).key(key).body(body).send().await.unwrap();
         }
     });
     let out = tmp.path().join("pkg");
-    let o = bin()
+    let o = super::util::bin_on_moto(&endpoint)
         .args(["build", "--input", &format!("s3://{bucket}/in"), "--period", "2026-Q3", "--allow-partial", "--out"])
         .arg(&out)
-        .envs([
-            ("AWS_ENDPOINT_URL", endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", "eu-central-1"),
-        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

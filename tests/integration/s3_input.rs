@@ -5,25 +5,16 @@
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, VersioningConfiguration,
-};
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use futures_util::StreamExt as _;
 
-use super::util::{bin, build_q3, moto_endpoint, read_csv, stderr};
+use super::util::{build_q3, moto_endpoint, read_csv, stderr};
 
 #[test]
 fn build_from_s3_gives_the_same_metrics_as_the_local_folder() {
     let endpoint = moto_endpoint();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("eu-central-1"))
-        .endpoint_url(&endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let s3 = super::util::moto_s3(&endpoint);
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     let input = samples.join("input");
     let files: Vec<_> = walkdir::WalkDir::new(&input)
@@ -33,10 +24,7 @@ fn build_from_s3_gives_the_same_metrics_as_the_local_folder() {
         .map(|e| (e.path().strip_prefix(&input).unwrap().to_string_lossy().into_owned(), e.into_path()))
         .collect();
     rt.block_on(async {
-        let cfg = CreateBucketConfiguration::builder()
-            .location_constraint(BucketLocationConstraint::from("eu-central-1"))
-            .build();
-        s3.create_bucket().bucket("report-outputs").create_bucket_configuration(cfg).send().await.unwrap();
+        super::util::create_bucket(&s3, "report-outputs").await;
         let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
         s3.put_bucket_versioning().bucket("report-outputs").versioning_configuration(versioning).send().await.unwrap();
         let uploads = futures_util::stream::iter(files.iter().map(|(rel, path)| {
@@ -70,17 +58,10 @@ fn build_from_s3_gives_the_same_metrics_as_the_local_folder() {
     let args = ["--config", config.to_str().unwrap(), "--generated-at", "2026-10-05T08:00:00Z"];
     let o = build_q3(&input, &tmp.path().join("local"), &args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = bin()
+    let o = super::util::bin_on_moto(&endpoint)
         .args(["build", "--input", "s3://report-outputs/quarter", "--period", "2026-Q3", "--out"])
         .arg(tmp.path().join("s3"))
         .args(args)
-        .envs([
-            ("AWS_ENDPOINT_URL", endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", "eu-central-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -112,24 +93,14 @@ fn a_large_download_is_stored_once_with_the_digest_of_its_bytes() {
     // Above the 32 MiB in-memory limit: the download is moved into the artifact store.
     let endpoint = moto_endpoint();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("eu-central-1"))
-        .endpoint_url(&endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let s3 = super::util::moto_s3(&endpoint);
     let mut big = vec![0u8; 33 * 1024 * 1024];
     for (i, b) in big.iter_mut().enumerate() {
         *b = (i.wrapping_mul(2_654_435_761) >> 13) as u8;
     }
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&big));
     rt.block_on(async {
-        let cfg = CreateBucketConfiguration::builder()
-            .location_constraint(BucketLocationConstraint::from("eu-central-1"))
-            .build();
-        s3.create_bucket().bucket("large-inputs").create_bucket_configuration(cfg).send().await.unwrap();
+        super::util::create_bucket(&s3, "large-inputs").await;
         s3.put_object()
             .bucket("large-inputs")
             .key("in/blob.bin")
@@ -140,16 +111,9 @@ fn a_large_download_is_stored_once_with_the_digest_of_its_bytes() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let pkg = tmp.path().join("pkg");
-    let o = bin()
+    let o = super::util::bin_on_moto(&endpoint)
         .args(["build", "--input", "s3://large-inputs/in", "--period", "2026-Q3", "--allow-empty", "--out"])
         .arg(&pkg)
-        .envs([
-            ("AWS_ENDPOINT_URL", endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", "eu-central-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

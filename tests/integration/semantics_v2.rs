@@ -9,7 +9,6 @@
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 
 use super::util::{bin, col, moto_endpoint, read_csv, stderr};
 
@@ -165,14 +164,7 @@ fn v2_rules_from_a_folder() {
 #[test]
 fn v2_rules_from_s3_with_the_time_in_the_prefix() {
     let endpoint = moto_endpoint();
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("eu-central-1"))
-        .endpoint_url(&endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(conf);
+    let s3 = super::util::moto_s3(&endpoint);
     let (main, timed) = inputs();
     let uploads = main
         .iter()
@@ -190,10 +182,7 @@ fn v2_rules_from_s3_with_the_time_in_the_prefix() {
     let bucket = format!("semantics-v2-{}-{nanos}", std::process::id());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let cfg = CreateBucketConfiguration::builder()
-            .location_constraint(BucketLocationConstraint::from("eu-central-1"))
-            .build();
-        s3.create_bucket().bucket(&bucket).create_bucket_configuration(cfg).send().await.unwrap();
+        super::util::create_bucket(&s3, &bucket).await;
         for (key, text) in uploads {
             let body = ByteStream::from(text.into_bytes());
             s3.put_object().bucket(&bucket).key(key).body(body).send().await.unwrap();
@@ -201,18 +190,11 @@ fn v2_rules_from_s3_with_the_time_in_the_prefix() {
     });
     let tmp = tempfile::tempdir().unwrap();
     let pkg = tmp.path().join("pkg");
-    let o = bin()
+    let o = super::util::bin_on_moto(&endpoint)
         .args(["build", "--input", &format!("s3://{bucket}/q")])
         .args(["--input", &format!("s3://{bucket}/snap/2026-10-02T06:00:00Z")])
         .args(COMMON)
         .arg(&pkg)
-        .envs([
-            ("AWS_ENDPOINT_URL", endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", "eu-central-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

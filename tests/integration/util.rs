@@ -115,6 +115,40 @@ pub fn col<'a>(header: &[String], row: &'a [String], name: &str) -> &'a str {
 /// The moto server for S3/KMS/STS tests: the one `scripts/test.sh` started
 /// (`DORA_TEST_MOTO_ENDPOINT`), else one started here on a free 127.0.0.1 port that stops
 /// when the test process ends. Fails (never skips) when moto is not installed.
+/// An S3 client for the moto server at `endpoint` (path-style, test credentials).
+pub fn moto_s3(endpoint: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("eu-central-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Creates a bucket in eu-central-1.
+pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let cfg = CreateBucketConfiguration::builder()
+        .location_constraint(BucketLocationConstraint::from("eu-central-1"))
+        .build();
+    s3.create_bucket().bucket(bucket).create_bucket_configuration(cfg).send().await.unwrap();
+}
+
+/// The binary, pointed at the moto server at `endpoint` with test credentials.
+pub fn bin_on_moto(endpoint: &str) -> Command {
+    let mut cmd = bin();
+    cmd.envs([
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "eu-central-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]);
+    cmd
+}
+
 pub fn moto_endpoint() -> String {
     static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ENDPOINT
