@@ -24,7 +24,10 @@ use aws_sdk_s3::types::ObjectLockMode;
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-pub use s3::{S3Location, b64, client as s3_client, client_for as s3_client_for, describe};
+pub use s3::{
+    Dest, Failed, Got, READ_ATTEMPTS, S3Location, b64, check_setup, client as s3_client, client_for as s3_client_for,
+    describe, get_verified, with_retry,
+};
 
 use crate::verify::{Check, Report, Status, VerifyOptions, verify_dir};
 
@@ -68,6 +71,9 @@ pub enum ArchiveError {
         /// The service's message.
         message: String,
     },
+    /// No AWS Region or credentials.
+    #[error("{0}")]
+    Setup(String),
     /// Keys already hold other content.
     #[error("{} object(s) already exist with different content and were left untouched: {}", .0.len(), .0.join(", "))]
     Conflict(Vec<String>),
@@ -292,7 +298,7 @@ async fn archive_async(
     package_id: &str,
     files: &[PackageFile],
 ) -> Result<ArchiveSummary, ArchiveError> {
-    let client = s3::client(opts.path_style).await;
+    let client = s3::client(opts.path_style).await?;
     let bucket = opts.to.bucket.as_str();
     let lock = s3::bucket_lock(&client, bucket).await?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
@@ -566,46 +572,23 @@ fn same_objects(a: &[ReceiptObject], b: &[ReceiptObject]) -> bool {
     a.iter().map(key).collect::<Vec<_>>() == b.iter().map(key).collect::<Vec<_>>()
 }
 
-/// A small current object (the receipt) in memory; `None` if absent.
+/// A small current object (the receipt) in memory, read with [`s3::get_verified`]; `None` if
+/// absent.
 async fn get_object(client: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
-    match client.get_object().bucket(bucket).key(key).send().await {
-        Ok(out) => {
-            let body = out.body.collect().await.map_err(|e| ArchiveError::S3 {
-                url: format!("s3://{bucket}/{key}"),
-                operation: "GetObject",
-                code: "ReadError".into(),
-                message: format!(": {e}"),
-            })?;
-            Ok(Some(body.into_bytes().to_vec()))
-        }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-        Err(e) => Err(s3::s3_err(bucket, key, "GetObject", &e)),
-    }
+    let mut bytes = Vec::new();
+    Ok(s3::get_verified(client, bucket, key, s3::Dest::Memory(&mut bytes)).await?.map(|_| bytes))
 }
 
-/// Streams a current object to `dest`: (version id, lock mode, retain-until secs); `None` if absent.
+/// Streams a current object to `dest` with [`s3::get_verified`]: (version id, lock mode,
+/// retain-until secs); `None` if absent.
 async fn download(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
     dest: &Path,
 ) -> Result<Option<(Option<String>, Option<String>, Option<i64>)>, ArchiveError> {
-    let out = match client.get_object().bucket(bucket).key(key).send().await {
-        Ok(out) => out,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-        Err(e) => return Err(s3::s3_err(bucket, key, "GetObject", &e)),
-    };
-    let io = |e: std::io::Error| ArchiveError::Io { path: dest.to_path_buf(), message: e.to_string() };
-    if let Some(parent) = dest.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(io)?;
-    }
-    let version = out.version_id().map(str::to_owned);
-    let mode = out.object_lock_mode().map(|m| m.as_str().to_owned());
-    let until = out.object_lock_retain_until_date().map(aws_sdk_s3::primitives::DateTime::secs);
-    let mut body = out.body.into_async_read();
-    let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
-    tokio::io::copy(&mut body, &mut file).await.map_err(io)?;
-    Ok(Some((version, mode, until)))
+    let got = s3::get_verified(client, bucket, key, s3::Dest::File(dest)).await?;
+    Ok(got.map(|g| (g.version_id, g.lock_mode, g.retain_until)))
 }
 
 /// A bucket problem found for one object, by the check it fails.
@@ -620,34 +603,26 @@ enum Finding {
 
 /// Verifies an archived package in its bucket: the local checks on the downloaded current
 /// versions, plus `bucket-objects`, `bucket-versions` and `bucket-lock`.
-pub fn verify_s3(location: &S3Location, opts: &VerifyOptions, path_style: bool) -> Report {
+///
+/// # Errors
+/// When the bucket cannot be read (no Region or credentials, unreachable, access denied, a
+/// read that still fails after [`READ_ATTEMPTS`]): nothing is known about the package then,
+/// which is not the same as a package that fails a check.
+pub fn verify_s3(location: &S3Location, opts: &VerifyOptions, path_style: bool) -> Result<Report, ArchiveError> {
     let target = format!("s3://{}/{}/", location.bucket, location.prefix);
-    let fail = |detail: String| Report {
-        target: target.clone(),
-        package_id: None,
-        checks: vec![Check { check: "bucket-objects", status: Status::Fail, detail }],
-    };
-    let tmp = match tempfile::tempdir() {
-        Ok(t) => t,
-        Err(e) => return fail(format!("cannot make a download folder: {e}")),
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return fail(e.to_string()),
-    };
-    match rt.block_on(verify_s3_async(location, tmp.path(), path_style)) {
-        Err(e) => fail(e.to_string()),
-        Ok(bucket_checks) => {
-            let mut report = verify_dir(tmp.path(), opts);
-            report.target = target;
-            report.checks.extend(bucket_checks);
-            report
-        }
-    }
+    let tmp = tempfile::tempdir().map_err(|e| ArchiveError::Io {
+        path: std::env::temp_dir(),
+        message: format!("cannot make a download folder: {e}"),
+    })?;
+    let bucket_checks = runtime()?.block_on(verify_s3_async(location, tmp.path(), path_style))?;
+    let mut report = verify_dir(tmp.path(), opts);
+    report.target = target;
+    report.checks.extend(bucket_checks);
+    Ok(report)
 }
 
 async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -> Result<Vec<Check>, ArchiveError> {
-    let client = s3::client(path_style).await;
+    let client = s3::client(path_style).await?;
     let bucket = location.bucket.as_str();
     let prefix = if location.prefix.is_empty() { String::new() } else { format!("{}/", location.prefix) };
     let receipt_key = format!("{prefix}{RECEIPT}");
@@ -675,15 +650,19 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
     let mut versions: BTreeMap<String, Vec<(String, bool, bool)>> = BTreeMap::new(); // key → (version, latest, delete marker)
     let (mut key_marker, mut version_marker): (Option<String>, Option<String>) = (None, None);
     loop {
-        let page = client
-            .list_object_versions()
-            .bucket(bucket)
-            .prefix(&prefix)
-            .set_key_marker(key_marker.take())
-            .set_version_id_marker(version_marker.take())
-            .send()
-            .await
-            .map_err(|e| s3::s3_err(bucket, &prefix, "ListObjectVersions", &e))?;
+        let (km, vm) = (key_marker.take(), version_marker.take());
+        let what = format!("s3://{bucket}/{prefix} (ListObjectVersions)");
+        let page = s3::with_retry(&what, || {
+            client
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(&prefix)
+                .set_key_marker(km.clone())
+                .set_version_id_marker(vm.clone())
+                .send()
+        })
+        .await
+        .map_err(|e| e.to_archive(bucket, &prefix, "ListObjectVersions"))?;
         for v in page.versions() {
             let entry = versions.entry(v.key().unwrap_or_default().to_owned()).or_default();
             entry.push((v.version_id().unwrap_or_default().to_owned(), v.is_latest().unwrap_or(false), false));

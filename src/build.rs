@@ -484,7 +484,8 @@ fn manifest_meta(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>) -> Man
         "entity": opts.config.entity,
         "config_sha256": opts.config.sha256,
         "mapping_sha256": opts.mapping.sha256,
-        "inputs": opts.inputs.iter().map(|p| p.display().to_string()).chain(opts.s3_inputs.iter().map(ToString::to_string)).collect::<Vec<_>>(),
+        // Sorted: the order the inputs were named in changes nothing else, so not the package.
+        "inputs": sorted_inputs(opts),
         "partial": ev.is_partial(),
         "artifacts": {
             "total": ev.artifacts.len(),
@@ -508,4 +509,12 @@ fn manifest_meta(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>) -> Man
         _ => serde_json::Map::new(),
     };
     ManifestMeta { package_id: package::package_id(&period, &opts.config.sha256, &opts.mapping.sha256, ev), header }
+}
+
+/// The inputs as named (local folders and S3 URLs), sorted.
+fn sorted_inputs(opts: &BuildOptions) -> Vec<String> {
+    let local = opts.inputs.iter().map(|p| p.display().to_string());
+    let mut inputs: Vec<String> = local.chain(opts.s3_inputs.iter().map(ToString::to_string)).collect();
+    inputs.sort();
+    inputs
 }

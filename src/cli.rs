@@ -6,8 +6,10 @@
 mod archive;
 mod build;
 mod collect;
+mod completions;
 mod csr;
 mod keygen;
+mod log_json;
 mod samples;
 mod verify;
 
@@ -22,6 +24,10 @@ pub struct Cli {
     /// More log output (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Log lines on stderr: `text`, or `json` (one object per line: time, level, target,
+    /// message, fields). The progress and summary lines the commands print stay text.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true, value_name = "FORMAT")]
+    log_format: LogFormat,
     /// What to do.
     #[command(subcommand)]
     command: Command,
@@ -43,6 +49,17 @@ enum Command {
     Keygen(keygen::KeygenArgs),
     /// Write a fictional sample quarter in the real AWS formats.
     Samples(samples::SamplesArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(completions::CompletionsArgs),
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Parses the command line, runs it, and maps the outcome to an exit code.
@@ -55,7 +72,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(cli.verbose);
+    init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
         Command::Build(args) => build::run(args),
         Command::Collect(args) => collect::run(args),
@@ -64,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Archive(args) => archive::run(args),
         Command::Csr(args) => csr::run(args),
         Command::Samples(args) => samples::run(args),
+        Command::Completions(args) => completions::run(args),
     };
     match result {
         Ok(code) => code,
@@ -74,7 +92,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, format: LogFormat) {
     // Off EC2 every AWS call first probes the instance metadata service and aws-config
     // warns about it; that is noise unless asked for (-vv or RUST_LOG).
     let default = match verbose {
@@ -84,6 +102,15 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    if format == LogFormat::Json {
+        let json = tracing_subscriber::fmt().with_ansi(false).event_format(log_json::JsonLines);
+        let _ = json.with_env_filter(filter).with_writer(std::io::stderr).try_init();
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
 }

@@ -168,6 +168,9 @@ pub enum CollectError {
     /// No Region configured.
     #[error("no AWS Region: pass --regions or set AWS_REGION / the profile's region")]
     NoRegion,
+    /// No credentials (or another setup problem [`crate::archive::check_setup`] names).
+    #[error("{0}")]
+    Setup(String),
     /// Bad option.
     #[error("{0}")]
     Usage(String),
@@ -302,6 +305,7 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
     if base.region().is_none() {
         return Err(CollectError::NoRegion);
     }
+    crate::archive::check_setup(&base, ", or pass --profile NAME").await.map_err(CollectError::Setup)?;
     let me = aws_sdk_sts::Client::new(&base)
         .get_caller_identity()
         .send()

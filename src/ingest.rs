@@ -23,6 +23,7 @@ pub mod assessment_zip;
 pub mod fields;
 pub mod json;
 pub mod report_csv;
+pub mod utf16;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -231,6 +232,9 @@ pub fn parse(input: Input<'_>, ctx: &Context, sink: &mut dyn Sink) -> io::Result
         }
         Input::File(p) => read_head(p, &mut head)?,
     };
+    if let Some(endian) = utf16::bom(&head[..head_len]) {
+        return parse_utf16(input, endian, &head[..head_len], ctx, sink);
+    }
     let head = strip_bom(&head[..head_len]);
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         let kind = match input {
@@ -251,18 +255,71 @@ pub fn parse(input: Input<'_>, ctx: &Context, sink: &mut dyn Sink) -> io::Result
         };
         return Ok((kind, Format::Json));
     }
-    if let Some(template) = report_csv::detect(head) {
+    if let Some((template, delimiter)) = report_csv::detect(head) {
         let kind = match input {
-            Input::Bytes(b) => report_csv::parse(strip_bom(b), template, ctx, sink),
+            Input::Bytes(b) => report_csv::parse(strip_bom(b), template, delimiter, ctx, sink),
             Input::File(p) => {
                 let mut r = BufReader::with_capacity(1 << 20, File::open(p)?);
                 skip_bom(&mut r)?;
-                report_csv::parse(r, template, ctx, sink)
+                report_csv::parse(r, template, delimiter, ctx, sink)
             }
         };
         return Ok((kind, Format::Csv));
     }
     Ok((ArtifactKind::Unclassified, Format::Other))
+}
+
+/// A file with a UTF-16 BOM (Excel's "Unicode Text", tab separated): decoded to UTF-8 while
+/// streaming, then classified and parsed like any other file. What is not valid UTF-16 is
+/// reported where it is (see [`utf16`]).
+fn parse_utf16(
+    input: Input<'_>,
+    endian: utf16::Endian,
+    raw_head: &[u8],
+    ctx: &Context,
+    sink: &mut dyn Sink,
+) -> io::Result<(ArtifactKind, Format)> {
+    let head = utf16::decode_head(raw_head, endian);
+    let first = head.iter().copied().find(|b| !b.is_ascii_whitespace());
+    fn open(input: Input<'_>, endian: utf16::Endian) -> io::Result<utf16::Utf16Reader<Box<dyn Read + '_>>> {
+        let reader: Box<dyn Read + '_> = match input {
+            Input::Bytes(b) => Box::new(b.get(2..).unwrap_or_default()),
+            Input::File(p) => {
+                let mut r = BufReader::with_capacity(1 << 20, File::open(p)?);
+                r.seek_relative(2)?;
+                Box::new(r)
+            }
+        };
+        Ok(utf16::Utf16Reader::new(reader, endian))
+    }
+    let mut sink = Utf16Sink(sink);
+    if matches!(first, Some(b'{') | Some(b'[')) {
+        let kind = json::parse_reader(BufReader::new(open(input, endian)?), ctx, &mut sink);
+        return Ok((kind, Format::Json));
+    }
+    if let Some((template, delimiter)) = report_csv::detect(&head) {
+        let kind = report_csv::parse(open(input, endian)?, template, delimiter, ctx, &mut sink);
+        return Ok((kind, Format::Csv));
+    }
+    Ok((ArtifactKind::Unclassified, Format::Other))
+}
+
+/// Names the encoding in the messages about bytes that are not text (the decoder's stand-in
+/// for bad UTF-16 is a byte that is not UTF-8).
+struct Utf16Sink<'a>(&'a mut dyn Sink);
+
+impl Sink for Utf16Sink<'_> {
+    fn record(&mut self, record: Record) {
+        self.0.record(record);
+    }
+    fn error(&mut self, locator: String, message: String) {
+        let message = if message.contains("UTF-8") || message.contains("unicode code point") {
+            format!("{message} (in a UTF-16 file: an unpaired surrogate or an odd trailing byte)")
+        } else {
+            message
+        };
+        self.0.error(locator, message);
+    }
 }
 
 fn read_head(path: &Path, buf: &mut [u8]) -> io::Result<usize> {

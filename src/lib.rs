@@ -29,6 +29,7 @@
 //!
 //! The binary (`src/main.rs`) only parses the command line ([`cli`]).
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod archive;
 pub mod artifact;

@@ -717,15 +717,15 @@ mod sys {
 
     pub(super) use super::Process;
 
+    /// The kernel's host name (Linux `/proc`), else `$HOSTNAME`, else empty: two runs on
+    /// machines where neither is known compare equal, and [`process`] then cannot tell.
     pub fn host() -> String {
-        let mut buf = [0u8; 256];
-        // SAFETY: the buffer is valid for writes of its length.
-        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-        if rc != 0 {
-            return String::new();
-        }
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default()
     }
 
     pub fn boot_id() -> Option<String> {
@@ -746,25 +746,22 @@ mod sys {
         stat(pid).map(|(_, start)| start)
     }
 
+    /// From `/proc/<pid>/stat`: gone when it is missing or a zombie. Without a `/proc` that
+    /// shows every process (not Linux, or mounted with `hidepid`, which hides other users'
+    /// processes: `/proc/1` is then missing too) nothing can be told, so nothing is removed.
     pub fn process(pid: u32) -> Process {
-        // 0, 1 and negative ids address groups or init: never a run of ours to judge.
-        let Ok(id) = i32::try_from(pid) else { return Process::Unknown };
-        if id <= 1 {
+        // 0 and 1 address groups or init: never a run of ours to judge.
+        if pid <= 1 || !std::path::Path::new("/proc/1/stat").exists() {
             return Process::Unknown;
-        }
-        // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
-        let rc = unsafe { libc::kill(id, 0) };
-        if rc != 0 {
-            match io::Error::last_os_error().raw_os_error() {
-                Some(libc::ESRCH) => return Process::Gone,
-                Some(libc::EPERM) => {}
-                _ => return Process::Unknown,
-            }
         }
         match stat(pid) {
             Some(('Z' | 'X', _)) => Process::Gone,
             Some((_, start)) => Process::Running { start: Some(start) },
-            None => Process::Running { start: None },
+            None => match std::fs::symlink_metadata(format!("/proc/{pid}")) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Process::Gone,
+                Err(_) => Process::Unknown,
+                Ok(_) => Process::Running { start: None },
+            },
         }
     }
 

@@ -265,8 +265,11 @@ impl<'a> Pdf<'a> {
             return err(bytes.len(), "no startxref near the end of the file");
         };
         let after = tail_from + rel + b"startxref".len();
-        let Value::Number(n, _) = parse_value(bytes, after)? else { return err(after, "startxref is not a number") };
-        let startxref = n as usize;
+        let startxref = match parse_value(bytes, after)? {
+            v @ Value::Number(..) => v.as_int().and_then(|n| usize::try_from(n).ok()),
+            _ => None,
+        };
+        let Some(startxref) = startxref else { return err(after, "startxref is not a non-negative integer") };
         let mut offsets = HashMap::new();
         let mut trailer = None;
         let mut next = Some(startxref);
@@ -446,19 +449,31 @@ fn read_xref_section(buf: &[u8], at: usize, offsets: &mut HashMap<u32, (u16, usi
         }) else {
             return err(p, "bad xref subsection header");
         };
-        if first < 0.0 || !(0.0..=10_000_000.0).contains(&count) {
-            return err(p, "bad xref subsection header");
-        }
+        // Object numbers are u32: the subsection `first count` must be whole numbers and its
+        // last object `first + count - 1` must fit (a crafted `4294967295 2` would overflow).
+        let whole = first.fract() == 0.0 && count.fract() == 0.0;
+        let in_range = (0.0..=f64::from(u32::MAX)).contains(&first) && (0.0..=10_000_000.0).contains(&count);
+        let fits = whole && in_range && (first as u32).checked_add((count as u32).saturating_sub(1)).is_some();
+        let Some(first) = fits.then_some(first as u32) else {
+            return err(p, format!("bad xref subsection header '{first} {count}' (object numbers out of range)"));
+        };
         p = s.end;
         // Entries are 20 bytes: 10-digit offset, space, 5-digit generation, space, n|f, EOL.
         p = skip_ws_one_line(buf, p);
         for i in 0..count as u32 {
-            let Some(entry) = buf.get(p..p + 20) else { return err(p, "truncated xref table") };
+            let Some(entry) = p.checked_add(20).and_then(|end| buf.get(p..end)) else {
+                return err(p, "truncated xref table");
+            };
             let (Some(off), Some(generation)) = (ascii_num(&entry[0..10]), ascii_num(&entry[11..16])) else {
                 return err(p, "bad xref entry");
             };
+            let (Ok(off), Ok(generation)) = (usize::try_from(off), u16::try_from(generation)) else {
+                return err(p, "xref entry offset or generation out of range");
+            };
             if entry[17] == b'n' {
-                offsets.entry(first as u32 + i).or_insert((generation as u16, off as usize));
+                // Cannot overflow: checked against the subsection header above.
+                let Some(num) = first.checked_add(i) else { return err(p, "object number out of range") };
+                offsets.entry(num).or_insert((generation, off));
             } else if entry[17] != b'f' {
                 return err(p, "bad xref entry type");
             }
@@ -544,7 +559,10 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
     let Some(size) = size.and_then(|s| u32::try_from(s).ok()) else {
         return err(pdf.startxref, "trailer has no valid /Size");
     };
-    let (widget, sig) = (size, size + 1);
+    let Some(after) = size.checked_add(2) else {
+        return err(pdf.startxref, "trailer /Size leaves no room for two more objects");
+    };
+    let (widget, sig) = (size, after - 1);
     let mut objects: Vec<(u32, Vec<u8>)> = Vec::new();
     let bytes = original;
     let text = |v: &Value| String::from_utf8_lossy(&bytes[v.span()]).into_owned();
@@ -628,7 +646,7 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
     let mut i = 0;
     while i < xref.len() {
         let mut j = i;
-        while j + 1 < xref.len() && xref[j + 1].0 == xref[j].0 + 1 {
+        while j + 1 < xref.len() && xref[j].0.checked_add(1) == Some(xref[j + 1].0) {
             j += 1;
         }
         writeln!(table, "{} {}", xref[i].0, j - i + 1).ok();
@@ -637,7 +655,7 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
         }
         i = j + 1;
     }
-    let mut trailer = format!("trailer\n<< /Size {} /Root {catalog_num} 0 R", sig + 1);
+    let mut trailer = format!("trailer\n<< /Size {after} /Root {catalog_num} 0 R");
     for key in ["Info", "ID"] {
         if let Some(v) = pdf.trailer.get(key) {
             write!(trailer, " /{key} {}", text(v)).ok();
@@ -813,6 +831,81 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A PDF holding `objs` (number, body), one xref subsection per object, and `trailer`.
+    fn crafted(objs: &[(u32, &str)], trailer: &str) -> Vec<u8> {
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut xref = String::from("xref\n0 1\n0000000000 65535 f \n");
+        for (num, body) in objs {
+            xref.push_str(&format!("{num} 1\n{:010} 00000 n \n", out.len()));
+            out.extend_from_slice(format!("{num} 0 obj\n{body}\nendobj\n").as_bytes());
+        }
+        let at = out.len();
+        out.extend_from_slice(format!("{xref}trailer\n{trailer}\nstartxref\n{at}\n%%EOF").as_bytes());
+        out
+    }
+
+    #[test]
+    fn xref_subsection_past_the_last_object_number_is_an_error() {
+        // `4294967295 2`: the second entry would be object 2^32, which overflows a u32.
+        let crafted = String::from_utf8(tiny_pdf()).unwrap().replacen("xref\n0 4\n", "xref\n4294967295 2\n", 1);
+        let e = Pdf::parse(crafted.as_bytes()).unwrap_err();
+        assert!(e.message.contains("out of range"), "{e}");
+        // Also when the header claims far more entries than u32 has room for, or is not whole.
+        for header in ["4294967200 100", "1e12 1", "0.5 4", "0 4.5", "-1 4"] {
+            let bad = String::from_utf8(tiny_pdf()).unwrap().replacen("xref\n0 4\n", &format!("xref\n{header}\n"), 1);
+            assert!(Pdf::parse(bad.as_bytes()).is_err(), "{header}");
+        }
+        // The very last object number is fine.
+        let last = crafted_last_object();
+        assert!(Pdf::parse(&last).unwrap().object(u32::MAX).is_ok());
+    }
+
+    /// Object 4294967295 is both the catalog and its own first page.
+    fn crafted_last_object() -> Vec<u8> {
+        crafted(
+            &[(u32::MAX, "<< /Type /Page /Pages 4294967295 0 R /MediaBox [0 0 1 1] >>")],
+            "<< /Size 5 /Root 4294967295 0 R >>",
+        )
+    }
+
+    #[test]
+    fn out_of_range_xref_entries_and_startxref_are_errors() {
+        let ok = String::from_utf8(tiny_pdf()).unwrap();
+        // A generation of 99999 does not fit in 16 bits (it used to wrap to 34463).
+        let bad = ok.replacen(" 00000 n \n", " 99999 n \n", 1);
+        let e = Pdf::parse(bad.as_bytes()).unwrap_err();
+        assert!(e.message.contains("out of range"), "{e}");
+        // startxref must be a non-negative integer (a negative one used to become 0).
+        let at = ok.rfind("startxref\n").unwrap() + "startxref\n".len();
+        for bad in ["-5", "1.5", "1e300"] {
+            let b = format!("{}{bad}\n%%EOF", &ok[..at]);
+            let e = Pdf::parse(b.as_bytes()).unwrap_err();
+            assert!(e.message.contains("startxref"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn signing_near_the_last_object_number_is_an_error_not_a_wrap() {
+        let fields = SignatureFields {
+            sub_filter: "ETSI.CAdES.detached",
+            signing_time: "D:20261001000000Z".into(),
+            name: None,
+            reason: None,
+            location: None,
+            contact_info: None,
+            reserve: 8,
+        };
+        // /Size 4294967295: the widget and the signature would be objects 2^32 - 1 and 2^32.
+        let big = String::from_utf8(tiny_pdf()).unwrap().replacen("/Size 4", "/Size 4294967295", 1);
+        let e = prepare_signature(big.as_bytes(), &fields).unwrap_err();
+        assert!(e.message.contains("/Size"), "{e}");
+        // The catalog and the page are both object 4294967295: the update's xref lists it twice
+        // and must not compute 4294967295 + 1 when grouping subsections.
+        let prepared = prepare_signature(&crafted_last_object(), &fields).unwrap();
+        let signed = prepared.finish(&[0x30, 0x00]).unwrap();
+        assert!(Pdf::parse(&signed).is_ok());
     }
 
     #[test]

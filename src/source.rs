@@ -39,7 +39,7 @@ pub struct SourceFile {
 #[non_exhaustive]
 pub enum SourceError {
     /// The input does not exist or cannot be read.
-    #[error("cannot read input {path}: {source}")]
+    #[error("cannot read input {path}")]
     Input {
         /// The input as given.
         path: PathBuf,
@@ -96,7 +96,15 @@ pub fn list_files(inputs: &[PathBuf]) -> Result<Listing, SourceError> {
         while let Some(entry) = walk.next() {
             let entry = entry.map_err(|e| {
                 let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| input.clone());
-                SourceError::Input { path, source: e.into() }
+                // A link back to a folder above it: stop with both named, never loop or skip.
+                let source = match e.loop_ancestor() {
+                    Some(ancestor) => io::Error::other(format!(
+                        "symbolic link loop: it leads back to {}, a folder above it; remove the link",
+                        ancestor.display()
+                    )),
+                    None => e.into(),
+                };
+                SourceError::Input { path, source }
             })?;
             if entry.file_type().is_dir() {
                 if let Some(kind) = crate::output::recognise(entry.path()) {

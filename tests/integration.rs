@@ -5,11 +5,16 @@
 
 mod integration {
     pub mod archive;
+    pub mod aws_errors;
     pub mod build;
     pub mod collect;
+    pub mod fault_proxy;
     pub mod findings;
+    pub mod flaky_s3;
     pub mod ingest;
+    pub mod logs;
     pub mod malformed;
+    pub mod order;
     pub mod output_safety;
     pub mod replay;
     pub mod report;

@@ -3,6 +3,7 @@
 //! key and S3 error code.
 
 use std::path::Path;
+use std::time::Duration;
 
 use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
@@ -46,8 +47,37 @@ impl std::fmt::Display for S3Location {
 /// An S3 client from the default AWS chain. Path-style addressing when asked, or when a
 /// custom endpoint is configured (S3-compatible stores and test servers rarely have
 /// per-bucket DNS).
-pub async fn client(path_style: bool) -> aws_sdk_s3::Client {
-    client_for(&aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await, path_style)
+///
+/// # Errors
+/// [`ArchiveError::Setup`] when no Region or no credentials are configured (see [`check_setup`]).
+pub async fn client(path_style: bool) -> Result<aws_sdk_s3::Client, ArchiveError> {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    check_setup(&config, "").await.map_err(ArchiveError::Setup)?;
+    Ok(client_for(&config, path_style))
+}
+
+/// Checks that an AWS configuration has a Region and can produce credentials, so that a
+/// missing setup is named as such instead of surfacing as a dispatch failure of the first
+/// call. `flags` names command-line options that also help (`" or --profile NAME"`).
+///
+/// # Errors
+/// `no AWS Region configured (…)` or `no AWS credentials found (…): cause`.
+pub async fn check_setup(config: &aws_config::SdkConfig, flags: &str) -> Result<(), String> {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    if config.region().is_none() {
+        return Err(format!(
+            "no AWS Region configured (set AWS_REGION, or AWS_PROFILE to a profile with a region{flags})"
+        ));
+    }
+    let hint = format!(
+        "no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE{flags}, \
+         or run with an instance or task role)"
+    );
+    let Some(provider) = config.credentials_provider() else { return Err(hint) };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("{hint}: {}", crate::collect::capture::chain(&e))),
+    }
 }
 
 /// [`client`] for an AWS configuration already loaded (a profile, an assumed role, …).
@@ -79,16 +109,21 @@ pub(crate) fn s3_err<E>(
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
+    use aws_sdk_s3::error::SdkError;
     let code = e.code().map(str::to_owned).unwrap_or_else(|| match e {
-        aws_sdk_s3::error::SdkError::DispatchFailure(_) => "DispatchFailure (endpoint unreachable?)".into(),
-        aws_sdk_s3::error::SdkError::TimeoutError(_) => "Timeout".into(),
+        SdkError::DispatchFailure(d) if d.is_io() => "endpoint unreachable".into(),
+        SdkError::DispatchFailure(d) if d.is_timeout() => "Timeout".into(),
+        SdkError::DispatchFailure(_) => "request not sent".into(),
+        SdkError::TimeoutError(_) => "Timeout".into(),
+        SdkError::ResponseError(_) => "response unreadable".into(),
         other => {
             other.raw_response().map(|r| format!("HTTP {}", r.status().as_u16())).unwrap_or_else(|| "Unknown".into())
         }
     });
+    // The cause chain, never the SDK's debug dump.
     let message = match e.message() {
         Some(m) => format!(": {m}"),
-        None if e.code().is_none() => format!(": {}", aws_sdk_s3::error::DisplayErrorContext(e)),
+        None if e.code().is_none() => format!(": {}", crate::collect::capture::chain(e)),
         None => String::new(),
     };
     ArchiveError::S3 { url: format!("s3://{bucket}/{key}"), operation, code, message }
@@ -354,4 +389,314 @@ pub async fn set_retention(
         .await
         .map_err(|e| s3_err(bucket, key, "PutObjectRetention", &e))?;
     Ok(())
+}
+
+/// Attempts per S3 read before giving up: a GetObject whose body breaks mid-stream, or a
+/// request that still fails transiently after the SDK's own retries.
+pub const READ_ATTEMPTS: u32 = 5;
+
+/// Back-off base before the first retry; doubled for each further one. Tests shorten it with
+/// `DORA_EVIDENCE_S3_RETRY_BASE_MS`.
+const RETRY_BASE: Duration = Duration::from_millis(250);
+
+fn retry_base() -> Duration {
+    std::env::var("DORA_EVIDENCE_S3_RETRY_BASE_MS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .map_or(RETRY_BASE, Duration::from_millis)
+}
+
+/// The wait before retry `retry` (1, 2, …) of the read of `what`: base·2^(retry−1) plus a
+/// jitter of up to as much again, drawn from a generator seeded by `what` and `retry`
+/// (deterministic, yet concurrent reads of different keys do not retry in lockstep).
+pub(crate) fn backoff(base: Duration, retry: u32, what: &str) -> Duration {
+    let exp = base.saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+    let seed = what.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let jitter = fastrand::Rng::with_seed(seed ^ u64::from(retry)).f64();
+    exp + exp.mul_f64(jitter)
+}
+
+/// Whether an S3 call failed in a way that a later attempt may not: no connection, a timeout,
+/// an unreadable response, HTTP 5xx, throttling.
+pub(crate) fn is_transient<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &aws_sdk_s3::error::SdkError<E>) -> bool {
+    use aws_sdk_s3::error::SdkError;
+    match e {
+        SdkError::DispatchFailure(d) => d.is_io() || d.is_timeout(),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        _ => {
+            matches!(
+                e.code(),
+                Some(
+                    "SlowDown"
+                        | "InternalError"
+                        | "ServiceUnavailable"
+                        | "RequestTimeout"
+                        | "Throttling"
+                        | "ThrottlingException"
+                        | "RequestLimitExceeded"
+                )
+            ) || e.raw_response().is_some_and(|r| r.status().as_u16() >= 500 || r.status().as_u16() == 429)
+        }
+    }
+}
+
+/// An S3 call that failed, and after how many attempts.
+#[derive(Debug)]
+pub struct Failed<E> {
+    /// The last error.
+    pub error: aws_sdk_s3::error::SdkError<E>,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+impl<E> Failed<E>
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    /// `Code: message`, and the attempts when there were several.
+    pub fn describe(&self) -> String {
+        format!("{}{}", describe(&self.error), gave_up(self.attempts))
+    }
+
+    /// The error as [`ArchiveError::S3`].
+    pub fn to_archive(&self, bucket: &str, key: &str, operation: &'static str) -> ArchiveError {
+        match s3_err(bucket, key, operation, &self.error) {
+            ArchiveError::S3 { url, operation, code, message } => {
+                ArchiveError::S3 { url, operation, code, message: message + &gave_up(self.attempts) }
+            }
+            other => other,
+        }
+    }
+}
+
+fn gave_up(attempts: u32) -> String {
+    if attempts > 1 { format!("; gave up after {attempts} attempts") } else { String::new() }
+}
+
+/// Runs an S3 call up to [`READ_ATTEMPTS`] times while it fails transiently (the SDK has
+/// retried each attempt already), waiting [`backoff`] between attempts.
+pub async fn with_retry<T, E, F, Fut>(what: &str, mut call: F) -> Result<T, Failed<E>>
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, aws_sdk_s3::error::SdkError<E>>>,
+{
+    let base = retry_base();
+    let mut attempts = 1;
+    loop {
+        match call().await {
+            Err(error) if attempts < READ_ATTEMPTS && is_transient(&error) => {
+                tracing::warn!("{what}: {} (attempt {attempts} of {READ_ATTEMPTS}); retrying", describe(&error));
+                tokio::time::sleep(backoff(base, attempts, what)).await;
+                attempts += 1;
+            }
+            Ok(v) => return Ok(v),
+            Err(error) => return Err(Failed { error, attempts }),
+        }
+    }
+}
+
+/// Where [`get_verified`] puts an object's bytes.
+pub enum Dest<'a> {
+    /// A file, created (or truncated) at every attempt.
+    File(&'a Path),
+    /// Memory, cleared at every attempt.
+    Memory(&'a mut Vec<u8>),
+}
+
+/// An object read by [`get_verified`].
+#[derive(Debug, Clone)]
+pub struct Got {
+    /// Version id of what was read (every attempt after the first asks for this version).
+    pub version_id: Option<String>,
+    /// ETag of what was read.
+    pub etag: Option<String>,
+    /// Object Lock mode.
+    pub lock_mode: Option<String>,
+    /// Object Lock retain-until, Unix seconds.
+    pub retain_until: Option<i64>,
+    /// Bytes read (equal to the announced Content-Length).
+    pub size: u64,
+    /// SHA-256 of the bytes (equal to `x-amz-checksum-sha256` when the object has a full one).
+    pub sha256: [u8; 32],
+    /// When the successful attempt started.
+    pub fetched_at: crate::time::Timestamp,
+}
+
+/// Why one attempt of [`get_verified`] failed.
+enum AttemptError {
+    /// Worth another attempt: the body broke off, was shorter than announced, or did not
+    /// match its checksum.
+    Transient(String),
+    /// Not: a local file error, the object changed between attempts.
+    Fatal(ArchiveError),
+}
+
+/// GetObject of `key` into `dest`, with checksums requested; `Ok(None)` when the key does not
+/// exist. The SDK retries requests but not a body that breaks off mid-stream, so this does:
+/// up to [`READ_ATTEMPTS`] attempts with exponential back-off and jitter, each rewriting
+/// `dest` from the start. Every attempt after the first asks for the version id (else the
+/// ETag, `If-Match`) of the first response, so a changed object cannot slip in. What is kept
+/// has the announced length and, when S3 reports a full-object `x-amz-checksum-sha256`, that
+/// digest.
+///
+/// # Errors
+/// [`ArchiveError::S3`] naming the key and the last error, after the attempts or at once for
+/// errors that a retry cannot cure (access denied, …); [`ArchiveError::Io`] for `dest`.
+pub async fn get_verified(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    mut dest: Dest<'_>,
+) -> Result<Option<Got>, ArchiveError> {
+    let url = format!("s3://{bucket}/{key}");
+    let base = retry_base();
+    // What the first response named: every later attempt must read the same object.
+    let (mut version, mut etag): (Option<String>, Option<String>) = (None, None);
+    let mut pinned = false;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let fetched_at = crate::time::Timestamp::now();
+        let mut req = client.get_object().bucket(bucket).key(key).checksum_mode(ChecksumMode::Enabled);
+        if let Some(v) = &version {
+            req = req.version_id(v);
+        } else if let Some(e) = &etag {
+            req = req.if_match(e);
+        }
+        let last = match req.send().await {
+            Ok(out) => {
+                if !pinned {
+                    pinned = true;
+                    version = out.version_id().map(str::to_owned);
+                    etag = out.e_tag().map(str::to_owned);
+                } else if out.e_tag().is_some() && out.e_tag() != etag.as_deref() {
+                    return Err(ArchiveError::S3 {
+                        url,
+                        operation: "GetObject",
+                        code: "ObjectChanged".into(),
+                        message: format!(
+                            ": ETag {} on attempt {attempts}, {} on the first; the object changed while it was read",
+                            out.e_tag().unwrap_or("?"),
+                            etag.as_deref().unwrap_or("?")
+                        ),
+                    });
+                }
+                match read_body(out, &mut dest, fetched_at).await {
+                    Ok(got) => return Ok(Some(got)),
+                    Err(AttemptError::Fatal(e)) => return Err(e),
+                    Err(AttemptError::Transient(m)) => ArchiveError::S3 {
+                        url: url.clone(),
+                        operation: "GetObject",
+                        code: "ReadError".into(),
+                        message: format!(": {m}"),
+                    },
+                }
+            }
+            Err(e) if !pinned && e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) if is_transient(&e) => s3_err(bucket, key, "GetObject", &e),
+            Err(e) if e.code() == Some("PreconditionFailed") => {
+                return Err(ArchiveError::S3 {
+                    url,
+                    operation: "GetObject",
+                    code: "ObjectChanged".into(),
+                    message: format!(
+                        ": ETag {} no longer matches on attempt {attempts}; the object changed while it was read",
+                        etag.as_deref().unwrap_or("?")
+                    ),
+                });
+            }
+            Err(e) => return Err(s3_err(bucket, key, "GetObject", &e)),
+        };
+        if attempts >= READ_ATTEMPTS {
+            return Err(match last {
+                ArchiveError::S3 { url, operation, code, message } => {
+                    ArchiveError::S3 { url, operation, code, message: message + &gave_up(attempts) }
+                }
+                other => other,
+            });
+        }
+        tracing::warn!("{last} (attempt {attempts} of {READ_ATTEMPTS}); retrying");
+        tokio::time::sleep(backoff(base, attempts, key)).await;
+    }
+}
+
+/// Reads one GetObject body into `dest`, hashing it, and checks length and checksum.
+async fn read_body(
+    out: aws_sdk_s3::operation::get_object::GetObjectOutput,
+    dest: &mut Dest<'_>,
+    fetched_at: crate::time::Timestamp,
+) -> Result<Got, AttemptError> {
+    use tokio::io::AsyncWriteExt as _;
+    let announced = out.content_length().and_then(|l| u64::try_from(l).ok());
+    let checksum = out.checksum_sha256().map(str::to_owned);
+    let mut got = Got {
+        version_id: out.version_id().map(str::to_owned),
+        etag: out.e_tag().map(str::to_owned),
+        lock_mode: out.object_lock_mode().map(|m| m.as_str().to_owned()),
+        retain_until: out.object_lock_retain_until_date().map(DateTime::secs),
+        size: 0,
+        sha256: [0; 32],
+        fetched_at,
+    };
+    let mut file = match dest {
+        Dest::File(path) => {
+            let path: &Path = path;
+            let io = |e: std::io::Error| {
+                AttemptError::Fatal(ArchiveError::Io { path: path.to_path_buf(), message: e.to_string() })
+            };
+            if let Some(parent) = path.parent() {
+                tokio::fs::create_dir_all(parent).await.map_err(io)?;
+            }
+            Some((tokio::fs::File::create(path).await.map_err(io)?, path.to_path_buf()))
+        }
+        Dest::Memory(buf) => {
+            buf.clear();
+            None
+        }
+    };
+    let mut body = out.body;
+    let mut hasher = sha2::Sha256::new();
+    loop {
+        let chunk = match body.try_next().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => {
+                let e: &(dyn std::error::Error + 'static) = &e;
+                return Err(AttemptError::Transient(format!(
+                    "the body broke off after {} bytes: {}",
+                    got.size,
+                    crate::collect::capture::chain(e)
+                )));
+            }
+        };
+        hasher.update(&chunk);
+        got.size += chunk.len() as u64;
+        match (&mut file, &mut *dest) {
+            (Some((f, path)), _) => f
+                .write_all(&chunk)
+                .await
+                .map_err(|e| AttemptError::Fatal(ArchiveError::Io { path: path.clone(), message: e.to_string() }))?,
+            (None, Dest::Memory(buf)) => buf.extend_from_slice(&chunk),
+            (None, Dest::File(_)) => {}
+        }
+    }
+    if let Some((f, path)) = &mut file {
+        f.flush()
+            .await
+            .map_err(|e| AttemptError::Fatal(ArchiveError::Io { path: path.clone(), message: e.to_string() }))?;
+    }
+    if let Some(n) = announced.filter(|n| *n != got.size) {
+        return Err(AttemptError::Transient(format!("S3 announced {n} bytes but sent {}", got.size)));
+    }
+    got.sha256 = hasher.finalize().into();
+    if let Some(c) = checksum.filter(|c| !c.contains('-')) {
+        let ours = b64(&got.sha256);
+        if c != ours {
+            return Err(AttemptError::Transient(format!(
+                "SHA-256 {ours} of the download differs from x-amz-checksum-sha256 {c}"
+            )));
+        }
+    }
+    Ok(got)
 }

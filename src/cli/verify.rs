@@ -34,11 +34,15 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let opts = VerifyOptions { anchors: anchors(&args.ca)?, allow_unsigned: args.allow_unsigned };
     let report = if args.package.starts_with("s3://") {
         let location: S3Location = args.package.parse().map_err(anyhow::Error::msg)?;
-        verify_s3(&location, &opts, args.path_style)
+        // Not reaching the bucket says nothing about the package: exit 2, not a failed check.
+        verify_s3(&location, &opts, args.path_style).map_err(|e| anyhow::anyhow!("could not read {location}: {e}"))?
     } else {
         let dir = PathBuf::from(&args.package);
         if !dir.is_dir() {
             anyhow::bail!("{} is not a package folder", dir.display());
+        }
+        if !looks_like_package(&dir) {
+            anyhow::bail!("{} is not a dora-evidence package (no manifest.json)", dir.display());
         }
         verify_dir(&dir, &opts)
     };
@@ -48,6 +52,13 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         print!("{}", report.to_text());
     }
     Ok(if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Whether `dir` is (what is left of) a package: it has a `manifest.json`, or, with that
+/// removed, the `SHA256SUMS` or signature written beside one. An ordinary folder has none
+/// and is a usage error; a package missing its manifest is a failed verification.
+fn looks_like_package(dir: &std::path::Path) -> bool {
+    ["manifest.json", "SHA256SUMS", "manifest.json.p7s"].iter().any(|f| dir.join(f).exists())
 }
 
 /// Reads `--ca` files into trust anchors.

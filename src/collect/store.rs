@@ -101,7 +101,10 @@ impl Store {
                     })?;
                     for object in page.contents() {
                         let Some(key) = object.key() else { continue };
-                        let Some((folder, name)) = key[base.len()..].split_once('/') else { continue };
+                        let Some((folder, name)) = key.strip_prefix(base.as_str()).and_then(|k| k.split_once('/'))
+                        else {
+                            continue;
+                        };
                         let Ok(ts) = Timestamp::parse(folder) else { continue };
                         if name.ends_with(".json") && !name.contains('/') {
                             found.push(Stored { ts, name: name.to_owned(), key: key.to_owned() });
@@ -118,15 +121,20 @@ impl Store {
         match self {
             Store::Local(_) => std::fs::read(key).map_err(|e| format!("{key}: {e}")),
             Store::S3 { client, location } => {
-                let out = client.get_object().bucket(&location.bucket).key(key).send().await.map_err(|e| {
-                    format!("s3://{}/{key}: {} (GetObject)", location.bucket, crate::archive::describe(&e))
-                })?;
-                let body = out
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|e| format!("s3://{}/{key}: reading the body: {e}", location.bucket))?;
-                Ok(body.into_bytes().to_vec())
+                // Retried when the body breaks off, checked against its length and checksum.
+                let mut bytes = Vec::new();
+                match crate::archive::get_verified(
+                    client,
+                    &location.bucket,
+                    key,
+                    crate::archive::Dest::Memory(&mut bytes),
+                )
+                .await
+                {
+                    Ok(Some(_)) => Ok(bytes),
+                    Ok(None) => Err(format!("s3://{}/{key}: NoSuchKey (GetObject)", location.bucket)),
+                    Err(e) => Err(e.to_string()),
+                }
             }
         }
     }

@@ -431,10 +431,23 @@ impl<'de> Visitor<'de> for Item<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Members named twice: the last value wins (as in `serde_json::Value` and JavaScript),
+        // and the repetition is reported, since another reader may take the first.
+        let mut seen = std::mem::take(&mut self.keys.item);
+        seen.clear();
         while let Some(key) = map.next_key_seed(Key(&mut *self.keys))? {
+            if seen.iter().any(|k| k.as_bytes() == key.norm.as_bytes()) {
+                self.problems.soft.push((
+                    key.raw.clone().into_owned(),
+                    format!("member {:?} appears twice in this object; the last value is used", key.raw),
+                ));
+            } else if seen.len() < 256 {
+                seen.push(key.norm);
+            }
             let (rec, problems, keys) = (&mut *self.rec, &mut *self.problems, &mut *self.keys);
             map.next_value_seed(Field { key, rec, problems, keys })?;
         }
+        self.keys.item = seen;
         Ok(())
     }
 }
@@ -453,6 +466,8 @@ struct RawKey<'de> {
 struct KeyCache {
     seen: Vec<(Box<[u8]>, NormKey)>,
     pos: usize,
+    /// The member names of the item being read (reused, to find repeated ones).
+    item: Vec<NormKey>,
 }
 
 impl KeyCache {

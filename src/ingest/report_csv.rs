@@ -31,15 +31,24 @@ pub enum Template {
     Scan,
 }
 
-/// Recognises a report template from the first line of a file.
-pub fn detect(head: &[u8]) -> Option<Template> {
+/// Recognises a report template from the first line of a file, and its delimiter: a comma,
+/// or a tab (Excel's "Unicode Text" and other tab-separated exports) when the header has tabs
+/// and no commas outside them. A header cut by the end of `head` is read as far as it goes.
+pub fn detect(head: &[u8]) -> Option<(Template, u8)> {
     let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
-    let line = std::str::from_utf8(&head[..end]).ok()?;
-    if !line.contains(',') {
-        return None;
-    }
-    let keys: Vec<NormKey> = line.split(',').map(NormKey::new).collect();
-    template_of(keys.iter().map(NormKey::as_bytes))
+    let line = match std::str::from_utf8(&head[..end]) {
+        Ok(line) => line,
+        // The head may end inside a multi-byte character.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    [b',', b'\t'].into_iter().find_map(|delimiter| {
+        if !line.contains(char::from(delimiter)) {
+            return None;
+        }
+        let keys: Vec<NormKey> = line.split(char::from(delimiter)).map(NormKey::new).collect();
+        template_of(keys.iter().map(NormKey::as_bytes)).map(|t| (t, delimiter))
+    })
 }
 
 pub(crate) fn template_of<'a>(keys: impl Iterator<Item = &'a [u8]> + Clone) -> Option<Template> {
@@ -61,8 +70,15 @@ pub(crate) fn template_of<'a>(keys: impl Iterator<Item = &'a [u8]> + Clone) -> O
     }
 }
 
-/// Parses a CSV report (BOM already removed), streaming rows into `sink`.
-pub fn parse<R: Read>(reader: R, template: Template, ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
+/// Parses a CSV report (BOM already removed; UTF-16 already decoded) with the `delimiter`
+/// [`detect`] found, streaming rows into `sink`.
+pub fn parse<R: Read>(
+    reader: R,
+    template: Template,
+    delimiter: u8,
+    ctx: &Context,
+    sink: &mut dyn Sink,
+) -> ArtifactKind {
     let kind = match template {
         Template::Jobs(k) => k,
         Template::Control => ArtifactKind::ControlComplianceReport,
@@ -76,6 +92,7 @@ pub fn parse<R: Read>(reader: R, template: Template, ctx: &Context, sink: &mut d
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(counted);
     let mut row = csv::ByteRecord::new();
@@ -132,6 +149,12 @@ pub fn parse<R: Read>(reader: R, template: Template, ctx: &Context, sink: &mut d
             continue;
         }
         let Some(parse_row) = parse_row else { continue };
+        // NUL bytes are valid UTF-8 but never in a report: a file cut or padded by a crash.
+        if let Some(i) = row.iter().position(|f| f.contains(&0)) {
+            let column = header.get(i).map_or("?", |h| h.1.as_str());
+            sink.error(format!("line {line}"), format!("column {column:?}: NUL bytes (0x00); the row is left out"));
+            continue;
+        }
         // One UTF-8 check per row rather than per field; the buffer is handed back after.
         let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut row)) {
             Ok(text) => text,
@@ -227,8 +250,8 @@ mod tests {
 
     fn parse_text(text: &str) -> VecSink {
         let mut sink = VecSink::default();
-        let template = detect(text.as_bytes()).unwrap();
-        parse(text.as_bytes(), template, &Context::default(), &mut sink);
+        let (template, delimiter) = detect(text.as_bytes()).unwrap();
+        parse(text.as_bytes(), template, delimiter, &Context::default(), &mut sink);
         sink
     }
 

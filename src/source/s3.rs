@@ -24,10 +24,7 @@
 
 use std::path::{Path, PathBuf};
 
-use aws_sdk_s3::types::ChecksumMode;
-use futures_util::StreamExt as _;
-use sha2::Digest as _;
-use tokio::io::AsyncWriteExt as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::{SourceError, SourceFile};
 use crate::archive::S3Location;
@@ -91,7 +88,8 @@ fn report_period(name: &str) -> Option<(Timestamp, Timestamp)> {
     while i + 20 <= b.len() {
         let c = &b[i..i + 20];
         let shape = c[4] == b'-' && c[7] == b'-' && c[10] == b'T' && c[13] == b':' && c[16] == b':' && c[19] == b'Z';
-        if shape && let Ok(t) = Timestamp::parse(&name[i..i + 20]) {
+        // `get`: a window that starts or ends inside a multi-byte character is no timestamp.
+        if shape && let Some(Ok(t)) = name.get(i..i + 20).map(Timestamp::parse) {
             found.push(t);
             i += 20;
         } else {
@@ -124,17 +122,31 @@ pub fn fetch(
         .build()
         .map_err(|e| s3_err("async runtime".into(), e))?;
     rt.block_on(async {
-        let client = crate::archive::s3_client(path_style).await;
+        let first = locations.first().map(ToString::to_string).unwrap_or_default();
+        let client = crate::archive::s3_client(path_style).await.map_err(|e| s3_err(first, e))?;
         let mut keys = Vec::new();
         let (mut listed, mut packages) = (0, Vec::new());
         for loc in locations {
             let prefix = if loc.prefix.is_empty() { String::new() } else { format!("{}/", loc.prefix) };
+            let url = format!("s3://{}/{prefix}", loc.bucket);
             let mut all = Vec::new();
-            let mut pages = client.list_objects_v2().bucket(&loc.bucket).prefix(&prefix).into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page =
-                    page.map_err(|e| s3_err(format!("s3://{}/{prefix}", loc.bucket), crate::archive::describe(&e)))?;
+            let mut token: Option<String> = None;
+            loop {
+                let page = crate::archive::with_retry(&format!("{url} (ListObjectsV2)"), || {
+                    client
+                        .list_objects_v2()
+                        .bucket(&loc.bucket)
+                        .prefix(&prefix)
+                        .set_continuation_token(token.clone())
+                        .send()
+                })
+                .await
+                .map_err(|e| s3_err(url.clone(), format!("{} (ListObjectsV2)", e.describe())))?;
                 all.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_owned));
+                token = page.next_continuation_token().filter(|_| page.is_truncated() == Some(true)).map(str::to_owned);
+                if token.is_none() {
+                    break;
+                }
             }
             listed += all.len();
             let ours = packages_among(&client, &loc.bucket, &all).await?;
@@ -155,7 +167,8 @@ pub fn fetch(
         let bar = crate::progress::bar("fetch {bar:40} {pos}/{len} objects {eta}", keys.len() as u64);
         let done = std::sync::atomic::AtomicUsize::new(0);
         let (bar, done, total) = (&bar, &done, keys.len());
-        let results: Vec<Result<SourceFile, SourceError>> =
+        // The first download that fails for good ends the run (the others are dropped).
+        let results: Result<Vec<SourceFile>, SourceError> =
             futures_util::stream::iter(keys.iter().enumerate().map(|(i, (bucket, key))| async move {
                 let r = download(client, bucket, key, &dest.join(format!("{i:08}"))).await;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -167,12 +180,12 @@ pub fn fetch(
                 r
             }))
             .buffered(concurrency.max(1))
-            .collect()
+            .try_collect()
             .await;
         if let Some(b) = bar {
             b.finish_and_clear();
         }
-        let files = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        let files = results?;
         let bytes = files.iter().map(|f| f.size).sum();
         packages.sort();
         Ok(Fetched { files, listed, skipped, bytes, packages })
@@ -193,17 +206,28 @@ async fn packages_among(
             continue;
         }
         let key = format!("{dir}/manifest.json");
-        let url = format!("s3://{bucket}/{key}");
-        let out = client.get_object().bucket(bucket).key(&key).send().await;
-        let out = out.map_err(|e| s3_err(url.clone(), crate::archive::describe(&e)))?;
-        let bytes = out.body.collect().await.map_err(|e| s3_err(url, e))?.into_bytes();
-        if crate::output::is_package_manifest(&bytes) {
+        let mut bytes = Vec::new();
+        let got = crate::archive::get_verified(client, bucket, &key, crate::archive::Dest::Memory(&mut bytes))
+            .await
+            .map_err(|e| read_err(bucket, &key, e))?;
+        if got.is_some() && crate::output::is_package_manifest(&bytes) {
             ours.push(dir.to_owned());
         }
     }
     Ok(ours)
 }
 
+/// An error of [`crate::archive::get_verified`] as an input error of `s3://bucket/key`.
+fn read_err(bucket: &str, key: &str, e: crate::archive::ArchiveError) -> SourceError {
+    let detail = match e {
+        crate::archive::ArchiveError::S3 { code, message, operation, .. } => format!("{code}{message} ({operation})"),
+        other => other.to_string(),
+    };
+    s3_err(format!("s3://{bucket}/{key}"), detail)
+}
+
+/// Downloads one key with [`crate::archive::get_verified`] (retried, length and checksum
+/// checked, one version); the origin records its version id and ETag.
 async fn download(
     client: &aws_sdk_s3::Client,
     bucket: &str,
@@ -211,56 +235,25 @@ async fn download(
     path: &Path,
 ) -> Result<SourceFile, SourceError> {
     let url = format!("s3://{bucket}/{key}");
-    let out = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .checksum_mode(ChecksumMode::Enabled)
-        .send()
+    let got = crate::archive::get_verified(client, bucket, key, crate::archive::Dest::File(path))
         .await
-        .map_err(|e| s3_err(url.clone(), crate::archive::describe(&e)))?;
-    let fetched_at = Timestamp::now();
-    let announced = out.content_length().and_then(|l| u64::try_from(l).ok());
-    let checksum = out.checksum_sha256().map(str::to_owned);
-    let mut origin = url.clone();
+        .map_err(|e| read_err(bucket, key, e))?
+        .ok_or_else(|| s3_err(url.clone(), "NoSuchKey: the key was listed but is gone (GetObject)"))?;
     let mut query = Vec::new();
-    if let Some(v) = out.version_id() {
+    if let Some(v) = &got.version_id {
         query.push(format!("versionId={v}"));
     }
-    if let Some(e) = out.e_tag() {
+    if let Some(e) = &got.etag {
         query.push(format!("etag={}", e.trim_matches('"')));
     }
-    if !query.is_empty() {
-        origin = format!("{origin}?{}", query.join("&"));
-    }
-    let io = |e: std::io::Error| s3_err(url.clone(), e);
-    let mut file = tokio::fs::File::create(path).await.map_err(io)?;
-    let mut body = out.body;
-    let mut hasher = sha2::Sha256::new();
-    let mut size = 0u64;
-    while let Some(chunk) = body.try_next().await.map_err(|e| s3_err(url.clone(), e))? {
-        hasher.update(&chunk);
-        size += chunk.len() as u64;
-        file.write_all(&chunk).await.map_err(io)?;
-    }
-    file.flush().await.map_err(io)?;
-    if announced.is_some_and(|n| n != size) {
-        return Err(s3_err(url, format!("S3 announced {} bytes but sent {size}", announced.unwrap_or(0))));
-    }
-    let digest: [u8; 32] = hasher.finalize().into();
-    if let Some(c) = checksum.filter(|c| !c.contains('-')) {
-        let ours = crate::archive::b64(&digest);
-        if c != ours {
-            return Err(s3_err(url, format!("SHA-256 {ours} of the download differs from x-amz-checksum-sha256 {c}")));
-        }
-    }
+    let origin = if query.is_empty() { url } else { format!("{url}?{}", query.join("&")) };
     Ok(SourceFile {
         origin,
         relative: key.to_owned(),
         path: path.to_path_buf(),
-        size,
-        fetched_at: Some(fetched_at),
-        sha256: Some(crate::artifact::Sha256Digest(digest)),
+        size: got.size,
+        fetched_at: Some(got.fetched_at),
+        sha256: Some(crate::artifact::Sha256Digest(got.sha256)),
     })
 }
 
@@ -319,5 +312,28 @@ mod tests {
         assert!(!in_window(&key("10/12", "2026-07-15T00:00:00Z", "x"), q3));
         assert!(report_period("a_2026-07-02T00:00:00Z_2026-07-01T00:00:00Z.csv").is_none());
         assert!(report_period("a_2026-13-02T00:00:00Z_2026-07-01T00:00:00Z.csv").is_none());
+    }
+
+    #[test]
+    fn keys_with_multi_byte_characters_never_panic() {
+        let q3: Period = "2026-Q3".parse().unwrap();
+        // A timestamp-shaped window that starts inside `é` (2 bytes) or ends inside `€` (3 bytes).
+        for key in [
+            "é123-56-89T12:45:78Z.csv",
+            "xé123-56-89T12:45:78Z.csv",
+            "2026-07-01T00:00:00€",
+            "r/2026/07/é/ü-2026-07-01T00:00:00Z_2026-07-02T00:00:00Z€.csv",
+            "é/é/é/日本語/2026-07-01T00:00:00Z/ß.json",
+            "Backup/111122223333/eu-central-1/2026/07/0é/plan/a.csv",
+            "€€€€€€€€€€€€€€€€€€€€€€€€",
+        ] {
+            let _ = in_window(key, q3);
+            let _ = report_period(key);
+        }
+        assert!(report_period("é123-56-89T12:45:78Z.csv").is_none());
+        // Real timestamps beside multi-byte characters still count.
+        let name = "Bericht-Prüfung_2026-06-01T00:00:00Z_2026-06-02T00:00:00Z_é.csv";
+        assert_eq!(report_period(name).map(|(s, _)| s.to_rfc3339()).as_deref(), Some("2026-06-01T00:00:00Z"));
+        assert!(!in_window(&format!("r/{name}"), q3));
     }
 }

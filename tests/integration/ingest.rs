@@ -299,3 +299,31 @@ fn report_template_from_first_item_when_the_name_says_nothing() {
     );
     assert_eq!(kind, ArtifactKind::RestoreJobReport);
 }
+
+/// Excel's "Unicode Text" (UTF-16 LE with BOM, tab separated, CRLF) and a UTF-16 BE CSV: the
+/// same report as records, not `unclassified`.
+#[test]
+fn utf16_reports_are_decoded_and_parsed() {
+    let mut all = Vec::new();
+    for file in ["encodings/excel-unicode-text-utf16le.txt", "encodings/utf16be.csv"] {
+        let (kind, format, sink) = parse_fixture(file);
+        assert_eq!((kind, format), (ArtifactKind::BackupJobReport, Format::Csv), "{file}");
+        assert!(sink.errors.is_empty(), "{file}: {:?}", sink.errors);
+        let jobs = sink.jobs();
+        assert_eq!(jobs.len(), 2, "{file}");
+        assert_eq!(jobs[0].job_id, "A1B2C3D4-0000-4000-8000-000000000001");
+        assert_eq!(jobs[0].backup_size_bytes, Some(1_073_741_824));
+        assert_eq!(jobs[1].state.as_deref(), Some("FAILED"));
+        let message = jobs[1].status_message.as_deref().unwrap();
+        assert!(message.starts_with("Zugriff verweigert: Tresor „pay-vault“, Rolle"), "{file}: {message:?}");
+        all.push(sink.records);
+    }
+    assert_eq!(all[0], all[1], "both encodings give the same records");
+    // UTF-16 JSON is read too.
+    let json = r#"{"BackupJobs":[{"BackupJobId":"B-1","State":"COMPLETED","CreationDate":"2026-07-14T05:00:00Z"}]}"#;
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(json.encode_utf16().flat_map(u16::to_le_bytes));
+    let (kind, format, sink) = parse_bytes(&bytes, "jobs.json");
+    assert_eq!((kind, format), (ArtifactKind::BackupJobsSnapshot, Format::Json));
+    assert_eq!(sink.jobs().len(), 1);
+}

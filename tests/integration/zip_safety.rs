@@ -110,3 +110,57 @@ fn other_zips_are_unclassified() {
     assert_eq!(kind, ArtifactKind::Unclassified);
     assert!(sink.records.is_empty() && sink.errors.is_empty());
 }
+
+/// A zip bomb of 5 GiB inflated (80 members sharing one 64 MiB run of zeros, copied raw: a
+/// few MB on disk, built here rather than committed) under the real limits: reading stops once
+/// `MAX_UNCOMPRESSED` (4 GiB) bytes have been inflated, with the member named.
+#[test]
+fn a_5_gib_zip_bomb_stops_at_the_limit() {
+    use dora_evidence::ingest::assessment_zip::MAX_UNCOMPRESSED;
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_level(Some(9)).large_file(true);
+    w.start_file(format!("{ROOT}digest.txt"), SimpleFileOptions::default()).unwrap();
+    w.write_all(b"digest\n").unwrap();
+    w.start_file(format!("{ROOT}zeros-0.bin"), opts).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        w.write_all(&chunk).unwrap();
+    }
+    let one = w.finish().unwrap().into_inner();
+    let mut archive = zip::ZipArchive::new(Cursor::new(one)).unwrap();
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    w.raw_copy_file(archive.by_index_raw(0).unwrap()).unwrap();
+    for i in 0..80 {
+        let f = archive.by_index_raw(1).unwrap();
+        w.raw_copy_file_rename(f, format!("{ROOT}zeros-{i}.bin")).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    assert!(bytes.len() < 16 << 20, "{} bytes on disk", bytes.len());
+    let started = std::time::Instant::now();
+    let (kind, _, sink) = parse_bytes(&bytes, "bomb.zip");
+    assert_eq!(kind, ArtifactKind::AssessmentReport);
+    assert!(sink.records.is_empty());
+    let (loc, msg) = &sink.errors[0];
+    // digest.txt (7 bytes) then 64 MiB per member: the 64th run of zeros (member 64) crosses 4 GiB.
+    assert_eq!(loc, "zip member 64", "{msg}");
+    assert!(msg.contains(&format!("more than {MAX_UNCOMPRESSED} bytes")) && msg.contains("zip bomb"), "{msg}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(300));
+}
+
+/// 150 000 members (over `MAX_MEMBERS`, 100 000): refused before any member is read.
+#[test]
+fn a_zip_of_150_000_members_is_refused_unread() {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file(format!("{ROOT}digest.txt"), opts).unwrap();
+    for i in 1..150_000 {
+        w.start_file(format!("{ROOT}e/{i}"), opts).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    let (kind, _, sink) = parse_bytes(&bytes, "many.zip");
+    assert_eq!(kind, ArtifactKind::AssessmentReport);
+    assert!(sink.records.is_empty());
+    assert_eq!(sink.errors.len(), 1);
+    assert_eq!(sink.errors[0].0, "zip");
+    assert!(sink.errors[0].1.contains("150000 members exceed the limit of 100000"), "{:?}", sink.errors);
+}

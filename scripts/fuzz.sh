@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs one fuzz target for SECONDS (default 600) with a seed corpus from samples/ and
+# tests/fixtures/, and prints libFuzzer's final statistics. Needs the nightly toolchain and
+# cargo-fuzz (`cargo install cargo-fuzz`); not part of CI. Built without a sanitizer but with
+# debug assertions and overflow checks (-s none -a): the parsers are safe Rust, so what fuzzing
+# looks for is panics, overflows, hangs and memory blow-ups. Crashes land in fuzz/artifacts/TARGET/.
+#   scripts/fuzz.sh report_csv 600
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${1:?usage: scripts/fuzz.sh TARGET [SECONDS]}"
+seconds="${2:-600}"
+corpus="fuzz/corpus/$target"
+mkdir -p "$corpus"
+seed() { # copy files matching a find expression into the corpus (content-addressed names)
+  find samples tests/fixtures "$@" -type f -size -1M -print0 2>/dev/null |
+    while IFS= read -r -d '' f; do cp "$f" "$corpus/$(sha256sum "$f" | cut -c1-16)"; done
+}
+case "$target" in
+  report_csv) seed -name '*.csv' ;;
+  report_json) seed -path '*Backup*' -name '*.json' -o -path '*reports*' -name '*.json' ;;
+  snapshot_json) seed -path '*collected*' -name '*.json' -o -path '*api*' -name '*.json' ;;
+  assessment_zip) seed -name '*.zip' ;;
+  config_toml) cp samples/dora-evidence.toml "$corpus/" ;;
+  mapping_toml) cp report-templates/dora-mapping.toml "$corpus/" ;;
+  pdf_reader) seed -name '*.pdf'; pdf="${FUZZ_SEED_PDF:-demo-package/report.pdf}" # a signed report, from scripts/demo.sh
+    [ -f "$pdf" ] && cp "$pdf" "$corpus/report.pdf" ;;
+  *) echo "unknown target $target (see fuzz/Cargo.toml)" >&2; exit 2 ;;
+esac
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-/var/tmp/dora-evidence-fuzz-target}"
+cd fuzz
+exec cargo +nightly fuzz run -s none -a "$target" "corpus/$target" -- \
+  -max_total_time="$seconds" -print_final_stats=1 -max_len=1048576 -timeout=30 -rss_limit_mb=4096
