@@ -24,6 +24,9 @@ case "$target" in
   mapping_toml) cp report-templates/dora-mapping.toml "$corpus/" ;;
   pdf_reader) seed -name '*.pdf'; pdf="${FUZZ_SEED_PDF:-demo-package/report.pdf}" # a signed report, from scripts/demo.sh
     [ -f "$pdf" ] && cp "$pdf" "$corpus/report.pdf" ;;
+  cms_verify) p7s="${FUZZ_SEED_P7S:-demo-package/manifest.json.p7s}" # from scripts/demo.sh
+    [ -f "$p7s" ] && cp "$p7s" "$corpus/manifest.json.p7s"
+    find tests/fixtures -name '*.p7s' -o -name '*.der' | while read -r f; do cp "$f" "$corpus/"; done ;;
   *) echo "unknown target $target (see fuzz/Cargo.toml)" >&2; exit 2 ;;
 esac
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-/var/tmp/dora-evidence-fuzz-target}"

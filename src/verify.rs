@@ -15,7 +15,7 @@
 //!
 //! [`verify_dir`] returns a [`Report`]; it never fails on bad input — bad input is a failed check.
 
-mod cades;
+pub mod cades;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

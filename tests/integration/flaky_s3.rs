@@ -6,10 +6,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use futures_util::StreamExt as _;
-
 use super::fault_proxy::{Fault, FaultProxy, Plan};
 use super::util::{bin_on_moto, build_q3, moto_endpoint, read_csv, stderr};
 
@@ -20,45 +16,8 @@ fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
-/// Uploads `samples/input` under `quarter/` of a new versioned bucket.
-fn upload_sample_quarter(endpoint: &str, bucket: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let s3 = super::util::moto_s3(endpoint);
-    let input = samples().join("input");
-    let files: Vec<_> = walkdir::WalkDir::new(&input)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().strip_prefix(&input).unwrap().to_string_lossy().into_owned(), e.into_path()))
-        .collect();
-    rt.block_on(async {
-        super::util::create_bucket(&s3, bucket).await;
-        let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-        s3.put_bucket_versioning().bucket(bucket).versioning_configuration(versioning).send().await.unwrap();
-        futures_util::stream::iter(files.iter().map(|(rel, path)| {
-            let s3 = &s3;
-            async move {
-                s3.put_object()
-                    .bucket(bucket)
-                    .key(format!("quarter/{rel}"))
-                    .body(ByteStream::from_path(path).await.unwrap())
-                    .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }))
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await;
-    });
-}
-
 const GENERATED_AT: &str = "2026-10-05T08:00:00Z";
 
-/// `build` of the sample quarter from `url`, with the SDK's own retries off (AWS_MAX_ATTEMPTS=1):
-/// every fault then reaches the program's retry loop, the stricter case, and the test needs
-/// no SDK back-off (about a second per retry); the loop's back-off is shortened to 5 ms.
 fn build_from(endpoint: &str, url: &str, out: &Path) -> Output {
     let config = samples().join("dora-evidence.toml");
     bin_on_moto(endpoint)
@@ -89,7 +48,7 @@ fn statuses(pkg: &Path) -> Vec<(String, String)> {
 #[test]
 fn a_flaky_network_gives_the_same_package_as_a_clean_one() {
     let endpoint = moto_endpoint();
-    upload_sample_quarter(&endpoint, "flaky-quarter");
+    super::util::upload_sample_quarter(&endpoint, "flaky-quarter");
     let tmp = tempfile::tempdir().unwrap();
 
     // The local folder, S3 directly, and S3 through a proxy that breaks 15 % of the requests
@@ -131,7 +90,7 @@ fn a_flaky_network_gives_the_same_package_as_a_clean_one() {
 #[test]
 fn a_network_that_always_fails_gives_exit_2_after_the_bounded_attempts() {
     let endpoint = moto_endpoint();
-    upload_sample_quarter(&endpoint, "failing-quarter");
+    super::util::upload_sample_quarter(&endpoint, "failing-quarter");
     let tmp = tempfile::tempdir().unwrap();
 
     // Every object body is cut off halfway: the listing works, every download breaks.

@@ -5,44 +5,20 @@
 use std::path::Path;
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use futures_util::StreamExt as _;
 
 use super::util::{build_q3, moto_endpoint, read_csv, stderr};
 
 #[test]
 fn build_from_s3_gives_the_same_metrics_as_the_local_folder() {
     let endpoint = moto_endpoint();
+    super::util::upload_sample_quarter(&endpoint, "report-outputs");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let s3 = super::util::moto_s3(&endpoint);
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
     let input = samples.join("input");
-    let files: Vec<_> = walkdir::WalkDir::new(&input)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| (e.path().strip_prefix(&input).unwrap().to_string_lossy().into_owned(), e.into_path()))
-        .collect();
+    let files: Vec<_> =
+        walkdir::WalkDir::new(&input).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()).collect();
     rt.block_on(async {
-        super::util::create_bucket(&s3, "report-outputs").await;
-        let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-        s3.put_bucket_versioning().bucket("report-outputs").versioning_configuration(versioning).send().await.unwrap();
-        let uploads = futures_util::stream::iter(files.iter().map(|(rel, path)| {
-            let s3 = &s3;
-            async move {
-                s3.put_object()
-                    .bucket("report-outputs")
-                    .key(format!("quarter/{rel}"))
-                    .body(ByteStream::from_path(path).await.unwrap())
-                    .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }))
-        .buffer_unordered(16)
-        .collect::<Vec<_>>();
-        uploads.await;
         // A report from March: outside the window, never fetched.
         s3.put_object()
             .bucket("report-outputs")

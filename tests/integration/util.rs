@@ -149,6 +149,46 @@ pub fn bin_on_moto(endpoint: &str) -> Command {
     cmd
 }
 
+/// Uploads `samples/input` under `quarter/` of a new versioned bucket.
+pub fn upload_sample_quarter(endpoint: &str, bucket: &str) {
+    use futures_util::StreamExt as _;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let s3 = moto_s3(endpoint);
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/input");
+    let files: Vec<_> = walkdir::WalkDir::new(&input)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(&input).unwrap().to_string_lossy().into_owned(), e.into_path()))
+        .collect();
+    rt.block_on(async {
+        create_bucket(&s3, bucket).await;
+        let versioning = aws_sdk_s3::types::VersioningConfiguration::builder()
+            .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+            .build();
+        s3.put_bucket_versioning().bucket(bucket).versioning_configuration(versioning).send().await.unwrap();
+        futures_util::stream::iter(files.iter().map(|(rel, path)| {
+            let s3 = &s3;
+            async move {
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(format!("quarter/{rel}"))
+                    .body(aws_sdk_s3::primitives::ByteStream::from_path(path).await.unwrap())
+                    .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }))
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    });
+}
+
+/// `build` of the sample quarter from `url`, with the SDK's own retries off (AWS_MAX_ATTEMPTS=1):
+/// every fault then reaches the program's retry loop, the stricter case, and the test needs
+/// no SDK back-off (about a second per retry); the loop's back-off is shortened to 5 ms.
 pub fn moto_endpoint() -> String {
     static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ENDPOINT
