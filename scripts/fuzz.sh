@@ -11,9 +11,13 @@ target="${1:?usage: scripts/fuzz.sh TARGET [SECONDS]}"
 seconds="${2:-600}"
 corpus="fuzz/corpus/$target"
 mkdir -p "$corpus"
-seed() { # copy files matching a find expression into the corpus (content-addressed names)
-  find samples tests/fixtures "$@" -type f -size -1M -print0 2>/dev/null |
-    while IFS= read -r -d '' f; do cp "$f" "$corpus/$(sha256sum "$f" | cut -c1-16)"; done
+seed() { # copy up to 400 files matching a find expression into the corpus (content-addressed)
+  local n=0 f
+  while IFS= read -r -d '' f; do
+    [ "$n" -lt 400 ] || continue
+    cp "$f" "$corpus/$(sha256sum "$f" | cut -c1-16)"
+    n=$((n + 1))
+  done < <(find samples tests/fixtures \( "$@" \) -type f -size -1024k -print0 2>/dev/null | sort -z)
 }
 case "$target" in
   report_csv) seed -name '*.csv' ;;
