@@ -33,7 +33,14 @@ case "$target" in
     find tests/fixtures -name '*.p7s' -o -name '*.der' | while read -r f; do cp "$f" "$corpus/"; done ;;
   *) echo "unknown target $target (see fuzz/Cargo.toml)" >&2; exit 2 ;;
 esac
+# Text parsers: inputs up to 64 KiB keep executions fast (large inputs are the malformed
+# corpus's job); the PDF reader gets 1 MiB so a whole signed report.pdf fits.
+case "$target" in
+  pdf_reader) max_len=1048576 ;;
+  *) max_len=65536 ;;
+esac
+max_len="${FUZZ_MAX_LEN:-$max_len}"
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-/var/tmp/dora-evidence-fuzz-target}"
 cd fuzz
 exec cargo +nightly fuzz run -s none -a "$target" "corpus/$target" -- \
-  -max_total_time="$seconds" -print_final_stats=1 -max_len=1048576 -timeout=30 -rss_limit_mb=4096
+  -max_total_time="$seconds" -print_final_stats=1 -max_len="$max_len" -timeout=30 -rss_limit_mb=4096

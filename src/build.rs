@@ -467,6 +467,27 @@ fn signature_info(opts: &BuildOptions, s: &Signing) -> SignatureInfo {
 }
 
 /// The manifest's header: what the package is, from what, and how complete.
+/// The windows of job history `collect` could no longer reach that overlap the period,
+/// sorted by account, Region and start.
+fn evidence_gaps(ev: &Evidence, period: Period) -> Vec<serde_json::Value> {
+    let mut gaps: Vec<_> = ev
+        .collection_gaps
+        .iter()
+        .filter_map(|g| Some((g, g.lost_from?, g.lost_to?)))
+        .filter(|(_, from, to)| from.millis() < period.end.millis() && to.millis() >= period.start.millis())
+        .map(|(g, from, to)| {
+            json!({
+                "account_id": g.account_id,
+                "region": g.region,
+                "lost_from": from.to_rfc3339(),
+                "lost_to": to.to_rfc3339(),
+            })
+        })
+        .collect();
+    gaps.sort_by_key(|g| g.to_string());
+    gaps
+}
+
 fn manifest_meta(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>) -> ManifestMeta {
     let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count();
     let counts: serde_json::Map<String, serde_json::Value> =
@@ -487,6 +508,7 @@ fn manifest_meta(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>) -> Man
         // Sorted: the order the inputs were named in changes nothing else, so not the package.
         "inputs": sorted_inputs(opts),
         "partial": ev.is_partial(),
+        "evidence_gaps": evidence_gaps(ev, opts.period),
         "artifacts": {
             "total": ev.artifacts.len(),
             "parsed": status("parsed"),

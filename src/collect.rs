@@ -95,7 +95,8 @@ pub struct CollectOptions {
     pub accounts: Option<Vec<String>>,
     /// Role to assume in each account other than the caller's.
     pub assume_role_name: Option<String>,
-    /// Job listings with `ByAccountId="*"` (from an Organizations management account).
+    /// ListBackupJobs with `ByAccountId="*"` in the caller's own scope, when the caller is
+    /// the organization's management account or a delegated administrator for AWS Backup.
     pub organization_jobs: bool,
     /// Jobs from this time instead of "since the last snapshot".
     pub since: Option<Timestamp>,
@@ -139,6 +140,8 @@ pub struct CollectSummary {
     pub unreached: Vec<ScopeFailure>,
     /// Where the snapshots went.
     pub store: String,
+    /// What `--organization-jobs` found the caller to be, and what it did about it.
+    pub organization_role: Option<String>,
 }
 
 impl CollectSummary {
@@ -221,6 +224,62 @@ async fn organization_accounts(cfg: &SdkConfig) -> Result<Vec<String>, OpError> 
     }
     ids.sort();
     Ok(ids)
+}
+
+/// The caller's standing in its organization, for `ByAccountId="*"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrgStanding {
+    /// The organization's management account.
+    Management,
+    /// A delegated administrator for AWS Backup (`backup.amazonaws.com`).
+    DelegatedAdministrator,
+    /// Neither (or the caller may not ask).
+    Member,
+}
+
+/// Whether the caller's account may list the organization's backup jobs: AWS documents
+/// `ByAccountId="*"` for ListBackupJobs from the management account, and cross-account
+/// monitoring for a delegated administrator of AWS Backup.
+async fn organization_standing(cfg: &SdkConfig, caller_account: &str) -> (OrgStanding, String) {
+    let c = aws_sdk_organizations::Client::new(cfg);
+    let management = match c.describe_organization().send().await {
+        Ok(out) => out.organization().and_then(|o| o.master_account_id()).map(str::to_owned),
+        Err(e) => {
+            let e = capture::op_error("organizations:DescribeOrganization", &e);
+            return (OrgStanding::Member, format!("cannot tell the caller's standing in the organization ({e})"));
+        }
+    };
+    if management.as_deref() == Some(caller_account) {
+        return (OrgStanding::Management, format!("account {caller_account} is the organization's management account"));
+    }
+    let mut pages = c.list_delegated_administrators().service_principal("backup.amazonaws.com").into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(out) => {
+                if out.delegated_administrators().iter().any(|d| d.id() == Some(caller_account)) {
+                    return (
+                        OrgStanding::DelegatedAdministrator,
+                        format!("account {caller_account} is a delegated administrator for AWS Backup"),
+                    );
+                }
+            }
+            Err(e) => {
+                let e = capture::op_error("organizations:ListDelegatedAdministrators", &e);
+                return (
+                    OrgStanding::Member,
+                    format!(
+                        "account {caller_account} is not the management account, and its delegated-administrator standing is unknown ({e})"
+                    ),
+                );
+            }
+        }
+    }
+    (
+        OrgStanding::Member,
+        format!(
+            "account {caller_account} is neither the management account nor a delegated administrator for AWS Backup"
+        ),
+    )
 }
 
 /// Credentials for `account`: the caller's own, or the assumed role.
@@ -323,6 +382,20 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
         }
     };
     let mut summary = CollectSummary { caller_arn, store: store.describe(), ..Default::default() };
+    let org_jobs = if opts.organization_jobs {
+        let (standing, said) = organization_standing(&base, &caller_account).await;
+        let org = standing != OrgStanding::Member;
+        let what = if org {
+            "ListBackupJobs with ByAccountId=\"*\" in its own scopes; copy and restore jobs per account"
+        } else {
+            "jobs listed per account only"
+        };
+        tracing::info!("--organization-jobs: {said}: {what}");
+        summary.organization_role = Some(format!("{said}: {what}"));
+        org
+    } else {
+        false
+    };
 
     let accounts = match (&opts.accounts, &opts.assume_role_name) {
         (Some(list), _) => list.clone(),
@@ -370,10 +443,19 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
     }
 
     let store = &store;
+    let collected: std::collections::BTreeSet<(String, String)> =
+        scopes.iter().map(|(a, r, _)| (a.clone(), r.clone())).collect();
+    let collected = &collected;
     let bar = crate::progress::bar("collect {bar:40} {pos}/{len} account/Region scopes {eta}", scopes.len() as u64);
     let total = scopes.len();
     let mut done: Vec<ScopeSummary> = futures_util::stream::iter(scopes)
-        .map(|(account, region, cfg)| scope::Scope::new(opts, store, cfg, &account, &region).run())
+        .map(|(account, region, cfg)| {
+            let mut scope = scope::Scope::new(opts, store, cfg, &account, &region, collected);
+            // ByAccountId="*" only where AWS documents it: ListBackupJobs, from the caller's own
+            // account when it is the management account or a delegated administrator.
+            scope.organization_jobs = org_jobs && account == caller_account;
+            scope.run()
+        })
         .buffer_unordered(opts.concurrency)
         .enumerate()
         .map(|(i, s)| {

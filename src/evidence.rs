@@ -29,7 +29,7 @@ use crate::artifact::{Artifact, Sha256Digest};
 use crate::ingest::{ArtifactKind, Format, Sink};
 use merge::Conflict;
 use model::{
-    Alarm, AssessmentReport, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity,
+    Alarm, AssessmentReport, CollectionGap, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity,
     ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault, ZipMember,
 };
 use store::{Bulk, BulkCounts, SpillWriter};
@@ -51,6 +51,7 @@ pub enum Record {
     AssessmentReport(AssessmentReport),
     ZipMember(ZipMember),
     Integrity(ReportIntegrity),
+    Gap(CollectionGap),
 }
 
 /// One input artifact and what parsing it gave.
@@ -106,6 +107,7 @@ struct Small {
     assessment_reports: Vec<AssessmentReport>,
     zip_members: Vec<ZipMember>,
     integrity: Vec<ReportIntegrity>,
+    gaps: Vec<CollectionGap>,
 }
 
 /// Job ids that another job names as its parent (`parentJobId`), by job kind.
@@ -237,6 +239,7 @@ impl Sink for Collector {
             Record::AssessmentReport(r) => s.assessment_reports.push(r),
             Record::ZipMember(r) => s.zip_members.push(r),
             Record::Integrity(r) => s.integrity.push(r),
+            Record::Gap(r) => s.gaps.push(r),
             Record::Job(_)
             | Record::RecoveryPoint(_)
             | Record::Control(_)
@@ -281,6 +284,8 @@ pub struct Evidence {
     pub report_integrity: Vec<ReportIntegrity>,
     /// Ties the merge settled by a rule (DESIGN §3 v2), in (job type, job id) order.
     pub conflicts: Vec<Conflict>,
+    /// Windows of job history `collect` could no longer reach.
+    pub collection_gaps: Vec<CollectionGap>,
     bulk: BulkCounts,
 }
 
@@ -314,6 +319,7 @@ pub fn assemble(
         small.assessment_reports.extend(p.small.assessment_reports);
         small.zip_members.extend(p.small.zip_members);
         small.integrity.extend(p.small.integrity);
+        small.gaps.extend(p.small.gaps);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
@@ -355,6 +361,7 @@ pub fn assemble(
         zip_members,
         report_integrity: merge::merge_all(small.integrity, &shas),
         conflicts,
+        collection_gaps: merge::merge_all(small.gaps, &shas),
         bulk,
     })
 }
@@ -376,6 +383,7 @@ impl Evidence {
             zip_members: Vec::new(),
             report_integrity: Vec::new(),
             conflicts: Vec::new(),
+            collection_gaps: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }

@@ -62,6 +62,8 @@ pub enum ArtifactKind {
     MetricAlarmsSnapshot,
     TagInventorySnapshot,
     ReportIntegritySnapshot,
+    /// `collection-gap.json`: a window of job history `collect` could no longer reach.
+    CollectionGapRecord,
     AssessmentReport,
     Unclassified,
 }
@@ -87,6 +89,7 @@ impl ArtifactKind {
             ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
             ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
             ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",
+            ArtifactKind::CollectionGapRecord => "collect:CollectionGap",
             ArtifactKind::AssessmentReport => "AUDIT_MANAGER_ASSESSMENT_REPORT",
             ArtifactKind::Unclassified => "unclassified",
         }
@@ -395,6 +398,11 @@ pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evide
             r.provenance.push(prov);
             r.observed_at = r.observed_at.or(hint.observed_at);
             fill_scope(&mut r.account_id, &mut r.region, r.legal_hold_arn.as_deref(), hint);
+        }
+        Record::Gap(r) => {
+            r.provenance.push(prov);
+            r.observed_at = r.observed_at.or(hint.observed_at);
+            fill_scope(&mut r.account_id, &mut r.region, None, hint);
         }
         Record::Integrity(r) => {
             r.provenance.push(prov);

@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod alarm_rule;
 pub mod archive;
 pub mod artifact;
 pub mod assess;

@@ -249,6 +249,7 @@ pub fn report_data(
         "ict_risk_framework": h.get("ict_risk_framework"),
         "empty": h.get("empty"),
         "skipped_inputs": h.get("skipped_inputs").and_then(|v| v.as_array()).map_or(0, Vec::len),
+        "evidence_gaps": h.get("evidence_gaps").cloned().unwrap_or_else(|| json!([])),
         "package_id": meta.package_id,
         "manifest_sha256": manifest_sha,
         "partial": ev.is_partial(),

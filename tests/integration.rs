@@ -8,6 +8,7 @@ mod integration {
     pub mod aws_errors;
     pub mod build;
     pub mod collect;
+    pub mod collect_history;
     pub mod fault_proxy;
     pub mod findings;
     pub mod flaky_s3;

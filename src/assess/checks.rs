@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{Derived, MetricsAccumulator, nearest_rank, round2};
 use crate::config::Config;
 use crate::evidence::Evidence;
-use crate::evidence::model::{AssessmentReport, ReportIntegrity};
+use crate::evidence::model::{Alarm, AssessmentReport, ReportIntegrity};
 use crate::ingest::ArtifactKind;
 use crate::time::{Period, Timestamp};
 
@@ -554,27 +554,23 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
         acc.support.copies.clone(),
     );
 
-    // Alarms on failed jobs, with an action, in every account and Region in use.
+    // Alarms on failed jobs, with an action, in every account and Region in use. An alarm
+    // reaches a person through its own enabled action or through a composite alarm whose rule
+    // fires on its ALARM state (directly or through further composite alarms).
     const FAILED_METRICS: [&str; 3] =
         ["NumberOfBackupJobsFailed", "NumberOfCopyJobsFailed", "NumberOfRestoreJobsFailed"];
     let alarms: Vec<_> = ev.alarms.iter().filter(|a| current(a.observed_at, period)).collect();
+    let reaching = alarms_reaching_a_person(&alarms);
+    let reaches = |a: &&Alarm| reaching.contains(&alarm_key(a));
     let alerting: BTreeSet<(String, String)> = alarms
         .iter()
-        .filter(|a| {
-            a.namespace.as_deref() == Some("AWS/Backup")
-                && a.metric_name.as_deref() == Some("NumberOfBackupJobsFailed")
-                && a.actions_enabled != Some(false)
-                && a.alarm_actions.is_some()
-        })
+        .filter(|a| watches(a, "NumberOfBackupJobsFailed") && reaches(a))
         .filter_map(|a| Some((a.account_id.clone()?, a.region.clone()?)))
         .collect();
-    let failure_alarms = alarms.iter().filter(|a| {
-        a.namespace.as_deref() == Some("AWS/Backup")
-            && a.metric_name.as_deref().is_some_and(|m| FAILED_METRICS.contains(&m))
-    });
+    let failure_alarms = alarms.iter().filter(|a| FAILED_METRICS.iter().any(|m| watches(a, m)));
     let without_action: Vec<String> = failure_alarms
         .clone()
-        .filter(|a| a.actions_enabled == Some(false) || a.alarm_actions.is_none())
+        .filter(|a| !reaches(a))
         .map(|a| format!("alarm {} has no enabled action", a.alarm_name.as_deref().unwrap_or(&a.alarm_arn)))
         .collect();
     let unalerted: Vec<String> = acc
@@ -760,6 +756,45 @@ pub(crate) fn run(acc: &MetricsAccumulator, d: &Derived, config: &Config, ev: &E
     out
 }
 
+/// Whether an alarm watches this `AWS/Backup` metric (directly, in metric math or in a
+/// Metrics Insights query).
+fn watches(a: &Alarm, metric: &str) -> bool {
+    a.backup_metrics.as_deref().is_some_and(|m| m.split(';').any(|x| x == metric))
+        || (a.namespace.as_deref() == Some("AWS/Backup") && a.metric_name.as_deref() == Some(metric))
+}
+
+/// (account, Region, name): how a composite alarm's rule names an alarm.
+fn alarm_key(a: &Alarm) -> (String, String, String) {
+    let name = a.alarm_name.clone().unwrap_or_else(|| a.alarm_arn.rsplit(':').next().unwrap_or("").to_owned());
+    (a.account_id.clone().unwrap_or_default(), a.region.clone().unwrap_or_default(), name)
+}
+
+/// The alarms whose ALARM state reaches an enabled action: their own, or that of a composite
+/// alarm (in the same account and Region) whose rule fires on it, however deeply nested.
+fn alarms_reaching_a_person(alarms: &[&Alarm]) -> BTreeSet<(String, String, String)> {
+    let acts = |a: &Alarm| a.actions_enabled != Some(false) && a.alarm_actions.is_some();
+    let mut reaching: BTreeSet<_> = alarms.iter().filter(|a| acts(a)).map(|a| alarm_key(a)).collect();
+    // Walk down from alarms with an action: whatever a reaching composite fires on reaches too.
+    loop {
+        let fired: Vec<(String, String, String)> = alarms
+            .iter()
+            .filter(|a| a.alarm_rule.is_some() && reaching.contains(&alarm_key(a)))
+            .flat_map(|c| {
+                let (account, region, _) = alarm_key(c);
+                crate::alarm_rule::references(c.alarm_rule.as_deref().unwrap_or(""))
+                    .into_iter()
+                    .filter(|r| r.on_alarm)
+                    .map(move |r| (account.clone(), region.clone(), r.name))
+            })
+            .collect();
+        let before = reaching.len();
+        reaching.extend(fired);
+        if reaching.len() == before {
+            return reaching;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -928,6 +963,47 @@ mod tests {
                 "alarm a-444455556666 has no enabled action"
             ]
         );
+    }
+
+    #[test]
+    fn a_composite_alarm_with_an_action_carries_the_failure_alarm_under_it() {
+        let mut ev = Evidence::empty();
+        ev.artifacts.push(artifact(ArtifactKind::MetricAlarmsSnapshot));
+        let base = |name: &str| Alarm {
+            alarm_arn: format!("arn:aws:cloudwatch:eu-central-1:111122223333:alarm:{name}"),
+            alarm_name: Some(name.into()),
+            account_id: Some("111122223333".into()),
+            region: Some("eu-central-1".into()),
+            actions_enabled: Some(true),
+            observed_at: ts("2026-09-30T06:00:00Z"),
+            ..Alarm::default()
+        };
+        let failed = Alarm {
+            backup_metrics: Some("NumberOfBackupJobsFailed".into()),
+            alarm_type: Some("metric".into()),
+            ..base("backup-failed")
+        };
+        let composite = |rule: &str, action: Option<&str>| Alarm {
+            alarm_rule: Some(rule.into()),
+            alarm_type: Some("composite".into()),
+            alarm_actions: action.map(str::to_owned),
+            ..base("backup-composite")
+        };
+        let records = [backup("111122223333", "eu-central-1", "v")];
+        let status = |ev: &Evidence| get(&run_checks(&records, ev, ""), "failure_alarms").status;
+        ev.alarms = vec![failed.clone()];
+        assert_eq!(status(&ev), CheckStatus::Fail, "no action anywhere");
+        ev.alarms =
+            vec![failed.clone(), composite(r#"ALARM("backup-failed") AND NOT ALARM("maint")"#, Some("arn:sns"))];
+        assert_eq!(status(&ev), CheckStatus::Pass, "the composite alarm's action alerts");
+        ev.alarms = vec![failed.clone(), composite(r#"OK("backup-failed")"#, Some("arn:sns"))];
+        assert_eq!(status(&ev), CheckStatus::Fail, "a rule on the OK state does not alert on failures");
+        ev.alarms = vec![failed.clone(), composite(r#"ALARM("backup-failed")"#, None)];
+        assert_eq!(status(&ev), CheckStatus::Fail, "a composite alarm without an action alerts nobody");
+        let mut other_region = composite(r#"ALARM("backup-failed")"#, Some("arn:sns"));
+        other_region.region = Some("eu-west-1".into());
+        ev.alarms = vec![failed, other_region];
+        assert_eq!(status(&ev), CheckStatus::Fail, "rules name alarms of their own Region");
     }
 
     #[test]

@@ -26,7 +26,10 @@ pub struct CollectArgs {
     /// Role to assume in each account other than the caller's (sts:AssumeRole).
     #[arg(long, value_name = "ROLE")]
     assume_role_name: Option<String>,
-    /// List jobs with ByAccountId="*" (from an Organizations management account).
+    /// ListBackupJobs with ByAccountId="*" from the caller's own account when it is the
+    /// organization's management account or a delegated administrator for AWS Backup (checked
+    /// with organizations:DescribeOrganization / ListDelegatedAdministrators). Copy and restore
+    /// jobs are always listed per account.
     #[arg(long)]
     organization_jobs: bool,
     /// Jobs created or completed since this time (YYYY-MM-DD or RFC 3339) instead of since
@@ -86,6 +89,9 @@ pub fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = collect(&opts)?;
     println!("collected as {} into {}", summary.caller_arn, summary.store);
+    if let Some(role) = &summary.organization_role {
+        println!("  --organization-jobs: {role}");
+    }
     for s in &summary.scopes {
         let status = if s.failures.is_empty() { "ok" } else { "INCOMPLETE" };
         println!(

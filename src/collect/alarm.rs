@@ -1,21 +1,50 @@
-//! CloudWatch metric alarms as `aws cloudwatch describe-alarms` prints them.
+//! CloudWatch metric and composite alarms as `aws cloudwatch describe-alarms` prints them.
 //!
 //! CloudWatch answers the Rust SDK in CBOR (Smithy RPC v2), not JSON, so unlike the other
 //! services its snapshot is written from the SDK's typed output, field by field, with the
 //! AWS CLI's member names and epoch-second timestamps like the other snapshots.
 
-use aws_sdk_cloudwatch::types::{Dimension, MetricAlarm, MetricDataQuery};
+use std::collections::BTreeSet;
+
+use aws_sdk_cloudwatch::types::{CompositeAlarm, Dimension, MetricAlarm, MetricDataQuery};
 use aws_smithy_types::DateTime;
 use serde_json::{Map, Value, json};
 
 const NAMESPACE: &str = "AWS/Backup";
 
-/// Whether the alarm watches an `AWS/Backup` metric, directly or inside metric math.
+/// Whether the alarm watches an `AWS/Backup` metric: directly, inside metric math, or in a
+/// Metrics Insights query (`SELECT … FROM "AWS/Backup"` / `SCHEMA("AWS/Backup", …)`).
 pub(crate) fn on_backup(a: &MetricAlarm) -> bool {
     a.namespace() == Some(NAMESPACE)
-        || a.metrics()
-            .iter()
-            .any(|q| q.metric_stat().and_then(|s| s.metric()).and_then(|m| m.namespace()) == Some(NAMESPACE))
+        || a.metrics().iter().any(|q| {
+            q.metric_stat().and_then(|s| s.metric()).and_then(|m| m.namespace()) == Some(NAMESPACE)
+                || q.expression().is_some_and(|e| e.contains(NAMESPACE))
+        })
+}
+
+/// The composite alarms whose rule names a kept metric alarm, directly or through another
+/// kept composite alarm, in the order given.
+pub(crate) fn over_kept(metric: &[MetricAlarm], composite: Vec<CompositeAlarm>) -> Vec<CompositeAlarm> {
+    let mut names: BTreeSet<String> = metric.iter().filter_map(|a| a.alarm_name().map(str::to_owned)).collect();
+    let mut keep = vec![false; composite.len()];
+    loop {
+        let mut grew = false;
+        for (i, c) in composite.iter().enumerate() {
+            if keep[i] {
+                continue;
+            }
+            let refs = crate::alarm_rule::references(c.alarm_rule().unwrap_or(""));
+            if refs.iter().any(|r| names.contains(&r.name)) {
+                keep[i] = true;
+                grew = true;
+                names.extend(c.alarm_name().map(str::to_owned));
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    composite.into_iter().zip(keep).filter_map(|(c, k)| k.then_some(c)).collect()
 }
 
 fn time(t: Option<&DateTime>) -> Value {
@@ -93,6 +122,43 @@ pub(crate) fn to_json(a: &MetricAlarm) -> Value {
         "Metrics": Value::Array(a.metrics().iter().map(query).collect()),
         "ThresholdMetricId": a.threshold_metric_id(),
         "EvaluationState": a.evaluation_state().map(|s| s.as_str()),
+        "EvaluationInterval": a.evaluation_interval(),
+        "WarmUpConfiguration": a.warm_up_configuration().map(|w| json!({
+            "WarmUpPeriodDurationInMinutes": w.warm_up_period_duration_in_minutes(),
+            "OnlyStartEvaluatingAfterWarmUpPeriodEnds": w.only_start_evaluating_after_warm_up_period_ends(),
+        })),
+        "EvaluationCriteria": a.evaluation_criteria().and_then(|c| c.as_prom_ql_criteria().ok()).map(|p| json!({
+            "PromQLCriteria": {
+                "Query": p.query(),
+                "PendingPeriod": p.pending_period(),
+                "RecoveryPeriod": p.recovery_period(),
+            }
+        })),
+    }))
+}
+
+/// One `CompositeAlarms` item.
+pub(crate) fn composite_to_json(a: &CompositeAlarm) -> Value {
+    strip(json!({
+        "AlarmName": a.alarm_name(),
+        "AlarmArn": a.alarm_arn(),
+        "AlarmDescription": a.alarm_description(),
+        "AlarmRule": a.alarm_rule(),
+        "AlarmConfigurationUpdatedTimestamp": time(a.alarm_configuration_updated_timestamp()),
+        "ActionsEnabled": a.actions_enabled(),
+        "OKActions": a.ok_actions(),
+        "AlarmActions": a.alarm_actions(),
+        "InsufficientDataActions": a.insufficient_data_actions(),
+        "StateValue": a.state_value().map(|s| s.as_str()),
+        "StateReason": a.state_reason(),
+        "StateReasonData": a.state_reason_data(),
+        "StateUpdatedTimestamp": time(a.state_updated_timestamp()),
+        "StateTransitionedTimestamp": time(a.state_transitioned_timestamp()),
+        "ActionsSuppressedBy": a.actions_suppressed_by().map(|s| s.as_str()),
+        "ActionsSuppressedReason": a.actions_suppressed_reason(),
+        "ActionsSuppressor": a.actions_suppressor(),
+        "ActionsSuppressorWaitPeriod": a.actions_suppressor_wait_period(),
+        "ActionsSuppressorExtensionPeriod": a.actions_suppressor_extension_period(),
     }))
 }
 
@@ -147,5 +213,37 @@ mod tests {
         assert!(on_backup(&math));
         let ec2 = MetricAlarm::builder().alarm_name("cpu").namespace("AWS/EC2").build();
         assert!(!on_backup(&ec2));
+        let insights = MetricAlarm::builder()
+            .alarm_name("insights")
+            .metrics(
+                MetricDataQuery::builder()
+                    .id("q1")
+                    .expression(r#"SELECT SUM(NumberOfBackupJobsFailed) FROM "AWS/Backup""#)
+                    .period(3600)
+                    .build(),
+            )
+            .build();
+        assert!(on_backup(&insights));
+        assert_eq!(
+            to_json(&insights)["Metrics"][0]["Expression"],
+            r#"SELECT SUM(NumberOfBackupJobsFailed) FROM "AWS/Backup""#
+        );
+    }
+
+    #[test]
+    fn composite_alarms_are_kept_when_their_rule_reaches_a_kept_alarm() {
+        let failed = MetricAlarm::builder().alarm_name("backup-failed").namespace("AWS/Backup").build();
+        let c = |name: &str, rule: &str| CompositeAlarm::builder().alarm_name(name).alarm_rule(rule).build();
+        let kept = over_kept(
+            &[failed],
+            vec![
+                c("outer", r#"ALARM("inner") AND NOT ALARM("maintenance")"#),
+                c("inner", r#"ALARM("backup-failed") OR ALARM("cpu")"#),
+                c("unrelated", r#"ALARM("cpu")"#),
+            ],
+        );
+        let names: Vec<_> = kept.iter().filter_map(|a| a.alarm_name()).collect();
+        assert_eq!(names, ["outer", "inner"]);
+        assert_eq!(composite_to_json(&kept[1])["AlarmRule"], r#"ALARM("backup-failed") OR ALARM("cpu")"#);
     }
 }

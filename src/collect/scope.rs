@@ -6,11 +6,19 @@
 //!   when they differ from the newest stored snapshot of the same file.
 //! - Job listings (backup, copy, restore, report jobs) ask for what was created or completed
 //!   since the last snapshot minus an overlap (or `--since`), and keep only the jobs that are
-//!   not already stored byte for byte — so a job's every state change is recorded once.
-//!   Restore jobs reach back at least 8 days: a restore test's validation can end up to
-//!   168 h after the restore completed, and its final status is the evidence.
+//!   not already stored byte for byte. Restore jobs reach back at least 8 days: a restore
+//!   test's validation can end up to 168 h after the restore completed.
+//! - A job stored in a non-final state (RUNNING, a restore test still VALIDATING, …) that
+//!   the listings no longer return — a job created before the window that ends without a
+//!   completion date matches neither filter — is re-read with Describe*Job every run until
+//!   it is final or 30 days old (`describe-backup-job-<id>.json`, …).
+//! - The APIs keep about 30 days of job history: when the newest snapshot of a scope is older
+//!   than 29 days, the scope is collected as far as the APIs still reach, a
+//!   `collection-gap.json` names the window that is lost, and the run ends non-zero.
+//! - Job listings run first, and a failed listing does not stop the next one; only an
+//!   endpoint that cannot be connected to at all ends the scope's remaining Backup calls.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use aws_config::SdkConfig;
 use aws_smithy_types::DateTime;
@@ -46,11 +54,21 @@ pub(crate) struct Scope<'a> {
     /// The snapshot folder name (scope start, RFC 3339 UTC, seconds).
     ts: String,
     stored: Vec<Stored>,
-    /// The Backup endpoint did not answer: skip its remaining calls.
+    /// The Backup endpoint could not be connected to: skip its remaining calls.
     backup_down: bool,
+    /// ListBackupJobs with `ByAccountId="*"` (the caller's own scope, when it may).
+    pub organization_jobs: bool,
+    /// Every account × Region of this run (copy destinations outside them are noted).
+    collected: &'a BTreeSet<(String, String)>,
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+/// How long the job APIs keep history (AWS Backup: about 30 days).
+const HISTORY_DAYS: i64 = 30;
+
+/// A scope whose newest snapshot is older than this may have lost jobs for good.
+const GAP_DAYS: i64 = 29;
 
 /// How far back restore-job listings reach: the longest validation window (168 h) + a day.
 const RESTORE_VALIDATION_HOURS: u32 = 192;
@@ -112,8 +130,100 @@ fn dt(t: Timestamp) -> DateTime {
     DateTime::from_millis(t.millis())
 }
 
+/// A string member of a JSON object.
+fn str_of<'v>(item: &'v Value, key: &str) -> Option<&'v str> {
+    item.get(key).and_then(Value::as_str)
+}
+
+/// A time member as AWS sends it (epoch seconds) or as the CLI may print it (RFC 3339).
+fn time_of(item: &Value, key: &str) -> Option<Timestamp> {
+    match item.get(key)? {
+        Value::Number(n) => n.as_f64().and_then(Timestamp::from_epoch),
+        Value::String(s) => Timestamp::parse(s).ok(),
+        _ => None,
+    }
+}
+
+/// The three job listings, and how each job is re-read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Backup,
+    Copy,
+    Restore,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Backup, Kind::Copy, Kind::Restore];
+
+    fn file(self) -> &'static str {
+        match self {
+            Kind::Backup => "list-backup-jobs.json",
+            Kind::Copy => "list-copy-jobs.json",
+            Kind::Restore => "list-restore-jobs.json",
+        }
+    }
+
+    fn list(self) -> &'static str {
+        match self {
+            Kind::Backup => "BackupJobs",
+            Kind::Copy => "CopyJobs",
+            Kind::Restore => "RestoreJobs",
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Kind::Backup => "BackupJobId",
+            Kind::Copy => "CopyJobId",
+            Kind::Restore => "RestoreJobId",
+        }
+    }
+
+    /// `describe-backup-job-<id>.json`, … (the AWS CLI command's name).
+    fn describe_prefix(self) -> &'static str {
+        match self {
+            Kind::Backup => "describe-backup-job-",
+            Kind::Copy => "describe-copy-job-",
+            Kind::Restore => "describe-restore-job-",
+        }
+    }
+
+    /// The job object of a stored document: a listing item, or a Describe*Job answer
+    /// (DescribeCopyJob wraps it in `CopyJob`).
+    fn job_of(self, doc: &Value) -> &Value {
+        match (self, doc.get("CopyJob")) {
+            (Kind::Copy, Some(inner)) => inner,
+            _ => doc,
+        }
+    }
+
+    /// Whether the job may still change: not in a final state, or a restore test whose
+    /// validation or clean-up is still running.
+    fn pending(self, job: &Value) -> bool {
+        let state = |k: &str| str_of(job, k).unwrap_or("");
+        match self {
+            Kind::Backup | Kind::Copy => {
+                !state("State").is_empty()
+                    && !matches!(state("State"), "COMPLETED" | "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL")
+            }
+            Kind::Restore => {
+                (!state("Status").is_empty() && !matches!(state("Status"), "COMPLETED" | "ABORTED" | "FAILED"))
+                    || state("ValidationStatus") == "VALIDATING"
+                    || state("DeletionStatus") == "DELETING"
+            }
+        }
+    }
+}
+
 impl<'a> Scope<'a> {
-    pub(crate) fn new(opts: &'a CollectOptions, store: &'a Store, cfg: SdkConfig, account: &str, region: &str) -> Self {
+    pub(crate) fn new(
+        opts: &'a CollectOptions,
+        store: &'a Store,
+        cfg: SdkConfig,
+        account: &str,
+        region: &str,
+        collected: &'a BTreeSet<(String, String)>,
+    ) -> Self {
         let now = Timestamp::now();
         let ts = Timestamp(now.millis() - now.millis().rem_euclid(1000)).to_rfc3339();
         Scope {
@@ -124,6 +234,8 @@ impl<'a> Scope<'a> {
             ts,
             stored: Vec::new(),
             backup_down: false,
+            organization_jobs: false,
+            collected,
         }
     }
 
@@ -132,9 +244,10 @@ impl<'a> Scope<'a> {
         self.summary.failures.push(e);
     }
 
-    /// Records a failed Backup call; an unreachable endpoint stops the remaining Backup calls.
+    /// Records a failed Backup call. Only an endpoint that cannot be connected to stops the
+    /// remaining Backup calls; a call that timed out (a huge listing) stops nothing else.
     fn backup_fail(&mut self, e: OpError) {
-        if e.kind == FailureKind::Unreachable {
+        if e.kind == FailureKind::Unreachable && e.code == "DispatchFailure" {
             self.backup_down = true;
         }
         self.fail(e);
@@ -219,9 +332,11 @@ impl<'a> Scope<'a> {
                 fresh.push(item);
             }
         }
-        // An empty listing is written once (the call was made and found nothing), not again.
-        let first = !self.stored.iter().any(|s| s.name == name);
-        if fresh.is_empty() && !first {
+        // An empty listing is written the first time and then at most once a day: the call
+        // was made and found nothing new (what the history-gap check reads).
+        let newest = self.stored.iter().filter(|s| s.name == name).map(|s| s.ts).max();
+        let due = newest.is_none_or(|t| Timestamp::now().millis() - t.millis() >= DAY_MS);
+        if fresh.is_empty() && !due {
             self.summary.unchanged += 1;
             return;
         }
@@ -244,6 +359,7 @@ impl<'a> Scope<'a> {
             }
         }
         if self.opts.wants(Service::Backup) {
+            self.check_gap().await;
             self.backup().await;
         }
         if self.opts.wants(Service::Alarms) {
@@ -258,10 +374,217 @@ impl<'a> Scope<'a> {
         self.summary
     }
 
+    /// The APIs keep about 30 days of job history: a job listing whose newest snapshot is
+    /// older than 29 days may have missed jobs for good. Written down in the store
+    /// (`collection-gap.json`, read by `build`) and reported as a failure.
+    async fn check_gap(&mut self) {
+        let now = Timestamp::now();
+        let mut stale: Vec<(Timestamp, &'static str)> = Kind::ALL
+            .iter()
+            .filter_map(|k| {
+                self.stored.iter().filter(|s| s.name == k.file()).map(|s| s.ts).max().map(|t| (t, k.file()))
+            })
+            .filter(|(t, _)| now.millis() - t.millis() > GAP_DAYS * DAY_MS)
+            .collect();
+        stale.sort();
+        let Some(&(from, _)) = stale.first() else { return };
+        let horizon = Timestamp(now.millis() - HISTORY_DAYS * DAY_MS);
+        let to = if horizon > from { horizon } else { from };
+        let listings: Vec<&str> = stale.iter().map(|(_, f)| *f).collect();
+        let doc = serde_json::json!({
+            "CollectionGap": {
+                "AccountId": self.summary.account,
+                "Region": self.summary.region,
+                "LostFrom": from.to_rfc3339(),
+                "LostTo": to.to_rfc3339(),
+                "DetectedAt": self.ts,
+                "HistoryDays": HISTORY_DAYS,
+                "Listings": listings,
+            }
+        });
+        self.write("collection-gap.json", &doc).await;
+        let days = (now.millis() - from.millis()) / DAY_MS;
+        self.fail(OpError {
+            action: "collect",
+            kind: FailureKind::Other,
+            code: "HistoryGap".into(),
+            message: format!(
+                "the newest job listing ({}) is from {} ({days} days ago) and AWS keeps about {HISTORY_DAYS} days of \
+                 job history: jobs created or completed between {} and {} may be lost for good. What the APIs \
+                 still hold was collected; packages built over this store name the gap on their cover",
+                listings.join(", "),
+                from.to_rfc3339(),
+                from.to_rfc3339(),
+                to.to_rfc3339()
+            ),
+        });
+    }
+
+    /// Notes copy jobs whose destination account/Region this run does not collect.
+    fn note_outside_copies(&mut self, items: &[Value]) {
+        let mut outside: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for item in items {
+            // arn:aws:backup:<region>:<account>:backup-vault:<name>
+            let Some(arn) = str_of(item, "DestinationBackupVaultArn") else { continue };
+            let parts: Vec<&str> = arn.split(':').collect();
+            if parts.len() < 6 {
+                continue;
+            }
+            let scope = (parts[4].to_owned(), parts[3].to_owned());
+            if !self.collected.contains(&scope) {
+                *outside.entry(scope).or_default() += 1;
+            }
+        }
+        for ((account, region), n) in outside {
+            let note = format!(
+                "{n} copy job(s) copy to account {account} Region {region}, which this run does not collect: \
+                 the copies there are not evidenced (add the account/Region to the collection)"
+            );
+            tracing::warn!(account = %self.summary.account, region = %self.summary.region, "{note}");
+            self.summary.notes.push(note);
+        }
+    }
+
+    /// Re-reads every job last stored in a non-final state that this run's listing did not
+    /// return (`listed`), until it is final or older than the APIs' history.
+    async fn reread_pending(
+        &mut self,
+        c: &aws_sdk_backup::Client,
+        cap: &Capture,
+        kind: Kind,
+        listed: &HashSet<String>,
+    ) {
+        let now = Timestamp::now().millis();
+        let mut files: Vec<(Timestamp, String)> = self
+            .stored
+            .iter()
+            .filter(|s| now - s.ts.millis() <= (HISTORY_DAYS + 1) * DAY_MS)
+            .filter(|s| s.name == kind.file() || s.name.starts_with(kind.describe_prefix()))
+            .map(|s| (s.ts, s.key.clone()))
+            .collect();
+        files.sort();
+        // Latest stored state per job, kept only while it is non-final.
+        let mut pending: BTreeMap<String, Value> = BTreeMap::new();
+        for (_, key) in files {
+            let bytes = match self.store.read(&key).await {
+                Ok(b) => b,
+                Err(message) => return self.fail(store_error("ReadFailed", message)),
+            };
+            let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { continue };
+            let jobs: Vec<&Value> = match doc.get(kind.list()) {
+                Some(Value::Array(items)) => items.iter().collect(),
+                _ => vec![kind.job_of(&doc)],
+            };
+            for job in jobs {
+                let Some(id) = str_of(job, kind.id()) else { continue };
+                if kind.pending(job) {
+                    pending.insert(id.to_owned(), job.clone());
+                } else {
+                    pending.remove(id);
+                }
+            }
+        }
+        for (id, job) in pending {
+            if listed.contains(&id) || self.backup_down {
+                continue;
+            }
+            if time_of(&job, "CreationDate").is_some_and(|t| now - t.millis() > HISTORY_DAYS * DAY_MS) {
+                continue;
+            }
+            let answer = match kind {
+                Kind::Backup => one!(cap, "backup:DescribeBackupJob", c.describe_backup_job().backup_job_id(&id)),
+                Kind::Copy => one!(cap, "backup:DescribeCopyJob", c.describe_copy_job().copy_job_id(&id)),
+                Kind::Restore => one!(cap, "backup:DescribeRestoreJob", c.describe_restore_job().restore_job_id(&id)),
+            };
+            match answer {
+                Ok(doc) => self.state(&format!("{}{}.json", kind.describe_prefix(), safe(&id)), doc).await,
+                Err(e) if e.code == "ResourceNotFoundException" => self.summary.notes.push(format!(
+                    "{} {id} was last stored in a non-final state and AWS Backup no longer knows it: its final \
+                     state is not in the evidence",
+                    kind.list().trim_end_matches('s')
+                )),
+                Err(e) => self.backup_fail(e),
+            }
+        }
+    }
+
     async fn backup(&mut self) {
         let cap = Capture::default();
         let c = client!(aws_sdk_backup, &self.cfg, cap);
-        let org = self.opts.organization_jobs;
+
+        // Jobs first: the evidence that ages out of the APIs. Created or completed since the
+        // last snapshot; ByAccountId="*" only for backup jobs, and only where AWS documents it.
+        macro_rules! jobs {
+            ($name:literal, $list:literal, $action:literal, $op:ident, $min_hours:expr, $org:expr) => {{
+                let since = self.since_at_least($name, $min_hours);
+                let account = $org.then_some("*");
+                let mut items = Vec::new();
+                let mut failed = None;
+                let windows: Vec<(Option<DateTime>, Option<DateTime>)> = match since {
+                    None => vec![(None, None)],
+                    Some(s) => vec![(Some(dt(s)), None), (None, Some(dt(s)))],
+                };
+                for (created, completed) in windows {
+                    if self.backup_down {
+                        break;
+                    }
+                    let r = pages!(
+                        cap,
+                        $action,
+                        c.$op()
+                            .set_by_created_after(created)
+                            .set_by_complete_after(completed)
+                            .set_by_account_id(account.map(str::to_owned))
+                            .max_results(1000)
+                    );
+                    match r {
+                        Ok(mut doc) => {
+                            if let Some(Value::Array(list)) = doc.get_mut($list) {
+                                items.append(list);
+                            }
+                        }
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    Some(e) => {
+                        self.backup_fail(e);
+                        None
+                    }
+                    None if self.backup_down => None,
+                    None => Some((items, since)),
+                }
+            }};
+        }
+        let org = self.organization_jobs;
+        let backup_jobs =
+            jobs!("list-backup-jobs.json", "BackupJobs", "backup:ListBackupJobs", list_backup_jobs, 0, org);
+        let copy_jobs = jobs!("list-copy-jobs.json", "CopyJobs", "backup:ListCopyJobs", list_copy_jobs, 0, false);
+        // A restore test's validation may finish up to 168 h (ValidationWindowHours) after
+        // the restore completed: look back far enough to see its final status.
+        let restore_jobs = jobs!(
+            "list-restore-jobs.json",
+            "RestoreJobs",
+            "backup:ListRestoreJobs",
+            list_restore_jobs,
+            RESTORE_VALIDATION_HOURS,
+            false
+        );
+        for (kind, listed) in Kind::ALL.into_iter().zip([backup_jobs, copy_jobs, restore_jobs]) {
+            let Some((items, since)) = listed else { continue };
+            if kind == Kind::Copy {
+                self.note_outside_copies(&items);
+            }
+            let seen: HashSet<String> = items.iter().filter_map(|i| str_of(i, kind.id())).map(str::to_owned).collect();
+            self.delta(kind.file(), kind.list(), kind.id(), items, since).await;
+            self.reread_pending(&c, &cap, kind, &seen).await;
+        }
+        if self.backup_down {
+            return;
+        }
 
         // Vaults, their lock state, and what is in them.
         let vaults = pages!(cap, "backup:ListBackupVaults", c.list_backup_vaults().max_results(1000));
@@ -298,60 +621,6 @@ impl<'a> Scope<'a> {
                 }
             }
         }
-
-        // Jobs: created or completed since the last snapshot.
-        macro_rules! jobs {
-            ($name:literal, $list:literal, $id:literal, $action:literal, $op:ident, $min_hours:expr) => {
-                if !self.backup_down {
-                    let since = self.since_at_least($name, $min_hours);
-                    let account = org.then_some("*");
-                    let mut items = Vec::new();
-                    let mut failed = None;
-                    let windows: Vec<(Option<DateTime>, Option<DateTime>)> = match since {
-                        None => vec![(None, None)],
-                        Some(s) => vec![(Some(dt(s)), None), (None, Some(dt(s)))],
-                    };
-                    for (created, completed) in windows {
-                        let r = pages!(
-                            cap,
-                            $action,
-                            c.$op()
-                                .set_by_created_after(created)
-                                .set_by_complete_after(completed)
-                                .set_by_account_id(account.map(str::to_owned))
-                                .max_results(1000)
-                        );
-                        match r {
-                            Ok(mut doc) => {
-                                if let Some(Value::Array(list)) = doc.get_mut($list) {
-                                    items.append(list);
-                                }
-                            }
-                            Err(e) => {
-                                failed = Some(e);
-                                break;
-                            }
-                        }
-                    }
-                    match failed {
-                        Some(e) => self.backup_fail(e),
-                        None => self.delta($name, $list, $id, items, since).await,
-                    }
-                }
-            };
-        }
-        jobs!("list-backup-jobs.json", "BackupJobs", "BackupJobId", "backup:ListBackupJobs", list_backup_jobs, 0);
-        jobs!("list-copy-jobs.json", "CopyJobs", "CopyJobId", "backup:ListCopyJobs", list_copy_jobs, 0);
-        // A restore test's validation may finish up to 168 h (ValidationWindowHours) after
-        // the restore completed: look back far enough to see its final status.
-        jobs!(
-            "list-restore-jobs.json",
-            "RestoreJobs",
-            "RestoreJobId",
-            "backup:ListRestoreJobs",
-            list_restore_jobs,
-            RESTORE_VALIDATION_HOURS
-        );
         if self.backup_down {
             return;
         }
@@ -469,21 +738,34 @@ impl<'a> Scope<'a> {
         );
     }
 
-    /// CloudWatch metric alarms on the `AWS/Backup` namespace (directly or in metric math).
+    /// CloudWatch alarms on `AWS/Backup`: metric alarms on a Backup metric (directly, in
+    /// metric math, or in a Metrics Insights query), and the composite alarms whose rule
+    /// names one of them (directly or through another composite alarm).
     async fn alarms(&mut self) {
+        use aws_sdk_cloudwatch::types::AlarmType;
         let c = aws_sdk_cloudwatch::Client::new(&self.cfg);
-        let mut alarms = Vec::new();
-        let mut pages =
-            c.describe_alarms().alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm).into_paginator().send();
+        let mut metric = Vec::new();
+        let mut composite = Vec::new();
+        let mut pages = c
+            .describe_alarms()
+            .alarm_types(AlarmType::MetricAlarm)
+            .alarm_types(AlarmType::CompositeAlarm)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             match page {
-                Ok(out) => alarms.extend(
-                    out.metric_alarms().iter().filter(|a| super::alarm::on_backup(a)).map(super::alarm::to_json),
-                ),
+                Ok(out) => {
+                    metric.extend(out.metric_alarms().iter().filter(|a| super::alarm::on_backup(a)).cloned());
+                    composite.extend(out.composite_alarms().iter().cloned());
+                }
                 Err(e) => return self.fail(super::capture::op_error("cloudwatch:DescribeAlarms", &e)),
             }
         }
-        let doc = serde_json::json!({ "MetricAlarms": alarms, "CompositeAlarms": [] });
+        let composite = super::alarm::over_kept(&metric, composite);
+        let doc = serde_json::json!({
+            "MetricAlarms": metric.iter().map(super::alarm::to_json).collect::<Vec<_>>(),
+            "CompositeAlarms": composite.iter().map(super::alarm::composite_to_json).collect::<Vec<_>>(),
+        });
         self.state("describe-alarms.json", doc).await;
     }
 
@@ -498,8 +780,10 @@ impl<'a> Scope<'a> {
         }
     }
 
-    /// Audit Manager, where it is active: assessments, their reports, and the integrity check
-    /// of each report zip in the assessment's report destination.
+    /// Audit Manager, where it is active: assessments, their reports, and AWS's integrity
+    /// check of each report zip ListAssessmentReports names. Audit Manager is closed to new
+    /// customers since 30 April 2026: an account that is not registered or inactive gets a
+    /// note, not a failure.
     async fn audit_manager(&mut self) {
         let cap = Capture::default();
         let c = client!(aws_sdk_auditmanager, &self.cfg, cap);
@@ -514,7 +798,7 @@ impl<'a> Scope<'a> {
                 if e.kind == FailureKind::Unreachable {
                     return self.summary.notes.push(format!("Audit Manager not reachable here: {}", e.message));
                 }
-                return self.fail(e);
+                return self.audit_manager_fail(e);
             }
         }
         let list = pages!(cap, "auditmanager:ListAssessments", c.list_assessments());
@@ -524,53 +808,66 @@ impl<'a> Scope<'a> {
                 self.state("list-assessments.json", doc).await;
                 ids
             }
-            Err(e) => return self.fail(e),
+            Err(e) => return self.audit_manager_fail(e),
         };
-        let mut destinations = Vec::new();
         for id in &ids {
             match one!(cap, "auditmanager:GetAssessment", c.get_assessment().assessment_id(id)) {
-                Ok(doc) => {
-                    if let Some(d) = doc
-                        .pointer("/assessment/metadata/assessmentReportsDestination/destination")
-                        .and_then(Value::as_str)
-                        && !destinations.iter().any(|x| x == d)
-                    {
-                        destinations.push(d.to_owned());
-                    }
-                    self.state(&format!("get-assessment-{}.json", safe(id)), doc).await;
-                }
+                Ok(doc) => self.state(&format!("get-assessment-{}.json", safe(id)), doc).await,
                 Err(e) => self.fail(e),
             }
         }
-        let reports = pages!(cap, "auditmanager:ListAssessmentReports", c.list_assessment_reports());
-        match reports {
-            Ok(doc) => self.state("list-assessment-reports.json", doc).await,
-            Err(e) => self.fail(e),
-        }
+        let reports = match pages!(cap, "auditmanager:ListAssessmentReports", c.list_assessment_reports()) {
+            Ok(doc) => {
+                let reports = doc.get("assessmentReports").and_then(Value::as_array).cloned().unwrap_or_default();
+                self.state("list-assessment-reports.json", doc).await;
+                reports
+            }
+            Err(e) => return self.fail(e),
+        };
         let since = self.since("validate-assessment-report-integrity.json");
         let mut checks = Vec::new();
-        for destination in destinations {
-            let zips = match self.report_zips(&destination, since).await {
-                Ok(z) => z,
-                Err(e) => {
-                    self.fail(e);
-                    continue;
-                }
+        for report in &reports {
+            let (Some(id), Some(assessment)) = (str_of(report, "id"), str_of(report, "assessmentId")) else {
+                continue;
             };
-            for url in zips {
-                let r = one!(
-                    cap,
-                    "auditmanager:ValidateAssessmentReportIntegrity",
-                    c.validate_assessment_report_integrity().s3_relative_path(&url)
-                );
-                match r {
-                    Ok(Value::Object(mut doc)) => {
-                        doc.insert("s3RelativePath".into(), Value::String(url));
-                        checks.push(Value::Object(doc));
+            let created = time_of(report, "creationTime");
+            if str_of(report, "status") != Some("COMPLETE")
+                || since.is_some_and(|s| created.is_some_and(|t| t.millis() < s.millis()))
+            {
+                continue;
+            }
+            // The zip's place, from its download link. The link itself is a presigned URL (a
+            // credential): it is neither stored nor logged.
+            let url =
+                match c.get_assessment_report_url().assessment_report_id(id).assessment_id(assessment).send().await {
+                    Ok(out) => match out.pre_signed_url().and_then(|u| u.link()).and_then(s3_url_of_link) {
+                        Some(u) => u,
+                        None => {
+                            self.fail(OpError::internal(
+                                "auditmanager:GetAssessmentReportUrl",
+                                format!("report {id}: the answer holds no S3 link"),
+                            ));
+                            continue;
+                        }
+                    },
+                    Err(e) => {
+                        self.fail(super::capture::op_error("auditmanager:GetAssessmentReportUrl", &e));
+                        continue;
                     }
-                    Ok(_) => {}
-                    Err(e) => self.fail(e),
+                };
+            let r = one!(
+                cap,
+                "auditmanager:ValidateAssessmentReportIntegrity",
+                c.validate_assessment_report_integrity().s3_relative_path(&url)
+            );
+            match r {
+                Ok(Value::Object(mut doc)) => {
+                    doc.insert("s3RelativePath".into(), Value::String(url));
+                    doc.insert("assessmentReportId".into(), Value::String(id.to_owned()));
+                    checks.push(Value::Object(doc));
                 }
+                Ok(_) => {}
+                Err(e) => self.fail(e),
             }
         }
         self.delta(
@@ -583,29 +880,74 @@ impl<'a> Scope<'a> {
         .await;
     }
 
-    /// `s3://…` URLs of the report zips under an assessment's report destination, written
-    /// since `since`.
-    async fn report_zips(&self, destination: &str, since: Option<Timestamp>) -> Result<Vec<String>, OpError> {
-        let loc: crate::archive::S3Location =
-            destination.parse().map_err(|m: String| OpError::internal("s3:ListBucket", m))?;
-        let s3 = crate::archive::s3_client_for(&self.cfg, self.opts.path_style);
-        let prefix = if loc.prefix.is_empty() { String::new() } else { format!("{}/", loc.prefix) };
-        let mut pages = s3.list_objects_v2().bucket(&loc.bucket).prefix(&prefix).into_paginator().send();
-        let mut urls = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| super::capture::op_error("s3:ListBucket", &e))?;
-            for o in page.contents() {
-                let Some(key) = o.key().filter(|k| k.ends_with(".zip")) else { continue };
-                let fresh = match (since, o.last_modified()) {
-                    (Some(s), Some(m)) => m.to_millis().is_ok_and(|ms| ms >= s.millis()),
-                    _ => true,
-                };
-                if fresh {
-                    urls.push(format!("s3://{}/{key}", loc.bucket));
-                }
-            }
+    /// An Audit Manager failure; "not registered / not set up" is a note (the service is
+    /// closed to new customers), anything else a failure.
+    fn audit_manager_fail(&mut self, e: OpError) {
+        let text = e.message.to_ascii_lowercase();
+        let unused = ["not registered", "setup", "set up", "not enabled", "inactive", "closed to new customers"]
+            .iter()
+            .any(|m| text.contains(m));
+        if unused {
+            self.summary.notes.push(format!("Audit Manager not in use here ({}: {})", e.code, e.message));
+        } else {
+            self.fail(e);
         }
-        urls.sort();
-        Ok(urls)
+    }
+}
+
+/// `s3://bucket/key` of a presigned S3 download link (virtual-hosted or path-style), without
+/// its query (the signature).
+fn s3_url_of_link(link: &str) -> Option<String> {
+    let rest = link.split_once("://")?.1;
+    let rest = rest.split(['?', '#']).next()?;
+    let (host, path) = rest.split_once('/')?;
+    let host = host.split(':').next()?;
+    let path = percent_encoding::percent_decode_str(path).decode_utf8().ok()?;
+    // bucket.s3.region.amazonaws.com/key, bucket.s3.amazonaws.com/key, or s3…/bucket/key
+    let virtual_hosted = host.rfind(".s3.").or_else(|| host.rfind(".s3-")).filter(|&at| at > 0);
+    let (bucket, key) = match virtual_hosted {
+        Some(at) => (host[..at].to_owned(), path.into_owned()),
+        None => {
+            let (bucket, key) = path.split_once('/')?;
+            (bucket.to_owned(), key.to_owned())
+        }
+    };
+    (!bucket.is_empty() && !key.is_empty()).then(|| format!("s3://{bucket}/{key}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presigned_links_give_the_s3_object_without_the_signature() {
+        let v = "https://am-reports.s3.eu-west-1.amazonaws.com/dora/dora%20q3_r-0001.zip?X-Amz-Signature=abc&X-Amz-Credential=AKIA";
+        assert_eq!(s3_url_of_link(v).as_deref(), Some("s3://am-reports/dora/dora q3_r-0001.zip"));
+        let old = "https://my.s3data.s3.amazonaws.com/a/b.zip?sig";
+        assert_eq!(s3_url_of_link(old).as_deref(), Some("s3://my.s3data/a/b.zip"));
+        let path = "https://s3.eu-west-1.amazonaws.com/am-reports/dora/r.zip?X-Amz-Signature=abc";
+        assert_eq!(s3_url_of_link(path).as_deref(), Some("s3://am-reports/dora/r.zip"));
+        let local = "http://127.0.0.1:5000/am-reports/dora/r.zip?X-Amz-Signature=abc";
+        assert_eq!(s3_url_of_link(local).as_deref(), Some("s3://am-reports/dora/r.zip"));
+        assert_eq!(s3_url_of_link("not a link"), None);
+        assert_eq!(s3_url_of_link("https://am-reports.s3.amazonaws.com/"), None);
+    }
+
+    #[test]
+    fn pending_states_by_job_kind() {
+        let j = |v: serde_json::Value| v;
+        assert!(Kind::Backup.pending(&j(serde_json::json!({"State": "RUNNING"}))));
+        assert!(Kind::Backup.pending(&j(serde_json::json!({"State": "ABORTING"}))));
+        assert!(!Kind::Backup.pending(&j(serde_json::json!({"State": "EXPIRED"}))));
+        assert!(!Kind::Copy.pending(&j(serde_json::json!({"State": "PARTIAL"}))));
+        assert!(
+            Kind::Restore.pending(&j(serde_json::json!({"Status": "COMPLETED", "ValidationStatus": "VALIDATING"})))
+        );
+        assert!(Kind::Restore.pending(&j(serde_json::json!({"Status": "COMPLETED", "DeletionStatus": "DELETING"}))));
+        assert!(
+            !Kind::Restore.pending(&j(serde_json::json!({"Status": "COMPLETED", "ValidationStatus": "SUCCESSFUL"})))
+        );
+        let described = serde_json::json!({"CopyJob": {"CopyJobId": "c1", "State": "RUNNING"}});
+        assert!(Kind::Copy.pending(Kind::Copy.job_of(&described)));
     }
 }

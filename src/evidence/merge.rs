@@ -22,8 +22,8 @@
 use std::cmp::Ordering;
 
 use super::model::{
-    Alarm, ControlResult, Job, JobKind, LegalHold, Provenance, RecoveryPoint, ReportIntegrity, ResourceCompliance,
-    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
+    Alarm, CollectionGap, ControlResult, Job, JobKind, LegalHold, Provenance, RecoveryPoint, ReportIntegrity,
+    ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
 };
 use crate::artifact::Sha256Digest;
 use crate::time::Timestamp;
@@ -451,6 +451,18 @@ merge_impl!(
 );
 
 merge_impl!(
+    CollectionGap,
+    key = |s| format!(
+        "{}|{}|{}",
+        s.account_id.as_deref().unwrap_or(""),
+        s.region.as_deref().unwrap_or(""),
+        s.lost_from.map(|t| t.to_rfc3339()).unwrap_or_default()
+    ),
+    terminal = |_s| false,
+    fields = [lost_to, detected_at, listings, observed_at]
+);
+
+merge_impl!(
     Alarm,
     key = |s| s.alarm_arn.clone(),
     terminal = |_s| false,
@@ -468,6 +480,9 @@ merge_impl!(
         actions_enabled,
         alarm_actions,
         state_value,
+        alarm_type,
+        backup_metrics,
+        alarm_rule,
         observed_at,
     ]
 );

@@ -56,13 +56,14 @@ pub enum ListKey {
     RestoreTestingPlans,
     RestoreTestingSelections,
     MetricAlarms,
+    CompositeAlarms,
     ResourceTagMappingList,
     AssessmentReportIntegrity,
 }
 
 impl ListKey {
     /// All keys, for lookups.
-    pub const ALL: [ListKey; 13] = [
+    pub const ALL: [ListKey; 14] = [
         ListKey::ReportItems,
         ListKey::Root,
         ListKey::BackupJobs,
@@ -74,6 +75,7 @@ impl ListKey {
         ListKey::RestoreTestingPlans,
         ListKey::RestoreTestingSelections,
         ListKey::MetricAlarms,
+        ListKey::CompositeAlarms,
         ListKey::ResourceTagMappingList,
         ListKey::AssessmentReportIntegrity,
     ];
@@ -92,6 +94,7 @@ impl ListKey {
             ListKey::RestoreTestingPlans => "RestoreTestingPlans",
             ListKey::RestoreTestingSelections => "RestoreTestingSelections",
             ListKey::MetricAlarms => "MetricAlarms",
+            ListKey::CompositeAlarms => "CompositeAlarms",
             ListKey::ResourceTagMappingList => "ResourceTagMappingList",
             ListKey::AssessmentReportIntegrity => "AssessmentReportIntegrity",
         }
@@ -335,6 +338,13 @@ pub struct Alarm {
     /// `AlarmActions`, sorted, joined with `;`.
     pub alarm_actions: Option<String>,
     pub state_value: Option<String>,
+    /// `metric` or `composite`.
+    pub alarm_type: Option<String>,
+    /// The `AWS/Backup` metrics it watches (directly, in metric math or in a Metrics
+    /// Insights query), sorted, joined with `;`.
+    pub backup_metrics: Option<String>,
+    /// A composite alarm's rule.
+    pub alarm_rule: Option<String>,
     pub observed_at: Option<Timestamp>,
     pub provenance: Vec<Provenance>,
 }
@@ -413,6 +423,22 @@ pub struct ReportIntegrity {
     pub signature_key_id: Option<String>,
     /// `;`-joined.
     pub validation_errors: Option<String>,
+    pub observed_at: Option<Timestamp>,
+    pub provenance: Vec<Provenance>,
+}
+
+/// A window of job history `collect` could no longer reach: its newest job listing of the
+/// scope was older than the APIs' ~30-day history, so jobs in the window may be missing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct CollectionGap {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub lost_from: Option<Timestamp>,
+    pub lost_to: Option<Timestamp>,
+    pub detected_at: Option<Timestamp>,
+    /// The job listings concerned, `;`-joined.
+    pub listings: Option<String>,
     pub observed_at: Option<Timestamp>,
     pub provenance: Vec<Provenance>,
 }

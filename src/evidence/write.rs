@@ -236,6 +236,9 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
         "actions_enabled",
         "alarm_actions",
         "state_value",
+        "alarm_type",
+        "backup_metrics",
+        "alarm_rule",
         "observed_at",
         "observations",
         "sources",
@@ -256,6 +259,9 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
         r.b(a.actions_enabled)?;
         r.o(&a.alarm_actions)?;
         r.o(&a.state_value)?;
+        r.o(&a.alarm_type)?;
+        r.o(&a.backup_metrics)?;
+        r.o(&a.alarm_rule)?;
         r.tail(a.observed_at, &a.provenance)?;
     }
     close(r)?;
@@ -400,6 +406,30 @@ pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
     }
     close(r)?;
     written.push("assessment_report_integrity.csv");
+
+    const GAPS: &[&str] = &[
+        "account_id",
+        "region",
+        "lost_from",
+        "lost_to",
+        "detected_at",
+        "listings",
+        "observed_at",
+        "observations",
+        "sources",
+    ];
+    let mut r = open(&dir.join("collection_gaps.csv"), GAPS, &short)?;
+    for g in &ev.collection_gaps {
+        r.o(&g.account_id)?;
+        r.o(&g.region)?;
+        r.t(g.lost_from)?;
+        r.t(g.lost_to)?;
+        r.t(g.detected_at)?;
+        r.o(&g.listings)?;
+        r.tail(g.observed_at, &g.provenance)?;
+    }
+    close(r)?;
+    written.push("collection_gaps.csv");
 
     const ERRORS: &[&str] = &["artifact_sha256", "origin", "locator", "message"];
     let mut r = open(&dir.join("parse_errors.csv"), ERRORS, &short)?;

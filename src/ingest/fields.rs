@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 
 use crate::evidence::model::{
-    Alarm, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity, ResourceCompliance,
+    Alarm, CollectionGap, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity, ResourceCompliance,
     RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
 };
 use crate::time::Timestamp;
@@ -477,6 +477,40 @@ impl FieldSink for ReportIntegrity {
     }
 }
 
+impl FieldSink for CollectionGap {
+    fn essential(&self, key: &[u8]) -> bool {
+        matches!(key, b"lostfrom" | b"lostto")
+    }
+
+    fn set(&mut self, key: &[u8], v: Scalar<'_>) -> Result<(), String> {
+        match key {
+            b"accountid" => self.account_id = v.string(),
+            b"region" => self.region = v.string(),
+            b"lostfrom" => self.lost_from = v.timestamp()?,
+            b"lostto" => self.lost_to = v.timestamp()?,
+            b"detectedat" => self.detected_at = v.timestamp()?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn set_array(&mut self, key: &[u8], items: &[serde_json::Value]) -> Result<(), String> {
+        if key == b"listings" {
+            let names =
+                items.iter().map(|v| v.as_str().ok_or("Listings must hold strings")).collect::<Result<Vec<_>, _>>()?;
+            self.listings = (!names.is_empty()).then(|| names.join(";"));
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), String> {
+        match (self.lost_from, self.lost_to) {
+            (Some(_), Some(_)) => Ok(()),
+            _ => Err("a collection gap needs LostFrom and LostTo".into()),
+        }
+    }
+}
+
 impl FieldSink for Alarm {
     fn essential(&self, key: &[u8]) -> bool {
         matches!(key, b"alarmarn")
@@ -494,6 +528,7 @@ impl FieldSink for Alarm {
             b"evaluationperiods" => self.evaluation_periods = v.count()?,
             b"actionsenabled" => self.actions_enabled = v.flag()?,
             b"statevalue" => self.state_value = v.upper(),
+            b"alarmrule" => self.alarm_rule = v.string(),
             _ => {}
         }
         Ok(())
@@ -501,6 +536,14 @@ impl FieldSink for Alarm {
 
     fn set_array(&mut self, key: &[u8], items: &[serde_json::Value]) -> Result<(), String> {
         match key {
+            b"metrics" => {
+                let mut names: Vec<String> =
+                    self.backup_metrics.iter().flat_map(|m| m.split(';')).map(str::to_owned).collect();
+                names.extend(items.iter().flat_map(backup_metrics_of_query));
+                names.sort();
+                names.dedup();
+                self.backup_metrics = (!names.is_empty()).then(|| names.join(";"));
+            }
             b"alarmactions" => {
                 let mut actions = items
                     .iter()
@@ -532,8 +575,36 @@ impl FieldSink for Alarm {
         if self.actions_enabled.is_none() {
             self.actions_enabled = Some(true);
         }
+        if self.namespace.as_deref() == Some(BACKUP_NAMESPACE)
+            && let Some(m) = &self.metric_name
+        {
+            let mut names: Vec<&str> = self.backup_metrics.iter().flat_map(|m| m.split(';')).collect();
+            names.push(m);
+            names.sort_unstable();
+            names.dedup();
+            self.backup_metrics = Some(names.join(";"));
+        }
+        self.alarm_type = Some(if self.alarm_rule.is_some() { "composite" } else { "metric" }.to_owned());
         Ok(())
     }
+}
+
+const BACKUP_NAMESPACE: &str = "AWS/Backup";
+
+/// The `AWS/Backup` metrics one `Metrics` item of an alarm watches: its `MetricStat`, or
+/// the metric names (`NumberOf…`) in a Metrics Insights query on `AWS/Backup`.
+fn backup_metrics_of_query(q: &serde_json::Value) -> Vec<String> {
+    let metric = q.pointer("/MetricStat/Metric");
+    if let Some(m) = metric
+        && m.get("Namespace").and_then(|v| v.as_str()) == Some(BACKUP_NAMESPACE)
+        && let Some(name) = m.get("MetricName").and_then(|v| v.as_str())
+    {
+        return vec![name.to_owned()];
+    }
+    let Some(expr) = q.get("Expression").and_then(|v| v.as_str()).filter(|e| e.contains(BACKUP_NAMESPACE)) else {
+        return Vec::new();
+    };
+    expr.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| w.starts_with("NumberOf")).map(str::to_owned).collect()
 }
 
 impl FieldSink for TaggedResource {

@@ -25,8 +25,8 @@ use super::report_csv::{Template, template_of};
 use super::{ArtifactKind, Context, Sink, complete};
 use crate::evidence::Record;
 use crate::evidence::model::{
-    Alarm, ControlResult, Job, LegalHold, ListKey, Locator, RecoveryPoint, ReportIntegrity, ResourceCompliance,
-    RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
+    Alarm, CollectionGap, ControlResult, Job, LegalHold, ListKey, Locator, RecoveryPoint, ReportIntegrity,
+    ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
 };
 
 /// Parses a JSON artifact held in memory (BOM already removed).
@@ -82,6 +82,18 @@ fn run<'de, R: serde_json::de::Read<'de>>(
 
 /// A top-level object that is one resource (`describe-backup-vault`, `describe-restore-job` …).
 fn document(state: &mut State<'_, '_>, doc: &Value) {
+    // `describe-copy-job` wraps the job; `collect`'s history-gap record wraps its fields.
+    if let Some(inner @ Value::Object(_)) = doc.get("CopyJob") {
+        return document_at(state, inner, "/CopyJob");
+    }
+    if let Some(inner @ Value::Object(_)) = doc.get("CollectionGap") {
+        state.set_kind(ArtifactKind::CollectionGapRecord);
+        return Shape::Gap.emit_value(state, inner, "/CollectionGap", Locator::Document);
+    }
+    document_at(state, doc, "");
+}
+
+fn document_at(state: &mut State<'_, '_>, doc: &Value, pointer: &str) {
     let has = |k: &str| doc.get(k).is_some();
     let (kind, shape) = if has("BackupJobId") {
         (ArtifactKind::BackupJobsSnapshot, Shape::Job)
@@ -103,7 +115,7 @@ fn document(state: &mut State<'_, '_>, doc: &Value) {
         return;
     };
     state.set_kind(kind);
-    shape.emit_value(state, doc, "", Locator::Document);
+    shape.emit_value(state, doc, pointer, Locator::Document);
 }
 
 /// How the items of a list become records.
@@ -121,6 +133,7 @@ enum Shape {
     Plan,
     Selection,
     Integrity,
+    Gap,
 }
 
 impl Shape {
@@ -134,7 +147,7 @@ impl Shape {
             ListKey::LegalHolds => (Shape::LegalHold, ArtifactKind::LegalHoldsSnapshot),
             ListKey::RestoreTestingPlans => (Shape::Plan, ArtifactKind::RestoreTestingPlansSnapshot),
             ListKey::RestoreTestingSelections => (Shape::Selection, ArtifactKind::RestoreTestingSelectionsSnapshot),
-            ListKey::MetricAlarms => (Shape::Alarm, ArtifactKind::MetricAlarmsSnapshot),
+            ListKey::MetricAlarms | ListKey::CompositeAlarms => (Shape::Alarm, ArtifactKind::MetricAlarmsSnapshot),
             ListKey::ResourceTagMappingList => (Shape::Tagged, ArtifactKind::TagInventorySnapshot),
             ListKey::AssessmentReportIntegrity => (Shape::Integrity, ArtifactKind::ReportIntegritySnapshot),
             ListKey::ReportItems | ListKey::Root => return None,
@@ -177,6 +190,7 @@ impl Shape {
             Shape::Plan => one::<RestoreTestingPlan>(value, p, soft, Record::Plan),
             Shape::Selection => one::<RestoreTestingSelection>(value, p, soft, Record::Selection),
             Shape::Integrity => one::<ReportIntegrity>(value, p, soft, Record::Integrity),
+            Shape::Gap => one::<CollectionGap>(value, p, soft, Record::Gap),
             Shape::Scan => return,
         };
         for (at, msg) in soft.drain(..) {

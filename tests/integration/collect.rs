@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::replay::{Replay, Req, Resp};
 use super::util::{bin, build_q3, col, moto_endpoint, read_csv, stderr, stdout};
 
-const ACCOUNT: &str = "123456789012";
+pub(crate) const ACCOUNT: &str = "123456789012";
 
 fn job(id: &str, resource: &str, created: f64, completed: f64, region: &str) -> String {
     format!(
@@ -150,6 +150,10 @@ fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send +
             ("GET", "/assessmentReports") => Resp::json(
                 r#"{"assessmentReports":[{"id":"r-0001","name":"dora_q3","assessmentId":"0f1e2d3c-aaaa-bbbb-cccc-000011112222","assessmentName":"DORA 2026","author":"collector","status":"COMPLETE","creationTime":1790809200.0}]}"#,
             ),
+            // The report's download link: a presigned URL (a credential), never to be stored.
+            ("GET", "/assessments/0f1e2d3c-aaaa-bbbb-cccc-000011112222/reports/r-0001/url") => Resp::json(
+                r#"{"preSignedUrl":{"hyperlinkName":"dora_q3","link":"https://am-reports.s3.eu-west-1.amazonaws.com/dora/dora_q3_r-0001.zip?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAPRESIGNEDKEY%2F20260930%2Feu-west-1%2Fs3%2Faws4_request&X-Amz-Signature=presigned-signature-never-stored"}}"#,
+            ),
             ("POST", "/assessmentReports/integrity") => Resp::json(
                 r#"{"signatureValid":true,"signatureAlgorithm":"SHA256withRSA","signatureDateTime":"2026-09-30T23:00:00Z","signatureKeyId":"arn:aws:kms:eu-west-1:123456789012:key/0000","validationErrors":[]}"#,
             ),
@@ -158,7 +162,7 @@ fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send +
     }
 }
 
-fn aws_env(cmd: &mut Command, replay: &str) {
+pub(crate) fn aws_env(cmd: &mut Command, replay: &str) {
     let moto = moto_endpoint();
     for (k, v) in [
         ("AWS_ACCESS_KEY_ID", "testing"),
@@ -179,18 +183,18 @@ fn aws_env(cmd: &mut Command, replay: &str) {
     cmd.env_remove("AWS_PROFILE").env_remove("AWS_SESSION_TOKEN");
 }
 
-fn collect(replay: &Replay, args: &[&str]) -> Output {
+pub(crate) fn collect(replay: &Replay, args: &[&str]) -> Output {
     let mut cmd = bin();
     cmd.arg("collect").args(args);
     aws_env(&mut cmd, &replay.url);
     cmd.output().expect("binary runs")
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-fn moto_conf() -> aws_config::SdkConfig {
+pub(crate) fn moto_conf() -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("eu-west-1"))
@@ -233,7 +237,7 @@ fn seed_moto() {
     });
 }
 
-fn files_under(dir: &Path) -> Vec<String> {
+pub(crate) fn files_under(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
@@ -318,13 +322,19 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
     let rj = west.iter().find(|f| f.ends_with("/list-report-jobs.json")).unwrap();
     let rj: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(rj)).unwrap()).unwrap();
     assert!(rj["ReportJobs"][0]["ReportDestination"]["S3Keys"][0].as_str().unwrap().ends_with("20260816.csv"));
-    // Audit Manager: the zip in the report destination was validated.
+    // Audit Manager: the zip ListAssessmentReports names was validated, found through its
+    // download link, whose signature went nowhere.
     let v = west.iter().find(|f| f.ends_with("/validate-assessment-report-integrity.json")).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(v)).unwrap()).unwrap();
     assert_eq!(v["AssessmentReportIntegrity"][0]["s3RelativePath"], "s3://am-reports/dora/dora_q3_r-0001.zip");
     assert_eq!(v["AssessmentReportIntegrity"][0]["signatureValid"], true);
     let asked = replay.requests().into_iter().find(|r| r.path == "/assessmentReports/integrity").unwrap();
     assert!(asked.body.contains(r#""s3RelativePath":"s3://am-reports/dora/dora_q3_r-0001.zip""#), "{}", asked.body);
+    for f in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(store.join(f)).unwrap()).into_owned();
+        assert!(!text.contains("presigned-signature") && !text.contains("ASIAPRESIGNEDKEY"), "{f} holds the link");
+    }
+    assert!(!so.contains("presigned-signature") && !se.contains("presigned-signature"));
     // CloudWatch: two CBOR pages; the EC2 alarm left out, the AWS/Backup one kept.
     let a = west.iter().find(|f| f.ends_with("/describe-alarms.json")).unwrap();
     let a: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(a)).unwrap()).unwrap();
@@ -506,7 +516,7 @@ fn an_unreachable_backup_endpoint_is_reported_and_the_rest_is_collected() {
     let out = cmd.output().unwrap();
     let (so, se) = (stdout(&out), stderr(&out));
     assert_eq!(out.status.code(), Some(1), "{so}\n{se}");
-    assert!(se.contains("backup:ListBackupVaults: endpoint unreachable"), "{se}");
+    assert!(se.contains("backup:ListBackupJobs: endpoint unreachable"), "{se}");
     // One failure for Backup (its remaining calls are not tried against a dead endpoint)…
     let summary: Vec<&str> = se.lines().filter(|l| l.starts_with("  account ")).collect();
     assert_eq!(summary.len(), 1, "{se}");
