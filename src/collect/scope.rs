@@ -445,15 +445,9 @@ impl<'a> Scope<'a> {
         }
     }
 
-    /// Re-reads every job last stored in a non-final state that this run's listing did not
-    /// return (`listed`), until it is final or older than the APIs' history.
-    async fn reread_pending(
-        &mut self,
-        c: &aws_sdk_backup::Client,
-        cap: &Capture,
-        kind: Kind,
-        listed: &HashSet<String>,
-    ) {
+    /// The jobs of `kind` whose latest state in the store (listings and re-reads of the last
+    /// 31 days, oldest first) is not final, by id. `None` when the store cannot be read.
+    async fn stored_pending(&mut self, kind: Kind) -> Option<BTreeMap<String, Value>> {
         let now = Timestamp::now().millis();
         let mut files: Vec<(Timestamp, String)> = self
             .stored
@@ -468,7 +462,10 @@ impl<'a> Scope<'a> {
         for (_, key) in files {
             let bytes = match self.store.read(&key).await {
                 Ok(b) => b,
-                Err(message) => return self.fail(store_error("ReadFailed", message)),
+                Err(message) => {
+                    self.fail(store_error("ReadFailed", message));
+                    return None;
+                }
             };
             let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { continue };
             let jobs: Vec<&Value> = match doc.get(kind.list()) {
@@ -484,6 +481,20 @@ impl<'a> Scope<'a> {
                 }
             }
         }
+        Some(pending)
+    }
+
+    /// Re-reads every job last stored in a non-final state that this run's listing did not
+    /// return (`listed`), until it is final or older than the APIs' history.
+    async fn reread_pending(
+        &mut self,
+        c: &aws_sdk_backup::Client,
+        cap: &Capture,
+        kind: Kind,
+        listed: &HashSet<String>,
+    ) {
+        let Some(pending) = self.stored_pending(kind).await else { return };
+        let now = Timestamp::now().millis();
         for (id, job) in pending {
             if listed.contains(&id) || self.backup_down {
                 continue;
@@ -512,6 +523,19 @@ impl<'a> Scope<'a> {
         let cap = Capture::default();
         let c = client!(aws_sdk_backup, &self.cfg, cap);
 
+        // Jobs first: they are what ages out of the APIs.
+        self.jobs(&c, &cap).await;
+        self.vaults(&c, &cap).await;
+        self.legal_holds(&c, &cap).await;
+        self.restore_testing(&c, &cap).await;
+        self.reports(&c, &cap).await;
+    }
+
+    /// Job listings, then the re-reads of jobs stored in a non-final state.
+    async fn jobs(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) {
+        if self.backup_down {
+            return;
+        }
         // Jobs first: the evidence that ages out of the APIs. Created or completed since the
         // last snapshot; ByAccountId="*" only for backup jobs, and only where AWS documents it.
         macro_rules! jobs {
@@ -580,12 +604,15 @@ impl<'a> Scope<'a> {
             }
             let seen: HashSet<String> = items.iter().filter_map(|i| str_of(i, kind.id())).map(str::to_owned).collect();
             self.delta(kind.file(), kind.list(), kind.id(), items, since).await;
-            self.reread_pending(&c, &cap, kind, &seen).await;
+            self.reread_pending(c, cap, kind, &seen).await;
         }
+    }
+
+    /// Vaults, their lock state, and what is in them.
+    async fn vaults(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) {
         if self.backup_down {
             return;
         }
-
         // Vaults, their lock state, and what is in them.
         let vaults = pages!(cap, "backup:ListBackupVaults", c.list_backup_vaults().max_results(1000));
         let names: Vec<String> = match vaults {
@@ -621,10 +648,13 @@ impl<'a> Scope<'a> {
                 }
             }
         }
+    }
+
+    /// Legal holds and each hold's details.
+    async fn legal_holds(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) {
         if self.backup_down {
             return;
         }
-
         // Legal holds.
         list_and_get!(
             self,
@@ -634,10 +664,13 @@ impl<'a> Scope<'a> {
             |id| one!(cap, "backup:GetLegalHold", c.get_legal_hold().legal_hold_id(id)),
             "get-legal-hold"
         );
+    }
+
+    /// Restore-testing plans and their selections.
+    async fn restore_testing(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) {
         if self.backup_down {
             return;
         }
-
         // Restore testing: plans and their selections.
         match pages!(cap, "backup:ListRestoreTestingPlans", c.list_restore_testing_plans()) {
             Ok(doc) => {
@@ -689,10 +722,13 @@ impl<'a> Scope<'a> {
             }
             Err(e) => self.backup_fail(e),
         }
+    }
+
+    /// Backup Audit Manager: report plans, report jobs (with their S3 keys), frameworks.
+    async fn reports(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) {
         if self.backup_down {
             return;
         }
-
         // Backup Audit Manager: report plans, recent report jobs (with their S3 keys), frameworks.
         match pages!(cap, "backup:ListReportPlans", c.list_report_plans()) {
             Ok(doc) => self.state("list-report-plans.json", doc).await,
@@ -824,9 +860,15 @@ impl<'a> Scope<'a> {
             }
             Err(e) => return self.fail(e),
         };
+        self.validate_reports(&c, &cap, &reports).await;
+    }
+
+    /// AWS's integrity check of each completed report `reports` (ListAssessmentReports) names,
+    /// created since the last such snapshot.
+    async fn validate_reports(&mut self, c: &aws_sdk_auditmanager::Client, cap: &Capture, reports: &[Value]) {
         let since = self.since("validate-assessment-report-integrity.json");
         let mut checks = Vec::new();
-        for report in &reports {
+        for report in reports {
             let (Some(id), Some(assessment)) = (str_of(report, "id"), str_of(report, "assessmentId")) else {
                 continue;
             };
@@ -836,25 +878,13 @@ impl<'a> Scope<'a> {
             {
                 continue;
             }
-            // The zip's place, from its download link. The link itself is a presigned URL (a
-            // credential): it is neither stored nor logged.
-            let url =
-                match c.get_assessment_report_url().assessment_report_id(id).assessment_id(assessment).send().await {
-                    Ok(out) => match out.pre_signed_url().and_then(|u| u.link()).and_then(s3_url_of_link) {
-                        Some(u) => u,
-                        None => {
-                            self.fail(OpError::internal(
-                                "auditmanager:GetAssessmentReportUrl",
-                                format!("report {id}: the answer holds no S3 link"),
-                            ));
-                            continue;
-                        }
-                    },
-                    Err(e) => {
-                        self.fail(super::capture::op_error("auditmanager:GetAssessmentReportUrl", &e));
-                        continue;
-                    }
-                };
+            let url = match report_location(c, id, assessment).await {
+                Ok(u) => u,
+                Err(e) => {
+                    self.fail(e);
+                    continue;
+                }
+            };
             let r = one!(
                 cap,
                 "auditmanager:ValidateAssessmentReportIntegrity",
@@ -893,6 +923,24 @@ impl<'a> Scope<'a> {
             self.fail(e);
         }
     }
+}
+
+/// Where a report zip is (`s3://bucket/key`), from its download link. The link is a
+/// presigned URL — a credential — so it is read from the typed answer and neither stored nor
+/// logged.
+async fn report_location(c: &aws_sdk_auditmanager::Client, id: &str, assessment: &str) -> Result<String, OpError> {
+    const ACTION: &str = "auditmanager:GetAssessmentReportUrl";
+    let out = c
+        .get_assessment_report_url()
+        .assessment_report_id(id)
+        .assessment_id(assessment)
+        .send()
+        .await
+        .map_err(|e| super::capture::op_error(ACTION, &e))?;
+    out.pre_signed_url()
+        .and_then(|u| u.link())
+        .and_then(s3_url_of_link)
+        .ok_or_else(|| OpError::internal(ACTION, format!("report {id}: the answer holds no S3 link")))
 }
 
 /// `s3://bucket/key` of a presigned S3 download link (virtual-hosted or path-style), without
