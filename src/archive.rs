@@ -29,10 +29,10 @@ pub use s3::{
     describe, get_verified, with_retry,
 };
 
-use crate::verify::{Check, Report, Status, VerifyOptions, verify_dir};
+use crate::verify::{Check, CheckId, Report, Status, VerifyOptions, verify_dir};
 
 /// Name of the receipt, in the package folder and under the package's key prefix.
-pub const RECEIPT: &str = "archive-receipt.json";
+pub const RECEIPT: &str = crate::package::layout::RECEIPT;
 
 /// Why archiving failed.
 #[derive(Debug, thiserror::Error)]
@@ -628,7 +628,7 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
     let receipt_key = format!("{prefix}{RECEIPT}");
     let Some(receipt_bytes) = get_object(&client, bucket, &receipt_key).await? else {
         return Ok(vec![Check {
-            check: "bucket-objects",
+            check: CheckId::BucketObjects,
             status: Status::Fail,
             detail: format!("no {RECEIPT} under s3://{bucket}/{prefix}: not an archived package"),
         }]);
@@ -637,7 +637,7 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
         Ok(r) => r,
         Err(e) => {
             return Ok(vec![Check {
-                check: "bucket-objects",
+                check: CheckId::BucketObjects,
                 status: Status::Fail,
                 detail: format!("{RECEIPT} is unreadable: {e}"),
             }]);
@@ -748,7 +748,7 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
             }
         }
     }
-    let check = |name: &'static str, problems: &mut Vec<String>, ok: String| {
+    let check = |name: CheckId, problems: &mut Vec<String>, ok: String| {
         problems.sort();
         if problems.is_empty() {
             Check { check: name, status: Status::Pass, detail: ok }
@@ -766,23 +766,23 @@ async fn verify_s3_async(location: &S3Location, into: &Path, path_style: bool) -
     let n = receipt.objects.len();
     Ok(vec![
         check(
-            "bucket-objects",
+            CheckId::BucketObjects,
             &mut object_problems,
             format!("the {n} objects of the receipt are there, and nothing else"),
         ),
         check(
-            "bucket-versions",
+            CheckId::BucketVersions,
             &mut version_problems,
             "every object is the version the receipt names; none written over or deleted".into(),
         ),
         match &receipt.mode {
             Some(m) => check(
-                "bucket-lock",
+                CheckId::BucketLock,
                 &mut lock_problems,
                 format!("every object locked in {m} mode until {} or later", receipt.retain_until),
             ),
             None => Check {
-                check: "bucket-lock",
+                check: CheckId::BucketLock,
                 status: Status::Fail,
                 detail: "archived without Object Lock (--allow-unlocked)".into(),
             },

@@ -15,8 +15,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde_json::json;
-
 use crate::artifact::{Artifact, ArtifactStore};
 use crate::assess::{self, MetricsAccumulator, mapping::Mapping};
 use crate::config::Config;
@@ -24,7 +22,8 @@ use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
 use crate::output::{self, WorkKind, Workspace};
-use crate::package::{self, ManifestMeta};
+use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, SkippedInput};
+use crate::package::{self, Manifest, layout};
 use crate::render::{self, RenderOptions};
 use crate::sign::{self, Identity, SignatureInfo};
 use crate::source::{self, SourceFile};
@@ -256,8 +255,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     evidence::write::write_small(&ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
     let artifacts_csv = staging.path().join("artifacts.csv");
     evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
-    let mut meta = manifest_meta(opts, &ev, empty.as_deref());
-    meta.header.insert("skipped_inputs".into(), json!(listing.skipped));
+    let meta = manifest_header(opts, &ev, empty.as_deref(), &listing.skipped);
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
@@ -466,71 +464,67 @@ fn signature_info(opts: &BuildOptions, s: &Signing) -> SignatureInfo {
     }
 }
 
-/// The manifest's header: what the package is, from what, and how complete.
 /// The windows of job history `collect` could no longer reach that overlap the period,
 /// sorted by account, Region and start.
-fn evidence_gaps(ev: &Evidence, period: Period) -> Vec<serde_json::Value> {
+fn evidence_gaps(ev: &Evidence, period: Period) -> Vec<EvidenceGap> {
     let mut gaps: Vec<_> = ev
         .collection_gaps
         .iter()
         .filter_map(|g| Some((g, g.lost_from?, g.lost_to?)))
         .filter(|(_, from, to)| from.millis() < period.end.millis() && to.millis() >= period.start.millis())
-        .map(|(g, from, to)| {
-            json!({
-                "account_id": g.account_id,
-                "region": g.region,
-                "lost_from": from.to_rfc3339(),
-                "lost_to": to.to_rfc3339(),
-            })
+        .map(|(g, from, to)| EvidenceGap {
+            account_id: g.account_id.clone(),
+            region: g.region.clone(),
+            lost_from: from.to_rfc3339(),
+            lost_to: to.to_rfc3339(),
         })
         .collect();
-    gaps.sort_by_key(|g| g.to_string());
+    // By the compact JSON of each gap, the order format 0.2 has always used.
+    gaps.sort_by_cached_key(|g| serde_json::to_value(g).map(|v| v.to_string()).unwrap_or_default());
     gaps
 }
 
-fn manifest_meta(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>) -> ManifestMeta {
-    let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count();
-    let counts: serde_json::Map<String, serde_json::Value> =
-        summarise(ev, opts.out.clone(), 0).counts.into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+/// The manifest's header: what the package is, from what, and how complete.
+fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skipped: &[source::Skipped]) -> Manifest {
+    let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count() as u64;
     let period = opts.period.to_string();
-    let header = json!({
-        "tool": {"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")},
-        "semantics": SEMANTICS_VERSION,
-        "ict_risk_framework": opts.config.framework.as_str(),
-        "empty": empty,
-        "period": period,
-        "period_start": opts.period.start.to_rfc3339(),
-        "period_end": opts.period.end.to_rfc3339(),
-        "generated_at": opts.generated_at.to_rfc3339(),
-        "entity": opts.config.entity,
-        "config_sha256": opts.config.sha256,
-        "mapping_sha256": opts.mapping.sha256,
+    let id = package::package_id(&period, &opts.config.sha256, &opts.mapping.sha256, ev);
+    Manifest {
+        semantics: SEMANTICS_VERSION,
+        ict_risk_framework: opts.config.framework.as_str().into(),
+        empty: empty.map(str::to_owned),
+        period_start: opts.period.start.to_rfc3339(),
+        period_end: opts.period.end.to_rfc3339(),
+        generated_at: opts.generated_at.to_rfc3339(),
+        entity: opts.config.entity.clone(),
+        config_sha256: opts.config.sha256.clone(),
+        mapping_sha256: opts.mapping.sha256.clone(),
         // Sorted: the order the inputs were named in changes nothing else, so not the package.
-        "inputs": sorted_inputs(opts),
-        "partial": ev.is_partial(),
-        "evidence_gaps": evidence_gaps(ev, opts.period),
-        "artifacts": {
-            "total": ev.artifacts.len(),
-            "parsed": status("parsed"),
-            "failed": status("failed"),
-            "unclassified": status("unclassified"),
+        inputs: sorted_inputs(opts),
+        skipped_inputs: skipped
+            .iter()
+            .map(|s| SkippedInput { path: s.path.clone(), kind: s.kind.as_str().into() })
+            .collect(),
+        partial: ev.is_partial(),
+        evidence_gaps: evidence_gaps(ev, opts.period),
+        artifacts: ArtifactCounts {
+            total: ev.artifacts.len() as u64,
+            parsed: status("parsed"),
+            failed: status("failed"),
+            unclassified: status("unclassified"),
         },
-        "records": counts,
-        "parse_errors": ev.errors.len(),
-        "signature": opts.signing.as_ref().map(|s| json!({
-            "manifest": "manifest.json.p7s (detached CMS, DER)",
-            "report": format!("report.pdf (PAdES B-B, {})", sign::PDF_SUB_FILTER),
-            "signer": s.identity.subject(),
-            "signer_certificate_sha256": s.identity.certificate_sha256(),
-            "key": s.identity.key_kind(),
-            "signing_time": opts.generated_at.to_rfc3339(),
-        })),
-    });
-    let header = match header {
-        serde_json::Value::Object(m) => m,
-        _ => serde_json::Map::new(),
-    };
-    ManifestMeta { package_id: package::package_id(&period, &opts.config.sha256, &opts.mapping.sha256, ev), header }
+        records: summarise(ev, opts.out.clone(), 0).counts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        parse_errors: ev.errors.len() as u64,
+        signature: opts.signing.as_ref().map(|s| SignatureDecl {
+            manifest: format!("{} (detached CMS, DER)", layout::MANIFEST_SIGNATURE),
+            report: format!("{} (PAdES B-B, {})", layout::REPORT, sign::PDF_SUB_FILTER),
+            signer: s.identity.subject(),
+            signer_certificate_sha256: s.identity.certificate_sha256(),
+            key: s.identity.key_kind().into(),
+            signing_time: opts.generated_at.to_rfc3339(),
+        }),
+        ..Manifest::header(id, period)
+    }
 }
 
 /// The inputs as named (local folders and S3 URLs), sorted.

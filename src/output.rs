@@ -34,6 +34,9 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use crate::package::layout;
+use crate::package::manifest::Head as ManifestHead;
+
 /// The file that marks a work folder as this tool's (inside the work folder, beside the work).
 pub const MARKER: &str = ".dora-evidence-work";
 
@@ -52,6 +55,14 @@ pub enum Ours {
 }
 
 impl Ours {
+    /// Its name in a manifest's `skipped_inputs`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ours::Package => "package",
+            Ours::WorkFolder => "work_folder",
+        }
+    }
+
     /// Why it is not read as evidence, for messages.
     pub fn reason(self) -> &'static str {
         match self {
@@ -435,24 +446,6 @@ fn is_suffix(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// The part of a package's `manifest.json` that says whose it is and what it holds.
-#[derive(Debug, serde::Deserialize)]
-struct ManifestHead {
-    format: String,
-    tool: ToolHead,
-    files: Vec<FileHead>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct ToolHead {
-    name: String,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct FileHead {
-    path: String,
-}
-
 fn read_manifest(dir: &Path) -> Option<ManifestHead> {
     let path = dir.join("manifest.json");
     if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
@@ -462,8 +455,7 @@ fn read_manifest(dir: &Path) -> Option<ManifestHead> {
 }
 
 fn manifest_head(bytes: &[u8]) -> Option<ManifestHead> {
-    let m: ManifestHead = serde_json::from_slice(bytes).ok()?;
-    (m.tool.name == env!("CARGO_PKG_NAME") && m.format.starts_with("dora-evidence-package/")).then_some(m)
+    ManifestHead::from_slice(bytes).ok().filter(ManifestHead::is_ours)
 }
 
 /// Whether `bytes` are the `manifest.json` of a dora-evidence package (for inputs that are not
@@ -541,7 +533,7 @@ fn first_foreign(dir: &Path, known: &BTreeSet<String>) -> Result<Option<PathBuf>
 /// archive receipt).
 fn package_files(dir: &Path) -> Option<BTreeSet<String>> {
     let mut known: BTreeSet<String> = read_manifest(dir)?.files.into_iter().map(|f| f.path).collect();
-    known.extend(crate::verify::LATE_FILES.iter().map(|f| (*f).to_owned()));
+    known.extend(layout::late_names(|_| true).map(str::to_owned));
     Some(known)
 }
 
@@ -593,7 +585,7 @@ fn remove_known(dir: &Path, known: &BTreeSet<String>) -> Vec<PathBuf> {
 /// Once the manifest is gone every file it listed was already removed: only the late files
 /// may be left.
 fn package_files_without_manifest() -> BTreeSet<String> {
-    crate::verify::LATE_FILES.iter().map(|f| (*f).to_owned()).collect()
+    layout::late_names(|_| true).map(str::to_owned).collect()
 }
 
 /// Removes the stale work folders of ours in `parent` (see the module docs); returns them.

@@ -6,6 +6,11 @@
 //! `report.pdf`, `SHA256SUMS` and signatures) with size and SHA-256; then `report.pdf` is
 //! rendered with the manifest's SHA-256 on its cover; last, `SHA256SUMS` lists every file,
 //! the manifest and the report included, in the format `sha256sum -c` reads.
+//!
+//! [`layout`] names every file of a package; [`manifest`] is `manifest.json` as a type.
+
+pub mod layout;
+pub mod manifest;
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -17,6 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::assess::Assessment;
 use crate::evidence::Evidence;
 use crate::render::Attachment;
+pub use manifest::{FileEntry, Manifest};
 
 /// Total bytes of evidence CSVs attached to the PDF; larger ones stay in the package only
 /// (a PDF of gigabytes helps nobody and would take minutes to write).
@@ -85,61 +91,37 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
-/// What the manifest says about the build besides its files.
-#[derive(Debug, Clone)]
-pub struct ManifestMeta {
-    /// Package id.
-    pub package_id: String,
-    /// The rest of the header, as JSON members (period, tool, config digest, counts …).
-    pub header: serde_json::Map<String, serde_json::Value>,
-}
-
-/// A package file: relative path, size, SHA-256.
-pub type FileEntry = (String, u64, String);
-
-/// Writes `manifest.json` over the files now in `dir`. Returns its SHA-256 and the entries it
-/// lists, so `SHA256SUMS` need not read them again.
+/// Writes `manifest.json` (`header` with the files now in `dir`, late files excepted).
+/// Returns its SHA-256 and the entries it lists, so `SHA256SUMS` need not read them again.
 ///
 /// # Errors
 /// On read or write errors.
-pub fn write_manifest(dir: &Path, meta: &ManifestMeta) -> io::Result<(String, Vec<FileEntry>)> {
-    let listed: Vec<FileEntry> =
-        list_files(dir)?.into_iter().filter(|(p, _, _)| !is_excluded_from_manifest(p)).collect();
-    let files: Vec<serde_json::Value> =
-        listed.iter().map(|(path, size, sha256)| json!({"path": path, "size": size, "sha256": sha256})).collect();
-    let mut doc = serde_json::Map::new();
-    doc.insert("format".into(), json!("dora-evidence-package/0.2"));
-    doc.insert("package_id".into(), json!(meta.package_id));
-    doc.extend(meta.header.clone());
-    doc.insert(
-        "files_note".into(),
-        json!("every file of the package except manifest.json, report.pdf (whose cover cites this manifest's SHA-256), SHA256SUMS and signatures; SHA256SUMS covers those too"),
-    );
-    doc.insert("files".into(), json!(files));
-    let mut text = serde_json::to_string_pretty(&serde_json::Value::Object(doc)).map_err(io::Error::other)?;
-    text.push('\n');
-    fs::write(dir.join("manifest.json"), &text)?;
-    Ok((hex::encode(Sha256::digest(text.as_bytes())), listed))
+pub fn write_manifest(dir: &Path, header: &Manifest) -> io::Result<(String, Vec<FileEntry>)> {
+    let files: Vec<FileEntry> = list_files(dir)?
+        .into_iter()
+        .filter(|(path, _, _)| !layout::is_late(path))
+        .map(|(path, size, sha256)| FileEntry { path, size, sha256 })
+        .collect();
+    let manifest = Manifest { files, ..header.clone() };
+    let bytes = manifest.to_bytes().map_err(io::Error::other)?;
+    fs::write(dir.join(layout::MANIFEST), &bytes)?;
+    Ok((hex::encode(Sha256::digest(&bytes)), manifest.files))
 }
 
-fn is_excluded_from_manifest(path: &str) -> bool {
-    path == "manifest.json" || path == "report.pdf" || path == "SHA256SUMS" || path.ends_with(".p7s")
-}
-
-/// Writes `SHA256SUMS` (`<hex>  <path>` lines, sorted): the manifest's entries plus
-/// `manifest.json` and `report.pdf`, hashed here — the only files written after the manifest.
+/// Writes `SHA256SUMS` (`<hex>  <path>` lines, sorted): the manifest's entries plus the late
+/// files it covers ([`layout::LateFile::in_sha256sums`]), hashed here.
 ///
 /// # Errors
 /// On read or write errors.
 pub fn write_sha256sums(dir: &Path, manifest_entries: &[FileEntry]) -> io::Result<()> {
-    let mut entries = manifest_entries.to_vec();
-    for late in ["manifest.json", "report.pdf"] {
-        let (size, sha) = hash_file(&dir.join(late))?;
-        entries.push((late.to_owned(), size, sha));
+    let mut entries: Vec<(&str, String)> =
+        manifest_entries.iter().map(|f| (f.path.as_str(), f.sha256.clone())).collect();
+    for late in layout::late_names(|f| f.in_sha256sums) {
+        entries.push((late, hash_file(&dir.join(late))?.1));
     }
     entries.sort();
-    let text: String = entries.iter().map(|(path, _, sha)| format!("{sha}  {path}\n")).collect();
-    fs::write(dir.join("SHA256SUMS"), text)
+    let text: String = entries.iter().map(|(path, sha)| format!("{sha}  {path}\n")).collect();
+    fs::write(dir.join(layout::SHA256SUMS), text)
 }
 
 /// The files to attach to the PDF: findings, metrics and the artifact list always, then the
@@ -181,7 +163,7 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
 
 /// The report's `data.json`.
 pub fn report_data(
-    meta: &ManifestMeta,
+    meta: &Manifest,
     manifest_sha: &str,
     entity: &str,
     a: &Assessment,
@@ -237,19 +219,19 @@ pub fn report_data(
         .take(MAX_LISTED)
         .map(|x| json!({"origin": x.artifact.origin, "sha256": x.artifact.sha256.hex(), "kind": x.kind.as_str(), "status": x.parse_status()}))
         .collect();
-    let h = &meta.header;
+    let m = meta;
     let doc = json!({
         "entity": entity,
-        "period": h.get("period"),
-        "period_start": h.get("period_start"),
-        "period_end": h.get("period_end"),
-        "generated_at": h.get("generated_at"),
+        "period": m.period,
+        "period_start": m.period_start,
+        "period_end": m.period_end,
+        "generated_at": m.generated_at,
         "tool": format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
-        "semantics": h.get("semantics"),
-        "ict_risk_framework": h.get("ict_risk_framework"),
-        "empty": h.get("empty"),
-        "skipped_inputs": h.get("skipped_inputs").and_then(|v| v.as_array()).map_or(0, Vec::len),
-        "evidence_gaps": h.get("evidence_gaps").cloned().unwrap_or_else(|| json!([])),
+        "semantics": m.semantics,
+        "ict_risk_framework": m.ict_risk_framework,
+        "empty": m.empty,
+        "skipped_inputs": m.skipped_inputs.len(),
+        "evidence_gaps": m.evidence_gaps,
         "package_id": meta.package_id,
         "manifest_sha256": manifest_sha,
         "partial": ev.is_partial(),

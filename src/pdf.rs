@@ -572,27 +572,7 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
     write!(cat, " /AcroForm << /Fields [{widget} 0 R] /SigFlags 3 >>").ok();
     objects.push((catalog_num, close_dict(cat)));
 
-    // First page with the widget in /Annots (the array may be inline or its own object).
-    match page.get("Annots") {
-        Some(Value::Ref(n, _, _)) => {
-            let (annots, _) = pdf.object(*n)?;
-            let Value::Array(items, _) = &annots else { return err(annots.span().start, "/Annots is not an array") };
-            let list: Vec<String> = items.iter().map(text).collect();
-            objects.push((*n, format!("[{} {widget} 0 R]", list.join(" ")).into_bytes()));
-        }
-        Some(Value::Array(items, _)) => {
-            let list: Vec<String> = items.iter().map(text).collect();
-            let mut p = dict_text(bytes, &page, &["Annots"]);
-            write!(p, " /Annots [{} {widget} 0 R]", list.join(" ")).ok();
-            objects.push((page_num, close_dict(p)));
-        }
-        Some(other) => return err(other.span().start, "/Annots is not an array"),
-        None => {
-            let mut p = dict_text(bytes, &page, &[]);
-            write!(p, " /Annots [{widget} 0 R]").ok();
-            objects.push((page_num, close_dict(p)));
-        }
-    }
+    objects.push(page_with_widget(&pdf, page_num, &page, widget)?);
     objects.push((
         widget,
         format!(
@@ -601,7 +581,76 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
         .into_bytes(),
     ));
 
-    // The signature dictionary; /ByteRange gets a fixed-width slot filled in below.
+    let (sig_dict, br_at, contents_at) = signature_dict(fields);
+    objects.push((sig, sig_dict.into_bytes()));
+
+    // Write the update.
+    let mut out = original.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let mut xref: Vec<(u32, usize)> = Vec::new();
+    let mut sig_body_at = 0;
+    for (num, body) in &objects {
+        xref.push((*num, out.len()));
+        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+        if *num == sig {
+            sig_body_at = out.len();
+        }
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    xref.sort();
+    let xref_at = out.len();
+    let table = xref_table(&xref);
+    let mut trailer = format!("trailer\n<< /Size {after} /Root {catalog_num} 0 R");
+    for key in ["Info", "ID"] {
+        if let Some(v) = pdf.trailer.get(key) {
+            write!(trailer, " /{key} {}", text(v)).ok();
+        }
+    }
+    write!(trailer, " /Prev {} >>\nstartxref\n{xref_at}\n%%EOF\n", pdf.startxref).ok();
+    out.extend_from_slice(table.as_bytes());
+    out.extend_from_slice(trailer.as_bytes());
+
+    let contents = sig_body_at + contents_at..sig_body_at + contents_at + fields.reserve * 2 + 2;
+    let range = format!("[0 {} {} {}]", contents.start, contents.end, out.len() - contents.end);
+    if range.len() > BYTE_RANGE_SLOT {
+        return err(sig_body_at, "file too large for the /ByteRange slot");
+    }
+    out[sig_body_at + br_at..sig_body_at + br_at + range.len()].copy_from_slice(range.as_bytes());
+    Ok(Prepared { bytes: out, contents })
+}
+
+/// The first page (or its `/Annots` array object) with the widget added to `/Annots`.
+fn page_with_widget(pdf: &Pdf<'_>, page_num: u32, page: &Value, widget: u32) -> Result<(u32, Vec<u8>), PdfError> {
+    let bytes = pdf.bytes;
+    let text = |v: &Value| String::from_utf8_lossy(&bytes[v.span()]).into_owned();
+    match page.get("Annots") {
+        Some(Value::Ref(n, _, _)) => {
+            let (annots, _) = pdf.object(*n)?;
+            let Value::Array(items, _) = &annots else { return err(annots.span().start, "/Annots is not an array") };
+            let list: Vec<String> = items.iter().map(text).collect();
+            Ok((*n, format!("[{} {widget} 0 R]", list.join(" ")).into_bytes()))
+        }
+        Some(Value::Array(items, _)) => {
+            let list: Vec<String> = items.iter().map(text).collect();
+            let mut p = dict_text(bytes, page, &["Annots"]);
+            write!(p, " /Annots [{} {widget} 0 R]", list.join(" ")).ok();
+            Ok((page_num, close_dict(p)))
+        }
+        Some(other) => err(other.span().start, "/Annots is not an array"),
+        None => {
+            let mut p = dict_text(bytes, page, &[]);
+            write!(p, " /Annots [{widget} 0 R]").ok();
+            Ok((page_num, close_dict(p)))
+        }
+    }
+}
+
+/// The signature dictionary with a zero-filled `/Contents` and a blank, fixed-width
+/// `/ByteRange` slot; returns it with the offsets of that slot and of `/Contents`.
+fn signature_dict(fields: &SignatureFields) -> (String, usize, usize) {
     let mut s = format!("<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /{} /ByteRange ", fields.sub_filter);
     let br_at = s.len();
     s.push_str(&" ".repeat(BYTE_RANGE_SLOT));
@@ -622,26 +671,12 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
         }
     }
     s.push_str(" >>");
-    objects.push((sig, s.into_bytes()));
+    (s, br_at, contents_at)
+}
 
-    // Write the update.
-    let mut out = original.to_vec();
-    if !out.ends_with(b"\n") {
-        out.push(b'\n');
-    }
-    let mut xref: Vec<(u32, usize)> = Vec::new();
-    let mut sig_body_at = 0;
-    for (num, body) in &objects {
-        xref.push((*num, out.len()));
-        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
-        if *num == sig {
-            sig_body_at = out.len();
-        }
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    xref.sort();
-    let xref_at = out.len();
+/// A classic xref table over sorted `(object, offset)` pairs, one subsection per run of
+/// consecutive numbers.
+fn xref_table(xref: &[(u32, usize)]) -> String {
     let mut table = String::from("xref\n");
     let mut i = 0;
     while i < xref.len() {
@@ -655,23 +690,7 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
         }
         i = j + 1;
     }
-    let mut trailer = format!("trailer\n<< /Size {after} /Root {catalog_num} 0 R");
-    for key in ["Info", "ID"] {
-        if let Some(v) = pdf.trailer.get(key) {
-            write!(trailer, " /{key} {}", text(v)).ok();
-        }
-    }
-    write!(trailer, " /Prev {} >>\nstartxref\n{xref_at}\n%%EOF\n", pdf.startxref).ok();
-    out.extend_from_slice(table.as_bytes());
-    out.extend_from_slice(trailer.as_bytes());
-
-    let contents = sig_body_at + contents_at..sig_body_at + contents_at + fields.reserve * 2 + 2;
-    let range = format!("[0 {} {} {}]", contents.start, contents.end, out.len() - contents.end);
-    if range.len() > BYTE_RANGE_SLOT {
-        return err(sig_body_at, "file too large for the /ByteRange slot");
-    }
-    out[sig_body_at + br_at..sig_body_at + br_at + range.len()].copy_from_slice(range.as_bytes());
-    Ok(Prepared { bytes: out, contents })
+    table
 }
 
 /// Room for `[0 a b c]` with three 10-digit numbers (files up to 9.3 GB).

@@ -58,7 +58,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 /// removed, the `SHA256SUMS` or signature written beside one. An ordinary folder has none
 /// and is a usage error; a package missing its manifest is a failed verification.
 fn looks_like_package(dir: &std::path::Path) -> bool {
-    ["manifest.json", "SHA256SUMS", "manifest.json.p7s"].iter().any(|f| dir.join(f).exists())
+    use crate::package::layout;
+    [layout::MANIFEST, layout::SHA256SUMS, layout::MANIFEST_SIGNATURE].iter().any(|f| dir.join(f).exists())
 }
 
 /// Reads `--ca` files into trust anchors.

@@ -1,0 +1,77 @@
+//! Every file of a package, named once (DESIGN §5).
+//!
+//! A package folder holds the files the manifest lists (evidence, artifacts, findings …) and
+//! the *late* files, which the manifest cannot list because they are written after it or about
+//! it. `build`, `verify`, `archive` and the `--out` safety code all read the late files from
+//! [`LATE`]; a new kind of file written after the manifest (a timestamp token, say) is one
+//! more row there.
+
+/// The manifest: every other file with size and SHA-256.
+pub const MANIFEST: &str = "manifest.json";
+/// The risk officer's report, PDF/A-3b, citing the manifest's SHA-256 on its cover.
+pub const REPORT: &str = "report.pdf";
+/// `sha256sum -c` input over every file, the manifest and the report included.
+pub const SHA256SUMS: &str = "SHA256SUMS";
+/// Detached CMS signature over the manifest.
+pub const MANIFEST_SIGNATURE: &str = "manifest.json.p7s";
+/// Written by `archive`: where and under which retention the package was stored.
+pub const RECEIPT: &str = "archive-receipt.json";
+
+/// One row per requirement.
+pub const FINDINGS_CSV: &str = "findings.csv";
+/// Requirements and every check, with exceptions and artifact digests.
+pub const FINDINGS_JSON: &str = "findings.json";
+/// The period's metrics.
+pub const METRICS_JSON: &str = "metrics.json";
+/// Every input artifact with origin, SHA-256 and parse status.
+pub const ARTIFACTS_CSV: &str = "artifacts.csv";
+/// Folder of the merged evidence CSVs.
+pub const EVIDENCE_DIR: &str = "evidence";
+/// Folder of the raw artifacts, named by SHA-256 below `sha256/`.
+pub const ARTIFACT_STORE_DIR: &str = "artifacts/sha256";
+
+/// A file written after (or about) the manifest, so not listed in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LateFile {
+    /// Its name, at the top of the package.
+    pub name: &'static str,
+    /// Every package has it (otherwise only some: signed or archived ones).
+    pub required: bool,
+    /// `SHA256SUMS` lists it (it cannot list itself or what is written after it).
+    pub in_sha256sums: bool,
+    /// `archive` uploads it with the package's files (the receipt is written by archive).
+    pub archived: bool,
+}
+
+/// The late files, in the order they are written.
+pub const LATE: [LateFile; 5] = [
+    LateFile { name: MANIFEST, required: true, in_sha256sums: true, archived: true },
+    LateFile { name: REPORT, required: true, in_sha256sums: true, archived: true },
+    LateFile { name: SHA256SUMS, required: true, in_sha256sums: false, archived: true },
+    LateFile { name: MANIFEST_SIGNATURE, required: false, in_sha256sums: false, archived: true },
+    LateFile { name: RECEIPT, required: false, in_sha256sums: false, archived: false },
+];
+
+/// Whether `path` (relative, `/`-separated) is a late file.
+pub fn is_late(path: &str) -> bool {
+    LATE.iter().any(|f| f.name == path)
+}
+
+/// The late files with a property, by name.
+pub fn late_names(keep: fn(&LateFile) -> bool) -> impl Iterator<Item = &'static str> {
+    LATE.into_iter().filter(move |f| keep(f)).map(|f| f.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_files_are_distinct_and_sums_cover_what_precedes_them() {
+        let names: std::collections::BTreeSet<_> = late_names(|_| true).collect();
+        assert_eq!(names.len(), LATE.len());
+        assert_eq!(late_names(|f| f.in_sha256sums).collect::<Vec<_>>(), [MANIFEST, REPORT]);
+        assert_eq!(late_names(|f| f.required).collect::<Vec<_>>(), [MANIFEST, REPORT, SHA256SUMS]);
+        assert!(is_late(RECEIPT) && !is_late(FINDINGS_JSON) && !is_late("evidence/manifest.json"));
+    }
+}
