@@ -562,6 +562,10 @@ impl MetricsAccumulator {
     }
 }
 
+/// The columns of `findings.csv` (README.md, "Checks and findings").
+const FINDINGS_CSV_HEADER: &str =
+    "id,requirement,status,summary,checks,checks_without_data,evidence_records,evidence_artifacts,attach";
+
 /// Everything the assessment produced.
 #[derive(Debug, Clone)]
 pub struct Assessment {
@@ -681,18 +685,7 @@ impl Assessment {
     /// `findings.csv` bytes: one row per requirement.
     pub fn findings_csv(&self) -> Vec<u8> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "id",
-            "requirement",
-            "status",
-            "summary",
-            "checks",
-            "checks_without_data",
-            "evidence_records",
-            "evidence_artifacts",
-            "attach",
-        ];
-        let _ = w.write_record(header);
+        let _ = w.write_record(FINDINGS_CSV_HEADER.split(','));
         for f in &self.findings {
             let checks = f.checks.iter().map(|(id, s)| format!("{id}={}", s.as_str())).collect::<Vec<_>>().join(";");
             let without_data = f.checks_without_data.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(";");

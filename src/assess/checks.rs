@@ -5,9 +5,10 @@
 //! collected — never read as a pass). The DORA mapping ([`super::mapping`]) turns check
 //! results into requirement statuses.
 //!
-//! Every check is one function from [`Inputs`] to a [`CheckResult`], named once in the
-//! [`checks!`] table below, which declares [`CheckId`] (the stable id in findings and the
-//! mapping file), [`CheckId::ALL`] (report order) and the dispatch. **Adding a check** is one
+//! Every check is one function from `Inputs` (the accumulated facts, the targets applied to
+//! them, the config and the merged evidence) to a [`CheckResult`], named once in the `checks!`
+//! table below, which declares [`CheckId`] (the stable id in findings and the mapping file),
+//! [`CheckId::ALL`] (report order) and the dispatch. **Adding a check** is one
 //! line in that table plus its function in the submodule of its subject (`backups`, `restores`,
 //! `vaults`, `alarms`, `reports`); then name its id in `report-templates/dora-mapping.toml`
 //! (a unit test fails until every id is mapped or listed as informational).
