@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::evidence::model::{Job, JobKind, TaggedResource};
+use crate::evidence::model::{ControlResult, Job, JobKind, RecoveryPoint, TaggedResource};
 use crate::evidence::{Evidence, Record};
 use crate::time::{Period, Timestamp};
 
@@ -96,9 +96,8 @@ pub struct MetricsAccumulator {
     pub(crate) unencrypted: Vec<String>,
     /// In-period COMPLETED backup jobs and recovery points that say whether they are encrypted.
     pub(crate) encryption_known: u64,
-    /// Per source resource: (copied to another Region, copied to another account) by a
-    /// COMPLETED copy job in the period.
-    pub(crate) copies: HashMap<String, (bool, bool)>,
+    /// Per source resource: where COMPLETED copy jobs of the period copied it.
+    pub(crate) copies: HashMap<String, CopyReach>,
     /// In-period copy jobs that failed.
     pub(crate) copy_failures: Vec<String>,
     /// Latest in-period evaluation per control and scope.
@@ -110,22 +109,47 @@ pub struct MetricsAccumulator {
     pub(crate) weekly: BTreeMap<i64, [u64; 3]>,
 }
 
+/// Where a resource was copied to, by COMPLETED copy jobs of the period.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CopyReach {
+    /// To a vault in another Region.
+    pub(crate) other_region: bool,
+    /// To a vault in another account.
+    pub(crate) other_account: bool,
+}
+
+impl CopyReach {
+    /// Whether a copy left the source's account or Region.
+    pub(crate) fn off_site(self) -> bool {
+        self.other_region || self.other_account
+    }
+}
+
 /// A backup job that ended without completing.
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
+    /// The job.
     pub(crate) job_id: String,
+    /// Its terminal state (FAILED, ABORTED, EXPIRED, PARTIAL).
     pub(crate) state: String,
+    /// The resource it was to back up (empty when unknown).
     pub(crate) resource_arn: String,
+    /// AWS's status message (empty when none).
     pub(crate) message: String,
+    /// `MessageCategory`, else a cause read from the message ([`category_of`]).
     pub(crate) category: String,
 }
 
 /// The latest evaluation of one control in one scope.
 #[derive(Debug, Clone)]
 pub(crate) struct ControlFact {
+    /// `control in account/Region`.
     pub(crate) label: String,
+    /// Compliance status (`UNKNOWN` when absent).
     pub(crate) status: String,
+    /// When it was evaluated (ms).
     pub(crate) time: i64,
+    /// Resources found non-compliant.
     pub(crate) non_compliant: u64,
 }
 
@@ -162,41 +186,49 @@ impl MetricsAccumulator {
         }
     }
 
-    /// Takes one merged record (records other than jobs are ignored).
+    /// Takes one merged record (records other than jobs, recovery points and control
+    /// evaluations are ignored).
     pub fn observe(&mut self, record: &Record) {
         match record {
             Record::Job(job) => self.job(job),
-            Record::RecoveryPoint(rp)
-                if rp.is_encrypted.is_some() && rp.creation_date.is_some_and(|t| self.period.contains(t)) =>
-            {
-                self.encryption_known += 1;
-                if rp.is_encrypted == Some(false) {
-                    self.unencrypted.push(rp.recovery_point_arn.clone());
-                }
-                self.support.recovery_points.extend(rp.provenance.iter().map(|p| p.artifact));
-            }
-            Record::Control(c) => {
-                let Some(time) = c.last_evaluation_time.filter(|t| self.period.contains(*t)) else { return };
-                let scope = format!(
-                    "{} in {}/{}",
-                    c.control_name,
-                    c.account_id.as_deref().unwrap_or("?"),
-                    c.region.as_deref().unwrap_or("?")
-                );
-                let key = format!("{scope}|{}", c.framework_name.as_deref().unwrap_or(""));
-                let fact = ControlFact {
-                    label: scope,
-                    status: c.compliance_status.clone().unwrap_or_else(|| "UNKNOWN".into()),
-                    time: time.millis(),
-                    non_compliant: c.resources_non_compliant.unwrap_or(0),
-                };
-                if self.controls.get(&key).is_none_or(|old| old.time <= fact.time) {
-                    self.controls.insert(key, fact);
-                }
-                self.support.controls.extend(c.provenance.iter().map(|p| p.artifact));
-            }
+            Record::RecoveryPoint(rp) => self.recovery_point(rp),
+            Record::Control(c) => self.control(c),
             _ => {}
         }
+    }
+
+    /// A recovery point created in the period that says whether it is encrypted.
+    fn recovery_point(&mut self, rp: &RecoveryPoint) {
+        if rp.is_encrypted.is_none() || !rp.creation_date.is_some_and(|t| self.period.contains(t)) {
+            return;
+        }
+        self.encryption_known += 1;
+        if rp.is_encrypted == Some(false) {
+            self.unencrypted.push(rp.recovery_point_arn.clone());
+        }
+        self.support.recovery_points.extend(rp.provenance.iter().map(|p| p.artifact));
+    }
+
+    /// A control evaluation in the period: the latest per control, scope and framework wins.
+    fn control(&mut self, c: &ControlResult) {
+        let Some(time) = c.last_evaluation_time.filter(|t| self.period.contains(*t)) else { return };
+        let scope = format!(
+            "{} in {}/{}",
+            c.control_name,
+            c.account_id.as_deref().unwrap_or("?"),
+            c.region.as_deref().unwrap_or("?")
+        );
+        let key = format!("{scope}|{}", c.framework_name.as_deref().unwrap_or(""));
+        let fact = ControlFact {
+            label: scope,
+            status: c.compliance_status.clone().unwrap_or_else(|| "UNKNOWN".into()),
+            time: time.millis(),
+            non_compliant: c.resources_non_compliant.unwrap_or(0),
+        };
+        if self.controls.get(&key).is_none_or(|old| old.time <= fact.time) {
+            self.controls.insert(key, fact);
+        }
+        self.support.controls.extend(c.provenance.iter().map(|p| p.artifact));
     }
 
     fn job(&mut self, j: &Job) {
@@ -208,70 +240,102 @@ impl MetricsAccumulator {
         let in_period = j.creation_date.is_some_and(|t| self.period.contains(t));
         match j.kind {
             Some(JobKind::Backup) => {
-                if let Some(arn) = &j.resource_arn {
-                    let facts = self.resources.entry(arn.clone()).or_default();
-                    if facts.resource_type.is_none() {
-                        facts.resource_type.clone_from(&j.resource_type);
-                    }
-                    facts.job_in_period |= in_period;
-                    // Recovery points count whatever the job's creation time (DESIGN §6, v2).
-                    match j.completion_date.filter(|_| state == "COMPLETED") {
-                        Some(done) if self.period.contains(done) => facts.completions.push(done.millis()),
-                        Some(done) if done < self.period.start => {
-                            facts.before = facts.before.max(Some(done.millis()));
-                        }
-                        _ => {}
-                    }
-                }
+                self.recovery_point_of(j, &state, in_period);
                 if in_period {
                     self.in_period_backup(j, &state);
                     *self.backup.entry(state).or_default() += 1;
                 }
             }
-            Some(JobKind::Copy) if in_period => {
-                self.support.copies.extend(j.provenance.iter().map(|p| p.artifact));
-                if state == "COMPLETED"
-                    && let Some(arn) = &j.resource_arn
-                {
-                    let source = j.backup_vault_arn.as_deref().map(crate::ingest::arn_account_region);
-                    let destination = j.destination_vault_arn.as_deref().map(crate::ingest::arn_account_region);
-                    if let (Some((sa, sr)), Some((da, dr))) = (source, destination) {
-                        let entry = self.copies.entry(arn.clone()).or_default();
-                        entry.0 |= sr != dr;
-                        entry.1 |= sa != da;
-                    }
-                } else if state == "FAILED" {
-                    self.copy_failures.push(j.job_id.clone());
-                }
-                *self.copy.entry(state).or_default() += 1
-            }
+            Some(JobKind::Copy) if in_period => self.copy_job(j, state),
             Some(JobKind::Restore) if in_period => {
                 self.restore_jobs += 1;
                 if j.is_restore_test() {
-                    let completed = state == "COMPLETED";
-                    let validation_ok = matches!(j.validation_status.as_deref(), None | Some("SUCCESSFUL"));
-                    let duration = match (completed, j.creation_date, j.completion_date) {
-                        (true, Some(a), Some(b)) if b >= a => Some((b.millis() - a.millis()) as f64 / 60_000.0),
-                        _ => None,
-                    };
-                    self.tests.push(TestFact {
-                        job_id: j.job_id.clone(),
-                        plan: j.restore_testing_plan_arn.clone(),
-                        created: j.creation_date,
-                        resource_arn: j.resource_arn.clone(),
-                        resource_type: j.resource_type.clone(),
-                        state: state.clone(),
-                        validation: j.validation_status.clone(),
-                        passed: completed && validation_ok,
-                        duration,
-                    });
-                    self.support.restores.extend(j.provenance.iter().map(|p| p.artifact));
+                    self.restore_test(j, state);
                 }
             }
             _ => {}
         }
     }
+
+    /// What a backup job tells about its resource: that it was backed up in the period, and
+    /// the completion that made a recovery point, whatever the job's creation time (DESIGN §6,
+    /// v2).
+    fn recovery_point_of(&mut self, j: &Job, state: &str, in_period: bool) {
+        let Some(arn) = &j.resource_arn else { return };
+        let facts = self.resources.entry(arn.clone()).or_default();
+        if facts.resource_type.is_none() {
+            facts.resource_type.clone_from(&j.resource_type);
+        }
+        facts.job_in_period |= in_period;
+        match j.completion_date.filter(|_| state == "COMPLETED") {
+            Some(done) if self.period.contains(done) => facts.completions.push(done.millis()),
+            Some(done) if done < self.period.start => {
+                facts.before = facts.before.max(Some(done.millis()));
+            }
+            _ => {}
+        }
+    }
+
+    /// A copy job of the period: where a completed one copied its resource, or its failure.
+    fn copy_job(&mut self, j: &Job, state: String) {
+        self.support.copies.extend(j.provenance.iter().map(|p| p.artifact));
+        if state == "COMPLETED"
+            && let Some(arn) = &j.resource_arn
+        {
+            let source = j.backup_vault_arn.as_deref().map(crate::ingest::arn_account_region);
+            let destination = j.destination_vault_arn.as_deref().map(crate::ingest::arn_account_region);
+            if let (Some((sa, sr)), Some((da, dr))) = (source, destination) {
+                let reach = self.copies.entry(arn.clone()).or_default();
+                reach.other_region |= sr != dr;
+                reach.other_account |= sa != da;
+            }
+        } else if state == "FAILED" {
+            self.copy_failures.push(j.job_id.clone());
+        }
+        *self.copy.entry(state).or_default() += 1
+    }
+
+    /// A restore test of the period: it passes iff COMPLETED and validated SUCCESSFUL or not
+    /// validated (DESIGN §3).
+    fn restore_test(&mut self, j: &Job, state: String) {
+        let completed = state == "COMPLETED";
+        let validation_ok = matches!(j.validation_status.as_deref(), None | Some("SUCCESSFUL"));
+        let duration = match (completed, j.creation_date, j.completion_date) {
+            (true, Some(a), Some(b)) if b >= a => Some((b.millis() - a.millis()) as f64 / 60_000.0),
+            _ => None,
+        };
+        self.tests.push(TestFact {
+            job_id: j.job_id.clone(),
+            plan: j.restore_testing_plan_arn.clone(),
+            created: j.creation_date,
+            resource_arn: j.resource_arn.clone(),
+            resource_type: j.resource_type.clone(),
+            state,
+            validation: j.validation_status.clone(),
+            passed: completed && validation_ok,
+            duration,
+        });
+        self.support.restores.extend(j.provenance.iter().map(|p| p.artifact));
+    }
+
+    /// In-period backup jobs in `state`.
+    pub(crate) fn backup_count(&self, state: &str) -> u64 {
+        self.backup.get(state).copied().unwrap_or(0)
+    }
+
+    /// In-period backup jobs in a terminal state.
+    pub(crate) fn backups_finished(&self) -> u64 {
+        BACKUP_TERMINAL.iter().map(|s| self.backup_count(s)).sum()
+    }
+
+    /// In-period backup jobs.
+    pub(crate) fn backups_total(&self) -> u64 {
+        self.backup.values().sum()
+    }
 }
+
+/// The terminal states of a backup job (DESIGN §3).
+const BACKUP_TERMINAL: [&str; 5] = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"];
 
 impl MetricsAccumulator {
     fn in_period_backup(&mut self, j: &Job, state: &str) {
@@ -336,27 +400,68 @@ fn category_of(message: &str, state: &str) -> String {
 /// results, candidates. Metrics and checks are both read from it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Derived {
+    /// Resources with a backup job in the period, plus the tag inventory, sorted.
     pub(crate) considered: Vec<String>,
     /// Considered resources some target applies to.
     pub(crate) targeted: Vec<String>,
-    /// (resource, longest exposure in hours or `None` without a completion in the period, RPO
-    /// hours).
-    pub(crate) rpo: Vec<(String, Option<f64>, f64)>,
-    /// (test job id, resource, duration minutes, RTO minutes) for COMPLETED tests with an RTO.
-    pub(crate) rto: Vec<(String, String, f64, f64)>,
+    /// Considered resources with an RPO target.
+    pub(crate) rpo: Vec<RpoResult>,
+    /// COMPLETED restore tests of resources with an RTO target, by job id.
+    pub(crate) rto: Vec<RtoResult>,
     /// Durations of COMPLETED tests, ascending.
     pub(crate) durations: Vec<f64>,
+    /// Resources with the candidate tag, sorted.
     pub(crate) candidates: Vec<String>,
+    /// Candidates without a passing restore test in the period.
     pub(crate) untested: Vec<String>,
 }
 
+/// A resource measured against its RPO.
+#[derive(Debug, Clone)]
+pub(crate) struct RpoResult {
+    /// The resource ARN.
+    pub(crate) resource: String,
+    /// Longest age of its newest recovery point during the period, in hours; `None` without a
+    /// completion in the period.
+    pub(crate) exposure_hours: Option<f64>,
+    /// Its RPO target in hours.
+    pub(crate) rpo_hours: f64,
+}
+
+impl RpoResult {
+    /// Whether the exposure exceeded the RPO (always, without a completion in the period).
+    pub(crate) fn breached(&self) -> bool {
+        self.exposure_hours.is_none_or(|g| g > self.rpo_hours)
+    }
+}
+
+/// A completed restore test measured against its resource's RTO.
+#[derive(Debug, Clone)]
+pub(crate) struct RtoResult {
+    /// The restore job id.
+    pub(crate) job_id: String,
+    /// The tested resource ARN.
+    pub(crate) resource: String,
+    /// How long the restore took, in minutes.
+    pub(crate) minutes: f64,
+    /// The resource's RTO target in minutes.
+    pub(crate) rto_minutes: f64,
+}
+
+impl RtoResult {
+    /// Whether the restore took longer than the RTO.
+    pub(crate) fn breached(&self) -> bool {
+        self.minutes > self.rto_minutes
+    }
+}
+
 impl Derived {
-    pub(crate) fn rpo_breaches(&self) -> impl Iterator<Item = &(String, Option<f64>, f64)> {
-        self.rpo.iter().filter(|(_, gap, rpo)| gap.is_none_or(|g| g > *rpo))
+    pub(crate) fn rpo_breaches(&self) -> impl Iterator<Item = &RpoResult> {
+        self.rpo.iter().filter(|r| r.breached())
     }
 
-    pub(crate) fn rto_breaches(&self) -> impl Iterator<Item = &(String, String, f64, f64)> {
-        self.rto.iter().filter(|(_, _, d, rto)| d > rto)
+    pub(crate) fn rto_breaches(&self) -> impl Iterator<Item = &RtoResult> {
+        self.rto.iter().filter(|r| r.breached())
     }
 }
 
@@ -381,7 +486,8 @@ impl MetricsAccumulator {
             let Some(target) = config.target_for(rtype.as_deref(), arn, tags_for(arn)) else { continue };
             d.targeted.push((*arn).to_owned());
             if let Some(rpo) = target.rpo_hours {
-                d.rpo.push(((*arn).to_owned(), max_exposure_hours(&facts.completions, facts.before, period), rpo));
+                let exposure_hours = max_exposure_hours(&facts.completions, facts.before, period);
+                d.rpo.push(RpoResult { resource: (*arn).to_owned(), exposure_hours, rpo_hours: rpo });
             }
         }
         d.considered = considered.iter().map(|a| (*a).to_owned()).collect();
@@ -390,10 +496,15 @@ impl MetricsAccumulator {
             let (Some(dur), Some(arn)) = (t.duration, t.resource_arn.as_deref()) else { continue };
             let rtype = t.resource_type.clone().or_else(|| resource_type_of(arn));
             if let Some(rto) = config.target_for(rtype.as_deref(), arn, tags_for(arn)).and_then(|x| x.rto_minutes) {
-                d.rto.push((t.job_id.clone(), arn.to_owned(), dur, rto));
+                d.rto.push(RtoResult {
+                    job_id: t.job_id.clone(),
+                    resource: arn.to_owned(),
+                    minutes: dur,
+                    rto_minutes: rto,
+                });
             }
         }
-        d.rto.sort_by(|a, b| a.0.cmp(&b.0));
+        d.rto.sort_by(|a, b| a.job_id.cmp(&b.job_id));
         d.durations = self.tests.iter().filter_map(|t| t.duration).collect();
         d.durations.sort_by(f64::total_cmp);
 
@@ -412,24 +523,23 @@ impl MetricsAccumulator {
 
     /// The metrics (DESIGN §6) from the facts and what the targets made of them.
     pub(crate) fn metrics(&self, d: &Derived) -> Metrics {
-        let count = |m: &BTreeMap<String, u64>, s: &str| m.get(s).copied().unwrap_or(0);
-        let b = &self.backup;
-        let terminal: u64 = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED", "PARTIAL"].iter().map(|s| count(b, s)).sum();
-        let total: u64 = b.values().sum();
+        let b = |s: &str| self.backup_count(s);
+        let copies = |s: &str| self.copy.get(s).copied().unwrap_or(0);
+        let (terminal, total) = (self.backups_finished(), self.backups_total());
         let tests_passed = self.tests.iter().filter(|t| t.passed).count() as u64;
         Metrics {
             period: self.period.to_string(),
             backup_jobs_total: total,
-            backup_jobs_completed: count(b, "COMPLETED"),
-            backup_jobs_failed: count(b, "FAILED"),
-            backup_jobs_aborted: count(b, "ABORTED"),
-            backup_jobs_expired: count(b, "EXPIRED"),
-            backup_jobs_partial: count(b, "PARTIAL"),
+            backup_jobs_completed: b("COMPLETED"),
+            backup_jobs_failed: b("FAILED"),
+            backup_jobs_aborted: b("ABORTED"),
+            backup_jobs_expired: b("EXPIRED"),
+            backup_jobs_partial: b("PARTIAL"),
             backup_jobs_not_finished: total - terminal,
-            backup_success_rate: ratio(count(b, "COMPLETED"), terminal),
+            backup_success_rate: ratio(b("COMPLETED"), terminal),
             copy_jobs_total: self.copy.values().sum(),
-            copy_jobs_completed: count(&self.copy, "COMPLETED"),
-            copy_jobs_failed: count(&self.copy, "FAILED"),
+            copy_jobs_completed: copies("COMPLETED"),
+            copy_jobs_failed: copies("FAILED"),
             restore_jobs_total: self.restore_jobs,
             restore_tests_total: self.tests.len() as u64,
             restore_tests_passed: tests_passed,
@@ -451,6 +561,10 @@ impl MetricsAccumulator {
         self.metrics(&d)
     }
 }
+
+/// The columns of `findings.csv` (README.md, "Checks and findings").
+const FINDINGS_CSV_HEADER: &str =
+    "id,requirement,status,summary,checks,checks_without_data,evidence_records,evidence_artifacts,attach";
 
 /// Everything the assessment produced.
 #[derive(Debug, Clone)]
@@ -508,10 +622,21 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let findings = mapping::evaluate(mapping, &checks, config.framework);
     let weekly =
         acc.weekly.iter().map(|(ms, [c, f, o])| (Timestamp(*ms).to_rfc3339()[5..10].to_owned(), *c, *f, *o)).collect();
-    let short = |arn: &str| arn.rsplit([':', '/']).next().unwrap_or(arn).to_owned();
-    let mut tests: Vec<&TestFact> = acc.tests.iter().collect();
+    let restore_tests = restore_test_rows(&acc.tests);
+    let restore_durations = duration_rows(&acc.tests, &derived.rto);
+    Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations }
+}
+
+/// The last part of an ARN (a resource or plan name).
+fn short(arn: &str) -> String {
+    arn.rsplit([':', '/']).next().unwrap_or(arn).to_owned()
+}
+
+/// The report's restore-test table, by start time.
+fn restore_test_rows(tests: &[TestFact]) -> Vec<RestoreTestRow> {
+    let mut tests: Vec<&TestFact> = tests.iter().collect();
     tests.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.job_id.cmp(&b.job_id)));
-    let restore_tests = tests
+    tests
         .iter()
         .map(|t| RestoreTestRow {
             resource: t.resource_arn.as_deref().map(short).unwrap_or_default(),
@@ -521,17 +646,21 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
             passed: t.passed,
             result: format!("{} / {}", t.state, t.validation.as_deref().unwrap_or("no validation")),
         })
-        .collect();
+        .collect()
+}
+
+/// Per tested resource, its longest completed test against its RTO: the 25 longest.
+fn duration_rows(tests: &[TestFact], rto: &[RtoResult]) -> Vec<DurationRow> {
     let mut per_resource: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
-    for t in &acc.tests {
+    for t in tests {
         if let (Some(arn), Some(d)) = (t.resource_arn.as_deref(), t.duration) {
             let e = per_resource.entry(arn).or_insert((0, 0.0));
             e.0 += 1;
             e.1 = e.1.max(d);
         }
     }
-    let rto_of: HashMap<&str, f64> = derived.rto.iter().map(|(_, arn, _, rto)| (arn.as_str(), *rto)).collect();
-    let mut restore_durations: Vec<DurationRow> = per_resource
+    let rto_of: HashMap<&str, f64> = rto.iter().map(|r| (r.resource.as_str(), r.rto_minutes)).collect();
+    let mut rows: Vec<DurationRow> = per_resource
         .into_iter()
         .map(|(arn, (tests, max))| DurationRow {
             resource: short(arn),
@@ -540,9 +669,9 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
             rto: rto_of.get(arn).copied(),
         })
         .collect();
-    restore_durations.sort_by(|a, b| b.max.total_cmp(&a.max).then_with(|| a.resource.cmp(&b.resource)));
-    restore_durations.truncate(25);
-    Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations }
+    rows.sort_by(|a, b| b.max.total_cmp(&a.max).then_with(|| a.resource.cmp(&b.resource)));
+    rows.truncate(25);
+    rows
 }
 
 impl Assessment {
@@ -556,27 +685,17 @@ impl Assessment {
     /// `findings.csv` bytes: one row per requirement.
     pub fn findings_csv(&self) -> Vec<u8> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        let header = [
-            "id",
-            "requirement",
-            "status",
-            "summary",
-            "checks",
-            "checks_without_data",
-            "evidence_records",
-            "evidence_artifacts",
-            "attach",
-        ];
-        let _ = w.write_record(header);
+        let _ = w.write_record(FINDINGS_CSV_HEADER.split(','));
         for f in &self.findings {
             let checks = f.checks.iter().map(|(id, s)| format!("{id}={}", s.as_str())).collect::<Vec<_>>().join(";");
+            let without_data = f.checks_without_data.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(";");
             let _ = w.write_record([
                 f.id.as_str(),
                 f.requirement.as_str(),
                 f.status.as_str(),
                 f.summary.as_str(),
                 checks.as_str(),
-                f.checks_without_data.join(";").as_str(),
+                without_data.as_str(),
                 f.evidence_records.to_string().as_str(),
                 f.evidence_artifacts.len().to_string().as_str(),
                 f.attach.as_deref().unwrap_or(""),

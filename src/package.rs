@@ -179,8 +179,7 @@ pub fn report_data(
         .findings
         .iter()
         .map(|f| {
-            let used: Vec<_> =
-                f.checks.iter().filter_map(|(id, _)| a.checks.iter().find(|c| c.id == id.as_str())).collect();
+            let used: Vec<_> = f.checks.iter().filter_map(|(id, _)| a.checks.iter().find(|c| c.id == *id)).collect();
             let key = if used.is_empty() {
                 "not evidenced by AWS data: attach documents".to_owned()
             } else {

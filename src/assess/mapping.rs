@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::checks::{CHECK_IDS, CheckResult, CheckStatus};
+use super::checks::{CheckId, CheckResult, CheckStatus};
 use crate::config::{ConfigError, Framework};
 
 /// The mapping shipped with the tool.
@@ -47,6 +47,31 @@ impl Status {
     }
 }
 
+/// How a requirement's checks combine into its status ([`status_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Every check must have data and pass (the default).
+    #[default]
+    All,
+    /// Alternative evidence: any one passing check suffices.
+    Any,
+}
+
+impl Rule {
+    /// Name in the mapping file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::All => "all",
+            Rule::Any => "any",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Rule> {
+        [Rule::All, Rule::Any].into_iter().find(|r| r.as_str() == s)
+    }
+}
+
 /// One requirement of the mapping.
 #[derive(Debug, Clone, Serialize)]
 pub struct Requirement {
@@ -56,10 +81,10 @@ pub struct Requirement {
     pub citation: String,
     /// One line in our words.
     pub paraphrase: String,
-    /// Check ids.
-    pub checks: Vec<String>,
-    /// `all` or `any`.
-    pub rule: String,
+    /// The checks that evidence it.
+    pub checks: Vec<CheckId>,
+    /// How their results combine.
+    pub rule: Rule,
     /// What the auditor should attach.
     pub attach: Option<String>,
     /// The ICT risk-management framework the requirement belongs to (`None`: every entity).
@@ -124,42 +149,47 @@ impl Mapping {
         let mut seen = BTreeSet::new();
         let mut requirements = Vec::new();
         for r in raw.requirement {
-            let at = |s: std::ops::Range<usize>| Some(line_of(s.start));
             if !seen.insert(r.id.get_ref().clone()) {
-                return Err((at(r.id.span()), format!("duplicate requirement id {:?}", r.id.get_ref())));
+                return Err((
+                    Some(line_of(r.id.span().start)),
+                    format!("duplicate requirement id {:?}", r.id.get_ref()),
+                ));
             }
-            for c in &r.checks {
-                if !CHECK_IDS.contains(&c.get_ref().as_str()) {
-                    return Err((
-                        at(c.span()),
-                        format!("unknown check {:?}; known: {}", c.get_ref(), CHECK_IDS.join(", ")),
-                    ));
-                }
-            }
-            let rule = match r.rule {
-                Some(s) if s.get_ref() != "all" && s.get_ref() != "any" => {
-                    return Err((at(s.span()), format!("rule must be \"all\" or \"any\", got {:?}", s.get_ref())));
-                }
-                Some(s) => s.into_inner(),
-                None => "all".to_owned(),
-            };
-            let applies_to = match r.applies_to {
-                Some(s) => Some(Framework::parse(s.get_ref()).ok_or_else(|| {
-                    (at(s.span()), format!("applies_to must be \"standard\" or \"simplified\", got {:?}", s.get_ref()))
-                })?),
-                None => None,
-            };
-            requirements.push(Requirement {
-                id: r.id.into_inner(),
-                citation: r.citation,
-                paraphrase: r.paraphrase,
-                checks: r.checks.into_iter().map(Spanned::into_inner).collect(),
-                rule,
-                attach: r.attach,
-                applies_to,
-            });
+            requirements.push(r.validate(&line_of)?);
         }
         Ok(Mapping { requirements, sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex() })
+    }
+}
+
+impl RawRequirement {
+    /// Checks the ids, the rule and `applies_to`; errors are (line, message).
+    fn validate(self, line_of: &dyn Fn(usize) -> usize) -> Result<Requirement, (Option<usize>, String)> {
+        let at = |s: std::ops::Range<usize>| Some(line_of(s.start));
+        let checks = self
+            .checks
+            .iter()
+            .map(|c| c.get_ref().parse::<CheckId>().map_err(|e| (at(c.span()), e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rule = match self.rule {
+            Some(s) => Rule::parse(s.get_ref())
+                .ok_or_else(|| (at(s.span()), format!("rule must be \"all\" or \"any\", got {:?}", s.get_ref())))?,
+            None => Rule::All,
+        };
+        let applies_to = match self.applies_to {
+            Some(s) => Some(Framework::parse(s.get_ref()).ok_or_else(|| {
+                (at(s.span()), format!("applies_to must be \"standard\" or \"simplified\", got {:?}", s.get_ref()))
+            })?),
+            None => None,
+        };
+        Ok(Requirement {
+            id: self.id.into_inner(),
+            citation: self.citation,
+            paraphrase: self.paraphrase,
+            checks,
+            rule,
+            attach: self.attach,
+            applies_to,
+        })
     }
 }
 
@@ -176,10 +206,10 @@ pub struct Finding {
     pub status: Status,
     /// One or more sentences with the key figures.
     pub summary: String,
-    /// (check id, status) pairs.
-    pub checks: Vec<(String, CheckStatus)>,
+    /// (check, status) pairs.
+    pub checks: Vec<(CheckId, CheckStatus)>,
     /// The checks that lacked data (why a requirement is not satisfied).
-    pub checks_without_data: Vec<String>,
+    pub checks_without_data: Vec<CheckId>,
     /// Evidence records the checks read.
     pub evidence_records: u64,
     /// Artifacts those records came from (indices into the artifact table).
@@ -198,7 +228,7 @@ pub struct Finding {
 ///   with data fails; no evidence when none has data; else partially satisfied.
 ///
 /// A requirement without checks has no evidence.
-pub fn status_of(rule: &str, statuses: &[CheckStatus]) -> Status {
+pub fn status_of(rule: Rule, statuses: &[CheckStatus]) -> Status {
     let with_data: Vec<CheckStatus> = statuses.iter().copied().filter(|s| *s != CheckStatus::NoData).collect();
     if with_data.is_empty() {
         return Status::NoEvidence;
@@ -206,63 +236,54 @@ pub fn status_of(rule: &str, statuses: &[CheckStatus]) -> Status {
     let pass = with_data.contains(&CheckStatus::Pass);
     let fail = with_data.contains(&CheckStatus::Fail);
     match rule {
-        "any" if pass => Status::Satisfied,
-        "any" if with_data.iter().all(|s| *s == CheckStatus::Fail) => Status::NotSatisfied,
-        "any" => Status::PartiallySatisfied,
-        _ if statuses.iter().all(|s| *s == CheckStatus::Pass) => Status::Satisfied,
-        _ if fail && !pass => Status::NotSatisfied,
-        _ => Status::PartiallySatisfied,
+        Rule::Any if pass => Status::Satisfied,
+        Rule::Any if with_data.iter().all(|s| *s == CheckStatus::Fail) => Status::NotSatisfied,
+        Rule::Any => Status::PartiallySatisfied,
+        Rule::All if statuses.iter().all(|s| *s == CheckStatus::Pass) => Status::Satisfied,
+        Rule::All if fail && !pass => Status::NotSatisfied,
+        Rule::All => Status::PartiallySatisfied,
     }
 }
 
 /// Evaluates every requirement against the check results, for an entity under `framework`.
 pub fn evaluate(mapping: &Mapping, checks: &[CheckResult], framework: Framework) -> Vec<Finding> {
-    mapping
-        .requirements
-        .iter()
-        .map(|r| {
-            let used: Vec<&CheckResult> =
-                r.checks.iter().filter_map(|id| checks.iter().find(|c| c.id == id.as_str())).collect();
-            let statuses: Vec<CheckStatus> = used.iter().map(|c| c.status).collect();
-            let applies = r.applies_to.is_none_or(|f| f == framework);
-            let status = if !applies { Status::NotApplicable } else { status_of(&r.rule, &statuses) };
-            let summary = if !applies {
-                not_applicable_reason(r.applies_to.unwrap_or_default(), framework)
-            } else if used.is_empty() {
-                format!(
-                    "AWS Backup data cannot evidence this requirement. Attach: {}",
-                    r.attach.as_deref().unwrap_or("the entity's own documentation.")
-                )
-            } else {
-                let mut s = reason(status, &r.rule, &used);
-                for c in &used {
-                    s.push(' ');
-                    s.push_str(&c.summary);
-                }
-                s
-            };
-            let mut evidence_artifacts = BTreeSet::new();
-            for c in &used {
-                evidence_artifacts.extend(c.artifacts.iter().copied());
-            }
-            Finding {
-                id: r.id.clone(),
-                requirement: r.citation.clone(),
-                paraphrase: r.paraphrase.clone(),
-                status,
-                summary,
-                checks: used.iter().map(|c| (c.id.to_owned(), c.status)).collect(),
-                checks_without_data: if applies {
-                    used.iter().filter(|c| c.status == CheckStatus::NoData).map(|c| c.id.to_owned()).collect()
-                } else {
-                    Vec::new()
-                },
-                evidence_records: used.iter().map(|c| c.records).sum(),
-                evidence_artifacts,
-                attach: r.attach.clone(),
-            }
-        })
-        .collect()
+    mapping.requirements.iter().map(|r| finding(r, checks, framework)).collect()
+}
+
+/// One requirement's finding.
+fn finding(r: &Requirement, checks: &[CheckResult], framework: Framework) -> Finding {
+    let used: Vec<&CheckResult> = r.checks.iter().filter_map(|id| checks.iter().find(|c| c.id == *id)).collect();
+    let statuses: Vec<CheckStatus> = used.iter().map(|c| c.status).collect();
+    let applies = r.applies_to.is_none_or(|f| f == framework);
+    let status = if !applies { Status::NotApplicable } else { status_of(r.rule, &statuses) };
+    let summary = if !applies {
+        not_applicable_reason(r.applies_to.unwrap_or_default(), framework)
+    } else if used.is_empty() {
+        format!(
+            "AWS Backup data cannot evidence this requirement. Attach: {}",
+            r.attach.as_deref().unwrap_or("the entity's own documentation.")
+        )
+    } else {
+        let mut s = reason(status, r.rule, &used);
+        for c in &used {
+            s.push(' ');
+            s.push_str(&c.summary);
+        }
+        s
+    };
+    let without_data = used.iter().filter(|c| applies && c.status == CheckStatus::NoData);
+    Finding {
+        id: r.id.clone(),
+        requirement: r.citation.clone(),
+        paraphrase: r.paraphrase.clone(),
+        status,
+        summary,
+        checks: used.iter().map(|c| (c.id, c.status)).collect(),
+        checks_without_data: without_data.map(|c| c.id).collect(),
+        evidence_records: used.iter().map(|c| c.records).sum(),
+        evidence_artifacts: used.iter().flat_map(|c| c.artifacts.iter().copied()).collect(),
+        attach: r.attach.clone(),
+    }
 }
 
 /// Why a requirement does not apply.
@@ -280,8 +301,9 @@ fn not_applicable_reason(applies_to: Framework, framework: Framework) -> String 
 }
 
 /// The first sentence of a finding's summary: which checks decided its status.
-fn reason(status: Status, rule: &str, used: &[&CheckResult]) -> String {
-    let ids = |want: CheckStatus| -> Vec<&str> { used.iter().filter(|c| c.status == want).map(|c| c.id).collect() };
+fn reason(status: Status, rule: Rule, used: &[&CheckResult]) -> String {
+    let ids =
+        |want: CheckStatus| -> Vec<&str> { used.iter().filter(|c| c.status == want).map(|c| c.id.as_str()).collect() };
     let (pass, warn, fail, none) =
         (ids(CheckStatus::Pass), ids(CheckStatus::Warn), ids(CheckStatus::Fail), ids(CheckStatus::NoData));
     let mut parts = Vec::new();
@@ -290,7 +312,10 @@ fn reason(status: Status, rule: &str, used: &[&CheckResult]) -> String {
             parts.push(format!("{label}: {}", list.join(", ")));
         }
     }
-    let how = if rule == "any" { "any one check suffices" } else { "every check must have data and pass" };
+    let how = match rule {
+        Rule::Any => "any one check suffices",
+        Rule::All => "every check must have data and pass",
+    };
     let lead = match status {
         Status::Satisfied => "Satisfied",
         Status::PartiallySatisfied => "Partially satisfied",
@@ -339,6 +364,26 @@ mod tests {
         assert!(m.requirements.iter().filter(|r| r.checks.is_empty()).all(|r| r.attach.is_some()));
     }
 
+    #[test]
+    fn builtin_mapping_names_every_check_but_the_informational_ones() {
+        // Deliberately in no requirement: legal holds are informational (README, "Checks"), and
+        // the Audit Manager reports are attached evidence whose check only tells whether they
+        // are complete and intact.
+        let unmapped = [CheckId::LegalHolds, CheckId::AuditManagerReports];
+        let mapped: BTreeSet<CheckId> =
+            Mapping::builtin().requirements.iter().flat_map(|r| r.checks.iter().copied()).collect();
+        for id in CheckId::ALL {
+            assert_ne!(mapped.contains(id), unmapped.contains(id), "{id}: mapped, or listed as unmapped, not both");
+        }
+        // The file names only known ids (parsing rejects any other) and they survive the trip.
+        let mut text_ids = DEFAULT_MAPPING
+            .lines()
+            .filter(|l| l.starts_with("checks = "))
+            .flat_map(|l| l.split('"').skip(1).step_by(2));
+        assert!(text_ids.clone().count() > 0);
+        assert!(text_ids.all(|t| mapped.iter().any(|id| id.as_str() == t)));
+    }
+
     /// The truth table of DESIGN §5, hand-written: (pass, warn, fail, no_data present) →
     /// (status under `all`, status under `any`).
     const TRUTH: [([bool; 4], &str, &str); 16] = [
@@ -376,13 +421,13 @@ mod tests {
     fn every_cell_of_the_truth_table() {
         for (present, all, any) in TRUTH {
             for statuses in combinations(present) {
-                assert_eq!(status_of("all", &statuses).as_str(), all, "all {statuses:?}");
-                assert_eq!(status_of("any", &statuses).as_str(), any, "any {statuses:?}");
+                assert_eq!(status_of(Rule::All, &statuses).as_str(), all, "all {statuses:?}");
+                assert_eq!(status_of(Rule::Any, &statuses).as_str(), any, "any {statuses:?}");
             }
         }
         // The cases the issue names: Art. 9(2) with fail, fail, warn; a restore-less Art. 12(2).
-        assert_eq!(status_of("all", &[Fail, Fail, Warn]), Status::NotSatisfied);
-        assert_eq!(status_of("all", &[Pass, NoData, NoData]), Status::PartiallySatisfied);
+        assert_eq!(status_of(Rule::All, &[Fail, Fail, Warn]), Status::NotSatisfied);
+        assert_eq!(status_of(Rule::All, &[Pass, NoData, NoData]), Status::PartiallySatisfied);
     }
 
     #[test]
@@ -405,18 +450,19 @@ mod tests {
             let (_, all, any) = TRUTH.iter().find(|t| t.0 == present).expect("each pattern once");
             assert_eq!((row[4].as_str(), row[5].as_str()), (*all, *any), "README row {row:?}");
             for statuses in combinations(present) {
-                assert_eq!(status_of("all", &statuses).as_str(), row[4]);
-                assert_eq!(status_of("any", &statuses).as_str(), row[5]);
+                assert_eq!(status_of(Rule::All, &statuses).as_str(), row[4]);
+                assert_eq!(status_of(Rule::Any, &statuses).as_str(), row[5]);
             }
         }
     }
 
-    fn result(id: &'static str, status: CheckStatus) -> CheckResult {
+    fn result(id: CheckId, status: CheckStatus) -> CheckResult {
         CheckResult {
             id,
             title: "t",
             status,
             summary: format!("{id} said something."),
+            key_figure: String::new(),
             figures: Default::default(),
             exceptions: Vec::new(),
             records: 0,
@@ -432,7 +478,7 @@ mod tests {
              checks = [\"rpo\"]\n",
         )
         .unwrap();
-        let checks = [result("rpo", Pass)];
+        let checks = [result(CheckId::Rpo, Pass)];
         let standard = evaluate(&m, &checks, Framework::Standard);
         assert_eq!(standard[0].status, Status::NotApplicable);
         assert!(standard[0].summary.starts_with("Not applicable: applies only to entities under the simplified"));
@@ -455,10 +501,14 @@ mod tests {
              checks = [\"backup_success\", \"restore_test_results\", \"rto\"]\n",
         )
         .unwrap();
-        let checks = [result("backup_success", Pass), result("restore_test_results", NoData), result("rto", NoData)];
+        let checks = [
+            result(CheckId::BackupSuccess, Pass),
+            result(CheckId::RestoreTestResults, NoData),
+            result(CheckId::Rto, NoData),
+        ];
         let f = &evaluate(&m, &checks, Framework::Standard)[0];
         assert_eq!(f.status, Status::PartiallySatisfied);
-        assert_eq!(f.checks_without_data, ["restore_test_results", "rto"]);
+        assert_eq!(f.checks_without_data, [CheckId::RestoreTestResults, CheckId::Rto]);
         assert!(
             f.summary.starts_with(
                 "Partially satisfied (every check must have data and pass; passes: backup_success; no data: \

@@ -59,7 +59,7 @@ fn assert_never_flatters(f: &Value, what: &str) {
 fn satisfied_only_when_every_check_has_data_and_passes() {
     // The built-in mapping uses rule "all" throughout, so the rule above is exact for it.
     let mapping = dora_evidence::assess::mapping::Mapping::builtin();
-    assert!(mapping.requirements.iter().all(|r| r.rule == "all"));
+    assert!(mapping.requirements.iter().all(|r| r.rule == dora_evidence::assess::mapping::Rule::All));
     let tmp = tempfile::tempdir().unwrap();
     let config = samples().join("dora-evidence.toml");
 
