@@ -21,7 +21,7 @@ use crate::time::{Period, Timestamp};
 
 /// `metrics.json`: a flat object, keys in this order; counts are integers, rates are in 0..1
 /// rounded to 4 places, minutes rounded to 2 places, `null` where the set is empty.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[allow(missing_docs)] // each key is defined in README.md, "Metrics"
 pub struct Metrics {
     pub period: String,
@@ -584,7 +584,7 @@ pub struct Assessment {
 }
 
 /// A restore test, for the report's table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RestoreTestRow {
     /// Tested (source) resource.
     pub resource: String,
@@ -601,7 +601,7 @@ pub struct RestoreTestRow {
 }
 
 /// Restore durations of one resource against its RTO.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DurationRow {
     /// Resource name (last part of the ARN).
     pub resource: String,
@@ -702,44 +702,6 @@ impl Assessment {
             ]);
         }
         w.into_inner().unwrap_or_default()
-    }
-
-    /// `findings.json` bytes: requirements with their checks, every check with its figures and
-    /// exceptions, and the SHA-256 of each artifact behind it (`shas[i]` is artifact `i`).
-    pub fn findings_json(&self, shas: &[String]) -> Vec<u8> {
-        let artifacts = |set: &BTreeSet<u32>| -> Vec<&str> {
-            let mut v: Vec<&str> = set.iter().filter_map(|i| shas.get(*i as usize).map(String::as_str)).collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
-        let requirements: Vec<serde_json::Value> = self
-            .findings
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "id": f.id, "requirement": f.requirement, "paraphrase": f.paraphrase, "status": f.status,
-                    "summary": f.summary, "checks": f.checks.iter().map(|c| &c.0).collect::<Vec<_>>(),
-                    "checks_without_data": f.checks_without_data,
-                    "evidence_records": f.evidence_records, "evidence_artifacts": artifacts(&f.evidence_artifacts).len(),
-                    "attach": f.attach,
-                })
-            })
-            .collect();
-        let checks: Vec<serde_json::Value> = self
-            .checks
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "id": c.id, "title": c.title, "status": c.status, "summary": c.summary, "figures": c.figures,
-                    "exceptions": c.exceptions, "records": c.records, "artifacts": artifacts(&c.artifacts),
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({ "period": self.metrics.period, "requirements": requirements, "checks": checks });
-        let mut v = serde_json::to_vec_pretty(&doc).unwrap_or_default();
-        v.push(b'\n');
-        v
     }
 
     /// Whether any requirement is `not_satisfied`.

@@ -22,7 +22,9 @@ use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
 use crate::output::{self, WorkKind, Workspace};
+use crate::package::findings::FindingsDoc;
 use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, SkippedInput};
+use crate::package::report_data::{ReportData, ReportInputs};
 use crate::package::{self, Manifest, layout};
 use crate::render::{self, RenderOptions};
 use crate::sign::{self, Identity, SignatureInfo};
@@ -245,7 +247,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     for (name, bytes) in [
         ("metrics.json", assessment.metrics_json()),
         ("findings.csv", assessment.findings_csv()),
-        ("findings.json", assessment.findings_json(&shas)),
+        ("findings.json", FindingsDoc::new(&assessment, &shas).to_bytes()),
     ] {
         let path = staging.path().join(name);
         fs::write(&path, bytes).map_err(write_err(&path))?;
@@ -264,7 +266,18 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     let (attached, omitted) = package::attachments(staging.path());
     let entity =
         opts.config.entity.clone().unwrap_or_else(|| "Entity not named (set `entity` in dora-evidence.toml)".into());
-    let data = package::report_data(&meta, &manifest_sha, &entity, &assessment, &ev, &attached, &omitted);
+    let data = ReportData::new(
+        &meta,
+        ReportInputs {
+            manifest_sha: &manifest_sha,
+            entity: &entity,
+            assessment: &assessment,
+            evidence: &ev,
+            attached: &attached,
+            omitted: &omitted,
+        },
+    )
+    .to_bytes();
     let pdf = render::render_pdf(&RenderOptions {
         data,
         attachments: &attached,

@@ -7,19 +7,20 @@
 //! rendered with the manifest's SHA-256 on its cover; last, `SHA256SUMS` lists every file,
 //! the manifest and the report included, in the format `sha256sum -c` reads.
 //!
-//! [`layout`] names every file of a package; [`manifest`] is `manifest.json` as a type.
+//! [`layout`] names every file of a package; [`manifest`], [`findings`] and [`report_data`] are
+//! `manifest.json`, `findings.json` and the report's `data.json` as types.
 
+pub mod findings;
 pub mod layout;
 pub mod manifest;
+pub mod report_data;
 
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::Path;
 
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::assess::Assessment;
 use crate::evidence::Evidence;
 use crate::render::Attachment;
 pub use manifest::{FileEntry, Manifest};
@@ -159,99 +160,4 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
         }
     }
     (out, omitted)
-}
-
-/// The report's `data.json`.
-pub fn report_data(
-    meta: &Manifest,
-    manifest_sha: &str,
-    entity: &str,
-    a: &Assessment,
-    ev: &Evidence,
-    attached: &[Attachment],
-    omitted: &[String],
-) -> Vec<u8> {
-    const MAX_EXCEPTIONS: usize = 25;
-    const MAX_TESTS: usize = 400;
-    const MAX_LISTED: usize = 2_000;
-    let count = |s: &str| a.findings.iter().filter(|f| f.status.as_str() == s).count();
-    let findings: Vec<serde_json::Value> = a
-        .findings
-        .iter()
-        .map(|f| {
-            let used: Vec<_> = f.checks.iter().filter_map(|(id, _)| a.checks.iter().find(|c| c.id == *id)).collect();
-            let key = if used.is_empty() {
-                "not evidenced by AWS data: attach documents".to_owned()
-            } else {
-                used.iter().map(|c| c.key()).collect::<Vec<_>>().join(" · ")
-            };
-            json!({
-                "id": f.id, "citation": f.requirement, "paraphrase": f.paraphrase, "status": f.status,
-                "summary": f.summary, "checks": f.checks.iter().map(|c| &c.0).collect::<Vec<_>>(),
-                "attach": f.attach, "evidence_records": f.evidence_records,
-                "evidence_artifacts": f.evidence_artifacts.len(), "key_figure": key,
-                "checks_without_data": f.checks_without_data,
-            })
-        })
-        .collect();
-    let checks: Vec<serde_json::Value> = a
-        .checks
-        .iter()
-        .map(|c| {
-            json!({
-                "id": c.id, "title": c.title, "status": c.status, "summary": c.summary,
-                "exceptions": c.exceptions.iter().take(MAX_EXCEPTIONS).collect::<Vec<_>>(),
-                "exceptions_total": c.exceptions.len(),
-            })
-        })
-        .collect();
-    let status = |s: &str| ev.artifacts.iter().filter(|x| x.parse_status() == s).count();
-    // The PDF lists at most MAX_LISTED artifacts (those that failed to parse first): laying
-    // out tens of thousands of lines costs gigabytes; the full list is the attached
-    // artifacts.csv, which the manifest covers like every other file.
-    let failed_first = ev
-        .artifacts
-        .iter()
-        .filter(|x| x.parse_status() == "failed")
-        .chain(ev.artifacts.iter().filter(|x| x.parse_status() != "failed"));
-    let artifacts: Vec<serde_json::Value> = failed_first
-        .take(MAX_LISTED)
-        .map(|x| json!({"origin": x.artifact.origin, "sha256": x.artifact.sha256.hex(), "kind": x.kind.as_str(), "status": x.parse_status()}))
-        .collect();
-    let m = meta;
-    let doc = json!({
-        "entity": entity,
-        "period": m.period,
-        "period_start": m.period_start,
-        "period_end": m.period_end,
-        "generated_at": m.generated_at,
-        "tool": format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
-        "semantics": m.semantics,
-        "ict_risk_framework": m.ict_risk_framework,
-        "empty": m.empty,
-        "skipped_inputs": m.skipped_inputs.len(),
-        "evidence_gaps": m.evidence_gaps,
-        "package_id": meta.package_id,
-        "manifest_sha256": manifest_sha,
-        "partial": ev.is_partial(),
-        "counts": {
-            "satisfied": count("satisfied"), "partially_satisfied": count("partially_satisfied"),
-            "not_satisfied": count("not_satisfied"), "no_evidence": count("no_evidence"),
-            "not_applicable": count("not_applicable"),
-        },
-        "findings": findings,
-        "checks": checks,
-        "metrics": a.metrics,
-        "weekly": a.weekly.iter().map(|(w, c, f, o)| json!({"week": w, "completed": c, "failed": f, "other": o})).collect::<Vec<_>>(),
-        "restore_durations": a.restore_durations,
-        "restore_tests": a.restore_tests.iter().take(MAX_TESTS).collect::<Vec<_>>(),
-        "restore_tests_total": a.restore_tests.len(),
-        "artifacts": artifacts,
-        "artifacts_total": ev.artifacts.len(),
-        "artifacts_failed": status("failed"),
-        "artifacts_unclassified": status("unclassified"),
-        "attachments": attached.iter().map(|x| json!({"name": x.name, "mime": x.mime, "description": x.description})).collect::<Vec<_>>(),
-        "omitted_attachments": omitted,
-    });
-    serde_json::to_vec(&doc).unwrap_or_default()
 }

@@ -33,7 +33,7 @@ use crate::ingest::ArtifactKind;
 use crate::time::{Period, Timestamp};
 
 /// Outcome of a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     /// Met.
@@ -64,7 +64,7 @@ macro_rules! checks {
     ($($variant:ident = $id:literal => $run:path;)+) => {
         /// A check. Its string form ([`CheckId::as_str`], also its serde form) is the stable id
         /// used in `findings.json`, `findings.csv`, the mapping file and the report.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
         pub enum CheckId {
             $(#[doc = concat!("The `", $id, "` check.")] #[serde(rename = $id)] $variant,)+
         }

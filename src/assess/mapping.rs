@@ -18,7 +18,7 @@ use crate::config::{ConfigError, Framework};
 pub const DEFAULT_MAPPING: &str = include_str!("../../report-templates/dora-mapping.toml");
 
 /// A requirement's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Every check with data passes (rule `all`), or one does (rule `any`).

@@ -55,6 +55,20 @@ fn assert_never_flatters(f: &Value, what: &str) {
     }
 }
 
+/// `manifest.json` and `findings.json` read into the package contract's types and written
+/// again give the same bytes: the types describe the files completely.
+fn assert_typed_documents_round_trip(out: &Path) {
+    use dora_evidence::package::{findings::FindingsDoc, manifest::Manifest};
+    let bytes = std::fs::read(out.join("manifest.json")).unwrap();
+    let manifest = Manifest::from_slice(&bytes).unwrap();
+    assert!(!manifest.files.is_empty() && manifest.signature.is_none());
+    assert_eq!(manifest.to_bytes().unwrap(), bytes, "manifest.json");
+    let bytes = std::fs::read(out.join("findings.json")).unwrap();
+    let doc: FindingsDoc = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(doc.checks.len(), dora_evidence::assess::checks::CheckId::ALL.len());
+    assert_eq!(doc.to_bytes(), bytes, "findings.json");
+}
+
 #[test]
 fn satisfied_only_when_every_check_has_data_and_passes() {
     // The built-in mapping uses rule "all" throughout, so the rule above is exact for it.
@@ -72,6 +86,7 @@ fn satisfied_only_when_every_check_has_data_and_passes() {
     let o = build_q3(&samples().join("input"), &without, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let (fw, fo) = (findings(&with), findings(&without));
+    assert_typed_documents_round_trip(&with);
     assert_never_flatters(&fw, "sample with config");
     assert_never_flatters(&fo, "sample without config");
     let count = |m: &BTreeMap<String, String>| m.values().filter(|s| *s == "satisfied").count();
