@@ -233,8 +233,9 @@ impl MetricsAccumulator {
                 if state == "COMPLETED"
                     && let Some(arn) = &j.resource_arn
                 {
-                    let source = j.backup_vault_arn.as_deref().map(crate::ingest::arn_account_region);
-                    let destination = j.destination_vault_arn.as_deref().map(crate::ingest::arn_account_region);
+                    let source = j.backup_vault_arn.as_deref().map(crate::evidence::model::arn_account_region);
+                    let destination =
+                        j.destination_vault_arn.as_deref().map(crate::evidence::model::arn_account_region);
                     if let (Some((sa, sr)), Some((da, dr))) = (source, destination) {
                         let entry = self.copies.entry(arn.clone()).or_default();
                         entry.0 |= sr != dr;

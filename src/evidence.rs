@@ -14,9 +14,12 @@
 //! `evidence/backup_jobs.csv` agree. Ties the merge settles by a rule ([`merge::Conflict`])
 //! come back in [`Evidence::conflicts`] and go to `evidence/conflicts.csv`.
 
+pub mod kind;
 pub mod merge;
 pub mod model;
+pub(crate) mod recognise;
 pub mod store;
+pub(crate) mod table;
 pub mod write;
 
 use std::collections::HashSet;
@@ -26,7 +29,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{Artifact, Sha256Digest};
-use crate::ingest::{ArtifactKind, Format, Sink};
+pub use kind::{ArtifactKind, Format, Sink};
 use merge::Conflict;
 use model::{
     Alarm, AssessmentReport, CollectionGap, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity,

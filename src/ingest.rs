@@ -30,93 +30,9 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use crate::evidence::Record;
-use crate::evidence::model::Provenance;
+pub use crate::evidence::kind::{ArtifactKind, Format, Sink};
+use crate::evidence::model::{Provenance, arn_account_region};
 use crate::time::Timestamp;
-
-/// Receives what a parser finds.
-pub trait Sink {
-    /// A parsed record.
-    fn record(&mut self, record: Record);
-    /// A problem at `locator` (e.g. `line 17`, `/BackupJobs/3/CreationDate`).
-    fn error(&mut self, locator: String, message: String);
-}
-
-/// What an artifact turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)]
-pub enum ArtifactKind {
-    BackupJobReport,
-    CopyJobReport,
-    RestoreJobReport,
-    ControlComplianceReport,
-    ResourceComplianceReport,
-    ScanJobReport,
-    BackupJobsSnapshot,
-    CopyJobsSnapshot,
-    RestoreJobsSnapshot,
-    RecoveryPointsSnapshot,
-    BackupVaultsSnapshot,
-    LegalHoldsSnapshot,
-    RestoreTestingPlansSnapshot,
-    RestoreTestingSelectionsSnapshot,
-    MetricAlarmsSnapshot,
-    TagInventorySnapshot,
-    ReportIntegritySnapshot,
-    /// `collection-gap.json`: a window of job history `collect` could no longer reach.
-    CollectionGapRecord,
-    AssessmentReport,
-    Unclassified,
-}
-
-impl ArtifactKind {
-    /// Name used in `artifacts.csv`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArtifactKind::BackupJobReport => "BACKUP_JOB_REPORT",
-            ArtifactKind::CopyJobReport => "COPY_JOB_REPORT",
-            ArtifactKind::RestoreJobReport => "RESTORE_JOB_REPORT",
-            ArtifactKind::ControlComplianceReport => "CONTROL_COMPLIANCE_REPORT",
-            ArtifactKind::ResourceComplianceReport => "RESOURCE_COMPLIANCE_REPORT",
-            ArtifactKind::ScanJobReport => "SCAN_JOB_REPORT",
-            ArtifactKind::BackupJobsSnapshot => "snapshot:BackupJobs",
-            ArtifactKind::CopyJobsSnapshot => "snapshot:CopyJobs",
-            ArtifactKind::RestoreJobsSnapshot => "snapshot:RestoreJobs",
-            ArtifactKind::RecoveryPointsSnapshot => "snapshot:RecoveryPoints",
-            ArtifactKind::BackupVaultsSnapshot => "snapshot:BackupVaults",
-            ArtifactKind::LegalHoldsSnapshot => "snapshot:LegalHolds",
-            ArtifactKind::RestoreTestingPlansSnapshot => "snapshot:RestoreTestingPlans",
-            ArtifactKind::RestoreTestingSelectionsSnapshot => "snapshot:RestoreTestingSelections",
-            ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
-            ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
-            ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",
-            ArtifactKind::CollectionGapRecord => "collect:CollectionGap",
-            ArtifactKind::AssessmentReport => "AUDIT_MANAGER_ASSESSMENT_REPORT",
-            ArtifactKind::Unclassified => "unclassified",
-        }
-    }
-}
-
-/// The container format of an artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum Format {
-    Csv,
-    Json,
-    Zip,
-    Other,
-}
-
-impl Format {
-    /// Name used in `artifacts.csv`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Json => "json",
-            Format::Zip => "zip",
-            Format::Other => "other",
-        }
-    }
-}
 
 /// The bytes of an artifact: in memory, or a stored file to stream.
 #[derive(Debug, Clone, Copy)]
@@ -346,19 +262,6 @@ fn skip_bom<R: io::BufRead>(r: &mut R) -> io::Result<()> {
         r.consume(3);
     }
     Ok(())
-}
-
-/// Account and Region from an ARN (`arn:partition:service:region:account:…`).
-pub fn arn_account_region(arn: &str) -> (Option<&str>, Option<&str>) {
-    let mut parts = arn.splitn(6, ':');
-    if parts.next() != Some("arn") {
-        return (None, None);
-    }
-    let _partition = parts.next();
-    let _service = parts.next();
-    let region = parts.next().filter(|s| !s.is_empty());
-    let account = parts.next().filter(|s| !s.is_empty());
-    (account, region)
 }
 
 /// Fills what every record gets from its context: provenance, observation time (path hint

@@ -11,9 +11,9 @@ use serde::Serialize;
 
 use super::{Derived, MetricsAccumulator, nearest_rank, round2};
 use crate::config::Config;
+use crate::evidence::ArtifactKind;
 use crate::evidence::Evidence;
 use crate::evidence::model::{Alarm, AssessmentReport, ReportIntegrity};
-use crate::ingest::ArtifactKind;
 use crate::time::{Period, Timestamp};
 
 /// Outcome of a check.
@@ -799,9 +799,9 @@ fn alarms_reaching_a_person(alarms: &[&Alarm]) -> BTreeSet<(String, String, Stri
 mod tests {
     use super::*;
     use crate::artifact::{Artifact, Sha256Digest};
+    use crate::evidence::Format;
     use crate::evidence::model::{Alarm, ControlResult, Job, JobKind, Vault};
     use crate::evidence::{ArtifactEntry, Record};
-    use crate::ingest::Format;
     use crate::time::Timestamp;
 
     fn ts(s: &str) -> Option<Timestamp> {
