@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::evidence::model::{Job, JobKind, TaggedResource};
+use crate::evidence::model::{Job, JobKind, JobState, TaggedResource};
 use crate::evidence::{Evidence, Record};
 use crate::time::{Period, Timestamp};
 
@@ -204,7 +204,7 @@ impl MetricsAccumulator {
         if j.is_parent == Some(true) {
             return;
         }
-        let state = j.state.clone().unwrap_or_else(|| "UNKNOWN".into());
+        let state = j.state.clone().unwrap_or_else(|| JobState::from("UNKNOWN"));
         let in_period = j.creation_date.is_some_and(|t| self.period.contains(t));
         match j.kind {
             Some(JobKind::Backup) => {
@@ -215,7 +215,7 @@ impl MetricsAccumulator {
                     }
                     facts.job_in_period |= in_period;
                     // Recovery points count whatever the job's creation time (DESIGN §6, v2).
-                    match j.completion_date.filter(|_| state == "COMPLETED") {
+                    match j.completion_date.filter(|_| state == JobState::Completed) {
                         Some(done) if self.period.contains(done) => facts.completions.push(done.millis()),
                         Some(done) if done < self.period.start => {
                             facts.before = facts.before.max(Some(done.millis()));
@@ -225,12 +225,12 @@ impl MetricsAccumulator {
                 }
                 if in_period {
                     self.in_period_backup(j, &state);
-                    *self.backup.entry(state).or_default() += 1;
+                    *self.backup.entry(String::from(state)).or_default() += 1;
                 }
             }
             Some(JobKind::Copy) if in_period => {
                 self.support.copies.extend(j.provenance.iter().map(|p| p.artifact));
-                if state == "COMPLETED"
+                if state == JobState::Completed
                     && let Some(arn) = &j.resource_arn
                 {
                     let source = j.backup_vault_arn.as_deref().map(crate::evidence::model::arn_account_region);
@@ -241,15 +241,15 @@ impl MetricsAccumulator {
                         entry.0 |= sr != dr;
                         entry.1 |= sa != da;
                     }
-                } else if state == "FAILED" {
+                } else if state == JobState::Failed {
                     self.copy_failures.push(j.job_id.clone());
                 }
-                *self.copy.entry(state).or_default() += 1
+                *self.copy.entry(String::from(state)).or_default() += 1
             }
             Some(JobKind::Restore) if in_period => {
                 self.restore_jobs += 1;
                 if j.is_restore_test() {
-                    let completed = state == "COMPLETED";
+                    let completed = state == JobState::Completed;
                     let validation_ok = matches!(j.validation_status.as_deref(), None | Some("SUCCESSFUL"));
                     let duration = match (completed, j.creation_date, j.completion_date) {
                         (true, Some(a), Some(b)) if b >= a => Some((b.millis() - a.millis()) as f64 / 60_000.0),
@@ -261,8 +261,8 @@ impl MetricsAccumulator {
                         created: j.creation_date,
                         resource_arn: j.resource_arn.clone(),
                         resource_type: j.resource_type.clone(),
-                        state: state.clone(),
-                        validation: j.validation_status.clone(),
+                        state: state.to_string(),
+                        validation: j.validation_status.as_deref().map(str::to_owned),
                         passed: completed && validation_ok,
                         duration,
                     });
@@ -281,7 +281,7 @@ impl MetricsAccumulator {
             let monday = day - (day + 3).rem_euclid(7); // 1970-01-01 was a Thursday
             let slot = match state {
                 "COMPLETED" => 0,
-                s if JobKind::Backup.is_terminal(s) => 1,
+                _ if j.is_terminal() => 1,
                 _ => 2,
             };
             self.weekly.entry(monday * 86_400_000).or_default()[slot] += 1;
@@ -299,7 +299,7 @@ impl MetricsAccumulator {
         if state == "COMPLETED" && j.is_encrypted == Some(false) {
             self.unencrypted.push(format!("backup job {} ({})", j.job_id, j.resource_arn.as_deref().unwrap_or("?")));
         }
-        let terminal = JobKind::Backup.is_terminal(state);
+        let terminal = j.is_terminal();
         if terminal && state != "COMPLETED" {
             let message = j.status_message.clone().unwrap_or_default();
             let category = j.message_category.clone().unwrap_or_else(|| category_of(&message, state));
@@ -697,6 +697,7 @@ pub fn resource_type_of(arn: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::model::ValidationStatus;
     use crate::time::Timestamp;
 
     fn t(s: &str) -> Option<Timestamp> {
@@ -730,7 +731,7 @@ mod tests {
         j.resource_arn = Some(arn.into());
         j.resource_type = Some("RDS".into());
         j.restore_testing_plan_arn = Some("arn:plan".into());
-        j.validation_status = validation.map(str::to_owned);
+        j.validation_status = validation.map(ValidationStatus::from);
         Record::Job(j)
     }
 

@@ -456,7 +456,7 @@ mod tests {
         let mut seen = Vec::new();
         let ev = assemble(vec![entry(0), entry(1)], parts, &mut |r| {
             if let Record::Job(j) = r {
-                seen.push((j.job_id.clone(), j.is_parent, j.state.clone().unwrap_or_default()));
+                seen.push((j.job_id.clone(), j.is_parent, j.state.as_deref().unwrap_or_default().to_owned()));
             }
             Ok(())
         })

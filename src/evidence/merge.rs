@@ -24,7 +24,7 @@
 
 use std::cmp::Ordering;
 
-use super::model::{ControlResult, Job, JobKind, Provenance, ResourceCompliance};
+use super::model::{ControlResult, Job, JobKind, JobState, Provenance, ResourceCompliance, ValidationStatus};
 use crate::artifact::Sha256Digest;
 use crate::time::Timestamp;
 
@@ -141,21 +141,21 @@ pub(crate) fn state_severity(j: &Job) -> u8 {
     if !j.is_terminal() {
         return 0;
     }
-    match j.state.as_deref() {
-        Some("FAILED") => 5,
-        Some("ABORTED") => 4,
-        Some("EXPIRED") => 3,
-        Some("PARTIAL") => 2,
+    match j.state {
+        Some(JobState::Failed) => 5,
+        Some(JobState::Aborted) => 4,
+        Some(JobState::Expired) => 3,
+        Some(JobState::Partial) => 2,
         _ => 1,
     }
 }
 
 /// Rank of a final validation status (0: not final), the less favourable the higher.
-fn validation_severity(status: Option<&str>) -> u8 {
+fn validation_severity(status: Option<&ValidationStatus>) -> u8 {
     match status {
-        Some("FAILED") => 3,
-        Some("TIMED_OUT") => 2,
-        Some("SUCCESSFUL") => 1,
+        Some(ValidationStatus::Failed) => 3,
+        Some(ValidationStatus::TimedOut) => 2,
+        Some(ValidationStatus::Successful) => 1,
         _ => 0,
     }
 }
@@ -171,7 +171,7 @@ pub fn settle_job(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
         let by_rank =
             if states_differ { "from the observation whose state was taken" } else { "smaller artifact SHA-256" };
         let date = |t: Option<Timestamp>| t.map(Timestamp::to_rfc3339);
-        tie_conflict(tie, "state", by_state, |o| o.state.clone(), conflicts);
+        tie_conflict(tie, "state", by_state, |o| o.state.as_deref().map(str::to_owned), conflicts);
         tie_conflict(tie, "creation_date", by_rank, |o| date(o.creation_date), conflicts);
         tie_conflict(tie, "completion_date", by_rank, |o| date(o.completion_date), conflicts);
     }
@@ -212,30 +212,31 @@ fn tie_conflict(
 /// A final validation status beats VALIDATING or none, whatever the rank of its observation;
 /// the latest final one wins, at the same time the less favourable (a conflict).
 fn settle_validation(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
-    let finals = || ranked.iter().filter(|o| validation_severity(o.validation_status.as_deref()) > 0);
+    let finals = || ranked.iter().filter(|o| validation_severity(o.validation_status.as_ref()) > 0);
     let Some(latest) = finals().map(|o| o.observed_at).max() else { return };
     let at_latest: Vec<&Job> = finals().filter(|o| o.observed_at == latest).collect();
     // The first of the most severe, so equal statuses keep rank order.
     let mut winner = at_latest[0];
     for o in &at_latest[1..] {
-        if validation_severity(o.validation_status.as_deref())
-            > validation_severity(winner.validation_status.as_deref())
-        {
+        if validation_severity(o.validation_status.as_ref()) > validation_severity(winner.validation_status.as_ref()) {
             winner = o;
         }
     }
     let (status, message) = (winner.validation_status.clone(), winner.validation_status_message.clone());
     let seen: Vec<(Provenance, String)> = at_latest
         .iter()
-        .map(|o| (o.provenance.first().copied().unwrap_or_default(), o.validation_status.clone().unwrap_or_default()))
+        .map(|o| {
+            let status = o.validation_status.as_deref().unwrap_or_default().to_owned();
+            (o.provenance.first().copied().unwrap_or_default(), status)
+        })
         .collect();
-    if seen.iter().any(|(_, v)| Some(v) != status.as_ref()) {
+    if seen.iter().any(|(_, v)| Some(v.as_str()) != status.as_deref()) {
         conflicts.push(Conflict {
             job_id: ranked[0].job_id.clone(),
             job_kind: ranked[0].kind.map_or("", JobKind::as_str),
             field: "validation_status",
             observed_at: latest,
-            taken: status.clone().unwrap_or_default(),
+            taken: status.as_deref().unwrap_or_default().to_owned(),
             rule: "less favourable validation status",
             seen,
         });
@@ -408,7 +409,7 @@ mod tests {
     fn restore(artifact: u32, validation: Option<&str>, observed: i64) -> Job {
         let mut j = obs(artifact, "COMPLETED", observed);
         j.kind = Some(JobKind::Restore);
-        j.validation_status = validation.map(str::to_owned);
+        j.validation_status = validation.map(ValidationStatus::from);
         j.validation_status_message = validation.map(|v| format!("said {v}"));
         j
     }

@@ -121,11 +121,12 @@ pub enum JobKind {
 
 impl JobKind {
     /// Whether `state` ends the job (DESIGN §3).
-    pub fn is_terminal(self, state: &str) -> bool {
+    pub fn is_terminal(self, state: &JobState) -> bool {
+        use JobState::{Aborted, Completed, Expired, Failed, Partial};
         match self {
-            JobKind::Backup => matches!(state, "COMPLETED" | "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL"),
-            JobKind::Copy => matches!(state, "COMPLETED" | "FAILED" | "PARTIAL" | "ABORTED"),
-            JobKind::Restore => matches!(state, "COMPLETED" | "FAILED" | "ABORTED"),
+            JobKind::Backup => matches!(state, Completed | Failed | Aborted | Expired | Partial),
+            JobKind::Copy => matches!(state, Completed | Failed | Partial | Aborted),
+            JobKind::Restore => matches!(state, Completed | Failed | Aborted),
         }
     }
 
@@ -136,6 +137,107 @@ impl JobKind {
             JobKind::Copy => "copy",
             JobKind::Restore => "restore",
         }
+    }
+}
+
+/// An enum for a state AWS writes as an upper-case word, parsed once when read. A state we
+/// do not know is kept verbatim (`Other`), never dropped; [`as_str`](JobState::as_str) gives
+/// back the text that was read, so the CSVs show what AWS said. Derefs to that text.
+macro_rules! aws_state {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            /// A state this version does not know, as read.
+            Other(String),
+        }
+
+        impl $name {
+            /// The text as read (upper case for the known states).
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                match text.as_str() {
+                    $($text => $name::$variant,)*
+                    _ => $name::Other(text),
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                $name::from(text.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(state: $name) -> String {
+                match state {
+                    $name::Other(s) => s,
+                    known => known.as_str().to_owned(),
+                }
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+aws_state! {
+    /// The state of a backup, copy or restore job (`State`, `Status`, `jobStatus`).
+    JobState {
+        /// `CREATED`.
+        Created = "CREATED",
+        /// `PENDING`.
+        Pending = "PENDING",
+        /// `RUNNING`.
+        Running = "RUNNING",
+        /// `ABORTING`.
+        Aborting = "ABORTING",
+        /// `ABORTED`.
+        Aborted = "ABORTED",
+        /// `COMPLETED`.
+        Completed = "COMPLETED",
+        /// `FAILED`.
+        Failed = "FAILED",
+        /// `EXPIRED`.
+        Expired = "EXPIRED",
+        /// `PARTIAL`.
+        Partial = "PARTIAL",
+    }
+}
+
+aws_state! {
+    /// The validation status of a restore test (`ValidationStatus`).
+    ValidationStatus {
+        /// `VALIDATING`: not final.
+        Validating = "VALIDATING",
+        /// `SUCCESSFUL`.
+        Successful = "SUCCESSFUL",
+        /// `FAILED`.
+        Failed = "FAILED",
+        /// `TIMED_OUT`.
+        TimedOut = "TIMED_OUT",
     }
 }
 
@@ -169,7 +271,7 @@ table! {
         job_id: String,
         account_id: Option<String> = text(b"accountid"),
         region: Option<String> = text(b"region"),
-        state: Option<String> = upper(b"jobstatus", b"state", b"status"),
+        state: Option<JobState> = job_state(b"jobstatus", b"state", b"status"),
         status_message: Option<String> = text(b"statusmessage"),
         message_category: Option<String> = text(b"messagecategory"),
         resource_arn: Option<String> = text(b"resourcearn", b"sourceresourcearn"),
@@ -198,7 +300,7 @@ table! {
         job_run_time: Option<String> = text(b"jobruntime"),
         percent_done: Option<String> = text(b"percentdone"),
         restore_testing_plan_arn: Option<String> = text(b"restoretestingplanarn"),
-        validation_status: Option<String> = upper(b"validationstatus"),
+        validation_status: Option<ValidationStatus> = validation_status(b"validationstatus"),
         validation_status_message: Option<String> = text(b"validationstatusmessage"),
         deletion_status: Option<String> = upper(b"deletionstatus"),
         created_resource_arn: Option<String> = text(b"createdresourcearn"),
@@ -262,7 +364,7 @@ impl Job {
 
     /// Whether the state is terminal for this job's kind.
     pub fn is_terminal(&self) -> bool {
-        match (self.kind, self.state.as_deref()) {
+        match (self.kind, &self.state) {
             (Some(k), Some(s)) => k.is_terminal(s),
             _ => false,
         }

@@ -172,6 +172,7 @@ pub trait FieldSink {
 /// (`None` for null or empty) or explains why it cannot.
 pub(crate) mod conv {
     use super::Scalar;
+    use crate::evidence::model::{JobState, ValidationStatus};
     use crate::time::Timestamp;
 
     /// Text as given (trimmed).
@@ -182,6 +183,16 @@ pub(crate) mod conv {
     /// Upper-cased text, for states and statuses.
     pub(crate) fn upper(v: Scalar<'_>) -> Result<Option<String>, String> {
         Ok(v.upper())
+    }
+
+    /// A job state, upper-cased.
+    pub(crate) fn job_state(v: Scalar<'_>) -> Result<Option<JobState>, String> {
+        Ok(v.upper().map(JobState::from))
+    }
+
+    /// A restore test's validation status, upper-cased.
+    pub(crate) fn validation_status(v: Scalar<'_>) -> Result<Option<ValidationStatus>, String> {
+        Ok(v.upper().map(ValidationStatus::from))
     }
 
     /// ISO 8601 text or epoch seconds.

@@ -20,8 +20,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use super::model::{
-    Alarm, AssessmentReport, CollectionGap, ControlResult, Job, JobKind, LegalHold, Provenance, RecoveryPoint,
-    ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault, ZipMember,
+    Alarm, AssessmentReport, CollectionGap, ControlResult, Job, JobKind, JobState, LegalHold, Provenance,
+    RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource,
+    ValidationStatus, Vault, ZipMember,
 };
 use super::table::View;
 use super::{ArtifactEntry, Evidence, Record};
@@ -146,6 +147,18 @@ impl<T: Cell + ?Sized> Cell for &T {
 }
 
 impl Cell for Option<String> {
+    fn put(&self, row: &mut Row) -> io::Result<()> {
+        row.text(self.as_deref().unwrap_or(""))
+    }
+}
+
+impl Cell for Option<JobState> {
+    fn put(&self, row: &mut Row) -> io::Result<()> {
+        row.text(self.as_deref().unwrap_or(""))
+    }
+}
+
+impl Cell for Option<ValidationStatus> {
     fn put(&self, row: &mut Row) -> io::Result<()> {
         row.text(self.as_deref().unwrap_or(""))
     }
