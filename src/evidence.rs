@@ -14,13 +14,13 @@
 //! `evidence/backup_jobs.csv` agree. Ties the merge settles by a rule ([`merge::Conflict`])
 //! come back in [`Evidence::conflicts`] and go to `evidence/conflicts.csv`.
 
-pub mod kind;
-pub mod merge;
+pub(crate) mod kind;
+pub(crate) mod merge;
 pub mod model;
 pub(crate) mod recognise;
-pub mod store;
+pub(crate) mod store;
 pub(crate) mod table;
-pub mod write;
+pub(crate) mod write;
 
 use std::collections::HashSet;
 use std::io;

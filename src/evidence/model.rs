@@ -312,6 +312,7 @@ table! {
     }
     recognise {
         essential: [b"backupjobid", b"copyjobid", b"restorejobid", b"jobstatus", b"state", b"status", b"creationdate"],
+        scope: |s| s.backup_vault_arn.as_deref().or(s.resource_arn.as_deref()),
         extra: recognise::job_id,
         finish: |j| {
             if j.kind.is_none() || j.job_id.is_empty() {
@@ -407,6 +408,7 @@ table! {
     }
     recognise {
         essential: [b"recoverypointarn", b"status", b"creationdate"],
+        scope: |s| Some(s.backup_vault_arn.as_deref().unwrap_or(&s.recovery_point_arn)),
         finish: |r| recognise::require(&r.recovery_point_arn, "no RecoveryPointArn"),
     }
     merge {
@@ -438,6 +440,7 @@ table! {
     }
     recognise {
         essential: [b"controlname", b"lastevaluationtime"],
+        scope: |_s| None,
         finish: |c| recognise::require(&c.control_name, "no controlName"),
     }
     merge {
@@ -467,6 +470,7 @@ table! {
     }
     recognise {
         essential: [b"resourceid", b"lastevaluationtime"],
+        scope: |_s| None,
         finish: |r| recognise::require(&r.resource_id, "no resourceId"),
     }
     merge {
@@ -501,6 +505,7 @@ table! {
     }
     recognise {
         essential: [b"backupvaultarn"],
+        scope: |s| Some(s.vault_arn.as_str()),
         finish: |v| recognise::require(&v.vault_arn, "no BackupVaultArn"),
     }
     merge {
@@ -550,6 +555,7 @@ table! {
     }
     recognise {
         essential: [b"legalholdid"],
+        scope: |s| s.legal_hold_arn.as_deref(),
         finish: |h| recognise::require(&h.legal_hold_id, "no LegalHoldId"),
     }
     merge {
@@ -594,6 +600,7 @@ table! {
     }
     recognise {
         essential: [b"alarmarn"],
+        scope: |s| Some(s.alarm_arn.as_str()),
         arrays: recognise::alarm_arrays,
         finish: |a| recognise::finish_alarm(a),
     }
@@ -622,6 +629,7 @@ table! {
     }
     recognise {
         essential: [b"resourcearn"],
+        scope: |s| Some(s.resource_arn.as_str()),
         arrays: recognise::tag_arrays,
         finish: |t| recognise::require(&t.resource_arn, "no ResourceARN"),
     }
@@ -648,6 +656,7 @@ table! {
     }
     recognise {
         essential: [b"restoretestingplanarn"],
+        scope: |s| Some(s.plan_arn.as_str()),
         finish: |p| recognise::require(&p.plan_arn, "no RestoreTestingPlanArn"),
     }
     merge {
@@ -676,6 +685,8 @@ table! {
     }
     recognise {
         essential: [b"restoretestingplanname", b"restoretestingselectionname"],
+        // IAM ARNs carry no Region: the path hint is the only source for it.
+        scope: |s| s.iam_role_arn.as_deref(),
         finish: |s| {
             if s.plan_name.is_empty() || s.selection_name.is_empty() {
                 return Err("no RestoreTestingPlanName or RestoreTestingSelectionName".into());
@@ -719,6 +730,7 @@ table! {
     }
     recognise {
         essential: [b"s3relativepath"],
+        scope: |_s| None,
         arrays: recognise::integrity_arrays,
         finish: |i| {
             if !i.s3_path.to_ascii_lowercase().starts_with("s3://") {
@@ -754,6 +766,7 @@ table! {
     }
     recognise {
         essential: [b"lostfrom", b"lostto"],
+        scope: |_s| None,
         arrays: recognise::gap_arrays,
         finish: |g| match (g.lost_from, g.lost_to) {
             (Some(_), Some(_)) => Ok(()),
@@ -815,5 +828,39 @@ table! {
 impl Default for Provenance {
     fn default() -> Self {
         Provenance { artifact: 0, locator: Locator::Document }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            arn_account_region("arn:aws:backup:eu-west-1:111122223333:backup-vault:v"),
+            (Some("111122223333"), Some("eu-west-1"))
+        );
+        assert_eq!(arn_account_region("arn:aws:ec2:eu-west-1::image/ami-1"), (None, Some("eu-west-1")));
+        assert_eq!(arn_account_region("arn:aws:iam::111122223333:role/x"), (Some("111122223333"), None));
+        assert_eq!(arn_account_region("nonsense"), (None, None));
+    }
+
+    #[test]
+    fn states_parse_once_and_unknown_ones_are_kept_verbatim() {
+        assert_eq!(JobState::from("COMPLETED"), JobState::Completed);
+        assert_eq!(JobState::from("ABORTED").as_str(), "ABORTED");
+        let odd = JobState::from("PAUSED_FOR_AUDIT");
+        assert_eq!(odd, JobState::Other("PAUSED_FOR_AUDIT".into()));
+        assert_eq!((odd.as_str(), String::from(odd.clone())), ("PAUSED_FOR_AUDIT", "PAUSED_FOR_AUDIT".to_owned()));
+        assert!(!JobKind::Backup.is_terminal(&odd));
+        assert!(JobKind::Backup.is_terminal(&JobState::Expired) && !JobKind::Restore.is_terminal(&JobState::Expired));
+        assert_eq!(ValidationStatus::from("TIMED_OUT"), ValidationStatus::TimedOut);
+        assert_eq!(ValidationStatus::from("VALIDATING").as_str(), "VALIDATING");
+        // The spill files store the text, so a state survives a round trip whatever it is.
+        for s in [JobState::Failed, odd] {
+            let bytes = postcard::to_allocvec(&s).unwrap();
+            assert_eq!(postcard::from_bytes::<JobState>(&bytes).unwrap(), s);
+        }
     }
 }

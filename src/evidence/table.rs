@@ -6,7 +6,8 @@
 //!   and JSON inputs (normalised keys, see `ingest::fields::NormKey`) with the conversion
 //!   applied (`text`, `upper`, `timestamp`, `count`, `flag`, `number`, `period_end`; see
 //!   [`super::recognise`]);
-//! * its recognition rules: the essential keys (a bad value drops the record), an optional
+//! * its recognition rules: the essential keys (a bad value drops the record), the ARN its
+//!   account and Region come from when the input does not say (`scope`), an optional
 //!   hook for keys that set more than one field, one for JSON arrays, and the final check;
 //! * its merge policy: the key, which observations are final, and for jobs the tie rules.
 //!   Filling gaps from lower-ranked observations is derived from the fields: every `Option`
@@ -28,7 +29,9 @@
 
 use std::io;
 
+use super::model::Provenance;
 use super::write::{Cx, Row};
+use crate::time::Timestamp;
 
 /// A field the recogniser can set from a converted value: optional fields take the value as
 /// is, required ones (`String` ids) take the empty string for a missing value.
@@ -77,6 +80,20 @@ impl<T> Fill for Vec<T> {
     fn fill(&mut self, _other: &Self) {}
 }
 
+/// A record observed in an artifact: what parsing adds to every record of a merged table.
+pub(crate) trait Observed {
+    /// Adds the observation's provenance, its time when the record has none, and the
+    /// account and Region the record lacks: from its own ARN (the declaration's `scope`),
+    /// else `account` / `region` (from the artifact's path).
+    fn observe(
+        &mut self,
+        provenance: Provenance,
+        observed_at: Option<Timestamp>,
+        account: Option<&str>,
+        region: Option<&str>,
+    );
+}
+
 /// One column of an evidence CSV: its header name and how a record fills it.
 pub(crate) struct Column<T> {
     /// Header name.
@@ -121,6 +138,7 @@ macro_rules! table {
         }
         recognise {
             essential: [$($essential:literal),* $(,)?],
+            scope: |$ss:ident| $scope:expr,
             $(extra: $extra:path,)?
             $(arrays: $arrays:path,)?
             finish: |$fin:ident| $finish:expr $(,)?
@@ -172,6 +190,34 @@ macro_rules! table {
             fn finish(&mut self) -> Result<(), String> {
                 let $fin = self;
                 $finish
+            }
+        }
+
+        impl $crate::evidence::table::Observed for $name {
+            fn observe(
+                &mut self,
+                provenance: $crate::evidence::model::Provenance,
+                observed_at: Option<$crate::time::Timestamp>,
+                account: Option<&str>,
+                region: Option<&str>,
+            ) {
+                self.provenance.push(provenance);
+                self.observed_at = self.observed_at.or(observed_at);
+                if self.account_id.is_some() && self.region.is_some() {
+                    return;
+                }
+                let (a, r) = {
+                    let $ss = &*self;
+                    let arn: Option<&str> = $scope;
+                    let (a, r) = arn.map($crate::evidence::model::arn_account_region).unwrap_or((None, None));
+                    (a.map(str::to_owned), r.map(str::to_owned))
+                };
+                if self.account_id.is_none() {
+                    self.account_id = a.or_else(|| account.map(str::to_owned));
+                }
+                if self.region.is_none() {
+                    self.region = r.or_else(|| region.map(str::to_owned));
+                }
             }
         }
 

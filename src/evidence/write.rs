@@ -346,16 +346,6 @@ pub struct BulkWriter {
     cx: Cx,
 }
 
-/// The files [`BulkWriter`] writes.
-pub const BULK_FILES: [&str; 6] = [
-    Job::BACKUP_JOBS.file,
-    Job::COPY_JOBS.file,
-    Job::RESTORE_JOBS.file,
-    RecoveryPoint::RECOVERY_POINTS.file,
-    ControlResult::CONTROLS.file,
-    ResourceCompliance::RESOURCE_COMPLIANCE.file,
-];
-
 fn open<T>(dir: &Path, view: &View<T>) -> io::Result<Row> {
     Row::create(&dir.join(view.file), view.header())
 }
@@ -404,5 +394,58 @@ impl BulkWriter {
             row.close()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header<T>(view: &View<T>) -> Vec<&'static str> {
+        view.header().collect()
+    }
+
+    #[test]
+    fn headers_come_from_the_declarations_and_close_with_the_provenance_tail() {
+        let backup = header(&Job::BACKUP_JOBS);
+        assert_eq!(backup[..5], ["job_id", "account_id", "region", "state", "in_period"]);
+        assert_eq!(backup[backup.len() - 3..], ["observed_at", "observations", "sources"]);
+        let copy = header(&Job::COPY_JOBS);
+        assert!(copy.contains(&"source_vault_arn") && !copy.contains(&"backup_vault_arn"), "renamed column");
+        assert_eq!(header(&ZipMember::MEMBERS), ["artifact_sha256", "member_index", "name", "size", "sha256"]);
+        for h in [backup, copy, header(&Job::RESTORE_JOBS), header(&Vault::VAULTS), header(&Alarm::ALARMS)] {
+            let mut unique = h.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), h.len(), "a column named twice in {h:?}");
+        }
+    }
+
+    #[test]
+    fn rows_are_as_wide_as_the_header_and_a_ragged_row_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cx = Cx { shas: vec![Sha256Digest([0xab; 32])], short: vec!["abab".into()], period: None };
+        let job = Job {
+            kind: Some(JobKind::Copy),
+            job_id: "c-1".into(),
+            state: Some(JobState::from("PAUSED")),
+            backup_vault_arn: Some("arn:src".into()),
+            provenance: vec![Provenance { artifact: 0, locator: super::super::model::Locator::Line(2) }],
+            ..Job::default()
+        };
+        let path = dir.path().join("copy.csv");
+        let mut row = Row::create(&path, Job::COPY_JOBS.header()).unwrap();
+        Job::COPY_JOBS.write(&job, &cx, &mut row).unwrap();
+        row.close().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].split(',').count(), lines[1].split(',').count());
+        assert!(lines[1].starts_with("c-1,,,PAUSED,,"), "an unknown state is written as read: {}", lines[1]);
+        assert!(lines[1].ends_with(",1,abab@line 2"), "{}", lines[1]);
+        // The writer is strict: a row one cell short fails instead of writing a ragged file.
+        let mut row = Row::create(&dir.path().join("short.csv"), ["a", "b"]).unwrap();
+        row.put("only one").unwrap();
+        assert!(row.end().is_err());
     }
 }
