@@ -297,6 +297,8 @@ table! {
         vault_type: Option<String> = text(b"vaulttype", b"destinationvaulttype"),
         vault_lock_state: Option<String> = upper(b"vaultlockstatus", b"vaultlockstate", b"destinationvaultlockstate"),
         is_encrypted: Option<bool> = flag(b"isencrypted"),
+        /// The KMS key that encrypts the backup.
+        encryption_key_arn: Option<String> = text(b"encryptionkeyarn"),
         job_run_time: Option<String> = text(b"jobruntime"),
         percent_done: Option<String> = text(b"percentdone"),
         restore_testing_plan_arn: Option<String> = text(b"restoretestingplanarn"),
@@ -334,6 +336,7 @@ table! {
         duration_minutes = |j, _cx| minutes_between(j.creation_date, j.completion_date),
         backup_vault_name, backup_vault_arn, vault_type, vault_lock_state, recovery_point_arn, backup_size_bytes,
         backup_plan_arn, backup_plan_name, backup_rule_name, iam_role_arn, status_message, message_category,
+        encryption_key_arn,
     ]
     csv COPY_JOBS "copy_jobs.csv" [
         job_id, account_id, region, state,
