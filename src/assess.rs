@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::evidence::model::{ControlResult, Job, JobKind, RecoveryPoint, TaggedResource};
+use crate::evidence::model::{ControlResult, Job, JobKind, JobState, RecoveryPoint, TaggedResource};
 use crate::evidence::{Evidence, Record};
 use crate::time::{Period, Timestamp};
 
@@ -236,14 +236,14 @@ impl MetricsAccumulator {
         if j.is_parent == Some(true) {
             return;
         }
-        let state = j.state.clone().unwrap_or_else(|| "UNKNOWN".into());
+        let state = j.state.clone().unwrap_or_else(|| JobState::from("UNKNOWN"));
         let in_period = j.creation_date.is_some_and(|t| self.period.contains(t));
         match j.kind {
             Some(JobKind::Backup) => {
                 self.recovery_point_of(j, &state, in_period);
                 if in_period {
                     self.in_period_backup(j, &state);
-                    *self.backup.entry(state).or_default() += 1;
+                    *self.backup.entry(String::from(state)).or_default() += 1;
                 }
             }
             Some(JobKind::Copy) if in_period => self.copy_job(j, state),
@@ -260,14 +260,14 @@ impl MetricsAccumulator {
     /// What a backup job tells about its resource: that it was backed up in the period, and
     /// the completion that made a recovery point, whatever the job's creation time (DESIGN §6,
     /// v2).
-    fn recovery_point_of(&mut self, j: &Job, state: &str, in_period: bool) {
+    fn recovery_point_of(&mut self, j: &Job, state: &JobState, in_period: bool) {
         let Some(arn) = &j.resource_arn else { return };
         let facts = self.resources.entry(arn.clone()).or_default();
         if facts.resource_type.is_none() {
             facts.resource_type.clone_from(&j.resource_type);
         }
         facts.job_in_period |= in_period;
-        match j.completion_date.filter(|_| state == "COMPLETED") {
+        match j.completion_date.filter(|_| *state == JobState::Completed) {
             Some(done) if self.period.contains(done) => facts.completions.push(done.millis()),
             Some(done) if done < self.period.start => {
                 facts.before = facts.before.max(Some(done.millis()));
@@ -277,28 +277,28 @@ impl MetricsAccumulator {
     }
 
     /// A copy job of the period: where a completed one copied its resource, or its failure.
-    fn copy_job(&mut self, j: &Job, state: String) {
+    fn copy_job(&mut self, j: &Job, state: JobState) {
         self.support.copies.extend(j.provenance.iter().map(|p| p.artifact));
-        if state == "COMPLETED"
+        if state == JobState::Completed
             && let Some(arn) = &j.resource_arn
         {
-            let source = j.backup_vault_arn.as_deref().map(crate::ingest::arn_account_region);
-            let destination = j.destination_vault_arn.as_deref().map(crate::ingest::arn_account_region);
+            let source = j.backup_vault_arn.as_deref().map(crate::evidence::model::arn_account_region);
+            let destination = j.destination_vault_arn.as_deref().map(crate::evidence::model::arn_account_region);
             if let (Some((sa, sr)), Some((da, dr))) = (source, destination) {
                 let reach = self.copies.entry(arn.clone()).or_default();
                 reach.other_region |= sr != dr;
                 reach.other_account |= sa != da;
             }
-        } else if state == "FAILED" {
+        } else if state == JobState::Failed {
             self.copy_failures.push(j.job_id.clone());
         }
-        *self.copy.entry(state).or_default() += 1
+        *self.copy.entry(String::from(state)).or_default() += 1
     }
 
     /// A restore test of the period: it passes iff COMPLETED and validated SUCCESSFUL or not
     /// validated (DESIGN §3).
-    fn restore_test(&mut self, j: &Job, state: String) {
-        let completed = state == "COMPLETED";
+    fn restore_test(&mut self, j: &Job, state: JobState) {
+        let completed = state == JobState::Completed;
         let validation_ok = matches!(j.validation_status.as_deref(), None | Some("SUCCESSFUL"));
         let duration = match (completed, j.creation_date, j.completion_date) {
             (true, Some(a), Some(b)) if b >= a => Some((b.millis() - a.millis()) as f64 / 60_000.0),
@@ -310,8 +310,8 @@ impl MetricsAccumulator {
             created: j.creation_date,
             resource_arn: j.resource_arn.clone(),
             resource_type: j.resource_type.clone(),
-            state,
-            validation: j.validation_status.clone(),
+            state: state.to_string(),
+            validation: j.validation_status.as_deref().map(str::to_owned),
             passed: completed && validation_ok,
             duration,
         });
@@ -344,7 +344,7 @@ impl MetricsAccumulator {
             let monday = day - (day + 3).rem_euclid(7); // 1970-01-01 was a Thursday
             let slot = match state {
                 "COMPLETED" => 0,
-                s if JobKind::Backup.is_terminal(s) => 1,
+                _ if j.is_terminal() => 1,
                 _ => 2,
             };
             self.weekly.entry(monday * 86_400_000).or_default()[slot] += 1;
@@ -362,7 +362,7 @@ impl MetricsAccumulator {
         if state == "COMPLETED" && j.is_encrypted == Some(false) {
             self.unencrypted.push(format!("backup job {} ({})", j.job_id, j.resource_arn.as_deref().unwrap_or("?")));
         }
-        let terminal = JobKind::Backup.is_terminal(state);
+        let terminal = j.is_terminal();
         if terminal && state != "COMPLETED" {
             let message = j.status_message.clone().unwrap_or_default();
             let category = j.message_category.clone().unwrap_or_else(|| category_of(&message, state));
@@ -777,6 +777,7 @@ pub fn resource_type_of(arn: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evidence::model::ValidationStatus;
     use crate::time::Timestamp;
 
     fn t(s: &str) -> Option<Timestamp> {
@@ -810,7 +811,7 @@ mod tests {
         j.resource_arn = Some(arn.into());
         j.resource_type = Some("RDS".into());
         j.restore_testing_plan_arn = Some("arn:plan".into());
-        j.validation_status = validation.map(str::to_owned);
+        j.validation_status = validation.map(ValidationStatus::from);
         Record::Job(j)
     }
 

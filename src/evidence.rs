@@ -14,10 +14,13 @@
 //! `evidence/backup_jobs.csv` agree. Ties the merge settles by a rule ([`merge::Conflict`])
 //! come back in [`Evidence::conflicts`] and go to `evidence/conflicts.csv`.
 
-pub mod merge;
+pub(crate) mod kind;
+pub(crate) mod merge;
 pub mod model;
-pub mod store;
-pub mod write;
+pub(crate) mod recognise;
+pub(crate) mod store;
+pub(crate) mod table;
+pub(crate) mod write;
 
 use std::collections::HashSet;
 use std::io;
@@ -26,7 +29,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{Artifact, Sha256Digest};
-use crate::ingest::{ArtifactKind, Format, Sink};
+pub use kind::{ArtifactKind, Format, Sink};
 use merge::Conflict;
 use model::{
     Alarm, AssessmentReport, CollectionGap, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity,
@@ -453,7 +456,7 @@ mod tests {
         let mut seen = Vec::new();
         let ev = assemble(vec![entry(0), entry(1)], parts, &mut |r| {
             if let Record::Job(j) = r {
-                seen.push((j.job_id.clone(), j.is_parent, j.state.clone().unwrap_or_default()));
+                seen.push((j.job_id.clone(), j.is_parent, j.state.as_deref().unwrap_or_default().to_owned()));
             }
             Ok(())
         })

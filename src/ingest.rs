@@ -20,103 +20,20 @@
 //! artifact is marked as having problems.
 
 pub mod assessment_zip;
-pub mod fields;
-pub mod json;
-pub mod report_csv;
-pub mod utf16;
+pub(crate) mod fields;
+pub(crate) mod json;
+pub(crate) mod report_csv;
+pub(crate) mod utf16;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use crate::evidence::Record;
+pub use crate::evidence::kind::{ArtifactKind, Format, Sink};
 use crate::evidence::model::Provenance;
+use crate::evidence::table::Observed;
 use crate::time::Timestamp;
-
-/// Receives what a parser finds.
-pub trait Sink {
-    /// A parsed record.
-    fn record(&mut self, record: Record);
-    /// A problem at `locator` (e.g. `line 17`, `/BackupJobs/3/CreationDate`).
-    fn error(&mut self, locator: String, message: String);
-}
-
-/// What an artifact turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs)]
-pub enum ArtifactKind {
-    BackupJobReport,
-    CopyJobReport,
-    RestoreJobReport,
-    ControlComplianceReport,
-    ResourceComplianceReport,
-    ScanJobReport,
-    BackupJobsSnapshot,
-    CopyJobsSnapshot,
-    RestoreJobsSnapshot,
-    RecoveryPointsSnapshot,
-    BackupVaultsSnapshot,
-    LegalHoldsSnapshot,
-    RestoreTestingPlansSnapshot,
-    RestoreTestingSelectionsSnapshot,
-    MetricAlarmsSnapshot,
-    TagInventorySnapshot,
-    ReportIntegritySnapshot,
-    /// `collection-gap.json`: a window of job history `collect` could no longer reach.
-    CollectionGapRecord,
-    AssessmentReport,
-    Unclassified,
-}
-
-impl ArtifactKind {
-    /// Name used in `artifacts.csv`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArtifactKind::BackupJobReport => "BACKUP_JOB_REPORT",
-            ArtifactKind::CopyJobReport => "COPY_JOB_REPORT",
-            ArtifactKind::RestoreJobReport => "RESTORE_JOB_REPORT",
-            ArtifactKind::ControlComplianceReport => "CONTROL_COMPLIANCE_REPORT",
-            ArtifactKind::ResourceComplianceReport => "RESOURCE_COMPLIANCE_REPORT",
-            ArtifactKind::ScanJobReport => "SCAN_JOB_REPORT",
-            ArtifactKind::BackupJobsSnapshot => "snapshot:BackupJobs",
-            ArtifactKind::CopyJobsSnapshot => "snapshot:CopyJobs",
-            ArtifactKind::RestoreJobsSnapshot => "snapshot:RestoreJobs",
-            ArtifactKind::RecoveryPointsSnapshot => "snapshot:RecoveryPoints",
-            ArtifactKind::BackupVaultsSnapshot => "snapshot:BackupVaults",
-            ArtifactKind::LegalHoldsSnapshot => "snapshot:LegalHolds",
-            ArtifactKind::RestoreTestingPlansSnapshot => "snapshot:RestoreTestingPlans",
-            ArtifactKind::RestoreTestingSelectionsSnapshot => "snapshot:RestoreTestingSelections",
-            ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
-            ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
-            ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",
-            ArtifactKind::CollectionGapRecord => "collect:CollectionGap",
-            ArtifactKind::AssessmentReport => "AUDIT_MANAGER_ASSESSMENT_REPORT",
-            ArtifactKind::Unclassified => "unclassified",
-        }
-    }
-}
-
-/// The container format of an artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
-pub enum Format {
-    Csv,
-    Json,
-    Zip,
-    Other,
-}
-
-impl Format {
-    /// Name used in `artifacts.csv`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Json => "json",
-            Format::Zip => "zip",
-            Format::Other => "other",
-        }
-    }
-}
 
 /// The bytes of an artifact: in memory, or a stored file to stream.
 #[derive(Debug, Clone, Copy)]
@@ -348,105 +265,29 @@ fn skip_bom<R: io::BufRead>(r: &mut R) -> io::Result<()> {
     Ok(())
 }
 
-/// Account and Region from an ARN (`arn:partition:service:region:account:…`).
-pub fn arn_account_region(arn: &str) -> (Option<&str>, Option<&str>) {
-    let mut parts = arn.splitn(6, ':');
-    if parts.next() != Some("arn") {
-        return (None, None);
-    }
-    let _partition = parts.next();
-    let _service = parts.next();
-    let region = parts.next().filter(|s| !s.is_empty());
-    let account = parts.next().filter(|s| !s.is_empty());
-    (account, region)
-}
-
 /// Fills what every record gets from its context: provenance, observation time (path hint
-/// when the row has none), and account/Region (from an ARN, else from the path).
+/// when the row has none), and account/Region (from the record's ARN, else from the path;
+/// which ARN is part of each table's declaration).
 pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evidence::model::Locator) {
     let prov = Provenance { artifact: ctx.artifact, locator };
+    let observed: &mut dyn Observed = match record {
+        Record::AssessmentReport(r) => return r.provenance.push(prov),
+        Record::ZipMember(r) => return r.provenance = prov,
+        Record::Job(r) => r,
+        Record::RecoveryPoint(r) => r,
+        Record::Control(r) => r,
+        Record::ResourceCompliance(r) => r,
+        Record::Vault(r) => r,
+        Record::LegalHold(r) => r,
+        Record::Alarm(r) => r,
+        Record::TaggedResource(r) => r,
+        Record::Plan(r) => r,
+        Record::Selection(r) => r,
+        Record::Integrity(r) => r,
+        Record::Gap(r) => r,
+    };
     let hint = &ctx.hint;
-    match record {
-        Record::Job(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            let arn = r.backup_vault_arn.as_deref().or(r.resource_arn.as_deref());
-            fill_scope(&mut r.account_id, &mut r.region, arn, hint);
-        }
-        Record::RecoveryPoint(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            let arn = r.backup_vault_arn.as_deref().unwrap_or(&r.recovery_point_arn);
-            fill_scope(&mut r.account_id, &mut r.region, Some(arn), hint);
-        }
-        Record::Control(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, None, hint);
-        }
-        Record::ResourceCompliance(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, None, hint);
-        }
-        Record::Vault(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, Some(&r.vault_arn), hint);
-        }
-        Record::LegalHold(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, r.legal_hold_arn.as_deref(), hint);
-        }
-        Record::Gap(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, None, hint);
-        }
-        Record::Integrity(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, None, hint);
-        }
-        Record::Alarm(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, Some(&r.alarm_arn), hint);
-        }
-        Record::TaggedResource(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, Some(&r.resource_arn), hint);
-        }
-        Record::Plan(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            fill_scope(&mut r.account_id, &mut r.region, Some(&r.plan_arn), hint);
-        }
-        Record::Selection(r) => {
-            r.provenance.push(prov);
-            r.observed_at = r.observed_at.or(hint.observed_at);
-            // IAM ARNs carry no Region: the path hint is the only source for it.
-            fill_scope(&mut r.account_id, &mut r.region, r.iam_role_arn.as_deref(), hint);
-        }
-        Record::AssessmentReport(r) => r.provenance.push(prov),
-        Record::ZipMember(r) => r.provenance = prov,
-    }
-}
-
-/// Account and Region a record lacks: from an ARN of its own, else from the path.
-fn fill_scope(account: &mut Option<String>, region: &mut Option<String>, arn: Option<&str>, hint: &PathHint) {
-    if account.is_some() && region.is_some() {
-        return;
-    }
-    let (a, r) = arn.map(arn_account_region).unwrap_or((None, None));
-    if account.is_none() {
-        *account = a.map(str::to_owned).or_else(|| hint.account.clone());
-    }
-    if region.is_none() {
-        *region = r.map(str::to_owned).or_else(|| hint.region.clone());
-    }
+    observed.observe(prov, hint.observed_at, hint.account.as_deref(), hint.region.as_deref());
 }
 
 /// A sink that keeps everything, for the parsers' unit tests.
@@ -521,16 +362,5 @@ mod tests {
         assert_eq!(h.observed_at, ts("2026-07-08T06:00:00Z"));
         let h = PathHint::for_file("exports/2026-07-09T06:00:00Z/jobs.json", "jobs.json");
         assert_eq!(h.observed_at, ts("2026-07-09T06:00:00Z"), "a relative input is made absolute, not cut");
-    }
-
-    #[test]
-    fn arns() {
-        assert_eq!(
-            arn_account_region("arn:aws:backup:eu-west-1:111122223333:backup-vault:v"),
-            (Some("111122223333"), Some("eu-west-1"))
-        );
-        assert_eq!(arn_account_region("arn:aws:ec2:eu-west-1::image/ami-1"), (None, Some("eu-west-1")));
-        assert_eq!(arn_account_region("arn:aws:iam::111122223333:role/x"), (Some("111122223333"), None));
-        assert_eq!(arn_account_region("nonsense"), (None, None));
     }
 }

@@ -27,9 +27,9 @@ use serde::Serialize;
 
 use super::{Derived, MetricsAccumulator};
 use crate::config::Config;
+use crate::evidence::ArtifactKind;
 use crate::evidence::Evidence;
 use crate::evidence::model::Provenance;
-use crate::ingest::ArtifactKind;
 use crate::time::{Period, Timestamp};
 
 /// Outcome of a check.
@@ -264,9 +264,9 @@ pub(crate) fn run(acc: &MetricsAccumulator, derived: &Derived, config: &Config, 
 mod tests {
     use super::*;
     use crate::artifact::{Artifact, Sha256Digest};
+    use crate::evidence::Format;
     use crate::evidence::model::{Alarm, AssessmentReport, ControlResult, Job, JobKind, Vault};
     use crate::evidence::{ArtifactEntry, Record};
-    use crate::ingest::Format;
     use crate::time::Timestamp;
 
     fn ts(s: &str) -> Option<Timestamp> {

@@ -18,13 +18,13 @@
 //!   observation wins, and at the same time the less favourable one (FAILED, TIMED_OUT, then
 //!   SUCCESSFUL), listed as a conflict;
 //! * a job flagged as a parent in any observation is a parent.
+//!
+//! Each table's key, final states and tie rules are named in its declaration
+//! ([`super::table`]); the gap filling is derived from its fields.
 
 use std::cmp::Ordering;
 
-use super::model::{
-    Alarm, CollectionGap, ControlResult, Job, JobKind, LegalHold, Provenance, RecoveryPoint, ReportIntegrity,
-    ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
-};
+use super::model::{ControlResult, Job, JobKind, JobState, Provenance, ResourceCompliance, ValidationStatus};
 use crate::artifact::Sha256Digest;
 use crate::time::Timestamp;
 
@@ -136,116 +136,26 @@ pub fn merge_all<T: Merge>(mut records: Vec<T>, shas: &[Sha256Digest]) -> Vec<T>
     out
 }
 
-macro_rules! merge_impl {
-    (
-        $t:ty, key = |$s:ident| $key:expr, terminal = |$st:ident| $term:expr, fields = [$($f:ident),* $(,)?]
-        $(, severity = $sev:path, settle = $settle:path)?
-    ) => {
-        impl Merge for $t {
-            fn key(&self) -> String {
-                let $s = self;
-                $key
-            }
-            fn terminal(&self) -> bool {
-                let $st = self;
-                $term
-            }
-            fn observed_at(&self) -> Option<Timestamp> {
-                self.observed_at
-            }
-            fn provenance(&self) -> &[Provenance] {
-                &self.provenance
-            }
-            fn provenance_mut(&mut self) -> &mut Vec<Provenance> {
-                &mut self.provenance
-            }
-            fn fill_from(&mut self, other: &Self) {
-                $(
-                    if self.$f.is_none() {
-                        self.$f.clone_from(&other.$f);
-                    }
-                )*
-            }
-            $(
-                fn severity(&self) -> u8 {
-                    $sev(self)
-                }
-                fn settle(ranked: &mut [Self], conflicts: &mut Vec<Conflict>) {
-                    $settle(ranked, conflicts)
-                }
-            )?
-        }
-    };
-}
-
-merge_impl!(
-    Job,
-    key = |s| s.job_id.clone(),
-    terminal = |s| s.is_terminal(),
-    fields = [
-        kind,
-        account_id,
-        region,
-        state,
-        status_message,
-        message_category,
-        resource_arn,
-        resource_type,
-        resource_name,
-        creation_date,
-        completion_date,
-        initiation_date,
-        expected_completion_date,
-        backup_vault_name,
-        backup_vault_arn,
-        destination_vault_arn,
-        recovery_point_arn,
-        destination_recovery_point_arn,
-        backup_size_bytes,
-        iam_role_arn,
-        backup_plan_arn,
-        backup_plan_name,
-        backup_rule_id,
-        backup_rule_name,
-        is_parent,
-        parent_job_id,
-        vault_type,
-        vault_lock_state,
-        is_encrypted,
-        job_run_time,
-        percent_done,
-        restore_testing_plan_arn,
-        validation_status,
-        validation_status_message,
-        deletion_status,
-        created_resource_arn,
-        recovery_point_creation_date,
-        observed_at,
-    ],
-    severity = state_severity,
-    settle = settle_job
-);
-
 /// Rank of a terminal state at a tie: the less favourable, the higher.
-fn state_severity(j: &Job) -> u8 {
+pub(crate) fn state_severity(j: &Job) -> u8 {
     if !j.is_terminal() {
         return 0;
     }
-    match j.state.as_deref() {
-        Some("FAILED") => 5,
-        Some("ABORTED") => 4,
-        Some("EXPIRED") => 3,
-        Some("PARTIAL") => 2,
+    match j.state {
+        Some(JobState::Failed) => 5,
+        Some(JobState::Aborted) => 4,
+        Some(JobState::Expired) => 3,
+        Some(JobState::Partial) => 2,
         _ => 1,
     }
 }
 
 /// Rank of a final validation status (0: not final), the less favourable the higher.
-fn validation_severity(status: Option<&str>) -> u8 {
+fn validation_severity(status: Option<&ValidationStatus>) -> u8 {
     match status {
-        Some("FAILED") => 3,
-        Some("TIMED_OUT") => 2,
-        Some("SUCCESSFUL") => 1,
+        Some(ValidationStatus::Failed) => 3,
+        Some(ValidationStatus::TimedOut) => 2,
+        Some(ValidationStatus::Successful) => 1,
         _ => 0,
     }
 }
@@ -261,7 +171,7 @@ pub fn settle_job(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
         let by_rank =
             if states_differ { "from the observation whose state was taken" } else { "smaller artifact SHA-256" };
         let date = |t: Option<Timestamp>| t.map(Timestamp::to_rfc3339);
-        tie_conflict(tie, "state", by_state, |o| o.state.clone(), conflicts);
+        tie_conflict(tie, "state", by_state, |o| o.state.as_deref().map(str::to_owned), conflicts);
         tie_conflict(tie, "creation_date", by_rank, |o| date(o.creation_date), conflicts);
         tie_conflict(tie, "completion_date", by_rank, |o| date(o.completion_date), conflicts);
     }
@@ -302,30 +212,31 @@ fn tie_conflict(
 /// A final validation status beats VALIDATING or none, whatever the rank of its observation;
 /// the latest final one wins, at the same time the less favourable (a conflict).
 fn settle_validation(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
-    let finals = || ranked.iter().filter(|o| validation_severity(o.validation_status.as_deref()) > 0);
+    let finals = || ranked.iter().filter(|o| validation_severity(o.validation_status.as_ref()) > 0);
     let Some(latest) = finals().map(|o| o.observed_at).max() else { return };
     let at_latest: Vec<&Job> = finals().filter(|o| o.observed_at == latest).collect();
     // The first of the most severe, so equal statuses keep rank order.
     let mut winner = at_latest[0];
     for o in &at_latest[1..] {
-        if validation_severity(o.validation_status.as_deref())
-            > validation_severity(winner.validation_status.as_deref())
-        {
+        if validation_severity(o.validation_status.as_ref()) > validation_severity(winner.validation_status.as_ref()) {
             winner = o;
         }
     }
     let (status, message) = (winner.validation_status.clone(), winner.validation_status_message.clone());
     let seen: Vec<(Provenance, String)> = at_latest
         .iter()
-        .map(|o| (o.provenance.first().copied().unwrap_or_default(), o.validation_status.clone().unwrap_or_default()))
+        .map(|o| {
+            let status = o.validation_status.as_deref().unwrap_or_default().to_owned();
+            (o.provenance.first().copied().unwrap_or_default(), status)
+        })
         .collect();
-    if seen.iter().any(|(_, v)| Some(v) != status.as_ref()) {
+    if seen.iter().any(|(_, v)| Some(v.as_str()) != status.as_deref()) {
         conflicts.push(Conflict {
             job_id: ranked[0].job_id.clone(),
             job_kind: ranked[0].kind.map_or("", JobKind::as_str),
             field: "validation_status",
             observed_at: latest,
-            taken: status.clone().unwrap_or_default(),
+            taken: status.as_deref().unwrap_or_default().to_owned(),
             rule: "less favourable validation status",
             seen,
         });
@@ -335,184 +246,6 @@ fn settle_validation(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
         ranked[0].validation_status_message = message;
     }
 }
-
-merge_impl!(
-    RecoveryPoint,
-    key = |s| s.recovery_point_arn.clone(),
-    terminal = |s| matches!(s.status.as_deref(), Some("COMPLETED" | "EXPIRED" | "PARTIAL")),
-    fields = [
-        account_id,
-        region,
-        backup_vault_name,
-        backup_vault_arn,
-        resource_arn,
-        resource_type,
-        resource_name,
-        status,
-        creation_date,
-        completion_date,
-        backup_size_bytes,
-        is_encrypted,
-        encryption_key_arn,
-        storage_class,
-        delete_at,
-        move_to_cold_storage_at,
-        last_restore_time,
-        vault_type,
-        observed_at,
-    ]
-);
-
-merge_impl!(
-    ControlResult,
-    key = |s| control_key(s),
-    terminal = |_s| false,
-    fields = [
-        account_id,
-        region,
-        framework_name,
-        compliance_status,
-        last_evaluation_time,
-        resources_compliant,
-        resources_non_compliant,
-        control_parameters,
-        observed_at,
-    ]
-);
-
-merge_impl!(
-    ResourceCompliance,
-    key = |s| resource_compliance_key(s),
-    terminal = |_s| false,
-    fields = [
-        account_id,
-        region,
-        framework_name,
-        control_name,
-        resource_type,
-        compliance_status,
-        last_evaluation_time,
-        observed_at,
-    ]
-);
-
-merge_impl!(
-    Vault,
-    key = |s| s.vault_arn.clone(),
-    terminal = |_s| false,
-    fields = [
-        vault_name,
-        account_id,
-        region,
-        vault_type,
-        vault_state,
-        encryption_key_arn,
-        creation_date,
-        number_of_recovery_points,
-        locked,
-        min_retention_days,
-        max_retention_days,
-        lock_date,
-        observed_at,
-    ]
-);
-
-merge_impl!(
-    LegalHold,
-    key = |s| s.legal_hold_id.clone(),
-    terminal = |s| s.status.as_deref() == Some("CANCELED"),
-    fields = [
-        legal_hold_arn,
-        account_id,
-        region,
-        title,
-        status,
-        description,
-        creation_date,
-        cancellation_date,
-        observed_at,
-    ]
-);
-
-merge_impl!(
-    ReportIntegrity,
-    key = |s| s.s3_path.clone(),
-    terminal = |_s| false,
-    fields = [
-        account_id,
-        region,
-        signature_valid,
-        signature_algorithm,
-        signature_date_time,
-        signature_key_id,
-        validation_errors,
-        observed_at,
-    ]
-);
-
-merge_impl!(
-    CollectionGap,
-    key = |s| format!(
-        "{}|{}|{}",
-        s.account_id.as_deref().unwrap_or(""),
-        s.region.as_deref().unwrap_or(""),
-        s.lost_from.map(|t| t.to_rfc3339()).unwrap_or_default()
-    ),
-    terminal = |_s| false,
-    fields = [lost_to, detected_at, listings, observed_at]
-);
-
-merge_impl!(
-    Alarm,
-    key = |s| s.alarm_arn.clone(),
-    terminal = |_s| false,
-    fields = [
-        alarm_name,
-        account_id,
-        region,
-        namespace,
-        metric_name,
-        dimensions,
-        statistic,
-        comparison_operator,
-        threshold,
-        evaluation_periods,
-        actions_enabled,
-        alarm_actions,
-        state_value,
-        alarm_type,
-        backup_metrics,
-        alarm_rule,
-        observed_at,
-    ]
-);
-
-merge_impl!(
-    TaggedResource,
-    key = |s| s.resource_arn.clone(),
-    terminal = |_s| false,
-    fields = [account_id, region, observed_at]
-);
-
-merge_impl!(
-    RestoreTestingPlan,
-    key = |s| s.plan_arn.clone(),
-    terminal = |_s| false,
-    fields = [plan_name, account_id, region, schedule_expression, creation_time, last_execution_time, observed_at,]
-);
-
-merge_impl!(
-    RestoreTestingSelection,
-    key = |s| format!(
-        "{}|{}|{}|{}",
-        s.account_id.as_deref().unwrap_or(""),
-        s.region.as_deref().unwrap_or(""),
-        s.plan_name,
-        s.selection_name
-    ),
-    terminal = |_s| false,
-    fields = [protected_resource_type, iam_role_arn, validation_window_hours, creation_time, observed_at,]
-);
 
 /// Identity of a control evaluation: one row per control, scope and evaluation time, so the
 /// same evaluation repeated in daily reports is kept once and history is kept.
@@ -543,7 +276,7 @@ pub fn resource_compliance_key(r: &ResourceCompliance) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::model::{JobKind, Locator};
+    use crate::evidence::model::{JobKind, Locator, Vault};
 
     fn obs(artifact: u32, state: &str, observed: i64) -> Job {
         Job {
@@ -676,7 +409,7 @@ mod tests {
     fn restore(artifact: u32, validation: Option<&str>, observed: i64) -> Job {
         let mut j = obs(artifact, "COMPLETED", observed);
         j.kind = Some(JobKind::Restore);
-        j.validation_status = validation.map(str::to_owned);
+        j.validation_status = validation.map(ValidationStatus::from);
         j.validation_status_message = validation.map(|v| format!("said {v}"));
         j
     }

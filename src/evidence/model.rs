@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::table::table;
+use super::{merge, recognise};
 use crate::time::Timestamp;
 
 /// Where one observation came from: an artifact (by index into the build's artifact table)
@@ -119,11 +121,12 @@ pub enum JobKind {
 
 impl JobKind {
     /// Whether `state` ends the job (DESIGN §3).
-    pub fn is_terminal(self, state: &str) -> bool {
+    pub fn is_terminal(self, state: &JobState) -> bool {
+        use JobState::{Aborted, Completed, Expired, Failed, Partial};
         match self {
-            JobKind::Backup => matches!(state, "COMPLETED" | "FAILED" | "ABORTED" | "EXPIRED" | "PARTIAL"),
-            JobKind::Copy => matches!(state, "COMPLETED" | "FAILED" | "PARTIAL" | "ABORTED"),
-            JobKind::Restore => matches!(state, "COMPLETED" | "FAILED" | "ABORTED"),
+            JobKind::Backup => matches!(state, Completed | Failed | Aborted | Expired | Partial),
+            JobKind::Copy => matches!(state, Completed | Failed | Partial | Aborted),
+            JobKind::Restore => matches!(state, Completed | Failed | Aborted),
         }
     }
 
@@ -137,56 +140,224 @@ impl JobKind {
     }
 }
 
-/// A backup, copy or restore job. Field names follow the AWS Backup API.
-///
-/// For copy jobs `backup_vault_arn` / `recovery_point_arn` are the *source* vault and
-/// recovery point; for restore jobs `resource_arn` is the *source* resource
-/// (`SourceResourceArn`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct Job {
-    pub kind: Option<JobKind>,
-    pub job_id: String,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub state: Option<String>,
-    pub status_message: Option<String>,
-    pub message_category: Option<String>,
-    pub resource_arn: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_name: Option<String>,
-    pub creation_date: Option<Timestamp>,
-    pub completion_date: Option<Timestamp>,
-    pub initiation_date: Option<Timestamp>,
-    pub expected_completion_date: Option<Timestamp>,
-    pub backup_vault_name: Option<String>,
-    pub backup_vault_arn: Option<String>,
-    pub destination_vault_arn: Option<String>,
-    pub recovery_point_arn: Option<String>,
-    pub destination_recovery_point_arn: Option<String>,
-    pub backup_size_bytes: Option<u64>,
-    pub iam_role_arn: Option<String>,
-    pub backup_plan_arn: Option<String>,
-    pub backup_plan_name: Option<String>,
-    pub backup_rule_id: Option<String>,
-    pub backup_rule_name: Option<String>,
-    pub is_parent: Option<bool>,
-    pub parent_job_id: Option<String>,
-    pub vault_type: Option<String>,
-    pub vault_lock_state: Option<String>,
-    pub is_encrypted: Option<bool>,
-    pub job_run_time: Option<String>,
-    pub percent_done: Option<String>,
-    pub restore_testing_plan_arn: Option<String>,
-    pub validation_status: Option<String>,
-    pub validation_status_message: Option<String>,
-    pub deletion_status: Option<String>,
-    pub created_resource_arn: Option<String>,
-    pub recovery_point_creation_date: Option<Timestamp>,
-    /// When this observation was made (report period end, snapshot time).
-    pub observed_at: Option<Timestamp>,
-    /// Every observation this record was merged from.
-    pub provenance: Vec<Provenance>,
+/// An enum for a state AWS writes as an upper-case word, parsed once when read. A state we
+/// do not know is kept verbatim (`Other`), never dropped; [`as_str`](JobState::as_str) gives
+/// back the text that was read, so the CSVs show what AWS said. Derefs to that text.
+macro_rules! aws_state {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            /// A state this version does not know, as read.
+            Other(String),
+        }
+
+        impl $name {
+            /// The text as read (upper case for the known states).
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)*
+                    $name::Other(s) => s,
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                match text.as_str() {
+                    $($text => $name::$variant,)*
+                    _ => $name::Other(text),
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                $name::from(text.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(state: $name) -> String {
+                match state {
+                    $name::Other(s) => s,
+                    known => known.as_str().to_owned(),
+                }
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+aws_state! {
+    /// The state of a backup, copy or restore job (`State`, `Status`, `jobStatus`).
+    JobState {
+        /// `CREATED`.
+        Created = "CREATED",
+        /// `PENDING`.
+        Pending = "PENDING",
+        /// `RUNNING`.
+        Running = "RUNNING",
+        /// `ABORTING`.
+        Aborting = "ABORTING",
+        /// `ABORTED`.
+        Aborted = "ABORTED",
+        /// `COMPLETED`.
+        Completed = "COMPLETED",
+        /// `FAILED`.
+        Failed = "FAILED",
+        /// `EXPIRED`.
+        Expired = "EXPIRED",
+        /// `PARTIAL`.
+        Partial = "PARTIAL",
+    }
+}
+
+aws_state! {
+    /// The validation status of a restore test (`ValidationStatus`).
+    ValidationStatus {
+        /// `VALIDATING`: not final.
+        Validating = "VALIDATING",
+        /// `SUCCESSFUL`.
+        Successful = "SUCCESSFUL",
+        /// `FAILED`.
+        Failed = "FAILED",
+        /// `TIMED_OUT`.
+        TimedOut = "TIMED_OUT",
+    }
+}
+
+/// Account and Region from an ARN (`arn:partition:service:region:account:…`).
+pub fn arn_account_region(arn: &str) -> (Option<&str>, Option<&str>) {
+    let mut parts = arn.splitn(6, ':');
+    if parts.next() != Some("arn") {
+        return (None, None);
+    }
+    let _partition = parts.next();
+    let _service = parts.next();
+    let region = parts.next().filter(|s| !s.is_empty());
+    let account = parts.next().filter(|s| !s.is_empty());
+    (account, region)
+}
+
+// The tables. Each `table!` block is the one declaration of a record kind (see
+// [`super::table`]): fields with the keys that recognise them, recognition rules, merge
+// policy, CSV files and their columns.
+
+table! {
+    /// A backup, copy or restore job. Field names follow the AWS Backup API.
+    ///
+    /// For copy jobs `backup_vault_arn` / `recovery_point_arn` are the *source* vault and
+    /// recovery point; for restore jobs `resource_arn` is the *source* resource
+    /// (`SourceResourceArn`).
+    #[allow(missing_docs)]
+    pub struct Job {
+        /// Set by the job-id key (`backupJobId`, `copyJobId`, `restoreJobId`).
+        kind: Option<JobKind>,
+        job_id: String,
+        account_id: Option<String> = text(b"accountid"),
+        region: Option<String> = text(b"region"),
+        state: Option<JobState> = job_state(b"jobstatus", b"state", b"status"),
+        status_message: Option<String> = text(b"statusmessage"),
+        message_category: Option<String> = text(b"messagecategory"),
+        resource_arn: Option<String> = text(b"resourcearn", b"sourceresourcearn"),
+        resource_type: Option<String> = text(b"resourcetype"),
+        resource_name: Option<String> = text(b"resourcename"),
+        creation_date: Option<Timestamp> = timestamp(b"creationdate"),
+        completion_date: Option<Timestamp> = timestamp(b"completiondate"),
+        initiation_date: Option<Timestamp> = timestamp(b"initiationdate"),
+        expected_completion_date: Option<Timestamp> = timestamp(b"expectedcompletiondate"),
+        backup_vault_name: Option<String> = text(b"backupvaultname"),
+        backup_vault_arn: Option<String> = text(b"backupvaultarn", b"sourcebackupvaultarn"),
+        destination_vault_arn: Option<String> = text(b"destinationbackupvaultarn"),
+        recovery_point_arn: Option<String> = text(b"recoverypointarn", b"sourcerecoverypointarn"),
+        destination_recovery_point_arn: Option<String> = text(b"destinationrecoverypointarn"),
+        backup_size_bytes: Option<u64> = count(b"backupsizeinbytes"),
+        iam_role_arn: Option<String> = text(b"iamrolearn"),
+        backup_plan_arn: Option<String> = text(b"backupplanarn"),
+        backup_plan_name: Option<String> = text(b"backupplanname"),
+        backup_rule_id: Option<String> = text(b"backupruleid"),
+        backup_rule_name: Option<String> = text(b"backuprulename"),
+        is_parent: Option<bool> = flag(b"isparentjob", b"isparent"),
+        parent_job_id: Option<String> = text(b"parentjobid"),
+        vault_type: Option<String> = text(b"vaulttype", b"destinationvaulttype"),
+        vault_lock_state: Option<String> = upper(b"vaultlockstatus", b"vaultlockstate", b"destinationvaultlockstate"),
+        is_encrypted: Option<bool> = flag(b"isencrypted"),
+        /// The KMS key that encrypts the backup.
+        encryption_key_arn: Option<String> = text(b"encryptionkeyarn"),
+        job_run_time: Option<String> = text(b"jobruntime"),
+        percent_done: Option<String> = text(b"percentdone"),
+        restore_testing_plan_arn: Option<String> = text(b"restoretestingplanarn"),
+        validation_status: Option<ValidationStatus> = validation_status(b"validationstatus"),
+        validation_status_message: Option<String> = text(b"validationstatusmessage"),
+        deletion_status: Option<String> = upper(b"deletionstatus"),
+        created_resource_arn: Option<String> = text(b"createdresourcearn"),
+        recovery_point_creation_date: Option<Timestamp> = timestamp(b"recoverypointcreationdate"),
+        /// When this observation was made (report period end, snapshot time).
+        observed_at: Option<Timestamp> = timestamp(b"reporttimeperiodend") | period_end(b"reporttimeperiod"),
+        /// Every observation this record was merged from.
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"backupjobid", b"copyjobid", b"restorejobid", b"jobstatus", b"state", b"status", b"creationdate"],
+        scope: |s| s.backup_vault_arn.as_deref().or(s.resource_arn.as_deref()),
+        extra: recognise::job_id,
+        finish: |j| {
+            if j.kind.is_none() || j.job_id.is_empty() {
+                return Err("no job id (backupJobId, copyJobId or restoreJobId)".into());
+            }
+            Ok(())
+        },
+    }
+    merge {
+        key: |s| s.job_id.clone(),
+        terminal: |s| s.is_terminal(),
+        severity: merge::state_severity,
+        settle: merge::settle_job,
+    }
+    csv BACKUP_JOBS "backup_jobs.csv" [
+        job_id, account_id, region, state,
+        in_period = |j, cx| cx.in_period(j.creation_date),
+        is_parent, parent_job_id, resource_type, resource_arn, resource_name, creation_date, completion_date,
+        duration_minutes = |j, _cx| minutes_between(j.creation_date, j.completion_date),
+        backup_vault_name, backup_vault_arn, vault_type, vault_lock_state, recovery_point_arn, backup_size_bytes,
+        backup_plan_arn, backup_plan_name, backup_rule_name, iam_role_arn, status_message, message_category,
+        encryption_key_arn,
+    ]
+    csv COPY_JOBS "copy_jobs.csv" [
+        job_id, account_id, region, state,
+        in_period = |j, cx| cx.in_period(j.creation_date),
+        is_parent, parent_job_id, resource_type, resource_arn, resource_name, creation_date, completion_date,
+        duration_minutes = |j, _cx| minutes_between(j.creation_date, j.completion_date),
+        source_vault_arn = |j, _cx| j.backup_vault_arn,
+        destination_vault_arn,
+        source_recovery_point_arn = |j, _cx| j.recovery_point_arn,
+        destination_recovery_point_arn, backup_size_bytes, iam_role_arn, status_message, message_category,
+    ]
+    csv RESTORE_JOBS "restore_jobs.csv" [
+        job_id, account_id, region, state,
+        in_period = |j, cx| cx.in_period(j.creation_date),
+        restore_test = |j, _cx| j.is_restore_test(),
+        restore_testing_plan_arn, validation_status, validation_status_message, deletion_status, resource_type,
+        source_resource_arn = |j, _cx| j.resource_arn,
+        created_resource_arn, recovery_point_arn, recovery_point_creation_date, creation_date, completion_date,
+        duration_minutes = |j, _cx| minutes_between(j.creation_date, j.completion_date),
+        backup_size_bytes, iam_role_arn, status_message,
+    ]
 }
 
 impl Job {
@@ -197,92 +368,159 @@ impl Job {
 
     /// Whether the state is terminal for this job's kind.
     pub fn is_terminal(&self) -> bool {
-        match (self.kind, self.state.as_deref()) {
+        match (self.kind, &self.state) {
             (Some(k), Some(s)) => k.is_terminal(s),
             _ => false,
         }
     }
 }
 
-/// A recovery point (`list-recovery-points-by-backup-vault`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct RecoveryPoint {
-    pub recovery_point_arn: String,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub backup_vault_name: Option<String>,
-    pub backup_vault_arn: Option<String>,
-    pub resource_arn: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_name: Option<String>,
-    pub status: Option<String>,
-    pub creation_date: Option<Timestamp>,
-    pub completion_date: Option<Timestamp>,
-    pub backup_size_bytes: Option<u64>,
-    pub is_encrypted: Option<bool>,
-    pub encryption_key_arn: Option<String>,
-    pub storage_class: Option<String>,
-    pub delete_at: Option<Timestamp>,
-    pub move_to_cold_storage_at: Option<Timestamp>,
-    pub last_restore_time: Option<Timestamp>,
-    pub vault_type: Option<String>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+/// Minutes from `a` to `b` with two decimals (empty unless both are known and in order).
+fn minutes_between(a: Option<Timestamp>, b: Option<Timestamp>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) if b >= a => format!("{:.2}", (b.millis() - a.millis()) as f64 / 60_000.0),
+        _ => String::new(),
+    }
 }
 
-/// One evaluation of a Backup Audit Manager control (CONTROL_COMPLIANCE_REPORT row).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct ControlResult {
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub framework_name: Option<String>,
-    pub control_name: String,
-    pub compliance_status: Option<String>,
-    pub last_evaluation_time: Option<Timestamp>,
-    pub resources_compliant: Option<u64>,
-    pub resources_non_compliant: Option<u64>,
-    pub control_parameters: Option<String>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// A recovery point (`list-recovery-points-by-backup-vault`).
+    #[allow(missing_docs)]
+    pub struct RecoveryPoint {
+        recovery_point_arn: String = text(b"recoverypointarn"),
+        account_id: Option<String> = text(b"accountid"),
+        region: Option<String> = text(b"region"),
+        backup_vault_name: Option<String> = text(b"backupvaultname"),
+        backup_vault_arn: Option<String> = text(b"backupvaultarn"),
+        resource_arn: Option<String> = text(b"resourcearn"),
+        resource_type: Option<String> = text(b"resourcetype"),
+        resource_name: Option<String> = text(b"resourcename"),
+        status: Option<String> = upper(b"status"),
+        creation_date: Option<Timestamp> = timestamp(b"creationdate"),
+        completion_date: Option<Timestamp> = timestamp(b"completiondate"),
+        backup_size_bytes: Option<u64> = count(b"backupsizeinbytes"),
+        is_encrypted: Option<bool> = flag(b"isencrypted"),
+        encryption_key_arn: Option<String> = text(b"encryptionkeyarn"),
+        storage_class: Option<String> = upper(b"storageclass"),
+        delete_at: Option<Timestamp> = timestamp(b"deleteat"),
+        move_to_cold_storage_at: Option<Timestamp> = timestamp(b"movetocoldstorageat"),
+        last_restore_time: Option<Timestamp> = timestamp(b"lastrestoretime"),
+        vault_type: Option<String> = text(b"vaulttype"),
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"recoverypointarn", b"status", b"creationdate"],
+        scope: |s| Some(s.backup_vault_arn.as_deref().unwrap_or(&s.recovery_point_arn)),
+        finish: |r| recognise::require(&r.recovery_point_arn, "no RecoveryPointArn"),
+    }
+    merge {
+        key: |s| s.recovery_point_arn.clone(),
+        terminal: |s| matches!(s.status.as_deref(), Some("COMPLETED" | "EXPIRED" | "PARTIAL")),
+    }
+    csv RECOVERY_POINTS "recovery_points.csv" [
+        recovery_point_arn, account_id, region, status, resource_type, resource_arn, resource_name,
+        backup_vault_name, backup_vault_arn, vault_type, creation_date, completion_date, backup_size_bytes,
+        is_encrypted, encryption_key_arn, storage_class, move_to_cold_storage_at, delete_at, last_restore_time,
+    ]
 }
 
-/// One resource's evaluation against a control (RESOURCE_COMPLIANCE_REPORT row).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct ResourceCompliance {
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub framework_name: Option<String>,
-    pub control_name: Option<String>,
-    pub resource_id: String,
-    pub resource_type: Option<String>,
-    pub compliance_status: Option<String>,
-    pub last_evaluation_time: Option<Timestamp>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// One evaluation of a Backup Audit Manager control (CONTROL_COMPLIANCE_REPORT row).
+    #[allow(missing_docs)]
+    pub struct ControlResult {
+        account_id: Option<String> = text(b"accountid"),
+        region: Option<String> = text(b"region"),
+        framework_name: Option<String> = text(b"frameworkname"),
+        control_name: String = text(b"controlname"),
+        compliance_status: Option<String> = upper(b"controlcompliancestatus"),
+        last_evaluation_time: Option<Timestamp> = timestamp(b"lastevaluationtime"),
+        resources_compliant: Option<u64> = count(b"numresourcescompliant"),
+        resources_non_compliant: Option<u64> = count(b"numresourcesnoncompliant"),
+        control_parameters: Option<String> = text(b"controlparameters"),
+        observed_at: Option<Timestamp> = timestamp(b"reporttimeperiodend") | period_end(b"reporttimeperiod"),
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"controlname", b"lastevaluationtime"],
+        scope: |_s| None,
+        finish: |c| recognise::require(&c.control_name, "no controlName"),
+    }
+    merge {
+        key: |s| merge::control_key(s),
+        terminal: |_s| false,
+    }
+    csv CONTROLS "controls.csv" [
+        account_id, region, framework_name, control_name, compliance_status, last_evaluation_time,
+        resources_compliant, resources_non_compliant, control_parameters,
+    ]
 }
 
-/// A backup vault and its lock configuration.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct Vault {
-    pub vault_arn: String,
-    pub vault_name: Option<String>,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub vault_type: Option<String>,
-    pub vault_state: Option<String>,
-    pub encryption_key_arn: Option<String>,
-    pub creation_date: Option<Timestamp>,
-    pub number_of_recovery_points: Option<u64>,
-    pub locked: Option<bool>,
-    pub min_retention_days: Option<u64>,
-    pub max_retention_days: Option<u64>,
-    pub lock_date: Option<Timestamp>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// One resource's evaluation against a control (RESOURCE_COMPLIANCE_REPORT row).
+    #[allow(missing_docs)]
+    pub struct ResourceCompliance {
+        account_id: Option<String> = text(b"accountid"),
+        region: Option<String> = text(b"region"),
+        framework_name: Option<String> = text(b"frameworkname"),
+        control_name: Option<String> = text(b"controlname"),
+        resource_id: String = text(b"resourceid"),
+        resource_type: Option<String> = text(b"resourcetype"),
+        compliance_status: Option<String> = upper(b"resourcecompliancestatus"),
+        last_evaluation_time: Option<Timestamp> = timestamp(b"lastevaluationtime"),
+        observed_at: Option<Timestamp> = timestamp(b"reporttimeperiodend") | period_end(b"reporttimeperiod"),
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"resourceid", b"lastevaluationtime"],
+        scope: |_s| None,
+        finish: |r| recognise::require(&r.resource_id, "no resourceId"),
+    }
+    merge {
+        key: |s| merge::resource_compliance_key(s),
+        terminal: |_s| false,
+    }
+    csv RESOURCE_COMPLIANCE "resource_compliance.csv" [
+        account_id, region, framework_name, control_name, resource_id, resource_type, compliance_status,
+        last_evaluation_time,
+    ]
+}
+
+table! {
+    /// A backup vault and its lock configuration.
+    #[allow(missing_docs)]
+    pub struct Vault {
+        vault_arn: String = text(b"backupvaultarn"),
+        vault_name: Option<String> = text(b"backupvaultname"),
+        account_id: Option<String>,
+        region: Option<String>,
+        vault_type: Option<String> = text(b"vaulttype"),
+        vault_state: Option<String> = upper(b"vaultstate"),
+        encryption_key_arn: Option<String> = text(b"encryptionkeyarn"),
+        creation_date: Option<Timestamp> = timestamp(b"creationdate"),
+        number_of_recovery_points: Option<u64> = count(b"numberofrecoverypoints"),
+        locked: Option<bool> = flag(b"locked"),
+        min_retention_days: Option<u64> = count(b"minretentiondays"),
+        max_retention_days: Option<u64> = count(b"maxretentiondays"),
+        lock_date: Option<Timestamp> = timestamp(b"lockdate"),
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"backupvaultarn"],
+        scope: |s| Some(s.vault_arn.as_str()),
+        finish: |v| recognise::require(&v.vault_arn, "no BackupVaultArn"),
+    }
+    merge {
+        key: |s| s.vault_arn.clone(),
+        terminal: |_s| false,
+    }
+    csv VAULTS "vaults.csv" [
+        vault_arn, vault_name, account_id, region, vault_type, vault_state, locked,
+        lock_mode = |v, _cx| v.lock_mode(),
+        min_retention_days, max_retention_days, lock_date, number_of_recovery_points, encryption_key_arn,
+        creation_date,
+    ]
 }
 
 impl Vault {
@@ -302,159 +540,330 @@ impl Vault {
     }
 }
 
-/// A legal hold.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct LegalHold {
-    pub legal_hold_id: String,
-    pub legal_hold_arn: Option<String>,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub title: Option<String>,
-    pub status: Option<String>,
-    pub description: Option<String>,
-    pub creation_date: Option<Timestamp>,
-    pub cancellation_date: Option<Timestamp>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// A legal hold.
+    #[allow(missing_docs)]
+    pub struct LegalHold {
+        legal_hold_id: String = text(b"legalholdid"),
+        legal_hold_arn: Option<String> = text(b"legalholdarn"),
+        account_id: Option<String>,
+        region: Option<String>,
+        title: Option<String> = text(b"title"),
+        status: Option<String> = upper(b"status"),
+        description: Option<String> = text(b"description"),
+        creation_date: Option<Timestamp> = timestamp(b"creationdate"),
+        cancellation_date: Option<Timestamp> = timestamp(b"cancellationdate"),
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"legalholdid"],
+        scope: |s| s.legal_hold_arn.as_deref(),
+        finish: |h| recognise::require(&h.legal_hold_id, "no LegalHoldId"),
+    }
+    merge {
+        key: |s| s.legal_hold_id.clone(),
+        terminal: |s| s.status.as_deref() == Some("CANCELED"),
+    }
+    csv LEGAL_HOLDS "legal_holds.csv" [
+        legal_hold_id, legal_hold_arn, account_id, region, title, status, description, creation_date,
+        cancellation_date,
+    ]
 }
 
-/// A CloudWatch metric alarm.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct Alarm {
-    pub alarm_arn: String,
-    pub alarm_name: Option<String>,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub namespace: Option<String>,
-    pub metric_name: Option<String>,
-    pub dimensions: Option<String>,
-    pub statistic: Option<String>,
-    pub comparison_operator: Option<String>,
-    pub threshold: Option<f64>,
-    pub evaluation_periods: Option<u64>,
-    pub actions_enabled: Option<bool>,
-    /// `AlarmActions`, sorted, joined with `;`.
-    pub alarm_actions: Option<String>,
-    pub state_value: Option<String>,
-    /// `metric` or `composite`.
-    pub alarm_type: Option<String>,
-    /// The `AWS/Backup` metrics it watches (directly, in metric math or in a Metrics
-    /// Insights query), sorted, joined with `;`.
-    pub backup_metrics: Option<String>,
-    /// A composite alarm's rule.
-    pub alarm_rule: Option<String>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// A CloudWatch metric or composite alarm.
+    #[allow(missing_docs)]
+    pub struct Alarm {
+        alarm_arn: String = text(b"alarmarn"),
+        alarm_name: Option<String> = text(b"alarmname"),
+        account_id: Option<String>,
+        region: Option<String>,
+        namespace: Option<String> = text(b"namespace"),
+        metric_name: Option<String> = text(b"metricname"),
+        /// `Dimensions` as `Name=Value`, sorted, joined with `;`.
+        dimensions: Option<String>,
+        statistic: Option<String> = text(b"statistic"),
+        comparison_operator: Option<String> = text(b"comparisonoperator"),
+        threshold: Option<f64> = number(b"threshold"),
+        evaluation_periods: Option<u64> = count(b"evaluationperiods"),
+        actions_enabled: Option<bool> = flag(b"actionsenabled"),
+        /// `AlarmActions`, sorted, joined with `;`.
+        alarm_actions: Option<String>,
+        state_value: Option<String> = upper(b"statevalue"),
+        /// `metric` or `composite`.
+        alarm_type: Option<String>,
+        /// The `AWS/Backup` metrics it watches (directly, in metric math or in a Metrics
+        /// Insights query), sorted, joined with `;`.
+        backup_metrics: Option<String>,
+        /// A composite alarm's rule.
+        alarm_rule: Option<String> = text(b"alarmrule"),
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"alarmarn"],
+        scope: |s| Some(s.alarm_arn.as_str()),
+        arrays: recognise::alarm_arrays,
+        finish: |a| recognise::finish_alarm(a),
+    }
+    merge {
+        key: |s| s.alarm_arn.clone(),
+        terminal: |_s| false,
+    }
+    csv ALARMS "alarms.csv" [
+        alarm_arn, alarm_name, account_id, region, namespace, metric_name, dimensions, statistic,
+        comparison_operator, threshold, evaluation_periods, actions_enabled, alarm_actions, state_value,
+        alarm_type, backup_metrics, alarm_rule,
+    ]
 }
 
-/// A resource and its tags, from the tag inventory.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct TaggedResource {
-    pub resource_arn: String,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    /// `key=value` pairs sorted by key.
-    pub tags: Vec<(String, String)>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// A resource and its tags, from the tag inventory.
+    #[allow(missing_docs)]
+    pub struct TaggedResource {
+        resource_arn: String = text(b"resourcearn"),
+        account_id: Option<String>,
+        region: Option<String>,
+        /// `key=value` pairs sorted by key.
+        tags: Vec<(String, String)>,
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"resourcearn"],
+        scope: |s| Some(s.resource_arn.as_str()),
+        arrays: recognise::tag_arrays,
+        finish: |t| recognise::require(&t.resource_arn, "no ResourceARN"),
+    }
+    merge {
+        key: |s| s.resource_arn.clone(),
+        terminal: |_s| false,
+    }
+    csv TAGGED_RESOURCES "tagged_resources.csv" [resource_arn, account_id, region, tags]
 }
 
-/// A restore testing plan.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct RestoreTestingPlan {
-    pub plan_arn: String,
-    pub plan_name: Option<String>,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub schedule_expression: Option<String>,
-    pub creation_time: Option<Timestamp>,
-    pub last_execution_time: Option<Timestamp>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// A restore testing plan.
+    #[allow(missing_docs)]
+    pub struct RestoreTestingPlan {
+        plan_arn: String = text(b"restoretestingplanarn"),
+        plan_name: Option<String> = text(b"restoretestingplanname"),
+        account_id: Option<String>,
+        region: Option<String>,
+        schedule_expression: Option<String> = text(b"scheduleexpression"),
+        creation_time: Option<Timestamp> = timestamp(b"creationtime"),
+        last_execution_time: Option<Timestamp> = timestamp(b"lastexecutiontime"),
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"restoretestingplanarn"],
+        scope: |s| Some(s.plan_arn.as_str()),
+        finish: |p| recognise::require(&p.plan_arn, "no RestoreTestingPlanArn"),
+    }
+    merge {
+        key: |s| s.plan_arn.clone(),
+        terminal: |_s| false,
+    }
+    csv RESTORE_TESTING_PLANS "restore_testing_plans.csv" [
+        plan_arn, plan_name, account_id, region, schedule_expression, creation_time, last_execution_time,
+    ]
 }
 
-/// A restore testing selection (which resources a plan tests).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct RestoreTestingSelection {
-    pub plan_name: String,
-    pub selection_name: String,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub protected_resource_type: Option<String>,
-    pub iam_role_arn: Option<String>,
-    pub validation_window_hours: Option<u64>,
-    pub creation_time: Option<Timestamp>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// A restore testing selection (which resources a plan tests).
+    #[allow(missing_docs)]
+    pub struct RestoreTestingSelection {
+        plan_name: String = text(b"restoretestingplanname"),
+        selection_name: String = text(b"restoretestingselectionname"),
+        account_id: Option<String>,
+        region: Option<String>,
+        protected_resource_type: Option<String> = text(b"protectedresourcetype"),
+        iam_role_arn: Option<String> = text(b"iamrolearn"),
+        validation_window_hours: Option<u64> = count(b"validationwindowhours"),
+        creation_time: Option<Timestamp> = timestamp(b"creationtime"),
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"restoretestingplanname", b"restoretestingselectionname"],
+        // IAM ARNs carry no Region: the path hint is the only source for it.
+        scope: |s| s.iam_role_arn.as_deref(),
+        finish: |s| {
+            if s.plan_name.is_empty() || s.selection_name.is_empty() {
+                return Err("no RestoreTestingPlanName or RestoreTestingSelectionName".into());
+            }
+            Ok(())
+        },
+    }
+    merge {
+        key: |s| format!(
+            "{}|{}|{}|{}",
+            s.account_id.as_deref().unwrap_or(""),
+            s.region.as_deref().unwrap_or(""),
+            s.plan_name,
+            s.selection_name
+        ),
+        terminal: |_s| false,
+    }
+    csv RESTORE_TESTING_SELECTIONS "restore_testing_selections.csv" [
+        plan_name, selection_name, account_id, region, protected_resource_type, iam_role_arn,
+        validation_window_hours, creation_time,
+    ]
 }
 
-/// An AWS Audit Manager assessment-report zip, summarised.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct AssessmentReport {
-    pub assessment_folder: String,
-    pub report_folder: Option<String>,
-    pub controls: u64,
-    pub evidence_files: u64,
-    pub members: u64,
-    pub uncompressed_bytes: u64,
-    pub has_summary_pdf: bool,
-    pub has_digest: bool,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// AWS Audit Manager's own check of an assessment-report zip in S3
+    /// (`ValidateAssessmentReportIntegrity`, as `dora-evidence collect` records it).
+    #[allow(missing_docs)]
+    pub struct ReportIntegrity {
+        /// `s3://bucket/key` of the zip.
+        s3_path: String = text(b"s3relativepath"),
+        account_id: Option<String>,
+        region: Option<String>,
+        signature_valid: Option<bool> = flag(b"signaturevalid"),
+        signature_algorithm: Option<String> = text(b"signaturealgorithm"),
+        signature_date_time: Option<String> = text(b"signaturedatetime"),
+        signature_key_id: Option<String> = text(b"signaturekeyid"),
+        /// `; `-joined.
+        validation_errors: Option<String>,
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"s3relativepath"],
+        scope: |_s| None,
+        arrays: recognise::integrity_arrays,
+        finish: |i| {
+            if !i.s3_path.to_ascii_lowercase().starts_with("s3://") {
+                return Err("no s3RelativePath (s3://bucket/key)".into());
+            }
+            Ok(())
+        },
+    }
+    merge {
+        key: |s| s.s3_path.clone(),
+        terminal: |_s| false,
+    }
+    csv REPORT_INTEGRITY "assessment_report_integrity.csv" [
+        s3_path, account_id, region, signature_valid, signature_algorithm, signature_date_time, signature_key_id,
+        validation_errors,
+    ]
 }
 
-/// AWS Audit Manager's own check of an assessment-report zip in S3
-/// (`ValidateAssessmentReportIntegrity`, as `dora-evidence collect` records it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct ReportIntegrity {
-    /// `s3://bucket/key` of the zip.
-    pub s3_path: String,
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub signature_valid: Option<bool>,
-    pub signature_algorithm: Option<String>,
-    pub signature_date_time: Option<String>,
-    pub signature_key_id: Option<String>,
-    /// `;`-joined.
-    pub validation_errors: Option<String>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// A window of job history `collect` could no longer reach: its newest job listing of the
+    /// scope was older than the APIs' ~30-day history, so jobs in the window may be missing.
+    #[allow(missing_docs)]
+    pub struct CollectionGap {
+        account_id: Option<String> = text(b"accountid"),
+        region: Option<String> = text(b"region"),
+        lost_from: Option<Timestamp> = timestamp(b"lostfrom"),
+        lost_to: Option<Timestamp> = timestamp(b"lostto"),
+        detected_at: Option<Timestamp> = timestamp(b"detectedat"),
+        /// The job listings concerned, `;`-joined.
+        listings: Option<String>,
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"lostfrom", b"lostto"],
+        scope: |_s| None,
+        arrays: recognise::gap_arrays,
+        finish: |g| match (g.lost_from, g.lost_to) {
+            (Some(_), Some(_)) => Ok(()),
+            _ => Err("a collection gap needs LostFrom and LostTo".into()),
+        },
+    }
+    merge {
+        key: |s| format!(
+            "{}|{}|{}",
+            s.account_id.as_deref().unwrap_or(""),
+            s.region.as_deref().unwrap_or(""),
+            s.lost_from.map(|t| t.to_rfc3339()).unwrap_or_default()
+        ),
+        terminal: |_s| false,
+    }
+    csv COLLECTION_GAPS "collection_gaps.csv" [account_id, region, lost_from, lost_to, detected_at, listings]
 }
 
-/// A window of job history `collect` could no longer reach: its newest job listing of the
-/// scope was older than the APIs' ~30-day history, so jobs in the window may be missing.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct CollectionGap {
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub lost_from: Option<Timestamp>,
-    pub lost_to: Option<Timestamp>,
-    pub detected_at: Option<Timestamp>,
-    /// The job listings concerned, `;`-joined.
-    pub listings: Option<String>,
-    pub observed_at: Option<Timestamp>,
-    pub provenance: Vec<Provenance>,
+table! {
+    /// An AWS Audit Manager assessment-report zip, summarised.
+    #[allow(missing_docs)]
+    pub struct AssessmentReport {
+        assessment_folder: String,
+        report_folder: Option<String>,
+        controls: u64,
+        evidence_files: u64,
+        members: u64,
+        uncompressed_bytes: u64,
+        has_summary_pdf: bool,
+        has_digest: bool,
+        provenance: Vec<Provenance>,
+    }
+    csv ASSESSMENT_REPORTS "assessment_reports.csv" [
+        artifact_sha256 = |a, cx| cx.artifact_hex(a.provenance.first()),
+        assessment_folder, report_folder, controls, evidence_files, members, uncompressed_bytes, has_summary_pdf,
+        has_digest,
+    ]
 }
 
-/// One member of an assessment-report zip, hashed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs)]
-pub struct ZipMember {
-    pub name: String,
-    pub size: u64,
-    pub sha256: String,
-    pub provenance: Provenance,
+table! {
+    /// One member of an assessment-report zip, hashed.
+    #[allow(missing_docs)]
+    pub struct ZipMember {
+        name: String,
+        size: u64,
+        sha256: String,
+        provenance: Provenance,
+    }
+    csv MEMBERS "assessment_report_members.csv" [
+        artifact_sha256 = |m, cx| cx.artifact_hex(Some(&m.provenance)),
+        member_index = |m, _cx| match m.provenance.locator {
+            Locator::ZipMember(i) => u64::from(i),
+            _ => 0,
+        },
+        name, size, sha256,
+    ]
 }
 
 impl Default for Provenance {
     fn default() -> Self {
         Provenance { artifact: 0, locator: Locator::Document }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            arn_account_region("arn:aws:backup:eu-west-1:111122223333:backup-vault:v"),
+            (Some("111122223333"), Some("eu-west-1"))
+        );
+        assert_eq!(arn_account_region("arn:aws:ec2:eu-west-1::image/ami-1"), (None, Some("eu-west-1")));
+        assert_eq!(arn_account_region("arn:aws:iam::111122223333:role/x"), (Some("111122223333"), None));
+        assert_eq!(arn_account_region("nonsense"), (None, None));
+    }
+
+    #[test]
+    fn states_parse_once_and_unknown_ones_are_kept_verbatim() {
+        assert_eq!(JobState::from("COMPLETED"), JobState::Completed);
+        assert_eq!(JobState::from("ABORTED").as_str(), "ABORTED");
+        let odd = JobState::from("PAUSED_FOR_AUDIT");
+        assert_eq!(odd, JobState::Other("PAUSED_FOR_AUDIT".into()));
+        assert_eq!((odd.as_str(), String::from(odd.clone())), ("PAUSED_FOR_AUDIT", "PAUSED_FOR_AUDIT".to_owned()));
+        assert!(!JobKind::Backup.is_terminal(&odd));
+        assert!(JobKind::Backup.is_terminal(&JobState::Expired) && !JobKind::Restore.is_terminal(&JobState::Expired));
+        assert_eq!(ValidationStatus::from("TIMED_OUT"), ValidationStatus::TimedOut);
+        assert_eq!(ValidationStatus::from("VALIDATING").as_str(), "VALIDATING");
+        // The spill files store the text, so a state survives a round trip whatever it is.
+        for s in [JobState::Failed, odd] {
+            let bytes = postcard::to_allocvec(&s).unwrap();
+            assert_eq!(postcard::from_bytes::<JobState>(&bytes).unwrap(), s);
+        }
     }
 }

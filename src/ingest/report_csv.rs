@@ -16,7 +16,7 @@ use std::io::Read;
 use super::fields::{FieldSink, NormKey, Scalar};
 use super::{ArtifactKind, Context, Sink, complete};
 use crate::evidence::Record;
-use crate::evidence::model::{ControlResult, Job, Locator, ResourceCompliance};
+use crate::evidence::model::{ControlResult, Job, JobKind, Locator, ResourceCompliance};
 
 /// Which report template a header belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,24 +96,7 @@ pub fn parse<R: Read>(
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(counted);
     let mut row = csv::ByteRecord::new();
-    let header: Vec<(NormKey, String)> = match rdr.read_byte_record(&mut row) {
-        Ok(true) => row
-            .iter()
-            .map(|f| {
-                let raw = String::from_utf8_lossy(f.strip_suffix(b"\r").unwrap_or(f)).into_owned();
-                (NormKey::new(&raw), raw)
-            })
-            .collect(),
-        Ok(false) => {
-            sink.error("line 1".into(), "empty file: no header row".into());
-            return kind;
-        }
-        Err(e) => {
-            sink.error("line 1".into(), format!("unreadable header: {e}"));
-            return kind;
-        }
-    };
-    type RowParser = fn(&[(NormKey, String)], &csv::StringRecord, &mut Vec<String>) -> Result<Record, String>;
+    let Some(header) = read_header(&mut rdr, &mut row, sink) else { return kind };
     let parse_row: Option<RowParser> = match template {
         Template::Jobs(_) => Some(|h, r, soft| fill::<Job>(h, r, soft).map(Record::Job)),
         Template::Control => Some(|h, r, soft| fill::<ControlResult>(h, r, soft).map(Record::Control)),
@@ -149,46 +132,23 @@ pub fn parse<R: Read>(
             continue;
         }
         let Some(parse_row) = parse_row else { continue };
-        // NUL bytes are valid UTF-8 but never in a report: a file cut or padded by a crash.
-        if let Some(i) = row.iter().position(|f| f.contains(&0)) {
-            let column = header.get(i).map_or("?", |h| h.1.as_str());
-            sink.error(format!("line {line}"), format!("column {column:?}: NUL bytes (0x00); the row is left out"));
-            continue;
-        }
-        // One UTF-8 check per row rather than per field; the buffer is handed back after.
-        let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut row)) {
-            Ok(text) => text,
-            Err(e) => {
-                let column = header.get(e.utf8_error().field()).map_or("?", |h| h.1.as_str());
-                sink.error(format!("line {line}"), format!("column {column:?}: not valid UTF-8"));
-                row = e.into_byte_record();
-                continue;
-            }
-        };
-        let result = parse_row(&header, &text, &mut soft);
-        row = text.into_byte_record();
-        for msg in soft.drain(..) {
-            sink.error(format!("line {line}"), msg);
-        }
-        match result {
-            Ok(mut record) => {
-                if let Record::Job(job) = &record {
-                    let expected = match kind {
-                        ArtifactKind::CopyJobReport => crate::evidence::model::JobKind::Copy,
-                        ArtifactKind::RestoreJobReport => crate::evidence::model::JobKind::Restore,
-                        _ => crate::evidence::model::JobKind::Backup,
-                    };
-                    if job.kind != Some(expected) {
-                        sink.error(format!("line {line}"), format!("no {} job id in this row", expected.as_str()));
-                        continue;
-                    }
-                }
-                complete(&mut record, ctx, Locator::Line(line));
-                if let Some((prev, _)) = pending.replace((record, line)) {
-                    sink.record(prev);
+        let at = format!("line {line}");
+        if let Some(mut record) = row_record(&mut row, &header, parse_row, &mut soft, &at, sink) {
+            if let Record::Job(job) = &record {
+                let expected = match kind {
+                    ArtifactKind::CopyJobReport => JobKind::Copy,
+                    ArtifactKind::RestoreJobReport => JobKind::Restore,
+                    _ => JobKind::Backup,
+                };
+                if job.kind != Some(expected) {
+                    sink.error(at, format!("no {} job id in this row", expected.as_str()));
+                    continue;
                 }
             }
-            Err(msg) => sink.error(format!("line {line}"), msg),
+            complete(&mut record, ctx, Locator::Line(line));
+            if let Some((prev, _)) = pending.replace((record, line)) {
+                sink.record(prev);
+            }
         }
     }
     if quotes.get() % 2 == 1 {
@@ -202,6 +162,70 @@ pub fn parse<R: Read>(
         sink.record(last);
     }
     kind
+}
+
+type RowParser = fn(&[(NormKey, String)], &csv::StringRecord, &mut Vec<String>) -> Result<Record, String>;
+
+/// The header row, normalised (with the raw names for messages); `None` after reporting an
+/// empty or unreadable header.
+fn read_header<R: Read>(
+    rdr: &mut csv::Reader<R>,
+    row: &mut csv::ByteRecord,
+    sink: &mut dyn Sink,
+) -> Option<Vec<(NormKey, String)>> {
+    match rdr.read_byte_record(row) {
+        Ok(true) => Some(
+            row.iter()
+                .map(|f| {
+                    let raw = String::from_utf8_lossy(f.strip_suffix(b"\r").unwrap_or(f)).into_owned();
+                    (NormKey::new(&raw), raw)
+                })
+                .collect(),
+        ),
+        Ok(false) => {
+            sink.error("line 1".into(), "empty file: no header row".into());
+            None
+        }
+        Err(e) => {
+            sink.error("line 1".into(), format!("unreadable header: {e}"));
+            None
+        }
+    }
+}
+
+/// The record of one data row, or `None` after reporting why there is none (NUL bytes,
+/// invalid UTF-8, a bad essential cell). Bad non-essential cells are reported at `at` and
+/// left empty. `row` keeps its buffer for the next row.
+fn row_record(
+    row: &mut csv::ByteRecord,
+    header: &[(NormKey, String)],
+    parse_row: RowParser,
+    soft: &mut Vec<String>,
+    at: &str,
+    sink: &mut dyn Sink,
+) -> Option<Record> {
+    // NUL bytes are valid UTF-8 but never in a report: a file cut or padded by a crash.
+    if let Some(i) = row.iter().position(|f| f.contains(&0)) {
+        let column = header.get(i).map_or("?", |h| h.1.as_str());
+        sink.error(at.to_owned(), format!("column {column:?}: NUL bytes (0x00); the row is left out"));
+        return None;
+    }
+    // One UTF-8 check per row rather than per field; the buffer is handed back after.
+    let text = match csv::StringRecord::from_byte_record(std::mem::take(row)) {
+        Ok(text) => text,
+        Err(e) => {
+            let column = header.get(e.utf8_error().field()).map_or("?", |h| h.1.as_str());
+            sink.error(at.to_owned(), format!("column {column:?}: not valid UTF-8"));
+            *row = e.into_byte_record();
+            return None;
+        }
+    };
+    let result = parse_row(header, &text, soft);
+    *row = text.into_byte_record();
+    for msg in soft.drain(..) {
+        sink.error(at.to_owned(), msg);
+    }
+    result.map_err(|msg| sink.error(at.to_owned(), msg)).ok()
 }
 
 /// Counts `"` bytes as the CSV reader reads; an odd count means an unclosed quoted field.

@@ -17,16 +17,6 @@ pub enum Endian {
     Big,
 }
 
-impl Endian {
-    /// Name for messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Endian::Little => "UTF-16 LE",
-            Endian::Big => "UTF-16 BE",
-        }
-    }
-}
-
 /// The UTF-16 byte order announced by a BOM at the start of `head`.
 pub fn bom(head: &[u8]) -> Option<Endian> {
     match head {

@@ -263,3 +263,17 @@ fn streamed_files_and_many_spill_runs_give_the_same_evidence() {
     };
     assert_eq!(strip(&ra), strip(&rb));
 }
+
+/// A backup job's KMS key (`encryptionKeyArn` in the backup job report) reaches
+/// `evidence/backup_jobs.csv`; a job whose report row has none leaves the cell empty.
+#[test]
+fn a_backup_jobs_kms_key_reaches_the_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    let o = build(&[fixture("reports/backup_job_report/valid-account.json")], &out, &["--allow-partial"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (h, jobs) = rows_by(&out.join("evidence/backup_jobs.csv"), "job_id");
+    let key = "arn:aws:kms:eu-central-1:111122223333:key/12345678-1234-1234-1234-123456789012";
+    assert_eq!(col(&h, &jobs["FCCB040A-9426-2A49-2EA9-5EAFFAC656AC"], "encryption_key_arn"), key);
+    assert_eq!(col(&h, &jobs["0D5F2F4C-1B0E-4C1B-9B8D-7A1E2F3C4D5E"], "encryption_key_arn"), "");
+}

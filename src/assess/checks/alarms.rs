@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
+use crate::evidence::ArtifactKind;
 use crate::evidence::model::Alarm;
-use crate::ingest::ArtifactKind;
 
 /// The `AWS/Backup` metric whose alarm makes an account and Region alerting.
 const BACKUP_JOBS_FAILED: &str = "NumberOfBackupJobsFailed";

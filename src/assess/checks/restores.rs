@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{CheckId, CheckResult, CheckStatus, Inputs, pct, prov_set, status_by_breaches, status_by_share};
 use crate::assess::{RtoResult, TestFact, nearest_rank, round2};
-use crate::ingest::ArtifactKind;
+use crate::evidence::ArtifactKind;
 
 /// Resources with the candidate tag that had a passing restore test in the period.
 pub(super) fn candidates_tested(cx: &Inputs<'_>) -> CheckResult {

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
+use crate::evidence::ArtifactKind;
 use crate::evidence::model::Vault;
-use crate::ingest::ArtifactKind;
 use crate::time::Period;
 
 /// How a vault was locked during the period.

@@ -1,0 +1,92 @@
+//! The vocabulary parsers and the model share: what an artifact is ([`ArtifactKind`]), its
+//! container [`Format`], and the [`Sink`] parsers report records and problems through.
+//!
+//! It lives here, with the model, so that `ingest` depends on `evidence` and never the
+//! other way round; `ingest` re-exports it for its callers.
+
+use super::Record;
+
+/// Receives what a parser finds.
+pub trait Sink {
+    /// A parsed record.
+    fn record(&mut self, record: Record);
+    /// A problem at `locator` (e.g. `line 17`, `/BackupJobs/3/CreationDate`).
+    fn error(&mut self, locator: String, message: String);
+}
+
+/// What an artifact turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum ArtifactKind {
+    BackupJobReport,
+    CopyJobReport,
+    RestoreJobReport,
+    ControlComplianceReport,
+    ResourceComplianceReport,
+    ScanJobReport,
+    BackupJobsSnapshot,
+    CopyJobsSnapshot,
+    RestoreJobsSnapshot,
+    RecoveryPointsSnapshot,
+    BackupVaultsSnapshot,
+    LegalHoldsSnapshot,
+    RestoreTestingPlansSnapshot,
+    RestoreTestingSelectionsSnapshot,
+    MetricAlarmsSnapshot,
+    TagInventorySnapshot,
+    ReportIntegritySnapshot,
+    /// `collection-gap.json`: a window of job history `collect` could no longer reach.
+    CollectionGapRecord,
+    AssessmentReport,
+    Unclassified,
+}
+
+impl ArtifactKind {
+    /// Name used in `artifacts.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::BackupJobReport => "BACKUP_JOB_REPORT",
+            ArtifactKind::CopyJobReport => "COPY_JOB_REPORT",
+            ArtifactKind::RestoreJobReport => "RESTORE_JOB_REPORT",
+            ArtifactKind::ControlComplianceReport => "CONTROL_COMPLIANCE_REPORT",
+            ArtifactKind::ResourceComplianceReport => "RESOURCE_COMPLIANCE_REPORT",
+            ArtifactKind::ScanJobReport => "SCAN_JOB_REPORT",
+            ArtifactKind::BackupJobsSnapshot => "snapshot:BackupJobs",
+            ArtifactKind::CopyJobsSnapshot => "snapshot:CopyJobs",
+            ArtifactKind::RestoreJobsSnapshot => "snapshot:RestoreJobs",
+            ArtifactKind::RecoveryPointsSnapshot => "snapshot:RecoveryPoints",
+            ArtifactKind::BackupVaultsSnapshot => "snapshot:BackupVaults",
+            ArtifactKind::LegalHoldsSnapshot => "snapshot:LegalHolds",
+            ArtifactKind::RestoreTestingPlansSnapshot => "snapshot:RestoreTestingPlans",
+            ArtifactKind::RestoreTestingSelectionsSnapshot => "snapshot:RestoreTestingSelections",
+            ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
+            ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
+            ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",
+            ArtifactKind::CollectionGapRecord => "collect:CollectionGap",
+            ArtifactKind::AssessmentReport => "AUDIT_MANAGER_ASSESSMENT_REPORT",
+            ArtifactKind::Unclassified => "unclassified",
+        }
+    }
+}
+
+/// The container format of an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Format {
+    Csv,
+    Json,
+    Zip,
+    Other,
+}
+
+impl Format {
+    /// Name used in `artifacts.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Zip => "zip",
+            Format::Other => "other",
+        }
+    }
+}
