@@ -1,6 +1,11 @@
-//! `dora-evidence samples`: writes a realistic, entirely fictional quarter of AWS Backup and
-//! AWS Audit Manager records, in the formats AWS delivers, so the reader can be tested,
-//! demonstrated and benchmarked without an AWS account.
+//! The generator behind `dora-evidence samples`: writes a realistic, entirely fictional
+//! quarter of AWS Backup and AWS Audit Manager records, in the formats AWS delivers, so the
+//! reader can be tested, demonstrated and benchmarked without an AWS account.
+//!
+//! It is a crate of its own because it shares no code with the product: it writes the AWS
+//! formats with its own small writers, so when `dora-evidence build` reads the sample back
+//! into the counts of `ground-truth.json`, the agreement is a real check. The product's
+//! `samples` subcommand only parses the command line and calls [`generate`].
 //!
 //! The bank is "Nordhafen Bank AG": three accounts (core-banking 111122223333, payments
 //! 444455556666, shared-services 777788889999) in eu-central-1 and eu-west-1, 45 resources
@@ -22,7 +27,7 @@
 //! * `ground-truth.json` — facts counted from the generator's model (not from the files);
 //! * `README.md` — what the sample contains.
 //!
-//! Design: jobs are a pure function of (seed, resource, day) (see `samples/jobs.rs`), so
+//! Design: jobs are a pure function of (seed, resource, day) (see `jobs.rs`), so
 //! each writer regenerates the few days it needs and nothing is held in memory beyond one
 //! day's jobs and one small record per resource; rows are written as they are generated.
 //! Output is byte-identical for the same scale and seed (fixed times, ordered iteration,
@@ -37,6 +42,9 @@
 //! | 1 | 4 518 | 12 671 | 19.9 MB (2.0 MB as .tgz) | 0.45 s | 4 MB |
 //! | 120 | 519 000 (≈ 0.5 M) | 1.46 M | 2.2 GB | 7.8 s | 9 MB |
 //! | 825 | 3.57 M | 10.0 M | 14.9 GB | 52 s (33 s CPU) | 43 MB |
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 use std::fs;
 use std::io;
