@@ -124,34 +124,11 @@ const UNPROTECTED: u8 = 2;
 const UNENCRYPTED: u8 = 4;
 const STACK_CHILD: u8 = 8;
 
-/// One line of the scale-1 estate.
-struct Template {
-    acct: usize,
-    region: usize,
-    kind: Kind,
-    name: &'static str,
-    tier: Tier,
-    /// Value of the `restore_testing_candidate` tag, if tagged.
-    candidate: Option<bool>,
-    app: &'static str,
-    flags: u8,
-    size_gb: u32,
-}
-
-#[allow(clippy::too_many_arguments)] // one line per resource keeps the table readable
-const fn t(
-    acct: usize,
-    region: usize,
-    kind: Kind,
-    name: &'static str,
-    tier: Tier,
-    candidate: Option<bool>,
-    app: &'static str,
-    flags: u8,
-    size_gb: u32,
-) -> Template {
-    Template { acct, region, kind, name, tier, candidate, app, flags, size_gb }
-}
+/// One line of the scale-1 estate: (account, Region, kind, name, tier, value of the
+/// `restore_testing_candidate` tag if tagged, `app` tag, flags, size in GB). Account and Region
+/// index [`ACCOUNTS`] and [`REGIONS`]; flags are [`WINDOWS`], [`UNPROTECTED`], [`UNENCRYPTED`]
+/// and [`STACK_CHILD`].
+type Template = (usize, usize, Kind, &'static str, Tier, Option<bool>, &'static str, u8, u32);
 
 use Kind::*;
 use Tier::*;
@@ -182,56 +159,56 @@ use names::*;
 
 const TEMPLATES: &[Template] = &[
     // core-banking, eu-central-1
-    t(0, 0, Rds, LEDGER_DB, Gold, YES, "ledger", 0, 420),
-    t(0, 0, Aurora, ACCOUNTS_AURORA, Gold, YES, "accounts", 0, 900),
-    t(0, 0, Rds, CUSTOMER_DB, Gold, None, "crm", 0, 260),
-    t(0, 0, S3, STATEMENTS_BUCKET, Gold, None, "statements", 0, 1200),
-    t(0, 0, Aurora, "core-risk-aurora", Silver, None, "risk", 0, 380),
-    t(0, 0, Ec2, APP_01, Silver, YES, "core-api", 0, 80),
-    t(0, 0, Ec2, "core-app-02", Silver, None, "core-api", 0, 80),
-    t(0, 0, Ebs, APP_01_DATA, Silver, None, "core-api", 0, 500),
-    t(0, 0, Efs, SHARED_FS, Silver, YES, "core-api", 0, 350),
-    t(0, 0, DynamoDb, "core-sessions", Bronze, YES, "core-api", 0, 40),
-    t(0, 0, Ec2, "core-batch-01", Bronze, NO, "batch", 0, 60),
-    t(0, 0, Stack, BATCH_STACK, Bronze, None, "batch", 0, 0),
-    t(0, 0, Ec2, "core-batch-worker", Bronze, None, "batch", STACK_CHILD, 120),
-    t(0, 0, DynamoDb, BATCH_STATE, Bronze, None, "batch", STACK_CHILD, 25),
+    (0, 0, Rds, LEDGER_DB, Gold, YES, "ledger", 0, 420),
+    (0, 0, Aurora, ACCOUNTS_AURORA, Gold, YES, "accounts", 0, 900),
+    (0, 0, Rds, CUSTOMER_DB, Gold, None, "crm", 0, 260),
+    (0, 0, S3, STATEMENTS_BUCKET, Gold, None, "statements", 0, 1200),
+    (0, 0, Aurora, "core-risk-aurora", Silver, None, "risk", 0, 380),
+    (0, 0, Ec2, APP_01, Silver, YES, "core-api", 0, 80),
+    (0, 0, Ec2, "core-app-02", Silver, None, "core-api", 0, 80),
+    (0, 0, Ebs, APP_01_DATA, Silver, None, "core-api", 0, 500),
+    (0, 0, Efs, SHARED_FS, Silver, YES, "core-api", 0, 350),
+    (0, 0, DynamoDb, "core-sessions", Bronze, YES, "core-api", 0, 40),
+    (0, 0, Ec2, "core-batch-01", Bronze, NO, "batch", 0, 60),
+    (0, 0, Stack, BATCH_STACK, Bronze, None, "batch", 0, 0),
+    (0, 0, Ec2, "core-batch-worker", Bronze, None, "batch", STACK_CHILD, 120),
+    (0, 0, DynamoDb, BATCH_STATE, Bronze, None, "batch", STACK_CHILD, 25),
     // core-banking, eu-west-1 (disaster recovery Region)
-    t(0, 1, Rds, REPORTING_DB, Silver, YES, "reporting", 0, 310),
-    t(0, 1, DynamoDb, "core-audit-log", Gold, YES, "audit", 0, 140),
-    t(0, 1, S3, "nordhafen-core-archive-euw1", Bronze, None, "archive", 0, 900),
-    t(0, 1, Ec2, "core-dr-bastion", Bronze, None, "ops", 0, 30),
-    t(0, 1, Ebs, "core-dr-bastion-root", Bronze, None, "ops", 0, 30),
+    (0, 1, Rds, REPORTING_DB, Silver, YES, "reporting", 0, 310),
+    (0, 1, DynamoDb, "core-audit-log", Gold, YES, "audit", 0, 140),
+    (0, 1, S3, "nordhafen-core-archive-euw1", Bronze, None, "archive", 0, 900),
+    (0, 1, Ec2, "core-dr-bastion", Bronze, None, "ops", 0, 30),
+    (0, 1, Ebs, "core-dr-bastion-root", Bronze, None, "ops", 0, 30),
     // payments, eu-central-1
-    t(1, 0, Aurora, CLEARING_AURORA, Gold, YES, "clearing", 0, 600),
-    t(1, 0, Rds, SEPA_DB, Gold, YES, "sepa", 0, 280),
-    t(1, 0, DynamoDb, "payments-idempotency", Gold, None, "gateway", 0, 60),
-    t(1, 0, S3, PAYMENT_FILES, Gold, YES, "files", 0, 450),
-    t(1, 0, Ec2, GW_01, Silver, None, "gateway", 0, 60),
-    t(1, 0, Ec2, "payments-gw-02", Silver, None, "gateway", 0, 60),
-    t(1, 0, Ebs, "payments-gw-02-data", Bronze, None, "gateway", 0, 200),
-    t(1, 0, Ebs, "payments-gw-01-logs", Bronze, None, "gateway", 0, 150),
-    t(1, 0, Efs, "payments-batch-fs", Silver, None, "batch", 0, 220),
-    t(1, 0, Ec2, "payments-batch-01", Bronze, None, "batch", 0, 40),
-    t(1, 0, DynamoDb, TMP_IMPORT, Bronze, None, "migration", UNPROTECTED, 15),
+    (1, 0, Aurora, CLEARING_AURORA, Gold, YES, "clearing", 0, 600),
+    (1, 0, Rds, SEPA_DB, Gold, YES, "sepa", 0, 280),
+    (1, 0, DynamoDb, "payments-idempotency", Gold, None, "gateway", 0, 60),
+    (1, 0, S3, PAYMENT_FILES, Gold, YES, "files", 0, 450),
+    (1, 0, Ec2, GW_01, Silver, None, "gateway", 0, 60),
+    (1, 0, Ec2, "payments-gw-02", Silver, None, "gateway", 0, 60),
+    (1, 0, Ebs, "payments-gw-02-data", Bronze, None, "gateway", 0, 200),
+    (1, 0, Ebs, "payments-gw-01-logs", Bronze, None, "gateway", 0, 150),
+    (1, 0, Efs, "payments-batch-fs", Silver, None, "batch", 0, 220),
+    (1, 0, Ec2, "payments-batch-01", Bronze, None, "batch", 0, 40),
+    (1, 0, DynamoDb, TMP_IMPORT, Bronze, None, "migration", UNPROTECTED, 15),
     // payments, eu-west-1
-    t(1, 1, Rds, "payments-swift-db", Gold, YES, "swift", 0, 190),
-    t(1, 1, Ec2, "payments-dr-gw-01", Bronze, None, "gateway", 0, 60),
-    t(1, 1, S3, "nordhafen-payments-dr-euw1", Bronze, None, "files", 0, 300),
-    t(1, 1, DynamoDb, "payments-fx-rates", Silver, None, "fx", 0, 8),
-    t(1, 1, Rds, "payments-reporting-db", Silver, NO, "reporting", 0, 150),
+    (1, 1, Rds, "payments-swift-db", Gold, YES, "swift", 0, 190),
+    (1, 1, Ec2, "payments-dr-gw-01", Bronze, None, "gateway", 0, 60),
+    (1, 1, S3, "nordhafen-payments-dr-euw1", Bronze, None, "files", 0, 300),
+    (1, 1, DynamoDb, "payments-fx-rates", Silver, None, "fx", 0, 8),
+    (1, 1, Rds, "payments-reporting-db", Silver, NO, "reporting", 0, 150),
     // shared-services, eu-central-1
-    t(2, 0, Ec2, AD_DC_01, Silver, YES, "directory", WINDOWS, 100),
-    t(2, 0, Ec2, "ad-dc-02", Silver, None, "directory", WINDOWS, 100),
-    t(2, 0, Efs, "tooling-fs", Bronze, None, "tooling", 0, 120),
-    t(2, 0, Rds, "ci-artifacts-db", Silver, None, "ci", 0, 90),
-    t(2, 0, S3, "nordhafen-logs-central", Bronze, None, "logging", 0, 2400),
-    t(2, 0, DynamoDb, "terraform-locks", Bronze, None, "tooling", 0, 1),
-    t(2, 0, Ebs, "jenkins-home", Bronze, None, "ci", 0, 250),
+    (2, 0, Ec2, AD_DC_01, Silver, YES, "directory", WINDOWS, 100),
+    (2, 0, Ec2, "ad-dc-02", Silver, None, "directory", WINDOWS, 100),
+    (2, 0, Efs, "tooling-fs", Bronze, None, "tooling", 0, 120),
+    (2, 0, Rds, "ci-artifacts-db", Silver, None, "ci", 0, 90),
+    (2, 0, S3, "nordhafen-logs-central", Bronze, None, "logging", 0, 2400),
+    (2, 0, DynamoDb, "terraform-locks", Bronze, None, "tooling", 0, 1),
+    (2, 0, Ebs, "jenkins-home", Bronze, None, "ci", 0, 250),
     // shared-services, eu-west-1
-    t(2, 1, Ec2, "ad-dc-03", Silver, YES, "directory", WINDOWS, 100),
-    t(2, 1, Ebs, AD_DC_03_DATA, Bronze, None, "directory", UNENCRYPTED, 100),
-    t(2, 1, S3, "nordhafen-config-backup-euw1", Bronze, None, "tooling", 0, 20),
+    (2, 1, Ec2, "ad-dc-03", Silver, YES, "directory", WINDOWS, 100),
+    (2, 1, Ebs, AD_DC_03_DATA, Bronze, None, "directory", UNENCRYPTED, 100),
+    (2, 1, S3, "nordhafen-config-backup-euw1", Bronze, None, "tooling", 0, 20),
 ];
 
 /// A resource of the estate.
@@ -398,202 +375,25 @@ fn ts_utc(y: i32, m: u32, d: u32, h: u32) -> i64 {
 }
 
 impl Model {
+    /// The estate of `scale` for `seed`: a pure function of the two.
     pub fn build(seed: u64, scale: u32) -> Model {
+        // One generator for vaults, plans and restore-testing plans, drawn in this order;
+        // resources draw from their own (seed, template, replica) generators.
         let mut rng = Rng::with_seed(mix(&[seed, 1]));
         let default_role =
             ACCOUNTS.map(|a| format!("arn:aws:iam::{}:role/service-role/AWSBackupDefaultServiceRole", a.id));
-
-        let mut vaults = Vec::new();
-        for (ai, a) in ACCOUNTS.iter().enumerate() {
-            for (ri, r) in REGIONS.iter().enumerate() {
-                let mut names = vec![
-                    format!("nordhafen-{}-gold", a.short),
-                    format!("nordhafen-{}-standard", a.short),
-                    "Default".to_string(),
-                ];
-                if ai == SHARED {
-                    names.push("nordhafen-central-vault".to_string());
-                }
-                for (wi, name) in names.into_iter().enumerate() {
-                    let lock = match (ai, ri, wi) {
-                        (0, 0, VAULT_GOLD) => Lock::Compliance(ts_utc(2026, 2, 2, 9)),
-                        (0, 0, VAULT_STANDARD) => Lock::Governance,
-                        (0, 1, VAULT_GOLD) => Lock::Compliance(ts_utc(2026, 3, 16, 10)),
-                        (1, 0, VAULT_GOLD) => Lock::Compliance(ts_utc(2026, 1, 19, 8)),
-                        (1, 1, VAULT_GOLD) => Lock::Governance,
-                        (SHARED, _, 3) => Lock::Compliance(ts_utc(2025, 11, 3, 11)),
-                        _ => Lock::None,
-                    };
-                    let (min_days, max_days) = match lock {
-                        Lock::None => (None, None),
-                        Lock::Governance => (Some(7), Some(365)),
-                        Lock::Compliance(_) => (Some(35), Some(3650)),
-                    };
-                    vaults.push(Vault {
-                        account: ai,
-                        region: ri,
-                        arn: format!("arn:aws:backup:{r}:{}:backup-vault:{name}", a.id),
-                        key_arn: format!("arn:aws:kms:{r}:{}:key/{}", a.id, guid(u128_of(&mut rng), false)),
-                        name,
-                        lock,
-                        min_days,
-                        max_days,
-                        created: ts_utc(2025, 9 + ri as u32, 1 + 7 * wi as u32, 8 + ai as u32),
-                    });
-                }
+        let vaults = vaults(&mut rng);
+        let (plans, plan_of) = plans(&mut rng);
+        let (resources, by_ar) = resources(seed, scale, |tp| {
+            let (acct, region, kind, _, tier, _, _, flags, _) = *tp;
+            if flags & UNPROTECTED != 0 {
+                None
+            } else if kind == Stack || flags & STACK_CHILD != 0 {
+                Some(STACK_PLAN)
+            } else {
+                Some(plan_of[acct][region][tier as usize])
             }
-        }
-        debug_assert_eq!(vaults.len(), 20);
-        debug_assert_eq!(vaults[central_vault(1)].name, "nordhafen-central-vault");
-
-        // Plans: gold, silver, bronze per account and Region, plus the stack plan.
-        let mut plans = Vec::new();
-        let mut plan_of = [[[0usize; 3]; 2]; 3];
-        for (ai, a) in ACCOUNTS.iter().enumerate() {
-            for (ri, r) in REGIONS.iter().enumerate() {
-                for tier in [Gold, Silver, Bronze] {
-                    let (suffix, rule, cron, hour, weekday, window, keep, cold, vault) = match tier {
-                        Gold => ("gold-daily", "DailyGold", "cron(0 1 ? * * *)", 1, None, 60, 35, None, VAULT_GOLD),
-                        Silver => (
-                            "silver-daily",
-                            "DailySilver",
-                            "cron(0 23 ? * * *)",
-                            23,
-                            None,
-                            120,
-                            35,
-                            None,
-                            VAULT_STANDARD,
-                        ),
-                        Bronze => (
-                            "bronze-weekly",
-                            "WeeklyBronze",
-                            "cron(0 5 ? * WED *)",
-                            5,
-                            Some(3),
-                            480,
-                            120,
-                            Some(30),
-                            VAULT_DEFAULT,
-                        ),
-                    };
-                    plan_of[ai][ri][tier as usize] = plans.len();
-                    plans.push(new_plan(
-                        &mut rng,
-                        a,
-                        r,
-                        format!("nordhafen-{}-{suffix}", a.short),
-                        rule,
-                        cron,
-                        hour,
-                        weekday,
-                        window,
-                        keep,
-                        cold,
-                        vault_index(ai, ri, vault),
-                        (tier == Gold).then(|| vault_index(ai, 1 - ri, VAULT_GOLD)),
-                        (tier != Bronze && ai != SHARED).then(|| central_vault(ri)),
-                    ));
-                }
-            }
-        }
-        let stack_plan = plans.len();
-        plans.push(new_plan(
-            &mut rng,
-            &ACCOUNTS[0],
-            REGIONS[0],
-            "nordhafen-core-batch-stack".into(),
-            "WeeklyStack",
-            "cron(0 2 ? * SUN *)",
-            2,
-            Some(0),
-            240,
-            35,
-            None,
-            vault_index(0, 0, VAULT_STANDARD),
-            None,
-            None,
-        ));
-
-        let mut resources = Vec::new();
-        let mut by_ar: [[Vec<u32>; 2]; 3] = Default::default();
-        let mut first_of_template = vec![0u32; TEMPLATES.len()];
-        for (ti, tp) in TEMPLATES.iter().enumerate() {
-            first_of_template[ti] = resources.len() as u32;
-            for k in 0..scale {
-                let mut r = Rng::with_seed(mix(&[seed, 2, ti as u64, u64::from(k)]));
-                let name = if k == 0 { tp.name.to_string() } else { format!("{}-r{k:04}", tp.name) };
-                let a = &ACCOUNTS[tp.acct];
-                let reg = REGIONS[tp.region];
-                let (arn, config_id) = match tp.kind {
-                    Ec2 => {
-                        let id = format!("i-{}", hex17(u128_of(&mut r)));
-                        (format!("arn:aws:ec2:{reg}:{}:instance/{id}", a.id), id)
-                    }
-                    Ebs => {
-                        let id = format!("vol-{}", hex17(u128_of(&mut r)));
-                        (format!("arn:aws:ec2:{reg}:{}:volume/{id}", a.id), id)
-                    }
-                    Rds => (format!("arn:aws:rds:{reg}:{}:db:{name}", a.id), name.clone()),
-                    Aurora => (format!("arn:aws:rds:{reg}:{}:cluster:{name}", a.id), name.clone()),
-                    DynamoDb => (format!("arn:aws:dynamodb:{reg}:{}:table/{name}", a.id), name.clone()),
-                    Efs => {
-                        let id = format!("fs-{}", hex17(u128_of(&mut r)));
-                        (format!("arn:aws:elasticfilesystem:{reg}:{}:file-system/{id}", a.id), id)
-                    }
-                    S3 => (format!("arn:aws:s3:::{name}"), name.clone()),
-                    Stack => {
-                        let id = format!("{name}/{}", guid(u128_of(&mut r), false));
-                        (format!("arn:aws:cloudformation:{reg}:{}:stack/{id}", a.id), id)
-                    }
-                };
-                let factor = if k == 0 { 1.0 } else { 0.6 + 0.8 * r.f64() };
-                let gb = f64::from(tp.size_gb) * factor;
-                let (b, rs) = durations(tp.kind, gb);
-                let plan = if tp.flags & UNPROTECTED != 0 {
-                    None
-                } else if tp.kind == Stack || tp.flags & STACK_CHILD != 0 {
-                    Some(stack_plan)
-                } else {
-                    Some(plan_of[tp.acct][tp.region][tp.tier as usize])
-                };
-                by_ar[tp.acct][tp.region].push(resources.len() as u32);
-                resources.push(Resource {
-                    account: tp.acct,
-                    region: tp.region,
-                    kind: tp.kind,
-                    name,
-                    base_name: tp.name,
-                    replica: k,
-                    arn,
-                    config_id,
-                    tier: tp.tier,
-                    candidate: tp.candidate,
-                    app: tp.app,
-                    plan,
-                    windows: tp.flags & WINDOWS != 0,
-                    encrypted: tp.flags & UNENCRYPTED == 0,
-                    stack_child: tp.flags & STACK_CHILD != 0,
-                    children: Vec::new(),
-                    size_bytes: (gb * 1_073_741_824.0) as u64,
-                    backup_min: b,
-                    restore_min: rs,
-                });
-            }
-        }
-        // Link each stack to the children templates that follow it (same replica number).
-        for (ti, tp) in TEMPLATES.iter().enumerate() {
-            if tp.kind != Stack {
-                continue;
-            }
-            let kids: Vec<usize> =
-                (ti + 1..TEMPLATES.len()).take_while(|&c| TEMPLATES[c].flags & STACK_CHILD != 0).collect();
-            for k in 0..scale {
-                let children = kids.iter().map(|&c| first_of_template[c] + k).collect();
-                resources[(first_of_template[ti] + k) as usize].children = children;
-            }
-        }
-
+        });
         let restore_plans = restore_plans(&mut rng, &resources, &by_ar);
         Model { seed, scale, resources, vaults, plans, restore_plans, by_ar, default_role }
     }
@@ -651,23 +451,184 @@ impl Model {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn new_plan(
-    rng: &mut Rng,
-    a: &Account,
-    region: &str,
-    name: String,
-    rule_name: &'static str,
-    cron: &'static str,
-    hour: i64,
-    weekday: Option<i64>,
-    start_window_min: i64,
-    delete_after_days: u32,
-    move_to_cold_days: Option<u32>,
-    vault: usize,
-    copy_region_vault: Option<usize>,
-    copy_account_vault: Option<usize>,
-) -> Plan {
+/// Vaults of every account and Region, in [`vault_index`] order.
+fn vaults(rng: &mut Rng) -> Vec<Vault> {
+    let mut vaults = Vec::new();
+    for (ai, a) in ACCOUNTS.iter().enumerate() {
+        for (ri, r) in REGIONS.iter().enumerate() {
+            let mut names = vec![
+                format!("nordhafen-{}-gold", a.short),
+                format!("nordhafen-{}-standard", a.short),
+                "Default".into(),
+            ];
+            if ai == SHARED {
+                names.push("nordhafen-central-vault".to_string());
+            }
+            for (wi, name) in names.into_iter().enumerate() {
+                let lock = match (ai, ri, wi) {
+                    (0, 0, VAULT_GOLD) => Lock::Compliance(ts_utc(2026, 2, 2, 9)),
+                    (0, 0, VAULT_STANDARD) => Lock::Governance,
+                    (0, 1, VAULT_GOLD) => Lock::Compliance(ts_utc(2026, 3, 16, 10)),
+                    (1, 0, VAULT_GOLD) => Lock::Compliance(ts_utc(2026, 1, 19, 8)),
+                    (1, 1, VAULT_GOLD) => Lock::Governance,
+                    (SHARED, _, 3) => Lock::Compliance(ts_utc(2025, 11, 3, 11)),
+                    _ => Lock::None,
+                };
+                let (min_days, max_days) = match lock {
+                    Lock::None => (None, None),
+                    Lock::Governance => (Some(7), Some(365)),
+                    Lock::Compliance(_) => (Some(35), Some(3650)),
+                };
+                vaults.push(Vault {
+                    account: ai,
+                    region: ri,
+                    arn: format!("arn:aws:backup:{r}:{}:backup-vault:{name}", a.id),
+                    key_arn: format!("arn:aws:kms:{r}:{}:key/{}", a.id, guid(u128_of(rng), false)),
+                    name,
+                    lock,
+                    min_days,
+                    max_days,
+                    created: ts_utc(2025, 9 + ri as u32, 1 + 7 * wi as u32, 8 + ai as u32),
+                });
+            }
+        }
+    }
+    debug_assert_eq!(vaults.len(), 20);
+    debug_assert_eq!(vaults[central_vault(1)].name, "nordhafen-central-vault");
+    vaults
+}
+
+/// The rule of a backup plan: (plan name suffix, rule name, schedule, hour, weekday, start
+/// window in minutes, retention days, days before cold storage, vault of the account and Region).
+type RuleSpec = (&'static str, &'static str, &'static str, i64, Option<i64>, i64, u32, Option<u32>, usize);
+
+/// The gold, silver and bronze plans (by [`Tier`]) of every account and Region.
+const TIER_RULES: [RuleSpec; 3] = [
+    ("gold-daily", "DailyGold", "cron(0 1 ? * * *)", 1, None, 60, 35, None, VAULT_GOLD),
+    ("silver-daily", "DailySilver", "cron(0 23 ? * * *)", 23, None, 120, 35, None, VAULT_STANDARD),
+    ("bronze-weekly", "WeeklyBronze", "cron(0 5 ? * WED *)", 5, Some(3), 480, 120, Some(30), VAULT_DEFAULT),
+];
+/// The plan of the CloudFormation stack and its resources (core-banking, eu-central-1).
+const STACK_RULE: RuleSpec =
+    ("batch-stack", "WeeklyStack", "cron(0 2 ? * SUN *)", 2, Some(0), 240, 35, None, VAULT_STANDARD);
+/// Index of the stack plan: after the three tier plans of every account and Region.
+const STACK_PLAN: usize = ACCOUNTS.len() * REGIONS.len() * TIER_RULES.len();
+
+/// Plans: gold, silver, bronze per account and Region, then the stack plan; and the index of
+/// each tier plan by account, Region and tier.
+fn plans(rng: &mut Rng) -> (Vec<Plan>, [[[usize; 3]; 2]; 3]) {
+    let mut plans = Vec::new();
+    let mut plan_of = [[[0usize; 3]; 2]; 3];
+    for ai in 0..ACCOUNTS.len() {
+        for ri in 0..REGIONS.len() {
+            for tier in [Gold, Silver, Bronze] {
+                plan_of[ai][ri][tier as usize] = plans.len();
+                let mut plan = new_plan(rng, ai, ri, &TIER_RULES[tier as usize]);
+                plan.copy_region_vault = (tier == Gold).then(|| vault_index(ai, 1 - ri, VAULT_GOLD));
+                plan.copy_account_vault = (tier != Bronze && ai != SHARED).then(|| central_vault(ri));
+                plans.push(plan);
+            }
+        }
+    }
+    debug_assert_eq!(plans.len(), STACK_PLAN);
+    plans.push(new_plan(rng, 0, 0, &STACK_RULE));
+    (plans, plan_of)
+}
+
+/// Every resource (each template `scale` times, repeats after the scale-1 one) with its plan
+/// from `plan_for`, stacks linked to their children, and the resources per account and Region.
+fn resources(
+    seed: u64,
+    scale: u32,
+    plan_for: impl Fn(&Template) -> Option<usize>,
+) -> (Vec<Resource>, [[Vec<u32>; 2]; 3]) {
+    let mut resources = Vec::new();
+    let mut by_ar: [[Vec<u32>; 2]; 3] = Default::default();
+    let mut first_of_template = vec![0u32; TEMPLATES.len()];
+    for (ti, tp) in TEMPLATES.iter().enumerate() {
+        first_of_template[ti] = resources.len() as u32;
+        for k in 0..scale {
+            by_ar[tp.0][tp.1].push(resources.len() as u32);
+            resources.push(resource(seed, ti, k, plan_for(tp)));
+        }
+    }
+    // Link each stack to the children templates that follow it (same replica number).
+    for (ti, tp) in TEMPLATES.iter().enumerate() {
+        if tp.2 != Stack {
+            continue;
+        }
+        let kids: Vec<usize> = (ti + 1..TEMPLATES.len()).take_while(|&c| TEMPLATES[c].7 & STACK_CHILD != 0).collect();
+        for k in 0..scale {
+            let children = kids.iter().map(|&c| first_of_template[c] + k).collect();
+            resources[(first_of_template[ti] + k) as usize].children = children;
+        }
+    }
+    (resources, by_ar)
+}
+
+/// Replica `k` of template `ti` (children of stacks are linked later).
+fn resource(seed: u64, ti: usize, k: u32, plan: Option<usize>) -> Resource {
+    let (acct, region, kind, base_name, tier, candidate, app, flags, size_gb) = TEMPLATES[ti];
+    let mut r = Rng::with_seed(mix(&[seed, 2, ti as u64, u64::from(k)]));
+    let name = if k == 0 { base_name.to_string() } else { format!("{base_name}-r{k:04}") };
+    let (arn, config_id) = arn_and_config_id(kind, &ACCOUNTS[acct], REGIONS[region], &name, &mut r);
+    let factor = if k == 0 { 1.0 } else { 0.6 + 0.8 * r.f64() };
+    let gb = f64::from(size_gb) * factor;
+    let (backup_min, restore_min) = durations(kind, gb);
+    Resource {
+        account: acct,
+        region,
+        kind,
+        name,
+        base_name,
+        replica: k,
+        arn,
+        config_id,
+        tier,
+        candidate,
+        app,
+        plan,
+        windows: flags & WINDOWS != 0,
+        encrypted: flags & UNENCRYPTED == 0,
+        stack_child: flags & STACK_CHILD != 0,
+        children: Vec::new(),
+        size_bytes: (gb * 1_073_741_824.0) as u64,
+        backup_min,
+        restore_min,
+    }
+}
+
+/// ARN of a new resource and the id AWS Config knows it by (random ids drawn from `r`).
+fn arn_and_config_id(kind: Kind, a: &Account, reg: &str, name: &str, r: &mut Rng) -> (String, String) {
+    let (arn, id) = match kind {
+        Ec2 => {
+            let id = format!("i-{}", hex17(u128_of(r)));
+            (format!("arn:aws:ec2:{reg}:{}:instance/{id}", a.id), id)
+        }
+        Ebs => {
+            let id = format!("vol-{}", hex17(u128_of(r)));
+            (format!("arn:aws:ec2:{reg}:{}:volume/{id}", a.id), id)
+        }
+        Rds => (format!("arn:aws:rds:{reg}:{}:db:{name}", a.id), name.to_string()),
+        Aurora => (format!("arn:aws:rds:{reg}:{}:cluster:{name}", a.id), name.to_string()),
+        DynamoDb => (format!("arn:aws:dynamodb:{reg}:{}:table/{name}", a.id), name.to_string()),
+        Efs => {
+            let id = format!("fs-{}", hex17(u128_of(r)));
+            (format!("arn:aws:elasticfilesystem:{reg}:{}:file-system/{id}", a.id), id)
+        }
+        S3 => (format!("arn:aws:s3:::{name}"), name.to_string()),
+        Stack => {
+            let id = format!("{name}/{}", guid(u128_of(r), false));
+            (format!("arn:aws:cloudformation:{reg}:{}:stack/{id}", a.id), id)
+        }
+    };
+    (arn, id)
+}
+
+/// A plan of account `ai` in Region `ri` with `rule` (ids drawn from `rng`); no copies.
+fn new_plan(rng: &mut Rng, ai: usize, ri: usize, rule: &RuleSpec) -> Plan {
+    let &(suffix, rule_name, cron, hour, weekday, start_window_min, delete_after_days, move_to_cold_days, vault) = rule;
+    let a = &ACCOUNTS[ai];
     let id = guid(u128_of(rng), false);
     let version = {
         // Backup plan versions are 40-odd URL-safe characters.
@@ -675,11 +636,11 @@ fn new_plan(
         format!("{}{}", hex17(v), hex17(v >> 60)).to_uppercase()
     };
     Plan {
-        arn: format!("arn:aws:backup:{region}:{}:backup-plan:{id}", a.id),
+        arn: format!("arn:aws:backup:{}:{}:backup-plan:{id}", REGIONS[ri], a.id),
         id,
         version,
         rule_id: guid(u128_of(rng), false),
-        name,
+        name: format!("nordhafen-{}-{suffix}", a.short),
         rule_name,
         cron,
         hour,
@@ -687,9 +648,9 @@ fn new_plan(
         start_window_min,
         delete_after_days,
         move_to_cold_days,
-        vault,
-        copy_region_vault,
-        copy_account_vault,
+        vault: vault_index(ai, ri, vault),
+        copy_region_vault: None,
+        copy_account_vault: None,
     }
 }
 
