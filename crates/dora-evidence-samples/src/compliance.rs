@@ -216,7 +216,13 @@ fn resource_cells<'a>(m: &'a Model, r: usize, c: usize, ok: bool, t: i64, id: &'
     ]
 }
 
-/// Writes one control-level rows for the given account/Region pairs.
+/// Every evaluation of the report delivered on `day`: (account, Region, control, time), by
+/// account/Region pair, then control.
+fn evaluations(day: i64, pairs: &[(usize, usize)]) -> impl Iterator<Item = (usize, usize, usize, i64)> + '_ {
+    pairs.iter().flat_map(move |&(a, region)| (0..CONTROLS.len()).map(move |c| (a, region, c, evaluated(day, c))))
+}
+
+/// Writes the control-level rows for the given account/Region pairs.
 fn write_controls(
     m: &Model,
     truth: &Truth,
@@ -224,17 +230,14 @@ fn write_controls(
     pairs: &[(usize, usize)],
     mut emit: impl FnMut(&[Cell<'_>]) -> io::Result<()>,
 ) -> io::Result<()> {
-    for &(a, region) in pairs {
-        for c in 0..CONTROLS.len() {
-            let t = evaluated(day, c);
-            let row = control_row(m, truth, a, region, c, t);
-            let p = params(c, region);
-            emit(&control_cells(a, region, c, &row, t, &p))?;
-        }
+    for (a, region, c, t) in evaluations(day, pairs) {
+        let row = control_row(m, truth, a, region, c, t);
+        emit(&control_cells(a, region, c, &row, t, &params(c, region)))?;
     }
     Ok(())
 }
 
+/// Writes one row per resource in scope of each control, for the given account/Region pairs.
 fn write_resources(
     m: &Model,
     truth: &Truth,
@@ -242,15 +245,12 @@ fn write_resources(
     pairs: &[(usize, usize)],
     mut emit: impl FnMut(&[Cell<'_>]) -> io::Result<()>,
 ) -> io::Result<()> {
-    for &(a, region) in pairs {
-        for c in 0..CONTROLS.len() {
-            let t = evaluated(day, c);
-            for &r in &m.by_ar[a][region] {
-                let Some(ok) = verdict(m, truth, c, r as usize, t) else { continue };
-                let res = &m.resources[r as usize];
-                let id = format!("{}/{}", res.kind.config_type(), res.config_id);
-                emit(&resource_cells(m, r as usize, c, ok, t, &id))?;
-            }
+    for (a, region, c, t) in evaluations(day, pairs) {
+        for &r in &m.by_ar[a][region] {
+            let Some(ok) = verdict(m, truth, c, r as usize, t) else { continue };
+            let res = &m.resources[r as usize];
+            let id = format!("{}/{}", res.kind.config_type(), res.config_id);
+            emit(&resource_cells(m, r as usize, c, ok, t, &id))?;
         }
     }
     Ok(())

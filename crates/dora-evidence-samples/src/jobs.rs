@@ -211,16 +211,26 @@ impl Timing {
     }
 }
 
+/// A backup job (a composite stack backup is a parent job and one child job per resource).
 #[derive(Clone, Debug)]
 pub(crate) struct Backup {
+    /// Job id (printed upper-case).
     pub id: u128,
+    /// The resource backed up (index into the model's resources).
     pub res: u32,
+    /// Created, started, ended, final state.
     pub time: Timing,
+    /// Why it ended that way.
     pub msg: Msg,
+    /// Bytes backed up (0 unless completed).
     pub size: u64,
+    /// Id of the recovery point it creates.
     pub rp: u128,
+    /// A composite job whose children do the work.
     pub is_parent: bool,
+    /// The parent job of a child job.
     pub parent: Option<u128>,
+    /// The scenario it plays, if any.
     pub scenario: Option<Scenario>,
 }
 
@@ -327,18 +337,20 @@ pub(crate) fn backups(m: &Model, r: u32, day: i64, out: &mut Vec<Job>) {
         return;
     }
     let b = one_backup(m, r, created, day, None, &mut rng);
+    // Completed backups are copied: daily to the other Region, on Sundays to the central vault.
     let completed = b.time.state == State::Completed;
-    let (b_end, b_rp, b_id, b_size) = (b.time.end, b.rp, b.id, b.size);
+    let copies = [
+        plan.copy_region_vault.map(|v| (Dest::CrossRegion, v)),
+        plan.copy_account_vault.filter(|_| weekday(day) == 0).map(|v| (Dest::CrossAccount, v)),
+    ];
+    let copies: Vec<Copy> = copies
+        .into_iter()
+        .flatten()
+        .filter(|_| completed)
+        .map(|(dest, vault)| copy_job(res, &b, dest, vault, day, &mut rng))
+        .collect();
     out.push(Job::Backup(b));
-    if !completed {
-        return;
-    }
-    if let Some(vault) = plan.copy_region_vault {
-        out.push(Job::Copy(copy_job(res, r, b_id, b_rp, b_end, b_size, Dest::CrossRegion, vault, day, &mut rng)));
-    }
-    if let Some(vault) = plan.copy_account_vault.filter(|_| weekday(day) == 0) {
-        out.push(Job::Copy(copy_job(res, r, b_id, b_rp, b_end, b_size, Dest::CrossAccount, vault, day, &mut rng)));
-    }
+    out.extend(copies.into_iter().map(Job::Copy));
 }
 
 /// One backup job; `parent` is set for the children of a composite job.
@@ -406,64 +418,42 @@ fn stack_jobs(m: &Model, r: u32, created: i64, day: i64, rng: &mut Rng, out: &mu
     let res = &m.resources[r as usize];
     let id = u128_of(rng);
     let rp = u128_of(rng);
-    let first = out.len() + 1;
-    let mut end = created;
-    let mut done = 0;
-    let mut size = 0;
+    let children: Vec<Backup> = res
+        .children
+        .iter()
+        .map(|&c| one_backup(m, c, created + jitter(rng, 5_000, 40_000), day, Some(id), rng))
+        .collect();
+    let done: Vec<&Backup> = children.iter().filter(|c| c.time.state == State::Completed).collect();
+    let last_child_end = children.iter().map(|c| c.time.end).fold(created, i64::max);
+    let state = match done.len() {
+        n if n == children.len() => State::Completed,
+        0 => State::Failed,
+        _ => State::Partial,
+    };
+    let failed_child = children.iter().any(|c| c.scenario == Some(Scenario::ParentPartial));
     out.push(Job::Backup(Backup {
         id,
         res: r,
-        time: Timing { created, started: Some(created + 5_000), end, state: State::Completed },
-        msg: Msg::None,
-        size: 0,
+        time: Timing {
+            created,
+            started: Some(created + 5_000),
+            end: last_child_end + jitter(rng, 30_000, 90_000),
+            state,
+        },
+        msg: if done.len() < children.len() { Msg::ChildFailed } else { Msg::None },
+        size: done.iter().map(|c| c.size).sum(),
         rp,
         is_parent: true,
         parent: None,
-        scenario: None,
+        scenario: failed_child.then_some(Scenario::ParentPartial),
     }));
-    for &c in &res.children {
-        let child = one_backup(m, c, created + jitter(rng, 5_000, 40_000), day, Some(id), rng);
-        end = end.max(child.time.end);
-        if child.time.state == State::Completed {
-            done += 1;
-            size += child.size;
-        }
-        out.push(Job::Backup(child));
-    }
-    let n = res.children.len();
-    let failed_child =
-        out[first..].iter().any(|j| matches!(j, Job::Backup(b) if b.scenario == Some(Scenario::ParentPartial)));
-    if let Some(Job::Backup(p)) = out.get_mut(first - 1) {
-        p.time.end = end + jitter(rng, 30_000, 90_000);
-        p.size = size;
-        p.time.state = match done {
-            _ if done == n => State::Completed,
-            0 => State::Failed,
-            _ => State::Partial,
-        };
-        if done < n {
-            p.msg = Msg::ChildFailed;
-        }
-        if failed_child {
-            p.scenario = Some(Scenario::ParentPartial);
-        }
-    }
+    out.extend(children.into_iter().map(Job::Backup));
 }
 
-#[allow(clippy::too_many_arguments)]
-fn copy_job(
-    res: &Resource,
-    r: u32,
-    backup_id: u128,
-    src_rp: u128,
-    backup_end: i64,
-    size: u64,
-    dest: Dest,
-    dest_vault: usize,
-    day: i64,
-    rng: &mut Rng,
-) -> Copy {
-    let created = backup_end + jitter(rng, 40_000, 5 * MIN);
+/// The copy of completed backup `b` of `res` to `dest_vault`.
+fn copy_job(res: &Resource, b: &Backup, dest: Dest, dest_vault: usize, day: i64, rng: &mut Rng) -> Copy {
+    let size = b.size;
+    let created = b.time.end + jitter(rng, 40_000, 5 * MIN);
     let started = created + jitter(rng, 5_000, 60_000);
     let minutes = (5.0 + size as f64 / 1_073_741_824.0 / 25.0).min(110.0) * (0.8 + 0.5 * rng.f64());
     let mut state = State::Completed;
@@ -482,9 +472,9 @@ fn copy_job(
     };
     Copy {
         id: u128_of(rng),
-        res: r,
-        backup_id,
-        src_rp,
+        res: b.res,
+        backup_id: b.id,
+        src_rp: b.rp,
         dest,
         dest_vault,
         dest_rp: u128_of(rng),

@@ -129,72 +129,61 @@ impl TsText {
     }
 }
 
-fn push2(buf: &mut [u8; 40], len: &mut usize, v: u32) {
-    buf[*len] = b'0' + (v / 10 % 10) as u8;
-    buf[*len + 1] = b'0' + (v % 10) as u8;
-    *len += 2;
+impl TsText {
+    /// Appends `bytes`.
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Appends `sep` (if any) and the two last digits of `v`.
+    fn push2(&mut self, sep: &[u8], v: u32) {
+        self.push(sep);
+        self.push(&[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
+    }
 }
 
 /// Formats `ms` (milliseconds since the epoch) in `style`.
 pub(crate) fn ts(ms: i64, style: TsStyle) -> TsText {
-    let mut buf = [0u8; 40];
-    let mut len = 0;
+    let mut out = TsText { buf: [0u8; 40], len: 0 };
     if style == TsStyle::Epoch {
-        let secs = ms.div_euclid(1000);
-        let frac = ms.rem_euclid(1000);
-        let mut text = format!("{secs}.{frac:03}");
+        let mut text = format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000));
         while text.ends_with('0') && !text.ends_with(".0") {
             text.pop();
         }
-        buf[..text.len()].copy_from_slice(text.as_bytes());
-        return TsText { buf, len: text.len() };
+        out.push(text.as_bytes());
+        return out;
     }
     let dt = DateTime::from_timestamp_millis(ms).unwrap_or_default();
     let year = dt.year().clamp(0, 9999) as u32;
-    push2(&mut buf, &mut len, year / 100);
-    push2(&mut buf, &mut len, year % 100);
-    buf[len] = b'-';
-    len += 1;
-    push2(&mut buf, &mut len, dt.month());
-    buf[len] = b'-';
-    len += 1;
-    push2(&mut buf, &mut len, dt.day());
-    buf[len] = b'T';
-    len += 1;
-    push2(&mut buf, &mut len, dt.hour());
-    buf[len] = b':';
-    len += 1;
-    push2(&mut buf, &mut len, dt.minute());
-    buf[len] = b':';
-    len += 1;
-    push2(&mut buf, &mut len, dt.second());
+    out.push2(b"", year / 100);
+    out.push2(b"", year % 100);
+    out.push2(b"-", dt.month());
+    out.push2(b"-", dt.day());
+    out.push2(b"T", dt.hour());
+    out.push2(b":", dt.minute());
+    out.push2(b":", dt.second());
     let millis = ms.rem_euclid(1000) as u32;
-    let tail: &[u8] = match style {
-        TsStyle::Report => {
-            buf[len] = b'.';
-            len += 1;
-            push2(&mut buf, &mut len, millis / 10);
-            buf[len] = b'0' + (millis % 10) as u8;
-            len += 1;
-            b"Z"
-        }
-        TsStyle::Seconds => b"Z",
-        _ => {
-            if millis != 0 {
-                buf[len] = b'.';
-                len += 1;
-                push2(&mut buf, &mut len, millis / 10);
-                buf[len] = b'0' + (millis % 10) as u8;
-                len += 1;
-                buf[len..len + 3].copy_from_slice(b"000");
-                len += 3;
-            }
-            b"+00:00"
-        }
+    let with_millis = |out: &mut TsText| {
+        out.push2(b".", millis / 10);
+        out.push(&[b'0' + (millis % 10) as u8]);
     };
-    buf[len..len + tail.len()].copy_from_slice(tail);
-    len += tail.len();
-    TsText { buf, len }
+    match style {
+        TsStyle::Report => {
+            with_millis(&mut out);
+            out.push(b"Z");
+        }
+        TsStyle::Seconds => out.push(b"Z"),
+        _ => {
+            // Python's isoformat: microseconds, and no fraction at all when it is zero.
+            if millis != 0 {
+                with_millis(&mut out);
+                out.push(b"000");
+            }
+            out.push(b"+00:00");
+        }
+    }
+    out
 }
 
 /// `YYYY-MM-DD` of a day number (days since the epoch).

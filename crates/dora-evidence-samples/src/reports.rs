@@ -240,12 +240,19 @@ const BACKUP_CSV: &[Col] = &[
     BackupSizeInBytes, BackupVaultName, BackupVaultArn, VaultType, VaultLockStatus, IsEncrypted, EncryptionKeyArn,
     IamRoleArn,
 ];
-/// The older Athena-era column set (no names, no parent fields, no expanded context).
-#[rustfmt::skip]
-const BACKUP_CSV_OLD: &[Col] = &[
-    PeriodStart, PeriodEnd, PathToRoot, AccountId, Region, BackupJobId, JobStatus, StatusMessage, ResourceType,
-    ResourceArn, BackupPlanArn, BackupRuleId, CreationDate, CompletionDate, ExpectedCompletionDate,
-    RecoveryPointArn, JobRunTime, BackupSizeInBytes, BackupVaultName, BackupVaultArn, IamRoleArn,
+/// Columns the older Athena-era backup report lacks (names, parent fields, expanded context):
+/// the old column set is [`BACKUP_CSV`] without them.
+const NOT_IN_OLD_BACKUP_CSV: &[Col] = &[
+    ResourceName,
+    BackupPlanName,
+    BackupRuleName,
+    InitiationDate,
+    IsParentJob,
+    ParentJobId,
+    VaultType,
+    VaultLockStatus,
+    IsEncrypted,
+    EncryptionKeyArn,
 ];
 #[rustfmt::skip]
 const COPY_JSON: &[Col] = &[
@@ -307,6 +314,7 @@ impl Variant {
         let mut cols = Vec::with_capacity(base.len());
         for &c in base {
             match c {
+                c if self.snake_old && NOT_IN_OLD_BACKUP_CSV.contains(&c) => {}
                 PeriodStart if self.single_period => cols.push(Period),
                 PeriodEnd if self.single_period => {}
                 VaultType if !self.vault_type => {}
@@ -750,7 +758,6 @@ fn open_json(
 fn open_csv(out: &Out, t: Template, region: usize, day: i64, period: &[String; 3]) -> io::Result<Report> {
     let v = Variant::of(t, region, day);
     let base = match t {
-        Template::Backup if v.snake_old => BACKUP_CSV_OLD,
         Template::Backup => BACKUP_CSV,
         Template::Copy => COPY_CSV,
         Template::Restore => RESTORE_CSV,

@@ -332,112 +332,11 @@ impl Truth {
         }
     }
 
-    /// `ground-truth.json`.
+    /// `ground-truth.json`. Lists of resources (and ARNs) only while small (scale ≤ 44);
+    /// counts always.
     pub fn to_json(&self, m: &Model, input_files: u64, input_bytes: u64) -> Value {
-        let mut minutes = self.test_minutes_period.clone();
-        minutes.sort_by(f64::total_cmp);
-        let p95 = if minutes.is_empty() { None } else { Some(minutes[(minutes.len() * 95).div_ceil(100) - 1]) };
-        let round = |x: f64| (x * 100.0).round() / 100.0;
-
-        let candidates: Vec<usize> =
-            (0..m.resources.len()).filter(|&i| m.resources[i].candidate == Some(true)).collect();
-        let untested: Vec<&str> = candidates
-            .iter()
-            .filter(|&&i| self.res[i].passing_tests_in_period == 0)
-            .map(|&i| m.resources[i].arn.as_str())
-            .collect();
-
-        // Lists of resources only while small (scale ≤ 44); counts always.
         let small = m.resources.len() <= 2000;
-        let resources: Vec<Value> = if small {
-            m.resources.iter().enumerate().map(|(i, r)| self.resource_json(m, i, r)).collect()
-        } else {
-            Vec::new()
-        };
-        // Every resource of the estate is in the tag inventory, so every one is considered; with a
-        // catch-all target a resource breaches RPO h when its exposure exceeds h or nothing
-        // completed inside the period.
-        let exposure = |i: usize| self.res[i].max_exposure_ms();
-        let breaches = |h: i64| (0..m.resources.len()).filter(|&i| exposure(i).is_none_or(|e| e > h * HOUR)).count();
-        let without_rp: Vec<&str> =
-            (0..m.resources.len()).filter(|&i| exposure(i).is_none()).map(|i| m.resources[i].arn.as_str()).collect();
-
-        let no_plan: Vec<Value> = (0..ACCOUNTS.len())
-            .flat_map(|a| (0..REGIONS.len()).map(move |r| (a, r)))
-            .filter(|&(a, r)| m.restore_plan_of(a, r).is_none())
-            .map(|(a, r)| json!({ "account": ACCOUNTS[a].id, "region": REGIONS[r] }))
-            .collect();
-        let plans: Vec<Value> = m
-            .restore_plans
-            .iter()
-            .map(|p| {
-                json!({
-                    "account": ACCOUNTS[p.account].id, "region": REGIONS[p.region], "name": p.name, "arn": p.arn,
-                    "schedule": p.cron, "validation": p.validation,
-                    "selections": p.selections.iter().map(|s| json!({"name": s.name, "resource_type": s.kind.label(),
-                        "candidates": s.candidates.len(),
-                        "candidate_arns": if small { s.candidates.iter().map(|&c| m.resources[c as usize].arn.as_str()).collect() } else { Vec::new() }})).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let vaults: Vec<Value> = m
-            .vaults
-            .iter()
-            .map(|v| {
-                let (mode, lock_date) = match v.lock {
-                    Lock::None => ("none", None),
-                    Lock::Governance => ("governance", None),
-                    Lock::Compliance(t) => ("compliance", Some(ts(t, TsStyle::Seconds).as_str().to_string())),
-                };
-                json!({ "account": ACCOUNTS[v.account].id, "region": REGIONS[v.region], "name": v.name, "arn": v.arn,
-                        "lock_mode": mode, "locked": v.lock != Lock::None, "lock_date": lock_date,
-                        "min_retention_days": v.min_days, "max_retention_days": v.max_days })
-            })
-            .collect();
-        let holds: Vec<Value> = LEGAL_HOLDS
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                json!({ "id": legal_hold_id(m, i), "title": h.0, "account": ACCOUNTS[0].id, "region": REGIONS[0],
-                        "final_status": if h.3.is_some() { "CANCELED" } else { "ACTIVE" },
-                        "created": ts(h.2, TsStyle::Seconds).as_str(), "canceled": h.3.map(|c| ts(c, TsStyle::Seconds).as_str().to_string()) })
-            })
-            .collect();
-        let backup_alarm = |a: &&(usize, usize, &str, &str, &str, bool, bool)| a.3 == "NumberOfBackupJobsFailed";
-        let with_action: Vec<Value> = ALARMS
-            .iter()
-            .filter(backup_alarm)
-            .filter(|a| a.5)
-            .map(|a| json!({"account": ACCOUNTS[a.0].id, "region": REGIONS[a.1], "alarm": a.2}))
-            .collect();
-        let without_action: Vec<Value> = ALARMS
-            .iter()
-            .filter(backup_alarm)
-            .filter(|a| !a.5)
-            .map(|a| json!({"account": ACCOUNTS[a.0].id, "region": REGIONS[a.1], "alarm": a.2}))
-            .collect();
-        let without_alarms: Vec<&str> = (0..ACCOUNTS.len())
-            .filter(|&a| !ALARMS.iter().any(|x| x.0 == a && x.4 == "AWS/Backup"))
-            .map(|a| ACCOUNTS[a].id)
-            .collect();
-
-        let mut scenarios: serde_json::Map<String, Value> =
-            self.scenarios.iter().map(|(k, v)| (k.to_string(), Value::Array(v.clone()))).collect();
-        let by_arn = |name: &str| m.resources.iter().find(|r| r.is(name)).map(|r| r.arn.clone());
-        use super::model::names::*;
-        scenarios.insert(
-            "unprotected_resource".into(),
-            json!({ "arn": by_arn(TMP_IMPORT), "note": "in the tag inventory, in no backup plan: no jobs" }),
-        );
-        scenarios.insert(
-            "unencrypted_resource".into(),
-            json!({ "arn": by_arn(AD_DC_03_DATA), "note": "unencrypted EBS volume: isEncrypted false, control BACKUP_RECOVERY_POINT_ENCRYPTED NON_COMPLIANT" }),
-        );
-        scenarios.insert(
-            "never_tested_candidates".into(),
-            json!({ "count": untested.len(), "arns": if small { untested.clone() } else { Vec::new() }, "why": "DynamoDB is not in core-banking eu-central-1's selections; payments and shared-services eu-west-1 have no restore testing plan" }),
-        );
-
+        let (candidates, untested) = self.candidates(m);
         json!({
             "semantics": 2,
             "generator": { "command": format!("dora-evidence samples --scale {} --seed {} --out <dir>", m.scale, m.seed),
@@ -449,29 +348,7 @@ impl Truth {
                         "json_reports": a.json_reports, "snapshot_times": if a.epoch_times {"epoch seconds (CLI v1)"} else {"ISO 8601 (CLI v2)"}})).collect::<Vec<_>>(),
             "regions": REGIONS,
             "input": { "files": input_files, "bytes": input_bytes },
-            "resources": {
-                "total": m.resources.len(),
-                "by_type": count_by(m.resources.iter().map(|r| r.kind.label())),
-                "by_tier": count_by(m.resources.iter().filter(|r| r.kind != Kind::Stack).map(|r| r.tier.label())),
-                "rpo_breaches_with_catch_all_target_of_hours": {
-                    "24": breaches(24), "25": breaches(25), "26": breaches(26), "48": breaches(48),
-                    "168": breaches(168), "169": breaches(169), "192": breaches(192),
-                },
-                "without_recovery_point_in_period": {
-                    "count": without_rp.len(), "arns": if small { without_rp } else { Vec::new() },
-                },
-                "list": resources,
-                "list_note": concat!(
-                    "ARN lists (resources, candidates, selections) only when there are at most 2000 resources ",
-                    "(scale <= 44), counts always. RPO exposure follows DESIGN §6 v2: recovery points are the ",
-                    "completions of COMPLETED non-parent backups whatever their creation time; ",
-                    "max_exposure_ms_in_period (exact; _hours rounded to 2 decimals) is the largest of: first ",
-                    "completion in the period - the latest completion before it that the input files hold (else ",
-                    "the period start), the gaps between completions in the period, period end - last completion; ",
-                    "null when nothing completed in the period, which breaches any RPO. Every resource is in the ",
-                    "tag inventory, so a catch-all target considers all of them.",
-                ),
-            },
+            "resources": self.resources_section(m, small),
             "backup_jobs": {
                 "all": self.backups_all.json(),
                 "in_period": self.backups_period.json(),
@@ -490,23 +367,14 @@ impl Truth {
             },
             "restore_jobs": { "all": self.restores_all.json(), "in_period": self.restores_period.json(),
                               "note": "restore tests included" },
-            "restore_tests": {
-                "total": self.tests_all,
-                "in_period": self.tests_period.json(),
-                "in_period_by_validation": self.tests_validation_period,
-                "in_period_passed": self.tests_passed_period,
-                "in_period_completed_duration_minutes_p95": p95.map(round),
-                "in_period_completed_duration_minutes_max": minutes.last().copied().map(round),
-                "in_period_completed_longer_than_120_minutes": minutes.iter().filter(|&&x| x > 120.0).count(),
-                "validating_in_one_snapshot_final_in_a_later_one": self.validating_then_final_snapshots.json(),
-            },
-            "restore_testing": { "plans": plans, "account_regions_without_plan": no_plan },
+            "restore_tests": self.restore_tests_section(),
+            "restore_testing": restore_testing_section(m, small),
             "candidates": {
                 "tag": "restore_testing_candidate=true",
                 "total": candidates.len(),
                 "arns": if small { candidates.iter().map(|&i| m.resources[i].arn.as_str()).collect() } else { Vec::new() },
                 "without_passing_test_in_period_total": untested.len(),
-                "without_passing_test_in_period": if small { untested } else { Vec::new() },
+                "without_passing_test_in_period": if small { untested.clone() } else { Vec::new() },
             },
             "running_then_completed": {
                 "in_reports": { "backup": self.running_then_completed_reports[0].json(), "copy": self.running_then_completed_reports[1].json(),
@@ -514,11 +382,10 @@ impl Truth {
                 "in_snapshots": { "backup": self.running_then_completed_snapshots[0].json(), "copy": self.running_then_completed_snapshots[1].json(),
                                   "restore": self.running_then_completed_snapshots[2].json() },
             },
-            "vaults": vaults,
-            "legal_holds": holds,
-            "alarms": { "failed_backup_alarm_with_sns_action": with_action, "failed_backup_alarm_without_action": without_action,
-                        "accounts_without_backup_alarms": without_alarms },
-            "scenarios": scenarios,
+            "vaults": vaults_section(m),
+            "legal_holds": legal_holds_section(m),
+            "alarms": alarms_section(),
+            "scenarios": self.scenarios_section(m, small, &untested),
             "schema_drift": [
                 "cross-account CSVs of eu-west-1: UTF-8 BOM, CRLF line ends, every header double-quoted",
                 "CSV headers 'Job Run Time [HH:MM:SS]' and 'Backup Size in Bytes [Bytes]' carry a [...] suffix; 'Account ID' and 'Status Message' are quoted",
@@ -531,6 +398,98 @@ impl Truth {
                 "Path To Root column in cross-account CSVs",
             ],
         })
+    }
+
+    /// Candidates (`restore_testing_candidate=true`) and the ARNs of those without a passing
+    /// restore test in the period.
+    fn candidates<'m>(&self, m: &'m Model) -> (Vec<usize>, Vec<&'m str>) {
+        let candidates: Vec<usize> =
+            (0..m.resources.len()).filter(|&i| m.resources[i].candidate == Some(true)).collect();
+        let untested: Vec<&str> = candidates
+            .iter()
+            .filter(|&&i| self.res[i].passing_tests_in_period == 0)
+            .map(|&i| m.resources[i].arn.as_str())
+            .collect();
+        (candidates, untested)
+    }
+
+    /// `resources`: counts, RPO breaches and exposure, and the per-resource list.
+    fn resources_section(&self, m: &Model, small: bool) -> Value {
+        let resources: Vec<Value> = if small {
+            m.resources.iter().enumerate().map(|(i, r)| self.resource_json(m, i, r)).collect()
+        } else {
+            Vec::new()
+        };
+        // Every resource of the estate is in the tag inventory, so every one is considered; with a
+        // catch-all target a resource breaches RPO h when its exposure exceeds h or nothing
+        // completed inside the period.
+        let exposure = |i: usize| self.res[i].max_exposure_ms();
+        let breaches = |h: i64| (0..m.resources.len()).filter(|&i| exposure(i).is_none_or(|e| e > h * HOUR)).count();
+        let without_rp: Vec<&str> =
+            (0..m.resources.len()).filter(|&i| exposure(i).is_none()).map(|i| m.resources[i].arn.as_str()).collect();
+        json!({
+            "total": m.resources.len(),
+            "by_type": count_by(m.resources.iter().map(|r| r.kind.label())),
+            "by_tier": count_by(m.resources.iter().filter(|r| r.kind != Kind::Stack).map(|r| r.tier.label())),
+            "rpo_breaches_with_catch_all_target_of_hours": {
+                "24": breaches(24), "25": breaches(25), "26": breaches(26), "48": breaches(48),
+                "168": breaches(168), "169": breaches(169), "192": breaches(192),
+            },
+            "without_recovery_point_in_period": {
+                "count": without_rp.len(), "arns": if small { without_rp } else { Vec::new() },
+            },
+            "list": resources,
+            "list_note": concat!(
+                "ARN lists (resources, candidates, selections) only when there are at most 2000 resources ",
+                "(scale <= 44), counts always. RPO exposure follows DESIGN §6 v2: recovery points are the ",
+                "completions of COMPLETED non-parent backups whatever their creation time; ",
+                "max_exposure_ms_in_period (exact; _hours rounded to 2 decimals) is the largest of: first ",
+                "completion in the period - the latest completion before it that the input files hold (else ",
+                "the period start), the gaps between completions in the period, period end - last completion; ",
+                "null when nothing completed in the period, which breaches any RPO. Every resource is in the ",
+                "tag inventory, so a catch-all target considers all of them.",
+            ),
+        })
+    }
+
+    /// `restore_tests`: counts, validation results and durations of the tests in the period.
+    fn restore_tests_section(&self) -> Value {
+        let mut minutes = self.test_minutes_period.clone();
+        minutes.sort_by(f64::total_cmp);
+        let p95 = if minutes.is_empty() { None } else { Some(minutes[(minutes.len() * 95).div_ceil(100) - 1]) };
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        json!({
+            "total": self.tests_all,
+            "in_period": self.tests_period.json(),
+            "in_period_by_validation": self.tests_validation_period,
+            "in_period_passed": self.tests_passed_period,
+            "in_period_completed_duration_minutes_p95": p95.map(round),
+            "in_period_completed_duration_minutes_max": minutes.last().copied().map(round),
+            "in_period_completed_longer_than_120_minutes": minutes.iter().filter(|&&x| x > 120.0).count(),
+            "validating_in_one_snapshot_final_in_a_later_one": self.validating_then_final_snapshots.json(),
+        })
+    }
+
+    /// `scenarios`: the jobs of each scenario, and the scenarios that are facts of the estate.
+    fn scenarios_section(&self, m: &Model, small: bool, untested: &[&str]) -> Value {
+        use super::model::names::*;
+        let mut scenarios: serde_json::Map<String, Value> =
+            self.scenarios.iter().map(|(k, v)| (k.to_string(), Value::Array(v.clone()))).collect();
+        let by_arn = |name: &str| m.resources.iter().find(|r| r.is(name)).map(|r| r.arn.clone());
+        scenarios.insert(
+            "unprotected_resource".into(),
+            json!({ "arn": by_arn(TMP_IMPORT), "note": "in the tag inventory, in no backup plan: no jobs" }),
+        );
+        scenarios.insert(
+            "unencrypted_resource".into(),
+            json!({ "arn": by_arn(AD_DC_03_DATA), "note": "unencrypted EBS volume: isEncrypted false, control BACKUP_RECOVERY_POINT_ENCRYPTED NON_COMPLIANT" }),
+        );
+        scenarios.insert(
+            "never_tested_candidates".into(),
+            json!({ "count": untested.len(), "arns": if small { untested.to_vec() } else { Vec::new() }, "why": "DynamoDB is not in core-banking eu-central-1's selections; payments and shared-services eu-west-1 have no restore testing plan" }),
+        );
+
+        Value::Object(scenarios)
     }
 
     fn success_rate(&self) -> Option<f64> {
@@ -563,6 +522,80 @@ impl Truth {
             "passing_restore_tests_in_period": s.passing_tests_in_period,
         })
     }
+}
+
+/// `restore_testing`: the restore-testing plans and the account/Regions without one.
+fn restore_testing_section(m: &Model, small: bool) -> Value {
+    let no_plan: Vec<Value> = (0..ACCOUNTS.len())
+        .flat_map(|a| (0..REGIONS.len()).map(move |r| (a, r)))
+        .filter(|&(a, r)| m.restore_plan_of(a, r).is_none())
+        .map(|(a, r)| json!({ "account": ACCOUNTS[a].id, "region": REGIONS[r] }))
+        .collect();
+    let plans: Vec<Value> = m
+        .restore_plans
+        .iter()
+        .map(|p| {
+            json!({
+                "account": ACCOUNTS[p.account].id, "region": REGIONS[p.region], "name": p.name, "arn": p.arn,
+                "schedule": p.cron, "validation": p.validation,
+                "selections": p.selections.iter().map(|s| json!({"name": s.name, "resource_type": s.kind.label(),
+                    "candidates": s.candidates.len(),
+                    "candidate_arns": if small { s.candidates.iter().map(|&c| m.resources[c as usize].arn.as_str()).collect() } else { Vec::new() }})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "plans": plans, "account_regions_without_plan": no_plan })
+}
+
+/// `vaults`: every vault with its lock.
+fn vaults_section(m: &Model) -> Value {
+    let vaults: Vec<Value> = m
+        .vaults
+        .iter()
+        .map(|v| {
+            let (mode, lock_date) = match v.lock {
+                Lock::None => ("none", None),
+                Lock::Governance => ("governance", None),
+                Lock::Compliance(t) => ("compliance", Some(ts(t, TsStyle::Seconds).as_str().to_string())),
+            };
+            json!({ "account": ACCOUNTS[v.account].id, "region": REGIONS[v.region], "name": v.name, "arn": v.arn,
+                    "lock_mode": mode, "locked": v.lock != Lock::None, "lock_date": lock_date,
+                    "min_retention_days": v.min_days, "max_retention_days": v.max_days })
+        })
+        .collect();
+    Value::from(vaults)
+}
+
+/// `legal_holds`: the legal holds with their final status.
+fn legal_holds_section(m: &Model) -> Value {
+    let holds: Vec<Value> = LEGAL_HOLDS
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            json!({ "id": legal_hold_id(m, i), "title": h.0, "account": ACCOUNTS[0].id, "region": REGIONS[0],
+                    "final_status": if h.3.is_some() { "CANCELED" } else { "ACTIVE" },
+                    "created": ts(h.2, TsStyle::Seconds).as_str(), "canceled": h.3.map(|c| ts(c, TsStyle::Seconds).as_str().to_string()) })
+        })
+        .collect();
+    Value::from(holds)
+}
+
+/// `alarms`: the failed-backup alarms with and without an action, and the accounts without one.
+fn alarms_section() -> Value {
+    let backup_alarms = |with_action: bool| -> Vec<Value> {
+        ALARMS
+            .iter()
+            .filter(|a| a.3 == "NumberOfBackupJobsFailed" && a.5 == with_action)
+            .map(|a| json!({"account": ACCOUNTS[a.0].id, "region": REGIONS[a.1], "alarm": a.2}))
+            .collect()
+    };
+    let without_alarms: Vec<&str> = (0..ACCOUNTS.len())
+        .filter(|&a| !ALARMS.iter().any(|x| x.0 == a && x.4 == "AWS/Backup"))
+        .map(|a| ACCOUNTS[a].id)
+        .collect();
+    json!({ "failed_backup_alarm_with_sns_action": backup_alarms(true),
+            "failed_backup_alarm_without_action": backup_alarms(false),
+            "accounts_without_backup_alarms": without_alarms })
 }
 
 fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, u64> {
