@@ -93,7 +93,7 @@ fn verdict(m: &Model, truth: &Truth, c: usize, r: usize, t: i64) -> Option<bool>
         "BACKUP_LAST_RECOVERY_POINT_CREATED" => {
             (res.tier == Tier::Gold).then(|| stats.last_completion_before(t).is_some_and(|e| t - e <= 26 * HOUR))
         }
-        _ => Some(plan.weekday.is_none() && plan.delete_after_days >= 35),
+        _ => Some(plan.schedule.weekday.is_none() && plan.delete_after_days >= 35),
     }
 }
 
@@ -222,30 +222,26 @@ fn evaluations(day: i64, pairs: &[(usize, usize)]) -> impl Iterator<Item = (usiz
     pairs.iter().flat_map(move |&(a, region)| (0..CONTROLS.len()).map(move |c| (a, region, c, evaluated(day, c))))
 }
 
-/// Writes the control-level rows for the given account/Region pairs.
-fn write_controls(
-    m: &Model,
-    truth: &Truth,
-    day: i64,
-    pairs: &[(usize, usize)],
-    mut emit: impl FnMut(&[Cell<'_>]) -> io::Result<()>,
-) -> io::Result<()> {
-    for (a, region, c, t) in evaluations(day, pairs) {
-        let row = control_row(m, truth, a, region, c, t);
-        emit(&control_cells(a, region, c, &row, t, &params(c, region)))?;
-    }
-    Ok(())
+/// The two compliance reports: one row per control, or one per resource and control.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Control,
+    Resource,
 }
 
-/// Writes one row per resource in scope of each control, for the given account/Region pairs.
-fn write_resources(
-    m: &Model,
-    truth: &Truth,
-    day: i64,
+/// Writes the rows of the report at `level` for the given account/Region pairs.
+fn write_rows(
+    (m, truth, day): (&Model, &Truth, i64),
     pairs: &[(usize, usize)],
-    mut emit: impl FnMut(&[Cell<'_>]) -> io::Result<()>,
+    level: Level,
+    emit: &mut dyn FnMut(&[Cell<'_>]) -> io::Result<()>,
 ) -> io::Result<()> {
     for (a, region, c, t) in evaluations(day, pairs) {
+        if level == Level::Control {
+            let row = control_row(m, truth, a, region, c, t);
+            emit(&control_cells(a, region, c, &row, t, &params(c, region)))?;
+            continue;
+        }
         for &r in &m.by_ar[a][region] {
             let Some(ok) = verdict(m, truth, c, r as usize, t) else { continue };
             let res = &m.resources[r as usize];
@@ -295,12 +291,13 @@ fn csv_file(
 
 /// Writes the compliance reports delivered on `day` (report rows are not job rows).
 pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64) -> io::Result<()> {
+    let ctx = (m, truth, day);
     let core = ACCOUNTS[0].id;
     let core_pair = [(0usize, 0usize)];
     let period = period_texts(day, 1);
     let rel =
         report_key(core, REGIONS[0], day, "daily_control_compliance", "CONTROL_COMPLIANCE_REPORT", &period, "json");
-    json_file(out, &rel, &CONTROL_KEYS, |emit| write_controls(m, truth, day, &core_pair, emit))?;
+    json_file(out, &rel, &CONTROL_KEYS, |emit| write_rows(ctx, &core_pair, Level::Control, emit))?;
     if weekday(day) != 1 {
         return Ok(());
     }
@@ -308,30 +305,15 @@ pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64
     let week = period_texts(day, 7);
     let rel =
         report_key(core, REGIONS[0], day, "weekly_resource_compliance", "RESOURCE_COMPLIANCE_REPORT", &week, "json");
-    json_file(out, &rel, &RESOURCE_KEYS, |emit| write_resources(m, truth, day, &core_pair, emit))?;
+    json_file(out, &rel, &RESOURCE_KEYS, |emit| write_rows(ctx, &core_pair, Level::Resource, emit))?;
     for (region, region_name) in REGIONS.iter().enumerate() {
         let pairs: Vec<(usize, usize)> = (0..ACCOUNTS.len()).map(|a| (a, region)).collect();
         let bom = region == 1;
-        let rel = report_key(
-            "crossaccount",
-            region_name,
-            day,
-            "org_control_compliance",
-            "CONTROL_COMPLIANCE_REPORT",
-            &week,
-            "csv",
-        );
-        csv_file(out, &rel, &CONTROL_HEADERS, bom, |emit| write_controls(m, truth, day, &pairs, emit))?;
-        let rel = report_key(
-            "crossaccount",
-            region_name,
-            day,
-            "org_resource_compliance",
-            "RESOURCE_COMPLIANCE_REPORT",
-            &week,
-            "csv",
-        );
-        csv_file(out, &rel, &RESOURCE_HEADERS, bom, |emit| write_resources(m, truth, day, &pairs, emit))?;
+        let rel = |plan, template| report_key("crossaccount", region_name, day, plan, template, &week, "csv");
+        let control = rel("org_control_compliance", "CONTROL_COMPLIANCE_REPORT");
+        csv_file(out, &control, &CONTROL_HEADERS, bom, |emit| write_rows(ctx, &pairs, Level::Control, emit))?;
+        let resource = rel("org_resource_compliance", "RESOURCE_COMPLIANCE_REPORT");
+        csv_file(out, &resource, &RESOURCE_HEADERS, bom, |emit| write_rows(ctx, &pairs, Level::Resource, emit))?;
     }
     Ok(())
 }

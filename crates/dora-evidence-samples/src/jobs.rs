@@ -327,11 +327,11 @@ pub(crate) fn backups(m: &Model, r: u32, day: i64, out: &mut Vec<Job>) {
     let res = &m.resources[r as usize];
     let Some(plan_ix) = res.plan else { return };
     let plan = &m.plans[plan_ix];
-    if res.stack_child || !plan.runs_on(day) || !(FIRST_DAY..=LAST_DAY).contains(&day) {
+    if res.stack_child || !plan.schedule.runs_on(day) || !(FIRST_DAY..=LAST_DAY).contains(&day) {
         return;
     }
     let mut rng = Rng::with_seed(mix(&[m.seed, TAG_BACKUP, u64::from(r), day as u64]));
-    let created = day * DAY + plan.hour * HOUR + jitter(&mut rng, 0, 2 * MIN);
+    let created = day * DAY + plan.schedule.hour * HOUR + jitter(&mut rng, 0, 2 * MIN);
     if res.kind == Kind::Stack {
         stack_jobs(m, r, created, day, &mut rng, out);
         return;
@@ -509,7 +509,7 @@ fn latest_recovery_point(m: &Model, r: u32, t: i64, scratch: &mut Vec<Job>) -> O
 /// Restore jobs started by restore-testing plan `p` on `day`.
 pub(crate) fn restore_tests(m: &Model, p: usize, day: i64, out: &mut Vec<Job>) {
     let plan = &m.restore_plans[p];
-    if !plan.runs_on(day) || !(FIRST_DAY..=LAST_DAY).contains(&day) {
+    if !plan.schedule.runs_on(day) || !(FIRST_DAY..=LAST_DAY).contains(&day) {
         return;
     }
     let run = plan.run_index(day);
@@ -530,8 +530,10 @@ pub(crate) fn restore_tests(m: &Model, p: usize, day: i64, out: &mut Vec<Job>) {
         }
         for (j, &c) in chosen.iter().enumerate() {
             let mut rng = Rng::with_seed(mix(&[m.seed, TAG_TEST, p as u64, day as u64, u64::from(c)]));
-            let created =
-                day * DAY + plan.hour * HOUR + (si as i64 * 3 + j as i64 % 5) * MIN + jitter(&mut rng, 0, 2 * MIN);
+            let created = day * DAY
+                + plan.schedule.hour * HOUR
+                + (si as i64 * 3 + j as i64 % 5) * MIN
+                + jitter(&mut rng, 0, 2 * MIN);
             let Some((rp, rp_created)) = latest_recovery_point(m, c, created, &mut scratch) else { continue };
             out.push(Job::Restore(test_job(m, p, c, created, rp, rp_created, &mut rng)));
         }

@@ -282,8 +282,13 @@ mod tests {
         fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
+    /// A JSON file of the tree.
+    fn json(rel: &str) -> Value {
+        serde_json::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
     fn truth() -> Value {
-        serde_json::from_str(&read("ground-truth.json")).unwrap()
+        json("ground-truth.json")
     }
 
     /// All files whose relative path contains every one of `parts`.
@@ -396,7 +401,7 @@ mod tests {
         let mut done: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         let mut parents = std::collections::BTreeSet::new();
         for f in find(&["input/collected/", "/list-backup-jobs.json"]) {
-            let v: Value = serde_json::from_str(&read(&f)).unwrap();
+            let v: Value = json(&f);
             for j in v["BackupJobs"].as_array().unwrap() {
                 if let Some(p) = j["ParentJobId"].as_str() {
                     parents.insert(p.to_string());
@@ -475,10 +480,7 @@ mod tests {
             text.contains(id) && text.contains("\"reportTimePeriod\":\"2026-07-14T00:00:00Z - 2026-07-15T00:00:00Z\"")
         );
         assert!(!text.contains("restoreTestingPlanArn") && !text.contains("validationStatus"));
-        let snap: Value = serde_json::from_str(&read(
-            "input/collected/111122223333/eu-central-1/2026-07-15T06:00:00Z/list-restore-jobs.json",
-        ))
-        .unwrap();
+        let snap: Value = json("input/collected/111122223333/eu-central-1/2026-07-15T06:00:00Z/list-restore-jobs.json");
         let item = snap["RestoreJobs"].as_array().unwrap().iter().find(|j| j["RestoreJobId"] == id).unwrap();
         assert_eq!(item["CreatedBy"]["RestoreTestingPlanArn"], job["restore_testing_plan_arn"]);
         assert_eq!(item["ValidationStatus"], "SUCCESSFUL");
@@ -490,10 +492,7 @@ mod tests {
         let job = &t["scenarios"]["restore_test_validating_then_successful"][0];
         let id = job["job_id"].as_str().unwrap();
         let status = |at: &str| {
-            let snap: Value = serde_json::from_str(&read(&format!(
-                "input/collected/444455556666/eu-central-1/{at}/list-restore-jobs.json"
-            )))
-            .unwrap();
+            let snap: Value = json(&format!("input/collected/444455556666/eu-central-1/{at}/list-restore-jobs.json"));
             let item =
                 snap["RestoreJobs"].as_array().unwrap().iter().find(|j| j["RestoreJobId"] == id).unwrap().clone();
             assert!(item["CreationDate"].is_f64(), "payments snapshots use epoch seconds");
@@ -524,12 +523,12 @@ mod tests {
     #[test]
     fn snapshots_and_other_inputs() {
         let dir = "input/collected/111122223333/eu-central-1/2026-08-12T06:00:00Z";
-        let jobs: Value = serde_json::from_str(&read(&format!("{dir}/list-backup-jobs.json"))).unwrap();
+        let jobs: Value = json(&format!("{dir}/list-backup-jobs.json"));
         let jobs = jobs["BackupJobs"].as_array().unwrap();
         assert!(jobs.iter().any(|j| j["State"] == "FAILED" && j["ResourceName"] == "core-customer-db"));
         assert!(jobs.iter().any(|j| j["IsParent"] == true));
         assert!(jobs[0]["CreationDate"].as_str().unwrap().ends_with("+00:00"));
-        let vaults: Value = serde_json::from_str(&read(&format!("{dir}/list-backup-vaults.json"))).unwrap();
+        let vaults: Value = json(&format!("{dir}/list-backup-vaults.json"));
         let gold = vaults["BackupVaultList"]
             .as_array()
             .unwrap()
@@ -538,14 +537,14 @@ mod tests {
             .unwrap();
         assert_eq!(gold["Locked"], true);
         assert!(gold["LockDate"].is_string());
-        let holds: Value = serde_json::from_str(&read(&format!("{dir}/list-legal-holds.json"))).unwrap();
+        let holds: Value = json(&format!("{dir}/list-legal-holds.json"));
         let statuses: Vec<&str> =
             holds["LegalHolds"].as_array().unwrap().iter().map(|h| h["Status"].as_str().unwrap()).collect();
         assert_eq!(statuses, ["ACTIVE", "CANCELED"]);
-        let alarms: Value = serde_json::from_str(&read(&format!("{dir}/describe-alarms.json"))).unwrap();
+        let alarms: Value = json(&format!("{dir}/describe-alarms.json"));
         assert_eq!(alarms["MetricAlarms"][0]["Namespace"], "AWS/Backup");
         assert_eq!(alarms["MetricAlarms"][0]["StateValue"], "ALARM");
-        let tags: Value = serde_json::from_str(&read(&format!("{dir}/get-resources.json"))).unwrap();
+        let tags: Value = json(&format!("{dir}/get-resources.json"));
         assert!(tags["ResourceTagMappingList"][0]["Tags"].as_array().unwrap().iter().any(|t| t["Key"] == "tier"));
         assert!(fs::metadata(root().join(format!("{dir}/describe-backup-vault-nordhafen-core-gold.json"))).is_ok());
         let west_plans =

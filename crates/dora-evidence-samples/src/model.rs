@@ -280,10 +280,7 @@ pub(crate) struct Plan {
     pub version: String,
     pub rule_id: String,
     pub rule_name: &'static str,
-    pub cron: &'static str,
-    pub hour: i64,
-    /// Runs only on this weekday (0 = Sunday) when set.
-    pub weekday: Option<i64>,
+    pub schedule: Schedule,
     pub start_window_min: i64,
     pub delete_after_days: u32,
     pub move_to_cold_days: Option<u32>,
@@ -293,7 +290,19 @@ pub(crate) struct Plan {
     pub copy_account_vault: Option<usize>,
 }
 
-impl Plan {
+/// When a backup or restore-testing plan runs.
+#[derive(Clone, Copy)]
+pub(crate) struct Schedule {
+    /// Schedule expression, as AWS shows it.
+    pub cron: &'static str,
+    /// Hour (UTC) at which a run starts.
+    pub hour: i64,
+    /// Runs only on this weekday (0 = Sunday) when set; else daily.
+    pub weekday: Option<i64>,
+}
+
+impl Schedule {
+    /// Whether it runs on `day` (days since the epoch).
     pub fn runs_on(&self, day: i64) -> bool {
         self.weekday.is_none_or(|w| weekday(day) == w)
     }
@@ -317,9 +326,7 @@ pub(crate) struct RestorePlan {
     pub region: usize,
     pub name: &'static str,
     pub arn: String,
-    pub cron: &'static str,
-    pub hour: i64,
-    pub weekday: Option<i64>,
+    pub schedule: Schedule,
     /// Whether a validation Lambda posts validation results.
     pub validation: bool,
     pub validation_window_hours: i64,
@@ -329,13 +336,9 @@ pub(crate) struct RestorePlan {
 }
 
 impl RestorePlan {
-    pub fn runs_on(&self, day: i64) -> bool {
-        self.weekday.is_none_or(|w| weekday(day) == w)
-    }
-
     /// 0-based number of this plan's run on `day` since the first job day.
     pub fn run_index(&self, day: i64) -> i64 {
-        match self.weekday {
+        match self.schedule.weekday {
             None => day - FIRST_DAY,
             Some(_) => (day - FIRST_DAY) / 7,
         }
@@ -519,10 +522,10 @@ const STACK_PLAN: usize = ACCOUNTS.len() * REGIONS.len() * TIER_RULES.len();
 fn plans(rng: &mut Rng) -> (Vec<Plan>, [[[usize; 3]; 2]; 3]) {
     let mut plans = Vec::new();
     let mut plan_of = [[[0usize; 3]; 2]; 3];
-    for ai in 0..ACCOUNTS.len() {
-        for ri in 0..REGIONS.len() {
+    for (ai, of_account) in plan_of.iter_mut().enumerate() {
+        for (ri, of_region) in of_account.iter_mut().enumerate() {
             for tier in [Gold, Silver, Bronze] {
-                plan_of[ai][ri][tier as usize] = plans.len();
+                of_region[tier as usize] = plans.len();
                 let mut plan = new_plan(rng, ai, ri, &TIER_RULES[tier as usize]);
                 plan.copy_region_vault = (tier == Gold).then(|| vault_index(ai, 1 - ri, VAULT_GOLD));
                 plan.copy_account_vault = (tier != Bronze && ai != SHARED).then(|| central_vault(ri));
@@ -642,9 +645,7 @@ fn new_plan(rng: &mut Rng, ai: usize, ri: usize, rule: &RuleSpec) -> Plan {
         rule_id: guid(u128_of(rng), false),
         name: format!("nordhafen-{}-{suffix}", a.short),
         rule_name,
-        cron,
-        hour,
-        weekday,
+        schedule: Schedule { cron, hour, weekday },
         start_window_min,
         delete_after_days,
         move_to_cold_days,
@@ -703,9 +704,7 @@ fn restore_plans(rng: &mut Rng, resources: &[Resource], by_ar: &[[Vec<u32>; 2]; 
                 region,
                 name,
                 arn: format!("arn:aws:backup:{}:{}:restore-testing-plan:{name}-{suffix}", REGIONS[region], a.id),
-                cron,
-                hour,
-                weekday,
+                schedule: Schedule { cron, hour, weekday },
                 validation,
                 validation_window_hours: 4,
                 selections,

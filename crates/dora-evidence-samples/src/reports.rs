@@ -351,7 +351,7 @@ impl Common<'_> {
             BackupRuleId => Cell::Str(&self.plan.rule_id),
             BackupPlanName => Cell::Str(&self.plan.name),
             BackupRuleName => Cell::Str(self.plan.rule_name),
-            BackupRuleSchedule => Cell::Str(self.plan.cron),
+            BackupRuleSchedule => Cell::Str(self.plan.schedule.cron),
             BackupRuleTimezone => Cell::Str("UTC"),
             BackupOptions => Cell::Raw(if self.res.windows { r#"{"WindowsVSS":"enabled"}"# } else { "{}" }),
             IsParentJob => Cell::Bool(false),

@@ -508,7 +508,7 @@ impl Truth {
             "arn": r.arn, "account": ACCOUNTS[r.account].id, "region": REGIONS[r.region], "type": r.kind.label(),
             "name": r.name, "tier": (r.kind != Kind::Stack).then(|| r.tier.label()), "candidate": r.candidate,
             "backup_plan": r.plan.map(|p| m.plans[p].name.as_str()),
-            "schedule": r.plan.map(|p| m.plans[p].cron),
+            "schedule": r.plan.map(|p| m.plans[p].schedule.cron),
             "vault": r.plan.map(|p| m.vaults[m.plans[p].vault].name.as_str()),
             "stack_child": r.stack_child,
             "completed_backups_in_period": s.completed_in_period,
@@ -537,7 +537,7 @@ fn restore_testing_section(m: &Model, small: bool) -> Value {
         .map(|p| {
             json!({
                 "account": ACCOUNTS[p.account].id, "region": REGIONS[p.region], "name": p.name, "arn": p.arn,
-                "schedule": p.cron, "validation": p.validation,
+                "schedule": p.schedule.cron, "validation": p.validation,
                 "selections": p.selections.iter().map(|s| json!({"name": s.name, "resource_type": s.kind.label(),
                     "candidates": s.candidates.len(),
                     "candidate_arns": if small { s.candidates.iter().map(|&c| m.resources[c as usize].arn.as_str()).collect() } else { Vec::new() }})).collect::<Vec<_>>(),
