@@ -129,27 +129,11 @@ fn control_row(m: &Model, truth: &Truth, a: usize, region: usize, c: usize, t: i
     ControlRow { status: if no > 0 { "NON_COMPLIANT" } else { "COMPLIANT" }, compliant: yes, non_compliant: no }
 }
 
-const CONTROL_KEYS: [&str; 12] = [
-    "accountId",
-    "region",
-    "frameworkName",
-    "frameworkDescription",
-    "controlName",
-    "controlComplianceStatus",
-    "lastEvaluationTime",
-    "numResourcesCompliant",
-    "numResourcesNonCompliant",
-    "controlFrequency",
-    "controlScope",
-    "controlParameters",
-];
-const CONTROL_HEADERS: [&str; 13] = [
-    "Account ID",
-    "Region",
-    "Path To Root",
-    "Framework Name",
-    "Framework Description",
-    "Control Name",
+/// CSV headers of the columns both reports start with.
+const LEADING_HEADERS: [&str; 6] =
+    ["Account ID", "Region", "Path To Root", "Framework Name", "Framework Description", "Control Name"];
+/// CSV headers of the columns that follow in the control report.
+const CONTROL_HEADERS: [&str; 7] = [
     "Control Compliance Status",
     "Last Evaluation Time",
     "Num Resources Compliant",
@@ -158,29 +142,36 @@ const CONTROL_HEADERS: [&str; 13] = [
     "Control Scope",
     "Control Parameters",
 ];
-const RESOURCE_KEYS: [&str; 9] = [
-    "accountId",
-    "region",
-    "frameworkName",
-    "frameworkDescription",
-    "controlName",
-    "resourceId",
-    "resourceType",
-    "resourceComplianceStatus",
-    "lastEvaluationTime",
-];
-const RESOURCE_HEADERS: [&str; 10] = [
-    "Account ID",
-    "Region",
-    "Path To Root",
-    "Framework Name",
-    "Framework Description",
-    "Control Name",
-    "Resource ID",
-    "Resource Type",
-    "Resource Compliance Status",
-    "Last Evaluation Time",
-];
+/// CSV headers of the columns that follow in the resource report.
+const RESOURCE_HEADERS: [&str; 4] =
+    ["Resource ID", "Resource Type", "Resource Compliance Status", "Last Evaluation Time"];
+
+impl Level {
+    /// CSV headers of the report.
+    fn headers(self) -> Vec<&'static str> {
+        let rest: &[&str] = if self == Level::Control { &CONTROL_HEADERS } else { &RESOURCE_HEADERS };
+        LEADING_HEADERS.iter().chain(rest).copied().collect()
+    }
+}
+
+/// The JSON key of a CSV header (`Account ID` → `accountId`); `None` for `Path To Root`,
+/// which only the cross-account CSVs have.
+fn json_key(header: &str) -> Option<String> {
+    if header == "Path To Root" {
+        return None;
+    }
+    let mut key = String::new();
+    for (i, word) in header.split(' ').enumerate() {
+        let lower = word.to_ascii_lowercase();
+        if i == 0 {
+            key.push_str(&lower);
+        } else {
+            key.push_str(&lower[..1].to_ascii_uppercase());
+            key.push_str(&lower[1..]);
+        }
+    }
+    Some(key)
+}
 
 fn control_cells<'a>(a: usize, region: usize, c: usize, row: &ControlRow, t: i64, params: &'a str) -> [Cell<'a>; 13] {
     [
@@ -255,16 +246,18 @@ fn write_rows(
 fn json_file(
     out: &mut Out,
     rel: &str,
-    keys: &[&str],
+    level: Level,
     write: impl FnOnce(&mut dyn FnMut(&[Cell<'_>]) -> io::Result<()>) -> io::Result<()>,
 ) -> io::Result<()> {
+    let keys: Vec<Option<String>> = level.headers().into_iter().map(json_key).collect();
     let mut j = JsonReport::open(out, rel)?;
     write(&mut |cells: &[Cell<'_>]| {
         j.begin_item()?;
         let mut first = true;
-        // JSON has no Path To Root: skip the third cell.
-        for (key, cell) in keys.iter().zip(cells.iter().take(2).chain(cells.iter().skip(3))) {
-            j.field(&mut first, key, cell)?;
+        for (key, cell) in keys.iter().zip(cells) {
+            if let Some(key) = key {
+                j.field(&mut first, key, cell)?;
+            }
         }
         j.end_item()
     })?;
@@ -274,11 +267,11 @@ fn json_file(
 fn csv_file(
     out: &mut Out,
     rel: &str,
-    headers: &[&str],
+    level: Level,
     bom_crlf: bool,
     write: impl FnOnce(&mut dyn FnMut(&[Cell<'_>]) -> io::Result<()>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    let headers: Vec<String> = level.headers().into_iter().map(String::from).collect();
     let mut w = CsvReport::open(out, rel, &headers, bom_crlf, &["Control Parameters"])?;
     write(&mut |cells: &[Cell<'_>]| {
         for cell in cells {
@@ -297,7 +290,7 @@ pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64
     let period = period_texts(day, 1);
     let rel =
         report_key(core, REGIONS[0], day, "daily_control_compliance", "CONTROL_COMPLIANCE_REPORT", &period, "json");
-    json_file(out, &rel, &CONTROL_KEYS, |emit| write_rows(ctx, &core_pair, Level::Control, emit))?;
+    json_file(out, &rel, Level::Control, |emit| write_rows(ctx, &core_pair, Level::Control, emit))?;
     if weekday(day) != 1 {
         return Ok(());
     }
@@ -305,15 +298,37 @@ pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64
     let week = period_texts(day, 7);
     let rel =
         report_key(core, REGIONS[0], day, "weekly_resource_compliance", "RESOURCE_COMPLIANCE_REPORT", &week, "json");
-    json_file(out, &rel, &RESOURCE_KEYS, |emit| write_rows(ctx, &core_pair, Level::Resource, emit))?;
+    json_file(out, &rel, Level::Resource, |emit| write_rows(ctx, &core_pair, Level::Resource, emit))?;
     for (region, region_name) in REGIONS.iter().enumerate() {
         let pairs: Vec<(usize, usize)> = (0..ACCOUNTS.len()).map(|a| (a, region)).collect();
         let bom = region == 1;
         let rel = |plan, template| report_key("crossaccount", region_name, day, plan, template, &week, "csv");
         let control = rel("org_control_compliance", "CONTROL_COMPLIANCE_REPORT");
-        csv_file(out, &control, &CONTROL_HEADERS, bom, |emit| write_rows(ctx, &pairs, Level::Control, emit))?;
+        csv_file(out, &control, Level::Control, bom, |emit| write_rows(ctx, &pairs, Level::Control, emit))?;
         let resource = rel("org_resource_compliance", "RESOURCE_COMPLIANCE_REPORT");
-        csv_file(out, &resource, &RESOURCE_HEADERS, bom, |emit| write_rows(ctx, &pairs, Level::Resource, emit))?;
+        csv_file(out, &resource, Level::Resource, bom, |emit| write_rows(ctx, &pairs, Level::Resource, emit))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keys_are_the_camel_case_csv_headers_without_path_to_root() {
+        let keys = |level: Level| level.headers().into_iter().filter_map(json_key).collect::<Vec<_>>().join(",");
+        assert_eq!(
+            keys(Level::Control),
+            "accountId,region,frameworkName,frameworkDescription,controlName,controlComplianceStatus,\
+             lastEvaluationTime,numResourcesCompliant,numResourcesNonCompliant,controlFrequency,controlScope,\
+             controlParameters"
+        );
+        assert_eq!(
+            keys(Level::Resource),
+            "accountId,region,frameworkName,frameworkDescription,controlName,resourceId,resourceType,\
+             resourceComplianceStatus,lastEvaluationTime"
+        );
+        assert_eq!(Level::Control.headers().len(), 13);
+    }
 }

@@ -291,6 +291,13 @@ mod tests {
         json("ground-truth.json")
     }
 
+    /// The first job of scenario `key` in the ground truth, and its id.
+    fn scenario_job(key: &str) -> (Value, String) {
+        let job = truth()["scenarios"][key][0].clone();
+        let id = job["job_id"].as_str().unwrap_or_else(|| panic!("scenario {key} has no job")).to_string();
+        (job, id)
+    }
+
     /// All files whose relative path contains every one of `parts`.
     fn find(parts: &[&str]) -> Vec<String> {
         files(&root()).into_keys().filter(|k| parts.iter().all(|p| k.contains(p))).collect()
@@ -457,9 +464,8 @@ mod tests {
 
     #[test]
     fn running_across_midnight_is_running_then_completed_in_reports() {
-        let t = truth();
-        let job = &t["scenarios"]["backup_running_across_midnight"][0];
-        let id = job["job_id"].as_str().unwrap();
+        let (_, id) = scenario_job("backup_running_across_midnight");
+        let id = id.as_str();
         let running = find(&["crossaccount/eu-central-1/2026/08/07/org_backup_jobs"]);
         let done = find(&["crossaccount/eu-central-1/2026/08/08/org_backup_jobs"]);
         let row = |rel: &str| read(rel).lines().find(|l| l.contains(id)).unwrap().to_string();
@@ -471,9 +477,8 @@ mod tests {
 
     #[test]
     fn restore_test_without_plan_in_report_with_plan_in_snapshot() {
-        let t = truth();
-        let job = &t["scenarios"]["restore_test_in_report_and_snapshot"][0];
-        let id = job["job_id"].as_str().unwrap();
+        let (job, id) = scenario_job("restore_test_in_report_and_snapshot");
+        let id = id.as_str();
         let report = find(&["111122223333/eu-central-1/2026/07/15/daily_restore_jobs"]);
         let text = read(&report[0]);
         assert!(
@@ -488,9 +493,8 @@ mod tests {
 
     #[test]
     fn validating_then_successful_across_snapshots() {
-        let t = truth();
-        let job = &t["scenarios"]["restore_test_validating_then_successful"][0];
-        let id = job["job_id"].as_str().unwrap();
+        let (_, id) = scenario_job("restore_test_validating_then_successful");
+        let id = id.as_str();
         let status = |at: &str| {
             let snap: Value = json(&format!("input/collected/444455556666/eu-central-1/{at}/list-restore-jobs.json"));
             let item =
