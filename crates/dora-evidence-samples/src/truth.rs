@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::jobs::{Dest, Job, Scenario, State, Timing, Validation};
+use super::jobs::{Backup, Copy, Dest, Job, Restore, Scenario, State, Timing, Validation};
 use super::model::{ACCOUNTS, Kind, Lock, Model, PERIOD_END, PERIOD_START, REGIONS};
 use super::out::{DAY, HOUR, MIN, TsStyle, guid, ts};
 use super::reports::{REPORT_HOUR, Template, Variant};
@@ -241,94 +241,106 @@ impl Truth {
             }
         }
         match job {
-            Job::Backup(b) => {
-                self.backups_all.add(t.state);
-                // v2: a parent is flagged, or named by another job as its parent. The model's
-                // parents are exactly the jobs its children name; count those no file flags.
-                let parent = b.is_parent;
-                if parent {
-                    self.parents_all += 1;
-                    if !parent_flag_written(m, b) {
-                        self.parents_by_reference_only += 1;
-                    }
-                }
-                if b.parent.is_some() {
-                    self.children_all += 1;
-                }
-                if in_period {
-                    self.backups_period.add(t.state);
-                    if parent {
-                        self.parents_period += 1;
-                    } else {
-                        self.backups_period_counted.add(t.state);
-                        if t.state == State::Completed && b.msg != super::jobs::Msg::None {
-                            self.completed_with_message_period += 1;
-                        }
-                    }
-                    if b.parent.is_some() {
-                        self.children_period += 1;
-                    }
-                }
-                if t.state == State::Completed && !parent {
-                    let s = &mut self.res[b.res as usize];
-                    s.recent[s.recent_next] = t.end;
-                    s.recent_next = (s.recent_next + 1) % s.recent.len();
-                    if in_period {
-                        s.completed_in_period += 1;
-                    }
-                    s.add_completion(t, b.id);
-                }
-            }
-            Job::Copy(c) => {
-                self.copies_all.add(t.state);
-                if in_period {
-                    self.copies_period.add(t.state);
-                    self.copies_period_by_dest[usize::from(c.dest == Dest::CrossAccount)] += 1;
-                }
-            }
-            Job::Restore(r) => {
-                self.restores_all.add(t.state);
-                if in_period {
-                    self.restores_period.add(t.state);
-                }
-                if let Some(test) = r.test {
-                    self.tests_all += 1;
-                    let minutes = (t.end - t.created) as f64 / MIN as f64;
-                    if t.state == State::Completed {
-                        let s = &mut self.res[r.res as usize];
-                        s.recent_tests[s.recent_tests_next] = (t.end, minutes);
-                        s.recent_tests_next = (s.recent_tests_next + 1) % s.recent_tests.len();
-                        if let Some((_, at)) = test.validation
-                            && validating_in_snapshot(t.end, at)
-                        {
-                            self.validating_then_final_snapshots.add(r.id);
-                        }
-                    }
-                    if in_period {
-                        self.tests_period.add(t.state);
-                        let v = match (t.state, test.validation) {
-                            (State::Completed, Some((v, _))) => v.as_str(),
-                            (State::Completed, None) => "ABSENT",
-                            _ => "NONE_RESTORE_NOT_COMPLETED",
-                        };
-                        *self.tests_validation_period.entry(v).or_default() += 1;
-                        let passed = t.state == State::Completed
-                            && matches!(test.validation, None | Some((Validation::Successful, _)));
-                        let s = &mut self.res[r.res as usize];
-                        s.tests_in_period += 1;
-                        if passed {
-                            self.tests_passed_period += 1;
-                            s.passing_tests_in_period += 1;
-                        }
-                        if t.state == State::Completed {
-                            self.test_minutes_period.push(minutes);
-                        }
-                    }
-                }
-            }
+            Job::Backup(b) => self.add_backup(m, b, in_period),
+            Job::Copy(c) => self.add_copy(c, in_period),
+            Job::Restore(r) => self.add_restore(r, in_period),
         }
         if let Some(sc) = scenario_of(job) {
             self.scenarios.entry(sc.key()).or_default().push(describe(m, job));
+        }
+    }
+
+    /// Counts a backup job: states, parents and children, and its resource's completions.
+    fn add_backup(&mut self, m: &Model, b: &Backup, in_period: bool) {
+        let t = &b.time;
+        self.backups_all.add(t.state);
+        // v2: a parent is flagged, or named by another job as its parent. The model's
+        // parents are exactly the jobs its children name; count those no file flags.
+        let parent = b.is_parent;
+        if parent {
+            self.parents_all += 1;
+            if !parent_flag_written(m, b) {
+                self.parents_by_reference_only += 1;
+            }
+        }
+        if b.parent.is_some() {
+            self.children_all += 1;
+        }
+        if in_period {
+            self.backups_period.add(t.state);
+            if parent {
+                self.parents_period += 1;
+            } else {
+                self.backups_period_counted.add(t.state);
+                if t.state == State::Completed && b.msg != super::jobs::Msg::None {
+                    self.completed_with_message_period += 1;
+                }
+            }
+            if b.parent.is_some() {
+                self.children_period += 1;
+            }
+        }
+        if t.state == State::Completed && !parent {
+            let s = &mut self.res[b.res as usize];
+            s.recent[s.recent_next] = t.end;
+            s.recent_next = (s.recent_next + 1) % s.recent.len();
+            if in_period {
+                s.completed_in_period += 1;
+            }
+            s.add_completion(t, b.id);
+        }
+    }
+
+    /// Counts a copy job.
+    fn add_copy(&mut self, c: &Copy, in_period: bool) {
+        let t = &c.time;
+        self.copies_all.add(t.state);
+        if in_period {
+            self.copies_period.add(t.state);
+            self.copies_period_by_dest[usize::from(c.dest == Dest::CrossAccount)] += 1;
+        }
+    }
+
+    /// Counts a restore job and, for a restore test, its validation, duration and resource.
+    fn add_restore(&mut self, r: &Restore, in_period: bool) {
+        let t = &r.time;
+        self.restores_all.add(t.state);
+        if in_period {
+            self.restores_period.add(t.state);
+        }
+        if let Some(test) = r.test {
+            self.tests_all += 1;
+            let minutes = (t.end - t.created) as f64 / MIN as f64;
+            if t.state == State::Completed {
+                let s = &mut self.res[r.res as usize];
+                s.recent_tests[s.recent_tests_next] = (t.end, minutes);
+                s.recent_tests_next = (s.recent_tests_next + 1) % s.recent_tests.len();
+                if let Some((_, at)) = test.validation
+                    && validating_in_snapshot(t.end, at)
+                {
+                    self.validating_then_final_snapshots.add(r.id);
+                }
+            }
+            if in_period {
+                self.tests_period.add(t.state);
+                let v = match (t.state, test.validation) {
+                    (State::Completed, Some((v, _))) => v.as_str(),
+                    (State::Completed, None) => "ABSENT",
+                    _ => "NONE_RESTORE_NOT_COMPLETED",
+                };
+                *self.tests_validation_period.entry(v).or_default() += 1;
+                let passed =
+                    t.state == State::Completed && matches!(test.validation, None | Some((Validation::Successful, _)));
+                let s = &mut self.res[r.res as usize];
+                s.tests_in_period += 1;
+                if passed {
+                    self.tests_passed_period += 1;
+                    s.passing_tests_in_period += 1;
+                }
+                if t.state == State::Completed {
+                    self.test_minutes_period.push(minutes);
+                }
+            }
         }
     }
 
@@ -691,7 +703,7 @@ fn held_by_inputs(t: &Timing) -> bool {
 
 /// Whether some written observation of parent job `b` carries the parent flag: JSON reports and
 /// snapshots always do; CSV reports unless they use the older column set (July backup reports).
-fn parent_flag_written(m: &Model, b: &super::jobs::Backup) -> bool {
+fn parent_flag_written(m: &Model, b: &Backup) -> bool {
     let res = &m.resources[b.res as usize];
     let t = &b.time;
     let reports: Vec<i64> = first_running_report(t).into_iter().chain(final_report(t)).collect();
