@@ -15,23 +15,23 @@ use super::out::{DAY, HOUR, MIN, mix, u128_of};
 
 /// Day numbers of scenario dates.
 pub(crate) mod days {
-    pub const JUL_07: i64 = 20_641;
-    pub const JUL_14: i64 = 20_648;
-    pub const JUL_20: i64 = 20_654;
-    pub const JUL_21: i64 = 20_655;
-    pub const JUL_23: i64 = 20_657;
-    pub const AUG_04: i64 = 20_669;
-    pub const AUG_06: i64 = 20_671;
-    pub const AUG_10: i64 = 20_675;
-    pub const AUG_11: i64 = 20_676;
-    pub const AUG_12: i64 = 20_677;
-    pub const AUG_16: i64 = 20_681;
-    pub const AUG_19: i64 = 20_684;
-    pub const AUG_23: i64 = 20_688;
-    pub const SEP_03: i64 = 20_699;
-    pub const SEP_08: i64 = 20_704;
-    pub const SEP_09: i64 = 20_705;
-    pub const SEP_15: i64 = 20_711;
+    pub(crate) const JUL_07: i64 = 20_641;
+    pub(crate) const JUL_14: i64 = 20_648;
+    pub(crate) const JUL_20: i64 = 20_654;
+    pub(crate) const JUL_21: i64 = 20_655;
+    pub(crate) const JUL_23: i64 = 20_657;
+    pub(crate) const AUG_04: i64 = 20_669;
+    pub(crate) const AUG_06: i64 = 20_671;
+    pub(crate) const AUG_10: i64 = 20_675;
+    pub(crate) const AUG_11: i64 = 20_676;
+    pub(crate) const AUG_12: i64 = 20_677;
+    pub(crate) const AUG_16: i64 = 20_681;
+    pub(crate) const AUG_19: i64 = 20_684;
+    pub(crate) const AUG_23: i64 = 20_688;
+    pub(crate) const SEP_03: i64 = 20_699;
+    pub(crate) const SEP_08: i64 = 20_704;
+    pub(crate) const SEP_09: i64 = 20_705;
+    pub(crate) const SEP_15: i64 = 20_711;
 }
 use days::*;
 
@@ -48,7 +48,7 @@ pub(crate) enum State {
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Created => "CREATED",
             State::Pending => "PENDING",
@@ -82,7 +82,7 @@ pub(crate) enum Scenario {
 }
 
 impl Scenario {
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Scenario::S3AccessDenied => "s3_backup_access_denied",
             Scenario::RdsRpoMiss => "rds_rpo_miss",
@@ -123,7 +123,7 @@ pub(crate) enum Msg {
 
 impl Msg {
     /// Status message as AWS would word it for this resource.
-    pub fn text(self, m: &Model, res: &Resource) -> Option<String> {
+    pub(crate) fn text(self, m: &Model, res: &Resource) -> Option<String> {
         let acct = super::model::ACCOUNTS[res.account].id;
         Some(match self {
             Msg::None => return None,
@@ -179,7 +179,7 @@ impl Msg {
     }
 
     /// `MessageCategory` for the API, where the category is one AWS documents.
-    pub fn category(self, state: State) -> Option<&'static str> {
+    pub(crate) fn category(self, state: State) -> Option<&'static str> {
         match self {
             Msg::S3AccessDenied | Msg::CopyKmsDenied => Some("AccessDenied"),
             Msg::None if state == State::Completed => Some("SUCCESS"),
@@ -192,15 +192,15 @@ impl Msg {
 /// Common timing of a job: created, started (if it ever ran), and when it ended.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timing {
-    pub created: i64,
-    pub started: Option<i64>,
-    pub end: i64,
-    pub state: State,
+    pub(crate) created: i64,
+    pub(crate) started: Option<i64>,
+    pub(crate) end: i64,
+    pub(crate) state: State,
 }
 
 impl Timing {
     /// The job's state as seen at `t` (`waiting` is CREATED or PENDING, by job type).
-    pub fn state_at(&self, t: i64, waiting: State) -> State {
+    pub(crate) fn state_at(&self, t: i64, waiting: State) -> State {
         if t >= self.end {
             self.state
         } else if self.started.is_some_and(|s| t >= s) {
@@ -215,23 +215,23 @@ impl Timing {
 #[derive(Clone, Debug)]
 pub(crate) struct Backup {
     /// Job id (printed upper-case).
-    pub id: u128,
+    pub(crate) id: u128,
     /// The resource backed up (index into the model's resources).
-    pub res: u32,
+    pub(crate) res: u32,
     /// Created, started, ended, final state.
-    pub time: Timing,
+    pub(crate) time: Timing,
     /// Why it ended that way.
-    pub msg: Msg,
+    pub(crate) msg: Msg,
     /// Bytes backed up (0 unless completed).
-    pub size: u64,
+    pub(crate) size: u64,
     /// Id of the recovery point it creates.
-    pub rp: u128,
+    pub(crate) rp: u128,
     /// A composite job whose children do the work.
-    pub is_parent: bool,
+    pub(crate) is_parent: bool,
     /// The parent job of a child job.
-    pub parent: Option<u128>,
+    pub(crate) parent: Option<u128>,
     /// The scenario it plays, if any.
-    pub scenario: Option<Scenario>,
+    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -242,17 +242,17 @@ pub(crate) enum Dest {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Copy {
-    pub id: u128,
-    pub res: u32,
-    pub backup_id: u128,
-    pub src_rp: u128,
-    pub dest: Dest,
-    pub dest_vault: usize,
-    pub dest_rp: u128,
-    pub time: Timing,
-    pub msg: Msg,
-    pub size: u64,
-    pub scenario: Option<Scenario>,
+    pub(crate) id: u128,
+    pub(crate) res: u32,
+    pub(crate) backup_id: u128,
+    pub(crate) src_rp: u128,
+    pub(crate) dest: Dest,
+    pub(crate) dest_vault: usize,
+    pub(crate) dest_rp: u128,
+    pub(crate) time: Timing,
+    pub(crate) msg: Msg,
+    pub(crate) size: u64,
+    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -263,7 +263,7 @@ pub(crate) enum Validation {
 }
 
 impl Validation {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Validation::Successful => "SUCCESSFUL",
             Validation::Failed => "FAILED",
@@ -275,26 +275,26 @@ impl Validation {
 /// What a restore-testing plan adds to a restore job.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Test {
-    pub plan: usize,
+    pub(crate) plan: usize,
     /// Final validation status and when it was posted.
-    pub validation: Option<(Validation, i64)>,
+    pub(crate) validation: Option<(Validation, i64)>,
     /// When deletion of the restored resource started and finished.
-    pub deletion: Option<(i64, i64)>,
+    pub(crate) deletion: Option<(i64, i64)>,
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct Restore {
-    pub id: u128,
-    pub res: u32,
-    pub time: Timing,
-    pub msg: Msg,
-    pub size: u64,
+    pub(crate) id: u128,
+    pub(crate) res: u32,
+    pub(crate) time: Timing,
+    pub(crate) msg: Msg,
+    pub(crate) size: u64,
     /// The recovery point restored: its backup job's rp id and completion time.
-    pub rp: u128,
-    pub rp_created: i64,
-    pub created_resource: u128,
-    pub test: Option<Test>,
-    pub scenario: Option<Scenario>,
+    pub(crate) rp: u128,
+    pub(crate) rp_created: i64,
+    pub(crate) created_resource: u128,
+    pub(crate) test: Option<Test>,
+    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Debug)]
@@ -305,7 +305,7 @@ pub(crate) enum Job {
 }
 
 impl Job {
-    pub fn time(&self) -> &Timing {
+    pub(crate) fn time(&self) -> &Timing {
         match self {
             Job::Backup(b) => &b.time,
             Job::Copy(c) => &c.time,

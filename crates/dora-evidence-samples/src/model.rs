@@ -19,15 +19,15 @@ pub(crate) const PERIOD_END: i64 = 20_727 * DAY;
 
 /// An AWS account of the bank.
 pub(crate) struct Account {
-    pub id: &'static str,
-    pub name: &'static str,
-    pub short: &'static str,
+    pub(crate) id: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) short: &'static str,
     /// Organizations path written in the `Path To Root` column of cross-account reports.
-    pub path_to_root: &'static str,
+    pub(crate) path_to_root: &'static str,
     /// Its snapshots were taken with AWS CLI v1 (epoch-second timestamps).
-    pub epoch_times: bool,
+    pub(crate) epoch_times: bool,
     /// It delivers current-account JSON job reports.
-    pub json_reports: bool,
+    pub(crate) json_reports: bool,
 }
 
 pub(crate) const ACCOUNTS: [Account; 3] = [
@@ -74,7 +74,7 @@ pub(crate) enum Kind {
 
 impl Kind {
     /// Resource type as AWS Backup reports it.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Kind::Ec2 => "EC2",
             Kind::Ebs => "EBS",
@@ -88,7 +88,7 @@ impl Kind {
     }
 
     /// Resource type as AWS Config (and so the compliance reports) names it.
-    pub fn config_type(self) -> &'static str {
+    pub(crate) fn config_type(self) -> &'static str {
         match self {
             Kind::Ec2 => "AWS::EC2::Instance",
             Kind::Ebs => "AWS::EC2::Volume",
@@ -110,7 +110,7 @@ pub(crate) enum Tier {
 }
 
 impl Tier {
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Tier::Gold => "gold",
             Tier::Silver => "silver",
@@ -137,23 +137,23 @@ const NO: Option<bool> = Some(false);
 
 /// Names of templates that carry scenarios (see `jobs.rs`).
 pub(crate) mod names {
-    pub const LEDGER_DB: &str = "core-ledger-db";
-    pub const ACCOUNTS_AURORA: &str = "core-accounts-aurora";
-    pub const CUSTOMER_DB: &str = "core-customer-db";
-    pub const STATEMENTS_BUCKET: &str = "nordhafen-core-statements-prod";
-    pub const APP_01: &str = "core-app-01";
-    pub const APP_01_DATA: &str = "core-app-01-data";
-    pub const SHARED_FS: &str = "core-shared-fs";
-    pub const BATCH_STACK: &str = "nordhafen-core-batch";
-    pub const BATCH_STATE: &str = "core-batch-state";
-    pub const REPORTING_DB: &str = "core-reporting-db";
-    pub const CLEARING_AURORA: &str = "payments-clearing-aurora";
-    pub const SEPA_DB: &str = "payments-sepa-db";
-    pub const PAYMENT_FILES: &str = "nordhafen-payments-files-prod";
-    pub const GW_01: &str = "payments-gw-01";
-    pub const TMP_IMPORT: &str = "payments-tmp-import";
-    pub const AD_DC_01: &str = "ad-dc-01";
-    pub const AD_DC_03_DATA: &str = "ad-dc-03-data";
+    pub(crate) const LEDGER_DB: &str = "core-ledger-db";
+    pub(crate) const ACCOUNTS_AURORA: &str = "core-accounts-aurora";
+    pub(crate) const CUSTOMER_DB: &str = "core-customer-db";
+    pub(crate) const STATEMENTS_BUCKET: &str = "nordhafen-core-statements-prod";
+    pub(crate) const APP_01: &str = "core-app-01";
+    pub(crate) const APP_01_DATA: &str = "core-app-01-data";
+    pub(crate) const SHARED_FS: &str = "core-shared-fs";
+    pub(crate) const BATCH_STACK: &str = "nordhafen-core-batch";
+    pub(crate) const BATCH_STATE: &str = "core-batch-state";
+    pub(crate) const REPORTING_DB: &str = "core-reporting-db";
+    pub(crate) const CLEARING_AURORA: &str = "payments-clearing-aurora";
+    pub(crate) const SEPA_DB: &str = "payments-sepa-db";
+    pub(crate) const PAYMENT_FILES: &str = "nordhafen-payments-files-prod";
+    pub(crate) const GW_01: &str = "payments-gw-01";
+    pub(crate) const TMP_IMPORT: &str = "payments-tmp-import";
+    pub(crate) const AD_DC_01: &str = "ad-dc-01";
+    pub(crate) const AD_DC_03_DATA: &str = "ad-dc-03-data";
 }
 use names::*;
 
@@ -213,34 +213,34 @@ const TEMPLATES: &[Template] = &[
 
 /// A resource of the estate.
 pub(crate) struct Resource {
-    pub account: usize,
-    pub region: usize,
-    pub kind: Kind,
-    pub name: String,
-    pub base_name: &'static str,
+    pub(crate) account: usize,
+    pub(crate) region: usize,
+    pub(crate) kind: Kind,
+    pub(crate) name: String,
+    pub(crate) base_name: &'static str,
     /// 0 for the scale-1 resource, 1.. for its repeats.
-    pub replica: u32,
-    pub arn: String,
+    pub(crate) replica: u32,
+    pub(crate) arn: String,
     /// The id AWS Config uses (last part of the ARN).
-    pub config_id: String,
-    pub tier: Tier,
-    pub candidate: Option<bool>,
-    pub app: &'static str,
-    pub plan: Option<usize>,
-    pub windows: bool,
-    pub encrypted: bool,
-    pub stack_child: bool,
+    pub(crate) config_id: String,
+    pub(crate) tier: Tier,
+    pub(crate) candidate: Option<bool>,
+    pub(crate) app: &'static str,
+    pub(crate) plan: Option<usize>,
+    pub(crate) windows: bool,
+    pub(crate) encrypted: bool,
+    pub(crate) stack_child: bool,
     /// Child resources of a CloudFormation stack.
-    pub children: Vec<u32>,
-    pub size_bytes: u64,
+    pub(crate) children: Vec<u32>,
+    pub(crate) size_bytes: u64,
     /// Typical backup and restore durations, minutes.
-    pub backup_min: f64,
-    pub restore_min: f64,
+    pub(crate) backup_min: f64,
+    pub(crate) restore_min: f64,
 }
 
 impl Resource {
     /// Whether this is the scale-1 instance of template `name` (scenarios only apply there).
-    pub fn is(&self, name: &str) -> bool {
+    pub(crate) fn is(&self, name: &str) -> bool {
         self.replica == 0 && self.base_name == name
     }
 }
@@ -255,55 +255,55 @@ pub(crate) enum Lock {
 
 /// A backup vault.
 pub(crate) struct Vault {
-    pub account: usize,
-    pub region: usize,
-    pub name: String,
-    pub arn: String,
-    pub key_arn: String,
-    pub lock: Lock,
-    pub min_days: Option<u32>,
-    pub max_days: Option<u32>,
-    pub created: i64,
+    pub(crate) account: usize,
+    pub(crate) region: usize,
+    pub(crate) name: String,
+    pub(crate) arn: String,
+    pub(crate) key_arn: String,
+    pub(crate) lock: Lock,
+    pub(crate) min_days: Option<u32>,
+    pub(crate) max_days: Option<u32>,
+    pub(crate) created: i64,
 }
 
 impl Vault {
-    pub fn lock_status(&self) -> &'static str {
+    pub(crate) fn lock_status(&self) -> &'static str {
         if self.lock == Lock::None { "UNLOCKED" } else { "LOCKED" }
     }
 }
 
 /// A backup plan with its one rule.
 pub(crate) struct Plan {
-    pub name: String,
-    pub id: String,
-    pub arn: String,
-    pub version: String,
-    pub rule_id: String,
-    pub rule_name: &'static str,
-    pub schedule: Schedule,
-    pub start_window_min: i64,
-    pub delete_after_days: u32,
-    pub move_to_cold_days: Option<u32>,
-    pub vault: usize,
-    pub copy_region_vault: Option<usize>,
+    pub(crate) name: String,
+    pub(crate) id: String,
+    pub(crate) arn: String,
+    pub(crate) version: String,
+    pub(crate) rule_id: String,
+    pub(crate) rule_name: &'static str,
+    pub(crate) schedule: Schedule,
+    pub(crate) start_window_min: i64,
+    pub(crate) delete_after_days: u32,
+    pub(crate) move_to_cold_days: Option<u32>,
+    pub(crate) vault: usize,
+    pub(crate) copy_region_vault: Option<usize>,
     /// Weekly (Sunday) cross-account copy destination.
-    pub copy_account_vault: Option<usize>,
+    pub(crate) copy_account_vault: Option<usize>,
 }
 
 /// When a backup or restore-testing plan runs.
 #[derive(Clone, Copy)]
 pub(crate) struct Schedule {
     /// Schedule expression, as AWS shows it.
-    pub cron: &'static str,
+    pub(crate) cron: &'static str,
     /// Hour (UTC) at which a run starts.
-    pub hour: i64,
+    pub(crate) hour: i64,
     /// Runs only on this weekday (0 = Sunday) when set; else daily.
-    pub weekday: Option<i64>,
+    pub(crate) weekday: Option<i64>,
 }
 
 impl Schedule {
     /// Whether it runs on `day` (days since the epoch).
-    pub fn runs_on(&self, day: i64) -> bool {
+    pub(crate) fn runs_on(&self, day: i64) -> bool {
         self.weekday.is_none_or(|w| weekday(day) == w)
     }
 }
@@ -315,29 +315,29 @@ pub(crate) fn weekday(day: i64) -> i64 {
 
 /// A restore-testing selection: one resource type, candidates picked by tag.
 pub(crate) struct Selection {
-    pub name: String,
-    pub kind: Kind,
-    pub candidates: Vec<u32>,
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) candidates: Vec<u32>,
 }
 
 /// A restore-testing plan.
 pub(crate) struct RestorePlan {
-    pub account: usize,
-    pub region: usize,
-    pub name: &'static str,
-    pub arn: String,
-    pub schedule: Schedule,
+    pub(crate) account: usize,
+    pub(crate) region: usize,
+    pub(crate) name: &'static str,
+    pub(crate) arn: String,
+    pub(crate) schedule: Schedule,
     /// Whether a validation Lambda posts validation results.
-    pub validation: bool,
-    pub validation_window_hours: i64,
-    pub selections: Vec<Selection>,
-    pub created: i64,
-    pub iam_role: String,
+    pub(crate) validation: bool,
+    pub(crate) validation_window_hours: i64,
+    pub(crate) selections: Vec<Selection>,
+    pub(crate) created: i64,
+    pub(crate) iam_role: String,
 }
 
 impl RestorePlan {
     /// 0-based number of this plan's run on `day` since the first job day.
-    pub fn run_index(&self, day: i64) -> i64 {
+    pub(crate) fn run_index(&self, day: i64) -> i64 {
         match self.schedule.weekday {
             None => day - FIRST_DAY,
             Some(_) => (day - FIRST_DAY) / 7,
@@ -347,16 +347,16 @@ impl RestorePlan {
 
 /// The whole estate.
 pub(crate) struct Model {
-    pub seed: u64,
-    pub scale: u32,
-    pub resources: Vec<Resource>,
-    pub vaults: Vec<Vault>,
-    pub plans: Vec<Plan>,
-    pub restore_plans: Vec<RestorePlan>,
+    pub(crate) seed: u64,
+    pub(crate) scale: u32,
+    pub(crate) resources: Vec<Resource>,
+    pub(crate) vaults: Vec<Vault>,
+    pub(crate) plans: Vec<Plan>,
+    pub(crate) restore_plans: Vec<RestorePlan>,
     /// Resource indices per account and Region.
-    pub by_ar: [[Vec<u32>; 2]; 3],
+    pub(crate) by_ar: [[Vec<u32>; 2]; 3],
     /// `AWSBackupDefaultServiceRole` ARN per account.
-    pub default_role: [String; 3],
+    pub(crate) default_role: [String; 3],
 }
 
 const VAULT_GOLD: usize = 0;
@@ -379,7 +379,7 @@ fn ts_utc(y: i32, m: u32, d: u32, h: u32) -> i64 {
 
 impl Model {
     /// The estate of `scale` for `seed`: a pure function of the two.
-    pub fn build(seed: u64, scale: u32) -> Model {
+    pub(crate) fn build(seed: u64, scale: u32) -> Model {
         // One generator for vaults, plans and restore-testing plans, drawn in this order;
         // resources draw from their own (seed, template, replica) generators.
         let mut rng = Rng::with_seed(mix(&[seed, 1]));
@@ -402,7 +402,7 @@ impl Model {
     }
 
     /// The IAM role a resource's backups run with.
-    pub fn backup_role(&self, res: &Resource) -> String {
+    pub(crate) fn backup_role(&self, res: &Resource) -> String {
         if res.kind == Kind::S3 && res.account == 0 {
             format!("arn:aws:iam::{}:role/nordhafen-backup-s3", ACCOUNTS[0].id)
         } else {
@@ -411,7 +411,7 @@ impl Model {
     }
 
     /// ARN of recovery point `rp` of `res` stored in vault `vault` (EC2/EBS/RDS keep their native ARNs).
-    pub fn rp_arn(&self, res: &Resource, rp: u128, vault: usize) -> String {
+    pub(crate) fn rp_arn(&self, res: &Resource, rp: u128, vault: usize) -> String {
         let v = &self.vaults[vault];
         let (region, acct) = (REGIONS[v.region], ACCOUNTS[v.account].id);
         match res.kind {
@@ -424,7 +424,7 @@ impl Model {
     }
 
     /// ARN of the resource a restore created (`test` restores get AWS Backup's test names).
-    pub fn restored_arn(&self, res: &Resource, id: u128, test: bool) -> String {
+    pub(crate) fn restored_arn(&self, res: &Resource, id: u128, test: bool) -> String {
         let (region, acct) = (REGIONS[res.region], ACCOUNTS[res.account].id);
         let name = if test {
             format!("awsbackup-restore-test-{:08x}", id as u32)
@@ -444,12 +444,12 @@ impl Model {
     }
 
     /// The vault a resource's backups go to.
-    pub fn vault_of(&self, res: &Resource) -> usize {
+    pub(crate) fn vault_of(&self, res: &Resource) -> usize {
         res.plan.map_or(0, |p| self.plans[p].vault)
     }
 
     /// Restore-testing plan of an account and Region, if any.
-    pub fn restore_plan_of(&self, account: usize, region: usize) -> Option<usize> {
+    pub(crate) fn restore_plan_of(&self, account: usize, region: usize) -> Option<usize> {
         self.restore_plans.iter().position(|p| p.account == account && p.region == region)
     }
 }

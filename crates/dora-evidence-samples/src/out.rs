@@ -19,18 +19,18 @@ pub(crate) const MIN: i64 = 60_000;
 /// The output tree: root folder and running totals.
 pub(crate) struct Out {
     root: PathBuf,
-    pub files: u64,
-    pub bytes: u64,
-    pub job_rows: u64,
+    pub(crate) files: u64,
+    pub(crate) bytes: u64,
+    pub(crate) job_rows: u64,
 }
 
 impl Out {
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         Out { root: root.to_path_buf(), files: 0, bytes: 0, job_rows: 0 }
     }
 
     /// Creates `rel` (and its folders) for writing.
-    pub fn create(&self, rel: &str) -> io::Result<Sink> {
+    pub(crate) fn create(&self, rel: &str) -> io::Result<Sink> {
         let path = self.root.join(rel);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
@@ -39,7 +39,7 @@ impl Out {
     }
 
     /// Flushes a file opened with [`Out::create`] and counts it.
-    pub fn finish(&mut self, mut sink: Sink) -> io::Result<()> {
+    pub(crate) fn finish(&mut self, mut sink: Sink) -> io::Result<()> {
         sink.w.flush()?;
         self.files += 1;
         self.bytes += sink.w.get_ref().n;
@@ -47,14 +47,14 @@ impl Out {
     }
 
     /// Writes a whole small file.
-    pub fn write_file(&mut self, rel: &str, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn write_file(&mut self, rel: &str, bytes: &[u8]) -> io::Result<()> {
         let mut sink = self.create(rel)?;
         sink.write_all(bytes)?;
         self.finish(sink)
     }
 
     /// Writes a small JSON document pretty-printed with four spaces, as the AWS CLI does.
-    pub fn write_json<T: Serialize>(&mut self, rel: &str, value: &T) -> io::Result<()> {
+    pub(crate) fn write_json<T: Serialize>(&mut self, rel: &str, value: &T) -> io::Result<()> {
         let mut buf = Vec::with_capacity(1024);
         let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
         let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
@@ -123,7 +123,7 @@ pub(crate) struct TsText {
 }
 
 impl TsText {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         // Only ASCII digits and punctuation are ever written.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }

@@ -110,7 +110,7 @@ impl ResStats {
     /// from the latest completion before the period the inputs hold (else the period start) to
     /// the first completion inside it, between completions, and from the last one to the period
     /// end. `None` when nothing completed inside the period (a breach of any RPO).
-    pub fn max_exposure_ms(&self) -> Option<i64> {
+    pub(crate) fn max_exposure_ms(&self) -> Option<i64> {
         let first = self.first_completion_in_period?;
         let last = self.last_completion_in_period?;
         let from = self.latest_before_period.map_or(PERIOD_START, |(e, _)| e);
@@ -118,12 +118,12 @@ impl ResStats {
     }
 
     /// The latest backup completion before `t`.
-    pub fn last_completion_before(&self, t: i64) -> Option<i64> {
+    pub(crate) fn last_completion_before(&self, t: i64) -> Option<i64> {
         self.recent.iter().copied().filter(|&e| e > 0 && e < t).max()
     }
 
     /// Duration in minutes of the latest restore test completed before `t`.
-    pub fn last_test_minutes_before(&self, t: i64) -> Option<f64> {
+    pub(crate) fn last_test_minutes_before(&self, t: i64) -> Option<f64> {
         self.recent_tests.iter().filter(|x| x.0 > 0 && x.0 < t).max_by_key(|x| x.0).map(|x| x.1)
     }
 }
@@ -174,11 +174,11 @@ pub(crate) struct Truth {
     running_then_completed_snapshots: [Examples; 3],
     validating_then_final_snapshots: Examples,
     scenarios: BTreeMap<&'static str, Vec<Value>>,
-    pub res: Vec<ResStats>,
+    pub(crate) res: Vec<ResStats>,
 }
 
 impl Truth {
-    pub fn new(m: &Model) -> Truth {
+    pub(crate) fn new(m: &Model) -> Truth {
         Truth {
             backups_all: Counts::default(),
             backups_period: Counts::default(),
@@ -207,24 +207,24 @@ impl Truth {
         }
     }
 
-    pub fn backup_jobs(&self) -> u64 {
+    pub(crate) fn backup_jobs(&self) -> u64 {
         self.backups_all.total
     }
 
-    pub fn copy_jobs(&self) -> u64 {
+    pub(crate) fn copy_jobs(&self) -> u64 {
         self.copies_all.total
     }
 
-    pub fn restore_jobs(&self) -> u64 {
+    pub(crate) fn restore_jobs(&self) -> u64 {
         self.restores_all.total
     }
 
-    pub fn restore_tests(&self) -> u64 {
+    pub(crate) fn restore_tests(&self) -> u64 {
         self.tests_all
     }
 
     /// Counts one job (called once per job, in generation order).
-    pub fn add(&mut self, m: &Model, job: &Job) {
+    pub(crate) fn add(&mut self, m: &Model, job: &Job) {
         let t = job.time();
         let in_period = (PERIOD_START..PERIOD_END).contains(&t.created);
         let kind = match job {
@@ -346,7 +346,7 @@ impl Truth {
 
     /// `ground-truth.json`. Lists of resources (and ARNs) only while small (scale ≤ 44);
     /// counts always.
-    pub fn to_json(&self, m: &Model, input_files: u64, input_bytes: u64) -> Value {
+    pub(crate) fn to_json(&self, m: &Model, input_files: u64, input_bytes: u64) -> Value {
         let small = m.resources.len() <= 2000;
         let (candidates, untested) = self.candidates(m);
         json!({
