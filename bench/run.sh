@@ -4,7 +4,7 @@
 # straightforward Python script (bench/baseline.py). Results go to BENCHMARKS.md by hand.
 #
 # Usage: bench/run.sh SCALE [WORKDIR]    e.g. bench/run.sh 120
-#   SCALE   sample-generator scale (see src/samples.rs for jobs per scale)
+#   SCALE   sample-generator scale (see crates/dora-evidence-samples/src/lib.rs for jobs per scale)
 #   WORKDIR where the generated quarter and outputs go (default /var/tmp/dora-bench)
 # Set SKIP_PYTHON=1 to leave out the Python baseline (it is slow at large scales).
 set -euo pipefail

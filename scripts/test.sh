@@ -33,4 +33,4 @@ done
 export DORA_TEST_MOTO_ENDPOINT="http://127.0.0.1:$port"
 echo "moto on $DORA_TEST_MOTO_ENDPOINT"
 
-cargo test --locked "$@"
+cargo test --locked --workspace "$@"

@@ -25,7 +25,7 @@
 //!   into the evidence store, account by account and Region by Region;
 //! * [`build`] ties the stages together for `dora-evidence build`; [`output`] keeps it from
 //!   destroying anything it did not create (where a package may go, marked work folders);
-//! * [`samples`] writes a realistic, fictional sample quarter in the real AWS formats.
+//! * the sample-quarter generator behind `dora-evidence samples` lives in `crates/dora-evidence-samples`.
 //!
 //! The binary (`src/main.rs`) only parses the command line ([`cli`]).
 #![warn(missing_docs)]
@@ -46,7 +46,6 @@ pub mod package;
 pub mod pdf;
 mod progress;
 pub mod render;
-pub mod samples;
 pub mod sign;
 pub mod source;
 pub mod time;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::samples::{self, SampleOptions};
+use dora_evidence_samples::{self as samples, SampleOptions};
 
 /// Arguments of `dora-evidence samples`.
 #[derive(Debug, Args)]

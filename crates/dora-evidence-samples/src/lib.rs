@@ -1,6 +1,11 @@
-//! `dora-evidence samples`: writes a realistic, entirely fictional quarter of AWS Backup and
-//! AWS Audit Manager records, in the formats AWS delivers, so the reader can be tested,
-//! demonstrated and benchmarked without an AWS account.
+//! The generator behind `dora-evidence samples`: writes a realistic, entirely fictional
+//! quarter of AWS Backup and AWS Audit Manager records, in the formats AWS delivers, so the
+//! reader can be tested, demonstrated and benchmarked without an AWS account.
+//!
+//! It is a crate of its own because it shares no code with the product: it writes the AWS
+//! formats with its own small writers, so when `dora-evidence build` reads the sample back
+//! into the counts of `ground-truth.json`, the agreement is a real check. The product's
+//! `samples` subcommand only parses the command line and calls [`generate`].
 //!
 //! The bank is "Nordhafen Bank AG": three accounts (core-banking 111122223333, payments
 //! 444455556666, shared-services 777788889999) in eu-central-1 and eu-west-1, 45 resources
@@ -22,7 +27,7 @@
 //! * `ground-truth.json` — facts counted from the generator's model (not from the files);
 //! * `README.md` — what the sample contains.
 //!
-//! Design: jobs are a pure function of (seed, resource, day) (see `samples/jobs.rs`), so
+//! Design: jobs are a pure function of (seed, resource, day) (see `jobs.rs`), so
 //! each writer regenerates the few days it needs and nothing is held in memory beyond one
 //! day's jobs and one small record per resource; rows are written as they are generated.
 //! Output is byte-identical for the same scale and seed (fixed times, ordered iteration,
@@ -37,6 +42,10 @@
 //! | 1 | 4 518 | 12 671 | 19.9 MB (2.0 MB as .tgz) | 0.45 s | 4 MB |
 //! | 120 | 519 000 (≈ 0.5 M) | 1.46 M | 2.2 GB | 7.8 s | 9 MB |
 //! | 825 | 3.57 M | 10.0 M | 14.9 GB | 52 s (33 s CPU) | 43 MB |
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 use std::fs;
 use std::io;
@@ -274,8 +283,20 @@ mod tests {
         fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
+    /// A JSON file of the tree.
+    fn json(rel: &str) -> Value {
+        serde_json::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
     fn truth() -> Value {
-        serde_json::from_str(&read("ground-truth.json")).unwrap()
+        json("ground-truth.json")
+    }
+
+    /// The first job of scenario `key` in the ground truth, and its id.
+    fn scenario_job(key: &str) -> (Value, String) {
+        let job = truth()["scenarios"][key][0].clone();
+        let id = job["job_id"].as_str().unwrap_or_else(|| panic!("scenario {key} has no job")).to_string();
+        (job, id)
     }
 
     /// All files whose relative path contains every one of `parts`.
@@ -388,7 +409,7 @@ mod tests {
         let mut done: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
         let mut parents = std::collections::BTreeSet::new();
         for f in find(&["input/collected/", "/list-backup-jobs.json"]) {
-            let v: Value = serde_json::from_str(&read(&f)).unwrap();
+            let v: Value = json(&f);
             for j in v["BackupJobs"].as_array().unwrap() {
                 if let Some(p) = j["ParentJobId"].as_str() {
                     parents.insert(p.to_string());
@@ -444,9 +465,8 @@ mod tests {
 
     #[test]
     fn running_across_midnight_is_running_then_completed_in_reports() {
-        let t = truth();
-        let job = &t["scenarios"]["backup_running_across_midnight"][0];
-        let id = job["job_id"].as_str().unwrap();
+        let (_, id) = scenario_job("backup_running_across_midnight");
+        let id = id.as_str();
         let running = find(&["crossaccount/eu-central-1/2026/08/07/org_backup_jobs"]);
         let done = find(&["crossaccount/eu-central-1/2026/08/08/org_backup_jobs"]);
         let row = |rel: &str| read(rel).lines().find(|l| l.contains(id)).unwrap().to_string();
@@ -458,19 +478,15 @@ mod tests {
 
     #[test]
     fn restore_test_without_plan_in_report_with_plan_in_snapshot() {
-        let t = truth();
-        let job = &t["scenarios"]["restore_test_in_report_and_snapshot"][0];
-        let id = job["job_id"].as_str().unwrap();
+        let (job, id) = scenario_job("restore_test_in_report_and_snapshot");
+        let id = id.as_str();
         let report = find(&["111122223333/eu-central-1/2026/07/15/daily_restore_jobs"]);
         let text = read(&report[0]);
         assert!(
             text.contains(id) && text.contains("\"reportTimePeriod\":\"2026-07-14T00:00:00Z - 2026-07-15T00:00:00Z\"")
         );
         assert!(!text.contains("restoreTestingPlanArn") && !text.contains("validationStatus"));
-        let snap: Value = serde_json::from_str(&read(
-            "input/collected/111122223333/eu-central-1/2026-07-15T06:00:00Z/list-restore-jobs.json",
-        ))
-        .unwrap();
+        let snap: Value = json("input/collected/111122223333/eu-central-1/2026-07-15T06:00:00Z/list-restore-jobs.json");
         let item = snap["RestoreJobs"].as_array().unwrap().iter().find(|j| j["RestoreJobId"] == id).unwrap();
         assert_eq!(item["CreatedBy"]["RestoreTestingPlanArn"], job["restore_testing_plan_arn"]);
         assert_eq!(item["ValidationStatus"], "SUCCESSFUL");
@@ -478,14 +494,10 @@ mod tests {
 
     #[test]
     fn validating_then_successful_across_snapshots() {
-        let t = truth();
-        let job = &t["scenarios"]["restore_test_validating_then_successful"][0];
-        let id = job["job_id"].as_str().unwrap();
+        let (_, id) = scenario_job("restore_test_validating_then_successful");
+        let id = id.as_str();
         let status = |at: &str| {
-            let snap: Value = serde_json::from_str(&read(&format!(
-                "input/collected/444455556666/eu-central-1/{at}/list-restore-jobs.json"
-            )))
-            .unwrap();
+            let snap: Value = json(&format!("input/collected/444455556666/eu-central-1/{at}/list-restore-jobs.json"));
             let item =
                 snap["RestoreJobs"].as_array().unwrap().iter().find(|j| j["RestoreJobId"] == id).unwrap().clone();
             assert!(item["CreationDate"].is_f64(), "payments snapshots use epoch seconds");
@@ -516,12 +528,12 @@ mod tests {
     #[test]
     fn snapshots_and_other_inputs() {
         let dir = "input/collected/111122223333/eu-central-1/2026-08-12T06:00:00Z";
-        let jobs: Value = serde_json::from_str(&read(&format!("{dir}/list-backup-jobs.json"))).unwrap();
+        let jobs: Value = json(&format!("{dir}/list-backup-jobs.json"));
         let jobs = jobs["BackupJobs"].as_array().unwrap();
         assert!(jobs.iter().any(|j| j["State"] == "FAILED" && j["ResourceName"] == "core-customer-db"));
         assert!(jobs.iter().any(|j| j["IsParent"] == true));
         assert!(jobs[0]["CreationDate"].as_str().unwrap().ends_with("+00:00"));
-        let vaults: Value = serde_json::from_str(&read(&format!("{dir}/list-backup-vaults.json"))).unwrap();
+        let vaults: Value = json(&format!("{dir}/list-backup-vaults.json"));
         let gold = vaults["BackupVaultList"]
             .as_array()
             .unwrap()
@@ -530,14 +542,14 @@ mod tests {
             .unwrap();
         assert_eq!(gold["Locked"], true);
         assert!(gold["LockDate"].is_string());
-        let holds: Value = serde_json::from_str(&read(&format!("{dir}/list-legal-holds.json"))).unwrap();
+        let holds: Value = json(&format!("{dir}/list-legal-holds.json"));
         let statuses: Vec<&str> =
             holds["LegalHolds"].as_array().unwrap().iter().map(|h| h["Status"].as_str().unwrap()).collect();
         assert_eq!(statuses, ["ACTIVE", "CANCELED"]);
-        let alarms: Value = serde_json::from_str(&read(&format!("{dir}/describe-alarms.json"))).unwrap();
+        let alarms: Value = json(&format!("{dir}/describe-alarms.json"));
         assert_eq!(alarms["MetricAlarms"][0]["Namespace"], "AWS/Backup");
         assert_eq!(alarms["MetricAlarms"][0]["StateValue"], "ALARM");
-        let tags: Value = serde_json::from_str(&read(&format!("{dir}/get-resources.json"))).unwrap();
+        let tags: Value = json(&format!("{dir}/get-resources.json"));
         assert!(tags["ResourceTagMappingList"][0]["Tags"].as_array().unwrap().iter().any(|t| t["Key"] == "tier"));
         assert!(fs::metadata(root().join(format!("{dir}/describe-backup-vault-nordhafen-core-gold.json"))).is_ok());
         let west_plans =

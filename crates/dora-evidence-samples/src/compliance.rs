@@ -93,7 +93,7 @@ fn verdict(m: &Model, truth: &Truth, c: usize, r: usize, t: i64) -> Option<bool>
         "BACKUP_LAST_RECOVERY_POINT_CREATED" => {
             (res.tier == Tier::Gold).then(|| stats.last_completion_before(t).is_some_and(|e| t - e <= 26 * HOUR))
         }
-        _ => Some(plan.weekday.is_none() && plan.delete_after_days >= 35),
+        _ => Some(plan.schedule.weekday.is_none() && plan.delete_after_days >= 35),
     }
 }
 
@@ -129,27 +129,11 @@ fn control_row(m: &Model, truth: &Truth, a: usize, region: usize, c: usize, t: i
     ControlRow { status: if no > 0 { "NON_COMPLIANT" } else { "COMPLIANT" }, compliant: yes, non_compliant: no }
 }
 
-const CONTROL_KEYS: [&str; 12] = [
-    "accountId",
-    "region",
-    "frameworkName",
-    "frameworkDescription",
-    "controlName",
-    "controlComplianceStatus",
-    "lastEvaluationTime",
-    "numResourcesCompliant",
-    "numResourcesNonCompliant",
-    "controlFrequency",
-    "controlScope",
-    "controlParameters",
-];
-const CONTROL_HEADERS: [&str; 13] = [
-    "Account ID",
-    "Region",
-    "Path To Root",
-    "Framework Name",
-    "Framework Description",
-    "Control Name",
+/// CSV headers of the columns both reports start with.
+const LEADING_HEADERS: [&str; 6] =
+    ["Account ID", "Region", "Path To Root", "Framework Name", "Framework Description", "Control Name"];
+/// CSV headers of the columns that follow in the control report.
+const CONTROL_HEADERS: [&str; 7] = [
     "Control Compliance Status",
     "Last Evaluation Time",
     "Num Resources Compliant",
@@ -158,29 +142,36 @@ const CONTROL_HEADERS: [&str; 13] = [
     "Control Scope",
     "Control Parameters",
 ];
-const RESOURCE_KEYS: [&str; 9] = [
-    "accountId",
-    "region",
-    "frameworkName",
-    "frameworkDescription",
-    "controlName",
-    "resourceId",
-    "resourceType",
-    "resourceComplianceStatus",
-    "lastEvaluationTime",
-];
-const RESOURCE_HEADERS: [&str; 10] = [
-    "Account ID",
-    "Region",
-    "Path To Root",
-    "Framework Name",
-    "Framework Description",
-    "Control Name",
-    "Resource ID",
-    "Resource Type",
-    "Resource Compliance Status",
-    "Last Evaluation Time",
-];
+/// CSV headers of the columns that follow in the resource report.
+const RESOURCE_HEADERS: [&str; 4] =
+    ["Resource ID", "Resource Type", "Resource Compliance Status", "Last Evaluation Time"];
+
+impl Level {
+    /// CSV headers of the report.
+    fn headers(self) -> Vec<&'static str> {
+        let rest: &[&str] = if self == Level::Control { &CONTROL_HEADERS } else { &RESOURCE_HEADERS };
+        LEADING_HEADERS.iter().chain(rest).copied().collect()
+    }
+}
+
+/// The JSON key of a CSV header (`Account ID` → `accountId`); `None` for `Path To Root`,
+/// which only the cross-account CSVs have.
+fn json_key(header: &str) -> Option<String> {
+    if header == "Path To Root" {
+        return None;
+    }
+    let mut key = String::new();
+    for (i, word) in header.split(' ').enumerate() {
+        let lower = word.to_ascii_lowercase();
+        if i == 0 {
+            key.push_str(&lower);
+        } else {
+            key.push_str(&lower[..1].to_ascii_uppercase());
+            key.push_str(&lower[1..]);
+        }
+    }
+    Some(key)
+}
 
 fn control_cells<'a>(a: usize, region: usize, c: usize, row: &ControlRow, t: i64, params: &'a str) -> [Cell<'a>; 13] {
     [
@@ -216,41 +207,37 @@ fn resource_cells<'a>(m: &'a Model, r: usize, c: usize, ok: bool, t: i64, id: &'
     ]
 }
 
-/// Writes one control-level rows for the given account/Region pairs.
-fn write_controls(
-    m: &Model,
-    truth: &Truth,
-    day: i64,
-    pairs: &[(usize, usize)],
-    mut emit: impl FnMut(&[Cell<'_>]) -> io::Result<()>,
-) -> io::Result<()> {
-    for &(a, region) in pairs {
-        for c in 0..CONTROLS.len() {
-            let t = evaluated(day, c);
-            let row = control_row(m, truth, a, region, c, t);
-            let p = params(c, region);
-            emit(&control_cells(a, region, c, &row, t, &p))?;
-        }
-    }
-    Ok(())
+/// Every evaluation of the report delivered on `day`: (account, Region, control, time), by
+/// account/Region pair, then control.
+fn evaluations(day: i64, pairs: &[(usize, usize)]) -> impl Iterator<Item = (usize, usize, usize, i64)> + '_ {
+    pairs.iter().flat_map(move |&(a, region)| (0..CONTROLS.len()).map(move |c| (a, region, c, evaluated(day, c))))
 }
 
-fn write_resources(
-    m: &Model,
-    truth: &Truth,
-    day: i64,
+/// The two compliance reports: one row per control, or one per resource and control.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Control,
+    Resource,
+}
+
+/// Writes the rows of the report at `level` for the given account/Region pairs.
+fn write_rows(
+    (m, truth, day): (&Model, &Truth, i64),
     pairs: &[(usize, usize)],
-    mut emit: impl FnMut(&[Cell<'_>]) -> io::Result<()>,
+    level: Level,
+    emit: &mut dyn FnMut(&[Cell<'_>]) -> io::Result<()>,
 ) -> io::Result<()> {
-    for &(a, region) in pairs {
-        for c in 0..CONTROLS.len() {
-            let t = evaluated(day, c);
-            for &r in &m.by_ar[a][region] {
-                let Some(ok) = verdict(m, truth, c, r as usize, t) else { continue };
-                let res = &m.resources[r as usize];
-                let id = format!("{}/{}", res.kind.config_type(), res.config_id);
-                emit(&resource_cells(m, r as usize, c, ok, t, &id))?;
-            }
+    for (a, region, c, t) in evaluations(day, pairs) {
+        if level == Level::Control {
+            let row = control_row(m, truth, a, region, c, t);
+            emit(&control_cells(a, region, c, &row, t, &params(c, region)))?;
+            continue;
+        }
+        for &r in &m.by_ar[a][region] {
+            let Some(ok) = verdict(m, truth, c, r as usize, t) else { continue };
+            let res = &m.resources[r as usize];
+            let id = format!("{}/{}", res.kind.config_type(), res.config_id);
+            emit(&resource_cells(m, r as usize, c, ok, t, &id))?;
         }
     }
     Ok(())
@@ -259,16 +246,18 @@ fn write_resources(
 fn json_file(
     out: &mut Out,
     rel: &str,
-    keys: &[&str],
+    level: Level,
     write: impl FnOnce(&mut dyn FnMut(&[Cell<'_>]) -> io::Result<()>) -> io::Result<()>,
 ) -> io::Result<()> {
+    let keys: Vec<Option<String>> = level.headers().into_iter().map(json_key).collect();
     let mut j = JsonReport::open(out, rel)?;
     write(&mut |cells: &[Cell<'_>]| {
         j.begin_item()?;
         let mut first = true;
-        // JSON has no Path To Root: skip the third cell.
-        for (key, cell) in keys.iter().zip(cells.iter().take(2).chain(cells.iter().skip(3))) {
-            j.field(&mut first, key, cell)?;
+        for (key, cell) in keys.iter().zip(cells) {
+            if let Some(key) = key {
+                j.field(&mut first, key, cell)?;
+            }
         }
         j.end_item()
     })?;
@@ -278,11 +267,11 @@ fn json_file(
 fn csv_file(
     out: &mut Out,
     rel: &str,
-    headers: &[&str],
+    level: Level,
     bom_crlf: bool,
     write: impl FnOnce(&mut dyn FnMut(&[Cell<'_>]) -> io::Result<()>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    let headers: Vec<String> = level.headers().into_iter().map(String::from).collect();
     let mut w = CsvReport::open(out, rel, &headers, bom_crlf, &["Control Parameters"])?;
     write(&mut |cells: &[Cell<'_>]| {
         for cell in cells {
@@ -295,12 +284,13 @@ fn csv_file(
 
 /// Writes the compliance reports delivered on `day` (report rows are not job rows).
 pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64) -> io::Result<()> {
+    let ctx = (m, truth, day);
     let core = ACCOUNTS[0].id;
     let core_pair = [(0usize, 0usize)];
     let period = period_texts(day, 1);
     let rel =
         report_key(core, REGIONS[0], day, "daily_control_compliance", "CONTROL_COMPLIANCE_REPORT", &period, "json");
-    json_file(out, &rel, &CONTROL_KEYS, |emit| write_controls(m, truth, day, &core_pair, emit))?;
+    json_file(out, &rel, Level::Control, |emit| write_rows(ctx, &core_pair, Level::Control, emit))?;
     if weekday(day) != 1 {
         return Ok(());
     }
@@ -308,30 +298,37 @@ pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64
     let week = period_texts(day, 7);
     let rel =
         report_key(core, REGIONS[0], day, "weekly_resource_compliance", "RESOURCE_COMPLIANCE_REPORT", &week, "json");
-    json_file(out, &rel, &RESOURCE_KEYS, |emit| write_resources(m, truth, day, &core_pair, emit))?;
+    json_file(out, &rel, Level::Resource, |emit| write_rows(ctx, &core_pair, Level::Resource, emit))?;
     for (region, region_name) in REGIONS.iter().enumerate() {
         let pairs: Vec<(usize, usize)> = (0..ACCOUNTS.len()).map(|a| (a, region)).collect();
         let bom = region == 1;
-        let rel = report_key(
-            "crossaccount",
-            region_name,
-            day,
-            "org_control_compliance",
-            "CONTROL_COMPLIANCE_REPORT",
-            &week,
-            "csv",
-        );
-        csv_file(out, &rel, &CONTROL_HEADERS, bom, |emit| write_controls(m, truth, day, &pairs, emit))?;
-        let rel = report_key(
-            "crossaccount",
-            region_name,
-            day,
-            "org_resource_compliance",
-            "RESOURCE_COMPLIANCE_REPORT",
-            &week,
-            "csv",
-        );
-        csv_file(out, &rel, &RESOURCE_HEADERS, bom, |emit| write_resources(m, truth, day, &pairs, emit))?;
+        let rel = |plan, template| report_key("crossaccount", region_name, day, plan, template, &week, "csv");
+        let control = rel("org_control_compliance", "CONTROL_COMPLIANCE_REPORT");
+        csv_file(out, &control, Level::Control, bom, |emit| write_rows(ctx, &pairs, Level::Control, emit))?;
+        let resource = rel("org_resource_compliance", "RESOURCE_COMPLIANCE_REPORT");
+        csv_file(out, &resource, Level::Resource, bom, |emit| write_rows(ctx, &pairs, Level::Resource, emit))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_keys_are_the_camel_case_csv_headers_without_path_to_root() {
+        let keys = |level: Level| level.headers().into_iter().filter_map(json_key).collect::<Vec<_>>().join(",");
+        assert_eq!(
+            keys(Level::Control),
+            "accountId,region,frameworkName,frameworkDescription,controlName,controlComplianceStatus,\
+             lastEvaluationTime,numResourcesCompliant,numResourcesNonCompliant,controlFrequency,controlScope,\
+             controlParameters"
+        );
+        assert_eq!(
+            keys(Level::Resource),
+            "accountId,region,frameworkName,frameworkDescription,controlName,resourceId,resourceType,\
+             resourceComplianceStatus,lastEvaluationTime"
+        );
+        assert_eq!(Level::Control.headers().len(), 13);
+    }
 }

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::jobs::{Backup, Copy, Dest, Job, Restore, State, Validation, jobs_of_day};
+use super::jobs::{Backup, Copy, Dest, Job, Msg, Restore, State, Timing, Validation, jobs_of_day};
 use super::model::{ACCOUNTS, FIRST_DAY, Kind, Lock, Model, REGIONS, Resource, Tier, Vault};
 use super::out::{DAY, HOUR, MIN, Out, Sink, Ts, TsStyle, guid, mix, ts};
 use super::reports::{Seen, composite_rp_arn};
@@ -60,6 +60,20 @@ struct WindowsVss {
     windows_vss: &'static str,
 }
 
+/// Where list-backup-jobs and list-copy-jobs say how far a job got (the same fields, in the
+/// same place of both).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Progress<'a> {
+    resource_arn: &'a str,
+    creation_date: Ts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completion_date: Option<Ts>,
+    state: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_message: Option<String>,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct ApiBackupJob<'a> {
@@ -78,13 +92,8 @@ struct ApiBackupJob<'a> {
     encryption_key_arn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     is_encrypted: Option<bool>,
-    resource_arn: &'a str,
-    creation_date: Ts,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    completion_date: Option<Ts>,
-    state: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_message: Option<String>,
+    #[serde(flatten)]
+    progress: Progress<'a>,
     percent_done: String,
     backup_size_in_bytes: u64,
     iam_role_arn: String,
@@ -123,13 +132,8 @@ struct ApiCopyJob<'a> {
     destination_encryption_key_arn: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     destination_recovery_point_lifecycle: Option<Lifecycle>,
-    resource_arn: &'a str,
-    creation_date: Ts,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    completion_date: Option<Ts>,
-    state: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_message: Option<String>,
+    #[serde(flatten)]
+    progress: Progress<'a>,
     backup_size_in_bytes: u64,
     iam_role_arn: String,
     created_by: CreatedBy<'a>,
@@ -235,7 +239,7 @@ impl Snap<'_> {
             backup_plan_version: &plan.version,
             backup_rule_id: &plan.rule_id,
             backup_rule_name: (!self.legacy).then_some(plan.rule_name),
-            backup_rule_cron: (!self.legacy).then_some(plan.cron),
+            backup_rule_cron: (!self.legacy).then_some(plan.schedule.cron),
             backup_rule_timezone: (!self.legacy).then_some("UTC"),
         }
     }
@@ -246,6 +250,17 @@ impl Snap<'_> {
             move_to_cold_storage_after_days: plan.move_to_cold_days,
             delete_after_days: plan.delete_after_days,
             opt_in_to_archive_for_supported_resources: false,
+        }
+    }
+
+    /// How far job `t` of `res` got at the snapshot (`seen`), and why it ended if it did.
+    fn progress<'b>(&self, t: &Timing, seen: &Seen, msg: Msg, res: &'b Resource) -> Progress<'b> {
+        Progress {
+            resource_arn: &res.arn,
+            creation_date: self.ts(t.created),
+            completion_date: seen.end.map(|e| self.ts(e)),
+            state: seen.state.as_str(),
+            status_message: if seen.end.is_some() { msg.text(self.m, res) } else { None },
         }
     }
 
@@ -268,11 +283,7 @@ impl Snap<'_> {
             recovery_point_lifecycle: (!self.legacy).then(|| self.lifecycle(res)),
             encryption_key_arn: (res.encrypted && !self.legacy).then_some(vault.key_arn.as_str()),
             is_encrypted: (!self.legacy).then_some(res.encrypted),
-            resource_arn: &res.arn,
-            creation_date: self.ts(b.time.created),
-            completion_date: seen.end.map(|e| self.ts(e)),
-            state: seen.state.as_str(),
-            status_message: if done { b.msg.text(m, res) } else { None },
+            progress: self.progress(&b.time, &seen, b.msg, res),
             percent_done: format!("{:.1}", seen.percent(&b.time)),
             backup_size_in_bytes: size,
             iam_role_arn: m.backup_role(res),
@@ -309,11 +320,7 @@ impl Snap<'_> {
                 .then(|| m.rp_arn(res, c.dest_rp, c.dest_vault)),
             destination_encryption_key_arn: (res.encrypted && !self.legacy).then_some(dest.key_arn.as_str()),
             destination_recovery_point_lifecycle: (!self.legacy).then(|| self.lifecycle(res)),
-            resource_arn: &res.arn,
-            creation_date: self.ts(c.time.created),
-            completion_date: seen.end.map(|e| self.ts(e)),
-            state: seen.state.as_str(),
-            status_message: if done { c.msg.text(m, res) } else { None },
+            progress: self.progress(&c.time, &seen, c.msg, res),
             backup_size_in_bytes: c.size,
             iam_role_arn: m.backup_role(res),
             created_by: self.created_by(res),
@@ -717,7 +724,7 @@ fn recovery_point_counts(m: &Model, at: i64) -> Vec<u64> {
     for res in &m.resources {
         let Some(p) = res.plan else { continue };
         let plan = &m.plans[p];
-        let per = if plan.weekday.is_some() { 7 } else { 1 };
+        let per = if plan.schedule.weekday.is_some() { 7 } else { 1 };
         let kept = u64::from(plan.delete_after_days).min(days) / per;
         n[plan.vault] += kept;
         if let Some(v) = plan.copy_region_vault {
@@ -776,8 +783,8 @@ fn write_restore_testing(s: &Snap<'_>, out: &mut Out) -> io::Result<()> {
     let plan = &m.restore_plans[p];
     let last_run = (FIRST_DAY..=s.at.div_euclid(DAY))
         .rev()
-        .filter(|&d| plan.runs_on(d))
-        .map(|d| d * DAY + plan.hour * HOUR)
+        .filter(|&d| plan.schedule.runs_on(d))
+        .map(|d| d * DAY + plan.schedule.hour * HOUR)
         .find(|&t| t < s.at);
     let item = ApiRestorePlan {
         creation_time: s.ts(plan.created),
@@ -785,7 +792,7 @@ fn write_restore_testing(s: &Snap<'_>, out: &mut Out) -> io::Result<()> {
         last_update_time: s.ts(plan.created + 2 * DAY),
         restore_testing_plan_arn: &plan.arn,
         restore_testing_plan_name: plan.name,
-        schedule_expression: plan.cron,
+        schedule_expression: plan.schedule.cron,
         schedule_expression_timezone: "Etc/UTC",
         start_window_hours: 2,
     };

@@ -15,23 +15,23 @@ use super::out::{DAY, HOUR, MIN, mix, u128_of};
 
 /// Day numbers of scenario dates.
 pub(crate) mod days {
-    pub const JUL_07: i64 = 20_641;
-    pub const JUL_14: i64 = 20_648;
-    pub const JUL_20: i64 = 20_654;
-    pub const JUL_21: i64 = 20_655;
-    pub const JUL_23: i64 = 20_657;
-    pub const AUG_04: i64 = 20_669;
-    pub const AUG_06: i64 = 20_671;
-    pub const AUG_10: i64 = 20_675;
-    pub const AUG_11: i64 = 20_676;
-    pub const AUG_12: i64 = 20_677;
-    pub const AUG_16: i64 = 20_681;
-    pub const AUG_19: i64 = 20_684;
-    pub const AUG_23: i64 = 20_688;
-    pub const SEP_03: i64 = 20_699;
-    pub const SEP_08: i64 = 20_704;
-    pub const SEP_09: i64 = 20_705;
-    pub const SEP_15: i64 = 20_711;
+    pub(crate) const JUL_07: i64 = 20_641;
+    pub(crate) const JUL_14: i64 = 20_648;
+    pub(crate) const JUL_20: i64 = 20_654;
+    pub(crate) const JUL_21: i64 = 20_655;
+    pub(crate) const JUL_23: i64 = 20_657;
+    pub(crate) const AUG_04: i64 = 20_669;
+    pub(crate) const AUG_06: i64 = 20_671;
+    pub(crate) const AUG_10: i64 = 20_675;
+    pub(crate) const AUG_11: i64 = 20_676;
+    pub(crate) const AUG_12: i64 = 20_677;
+    pub(crate) const AUG_16: i64 = 20_681;
+    pub(crate) const AUG_19: i64 = 20_684;
+    pub(crate) const AUG_23: i64 = 20_688;
+    pub(crate) const SEP_03: i64 = 20_699;
+    pub(crate) const SEP_08: i64 = 20_704;
+    pub(crate) const SEP_09: i64 = 20_705;
+    pub(crate) const SEP_15: i64 = 20_711;
 }
 use days::*;
 
@@ -48,7 +48,7 @@ pub(crate) enum State {
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Created => "CREATED",
             State::Pending => "PENDING",
@@ -82,7 +82,7 @@ pub(crate) enum Scenario {
 }
 
 impl Scenario {
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Scenario::S3AccessDenied => "s3_backup_access_denied",
             Scenario::RdsRpoMiss => "rds_rpo_miss",
@@ -123,7 +123,7 @@ pub(crate) enum Msg {
 
 impl Msg {
     /// Status message as AWS would word it for this resource.
-    pub fn text(self, m: &Model, res: &Resource) -> Option<String> {
+    pub(crate) fn text(self, m: &Model, res: &Resource) -> Option<String> {
         let acct = super::model::ACCOUNTS[res.account].id;
         Some(match self {
             Msg::None => return None,
@@ -179,7 +179,7 @@ impl Msg {
     }
 
     /// `MessageCategory` for the API, where the category is one AWS documents.
-    pub fn category(self, state: State) -> Option<&'static str> {
+    pub(crate) fn category(self, state: State) -> Option<&'static str> {
         match self {
             Msg::S3AccessDenied | Msg::CopyKmsDenied => Some("AccessDenied"),
             Msg::None if state == State::Completed => Some("SUCCESS"),
@@ -192,15 +192,15 @@ impl Msg {
 /// Common timing of a job: created, started (if it ever ran), and when it ended.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timing {
-    pub created: i64,
-    pub started: Option<i64>,
-    pub end: i64,
-    pub state: State,
+    pub(crate) created: i64,
+    pub(crate) started: Option<i64>,
+    pub(crate) end: i64,
+    pub(crate) state: State,
 }
 
 impl Timing {
     /// The job's state as seen at `t` (`waiting` is CREATED or PENDING, by job type).
-    pub fn state_at(&self, t: i64, waiting: State) -> State {
+    pub(crate) fn state_at(&self, t: i64, waiting: State) -> State {
         if t >= self.end {
             self.state
         } else if self.started.is_some_and(|s| t >= s) {
@@ -211,17 +211,27 @@ impl Timing {
     }
 }
 
+/// A backup job (a composite stack backup is a parent job and one child job per resource).
 #[derive(Clone, Debug)]
 pub(crate) struct Backup {
-    pub id: u128,
-    pub res: u32,
-    pub time: Timing,
-    pub msg: Msg,
-    pub size: u64,
-    pub rp: u128,
-    pub is_parent: bool,
-    pub parent: Option<u128>,
-    pub scenario: Option<Scenario>,
+    /// Job id (printed upper-case).
+    pub(crate) id: u128,
+    /// The resource backed up (index into the model's resources).
+    pub(crate) res: u32,
+    /// Created, started, ended, final state.
+    pub(crate) time: Timing,
+    /// Why it ended that way.
+    pub(crate) msg: Msg,
+    /// Bytes backed up (0 unless completed).
+    pub(crate) size: u64,
+    /// Id of the recovery point it creates.
+    pub(crate) rp: u128,
+    /// A composite job whose children do the work.
+    pub(crate) is_parent: bool,
+    /// The parent job of a child job.
+    pub(crate) parent: Option<u128>,
+    /// The scenario it plays, if any.
+    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -232,17 +242,17 @@ pub(crate) enum Dest {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Copy {
-    pub id: u128,
-    pub res: u32,
-    pub backup_id: u128,
-    pub src_rp: u128,
-    pub dest: Dest,
-    pub dest_vault: usize,
-    pub dest_rp: u128,
-    pub time: Timing,
-    pub msg: Msg,
-    pub size: u64,
-    pub scenario: Option<Scenario>,
+    pub(crate) id: u128,
+    pub(crate) res: u32,
+    pub(crate) backup_id: u128,
+    pub(crate) src_rp: u128,
+    pub(crate) dest: Dest,
+    pub(crate) dest_vault: usize,
+    pub(crate) dest_rp: u128,
+    pub(crate) time: Timing,
+    pub(crate) msg: Msg,
+    pub(crate) size: u64,
+    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -253,7 +263,7 @@ pub(crate) enum Validation {
 }
 
 impl Validation {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Validation::Successful => "SUCCESSFUL",
             Validation::Failed => "FAILED",
@@ -265,26 +275,26 @@ impl Validation {
 /// What a restore-testing plan adds to a restore job.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Test {
-    pub plan: usize,
+    pub(crate) plan: usize,
     /// Final validation status and when it was posted.
-    pub validation: Option<(Validation, i64)>,
+    pub(crate) validation: Option<(Validation, i64)>,
     /// When deletion of the restored resource started and finished.
-    pub deletion: Option<(i64, i64)>,
+    pub(crate) deletion: Option<(i64, i64)>,
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct Restore {
-    pub id: u128,
-    pub res: u32,
-    pub time: Timing,
-    pub msg: Msg,
-    pub size: u64,
+    pub(crate) id: u128,
+    pub(crate) res: u32,
+    pub(crate) time: Timing,
+    pub(crate) msg: Msg,
+    pub(crate) size: u64,
     /// The recovery point restored: its backup job's rp id and completion time.
-    pub rp: u128,
-    pub rp_created: i64,
-    pub created_resource: u128,
-    pub test: Option<Test>,
-    pub scenario: Option<Scenario>,
+    pub(crate) rp: u128,
+    pub(crate) rp_created: i64,
+    pub(crate) created_resource: u128,
+    pub(crate) test: Option<Test>,
+    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Debug)]
@@ -295,7 +305,7 @@ pub(crate) enum Job {
 }
 
 impl Job {
-    pub fn time(&self) -> &Timing {
+    pub(crate) fn time(&self) -> &Timing {
         match self {
             Job::Backup(b) => &b.time,
             Job::Copy(c) => &c.time,
@@ -317,28 +327,30 @@ pub(crate) fn backups(m: &Model, r: u32, day: i64, out: &mut Vec<Job>) {
     let res = &m.resources[r as usize];
     let Some(plan_ix) = res.plan else { return };
     let plan = &m.plans[plan_ix];
-    if res.stack_child || !plan.runs_on(day) || !(FIRST_DAY..=LAST_DAY).contains(&day) {
+    if res.stack_child || !plan.schedule.runs_on(day) || !(FIRST_DAY..=LAST_DAY).contains(&day) {
         return;
     }
     let mut rng = Rng::with_seed(mix(&[m.seed, TAG_BACKUP, u64::from(r), day as u64]));
-    let created = day * DAY + plan.hour * HOUR + jitter(&mut rng, 0, 2 * MIN);
+    let created = day * DAY + plan.schedule.hour * HOUR + jitter(&mut rng, 0, 2 * MIN);
     if res.kind == Kind::Stack {
         stack_jobs(m, r, created, day, &mut rng, out);
         return;
     }
     let b = one_backup(m, r, created, day, None, &mut rng);
+    // Completed backups are copied: daily to the other Region, on Sundays to the central vault.
     let completed = b.time.state == State::Completed;
-    let (b_end, b_rp, b_id, b_size) = (b.time.end, b.rp, b.id, b.size);
+    let copies = [
+        plan.copy_region_vault.map(|v| (Dest::CrossRegion, v)),
+        plan.copy_account_vault.filter(|_| weekday(day) == 0).map(|v| (Dest::CrossAccount, v)),
+    ];
+    let copies: Vec<Copy> = copies
+        .into_iter()
+        .flatten()
+        .filter(|_| completed)
+        .map(|(dest, vault)| copy_job(res, &b, dest, vault, day, &mut rng))
+        .collect();
     out.push(Job::Backup(b));
-    if !completed {
-        return;
-    }
-    if let Some(vault) = plan.copy_region_vault {
-        out.push(Job::Copy(copy_job(res, r, b_id, b_rp, b_end, b_size, Dest::CrossRegion, vault, day, &mut rng)));
-    }
-    if let Some(vault) = plan.copy_account_vault.filter(|_| weekday(day) == 0) {
-        out.push(Job::Copy(copy_job(res, r, b_id, b_rp, b_end, b_size, Dest::CrossAccount, vault, day, &mut rng)));
-    }
+    out.extend(copies.into_iter().map(Job::Copy));
 }
 
 /// One backup job; `parent` is set for the children of a composite job.
@@ -406,64 +418,42 @@ fn stack_jobs(m: &Model, r: u32, created: i64, day: i64, rng: &mut Rng, out: &mu
     let res = &m.resources[r as usize];
     let id = u128_of(rng);
     let rp = u128_of(rng);
-    let first = out.len() + 1;
-    let mut end = created;
-    let mut done = 0;
-    let mut size = 0;
+    let children: Vec<Backup> = res
+        .children
+        .iter()
+        .map(|&c| one_backup(m, c, created + jitter(rng, 5_000, 40_000), day, Some(id), rng))
+        .collect();
+    let done: Vec<&Backup> = children.iter().filter(|c| c.time.state == State::Completed).collect();
+    let last_child_end = children.iter().map(|c| c.time.end).fold(created, i64::max);
+    let state = match done.len() {
+        n if n == children.len() => State::Completed,
+        0 => State::Failed,
+        _ => State::Partial,
+    };
+    let failed_child = children.iter().any(|c| c.scenario == Some(Scenario::ParentPartial));
     out.push(Job::Backup(Backup {
         id,
         res: r,
-        time: Timing { created, started: Some(created + 5_000), end, state: State::Completed },
-        msg: Msg::None,
-        size: 0,
+        time: Timing {
+            created,
+            started: Some(created + 5_000),
+            end: last_child_end + jitter(rng, 30_000, 90_000),
+            state,
+        },
+        msg: if done.len() < children.len() { Msg::ChildFailed } else { Msg::None },
+        size: done.iter().map(|c| c.size).sum(),
         rp,
         is_parent: true,
         parent: None,
-        scenario: None,
+        scenario: failed_child.then_some(Scenario::ParentPartial),
     }));
-    for &c in &res.children {
-        let child = one_backup(m, c, created + jitter(rng, 5_000, 40_000), day, Some(id), rng);
-        end = end.max(child.time.end);
-        if child.time.state == State::Completed {
-            done += 1;
-            size += child.size;
-        }
-        out.push(Job::Backup(child));
-    }
-    let n = res.children.len();
-    let failed_child =
-        out[first..].iter().any(|j| matches!(j, Job::Backup(b) if b.scenario == Some(Scenario::ParentPartial)));
-    if let Some(Job::Backup(p)) = out.get_mut(first - 1) {
-        p.time.end = end + jitter(rng, 30_000, 90_000);
-        p.size = size;
-        p.time.state = match done {
-            _ if done == n => State::Completed,
-            0 => State::Failed,
-            _ => State::Partial,
-        };
-        if done < n {
-            p.msg = Msg::ChildFailed;
-        }
-        if failed_child {
-            p.scenario = Some(Scenario::ParentPartial);
-        }
-    }
+    out.extend(children.into_iter().map(Job::Backup));
 }
 
-#[allow(clippy::too_many_arguments)]
-fn copy_job(
-    res: &Resource,
-    r: u32,
-    backup_id: u128,
-    src_rp: u128,
-    backup_end: i64,
-    size: u64,
-    dest: Dest,
-    dest_vault: usize,
-    day: i64,
-    rng: &mut Rng,
-) -> Copy {
-    let created = backup_end + jitter(rng, 40_000, 5 * MIN);
+/// The copy of completed backup `b` of `res` to `dest_vault`.
+fn copy_job(res: &Resource, b: &Backup, dest: Dest, dest_vault: usize, day: i64, rng: &mut Rng) -> Copy {
+    let size = b.size;
+    let created = b.time.end + jitter(rng, 40_000, 5 * MIN);
     let started = created + jitter(rng, 5_000, 60_000);
     let minutes = (5.0 + size as f64 / 1_073_741_824.0 / 25.0).min(110.0) * (0.8 + 0.5 * rng.f64());
     let mut state = State::Completed;
@@ -482,9 +472,9 @@ fn copy_job(
     };
     Copy {
         id: u128_of(rng),
-        res: r,
-        backup_id,
-        src_rp,
+        res: b.res,
+        backup_id: b.id,
+        src_rp: b.rp,
         dest,
         dest_vault,
         dest_rp: u128_of(rng),
@@ -519,7 +509,7 @@ fn latest_recovery_point(m: &Model, r: u32, t: i64, scratch: &mut Vec<Job>) -> O
 /// Restore jobs started by restore-testing plan `p` on `day`.
 pub(crate) fn restore_tests(m: &Model, p: usize, day: i64, out: &mut Vec<Job>) {
     let plan = &m.restore_plans[p];
-    if !plan.runs_on(day) || !(FIRST_DAY..=LAST_DAY).contains(&day) {
+    if !plan.schedule.runs_on(day) || !(FIRST_DAY..=LAST_DAY).contains(&day) {
         return;
     }
     let run = plan.run_index(day);
@@ -540,8 +530,10 @@ pub(crate) fn restore_tests(m: &Model, p: usize, day: i64, out: &mut Vec<Job>) {
         }
         for (j, &c) in chosen.iter().enumerate() {
             let mut rng = Rng::with_seed(mix(&[m.seed, TAG_TEST, p as u64, day as u64, u64::from(c)]));
-            let created =
-                day * DAY + plan.hour * HOUR + (si as i64 * 3 + j as i64 % 5) * MIN + jitter(&mut rng, 0, 2 * MIN);
+            let created = day * DAY
+                + plan.schedule.hour * HOUR
+                + (si as i64 * 3 + j as i64 % 5) * MIN
+                + jitter(&mut rng, 0, 2 * MIN);
             let Some((rp, rp_created)) = latest_recovery_point(m, c, created, &mut scratch) else { continue };
             out.push(Job::Restore(test_job(m, p, c, created, rp, rp_created, &mut rng)));
         }

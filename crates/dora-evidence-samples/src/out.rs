@@ -19,18 +19,18 @@ pub(crate) const MIN: i64 = 60_000;
 /// The output tree: root folder and running totals.
 pub(crate) struct Out {
     root: PathBuf,
-    pub files: u64,
-    pub bytes: u64,
-    pub job_rows: u64,
+    pub(crate) files: u64,
+    pub(crate) bytes: u64,
+    pub(crate) job_rows: u64,
 }
 
 impl Out {
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         Out { root: root.to_path_buf(), files: 0, bytes: 0, job_rows: 0 }
     }
 
     /// Creates `rel` (and its folders) for writing.
-    pub fn create(&self, rel: &str) -> io::Result<Sink> {
+    pub(crate) fn create(&self, rel: &str) -> io::Result<Sink> {
         let path = self.root.join(rel);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
@@ -39,7 +39,7 @@ impl Out {
     }
 
     /// Flushes a file opened with [`Out::create`] and counts it.
-    pub fn finish(&mut self, mut sink: Sink) -> io::Result<()> {
+    pub(crate) fn finish(&mut self, mut sink: Sink) -> io::Result<()> {
         sink.w.flush()?;
         self.files += 1;
         self.bytes += sink.w.get_ref().n;
@@ -47,14 +47,14 @@ impl Out {
     }
 
     /// Writes a whole small file.
-    pub fn write_file(&mut self, rel: &str, bytes: &[u8]) -> io::Result<()> {
+    pub(crate) fn write_file(&mut self, rel: &str, bytes: &[u8]) -> io::Result<()> {
         let mut sink = self.create(rel)?;
         sink.write_all(bytes)?;
         self.finish(sink)
     }
 
     /// Writes a small JSON document pretty-printed with four spaces, as the AWS CLI does.
-    pub fn write_json<T: Serialize>(&mut self, rel: &str, value: &T) -> io::Result<()> {
+    pub(crate) fn write_json<T: Serialize>(&mut self, rel: &str, value: &T) -> io::Result<()> {
         let mut buf = Vec::with_capacity(1024);
         let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
         let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
@@ -123,78 +123,67 @@ pub(crate) struct TsText {
 }
 
 impl TsText {
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         // Only ASCII digits and punctuation are ever written.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
     }
 }
 
-fn push2(buf: &mut [u8; 40], len: &mut usize, v: u32) {
-    buf[*len] = b'0' + (v / 10 % 10) as u8;
-    buf[*len + 1] = b'0' + (v % 10) as u8;
-    *len += 2;
+impl TsText {
+    /// Appends `bytes`.
+    fn push(&mut self, bytes: &[u8]) {
+        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Appends `sep` (if any) and the two last digits of `v`.
+    fn push2(&mut self, sep: &[u8], v: u32) {
+        self.push(sep);
+        self.push(&[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
+    }
 }
 
 /// Formats `ms` (milliseconds since the epoch) in `style`.
 pub(crate) fn ts(ms: i64, style: TsStyle) -> TsText {
-    let mut buf = [0u8; 40];
-    let mut len = 0;
+    let mut out = TsText { buf: [0u8; 40], len: 0 };
     if style == TsStyle::Epoch {
-        let secs = ms.div_euclid(1000);
-        let frac = ms.rem_euclid(1000);
-        let mut text = format!("{secs}.{frac:03}");
+        let mut text = format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000));
         while text.ends_with('0') && !text.ends_with(".0") {
             text.pop();
         }
-        buf[..text.len()].copy_from_slice(text.as_bytes());
-        return TsText { buf, len: text.len() };
+        out.push(text.as_bytes());
+        return out;
     }
     let dt = DateTime::from_timestamp_millis(ms).unwrap_or_default();
     let year = dt.year().clamp(0, 9999) as u32;
-    push2(&mut buf, &mut len, year / 100);
-    push2(&mut buf, &mut len, year % 100);
-    buf[len] = b'-';
-    len += 1;
-    push2(&mut buf, &mut len, dt.month());
-    buf[len] = b'-';
-    len += 1;
-    push2(&mut buf, &mut len, dt.day());
-    buf[len] = b'T';
-    len += 1;
-    push2(&mut buf, &mut len, dt.hour());
-    buf[len] = b':';
-    len += 1;
-    push2(&mut buf, &mut len, dt.minute());
-    buf[len] = b':';
-    len += 1;
-    push2(&mut buf, &mut len, dt.second());
+    out.push2(b"", year / 100);
+    out.push2(b"", year % 100);
+    out.push2(b"-", dt.month());
+    out.push2(b"-", dt.day());
+    out.push2(b"T", dt.hour());
+    out.push2(b":", dt.minute());
+    out.push2(b":", dt.second());
     let millis = ms.rem_euclid(1000) as u32;
-    let tail: &[u8] = match style {
-        TsStyle::Report => {
-            buf[len] = b'.';
-            len += 1;
-            push2(&mut buf, &mut len, millis / 10);
-            buf[len] = b'0' + (millis % 10) as u8;
-            len += 1;
-            b"Z"
-        }
-        TsStyle::Seconds => b"Z",
-        _ => {
-            if millis != 0 {
-                buf[len] = b'.';
-                len += 1;
-                push2(&mut buf, &mut len, millis / 10);
-                buf[len] = b'0' + (millis % 10) as u8;
-                len += 1;
-                buf[len..len + 3].copy_from_slice(b"000");
-                len += 3;
-            }
-            b"+00:00"
-        }
+    let with_millis = |out: &mut TsText| {
+        out.push2(b".", millis / 10);
+        out.push(&[b'0' + (millis % 10) as u8]);
     };
-    buf[len..len + tail.len()].copy_from_slice(tail);
-    len += tail.len();
-    TsText { buf, len }
+    match style {
+        TsStyle::Report => {
+            with_millis(&mut out);
+            out.push(b"Z");
+        }
+        TsStyle::Seconds => out.push(b"Z"),
+        _ => {
+            // Python's isoformat: microseconds, and no fraction at all when it is zero.
+            if millis != 0 {
+                with_millis(&mut out);
+                out.push(b"000");
+            }
+            out.push(b"+00:00");
+        }
+    }
+    out
 }
 
 /// `YYYY-MM-DD` of a day number (days since the epoch).

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::jobs::{Dest, Job, Scenario, State, Timing, Validation};
+use super::jobs::{Backup, Copy, Dest, Job, Restore, Scenario, State, Timing, Validation};
 use super::model::{ACCOUNTS, Kind, Lock, Model, PERIOD_END, PERIOD_START, REGIONS};
 use super::out::{DAY, HOUR, MIN, TsStyle, guid, ts};
 use super::reports::{REPORT_HOUR, Template, Variant};
@@ -110,7 +110,7 @@ impl ResStats {
     /// from the latest completion before the period the inputs hold (else the period start) to
     /// the first completion inside it, between completions, and from the last one to the period
     /// end. `None` when nothing completed inside the period (a breach of any RPO).
-    pub fn max_exposure_ms(&self) -> Option<i64> {
+    pub(crate) fn max_exposure_ms(&self) -> Option<i64> {
         let first = self.first_completion_in_period?;
         let last = self.last_completion_in_period?;
         let from = self.latest_before_period.map_or(PERIOD_START, |(e, _)| e);
@@ -118,12 +118,12 @@ impl ResStats {
     }
 
     /// The latest backup completion before `t`.
-    pub fn last_completion_before(&self, t: i64) -> Option<i64> {
+    pub(crate) fn last_completion_before(&self, t: i64) -> Option<i64> {
         self.recent.iter().copied().filter(|&e| e > 0 && e < t).max()
     }
 
     /// Duration in minutes of the latest restore test completed before `t`.
-    pub fn last_test_minutes_before(&self, t: i64) -> Option<f64> {
+    pub(crate) fn last_test_minutes_before(&self, t: i64) -> Option<f64> {
         self.recent_tests.iter().filter(|x| x.0 > 0 && x.0 < t).max_by_key(|x| x.0).map(|x| x.1)
     }
 }
@@ -174,11 +174,11 @@ pub(crate) struct Truth {
     running_then_completed_snapshots: [Examples; 3],
     validating_then_final_snapshots: Examples,
     scenarios: BTreeMap<&'static str, Vec<Value>>,
-    pub res: Vec<ResStats>,
+    pub(crate) res: Vec<ResStats>,
 }
 
 impl Truth {
-    pub fn new(m: &Model) -> Truth {
+    pub(crate) fn new(m: &Model) -> Truth {
         Truth {
             backups_all: Counts::default(),
             backups_period: Counts::default(),
@@ -207,24 +207,24 @@ impl Truth {
         }
     }
 
-    pub fn backup_jobs(&self) -> u64 {
+    pub(crate) fn backup_jobs(&self) -> u64 {
         self.backups_all.total
     }
 
-    pub fn copy_jobs(&self) -> u64 {
+    pub(crate) fn copy_jobs(&self) -> u64 {
         self.copies_all.total
     }
 
-    pub fn restore_jobs(&self) -> u64 {
+    pub(crate) fn restore_jobs(&self) -> u64 {
         self.restores_all.total
     }
 
-    pub fn restore_tests(&self) -> u64 {
+    pub(crate) fn restore_tests(&self) -> u64 {
         self.tests_all
     }
 
     /// Counts one job (called once per job, in generation order).
-    pub fn add(&mut self, m: &Model, job: &Job) {
+    pub(crate) fn add(&mut self, m: &Model, job: &Job) {
         let t = job.time();
         let in_period = (PERIOD_START..PERIOD_END).contains(&t.created);
         let kind = match job {
@@ -241,203 +241,114 @@ impl Truth {
             }
         }
         match job {
-            Job::Backup(b) => {
-                self.backups_all.add(t.state);
-                // v2: a parent is flagged, or named by another job as its parent. The model's
-                // parents are exactly the jobs its children name; count those no file flags.
-                let parent = b.is_parent;
-                if parent {
-                    self.parents_all += 1;
-                    if !parent_flag_written(m, b) {
-                        self.parents_by_reference_only += 1;
-                    }
-                }
-                if b.parent.is_some() {
-                    self.children_all += 1;
-                }
-                if in_period {
-                    self.backups_period.add(t.state);
-                    if parent {
-                        self.parents_period += 1;
-                    } else {
-                        self.backups_period_counted.add(t.state);
-                        if t.state == State::Completed && b.msg != super::jobs::Msg::None {
-                            self.completed_with_message_period += 1;
-                        }
-                    }
-                    if b.parent.is_some() {
-                        self.children_period += 1;
-                    }
-                }
-                if t.state == State::Completed && !parent {
-                    let s = &mut self.res[b.res as usize];
-                    s.recent[s.recent_next] = t.end;
-                    s.recent_next = (s.recent_next + 1) % s.recent.len();
-                    if in_period {
-                        s.completed_in_period += 1;
-                    }
-                    s.add_completion(t, b.id);
-                }
-            }
-            Job::Copy(c) => {
-                self.copies_all.add(t.state);
-                if in_period {
-                    self.copies_period.add(t.state);
-                    self.copies_period_by_dest[usize::from(c.dest == Dest::CrossAccount)] += 1;
-                }
-            }
-            Job::Restore(r) => {
-                self.restores_all.add(t.state);
-                if in_period {
-                    self.restores_period.add(t.state);
-                }
-                if let Some(test) = r.test {
-                    self.tests_all += 1;
-                    let minutes = (t.end - t.created) as f64 / MIN as f64;
-                    if t.state == State::Completed {
-                        let s = &mut self.res[r.res as usize];
-                        s.recent_tests[s.recent_tests_next] = (t.end, minutes);
-                        s.recent_tests_next = (s.recent_tests_next + 1) % s.recent_tests.len();
-                        if let Some((_, at)) = test.validation
-                            && validating_in_snapshot(t.end, at)
-                        {
-                            self.validating_then_final_snapshots.add(r.id);
-                        }
-                    }
-                    if in_period {
-                        self.tests_period.add(t.state);
-                        let v = match (t.state, test.validation) {
-                            (State::Completed, Some((v, _))) => v.as_str(),
-                            (State::Completed, None) => "ABSENT",
-                            _ => "NONE_RESTORE_NOT_COMPLETED",
-                        };
-                        *self.tests_validation_period.entry(v).or_default() += 1;
-                        let passed = t.state == State::Completed
-                            && matches!(test.validation, None | Some((Validation::Successful, _)));
-                        let s = &mut self.res[r.res as usize];
-                        s.tests_in_period += 1;
-                        if passed {
-                            self.tests_passed_period += 1;
-                            s.passing_tests_in_period += 1;
-                        }
-                        if t.state == State::Completed {
-                            self.test_minutes_period.push(minutes);
-                        }
-                    }
-                }
-            }
+            Job::Backup(b) => self.add_backup(m, b, in_period),
+            Job::Copy(c) => self.add_copy(c, in_period),
+            Job::Restore(r) => self.add_restore(r, in_period),
         }
         if let Some(sc) = scenario_of(job) {
             self.scenarios.entry(sc.key()).or_default().push(describe(m, job));
         }
     }
 
-    /// `ground-truth.json`.
-    pub fn to_json(&self, m: &Model, input_files: u64, input_bytes: u64) -> Value {
-        let mut minutes = self.test_minutes_period.clone();
-        minutes.sort_by(f64::total_cmp);
-        let p95 = if minutes.is_empty() { None } else { Some(minutes[(minutes.len() * 95).div_ceil(100) - 1]) };
-        let round = |x: f64| (x * 100.0).round() / 100.0;
+    /// Counts a backup job: states, parents and children, and its resource's completions.
+    fn add_backup(&mut self, m: &Model, b: &Backup, in_period: bool) {
+        let t = &b.time;
+        self.backups_all.add(t.state);
+        // v2: a parent is flagged, or named by another job as its parent. The model's
+        // parents are exactly the jobs its children name; count those no file flags.
+        let parent = b.is_parent;
+        if parent {
+            self.parents_all += 1;
+            if !parent_flag_written(m, b) {
+                self.parents_by_reference_only += 1;
+            }
+        }
+        if b.parent.is_some() {
+            self.children_all += 1;
+        }
+        if in_period {
+            self.backups_period.add(t.state);
+            if parent {
+                self.parents_period += 1;
+            } else {
+                self.backups_period_counted.add(t.state);
+                if t.state == State::Completed && b.msg != super::jobs::Msg::None {
+                    self.completed_with_message_period += 1;
+                }
+            }
+            if b.parent.is_some() {
+                self.children_period += 1;
+            }
+        }
+        if t.state == State::Completed && !parent {
+            let s = &mut self.res[b.res as usize];
+            s.recent[s.recent_next] = t.end;
+            s.recent_next = (s.recent_next + 1) % s.recent.len();
+            if in_period {
+                s.completed_in_period += 1;
+            }
+            s.add_completion(t, b.id);
+        }
+    }
 
-        let candidates: Vec<usize> =
-            (0..m.resources.len()).filter(|&i| m.resources[i].candidate == Some(true)).collect();
-        let untested: Vec<&str> = candidates
-            .iter()
-            .filter(|&&i| self.res[i].passing_tests_in_period == 0)
-            .map(|&i| m.resources[i].arn.as_str())
-            .collect();
+    /// Counts a copy job.
+    fn add_copy(&mut self, c: &Copy, in_period: bool) {
+        let t = &c.time;
+        self.copies_all.add(t.state);
+        if in_period {
+            self.copies_period.add(t.state);
+            self.copies_period_by_dest[usize::from(c.dest == Dest::CrossAccount)] += 1;
+        }
+    }
 
-        // Lists of resources only while small (scale ≤ 44); counts always.
-        let small = m.resources.len() <= 2000;
-        let resources: Vec<Value> = if small {
-            m.resources.iter().enumerate().map(|(i, r)| self.resource_json(m, i, r)).collect()
-        } else {
-            Vec::new()
-        };
-        // Every resource of the estate is in the tag inventory, so every one is considered; with a
-        // catch-all target a resource breaches RPO h when its exposure exceeds h or nothing
-        // completed inside the period.
-        let exposure = |i: usize| self.res[i].max_exposure_ms();
-        let breaches = |h: i64| (0..m.resources.len()).filter(|&i| exposure(i).is_none_or(|e| e > h * HOUR)).count();
-        let without_rp: Vec<&str> =
-            (0..m.resources.len()).filter(|&i| exposure(i).is_none()).map(|i| m.resources[i].arn.as_str()).collect();
-
-        let no_plan: Vec<Value> = (0..ACCOUNTS.len())
-            .flat_map(|a| (0..REGIONS.len()).map(move |r| (a, r)))
-            .filter(|&(a, r)| m.restore_plan_of(a, r).is_none())
-            .map(|(a, r)| json!({ "account": ACCOUNTS[a].id, "region": REGIONS[r] }))
-            .collect();
-        let plans: Vec<Value> = m
-            .restore_plans
-            .iter()
-            .map(|p| {
-                json!({
-                    "account": ACCOUNTS[p.account].id, "region": REGIONS[p.region], "name": p.name, "arn": p.arn,
-                    "schedule": p.cron, "validation": p.validation,
-                    "selections": p.selections.iter().map(|s| json!({"name": s.name, "resource_type": s.kind.label(),
-                        "candidates": s.candidates.len(),
-                        "candidate_arns": if small { s.candidates.iter().map(|&c| m.resources[c as usize].arn.as_str()).collect() } else { Vec::new() }})).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let vaults: Vec<Value> = m
-            .vaults
-            .iter()
-            .map(|v| {
-                let (mode, lock_date) = match v.lock {
-                    Lock::None => ("none", None),
-                    Lock::Governance => ("governance", None),
-                    Lock::Compliance(t) => ("compliance", Some(ts(t, TsStyle::Seconds).as_str().to_string())),
+    /// Counts a restore job and, for a restore test, its validation, duration and resource.
+    fn add_restore(&mut self, r: &Restore, in_period: bool) {
+        let t = &r.time;
+        self.restores_all.add(t.state);
+        if in_period {
+            self.restores_period.add(t.state);
+        }
+        if let Some(test) = r.test {
+            self.tests_all += 1;
+            let minutes = (t.end - t.created) as f64 / MIN as f64;
+            if t.state == State::Completed {
+                let s = &mut self.res[r.res as usize];
+                s.recent_tests[s.recent_tests_next] = (t.end, minutes);
+                s.recent_tests_next = (s.recent_tests_next + 1) % s.recent_tests.len();
+                if let Some((_, at)) = test.validation
+                    && validating_in_snapshot(t.end, at)
+                {
+                    self.validating_then_final_snapshots.add(r.id);
+                }
+            }
+            if in_period {
+                self.tests_period.add(t.state);
+                let v = match (t.state, test.validation) {
+                    (State::Completed, Some((v, _))) => v.as_str(),
+                    (State::Completed, None) => "ABSENT",
+                    _ => "NONE_RESTORE_NOT_COMPLETED",
                 };
-                json!({ "account": ACCOUNTS[v.account].id, "region": REGIONS[v.region], "name": v.name, "arn": v.arn,
-                        "lock_mode": mode, "locked": v.lock != Lock::None, "lock_date": lock_date,
-                        "min_retention_days": v.min_days, "max_retention_days": v.max_days })
-            })
-            .collect();
-        let holds: Vec<Value> = LEGAL_HOLDS
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                json!({ "id": legal_hold_id(m, i), "title": h.0, "account": ACCOUNTS[0].id, "region": REGIONS[0],
-                        "final_status": if h.3.is_some() { "CANCELED" } else { "ACTIVE" },
-                        "created": ts(h.2, TsStyle::Seconds).as_str(), "canceled": h.3.map(|c| ts(c, TsStyle::Seconds).as_str().to_string()) })
-            })
-            .collect();
-        let backup_alarm = |a: &&(usize, usize, &str, &str, &str, bool, bool)| a.3 == "NumberOfBackupJobsFailed";
-        let with_action: Vec<Value> = ALARMS
-            .iter()
-            .filter(backup_alarm)
-            .filter(|a| a.5)
-            .map(|a| json!({"account": ACCOUNTS[a.0].id, "region": REGIONS[a.1], "alarm": a.2}))
-            .collect();
-        let without_action: Vec<Value> = ALARMS
-            .iter()
-            .filter(backup_alarm)
-            .filter(|a| !a.5)
-            .map(|a| json!({"account": ACCOUNTS[a.0].id, "region": REGIONS[a.1], "alarm": a.2}))
-            .collect();
-        let without_alarms: Vec<&str> = (0..ACCOUNTS.len())
-            .filter(|&a| !ALARMS.iter().any(|x| x.0 == a && x.4 == "AWS/Backup"))
-            .map(|a| ACCOUNTS[a].id)
-            .collect();
+                *self.tests_validation_period.entry(v).or_default() += 1;
+                let passed =
+                    t.state == State::Completed && matches!(test.validation, None | Some((Validation::Successful, _)));
+                let s = &mut self.res[r.res as usize];
+                s.tests_in_period += 1;
+                if passed {
+                    self.tests_passed_period += 1;
+                    s.passing_tests_in_period += 1;
+                }
+                if t.state == State::Completed {
+                    self.test_minutes_period.push(minutes);
+                }
+            }
+        }
+    }
 
-        let mut scenarios: serde_json::Map<String, Value> =
-            self.scenarios.iter().map(|(k, v)| (k.to_string(), Value::Array(v.clone()))).collect();
-        let by_arn = |name: &str| m.resources.iter().find(|r| r.is(name)).map(|r| r.arn.clone());
-        use super::model::names::*;
-        scenarios.insert(
-            "unprotected_resource".into(),
-            json!({ "arn": by_arn(TMP_IMPORT), "note": "in the tag inventory, in no backup plan: no jobs" }),
-        );
-        scenarios.insert(
-            "unencrypted_resource".into(),
-            json!({ "arn": by_arn(AD_DC_03_DATA), "note": "unencrypted EBS volume: isEncrypted false, control BACKUP_RECOVERY_POINT_ENCRYPTED NON_COMPLIANT" }),
-        );
-        scenarios.insert(
-            "never_tested_candidates".into(),
-            json!({ "count": untested.len(), "arns": if small { untested.clone() } else { Vec::new() }, "why": "DynamoDB is not in core-banking eu-central-1's selections; payments and shared-services eu-west-1 have no restore testing plan" }),
-        );
-
+    /// `ground-truth.json`. Lists of resources (and ARNs) only while small (scale ≤ 44);
+    /// counts always.
+    pub(crate) fn to_json(&self, m: &Model, input_files: u64, input_bytes: u64) -> Value {
+        let small = m.resources.len() <= 2000;
+        let (candidates, untested) = self.candidates(m);
         json!({
             "semantics": 2,
             "generator": { "command": format!("dora-evidence samples --scale {} --seed {} --out <dir>", m.scale, m.seed),
@@ -449,29 +360,7 @@ impl Truth {
                         "json_reports": a.json_reports, "snapshot_times": if a.epoch_times {"epoch seconds (CLI v1)"} else {"ISO 8601 (CLI v2)"}})).collect::<Vec<_>>(),
             "regions": REGIONS,
             "input": { "files": input_files, "bytes": input_bytes },
-            "resources": {
-                "total": m.resources.len(),
-                "by_type": count_by(m.resources.iter().map(|r| r.kind.label())),
-                "by_tier": count_by(m.resources.iter().filter(|r| r.kind != Kind::Stack).map(|r| r.tier.label())),
-                "rpo_breaches_with_catch_all_target_of_hours": {
-                    "24": breaches(24), "25": breaches(25), "26": breaches(26), "48": breaches(48),
-                    "168": breaches(168), "169": breaches(169), "192": breaches(192),
-                },
-                "without_recovery_point_in_period": {
-                    "count": without_rp.len(), "arns": if small { without_rp } else { Vec::new() },
-                },
-                "list": resources,
-                "list_note": concat!(
-                    "ARN lists (resources, candidates, selections) only when there are at most 2000 resources ",
-                    "(scale <= 44), counts always. RPO exposure follows DESIGN §6 v2: recovery points are the ",
-                    "completions of COMPLETED non-parent backups whatever their creation time; ",
-                    "max_exposure_ms_in_period (exact; _hours rounded to 2 decimals) is the largest of: first ",
-                    "completion in the period - the latest completion before it that the input files hold (else ",
-                    "the period start), the gaps between completions in the period, period end - last completion; ",
-                    "null when nothing completed in the period, which breaches any RPO. Every resource is in the ",
-                    "tag inventory, so a catch-all target considers all of them.",
-                ),
-            },
+            "resources": self.resources_section(m, small),
             "backup_jobs": {
                 "all": self.backups_all.json(),
                 "in_period": self.backups_period.json(),
@@ -490,23 +379,14 @@ impl Truth {
             },
             "restore_jobs": { "all": self.restores_all.json(), "in_period": self.restores_period.json(),
                               "note": "restore tests included" },
-            "restore_tests": {
-                "total": self.tests_all,
-                "in_period": self.tests_period.json(),
-                "in_period_by_validation": self.tests_validation_period,
-                "in_period_passed": self.tests_passed_period,
-                "in_period_completed_duration_minutes_p95": p95.map(round),
-                "in_period_completed_duration_minutes_max": minutes.last().copied().map(round),
-                "in_period_completed_longer_than_120_minutes": minutes.iter().filter(|&&x| x > 120.0).count(),
-                "validating_in_one_snapshot_final_in_a_later_one": self.validating_then_final_snapshots.json(),
-            },
-            "restore_testing": { "plans": plans, "account_regions_without_plan": no_plan },
+            "restore_tests": self.restore_tests_section(),
+            "restore_testing": restore_testing_section(m, small),
             "candidates": {
                 "tag": "restore_testing_candidate=true",
                 "total": candidates.len(),
                 "arns": if small { candidates.iter().map(|&i| m.resources[i].arn.as_str()).collect() } else { Vec::new() },
                 "without_passing_test_in_period_total": untested.len(),
-                "without_passing_test_in_period": if small { untested } else { Vec::new() },
+                "without_passing_test_in_period": if small { untested.clone() } else { Vec::new() },
             },
             "running_then_completed": {
                 "in_reports": { "backup": self.running_then_completed_reports[0].json(), "copy": self.running_then_completed_reports[1].json(),
@@ -514,11 +394,10 @@ impl Truth {
                 "in_snapshots": { "backup": self.running_then_completed_snapshots[0].json(), "copy": self.running_then_completed_snapshots[1].json(),
                                   "restore": self.running_then_completed_snapshots[2].json() },
             },
-            "vaults": vaults,
-            "legal_holds": holds,
-            "alarms": { "failed_backup_alarm_with_sns_action": with_action, "failed_backup_alarm_without_action": without_action,
-                        "accounts_without_backup_alarms": without_alarms },
-            "scenarios": scenarios,
+            "vaults": vaults_section(m),
+            "legal_holds": legal_holds_section(m),
+            "alarms": alarms_section(),
+            "scenarios": self.scenarios_section(m, small, &untested),
             "schema_drift": [
                 "cross-account CSVs of eu-west-1: UTF-8 BOM, CRLF line ends, every header double-quoted",
                 "CSV headers 'Job Run Time [HH:MM:SS]' and 'Backup Size in Bytes [Bytes]' carry a [...] suffix; 'Account ID' and 'Status Message' are quoted",
@@ -531,6 +410,98 @@ impl Truth {
                 "Path To Root column in cross-account CSVs",
             ],
         })
+    }
+
+    /// Candidates (`restore_testing_candidate=true`) and the ARNs of those without a passing
+    /// restore test in the period.
+    fn candidates<'m>(&self, m: &'m Model) -> (Vec<usize>, Vec<&'m str>) {
+        let candidates: Vec<usize> =
+            (0..m.resources.len()).filter(|&i| m.resources[i].candidate == Some(true)).collect();
+        let untested: Vec<&str> = candidates
+            .iter()
+            .filter(|&&i| self.res[i].passing_tests_in_period == 0)
+            .map(|&i| m.resources[i].arn.as_str())
+            .collect();
+        (candidates, untested)
+    }
+
+    /// `resources`: counts, RPO breaches and exposure, and the per-resource list.
+    fn resources_section(&self, m: &Model, small: bool) -> Value {
+        let resources: Vec<Value> = if small {
+            m.resources.iter().enumerate().map(|(i, r)| self.resource_json(m, i, r)).collect()
+        } else {
+            Vec::new()
+        };
+        // Every resource of the estate is in the tag inventory, so every one is considered; with a
+        // catch-all target a resource breaches RPO h when its exposure exceeds h or nothing
+        // completed inside the period.
+        let exposure = |i: usize| self.res[i].max_exposure_ms();
+        let breaches = |h: i64| (0..m.resources.len()).filter(|&i| exposure(i).is_none_or(|e| e > h * HOUR)).count();
+        let without_rp: Vec<&str> =
+            (0..m.resources.len()).filter(|&i| exposure(i).is_none()).map(|i| m.resources[i].arn.as_str()).collect();
+        json!({
+            "total": m.resources.len(),
+            "by_type": count_by(m.resources.iter().map(|r| r.kind.label())),
+            "by_tier": count_by(m.resources.iter().filter(|r| r.kind != Kind::Stack).map(|r| r.tier.label())),
+            "rpo_breaches_with_catch_all_target_of_hours": {
+                "24": breaches(24), "25": breaches(25), "26": breaches(26), "48": breaches(48),
+                "168": breaches(168), "169": breaches(169), "192": breaches(192),
+            },
+            "without_recovery_point_in_period": {
+                "count": without_rp.len(), "arns": if small { without_rp } else { Vec::new() },
+            },
+            "list": resources,
+            "list_note": concat!(
+                "ARN lists (resources, candidates, selections) only when there are at most 2000 resources ",
+                "(scale <= 44), counts always. RPO exposure follows DESIGN §6 v2: recovery points are the ",
+                "completions of COMPLETED non-parent backups whatever their creation time; ",
+                "max_exposure_ms_in_period (exact; _hours rounded to 2 decimals) is the largest of: first ",
+                "completion in the period - the latest completion before it that the input files hold (else ",
+                "the period start), the gaps between completions in the period, period end - last completion; ",
+                "null when nothing completed in the period, which breaches any RPO. Every resource is in the ",
+                "tag inventory, so a catch-all target considers all of them.",
+            ),
+        })
+    }
+
+    /// `restore_tests`: counts, validation results and durations of the tests in the period.
+    fn restore_tests_section(&self) -> Value {
+        let mut minutes = self.test_minutes_period.clone();
+        minutes.sort_by(f64::total_cmp);
+        let p95 = if minutes.is_empty() { None } else { Some(minutes[(minutes.len() * 95).div_ceil(100) - 1]) };
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        json!({
+            "total": self.tests_all,
+            "in_period": self.tests_period.json(),
+            "in_period_by_validation": self.tests_validation_period,
+            "in_period_passed": self.tests_passed_period,
+            "in_period_completed_duration_minutes_p95": p95.map(round),
+            "in_period_completed_duration_minutes_max": minutes.last().copied().map(round),
+            "in_period_completed_longer_than_120_minutes": minutes.iter().filter(|&&x| x > 120.0).count(),
+            "validating_in_one_snapshot_final_in_a_later_one": self.validating_then_final_snapshots.json(),
+        })
+    }
+
+    /// `scenarios`: the jobs of each scenario, and the scenarios that are facts of the estate.
+    fn scenarios_section(&self, m: &Model, small: bool, untested: &[&str]) -> Value {
+        use super::model::names::*;
+        let mut scenarios: serde_json::Map<String, Value> =
+            self.scenarios.iter().map(|(k, v)| (k.to_string(), Value::Array(v.clone()))).collect();
+        let by_arn = |name: &str| m.resources.iter().find(|r| r.is(name)).map(|r| r.arn.clone());
+        scenarios.insert(
+            "unprotected_resource".into(),
+            json!({ "arn": by_arn(TMP_IMPORT), "note": "in the tag inventory, in no backup plan: no jobs" }),
+        );
+        scenarios.insert(
+            "unencrypted_resource".into(),
+            json!({ "arn": by_arn(AD_DC_03_DATA), "note": "unencrypted EBS volume: isEncrypted false, control BACKUP_RECOVERY_POINT_ENCRYPTED NON_COMPLIANT" }),
+        );
+        scenarios.insert(
+            "never_tested_candidates".into(),
+            json!({ "count": untested.len(), "arns": if small { untested.to_vec() } else { Vec::new() }, "why": "DynamoDB is not in core-banking eu-central-1's selections; payments and shared-services eu-west-1 have no restore testing plan" }),
+        );
+
+        Value::Object(scenarios)
     }
 
     fn success_rate(&self) -> Option<f64> {
@@ -549,7 +520,7 @@ impl Truth {
             "arn": r.arn, "account": ACCOUNTS[r.account].id, "region": REGIONS[r.region], "type": r.kind.label(),
             "name": r.name, "tier": (r.kind != Kind::Stack).then(|| r.tier.label()), "candidate": r.candidate,
             "backup_plan": r.plan.map(|p| m.plans[p].name.as_str()),
-            "schedule": r.plan.map(|p| m.plans[p].cron),
+            "schedule": r.plan.map(|p| m.plans[p].schedule.cron),
             "vault": r.plan.map(|p| m.vaults[m.plans[p].vault].name.as_str()),
             "stack_child": r.stack_child,
             "completed_backups_in_period": s.completed_in_period,
@@ -563,6 +534,80 @@ impl Truth {
             "passing_restore_tests_in_period": s.passing_tests_in_period,
         })
     }
+}
+
+/// `restore_testing`: the restore-testing plans and the account/Regions without one.
+fn restore_testing_section(m: &Model, small: bool) -> Value {
+    let no_plan: Vec<Value> = (0..ACCOUNTS.len())
+        .flat_map(|a| (0..REGIONS.len()).map(move |r| (a, r)))
+        .filter(|&(a, r)| m.restore_plan_of(a, r).is_none())
+        .map(|(a, r)| json!({ "account": ACCOUNTS[a].id, "region": REGIONS[r] }))
+        .collect();
+    let plans: Vec<Value> = m
+        .restore_plans
+        .iter()
+        .map(|p| {
+            json!({
+                "account": ACCOUNTS[p.account].id, "region": REGIONS[p.region], "name": p.name, "arn": p.arn,
+                "schedule": p.schedule.cron, "validation": p.validation,
+                "selections": p.selections.iter().map(|s| json!({"name": s.name, "resource_type": s.kind.label(),
+                    "candidates": s.candidates.len(),
+                    "candidate_arns": if small { s.candidates.iter().map(|&c| m.resources[c as usize].arn.as_str()).collect() } else { Vec::new() }})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "plans": plans, "account_regions_without_plan": no_plan })
+}
+
+/// `vaults`: every vault with its lock.
+fn vaults_section(m: &Model) -> Value {
+    let vaults: Vec<Value> = m
+        .vaults
+        .iter()
+        .map(|v| {
+            let (mode, lock_date) = match v.lock {
+                Lock::None => ("none", None),
+                Lock::Governance => ("governance", None),
+                Lock::Compliance(t) => ("compliance", Some(ts(t, TsStyle::Seconds).as_str().to_string())),
+            };
+            json!({ "account": ACCOUNTS[v.account].id, "region": REGIONS[v.region], "name": v.name, "arn": v.arn,
+                    "lock_mode": mode, "locked": v.lock != Lock::None, "lock_date": lock_date,
+                    "min_retention_days": v.min_days, "max_retention_days": v.max_days })
+        })
+        .collect();
+    Value::from(vaults)
+}
+
+/// `legal_holds`: the legal holds with their final status.
+fn legal_holds_section(m: &Model) -> Value {
+    let holds: Vec<Value> = LEGAL_HOLDS
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            json!({ "id": legal_hold_id(m, i), "title": h.0, "account": ACCOUNTS[0].id, "region": REGIONS[0],
+                    "final_status": if h.3.is_some() { "CANCELED" } else { "ACTIVE" },
+                    "created": ts(h.2, TsStyle::Seconds).as_str(), "canceled": h.3.map(|c| ts(c, TsStyle::Seconds).as_str().to_string()) })
+        })
+        .collect();
+    Value::from(holds)
+}
+
+/// `alarms`: the failed-backup alarms with and without an action, and the accounts without one.
+fn alarms_section() -> Value {
+    let backup_alarms = |with_action: bool| -> Vec<Value> {
+        ALARMS
+            .iter()
+            .filter(|a| a.3 == "NumberOfBackupJobsFailed" && a.5 == with_action)
+            .map(|a| json!({"account": ACCOUNTS[a.0].id, "region": REGIONS[a.1], "alarm": a.2}))
+            .collect()
+    };
+    let without_alarms: Vec<&str> = (0..ACCOUNTS.len())
+        .filter(|&a| !ALARMS.iter().any(|x| x.0 == a && x.4 == "AWS/Backup"))
+        .map(|a| ACCOUNTS[a].id)
+        .collect();
+    json!({ "failed_backup_alarm_with_sns_action": backup_alarms(true),
+            "failed_backup_alarm_without_action": backup_alarms(false),
+            "accounts_without_backup_alarms": without_alarms })
 }
 
 fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, u64> {
@@ -658,7 +703,7 @@ fn held_by_inputs(t: &Timing) -> bool {
 
 /// Whether some written observation of parent job `b` carries the parent flag: JSON reports and
 /// snapshots always do; CSV reports unless they use the older column set (July backup reports).
-fn parent_flag_written(m: &Model, b: &super::jobs::Backup) -> bool {
+fn parent_flag_written(m: &Model, b: &Backup) -> bool {
     let res = &m.resources[b.res as usize];
     let t = &b.time;
     let reports: Vec<i64> = first_running_report(t).into_iter().chain(final_report(t)).collect();

@@ -24,7 +24,7 @@ pub(crate) enum Template {
 }
 
 impl Template {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Template::Backup => "BACKUP_JOB_REPORT",
             Template::Copy => "COPY_JOB_REPORT",
@@ -108,7 +108,7 @@ use Col::*;
 
 impl Col {
     /// The JSON key (camelCase).
-    pub fn key(self) -> &'static str {
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Period => "reportTimePeriod",
             PeriodStart => "reportTimePeriodStart",
@@ -176,7 +176,7 @@ impl Col {
     }
 
     /// Title Case CSV header: `Backup Size in Bytes`, `Account ID`, `Job Run Time [HH:MM:SS]`.
-    pub fn title(self) -> String {
+    pub(crate) fn title(self) -> String {
         let words: Vec<String> = self
             .words()
             .into_iter()
@@ -202,7 +202,7 @@ impl Col {
     }
 
     /// Athena-style snake_case header: `backup_size_in_bytes`.
-    pub fn snake(self) -> String {
+    pub(crate) fn snake(self) -> String {
         self.words().iter().map(|w| w.to_ascii_lowercase()).collect::<Vec<_>>().join("_")
     }
 }
@@ -240,12 +240,19 @@ const BACKUP_CSV: &[Col] = &[
     BackupSizeInBytes, BackupVaultName, BackupVaultArn, VaultType, VaultLockStatus, IsEncrypted, EncryptionKeyArn,
     IamRoleArn,
 ];
-/// The older Athena-era column set (no names, no parent fields, no expanded context).
-#[rustfmt::skip]
-const BACKUP_CSV_OLD: &[Col] = &[
-    PeriodStart, PeriodEnd, PathToRoot, AccountId, Region, BackupJobId, JobStatus, StatusMessage, ResourceType,
-    ResourceArn, BackupPlanArn, BackupRuleId, CreationDate, CompletionDate, ExpectedCompletionDate,
-    RecoveryPointArn, JobRunTime, BackupSizeInBytes, BackupVaultName, BackupVaultArn, IamRoleArn,
+/// Columns the older Athena-era backup report lacks (names, parent fields, expanded context):
+/// the old column set is [`BACKUP_CSV`] without them.
+const NOT_IN_OLD_BACKUP_CSV: &[Col] = &[
+    ResourceName,
+    BackupPlanName,
+    BackupRuleName,
+    InitiationDate,
+    IsParentJob,
+    ParentJobId,
+    VaultType,
+    VaultLockStatus,
+    IsEncrypted,
+    EncryptionKeyArn,
 ];
 #[rustfmt::skip]
 const COPY_JSON: &[Col] = &[
@@ -282,18 +289,18 @@ const RESTORE_CSV: &[Col] = &[
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Variant {
     /// UTF-8 BOM, CRLF line ends and every header double-quoted.
-    pub bom_crlf: bool,
+    pub(crate) bom_crlf: bool,
     /// Athena-style snake_case headers and the older column set.
-    pub snake_old: bool,
+    pub(crate) snake_old: bool,
     /// Old single `reportTimePeriod` ("start - end") instead of Start/End.
-    pub single_period: bool,
+    pub(crate) single_period: bool,
     /// `vaultType` present (left out in Regions without logically air-gapped vaults).
-    pub vault_type: bool,
+    pub(crate) vault_type: bool,
 }
 
 impl Variant {
     /// Drift by template, Region and the month the report covers.
-    pub fn of(t: Template, region: usize, day: i64) -> Variant {
+    pub(crate) fn of(t: Template, region: usize, day: i64) -> Variant {
         let july = date(day - 1)[5..7] == *"07";
         Variant {
             bom_crlf: region == 1,
@@ -307,6 +314,7 @@ impl Variant {
         let mut cols = Vec::with_capacity(base.len());
         for &c in base {
             match c {
+                c if self.snake_old && NOT_IN_OLD_BACKUP_CSV.contains(&c) => {}
                 PeriodStart if self.single_period => cols.push(Period),
                 PeriodEnd if self.single_period => {}
                 VaultType if !self.vault_type => {}
@@ -343,7 +351,7 @@ impl Common<'_> {
             BackupRuleId => Cell::Str(&self.plan.rule_id),
             BackupPlanName => Cell::Str(&self.plan.name),
             BackupRuleName => Cell::Str(self.plan.rule_name),
-            BackupRuleSchedule => Cell::Str(self.plan.cron),
+            BackupRuleSchedule => Cell::Str(self.plan.schedule.cron),
             BackupRuleTimezone => Cell::Str("UTC"),
             BackupOptions => Cell::Raw(if self.res.windows { r#"{"WindowsVSS":"enabled"}"# } else { "{}" }),
             IsParentJob => Cell::Bool(false),
@@ -364,15 +372,15 @@ impl Common<'_> {
 
 /// How a job looks in one observation (report or snapshot).
 pub(crate) struct Seen {
-    pub state: State,
+    pub(crate) state: State,
     /// Completion time when finished at the observation time.
-    pub end: Option<i64>,
+    pub(crate) end: Option<i64>,
     /// Observation time.
-    pub at: i64,
+    pub(crate) at: i64,
 }
 
 impl Seen {
-    pub fn of(t: &Timing, at: i64, waiting: State) -> Seen {
+    pub(crate) fn of(t: &Timing, at: i64, waiting: State) -> Seen {
         Seen { state: t.state_at(at, waiting), end: (at >= t.end).then_some(t.end), at }
     }
 
@@ -384,7 +392,7 @@ impl Seen {
         }
     }
 
-    pub fn percent(&self, t: &Timing) -> f64 {
+    pub(crate) fn percent(&self, t: &Timing) -> f64 {
         match (self.end, t.started) {
             (Some(_), _) if self.state == State::Completed => 100.0,
             (None, Some(s)) if self.at > s => (100.0 * (self.at - s) as f64 / (t.end - s).max(1) as f64).min(99.0),
@@ -417,7 +425,7 @@ enum RowKind<'a> {
 }
 
 impl<'a> Row<'a> {
-    pub fn new(m: &'a Model, job: &'a Job, seen: Seen, period: &'a [String; 3]) -> Row<'a> {
+    pub(crate) fn new(m: &'a Model, job: &'a Job, seen: Seen, period: &'a [String; 3]) -> Row<'a> {
         let (res_ix, time) = match job {
             Job::Backup(b) => (b.res, &b.time),
             Job::Copy(c) => (c.res, &c.time),
@@ -581,20 +589,20 @@ pub(crate) struct JsonReport {
 }
 
 impl JsonReport {
-    pub fn open(out: &Out, rel: &str) -> io::Result<JsonReport> {
+    pub(crate) fn open(out: &Out, rel: &str) -> io::Result<JsonReport> {
         let mut sink = out.create(rel)?;
         sink.write_all(b"{\"reportItems\":[")?;
         Ok(JsonReport { sink, items: 0 })
     }
 
     /// Starts an item; write fields with [`JsonReport::field`], then call [`JsonReport::end_item`].
-    pub fn begin_item(&mut self) -> io::Result<()> {
+    pub(crate) fn begin_item(&mut self) -> io::Result<()> {
         self.sink.write_all(if self.items == 0 { b"\n{" } else { b",\n{" })?;
         self.items += 1;
         Ok(())
     }
 
-    pub fn field(&mut self, first: &mut bool, key: &str, cell: &Cell<'_>) -> io::Result<()> {
+    pub(crate) fn field(&mut self, first: &mut bool, key: &str, cell: &Cell<'_>) -> io::Result<()> {
         if matches!(cell, Cell::Skip) {
             return Ok(());
         }
@@ -617,7 +625,7 @@ impl JsonReport {
         Ok(())
     }
 
-    pub fn end_item(&mut self) -> io::Result<()> {
+    pub(crate) fn end_item(&mut self) -> io::Result<()> {
         self.sink.write_all(b"}")
     }
 
@@ -630,7 +638,7 @@ impl JsonReport {
         self.end_item()
     }
 
-    pub fn finish(mut self, out: &mut Out) -> io::Result<()> {
+    pub(crate) fn finish(mut self, out: &mut Out) -> io::Result<()> {
         self.sink.write_all(if self.items == 0 { b"]}\n" } else { b"\n]}\n" })?;
         out.finish(self.sink)
     }
@@ -644,7 +652,13 @@ pub(crate) struct CsvReport {
 
 impl CsvReport {
     /// Opens `rel` and writes the header line (BOM, quoting and line ends as `bom_crlf` says).
-    pub fn open(out: &Out, rel: &str, headers: &[String], bom_crlf: bool, quoted: &[&str]) -> io::Result<CsvReport> {
+    pub(crate) fn open(
+        out: &Out,
+        rel: &str,
+        headers: &[String],
+        bom_crlf: bool,
+        quoted: &[&str],
+    ) -> io::Result<CsvReport> {
         let mut sink = out.create(rel)?;
         if bom_crlf {
             sink.write_all("\u{feff}".as_bytes())?;
@@ -664,7 +678,7 @@ impl CsvReport {
         Ok(CsvReport { w, buf: String::new() })
     }
 
-    pub fn field(&mut self, cell: &Cell<'_>) -> io::Result<()> {
+    pub(crate) fn field(&mut self, cell: &Cell<'_>) -> io::Result<()> {
         use std::fmt::Write as _;
         self.buf.clear();
         let text: &str = match cell {
@@ -689,7 +703,7 @@ impl CsvReport {
         self.w.write_field(text).map_err(io::Error::other)
     }
 
-    pub fn end_row(&mut self) -> io::Result<()> {
+    pub(crate) fn end_row(&mut self) -> io::Result<()> {
         self.w.write_record(None::<&[u8]>).map_err(io::Error::other)
     }
 
@@ -700,7 +714,7 @@ impl CsvReport {
         self.end_row()
     }
 
-    pub fn finish(self, out: &mut Out) -> io::Result<()> {
+    pub(crate) fn finish(self, out: &mut Out) -> io::Result<()> {
         let sink = self.w.into_inner().map_err(|e| e.into_error())?;
         out.finish(sink)
     }
@@ -750,7 +764,6 @@ fn open_json(
 fn open_csv(out: &Out, t: Template, region: usize, day: i64, period: &[String; 3]) -> io::Result<Report> {
     let v = Variant::of(t, region, day);
     let base = match t {
-        Template::Backup if v.snake_old => BACKUP_CSV_OLD,
         Template::Backup => BACKUP_CSV,
         Template::Copy => COPY_CSV,
         Template::Restore => RESTORE_CSV,
