@@ -282,8 +282,8 @@ impl MetricsAccumulator {
         if state == JobState::Completed
             && let Some(arn) = &j.resource_arn
         {
-            let source = j.backup_vault_arn.as_deref().map(crate::evidence::model::arn_account_region);
-            let destination = j.destination_vault_arn.as_deref().map(crate::evidence::model::arn_account_region);
+            let source = j.backup_vault_arn.as_deref().map(crate::arn::account_region);
+            let destination = j.destination_vault_arn.as_deref().map(crate::arn::account_region);
             if let (Some((sa, sr)), Some((da, dr))) = (source, destination) {
                 let reach = self.copies.entry(arn.clone()).or_default();
                 reach.other_region |= sr != dr;
@@ -482,7 +482,8 @@ impl MetricsAccumulator {
         let empty = ResourceFacts::default();
         for arn in &considered {
             let facts = self.resources.get(*arn).unwrap_or(&empty);
-            let rtype = facts.resource_type.clone().or_else(|| resource_type_of(arn));
+            let rtype =
+                facts.resource_type.clone().or_else(|| crate::arn::backup_resource_type(arn).map(str::to_owned));
             let Some(target) = config.target_for(rtype.as_deref(), arn, tags_for(arn)) else { continue };
             d.targeted.push((*arn).to_owned());
             if let Some(rpo) = target.rpo_hours {
@@ -494,7 +495,7 @@ impl MetricsAccumulator {
 
         for t in &self.tests {
             let (Some(dur), Some(arn)) = (t.duration, t.resource_arn.as_deref()) else { continue };
-            let rtype = t.resource_type.clone().or_else(|| resource_type_of(arn));
+            let rtype = t.resource_type.clone().or_else(|| crate::arn::backup_resource_type(arn).map(str::to_owned));
             if let Some(rto) = config.target_for(rtype.as_deref(), arn, tags_for(arn)).and_then(|x| x.rto_minutes) {
                 d.rto.push(RtoResult {
                     job_id: t.job_id.clone(),
@@ -753,27 +754,6 @@ pub(crate) fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// AWS Backup's resource type for an ARN, for resources known only from the tag inventory.
-pub fn resource_type_of(arn: &str) -> Option<String> {
-    let mut parts = arn.splitn(6, ':');
-    let (_, _, service) = (parts.next()?, parts.next()?, parts.next()?);
-    let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
-    let t = match service {
-        "ec2" if resource.starts_with("instance/") => "EC2",
-        "ec2" if resource.starts_with("volume/") => "EBS",
-        "rds" if resource.starts_with("cluster:") => "Aurora",
-        "rds" => "RDS",
-        "dynamodb" => "DynamoDB",
-        "elasticfilesystem" => "EFS",
-        "s3" => "S3",
-        "fsx" => "FSx",
-        "cloudformation" => "CloudFormation",
-        "redshift" => "Redshift",
-        _ => return None,
-    };
-    Some(t.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1018,14 +998,5 @@ mod tests {
         assert_eq!((m.restore_test_candidates, m.untested_candidates), (3, 2));
         let m = metrics(&records, "[restore_testing]\ncandidate_tag = \"restore_testing_candidate=false\"\n", &tags);
         assert_eq!((m.restore_test_candidates, m.untested_candidates), (1, 1));
-    }
-
-    #[test]
-    fn resource_types_from_arns() {
-        assert_eq!(resource_type_of("arn:aws:rds:eu-west-1:1:cluster:c").as_deref(), Some("Aurora"));
-        assert_eq!(resource_type_of("arn:aws:rds:eu-west-1:1:db:d").as_deref(), Some("RDS"));
-        assert_eq!(resource_type_of("arn:aws:ec2:eu-west-1:1:volume/v").as_deref(), Some("EBS"));
-        assert_eq!(resource_type_of("arn:aws:s3:::bucket").as_deref(), Some("S3"));
-        assert_eq!(resource_type_of("nonsense"), None);
     }
 }

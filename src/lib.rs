@@ -33,6 +33,7 @@
 
 pub mod alarm_rule;
 pub mod archive;
+pub mod arn;
 pub mod artifact;
 pub mod assess;
 pub mod build;

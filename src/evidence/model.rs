@@ -241,19 +241,6 @@ aws_state! {
     }
 }
 
-/// Account and Region from an ARN (`arn:partition:service:region:account:…`).
-pub fn arn_account_region(arn: &str) -> (Option<&str>, Option<&str>) {
-    let mut parts = arn.splitn(6, ':');
-    if parts.next() != Some("arn") {
-        return (None, None);
-    }
-    let _partition = parts.next();
-    let _service = parts.next();
-    let region = parts.next().filter(|s| !s.is_empty());
-    let account = parts.next().filter(|s| !s.is_empty());
-    (account, region)
-}
-
 // The tables. Each `table!` block is the one declaration of a record kind (see
 // [`super::table`]): fields with the keys that recognise them, recognition rules, merge
 // policy, CSV files and their columns.
@@ -837,17 +824,6 @@ impl Default for Provenance {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn arns() {
-        assert_eq!(
-            arn_account_region("arn:aws:backup:eu-west-1:111122223333:backup-vault:v"),
-            (Some("111122223333"), Some("eu-west-1"))
-        );
-        assert_eq!(arn_account_region("arn:aws:ec2:eu-west-1::image/ami-1"), (None, Some("eu-west-1")));
-        assert_eq!(arn_account_region("arn:aws:iam::111122223333:role/x"), (Some("111122223333"), None));
-        assert_eq!(arn_account_region("nonsense"), (None, None));
-    }
 
     #[test]
     fn states_parse_once_and_unknown_ones_are_kept_verbatim() {

@@ -209,7 +209,7 @@ macro_rules! table {
                 let (a, r) = {
                     let $ss = &*self;
                     let arn: Option<&str> = $scope;
-                    let (a, r) = arn.map($crate::evidence::model::arn_account_region).unwrap_or((None, None));
+                    let (a, r) = arn.map($crate::arn::account_region).unwrap_or((None, None));
                     (a.map(str::to_owned), r.map(str::to_owned))
                 };
                 if self.account_id.is_none() {
