@@ -46,6 +46,7 @@ pub mod package;
 pub mod pdf;
 mod progress;
 pub mod render;
+pub mod s3;
 pub mod samples;
 pub mod sign;
 pub mod source;

@@ -16,6 +16,7 @@
 //! [`verify_dir`] returns a [`Report`]; it never fails on bad input — bad input is a failed check.
 
 pub mod cades;
+mod s3;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -26,6 +27,7 @@ use sha2::Digest as _;
 use x509_cert::Certificate;
 
 pub use cades::{Verified, check_chain, verify_detached};
+pub use s3::{RECEIPT, Receipt, ReceiptObject, verify_s3};
 
 use crate::package::hash_file;
 use crate::pdf::Pdf;
@@ -138,8 +140,7 @@ impl Report {
 
 /// Files of a package that the manifest does not list (it cannot list itself, the report
 /// cites the manifest, and signatures come after it).
-pub(crate) const LATE_FILES: [&str; 5] =
-    ["manifest.json", "report.pdf", "SHA256SUMS", "manifest.json.p7s", crate::archive::RECEIPT];
+pub(crate) const LATE_FILES: [&str; 5] = ["manifest.json", "report.pdf", "SHA256SUMS", "manifest.json.p7s", RECEIPT];
 
 struct Listed {
     size: u64,

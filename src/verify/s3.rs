@@ -1,0 +1,278 @@
+//! `verify s3://…`: an archived package checked in its bucket.
+//!
+//! [`verify_s3`] downloads the current versions of the objects the receipt
+//! (`archive-receipt.json`, written by `archive`) lists, runs the local checks on them, and adds
+//! three of the bucket's own: objects match the receipt (no missing, no extra), versions match
+//! it (nothing written over, no delete markers), and every object is still locked. The bucket
+//! is read through an [`ObjectStore`], so these checks are unit-tested on an in-memory store.
+//! A bucket that cannot be read is an error, not a failed check: nothing is known about the
+//! package then.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+use super::{Check, Report, Status, VerifyOptions, verify_dir};
+use crate::s3::{Dest, ObjectStore, S3Location, S3Store, StoreError, get_verified};
+
+/// Name of the receipt, in the package folder and under the package's key prefix.
+pub const RECEIPT: &str = "archive-receipt.json";
+
+/// One archived object, as the receipt records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReceiptObject {
+    /// The package-relative path.
+    pub path: String,
+    /// The key.
+    pub key: String,
+    /// Bytes.
+    pub size: u64,
+    /// SHA-256, hex (ours).
+    pub sha256: String,
+    /// The checksum S3 reports (base64; `-N` for multipart).
+    pub checksum_sha256: Option<String>,
+    /// Version id.
+    pub version_id: Option<String>,
+    /// ETag.
+    pub etag: Option<String>,
+    /// Lock mode in the bucket.
+    pub lock_mode: Option<String>,
+    /// Retain-until in the bucket (RFC 3339).
+    pub retain_until: Option<String>,
+}
+
+/// `archive-receipt.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Format id.
+    pub format: String,
+    /// The package id.
+    pub package_id: String,
+    /// The bucket.
+    pub bucket: String,
+    /// Key prefix of the package (ends with `/`).
+    pub prefix: String,
+    /// When the objects were checked (RFC 3339).
+    pub archived_at: String,
+    /// Lock mode asked for.
+    pub mode: Option<String>,
+    /// Retain-until asked for (RFC 3339).
+    pub retain_until: String,
+    /// Every object.
+    pub objects: Vec<ReceiptObject>,
+}
+
+/// Verifies an archived package in its bucket: the local checks on the downloaded current
+/// versions, plus `bucket-objects`, `bucket-versions` and `bucket-lock`.
+///
+/// # Errors
+/// When the bucket cannot be read (no Region or credentials, unreachable, access denied, a
+/// read that still fails after its retries): nothing is known about
+/// the package then, which is not the same as a package that fails a check.
+pub fn verify_s3(location: &S3Location, opts: &VerifyOptions, path_style: bool) -> Result<Report, StoreError> {
+    let tmp = tempfile::tempdir().map_err(|e| StoreError::Io {
+        path: std::env::temp_dir(),
+        message: format!("cannot make a download folder: {e}"),
+    })?;
+    let checks = crate::s3::runtime()?.block_on(async {
+        let store = S3Store::connect(path_style).await?;
+        bucket_checks(&store, location, tmp.path()).await
+    })?;
+    Ok(report(location, tmp.path(), opts, checks))
+}
+
+/// The local checks on what was downloaded into `dir`, then the bucket's.
+fn report(location: &S3Location, dir: &Path, opts: &VerifyOptions, bucket_checks: Vec<Check>) -> Report {
+    let mut report = verify_dir(dir, opts);
+    report.target = format!("s3://{}/{}/", location.bucket, location.prefix);
+    report.checks.extend(bucket_checks);
+    report
+}
+
+/// A bucket problem found for one object, by the check it fails.
+enum Finding {
+    /// `bucket-objects`.
+    Object(String),
+    /// `bucket-versions`.
+    Version(String),
+    /// `bucket-lock`.
+    Lock(String),
+}
+
+/// Problems found, by check.
+#[derive(Default)]
+struct Problems {
+    objects: Vec<String>,
+    versions: Vec<String>,
+    lock: Vec<String>,
+}
+
+impl Problems {
+    fn add(&mut self, finding: Finding) {
+        match finding {
+            Finding::Object(p) => self.objects.push(p),
+            Finding::Version(p) => self.versions.push(p),
+            Finding::Lock(p) => self.lock.push(p),
+        }
+    }
+}
+
+fn fail(check: &'static str, detail: String) -> Check {
+    Check { check, status: Status::Fail, detail }
+}
+
+/// Downloads the package under `location` into `into` and returns the bucket checks.
+async fn bucket_checks<S: ObjectStore>(
+    store: &S,
+    location: &S3Location,
+    into: &Path,
+) -> Result<Vec<Check>, StoreError> {
+    let bucket = location.bucket.as_str();
+    let prefix = location.key_prefix();
+    let receipt_key = format!("{prefix}{RECEIPT}");
+    let mut receipt_bytes = Vec::new();
+    if get_verified(store, bucket, &receipt_key, Dest::Memory(&mut receipt_bytes)).await?.is_none() {
+        let detail = format!("no {RECEIPT} under s3://{bucket}/{prefix}: not an archived package");
+        return Ok(vec![fail("bucket-objects", detail)]);
+    }
+    let receipt: Receipt = match serde_json::from_slice(&receipt_bytes) {
+        Ok(r) => r,
+        Err(e) => return Ok(vec![fail("bucket-objects", format!("{RECEIPT} is unreadable: {e}"))]),
+    };
+    std::fs::write(into.join(RECEIPT), &receipt_bytes).map_err(|e| StoreError::io(&into.join(RECEIPT), e))?;
+    let mut problems = Problems::default();
+    version_problems(store, bucket, &prefix, &receipt_key, &receipt, &mut problems).await?;
+    download_all(store, bucket, &receipt, into, &mut problems).await?;
+    Ok(checks(&receipt, problems))
+}
+
+/// Lists every version under the prefix: keys the receipt does not name, delete markers, keys
+/// written more than once.
+async fn version_problems<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    prefix: &str,
+    receipt_key: &str,
+    receipt: &Receipt,
+    problems: &mut Problems,
+) -> Result<(), StoreError> {
+    let mut versions: BTreeMap<String, Vec<(bool, bool)>> = BTreeMap::new(); // key → (latest, delete marker)
+    for v in store.list_versions(bucket, prefix).await? {
+        versions.entry(v.key).or_default().push((v.is_latest, v.delete_marker));
+    }
+    for key in versions.keys() {
+        if key != receipt_key && !receipt.objects.iter().any(|o| &o.key == key) {
+            problems.objects.push(format!("{key}: not in the receipt"));
+        }
+    }
+    for (key, vs) in &versions {
+        if vs.iter().any(|v| v.1) {
+            problems.versions.push(format!("{key}: has a delete marker"));
+        }
+        if vs.iter().filter(|v| !v.1).count() > 1 {
+            problems.versions.push(format!("{key}: {} versions (written over after archiving)", vs.len()));
+        }
+    }
+    Ok(())
+}
+
+/// Downloads every object of the receipt, checking its version and lock.
+async fn download_all<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    receipt: &Receipt,
+    into: &Path,
+    problems: &mut Problems,
+) -> Result<(), StoreError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let want_mode = receipt.mode.as_deref();
+    let downloads: Vec<Result<Vec<Finding>, StoreError>> = futures_util::stream::iter(
+        receipt.objects.iter().map(|o| download_one(store, bucket, o, into, want_mode, now)),
+    )
+    .buffer_unordered(16)
+    .collect()
+    .await;
+    for d in downloads {
+        d?.into_iter().for_each(|f| problems.add(f));
+    }
+    Ok(())
+}
+
+/// Downloads one object of the receipt into `into`, and compares its version and lock with
+/// the receipt's.
+async fn download_one<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    o: &ReceiptObject,
+    into: &Path,
+    want_mode: Option<&str>,
+    now: i64,
+) -> Result<Vec<Finding>, StoreError> {
+    if !super::is_safe_relative(&o.path) {
+        return Ok(vec![Finding::Object(format!("{}: unsafe path in the receipt", o.key))]);
+    }
+    let Some(got) = get_verified(store, bucket, &o.key, Dest::File(&into.join(&o.path))).await? else {
+        return Ok(vec![Finding::Object(format!("{}: missing", o.key))]);
+    };
+    let mut found = Vec::new();
+    if got.version_id != o.version_id {
+        found.push(Finding::Version(format!(
+            "{}: current version {:?}, receipt {:?}",
+            o.key, got.version_id, o.version_id
+        )));
+    }
+    if let Some(want) = want_mode {
+        let receipt_until = o.retain_until.as_deref().and_then(|t| crate::time::Timestamp::parse(t).ok());
+        let until = got.retain_until;
+        let until_ok =
+            until.is_some_and(|u| u > now && receipt_until.is_some_and(|r| u >= r.millis().div_euclid(1000)));
+        if got.lock_mode.as_deref() != Some(want) || !until_ok {
+            found.push(Finding::Lock(format!(
+                "{}: {:?} until {:?} (receipt: {want} until {})",
+                o.key,
+                got.lock_mode,
+                until.map(|s| crate::time::Timestamp(s * 1000).to_rfc3339()),
+                o.retain_until.as_deref().unwrap_or("?")
+            )));
+        }
+    }
+    Ok(found)
+}
+
+/// One check from its problems: pass with `ok`, or fail naming the first five.
+fn check(name: &'static str, mut problems: Vec<String>, ok: String) -> Check {
+    problems.sort();
+    if problems.is_empty() {
+        return Check { check: name, status: Status::Pass, detail: ok };
+    }
+    let shown: Vec<_> = problems.iter().take(5).cloned().collect();
+    let more = if problems.len() > 5 { format!("; … and {} more", problems.len() - 5) } else { String::new() };
+    fail(name, format!("{} problem(s): {}{more}", problems.len(), shown.join("; ")))
+}
+
+/// `bucket-objects`, `bucket-versions` and `bucket-lock`.
+fn checks(receipt: &Receipt, problems: Problems) -> Vec<Check> {
+    let n = receipt.objects.len();
+    vec![
+        check(
+            "bucket-objects",
+            problems.objects,
+            format!("the {n} objects of the receipt are there, and nothing else"),
+        ),
+        check(
+            "bucket-versions",
+            problems.versions,
+            "every object is the version the receipt names; none written over or deleted".into(),
+        ),
+        match &receipt.mode {
+            Some(m) => check(
+                "bucket-lock",
+                problems.lock,
+                format!("every object locked in {m} mode until {} or later", receipt.retain_until),
+            ),
+            None => fail("bucket-lock", "archived without Object Lock (--allow-unlocked)".into()),
+        },
+    ]
+}
