@@ -329,3 +329,217 @@ fn same_objects(a: &[ReceiptObject], b: &[ReceiptObject]) -> bool {
     let key = |o: &ReceiptObject| (o.key.clone(), o.sha256.clone(), o.version_id.clone());
     a.iter().map(key).collect::<Vec<_>>() == b.iter().map(key).collect::<Vec<_>>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::s3::testing::{Calls, FailingStore, Fault, MemoryStore, Op, block_on};
+    use crate::s3::{FailureKind, S3Location, b64};
+
+    const YEAR: i64 = 365 * 86_400;
+
+    fn options(to: &str) -> ArchiveOptions {
+        ArchiveOptions {
+            to: to.parse::<S3Location>().unwrap(),
+            mode: LockMode::Compliance,
+            retain_until: now_secs() + 7 * YEAR,
+            policy_min_until: None,
+            allow_unlocked: false,
+            verify: crate::verify::VerifyOptions::default(),
+            concurrency: 4,
+            part_size: 5 * 1024 * 1024,
+            path_style: false,
+            progress: false,
+        }
+    }
+
+    /// Package files `(path, bytes)` written under `dir`, going to `p/<path>`.
+    fn package(dir: &std::path::Path, contents: &[(&str, &[u8])]) -> Vec<PackageFile> {
+        contents
+            .iter()
+            .map(|(path, bytes)| {
+                let local = dir.join(path.replace('/', "_"));
+                std::fs::write(&local, bytes).unwrap();
+                let digest = <sha2::Sha256 as sha2::Digest>::digest(bytes);
+                PackageFile {
+                    path: (*path).to_owned(),
+                    key: format!("p/{path}"),
+                    local,
+                    size: bytes.len() as u64,
+                    sha256: hex::encode(digest),
+                    checksum: b64(&digest),
+                }
+            })
+            .collect()
+    }
+
+    const FILES: [(&str, &[u8]); 3] = [
+        ("manifest.json", b"{\"files\":[]}"),
+        ("report.pdf", b"%PDF-1.7 ..."),
+        ("evidence/jobs.csv", b"id,state\n1,OK\n"),
+    ];
+
+    fn run<S: ObjectStore>(
+        store: &S,
+        opts: &ArchiveOptions,
+        files: &[PackageFile],
+    ) -> Result<ArchiveSummary, ArchiveError> {
+        block_on(store_package(store, opts, "p/", "pkg-1", files))
+    }
+
+    #[test]
+    fn uploads_locked_objects_and_the_receipt_then_a_rerun_uploads_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        let first = run(&store, &opts, &files).unwrap();
+        assert_eq!((first.uploaded, first.present, first.receipt_written), (3, 0, true));
+        assert_eq!(first.bytes, FILES.iter().map(|f| f.1.len() as u64).sum::<u64>());
+        for f in &files {
+            let (bytes, head) = store.current("b", &f.key).unwrap();
+            assert_eq!(bytes, std::fs::read(&f.local).unwrap());
+            assert_eq!((head.lock_mode.as_deref(), head.retain_until), (Some("COMPLIANCE"), Some(opts.retain_until)));
+        }
+        let (receipt, _) = store.current("b", "p/archive-receipt.json").unwrap();
+        let receipt: Receipt = serde_json::from_slice(&receipt).unwrap();
+        assert_eq!(receipt.objects.len(), 3);
+        assert!(receipt.objects.iter().all(|o| o.version_id.is_some() && o.lock_mode.as_deref() == Some("COMPLIANCE")));
+
+        let again = run(&store, &opts, &files).unwrap();
+        assert_eq!((again.uploaded, again.present, again.receipt_written), (0, 3, false));
+        assert!(files.iter().all(|f| store.version_count("b", &f.key) == 1));
+    }
+
+    #[test]
+    fn resume_uploads_only_what_is_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        store.insert("b", "p/report.pdf", FILES[1].1, Some((LockMode::Compliance, opts.retain_until)));
+        let summary = run(&store, &opts, &files).unwrap();
+        assert_eq!((summary.uploaded, summary.present), (2, 1));
+        assert_eq!(summary.bytes, (FILES[0].1.len() + FILES[2].1.len()) as u64);
+        assert_eq!(store.version_count("b", "p/report.pdf"), 1);
+    }
+
+    #[test]
+    fn a_key_holding_other_bytes_is_a_conflict_and_stays_untouched() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        store.insert("b", "p/evidence/jobs.csv", b"id,state\n1,FAILED\n", None);
+        let Err(ArchiveError::Conflict(keys)) = run(&store, &opts, &files) else { panic!("no conflict") };
+        assert_eq!(keys, ["s3://b/p/evidence/jobs.csv"]);
+        assert_eq!(store.current("b", "p/evidence/jobs.csv").unwrap().0, b"id,state\n1,FAILED\n");
+        assert_eq!(store.version_count("b", "p/evidence/jobs.csv"), 1);
+        assert!(store.current("b", "p/archive-receipt.json").is_none(), "no receipt after a conflict");
+    }
+
+    #[test]
+    fn a_receipt_listing_other_objects_is_a_conflict() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        store.insert("b", "p/archive-receipt.json", b"{\"not\": \"a receipt\"}", None);
+        let Err(ArchiveError::Conflict(keys)) = run(&store, &opts, &files) else { panic!("no conflict") };
+        assert_eq!(keys, ["s3://b/p/archive-receipt.json (lists other objects)"]);
+    }
+
+    #[test]
+    fn existing_objects_with_a_shorter_or_weaker_retention_are_locked_as_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        store.insert("b", "p/manifest.json", FILES[0].1, Some((LockMode::Compliance, now_secs() + 86_400)));
+        store.insert("b", "p/report.pdf", FILES[1].1, Some((LockMode::Governance, opts.retain_until)));
+        let summary = run(&store, &opts, &files).unwrap();
+        assert_eq!(summary.present, 2);
+        for key in ["p/manifest.json", "p/report.pdf"] {
+            let head = store.current("b", key).unwrap().1;
+            assert_eq!((head.lock_mode.as_deref(), head.retain_until), (Some("COMPLIANCE"), Some(opts.retain_until)));
+        }
+    }
+
+    #[test]
+    fn a_retention_the_store_refuses_to_change_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, mut opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        opts.mode = LockMode::Governance;
+        // COMPLIANCE cannot be turned into GOVERNANCE.
+        store.insert("b", "p/report.pdf", FILES[1].1, Some((LockMode::Compliance, opts.retain_until)));
+        let e = run(&store, &opts, &files).unwrap_err();
+        assert!(
+            matches!(&e, ArchiveError::S3 { operation: "PutObjectRetention", code, .. } if code == "AccessDenied"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_store_that_ignores_lock_settings_is_a_mismatch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (opts, files) = (options("s3://b/p"), package(tmp.path(), &FILES));
+        let store = FailingStore::new(MemoryStore::locked()).on(Op::Put, Calls::All, Fault::IgnoreLock).on(
+            Op::SetRetention,
+            Calls::All,
+            Fault::IgnoreLock,
+        );
+        let Err(ArchiveError::Mismatch(problems)) = run(&store, &opts, &files) else { panic!("no mismatch") };
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems.iter().all(|p| p.contains("locked None until None; COMPLIANCE until")), "{problems:?}");
+        assert_eq!(store.count(Op::SetRetention), 3);
+    }
+
+    #[test]
+    fn read_back_of_other_bytes_is_a_mismatch() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (opts, files) = (options("s3://b/p"), package(tmp.path(), &FILES));
+        // Three HeadObjects before the uploads, then the read-back: the 4th answers with
+        // another checksum.
+        let store = FailingStore::new(MemoryStore::locked()).on(Op::Head, Calls::Nth(4), Fault::Corrupt);
+        let Err(ArchiveError::Mismatch(problems)) = run(&store, &opts, &files) else { panic!("no mismatch") };
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains(": checksum Some(") && problems[0].contains("expected"), "{problems:?}");
+        assert!(store.inner().current("b", "p/archive-receipt.json").is_none());
+    }
+
+    #[test]
+    fn read_back_that_fails_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (opts, files) = (options("s3://b/p"), package(tmp.path(), &FILES));
+        let store =
+            FailingStore::new(MemoryStore::locked()).on(Op::Head, Calls::Nth(5), Fault::Fail(FailureKind::Other));
+        let e = run(&store, &opts, &files).unwrap_err();
+        assert!(matches!(&e, ArchiveError::S3 { operation: "HeadObject", .. }), "{e}");
+        assert!(store.inner().current("b", "p/archive-receipt.json").is_none());
+    }
+
+    #[test]
+    fn buckets_that_do_not_lock_long_enough_are_refused() {
+        let now = now_secs();
+        let mut opts = options("s3://b/p");
+        let unlocked = BucketLock::default();
+        assert!(matches!(lock_mode(&unlocked, &opts, now), Err(ArchiveError::Unlocked { .. })));
+        opts.allow_unlocked = true;
+        assert_eq!(lock_mode(&unlocked, &opts, now).unwrap(), None);
+        let locked = |default_retention| BucketLock { versioning: true, lock: true, default_retention };
+        assert_eq!(lock_mode(&locked(None), &opts, now).unwrap(), Some(LockMode::Compliance));
+        let ten_years = locked(Some((LockMode::Compliance, 3650)));
+        assert!(
+            matches!(lock_mode(&ten_years, &opts, now), Err(ArchiveError::Retention(m)) if m.contains("3650 days"))
+        );
+        opts.mode = LockMode::Governance;
+        let one_day = locked(Some((LockMode::Compliance, 1)));
+        assert!(matches!(lock_mode(&one_day, &opts, now), Err(ArchiveError::Retention(m)) if m.contains("weaker")));
+        opts.mode = LockMode::Compliance;
+        opts.policy_min_until = Some(opts.retain_until + 1);
+        assert!(
+            matches!(lock_mode(&locked(None), &opts, now), Err(ArchiveError::Retention(m)) if m.contains("policy"))
+        );
+        opts.policy_min_until = None;
+        opts.retain_until = now - 1;
+        assert!(matches!(lock_mode(&locked(None), &opts, now), Err(ArchiveError::Retention(m)) if m.contains("past")));
+    }
+
+    #[test]
+    fn composite_checksums_compare_with_or_without_part_count() {
+        assert!(checksum_matches(Some("abc=-2"), "abc=-2"));
+        assert!(checksum_matches(Some("abc="), "abc=-2"));
+        assert!(!checksum_matches(Some("abd="), "abc=-2"));
+        assert!(!checksum_matches(None, "abc="));
+    }
+}

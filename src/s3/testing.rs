@@ -608,7 +608,7 @@ mod tests {
         assert_eq!(keys, ["p/a", "p/b", "p/c", "p/d"]);
         assert_eq!(store.count(Op::List), 3);
         let versions = block_on(store.list_versions("b", "p/")).unwrap();
-        assert_eq!(versions.len(), 8);
+        assert_eq!(versions.len(), 7);
         assert_eq!(versions.iter().filter(|v| v.delete_marker).count(), 1);
         assert_eq!(versions.iter().filter(|v| v.key == "p/a" && v.is_latest).count(), 1);
     }

@@ -323,4 +323,80 @@ mod tests {
         assert_eq!(report_period(name).map(|(s, _)| s.to_rfc3339()).as_deref(), Some("2026-06-01T00:00:00Z"));
         assert!(!in_window(&format!("r/{name}"), q3));
     }
+
+    mod store {
+        use super::super::*;
+        use crate::s3::FailureKind;
+        use crate::s3::testing::{Calls, FailingStore, Fault, MemoryStore, Op, block_on};
+
+        const OLD_SNAPSHOT: &str = "quarter/collected/111122223333/eu-central-1/2026-01-01T00:00:00Z/jobs.json";
+
+        /// Five keys that can matter for 2026-Q3 under `quarter/`, one that cannot, one elsewhere.
+        fn bucket() -> MemoryStore {
+            let store = MemoryStore::locked().with_page_size(2);
+            for i in 0..5 {
+                store.insert("b", &format!("quarter/notes-{i}.txt"), format!("note {i}\n").as_bytes(), None);
+            }
+            store.insert("b", OLD_SNAPSHOT, b"{}", None);
+            store.insert("b", "elsewhere/x.txt", b"x", None);
+            store
+        }
+
+        fn fetch<S: ObjectStore>(store: &S, dest: &Path) -> Result<Fetched, SourceError> {
+            let locations = ["s3://b/quarter".parse().unwrap()];
+            block_on(fetch_from(store, &locations, "2026-Q3".parse().unwrap(), dest, 3))
+        }
+
+        #[test]
+        fn every_page_is_listed_and_what_can_matter_is_downloaded_and_hashed() {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = FailingStore::new(bucket());
+            let fetched = fetch(&store, tmp.path()).unwrap();
+            assert_eq!((fetched.listed, fetched.skipped, fetched.files.len()), (6, 1, 5));
+            assert_eq!(store.count(Op::List), 3, "six keys in pages of two");
+            for (i, f) in fetched.files.iter().enumerate() {
+                let bytes = std::fs::read(&f.path).unwrap();
+                assert_eq!(bytes, format!("note {i}\n").as_bytes());
+                assert_eq!(f.relative, format!("quarter/notes-{i}.txt"));
+                let sha: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&bytes).into();
+                assert_eq!(f.sha256, Some(crate::artifact::Sha256Digest(sha)));
+                assert!(f.origin.starts_with(&format!("s3://b/quarter/notes-{i}.txt?versionId=v")), "{}", f.origin);
+            }
+            assert_eq!(fetched.bytes, 5 * 7);
+        }
+
+        #[test]
+        fn a_truncated_body_is_read_again() {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = FailingStore::new(bucket()).on(Op::Get, Calls::First(2), Fault::Truncate(1));
+            let fetched = fetch(&store, tmp.path()).unwrap();
+            assert_eq!(fetched.files.len(), 5);
+            for (i, f) in fetched.files.iter().enumerate() {
+                assert_eq!(std::fs::read(&f.path).unwrap(), format!("note {i}\n").as_bytes());
+            }
+            assert_eq!(store.count(Op::Get), 7);
+        }
+
+        #[test]
+        fn reads_that_keep_failing_end_the_run_loudly() {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = FailingStore::new(bucket()).on(Op::Get, Calls::All, Fault::Truncate(2));
+            let e = fetch(&store, tmp.path()).unwrap_err();
+            let text = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+            assert!(text.starts_with("cannot read input s3://b/quarter/notes-"), "{text}");
+            assert!(
+                text.contains("ReadError: S3 announced 7 bytes but sent 2; gave up after 5 attempts (GetObject)"),
+                "{text}"
+            );
+
+            let store = FailingStore::new(bucket()).on(Op::List, Calls::All, Fault::Fail(FailureKind::Transient));
+            let e = fetch(&store, tmp.path()).unwrap_err();
+            let text = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+            assert_eq!(
+                text,
+                "cannot read input s3://b/quarter/: SlowDown: Please reduce your request rate.; gave up after 5 \
+                 attempts (ListObjectsV2)"
+            );
+        }
+    }
 }

@@ -276,3 +276,129 @@ fn checks(receipt: &Receipt, problems: Problems) -> Vec<Check> {
         },
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::s3::testing::{Calls, FailingStore, Fault, MemoryStore, Op, block_on};
+    use crate::s3::{FailureKind, LockMode};
+
+    const DATA: &[u8] = b"id,state\n1,COMPLETED\n";
+    const UNTIL: i64 = 4_102_444_800; // 2100-01-01
+
+    /// An archived package under `s3://b/pkg/`: a manifest listing one data file, both locked,
+    /// and a receipt naming their versions.
+    fn archived() -> MemoryStore {
+        let store = MemoryStore::locked();
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(DATA));
+        let manifest = serde_json::json!({
+            "format": "test", "package_id": "pkg",
+            "files": [{"path": "evidence/jobs.csv", "size": DATA.len(), "sha256": sha}],
+        });
+        let manifest = serde_json::to_vec(&manifest).unwrap();
+        let lock = Some((LockMode::Compliance, UNTIL));
+        let mut objects = Vec::new();
+        for (path, bytes) in [("evidence/jobs.csv", DATA), ("manifest.json", &manifest[..])] {
+            let key = format!("pkg/{path}");
+            let version = store.insert("b", &key, bytes, lock);
+            objects.push(ReceiptObject {
+                path: path.into(),
+                key,
+                size: bytes.len() as u64,
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes)),
+                checksum_sha256: None,
+                version_id: Some(version),
+                etag: None,
+                lock_mode: Some("COMPLIANCE".into()),
+                retain_until: Some(crate::time::Timestamp(UNTIL * 1000).to_rfc3339()),
+            });
+        }
+        let receipt = Receipt {
+            format: "dora-evidence-archive-receipt/1".into(),
+            package_id: "pkg".into(),
+            bucket: "b".into(),
+            prefix: "pkg/".into(),
+            archived_at: "2026-10-01T00:00:00Z".into(),
+            mode: Some("COMPLIANCE".into()),
+            retain_until: crate::time::Timestamp(UNTIL * 1000).to_rfc3339(),
+            objects,
+        };
+        store.insert("b", "pkg/archive-receipt.json", &serde_json::to_vec(&receipt).unwrap(), lock);
+        store
+    }
+
+    fn verify<S: ObjectStore>(store: &S) -> Result<Report, StoreError> {
+        let location: S3Location = "s3://b/pkg".parse().unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let checks = block_on(bucket_checks(store, &location, tmp.path()))?;
+        Ok(report(&location, tmp.path(), &VerifyOptions { anchors: None, allow_unsigned: true }, checks))
+    }
+
+    fn status(report: &Report, check: &str) -> Status {
+        report.checks.iter().find(|c| c.check == check).map(|c| c.status).unwrap_or(Status::Skip)
+    }
+
+    #[test]
+    fn an_intact_archived_package_passes_the_bucket_checks() {
+        let report = verify(&archived()).unwrap();
+        assert_eq!(report.target, "s3://b/pkg/");
+        for check in ["files", "bucket-objects", "bucket-versions", "bucket-lock"] {
+            assert_eq!(status(&report, check), Status::Pass, "{check}: {}", report.to_text());
+        }
+    }
+
+    #[test]
+    fn an_object_written_over_fails_files_and_versions() {
+        let store = archived();
+        store.insert("b", "pkg/evidence/jobs.csv", b"id,state\n1,FAILED\n", None);
+        let report = verify(&store).unwrap();
+        assert_eq!(status(&report, "files"), Status::Fail, "{}", report.to_text());
+        assert_eq!(status(&report, "bucket-versions"), Status::Fail, "{}", report.to_text());
+        assert_eq!(status(&report, "bucket-lock"), Status::Fail, "the new version is not locked");
+        assert!(!report.passed());
+    }
+
+    #[test]
+    fn extra_and_deleted_objects_fail_the_object_checks() {
+        let store = archived();
+        store.insert("b", "pkg/evidence/extra.csv", b"x", None);
+        store.delete("b", "pkg/manifest.json");
+        let report = verify(&store).unwrap();
+        let objects = report.checks.iter().find(|c| c.check == "bucket-objects").unwrap();
+        assert_eq!(objects.status, Status::Fail);
+        assert!(objects.detail.contains("pkg/evidence/extra.csv: not in the receipt"), "{}", objects.detail);
+        assert!(objects.detail.contains("pkg/manifest.json: missing"), "{}", objects.detail);
+        assert_eq!(status(&report, "bucket-versions"), Status::Fail);
+    }
+
+    #[test]
+    fn no_receipt_is_not_an_archived_package() {
+        let report = verify(&MemoryStore::locked()).unwrap();
+        let objects = report.checks.iter().find(|c| c.check == "bucket-objects").unwrap();
+        assert_eq!(objects.status, Status::Fail);
+        assert!(objects.detail.contains("not an archived package"), "{}", objects.detail);
+    }
+
+    #[test]
+    fn an_unreachable_store_is_an_error_not_a_failed_check() {
+        let store = FailingStore::new(archived()).on(Op::Get, Calls::All, Fault::Fail(FailureKind::Transient));
+        let e = verify(&store).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "s3://b/pkg/archive-receipt.json: SlowDown: Please reduce your request rate.; gave up after 5 attempts \
+             (GetObject)"
+        );
+        // The listing too: retried, then an error.
+        let store = FailingStore::new(archived()).on(Op::ListVersions, Calls::All, Fault::Fail(FailureKind::Transient));
+        assert!(verify(&store).unwrap_err().to_string().contains("(ListObjectVersions)"));
+        assert_eq!(store.count(Op::ListVersions), 5);
+    }
+
+    #[test]
+    fn a_download_that_breaks_off_once_is_retried() {
+        let store = FailingStore::new(archived()).on(Op::Get, Calls::Nth(2), Fault::Truncate(3));
+        let report = verify(&store).unwrap();
+        assert_eq!(status(&report, "files"), Status::Pass, "{}", report.to_text());
+        assert_eq!(status(&report, "bucket-versions"), Status::Pass, "{}", report.to_text());
+    }
+}
