@@ -32,8 +32,8 @@ pub(crate) use error::chain;
 pub use error::{FailureKind, StoreError};
 pub(crate) use read::{Dest, get_verified, with_retry};
 pub(crate) use store::{
-    BucketLock, GetOutput, GetRequest, Head, ListPage, Lock, ObjectStore, Put, PutBody, PutRequest, VersionEntry,
-    VersionMarker,
+    BucketLock, GetOutput, GetRequest, Head, KeyPage, ListPage, ListRequest, Lock, ObjectStore, Put, PutBody,
+    PutRequest, RetentionRequest, VersionEntry, VersionMarker, VersionPage,
 };
 
 use std::path::Path;

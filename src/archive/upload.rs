@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use futures_util::StreamExt as _;
 
 use super::{ArchiveError, ArchiveOptions, ArchiveSummary, PackageFile, RECEIPT, Receipt, ReceiptObject, rfc3339};
-use crate::s3::{BucketLock, Dest, Head, Lock, LockMode, ObjectStore, Put, PutBody, PutRequest, get_verified};
+use crate::s3::{
+    BucketLock, Dest, Head, Lock, LockMode, ObjectStore, Put, PutBody, PutRequest, RetentionRequest, get_verified,
+};
 
 fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
@@ -195,14 +197,9 @@ async fn upload_one<S: ObjectStore>(
     if let Some(h) = store.head(bucket, key).await? {
         return Ok(if same(&h) { Uploaded::Present(h) } else { Uploaded::Conflict });
     }
-    let put = if f.size >= part_size as u64 {
-        store.put_multipart(bucket, key, &f.local, part_size, lock).await?
-    } else {
-        let sha256 = hex::decode(&f.sha256).unwrap_or_default();
-        let body = PutBody::File(&f.local);
-        store.put(PutRequest { bucket, key, body, sha256: &sha256, lock, content_type: None }).await?
-    };
-    match put {
+    let sha256 = hex::decode(&f.sha256).unwrap_or_default();
+    let (body, part_size) = (PutBody::File(&f.local), (f.size >= part_size as u64).then_some(part_size));
+    match store.put(PutRequest { bucket, key, body, sha256: &sha256, lock, content_type: None, part_size }).await? {
         Put::Written => Ok(Uploaded::New),
         // Someone wrote the key between our HeadObject and PutObject.
         Put::Exists => match store.head(bucket, key).await? {
@@ -273,7 +270,10 @@ async fn read_back<S: ObjectStore>(
         && h.version_id.is_some()
         && short(&h, m)
     {
-        store.set_retention(bucket, key, h.version_id.as_deref(), m, opts.retain_until).await?;
+        let version = h.version_id.as_deref();
+        store
+            .set_retention(RetentionRequest { bucket, key, version, mode: m, retain_until: opts.retain_until })
+            .await?;
         h = store.head(bucket, key).await?.unwrap_or_default();
     }
     if h.size != f.size {
@@ -320,8 +320,8 @@ async fn put_receipt<S: ObjectStore>(store: &S, receipt: &Receipt, lock: &Lock) 
     }
     let text = serde_json::to_string_pretty(receipt).unwrap_or_default() + "\n";
     let sha = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(text.as_bytes()));
-    let body = PutBody::Bytes(text.as_bytes());
-    store.put(PutRequest { bucket: &receipt.bucket, key: &key, body, sha256: &sha, lock, content_type: None }).await?;
+    let (bucket, body) = (receipt.bucket.as_str(), PutBody::Bytes(text.as_bytes()));
+    store.put(PutRequest { bucket, key: &key, body, sha256: &sha, lock, content_type: None, part_size: None }).await?;
     Ok(true)
 }
 
@@ -334,7 +334,7 @@ fn same_objects(a: &[ReceiptObject], b: &[ReceiptObject]) -> bool {
 mod tests {
     use super::*;
     use crate::s3::testing::{Calls, FailingStore, Fault, MemoryStore, Op, block_on};
-    use crate::s3::{FailureKind, S3Location, b64};
+    use crate::s3::{FailureKind, S3Location, StoreError, b64};
 
     const YEAR: i64 = 365 * 86_400;
 
@@ -464,7 +464,7 @@ mod tests {
         store.insert("b", "p/report.pdf", FILES[1].1, Some((LockMode::Compliance, opts.retain_until)));
         let e = run(&store, &opts, &files).unwrap_err();
         assert!(
-            matches!(&e, ArchiveError::S3 { operation: "PutObjectRetention", code, .. } if code == "AccessDenied"),
+            matches!(&e, ArchiveError::Store(StoreError::S3 { operation: "PutObjectRetention", code, .. }) if code == "AccessDenied"),
             "{e}"
         );
     }
@@ -504,7 +504,7 @@ mod tests {
         let store =
             FailingStore::new(MemoryStore::locked()).on(Op::Head, Calls::Nth(5), Fault::Fail(FailureKind::Other));
         let e = run(&store, &opts, &files).unwrap_err();
-        assert!(matches!(&e, ArchiveError::S3 { operation: "HeadObject", .. }), "{e}");
+        assert!(matches!(&e, ArchiveError::Store(StoreError::S3 { operation: "HeadObject", .. })), "{e}");
         assert!(store.inner().current("b", "p/archive-receipt.json").is_none());
     }
 

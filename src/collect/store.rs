@@ -168,6 +168,7 @@ impl Store {
                         sha256: &sha,
                         lock: &Lock { mode: None, retain_until: 0 },
                         content_type: Some("application/json"),
+                        part_size: None,
                     })
                     .await;
                 match put {

@@ -14,8 +14,8 @@ use sha2::Digest as _;
 use tokio::io::AsyncReadExt as _;
 
 use super::{
-    BucketLock, FailureKind, GetOutput, GetRequest, Head, ListPage, Lock, LockMode, ObjectStore, Put, PutBody,
-    PutRequest, StoreError, VersionEntry, VersionMarker, b64, chain,
+    BucketLock, FailureKind, GetOutput, GetRequest, Head, KeyPage, ListPage, ListRequest, Lock, LockMode, ObjectStore,
+    Put, PutBody, PutRequest, RetentionRequest, StoreError, VersionEntry, VersionMarker, VersionPage, b64, chain,
 };
 
 /// An S3 client from the default AWS chain. Path-style addressing when asked, or when a
@@ -127,8 +127,29 @@ fn is_transient<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
     }
 }
 
-fn sdk_mode(mode: LockMode) -> ObjectLockMode {
-    ObjectLockMode::from(mode.as_str())
+/// The Object Lock headers of an upload: mode and retain-until, or neither.
+fn lock_headers(lock: &Lock) -> (Option<ObjectLockMode>, Option<DateTime>) {
+    match lock.mode {
+        Some(mode) => (Some(ObjectLockMode::from(mode.as_str())), Some(DateTime::from_secs(lock.retain_until))),
+        None => (None, None),
+    }
+}
+
+/// `Put::Exists` when a conditional write found the key taken.
+fn put_outcome<T, E>(
+    result: Result<T, SdkError<E>>,
+    bucket: &str,
+    key: &str,
+    operation: &'static str,
+) -> Result<Put, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result.map_err(|e| s3_err(bucket, key, operation, &e)) {
+        Ok(_) => Ok(Put::Written),
+        Err(e) if e.kind() == FailureKind::PreconditionFailed => Ok(Put::Exists),
+        Err(e) => Err(e),
+    }
 }
 
 /// The [`ObjectStore`] on S3.
@@ -149,6 +170,42 @@ impl S3Store {
     /// [`StoreError::Setup`] when no Region or no credentials are configured.
     pub async fn connect(path_style: bool) -> Result<S3Store, StoreError> {
         Ok(S3Store::new(client(path_style).await?))
+    }
+
+    /// Multipart upload of `path` with a SHA-256 checksum per part; aborted on any failure.
+    async fn put_multipart(&self, req: PutRequest<'_>, path: &Path, part_size: usize) -> Result<Put, StoreError> {
+        let (bucket, key) = (req.bucket, req.key);
+        let (mode, until) = lock_headers(req.lock);
+        let create = self.client.create_multipart_upload().bucket(bucket).key(key);
+        let created = create
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .set_object_lock_mode(mode)
+            .set_object_lock_retain_until_date(until)
+            .set_content_type(req.content_type.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|e| s3_err(bucket, key, "CreateMultipartUpload", &e))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_owned();
+        let result = match self.upload_parts(bucket, key, path, part_size, &upload_id).await {
+            Ok(parts) => {
+                let done = self
+                    .client
+                    .complete_multipart_upload()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(&upload_id)
+                    .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                    .if_none_match("*")
+                    .send()
+                    .await;
+                put_outcome(done, bucket, key, "CompleteMultipartUpload")
+            }
+            Err(e) => Err(e),
+        };
+        if !matches!(result, Ok(Put::Written)) {
+            let _ = self.client.abort_multipart_upload().bucket(bucket).key(key).upload_id(&upload_id).send().await;
+        }
+        result
     }
 
     /// The parts of a multipart upload, each with its SHA-256; returns the completed parts.
@@ -226,38 +283,20 @@ fn body_stream(body: ByteStream) -> futures_util::stream::BoxStream<'static, Res
 }
 
 impl ObjectStore for S3Store {
-    async fn list_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        token: Option<String>,
-    ) -> Result<ListPage<String, String>, StoreError> {
-        let page = self
-            .client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_continuation_token(token)
-            .send()
-            .await
-            .map_err(|e| s3_err(bucket, prefix, "ListObjectsV2", &e))?;
+    async fn list_page(&self, req: ListRequest<'_, String>) -> Result<KeyPage, StoreError> {
+        let ListRequest { bucket, prefix, from } = req;
+        let list = self.client.list_objects_v2().bucket(bucket).prefix(prefix).set_continuation_token(from);
+        let page = list.send().await.map_err(|e| s3_err(bucket, prefix, "ListObjectsV2", &e))?;
         let items = page.contents().iter().filter_map(|o| o.key()).map(str::to_owned).collect();
         let next = page.next_continuation_token().filter(|_| page.is_truncated() == Some(true)).map(str::to_owned);
         Ok(ListPage { items, next })
     }
 
-    async fn list_versions_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        marker: Option<VersionMarker>,
-    ) -> Result<ListPage<VersionEntry, VersionMarker>, StoreError> {
-        let (km, vm) = marker.map_or((None, None), |(k, v)| (Some(k), v));
-        let page = self
-            .client
-            .list_object_versions()
-            .bucket(bucket)
-            .prefix(prefix)
+    async fn list_versions_page(&self, req: ListRequest<'_, VersionMarker>) -> Result<VersionPage, StoreError> {
+        let ListRequest { bucket, prefix, from } = req;
+        let (km, vm) = from.map_or((None, None), |(k, v)| (Some(k), v));
+        let list = self.client.list_object_versions().bucket(bucket).prefix(prefix);
+        let page = list
             .set_key_marker(km)
             .set_version_id_marker(vm)
             .send()
@@ -332,11 +371,13 @@ impl ObjectStore for S3Store {
     }
 
     async fn put(&self, req: PutRequest<'_>) -> Result<Put, StoreError> {
-        let body = match req.body {
-            PutBody::File(path) => ByteStream::from_path(path).await.map_err(|e| StoreError::io(path, e))?,
-            PutBody::Bytes(bytes) => ByteStream::from(bytes.to_vec()),
+        let body = match (req.body, req.part_size) {
+            (PutBody::File(path), Some(part_size)) => return self.put_multipart(req, path, part_size).await,
+            (PutBody::File(path), None) => ByteStream::from_path(path).await.map_err(|e| StoreError::io(path, e))?,
+            (PutBody::Bytes(bytes), _) => ByteStream::from(bytes.to_vec()),
         };
-        let mut put = self
+        let (mode, until) = lock_headers(req.lock);
+        let put = self
             .client
             .put_object()
             .bucket(req.bucket)
@@ -345,87 +386,27 @@ impl ObjectStore for S3Store {
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(b64(req.sha256))
             .if_none_match("*")
-            .set_content_type(req.content_type.map(str::to_owned));
-        if let Some(mode) = req.lock.mode {
-            put = put
-                .object_lock_mode(sdk_mode(mode))
-                .object_lock_retain_until_date(DateTime::from_secs(req.lock.retain_until));
-        }
-        match put.send().await {
-            Ok(_) => Ok(Put::Written),
-            Err(e) => match s3_err(req.bucket, req.key, "PutObject", &e) {
-                e if e.kind() == FailureKind::PreconditionFailed => Ok(Put::Exists),
-                e => Err(e),
-            },
-        }
+            .set_content_type(req.content_type.map(str::to_owned))
+            .set_object_lock_mode(mode)
+            .set_object_lock_retain_until_date(until);
+        put_outcome(put.send().await, req.bucket, req.key, "PutObject")
     }
 
-    async fn put_multipart(
-        &self,
-        bucket: &str,
-        key: &str,
-        path: &Path,
-        part_size: usize,
-        lock: &Lock,
-    ) -> Result<Put, StoreError> {
-        let mut req =
-            self.client.create_multipart_upload().bucket(bucket).key(key).checksum_algorithm(ChecksumAlgorithm::Sha256);
-        if let Some(mode) = lock.mode {
-            req = req
-                .object_lock_mode(sdk_mode(mode))
-                .object_lock_retain_until_date(DateTime::from_secs(lock.retain_until));
-        }
-        let created = req.send().await.map_err(|e| s3_err(bucket, key, "CreateMultipartUpload", &e))?;
-        let upload_id = created.upload_id().unwrap_or_default().to_owned();
-        let result: Result<Put, StoreError> = async {
-            let parts = self.upload_parts(bucket, key, path, part_size, &upload_id).await?;
-            let done = self
-                .client
-                .complete_multipart_upload()
-                .bucket(bucket)
-                .key(key)
-                .upload_id(&upload_id)
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
-                .if_none_match("*")
-                .send()
-                .await;
-            match done {
-                Ok(_) => Ok(Put::Written),
-                Err(e) => match s3_err(bucket, key, "CompleteMultipartUpload", &e) {
-                    e if e.kind() == FailureKind::PreconditionFailed => Ok(Put::Exists),
-                    e => Err(e),
-                },
-            }
-        }
-        .await;
-        if !matches!(result, Ok(Put::Written)) {
-            let _ = self.client.abort_multipart_upload().bucket(bucket).key(key).upload_id(&upload_id).send().await;
-        }
-        result
-    }
-
-    async fn set_retention(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<&str>,
-        mode: LockMode,
-        retain_until: i64,
-    ) -> Result<(), StoreError> {
+    async fn set_retention(&self, req: RetentionRequest<'_>) -> Result<(), StoreError> {
         let retention = ObjectLockRetention::builder()
-            .mode(ObjectLockRetentionMode::from(mode.as_str()))
-            .retain_until_date(DateTime::from_secs(retain_until))
+            .mode(ObjectLockRetentionMode::from(req.mode.as_str()))
+            .retain_until_date(DateTime::from_secs(req.retain_until))
             .build();
         self.client
             .put_object_retention()
-            .bucket(bucket)
-            .key(key)
-            .set_version_id(version.map(str::to_owned))
+            .bucket(req.bucket)
+            .key(req.key)
+            .set_version_id(req.version.map(str::to_owned))
             .retention(retention)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .send()
             .await
-            .map_err(|e| s3_err(bucket, key, "PutObjectRetention", &e))?;
+            .map_err(|e| s3_err(req.bucket, req.key, "PutObjectRetention", &e))?;
         Ok(())
     }
 

@@ -80,6 +80,35 @@ pub(crate) struct PutRequest<'a> {
     pub lock: &'a Lock,
     /// `Content-Type`, when not the store's default.
     pub content_type: Option<&'a str>,
+    /// A multipart upload in parts of this size, each with its own SHA-256 (a file body;
+    /// `sha256` is then not sent), aborted on any failure.
+    pub part_size: Option<usize>,
+}
+
+/// PutObjectRetention on one version (the current one when `version` is `None`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetentionRequest<'a> {
+    /// The bucket.
+    pub bucket: &'a str,
+    /// The key.
+    pub key: &'a str,
+    /// The version.
+    pub version: Option<&'a str>,
+    /// The mode.
+    pub mode: LockMode,
+    /// Retain-until, Unix seconds.
+    pub retain_until: i64,
+}
+
+/// One page of a listing under `prefix`, starting after `from` (the first page: `None`).
+#[derive(Debug, Clone)]
+pub(crate) struct ListRequest<'a, M> {
+    /// The bucket.
+    pub bucket: &'a str,
+    /// The key prefix.
+    pub prefix: &'a str,
+    /// Where the page starts: the previous page's [`ListPage::next`].
+    pub from: Option<M>,
 }
 
 /// A GetObject: the current version, or one version, or the current one only if its ETag
@@ -140,58 +169,38 @@ pub(crate) struct ListPage<T, M> {
     pub next: Option<M>,
 }
 
+/// A page of ListObjectsV2: keys, and the continuation token.
+pub(crate) type KeyPage = ListPage<String, String>;
+
+/// A page of ListObjectVersions.
+pub(crate) type VersionPage = ListPage<VersionEntry, VersionMarker>;
+
 /// An S3-like object store. Methods do one S3 call each (a multipart upload counts as one);
 /// none retries.
 ///
 /// # Errors
-/// Every method fails with a [`StoreError`] whose [`FailureKind`](super::FailureKind) says what the callers may
-/// do: [`FailureKind::Transient`](super::FailureKind::Transient) errors are retried by [`with_retry`] and `get_verified`.
+/// Every method fails with a [`StoreError`] whose [`FailureKind`](super::FailureKind) says
+/// what the callers may do: [`FailureKind::Transient`](super::FailureKind::Transient) errors
+/// are retried by [`with_retry`] and `get_verified`.
 pub(crate) trait ObjectStore {
-    /// One page of ListObjectsV2 under `prefix`: keys.
-    async fn list_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        token: Option<String>,
-    ) -> Result<ListPage<String, String>, StoreError>;
+    /// One page of ListObjectsV2.
+    async fn list_page(&self, req: ListRequest<'_, String>) -> Result<KeyPage, StoreError>;
 
-    /// One page of ListObjectVersions under `prefix`.
-    async fn list_versions_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        marker: Option<VersionMarker>,
-    ) -> Result<ListPage<VersionEntry, VersionMarker>, StoreError>;
+    /// One page of ListObjectVersions.
+    async fn list_versions_page(&self, req: ListRequest<'_, VersionMarker>) -> Result<VersionPage, StoreError>;
 
     /// HeadObject with checksums; `None` when the key does not exist.
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<Head>, StoreError>;
 
-    /// GetObject with checksums ([`FailureKind::NotFound`](super::FailureKind::NotFound) when the key does not exist).
+    /// GetObject with checksums ([`FailureKind::NotFound`](super::FailureKind::NotFound) when
+    /// the key does not exist).
     async fn get(&self, req: GetRequest<'_>) -> Result<GetOutput, StoreError>;
 
-    /// A conditional PutObject ([`Put::Exists`] when the key is taken).
+    /// A conditional PutObject or multipart upload ([`Put::Exists`] when the key is taken).
     async fn put(&self, req: PutRequest<'_>) -> Result<Put, StoreError>;
 
-    /// A conditional multipart upload of `path` in `part_size` parts, each with its SHA-256;
-    /// aborted on any failure.
-    async fn put_multipart(
-        &self,
-        bucket: &str,
-        key: &str,
-        path: &Path,
-        part_size: usize,
-        lock: &Lock,
-    ) -> Result<Put, StoreError>;
-
-    /// PutObjectRetention on one version (the current one when `version` is `None`).
-    async fn set_retention(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<&str>,
-        mode: LockMode,
-        retain_until: i64,
-    ) -> Result<(), StoreError>;
+    /// PutObjectRetention.
+    async fn set_retention(&self, req: RetentionRequest<'_>) -> Result<(), StoreError>;
 
     /// The bucket's versioning and Object Lock configuration.
     async fn bucket_lock(&self, bucket: &str) -> Result<BucketLock, StoreError>;
@@ -199,30 +208,31 @@ pub(crate) trait ObjectStore {
     /// Every key under `prefix`, page after page, each page retried ([`with_retry`]).
     async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
         let what = format!("s3://{bucket}/{prefix} (ListObjectsV2)");
-        let mut all = Vec::new();
-        let mut token = None;
-        loop {
-            let page = with_retry(&what, || self.list_page(bucket, prefix, token.clone())).await?;
-            all.extend(page.items);
-            token = page.next;
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
+        all_pages(&what, |from| self.list_page(ListRequest { bucket, prefix, from })).await
     }
 
     /// Every version and delete marker under `prefix`, page after page, each page retried.
     async fn list_versions(&self, bucket: &str, prefix: &str) -> Result<Vec<VersionEntry>, StoreError> {
         let what = format!("s3://{bucket}/{prefix} (ListObjectVersions)");
-        let mut all = Vec::new();
-        let mut marker = None;
-        loop {
-            let page = with_retry(&what, || self.list_versions_page(bucket, prefix, marker.clone())).await?;
-            all.extend(page.items);
-            marker = page.next;
-            if marker.is_none() {
-                return Ok(all);
-            }
+        all_pages(&what, |from| self.list_versions_page(ListRequest { bucket, prefix, from })).await
+    }
+}
+
+/// The items of every page `page` returns, from the first until one has no continuation.
+async fn all_pages<T, M, F, Fut>(what: &str, mut page: F) -> Result<Vec<T>, StoreError>
+where
+    M: Clone,
+    F: FnMut(Option<M>) -> Fut,
+    Fut: Future<Output = Result<ListPage<T, M>, StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut from: Option<M> = None;
+    loop {
+        let next = with_retry(what, || page(from.clone())).await?;
+        all.extend(next.items);
+        from = next.next;
+        if from.is_none() {
+            return Ok(all);
         }
     }
 }

@@ -6,15 +6,15 @@
 //! mock and failure clients; nothing here talks to a network.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::Mutex;
 
 use futures_util::TryStreamExt as _;
 use sha2::Digest as _;
 
 use super::{
-    BucketLock, FailureKind, GetOutput, GetRequest, Head, ListPage, Lock, LockMode, ObjectStore, Put, PutBody,
-    PutRequest, StoreError, VersionEntry, VersionMarker, b64, composite_checksum,
+    BucketLock, FailureKind, GetOutput, GetRequest, Head, KeyPage, ListPage, ListRequest, Lock, LockMode, ObjectStore,
+    Put, PutBody, PutRequest, RetentionRequest, StoreError, VersionEntry, VersionMarker, VersionPage, b64,
+    composite_checksum,
 };
 
 /// One stored version (or delete marker).
@@ -136,29 +136,11 @@ impl MemoryStore {
         let all = state.objects.keys().filter(|(b, _)| b == bucket);
         all.filter(|(b, k)| state.current(b, k).is_some()).map(|(_, k)| k.clone()).collect()
     }
-
-    /// A new version for a conditional write, or why not.
-    fn write(&self, bucket: &str, key: &str, op: &'static str, version: Version) -> Result<Put, StoreError> {
-        if version.lock_mode.is_some() && !self.config.lock {
-            let message = ": Bucket is missing Object Lock Configuration";
-            return Err(StoreError::s3(bucket, key, op, "InvalidRequest", message, FailureKind::Other));
-        }
-        let mut state = self.state();
-        if state.current(bucket, key).is_some() {
-            return Ok(Put::Exists);
-        }
-        state.add(bucket, key, version);
-        Ok(Put::Written)
-    }
 }
 
 /// `NoSuchKey`, as S3 says it.
 fn not_found(bucket: &str, key: &str, operation: &'static str) -> StoreError {
     StoreError::s3(bucket, key, operation, "NoSuchKey", ": The specified key does not exist.", FailureKind::NotFound)
-}
-
-fn denied(bucket: &str, key: &str, operation: &'static str) -> StoreError {
-    StoreError::s3(bucket, key, operation, "AccessDenied", ": Access Denied", FailureKind::Other)
 }
 
 fn chunked(bytes: Vec<u8>) -> futures_util::stream::BoxStream<'static, Result<bytes::Bytes, String>> {
@@ -168,46 +150,30 @@ fn chunked(bytes: Vec<u8>) -> futures_util::stream::BoxStream<'static, Result<by
 }
 
 impl ObjectStore for MemoryStore {
-    async fn list_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        token: Option<String>,
-    ) -> Result<ListPage<String, String>, StoreError> {
-        let keys: Vec<String> = self
-            .keys(bucket)
-            .into_iter()
-            .filter(|k| k.starts_with(prefix) && token.as_ref().is_none_or(|t| k > t))
-            .collect();
+    async fn list_page(&self, req: ListRequest<'_, String>) -> Result<KeyPage, StoreError> {
+        let after = |k: &String| req.from.as_ref().is_none_or(|t| k > t);
+        let keys: Vec<String> =
+            self.keys(req.bucket).into_iter().filter(|k| k.starts_with(req.prefix) && after(k)).collect();
         let more = keys.len() > self.page_size;
         let items: Vec<String> = keys.into_iter().take(self.page_size).collect();
         let next = if more { items.last().cloned() } else { None };
         Ok(ListPage { items, next })
     }
 
-    async fn list_versions_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        marker: Option<VersionMarker>,
-    ) -> Result<ListPage<VersionEntry, VersionMarker>, StoreError> {
+    async fn list_versions_page(&self, req: ListRequest<'_, VersionMarker>) -> Result<VersionPage, StoreError> {
         let state = self.state();
         let mut all = Vec::new();
         for ((b, key), versions) in &state.objects {
-            if b != bucket || !key.starts_with(prefix) {
+            if b != req.bucket || !key.starts_with(req.prefix) {
                 continue;
             }
             for (i, v) in versions.iter().enumerate().rev() {
                 let is_latest = i + 1 == versions.len();
-                all.push(VersionEntry {
-                    key: key.clone(),
-                    version_id: v.id.clone(),
-                    is_latest,
-                    delete_marker: v.delete_marker,
-                });
+                let (key, version_id) = (key.clone(), v.id.clone());
+                all.push(VersionEntry { key, version_id, is_latest, delete_marker: v.delete_marker });
             }
         }
-        let start = match &marker {
+        let start = match &req.from {
             Some((k, v)) => {
                 all.iter().position(|e| &e.key == k && Some(&e.version_id) == v.as_ref()).map_or(0, |i| i + 1)
             }
@@ -263,58 +229,48 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn put(&self, req: PutRequest<'_>) -> Result<Put, StoreError> {
+        let (bucket, key) = (req.bucket, req.key);
         let bytes = match req.body {
             PutBody::File(path) => std::fs::read(path).map_err(|e| StoreError::io(path, e))?,
             PutBody::Bytes(b) => b.to_vec(),
         };
         let sha = sha2::Sha256::digest(&bytes);
-        if sha.as_slice() != req.sha256 {
-            let message = ": The SHA256 you specified did not match the calculated checksum.";
-            return Err(StoreError::s3(req.bucket, req.key, "PutObject", "BadDigest", message, FailureKind::Other));
-        }
-        let version = Version {
-            id: String::new(),
-            checksum: Some(b64(&sha)),
-            bytes,
-            lock_mode: req.lock.mode,
-            retain_until: req.lock.mode.map(|_| req.lock.retain_until),
-            delete_marker: false,
+        let checksum = match (req.part_size, req.body) {
+            (Some(part_size), PutBody::File(path)) => {
+                composite_checksum(path, part_size).map_err(|e| StoreError::io(path, e))?
+            }
+            _ if sha.as_slice() != req.sha256 => {
+                let message = ": The SHA256 you specified did not match the calculated checksum.";
+                return Err(StoreError::s3(bucket, key, "PutObject", "BadDigest", message, FailureKind::Other));
+            }
+            _ => b64(&sha),
         };
-        self.write(req.bucket, req.key, "PutObject", version)
-    }
-
-    async fn put_multipart(
-        &self,
-        bucket: &str,
-        key: &str,
-        path: &Path,
-        part_size: usize,
-        lock: &Lock,
-    ) -> Result<Put, StoreError> {
-        let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
-        let checksum = composite_checksum(path, part_size).map_err(|e| StoreError::io(path, e))?;
+        let (lock_mode, retain_until) = (req.lock.mode, req.lock.mode.map(|_| req.lock.retain_until));
         let version = Version {
             id: String::new(),
             bytes,
             checksum: Some(checksum),
-            lock_mode: lock.mode,
-            retain_until: lock.mode.map(|_| lock.retain_until),
+            lock_mode,
+            retain_until,
             delete_marker: false,
         };
-        self.write(bucket, key, "CompleteMultipartUpload", version)
+        if lock_mode.is_some() && !self.config.lock {
+            let message = ": Bucket is missing Object Lock Configuration";
+            return Err(StoreError::s3(bucket, key, "PutObject", "InvalidRequest", message, FailureKind::Other));
+        }
+        let mut state = self.state();
+        if state.current(bucket, key).is_some() {
+            return Ok(Put::Exists);
+        }
+        state.add(bucket, key, version);
+        Ok(Put::Written)
     }
 
-    async fn set_retention(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<&str>,
-        mode: LockMode,
-        retain_until: i64,
-    ) -> Result<(), StoreError> {
+    async fn set_retention(&self, req: RetentionRequest<'_>) -> Result<(), StoreError> {
+        let (bucket, key) = (req.bucket, req.key);
         let mut state = self.state();
         let versions = state.objects.get_mut(&(bucket.to_owned(), key.to_owned()));
-        let target = versions.and_then(|vs| match version {
+        let target = versions.and_then(|vs| match req.version {
             Some(id) => vs.iter_mut().find(|v| v.id == id),
             None => vs.last_mut(),
         });
@@ -323,13 +279,20 @@ impl ObjectStore for MemoryStore {
         };
         // S3's rules without a governance bypass: a retention can be lengthened, and
         // GOVERNANCE turned into COMPLIANCE, never the reverse.
-        let shorter = v.retain_until.is_some_and(|t| retain_until < t);
-        let weaker = v.lock_mode == Some(LockMode::Compliance) && mode == LockMode::Governance;
+        let shorter = v.retain_until.is_some_and(|t| req.retain_until < t);
+        let weaker = v.lock_mode == Some(LockMode::Compliance) && req.mode == LockMode::Governance;
         if shorter || weaker {
-            return Err(denied(bucket, key, "PutObjectRetention"));
+            return Err(StoreError::s3(
+                bucket,
+                key,
+                "PutObjectRetention",
+                "AccessDenied",
+                ": Access Denied",
+                FailureKind::Other,
+            ));
         }
-        v.lock_mode = Some(mode);
-        v.retain_until = Some(retain_until);
+        v.lock_mode = Some(req.mode);
+        v.retain_until = Some(req.retain_until);
         Ok(())
     }
 
@@ -346,7 +309,6 @@ pub(crate) enum Op {
     Head,
     Get,
     Put,
-    PutMultipart,
     SetRetention,
     BucketLock,
 }
@@ -436,47 +398,39 @@ fn injected(bucket: &str, key: &str, operation: &'static str, kind: FailureKind)
     StoreError::s3(bucket, key, operation, code, message, kind)
 }
 
-impl<S: ObjectStore> ObjectStore for FailingStore<S> {
-    async fn list_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        token: Option<String>,
-    ) -> Result<ListPage<String, String>, StoreError> {
-        if let Some(Fault::Fail(kind)) = self.fault(Op::List) {
-            return Err(injected(bucket, prefix, "ListObjectsV2", kind));
+impl<S: ObjectStore> FailingStore<S> {
+    /// Counts a call of `op` on `s3://bucket/key`: an error for [`Fault::Fail`], else the
+    /// fault to apply, if any.
+    fn call(&self, op: Op, bucket: &str, key: &str, operation: &'static str) -> Result<Option<Fault>, StoreError> {
+        match self.fault(op) {
+            Some(Fault::Fail(kind)) => Err(injected(bucket, key, operation, kind)),
+            other => Ok(other),
         }
-        self.inner.list_page(bucket, prefix, token).await
+    }
+}
+
+impl<S: ObjectStore> ObjectStore for FailingStore<S> {
+    async fn list_page(&self, req: ListRequest<'_, String>) -> Result<KeyPage, StoreError> {
+        self.call(Op::List, req.bucket, req.prefix, "ListObjectsV2")?;
+        self.inner.list_page(req).await
     }
 
-    async fn list_versions_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        marker: Option<VersionMarker>,
-    ) -> Result<ListPage<VersionEntry, VersionMarker>, StoreError> {
-        if let Some(Fault::Fail(kind)) = self.fault(Op::ListVersions) {
-            return Err(injected(bucket, prefix, "ListObjectVersions", kind));
-        }
-        self.inner.list_versions_page(bucket, prefix, marker).await
+    async fn list_versions_page(&self, req: ListRequest<'_, VersionMarker>) -> Result<VersionPage, StoreError> {
+        self.call(Op::ListVersions, req.bucket, req.prefix, "ListObjectVersions")?;
+        self.inner.list_versions_page(req).await
     }
 
     async fn head(&self, bucket: &str, key: &str) -> Result<Option<Head>, StoreError> {
-        match self.fault(Op::Head) {
-            Some(Fault::Fail(kind)) => Err(injected(bucket, key, "HeadObject", kind)),
-            Some(Fault::Corrupt) => Ok(self.inner.head(bucket, key).await?.map(|mut h| {
-                h.checksum_sha256 = Some(b64(&[0; 32]));
-                h
-            })),
-            _ => self.inner.head(bucket, key).await,
-        }
+        let fault = self.call(Op::Head, bucket, key, "HeadObject")?;
+        let head = self.inner.head(bucket, key).await?;
+        Ok(head.map(|h| match fault {
+            Some(Fault::Corrupt) => Head { checksum_sha256: Some(b64(&[0; 32])), ..h },
+            _ => h,
+        }))
     }
 
     async fn get(&self, req: GetRequest<'_>) -> Result<GetOutput, StoreError> {
-        let fault = self.fault(Op::Get);
-        if let Some(Fault::Fail(kind)) = fault {
-            return Err(injected(req.bucket, req.key, "GetObject", kind));
-        }
+        let fault = self.call(Op::Get, req.bucket, req.key, "GetObject")?;
         let mut out = self.inner.get(req).await?;
         let mut bytes: Vec<u8> = out
             .body
@@ -496,53 +450,21 @@ impl<S: ObjectStore> ObjectStore for FailingStore<S> {
     }
 
     async fn put(&self, req: PutRequest<'_>) -> Result<Put, StoreError> {
-        match self.fault(Op::Put) {
-            Some(Fault::Fail(kind)) => Err(injected(req.bucket, req.key, "PutObject", kind)),
-            Some(Fault::IgnoreLock) => {
-                let unlocked = Lock { mode: None, retain_until: 0 };
-                self.inner.put(PutRequest { lock: &unlocked, ..req }).await
-            }
-            _ => self.inner.put(req).await,
-        }
+        let fault = self.call(Op::Put, req.bucket, req.key, "PutObject")?;
+        let unlocked = Lock { mode: None, retain_until: 0 };
+        let lock = if matches!(fault, Some(Fault::IgnoreLock)) { &unlocked } else { req.lock };
+        self.inner.put(PutRequest { lock, ..req }).await
     }
 
-    async fn put_multipart(
-        &self,
-        bucket: &str,
-        key: &str,
-        path: &Path,
-        part_size: usize,
-        lock: &Lock,
-    ) -> Result<Put, StoreError> {
-        match self.fault(Op::PutMultipart) {
-            Some(Fault::Fail(kind)) => Err(injected(bucket, key, "CompleteMultipartUpload", kind)),
-            Some(Fault::IgnoreLock) => {
-                let unlocked = Lock { mode: None, retain_until: 0 };
-                self.inner.put_multipart(bucket, key, path, part_size, &unlocked).await
-            }
-            _ => self.inner.put_multipart(bucket, key, path, part_size, lock).await,
-        }
-    }
-
-    async fn set_retention(
-        &self,
-        bucket: &str,
-        key: &str,
-        version: Option<&str>,
-        mode: LockMode,
-        retain_until: i64,
-    ) -> Result<(), StoreError> {
-        match self.fault(Op::SetRetention) {
-            Some(Fault::Fail(kind)) => Err(injected(bucket, key, "PutObjectRetention", kind)),
+    async fn set_retention(&self, req: RetentionRequest<'_>) -> Result<(), StoreError> {
+        match self.call(Op::SetRetention, req.bucket, req.key, "PutObjectRetention")? {
             Some(Fault::IgnoreLock) => Ok(()),
-            _ => self.inner.set_retention(bucket, key, version, mode, retain_until).await,
+            _ => self.inner.set_retention(req).await,
         }
     }
 
     async fn bucket_lock(&self, bucket: &str) -> Result<BucketLock, StoreError> {
-        if let Some(Fault::Fail(kind)) = self.fault(Op::BucketLock) {
-            return Err(injected(bucket, "", "GetObjectLockConfiguration", kind));
-        }
+        self.call(Op::BucketLock, bucket, "", "GetObjectLockConfiguration")?;
         self.inner.bucket_lock(bucket).await
     }
 }
@@ -617,9 +539,11 @@ mod tests {
     fn retention_can_be_lengthened_never_shortened_or_weakened() {
         let mem = MemoryStore::locked();
         mem.insert("b", "k", b"x", Some((LockMode::Compliance, 100)));
-        block_on(mem.set_retention("b", "k", None, LockMode::Compliance, 200)).unwrap();
-        assert!(block_on(mem.set_retention("b", "k", None, LockMode::Compliance, 150)).is_err());
-        assert!(block_on(mem.set_retention("b", "k", None, LockMode::Governance, 300)).is_err());
+        let retention =
+            |mode, retain_until| RetentionRequest { bucket: "b", key: "k", version: None, mode, retain_until };
+        block_on(mem.set_retention(retention(LockMode::Compliance, 200))).unwrap();
+        assert!(block_on(mem.set_retention(retention(LockMode::Compliance, 150))).is_err());
+        assert!(block_on(mem.set_retention(retention(LockMode::Governance, 300))).is_err());
         assert_eq!(mem.current("b", "k").unwrap().1.retain_until, Some(200));
     }
 }
