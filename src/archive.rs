@@ -1,4 +1,4 @@
-//! `archive`: a verified package into an S3 Object Lock bucket, and `verify` of it there.
+//! `archive`: a verified package into an S3 Object Lock bucket.
 //!
 //! [`archive`] refuses a package that does not verify, and a bucket without Object Lock and
 //! versioning (unless allowed) or whose default retention outlasts ours. Every file goes to

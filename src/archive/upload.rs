@@ -379,6 +379,14 @@ mod tests {
         ("evidence/jobs.csv", b"id,state\n1,OK\n"),
     ];
 
+    /// An empty locked bucket `b`, options to archive under `s3://b/p`, and the package files
+    /// (kept in the returned folder).
+    fn case() -> (tempfile::TempDir, MemoryStore, ArchiveOptions, Vec<PackageFile>) {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = package(tmp.path(), &FILES);
+        (tmp, MemoryStore::locked(), options("s3://b/p"), files)
+    }
+
     fn run<S: ObjectStore>(
         store: &S,
         opts: &ArchiveOptions,
@@ -389,8 +397,7 @@ mod tests {
 
     #[test]
     fn uploads_locked_objects_and_the_receipt_then_a_rerun_uploads_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, store, opts, files) = case();
         let first = run(&store, &opts, &files).unwrap();
         assert_eq!((first.uploaded, first.present, first.receipt_written), (3, 0, true));
         assert_eq!(first.bytes, FILES.iter().map(|f| f.1.len() as u64).sum::<u64>());
@@ -411,8 +418,7 @@ mod tests {
 
     #[test]
     fn resume_uploads_only_what_is_missing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, store, opts, files) = case();
         store.insert("b", "p/report.pdf", FILES[1].1, Some((LockMode::Compliance, opts.retain_until)));
         let summary = run(&store, &opts, &files).unwrap();
         assert_eq!((summary.uploaded, summary.present), (2, 1));
@@ -422,8 +428,7 @@ mod tests {
 
     #[test]
     fn a_key_holding_other_bytes_is_a_conflict_and_stays_untouched() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, store, opts, files) = case();
         store.insert("b", "p/evidence/jobs.csv", b"id,state\n1,FAILED\n", None);
         let Err(ArchiveError::Conflict(keys)) = run(&store, &opts, &files) else { panic!("no conflict") };
         assert_eq!(keys, ["s3://b/p/evidence/jobs.csv"]);
@@ -434,8 +439,7 @@ mod tests {
 
     #[test]
     fn a_receipt_listing_other_objects_is_a_conflict() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, store, opts, files) = case();
         store.insert("b", "p/archive-receipt.json", b"{\"not\": \"a receipt\"}", None);
         let Err(ArchiveError::Conflict(keys)) = run(&store, &opts, &files) else { panic!("no conflict") };
         assert_eq!(keys, ["s3://b/p/archive-receipt.json (lists other objects)"]);
@@ -443,8 +447,7 @@ mod tests {
 
     #[test]
     fn existing_objects_with_a_shorter_or_weaker_retention_are_locked_as_asked() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (store, opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, store, opts, files) = case();
         store.insert("b", "p/manifest.json", FILES[0].1, Some((LockMode::Compliance, now_secs() + 86_400)));
         store.insert("b", "p/report.pdf", FILES[1].1, Some((LockMode::Governance, opts.retain_until)));
         let summary = run(&store, &opts, &files).unwrap();
@@ -457,8 +460,7 @@ mod tests {
 
     #[test]
     fn a_retention_the_store_refuses_to_change_is_an_error() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (store, mut opts, files) = (MemoryStore::locked(), options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, store, mut opts, files) = case();
         opts.mode = LockMode::Governance;
         // COMPLIANCE cannot be turned into GOVERNANCE.
         store.insert("b", "p/report.pdf", FILES[1].1, Some((LockMode::Compliance, opts.retain_until)));
@@ -471,8 +473,7 @@ mod tests {
 
     #[test]
     fn a_store_that_ignores_lock_settings_is_a_mismatch() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (opts, files) = (options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, _, opts, files) = case();
         let store = FailingStore::new(MemoryStore::locked()).on(Op::Put, Calls::All, Fault::IgnoreLock).on(
             Op::SetRetention,
             Calls::All,
@@ -486,8 +487,7 @@ mod tests {
 
     #[test]
     fn read_back_of_other_bytes_is_a_mismatch() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (opts, files) = (options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, _, opts, files) = case();
         // Three HeadObjects before the uploads, then the read-back: the 4th answers with
         // another checksum.
         let store = FailingStore::new(MemoryStore::locked()).on(Op::Head, Calls::Nth(4), Fault::Corrupt);
@@ -499,8 +499,7 @@ mod tests {
 
     #[test]
     fn read_back_that_fails_is_an_error() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (opts, files) = (options("s3://b/p"), package(tmp.path(), &FILES));
+        let (_tmp, _, opts, files) = case();
         let store =
             FailingStore::new(MemoryStore::locked()).on(Op::Head, Calls::Nth(5), Fault::Fail(FailureKind::Other));
         let e = run(&store, &opts, &files).unwrap_err();
