@@ -1,6 +1,7 @@
 //! The crate's S3 toolkit, below every stage that reads or writes S3 (`source`, `collect`,
-//! `archive`, `verify`): `s3://` locations, client set-up, error description, retries, and the
-//! object store the stages talk to.
+//! `archive`, `verify`): `s3://` locations, client set-up, error description ([`StoreError`]:
+//! object, operation, S3 code, whether a retry may help), retries, and the object store the
+//! stages talk to.
 //!
 //! The stages never call the AWS SDK. They speak to an [`ObjectStore`] (one method per S3
 //! operation, each returning this module's own small types and a [`StoreError`]), and the logic
@@ -27,7 +28,7 @@ mod store;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use aws::{S3Store, check_setup, client, client_for, describe};
+pub use aws::{S3Store, check_setup, client, client_for};
 pub(crate) use error::chain;
 pub use error::{FailureKind, StoreError};
 pub(crate) use read::{Dest, get_verified, with_retry};
@@ -113,7 +114,7 @@ pub fn b64(digest: &[u8]) -> String {
 ///
 /// # Errors
 /// When `path` cannot be read.
-pub fn composite_checksum(path: &Path, part_size: usize) -> std::io::Result<String> {
+pub(crate) fn composite_checksum(path: &Path, part_size: usize) -> std::io::Result<String> {
     use std::io::Read as _;
     let mut f = std::fs::File::open(path)?;
     let mut outer = sha2::Sha256::new();

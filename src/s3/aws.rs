@@ -62,14 +62,6 @@ pub fn client_for(config: &aws_config::SdkConfig, path_style: bool) -> aws_sdk_s
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-/// `Code: message` of an S3 error (the HTTP status or a transport cause when there is no code).
-pub fn describe<E>(e: &SdkError<E>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    s3_err("", "", "", e).describe()
-}
-
 /// `s3://bucket/key: Code: message (Operation)`, classified.
 fn s3_err<E>(bucket: &str, key: &str, operation: &'static str, e: &SdkError<E>) -> StoreError
 where
