@@ -68,7 +68,7 @@ pub struct BuildOptions {
     /// Who signs the package (`None`: an unsigned package).
     pub signing: Option<Signing>,
     /// S3 prefixes to read besides the local inputs.
-    pub s3_inputs: Vec<crate::archive::S3Location>,
+    pub s3_inputs: Vec<crate::s3::S3Location>,
     /// Parallel S3 downloads.
     pub s3_concurrency: usize,
     /// Force path-style S3 addressing.

@@ -26,7 +26,7 @@ pub use capture::{FailureKind, OpError};
 pub use scope::ScopeSummary;
 pub use store::Store;
 
-use crate::archive::S3Location;
+use crate::s3::{S3Location, S3Store};
 use crate::time::Timestamp;
 
 /// Where snapshots go.
@@ -171,7 +171,7 @@ pub enum CollectError {
     /// No Region configured.
     #[error("no AWS Region: pass --regions or set AWS_REGION / the profile's region")]
     NoRegion,
-    /// No credentials (or another setup problem [`crate::archive::check_setup`] names).
+    /// No credentials (or another setup problem [`crate::s3::check_setup`] names).
     #[error("{0}")]
     Setup(String),
     /// Bad option.
@@ -364,7 +364,7 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
     if base.region().is_none() {
         return Err(CollectError::NoRegion);
     }
-    crate::archive::check_setup(&base, ", or pass --profile NAME").await.map_err(CollectError::Setup)?;
+    crate::s3::check_setup(&base, ", or pass --profile NAME").await.map_err(CollectError::Setup)?;
     let me = aws_sdk_sts::Client::new(&base)
         .get_caller_identity()
         .send()
@@ -378,7 +378,7 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
     let store = match &opts.out {
         Destination::Local(dir) => Store::Local(dir.clone()),
         Destination::S3(location) => {
-            Store::S3 { client: crate::archive::s3_client_for(&base, opts.path_style), location: location.clone() }
+            Store::S3 { store: S3Store::new(crate::s3::client_for(&base, opts.path_style)), location: location.clone() }
         }
     };
     let mut summary = CollectSummary { caller_arn, store: store.describe(), ..Default::default() };

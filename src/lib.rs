@@ -47,6 +47,7 @@ pub mod package;
 pub mod pdf;
 mod progress;
 pub mod render;
+pub mod s3;
 pub mod sign;
 pub mod source;
 pub mod time;

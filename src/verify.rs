@@ -17,6 +17,7 @@
 
 pub mod cades;
 mod local;
+mod s3;
 
 use std::path::Path;
 
@@ -24,6 +25,7 @@ use serde_json::json;
 use x509_cert::Certificate;
 
 pub use cades::{Verified, check_chain, verify_detached};
+pub use s3::verify_s3;
 
 /// What to check against.
 #[derive(Debug, Clone, Default)]

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use aws_sdk_s3::types::ObjectLockMode;
 use clap::Args;
 
-use crate::archive::{ArchiveOptions, S3Location, archive};
+use crate::archive::{ArchiveOptions, archive};
 use crate::config::Config;
+use crate::s3::{LockMode, S3Location};
 use crate::verify::VerifyOptions;
 
 /// Arguments of `dora-evidence archive`.
@@ -78,8 +78,8 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<ExitCode> {
         .context("no destination: pass --to s3://bucket/prefix or set [archive] to")?;
     let to: S3Location = to.parse().map_err(anyhow::Error::msg)?;
     let mode = match args.mode.as_deref().or(a.mode.as_deref()).map(str::to_ascii_uppercase).as_deref() {
-        Some("GOVERNANCE") => ObjectLockMode::Governance,
-        _ => ObjectLockMode::Compliance,
+        Some("GOVERNANCE") => LockMode::Governance,
+        _ => LockMode::Compliance,
     };
     let retain_until = match (&args.retain_until, args.retain_years) {
         (Some(u), _) => parse_until(u)?,

@@ -140,7 +140,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let (mut local, mut s3_inputs) = (Vec::new(), Vec::new());
     for input in &args.inputs {
         if input.starts_with("s3://") {
-            s3_inputs.push(input.parse::<crate::archive::S3Location>().map_err(anyhow::Error::msg)?);
+            s3_inputs.push(input.parse::<crate::s3::S3Location>().map_err(anyhow::Error::msg)?);
         } else {
             local.push(PathBuf::from(input));
         }

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::archive::{S3Location, verify_s3};
+use crate::s3::S3Location;
 use crate::sign::load_certificates;
-use crate::verify::{VerifyOptions, verify_dir};
+use crate::verify::{VerifyOptions, verify_dir, verify_s3};
 
 /// Arguments of `dora-evidence verify`.
 #[derive(Debug, Args)]

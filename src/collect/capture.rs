@@ -20,6 +20,8 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 
+use crate::s3::chain;
+
 /// Keeps the bodies of the successful HTTP responses of the client it is attached to, in
 /// order. A scope calls one operation at a time, so what [`Capture::take`] returns belongs
 /// to the call (or the pages) just made.
@@ -219,20 +221,6 @@ fn is_denied(code: &str) -> bool {
             | "AuthorizationError"
             | "AccessDeniedForDependencyException"
     )
-}
-
-/// An error and its causes, `outer: inner: …`, without debug dumps.
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.last().is_some_and(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// Classifies an SDK error of the call for `action`.

@@ -6,12 +6,9 @@
 
 use std::path::PathBuf;
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::ChecksumAlgorithm;
-use base64::Engine as _;
 use sha2::Digest as _;
 
-use crate::archive::S3Location;
+use crate::s3::{Dest, Lock, ObjectStore as _, Put, PutBody, PutRequest, S3Location, S3Store, get_verified};
 use crate::time::Timestamp;
 
 /// The snapshot store.
@@ -21,8 +18,8 @@ pub enum Store {
     Local(PathBuf),
     /// An S3 prefix (`collected/` goes below it).
     S3 {
-        /// The S3 client (the caller's own credentials).
-        client: aws_sdk_s3::Client,
+        /// The store (a client with the caller's own credentials).
+        store: S3Store,
         /// Bucket and prefix.
         location: S3Location,
     },
@@ -93,22 +90,15 @@ impl Store {
                     }
                 }
             }
-            Store::S3 { client, location } => {
-                let mut pages = client.list_objects_v2().bucket(&location.bucket).prefix(&base).into_paginator().send();
-                while let Some(page) = pages.next().await {
-                    let page = page.map_err(|e| {
-                        format!("s3://{}/{base}: {} (ListObjectsV2)", location.bucket, crate::archive::describe(&e))
-                    })?;
-                    for object in page.contents() {
-                        let Some(key) = object.key() else { continue };
-                        let Some((folder, name)) = key.strip_prefix(base.as_str()).and_then(|k| k.split_once('/'))
-                        else {
-                            continue;
-                        };
-                        let Ok(ts) = Timestamp::parse(folder) else { continue };
-                        if name.ends_with(".json") && !name.contains('/') {
-                            found.push(Stored { ts, name: name.to_owned(), key: key.to_owned() });
-                        }
+            Store::S3 { store, location } => {
+                let keys = store.list(&location.bucket, &base).await.map_err(|e| e.to_string())?;
+                for key in keys {
+                    let Some((folder, name)) = key.strip_prefix(base.as_str()).and_then(|k| k.split_once('/')) else {
+                        continue;
+                    };
+                    let Ok(ts) = Timestamp::parse(folder) else { continue };
+                    if name.ends_with(".json") && !name.contains('/') {
+                        found.push(Stored { ts, name: name.to_owned(), key: key.clone() });
                     }
                 }
             }
@@ -120,17 +110,10 @@ impl Store {
     pub(crate) async fn read(&self, key: &str) -> Result<Vec<u8>, String> {
         match self {
             Store::Local(_) => std::fs::read(key).map_err(|e| format!("{key}: {e}")),
-            Store::S3 { client, location } => {
+            Store::S3 { store, location } => {
                 // Retried when the body breaks off, checked against its length and checksum.
                 let mut bytes = Vec::new();
-                match crate::archive::get_verified(
-                    client,
-                    &location.bucket,
-                    key,
-                    crate::archive::Dest::Memory(&mut bytes),
-                )
-                .await
-                {
+                match get_verified(store, &location.bucket, key, Dest::Memory(&mut bytes)).await {
                     Ok(Some(_)) => Ok(bytes),
                     Ok(None) => Err(format!("s3://{}/{key}: NoSuchKey (GetObject)", location.bucket)),
                     Err(e) => Err(e.to_string()),
@@ -173,24 +156,24 @@ impl Store {
                     Err(e) => Err(format!("{shown}: {}", e.error)),
                 }
             }
-            Store::S3 { client, location } => {
+            Store::S3 { store, location } => {
                 let key = format!("{}{ts}/{name}", self.scope_base(account, region));
                 let url = format!("s3://{}/{key}", location.bucket);
-                let sha = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes));
-                let put = client
-                    .put_object()
-                    .bucket(&location.bucket)
-                    .key(&key)
-                    .content_type("application/json")
-                    .checksum_algorithm(ChecksumAlgorithm::Sha256)
-                    .checksum_sha256(sha)
-                    .if_none_match("*")
-                    .body(ByteStream::from(bytes.to_vec()))
-                    .send()
+                let sha = sha2::Sha256::digest(bytes);
+                let put = store
+                    .put(PutRequest {
+                        bucket: &location.bucket,
+                        key: &key,
+                        body: PutBody::Bytes(bytes),
+                        sha256: &sha,
+                        lock: &Lock { mode: None, retain_until: 0 },
+                        content_type: Some("application/json"),
+                        part_size: None,
+                    })
                     .await;
                 match put {
-                    Ok(_) => Ok(Written::New(url)),
-                    Err(e) if e.raw_response().map(|r| r.status().as_u16()) == Some(412) => {
+                    Ok(Put::Written) => Ok(Written::New(url)),
+                    Ok(Put::Exists) => {
                         let have = self.read(&key).await?;
                         if have == bytes {
                             Ok(Written::Same(url))
@@ -198,7 +181,7 @@ impl Store {
                             Err(format!("{url}: already exists with other content; not overwritten"))
                         }
                     }
-                    Err(e) => Err(format!("{url}: {} (PutObject)", crate::archive::describe(&e))),
+                    Err(e) => Err(e.to_string()),
                 }
             }
         }

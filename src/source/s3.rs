@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::{SourceError, SourceFile};
-use crate::archive::S3Location;
 use crate::ingest::PathHint;
+use crate::s3::{Dest, ObjectStore, S3Location, S3Store, StoreError, get_verified};
 use crate::time::{Period, Timestamp};
 
 /// What [`fetch`] did.
@@ -117,88 +117,85 @@ pub fn fetch(
     concurrency: usize,
     path_style: bool,
 ) -> Result<Fetched, SourceError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| s3_err("async runtime".into(), e))?;
+    let rt = crate::s3::runtime().map_err(|e| s3_err("async runtime".into(), e))?;
     rt.block_on(async {
         let first = locations.first().map(ToString::to_string).unwrap_or_default();
-        let client = crate::archive::s3_client(path_style).await.map_err(|e| s3_err(first, e))?;
-        let mut keys = Vec::new();
-        let (mut listed, mut packages) = (0, Vec::new());
-        for loc in locations {
-            let prefix = if loc.prefix.is_empty() { String::new() } else { format!("{}/", loc.prefix) };
-            let url = format!("s3://{}/{prefix}", loc.bucket);
-            let mut all = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let page = crate::archive::with_retry(&format!("{url} (ListObjectsV2)"), || {
-                    client
-                        .list_objects_v2()
-                        .bucket(&loc.bucket)
-                        .prefix(&prefix)
-                        .set_continuation_token(token.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| s3_err(url.clone(), format!("{} (ListObjectsV2)", e.describe())))?;
-                all.extend(page.contents().iter().filter_map(|o| o.key()).map(str::to_owned));
-                token = page.next_continuation_token().filter(|_| page.is_truncated() == Some(true)).map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-            }
-            listed += all.len();
-            let ours = packages_among(&client, &loc.bucket, &all).await?;
-            let inside = |key: &str| ours.iter().any(|dir| key.starts_with(&format!("{dir}/")));
-            for key in all.into_iter().filter(|k| !k.ends_with('/') && !inside(k) && in_window(k, period)) {
-                keys.push((loc.bucket.clone(), key));
-            }
-            packages.extend(ours.into_iter().map(|dir| super::Skipped {
-                path: format!("s3://{}/{dir}", loc.bucket),
-                kind: crate::output::Ours::Package,
-            }));
-        }
-        keys.sort();
-        keys.dedup();
-        let skipped = listed - keys.len();
-        tracing::info!("s3: {listed} keys listed, {} to fetch, {skipped} outside the period", keys.len());
-        let client = &client;
-        let bar = crate::progress::bar("fetch {bar:40} {pos}/{len} objects {eta}", keys.len() as u64);
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let (bar, done, total) = (&bar, &done, keys.len());
-        // The first download that fails for good ends the run (the others are dropped).
-        let results: Result<Vec<SourceFile>, SourceError> =
-            futures_util::stream::iter(keys.iter().enumerate().map(|(i, (bucket, key))| async move {
-                let r = download(client, bucket, key, &dest.join(format!("{i:08}"))).await;
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                match bar {
-                    Some(b) => b.set_position(n as u64),
-                    None if n % 500 == 0 || n == total => eprintln!("s3: fetched {n}/{total} objects"),
-                    None => {}
-                }
-                r
-            }))
-            .buffered(concurrency.max(1))
-            .try_collect()
-            .await;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        let files = results?;
-        let bytes = files.iter().map(|f| f.size).sum();
-        packages.sort();
-        Ok(Fetched { files, listed, skipped, bytes, packages })
+        let store = S3Store::connect(path_style).await.map_err(|e| s3_err(first, e))?;
+        fetch_from(&store, locations, period, dest, concurrency).await
     })
+}
+
+/// [`fetch`] from any store.
+async fn fetch_from<S: ObjectStore>(
+    store: &S,
+    locations: &[S3Location],
+    period: Period,
+    dest: &Path,
+    concurrency: usize,
+) -> Result<Fetched, SourceError> {
+    let mut keys = Vec::new();
+    let (mut listed, mut packages) = (0, Vec::new());
+    for loc in locations {
+        let prefix = loc.key_prefix();
+        let all = store
+            .list(&loc.bucket, &prefix)
+            .await
+            .map_err(|e| s3_err(format!("s3://{}/{prefix}", loc.bucket), e.detail()))?;
+        listed += all.len();
+        let ours = packages_among(store, &loc.bucket, &all).await?;
+        let inside = |key: &str| ours.iter().any(|dir| key.starts_with(&format!("{dir}/")));
+        for key in all.into_iter().filter(|k| !k.ends_with('/') && !inside(k) && in_window(k, period)) {
+            keys.push((loc.bucket.clone(), key));
+        }
+        packages.extend(ours.into_iter().map(|dir| super::Skipped {
+            path: format!("s3://{}/{dir}", loc.bucket),
+            kind: crate::output::Ours::Package,
+        }));
+    }
+    keys.sort();
+    keys.dedup();
+    let skipped = listed - keys.len();
+    tracing::info!("s3: {listed} keys listed, {} to fetch, {skipped} outside the period", keys.len());
+    let files = download_all(store, &keys, dest, concurrency).await?;
+    let bytes = files.iter().map(|f| f.size).sum();
+    packages.sort();
+    Ok(Fetched { files, listed, skipped, bytes, packages })
+}
+
+/// Downloads `keys` into numbered files under `dest`, `concurrency` at a time, in order. The
+/// first download that fails for good ends the run (the others are dropped).
+async fn download_all<S: ObjectStore>(
+    store: &S,
+    keys: &[(String, String)],
+    dest: &Path,
+    concurrency: usize,
+) -> Result<Vec<SourceFile>, SourceError> {
+    let bar = crate::progress::bar("fetch {bar:40} {pos}/{len} objects {eta}", keys.len() as u64);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let (bar, done, total) = (&bar, &done, keys.len());
+    let results: Result<Vec<SourceFile>, SourceError> =
+        futures_util::stream::iter(keys.iter().enumerate().map(|(i, (bucket, key))| async move {
+            let r = download(store, bucket, key, &dest.join(format!("{i:08}"))).await;
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            match bar {
+                Some(b) => b.set_position(n as u64),
+                None if n % 500 == 0 || n == total => eprintln!("s3: fetched {n}/{total} objects"),
+                None => {}
+            }
+            r
+        }))
+        .buffered(concurrency.max(1))
+        .try_collect()
+        .await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    results
 }
 
 /// The folders among `keys` that hold a dora-evidence package: a `manifest.json` of ours beside
 /// a `SHA256SUMS` (an archived package under an input prefix is not evidence, DESIGN §8).
-async fn packages_among(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-    keys: &[String],
-) -> Result<Vec<String>, SourceError> {
+async fn packages_among<S: ObjectStore>(store: &S, bucket: &str, keys: &[String]) -> Result<Vec<String>, SourceError> {
     let set: std::collections::BTreeSet<&str> = keys.iter().map(String::as_str).collect();
     let mut ours = Vec::new();
     for dir in keys.iter().filter_map(|k| k.strip_suffix("/manifest.json")) {
@@ -207,9 +204,8 @@ async fn packages_among(
         }
         let key = format!("{dir}/manifest.json");
         let mut bytes = Vec::new();
-        let got = crate::archive::get_verified(client, bucket, &key, crate::archive::Dest::Memory(&mut bytes))
-            .await
-            .map_err(|e| read_err(bucket, &key, e))?;
+        let got =
+            get_verified(store, bucket, &key, Dest::Memory(&mut bytes)).await.map_err(|e| read_err(bucket, &key, e))?;
         if got.is_some() && crate::output::is_package_manifest(&bytes) {
             ours.push(dir.to_owned());
         }
@@ -217,25 +213,16 @@ async fn packages_among(
     Ok(ours)
 }
 
-/// An error of [`crate::archive::get_verified`] as an input error of `s3://bucket/key`.
-fn read_err(bucket: &str, key: &str, e: crate::archive::ArchiveError) -> SourceError {
-    let detail = match e {
-        crate::archive::ArchiveError::S3 { code, message, operation, .. } => format!("{code}{message} ({operation})"),
-        other => other.to_string(),
-    };
-    s3_err(format!("s3://{bucket}/{key}"), detail)
+/// An error of [`get_verified`] as an input error of `s3://bucket/key`.
+fn read_err(bucket: &str, key: &str, e: StoreError) -> SourceError {
+    s3_err(format!("s3://{bucket}/{key}"), e.detail())
 }
 
-/// Downloads one key with [`crate::archive::get_verified`] (retried, length and checksum
-/// checked, one version); the origin records its version id and ETag.
-async fn download(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-    path: &Path,
-) -> Result<SourceFile, SourceError> {
+/// Downloads one key with [`get_verified`] (retried, length and checksum checked, one
+/// version); the origin records its version id and ETag.
+async fn download<S: ObjectStore>(store: &S, bucket: &str, key: &str, path: &Path) -> Result<SourceFile, SourceError> {
     let url = format!("s3://{bucket}/{key}");
-    let got = crate::archive::get_verified(client, bucket, key, crate::archive::Dest::File(path))
+    let got = get_verified(store, bucket, key, Dest::File(path))
         .await
         .map_err(|e| read_err(bucket, key, e))?
         .ok_or_else(|| s3_err(url.clone(), "NoSuchKey: the key was listed but is gone (GetObject)"))?;
@@ -335,5 +322,81 @@ mod tests {
         let name = "Bericht-Prüfung_2026-06-01T00:00:00Z_2026-06-02T00:00:00Z_é.csv";
         assert_eq!(report_period(name).map(|(s, _)| s.to_rfc3339()).as_deref(), Some("2026-06-01T00:00:00Z"));
         assert!(!in_window(&format!("r/{name}"), q3));
+    }
+
+    mod store {
+        use super::super::*;
+        use crate::s3::FailureKind;
+        use crate::s3::testing::{Calls, FailingStore, Fault, MemoryStore, Op, block_on};
+
+        const OLD_SNAPSHOT: &str = "quarter/collected/111122223333/eu-central-1/2026-01-01T00:00:00Z/jobs.json";
+
+        /// Five keys that can matter for 2026-Q3 under `quarter/`, one that cannot, one elsewhere.
+        fn bucket() -> MemoryStore {
+            let store = MemoryStore::locked().with_page_size(2);
+            for i in 0..5 {
+                store.insert("b", &format!("quarter/notes-{i}.txt"), format!("note {i}\n").as_bytes(), None);
+            }
+            store.insert("b", OLD_SNAPSHOT, b"{}", None);
+            store.insert("b", "elsewhere/x.txt", b"x", None);
+            store
+        }
+
+        fn fetch<S: ObjectStore>(store: &S, dest: &Path) -> Result<Fetched, SourceError> {
+            let locations = ["s3://b/quarter".parse().unwrap()];
+            block_on(fetch_from(store, &locations, "2026-Q3".parse().unwrap(), dest, 3))
+        }
+
+        #[test]
+        fn every_page_is_listed_and_what_can_matter_is_downloaded_and_hashed() {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = FailingStore::new(bucket());
+            let fetched = fetch(&store, tmp.path()).unwrap();
+            assert_eq!((fetched.listed, fetched.skipped, fetched.files.len()), (6, 1, 5));
+            assert_eq!(store.count(Op::List), 3, "six keys in pages of two");
+            for (i, f) in fetched.files.iter().enumerate() {
+                let bytes = std::fs::read(&f.path).unwrap();
+                assert_eq!(bytes, format!("note {i}\n").as_bytes());
+                assert_eq!(f.relative, format!("quarter/notes-{i}.txt"));
+                let sha: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&bytes).into();
+                assert_eq!(f.sha256, Some(crate::artifact::Sha256Digest(sha)));
+                assert!(f.origin.starts_with(&format!("s3://b/quarter/notes-{i}.txt?versionId=v")), "{}", f.origin);
+            }
+            assert_eq!(fetched.bytes, 5 * 7);
+        }
+
+        #[test]
+        fn a_truncated_body_is_read_again() {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = FailingStore::new(bucket()).on(Op::Get, Calls::First(2), Fault::Truncate(1));
+            let fetched = fetch(&store, tmp.path()).unwrap();
+            assert_eq!(fetched.files.len(), 5);
+            for (i, f) in fetched.files.iter().enumerate() {
+                assert_eq!(std::fs::read(&f.path).unwrap(), format!("note {i}\n").as_bytes());
+            }
+            assert_eq!(store.count(Op::Get), 7);
+        }
+
+        #[test]
+        fn reads_that_keep_failing_end_the_run_loudly() {
+            let tmp = tempfile::tempdir().unwrap();
+            let store = FailingStore::new(bucket()).on(Op::Get, Calls::All, Fault::Truncate(2));
+            let e = fetch(&store, tmp.path()).unwrap_err();
+            let text = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+            assert!(text.starts_with("cannot read input s3://b/quarter/notes-"), "{text}");
+            assert!(
+                text.contains("ReadError: S3 announced 7 bytes but sent 2; gave up after 5 attempts (GetObject)"),
+                "{text}"
+            );
+
+            let store = FailingStore::new(bucket()).on(Op::List, Calls::All, Fault::Fail(FailureKind::Transient));
+            let e = fetch(&store, tmp.path()).unwrap_err();
+            let text = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+            assert_eq!(
+                text,
+                "cannot read input s3://b/quarter/: SlowDown: Please reduce your request rate.; gave up after 5 \
+                 attempts (ListObjectsV2)"
+            );
+        }
     }
 }
