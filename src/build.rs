@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
-use crate::output::{self, WorkKind, Workspace};
+use crate::output::{self, WorkDir, WorkKind, Workspace};
 use crate::package::findings::FindingsDoc;
 use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, SkippedInput};
 use crate::package::report_data::{ReportData, ReportInputs};
@@ -187,48 +187,91 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     // below the inputs count as inputs.
     let roots: Vec<PathBuf> = opts.inputs.iter().chain(&listing.links).cloned().collect();
     let work = Workspace::prepare(&opts.out, &roots, opts.force)?;
-    let mut files = listing.files;
-    let out = &opts.out;
-    // S3 inputs are downloaded first (streamed to disk, never held in memory) into a folder
-    // beside the package that goes away with the build.
-    let _fetched = if opts.s3_inputs.is_empty() {
-        None
-    } else {
-        let dir = work.work_dir(WorkKind::Fetch)?;
-        let started = Instant::now();
-        let fetched =
-            source::s3::fetch(&opts.s3_inputs, opts.period, dir.path(), opts.s3_concurrency, opts.path_style)?;
-        tracing::info!(
-            "fetched {} objects ({} bytes) from S3 in {:.2?} ({} listed, {} outside the period)",
-            fetched.files.len(),
-            fetched.bytes,
-            started.elapsed(),
-            fetched.listed,
-            fetched.skipped
-        );
-        files.extend(fetched.files);
-        files.sort();
-        listing.skipped.extend(fetched.packages);
-        listing.skipped.sort();
-        Some(dir)
-    };
+    let mut files = std::mem::take(&mut listing.files);
+    let _fetched = fetch_s3(opts, &work, &mut files, &mut listing.skipped)?;
     if files.is_empty() {
-        let mut names: Vec<String> = opts.inputs.iter().map(|p| p.display().to_string()).collect();
-        names.extend(opts.s3_inputs.iter().map(ToString::to_string));
-        let skipped: String =
-            listing.skipped.iter().map(|s| format!("; skipped {}: {}", s.path, s.kind.reason())).collect();
-        return Err(BuildError::NoInput(names.join(", ") + &skipped));
+        return Err(no_input(opts, &listing.skipped));
     }
     let staging = work.work_dir(WorkKind::Staging)?;
     let spill = work.work_dir(WorkKind::Spill)?;
-
-    let store = ArtifactStore::create(&staging.path().join("artifacts")).map_err(write_err(staging.path()))?;
+    let (ev, assessment, bytes) = read_and_assess(opts, &files, staging.path(), spill.path())?;
+    let empty = emptiness(&ev, &assessment, opts.period);
+    if let (Some(why), false) = (&empty, opts.allow_empty) {
+        return Err(BuildError::Empty(why.clone()));
+    }
     let started = Instant::now();
-    let (entries, parts) = read_all(&files, &store, spill.path(), opts)?;
+    write_documents(staging.path(), &assessment, &ev)?;
+    let meta = manifest_header(opts, &ev, empty.as_deref(), &listing.skipped);
+    let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
+    tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
+    drop(spill);
+    write_report(opts, staging.path(), &meta, &manifest_sha, &assessment, &ev)?;
+    write_late_files(opts, staging.path(), &listed)?;
+
+    let mut summary = summarise(&ev, opts.out.clone(), bytes);
+    summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();
+    summary.not_satisfied = assessment.any_not_satisfied();
+    summary.signed_by = opts.signing.as_ref().map(|s| s.identity.subject());
+    summary.skipped_inputs = listing.skipped;
+    summary.removed_work_folders = work.swept().to_vec();
+    work.commit(staging)?;
+    Ok(summary)
+}
+
+/// Downloads the S3 inputs (streamed to disk, never held in memory) into a folder beside the
+/// package that goes away with the build; adds them to `files` and the packages found among
+/// them to `skipped`.
+fn fetch_s3(
+    opts: &BuildOptions,
+    work: &Workspace,
+    files: &mut Vec<SourceFile>,
+    skipped: &mut Vec<source::Skipped>,
+) -> Result<Option<WorkDir>, BuildError> {
+    if opts.s3_inputs.is_empty() {
+        return Ok(None);
+    }
+    let dir = work.work_dir(WorkKind::Fetch)?;
+    let started = Instant::now();
+    let fetched = source::s3::fetch(&opts.s3_inputs, opts.period, dir.path(), opts.s3_concurrency, opts.path_style)?;
+    tracing::info!(
+        "fetched {} objects ({} bytes) from S3 in {:.2?} ({} listed, {} outside the period)",
+        fetched.files.len(),
+        fetched.bytes,
+        started.elapsed(),
+        fetched.listed,
+        fetched.skipped
+    );
+    files.extend(fetched.files);
+    files.sort();
+    skipped.extend(fetched.packages);
+    skipped.sort();
+    Ok(Some(dir))
+}
+
+/// The error for inputs that hold no file, naming them and what was skipped in them.
+fn no_input(opts: &BuildOptions, skipped: &[source::Skipped]) -> BuildError {
+    let mut names: Vec<String> = opts.inputs.iter().map(|p| p.display().to_string()).collect();
+    names.extend(opts.s3_inputs.iter().map(ToString::to_string));
+    let skipped: String = skipped.iter().map(|s| format!("; skipped {}: {}", s.path, s.kind.reason())).collect();
+    BuildError::NoInput(names.join(", ") + &skipped)
+}
+
+/// Reads, hashes and parses every file into the artifact store under `staging`, merges the
+/// observations while writing the bulky evidence CSVs, and assesses the period. Returns the
+/// evidence, the assessment and the bytes read.
+fn read_and_assess(
+    opts: &BuildOptions,
+    files: &[SourceFile],
+    staging: &Path,
+    spill: &Path,
+) -> Result<(Evidence, assess::Assessment, u64), BuildError> {
+    let store = ArtifactStore::create(&staging.join(layout::ARTIFACTS_DIR)).map_err(write_err(staging))?;
+    let started = Instant::now();
+    let (entries, parts) = read_all(files, &store, spill, opts)?;
     let bytes = entries.iter().map(|e| e.artifact.size).sum();
     tracing::info!("read, hashed and parsed {} files ({bytes} bytes) in {:.2?}", entries.len(), started.elapsed());
     let started = Instant::now();
-    let evidence_dir = staging.path().join("evidence");
+    let evidence_dir = staging.join(layout::EVIDENCE_DIR);
     fs::create_dir_all(&evidence_dir).map_err(write_err(&evidence_dir))?;
     let mut bulk = BulkWriter::create(&evidence_dir, &entries, opts.period).map_err(write_err(&evidence_dir))?;
     let mut metrics = MetricsAccumulator::new(opts.period);
@@ -236,50 +279,55 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
         metrics.observe(r);
         bulk.write(r)
     })
-    .map_err(write_err(spill.path()))?;
+    .map_err(write_err(spill))?;
     bulk.finish().map_err(write_err(&evidence_dir))?;
+    tracing::info!("merged observations and wrote their evidence in {:.2?}", started.elapsed());
     let assessment = assess::assess(&metrics, &opts.config, &opts.mapping, &ev);
-    let empty = emptiness(&ev, &assessment, opts.period);
-    if let (Some(why), false) = (&empty, opts.allow_empty) {
-        return Err(BuildError::Empty(why.clone()));
-    }
+    Ok((ev, assessment, bytes))
+}
+
+/// Writes what the manifest lists besides the artifacts and the bulky evidence: metrics,
+/// findings, the small evidence tables and `artifacts.csv`.
+fn write_documents(staging: &Path, assessment: &assess::Assessment, ev: &Evidence) -> Result<(), BuildError> {
     let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
     for (name, bytes) in [
-        ("metrics.json", assessment.metrics_json()),
-        ("findings.csv", assessment.findings_csv()),
-        ("findings.json", FindingsDoc::new(&assessment, &shas).to_bytes()),
+        (layout::METRICS_JSON, assessment.metrics_json()),
+        (layout::FINDINGS_CSV, assessment.findings_csv()),
+        (layout::FINDINGS_JSON, FindingsDoc::new(assessment, &shas).to_bytes()),
     ] {
-        let path = staging.path().join(name);
+        let path = staging.join(name);
         fs::write(&path, bytes).map_err(write_err(&path))?;
     }
-    tracing::info!("merged observations and wrote their evidence in {:.2?}", started.elapsed());
-    let started = Instant::now();
-    evidence::write::write_small(&ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
-    let artifacts_csv = staging.path().join("artifacts.csv");
+    let evidence_dir = staging.join(layout::EVIDENCE_DIR);
+    evidence::write::write_small(ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
+    let artifacts_csv = staging.join(layout::ARTIFACTS_CSV);
     evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
-    let meta = manifest_header(opts, &ev, empty.as_deref(), &listing.skipped);
-    let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
-    tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
-    drop(spill);
+    Ok(())
+}
 
+/// Renders `report.pdf` (citing the manifest's digest) and signs it when asked.
+fn write_report(
+    opts: &BuildOptions,
+    staging: &Path,
+    meta: &Manifest,
+    manifest_sha: &str,
+    assessment: &assess::Assessment,
+    ev: &Evidence,
+) -> Result<(), BuildError> {
     let started = Instant::now();
-    let (attached, omitted) = package::attachments(staging.path());
+    let (attached, omitted) = package::attachments(staging);
     let entity =
         opts.config.entity.clone().unwrap_or_else(|| "Entity not named (set `entity` in dora-evidence.toml)".into());
-    let data = ReportData::new(
-        &meta,
-        ReportInputs {
-            manifest_sha: &manifest_sha,
-            entity: &entity,
-            assessment: &assessment,
-            evidence: &ev,
-            attached: &attached,
-            omitted: &omitted,
-        },
-    )
-    .to_bytes();
+    let inputs = ReportInputs {
+        manifest_sha,
+        entity: &entity,
+        assessment,
+        evidence: ev,
+        attached: &attached,
+        omitted: &omitted,
+    };
     let pdf = render::render_pdf(&RenderOptions {
-        data,
+        data: ReportData::new(meta, inputs).to_bytes(),
         attachments: &attached,
         templates: opts.templates.as_deref(),
         generated_at: opts.generated_at,
@@ -295,29 +343,26 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
         }
         None => pdf,
     };
-    let report = staging.path().join("report.pdf");
-    fs::write(&report, pdf).map_err(write_err(&report))?;
+    let report = staging.join(layout::REPORT);
+    fs::write(&report, pdf).map_err(write_err(&report))
+}
+
+/// Writes the files that come after the report: `SHA256SUMS`, and the manifest's signature
+/// when signing.
+fn write_late_files(opts: &BuildOptions, staging: &Path, listed: &[package::FileEntry]) -> Result<(), BuildError> {
     let started = Instant::now();
-    package::write_sha256sums(staging.path(), &listed).map_err(write_err(staging.path()))?;
+    package::write_sha256sums(staging, listed).map_err(write_err(staging))?;
     tracing::info!("wrote SHA256SUMS in {:.2?}", started.elapsed());
     if let Some(s) = &opts.signing {
-        let manifest = staging.path().join("manifest.json");
+        let manifest = staging.join(layout::MANIFEST);
         let bytes = fs::read(&manifest).map_err(write_err(&manifest))?;
         let started = Instant::now();
         let p7s = sign::sign_detached(&s.identity, &bytes, opts.generated_at)?;
-        let path = staging.path().join("manifest.json.p7s");
+        let path = staging.join(layout::MANIFEST_SIGNATURE);
         fs::write(&path, p7s).map_err(write_err(&path))?;
         tracing::info!("signed manifest.json (CMS) in {:.2?}", started.elapsed());
     }
-
-    let mut summary = summarise(&ev, out.clone(), bytes);
-    summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();
-    summary.not_satisfied = assessment.any_not_satisfied();
-    summary.signed_by = opts.signing.as_ref().map(|s| s.identity.subject());
-    summary.skipped_inputs = listing.skipped;
-    summary.removed_work_folders = work.swept().to_vec();
-    work.commit(staging)?;
-    Ok(summary)
+    Ok(())
 }
 
 /// Reads, stores and parses every file on `threads` workers. Artifact indices are the

@@ -27,8 +27,8 @@ pub const METRICS_JSON: &str = "metrics.json";
 pub const ARTIFACTS_CSV: &str = "artifacts.csv";
 /// Folder of the merged evidence CSVs.
 pub const EVIDENCE_DIR: &str = "evidence";
-/// Folder of the raw artifacts, named by SHA-256 below `sha256/`.
-pub const ARTIFACT_STORE_DIR: &str = "artifacts/sha256";
+/// Folder of the raw artifacts, each named by its SHA-256 below `sha256/`.
+pub const ARTIFACTS_DIR: &str = "artifacts";
 
 /// A file written after (or about) the manifest, so not listed in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
