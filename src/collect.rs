@@ -382,48 +382,76 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
         }
     };
     let mut summary = CollectSummary { caller_arn, store: store.describe(), ..Default::default() };
-    let org_jobs = if opts.organization_jobs {
-        let (standing, said) = organization_standing(&base, &caller_account).await;
-        let org = standing != OrgStanding::Member;
-        let what = if org {
-            "ListBackupJobs with ByAccountId=\"*\" in its own scopes; copy and restore jobs per account"
-        } else {
-            "jobs listed per account only"
-        };
-        tracing::info!("--organization-jobs: {said}: {what}");
-        summary.organization_role = Some(format!("{said}: {what}"));
-        org
-    } else {
-        false
-    };
+    let org_jobs = opts.organization_jobs && organization_jobs(&base, &caller_account, &mut summary).await;
+    let accounts = target_accounts(opts, &base, &caller_account, &mut summary).await;
+    let scopes = scopes(opts, &base, &caller_account, &partition, &accounts, &mut summary).await;
+    let mut done = run_scopes(opts, &store, scopes, org_jobs, &caller_account).await;
+    done.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
+    summary.scopes = done;
+    Ok(summary)
+}
 
-    let accounts = match (&opts.accounts, &opts.assume_role_name) {
+/// Whether `--organization-jobs` may list the organization's backup jobs from the caller's
+/// account (management account or delegated administrator); says which in the summary.
+async fn organization_jobs(base: &SdkConfig, caller_account: &str, summary: &mut CollectSummary) -> bool {
+    let (standing, said) = organization_standing(base, caller_account).await;
+    let org = standing != OrgStanding::Member;
+    let what = if org {
+        "ListBackupJobs with ByAccountId=\"*\" in its own scopes; copy and restore jobs per account"
+    } else {
+        "jobs listed per account only"
+    };
+    tracing::info!("--organization-jobs: {said}: {what}");
+    summary.organization_role = Some(format!("{said}: {what}"));
+    org
+}
+
+/// The accounts to collect: `--accounts`, the organization's with `--assume-role-name`
+/// (the caller's own, with a recorded failure, when it may not list them), else the caller's.
+async fn target_accounts(
+    opts: &CollectOptions,
+    base: &SdkConfig,
+    caller_account: &str,
+    summary: &mut CollectSummary,
+) -> Vec<String> {
+    match (&opts.accounts, &opts.assume_role_name) {
         (Some(list), _) => list.clone(),
-        (None, Some(_)) => match organization_accounts(&base).await {
+        (None, Some(_)) => match organization_accounts(base).await {
             Ok(ids) if !ids.is_empty() => ids,
-            Ok(_) => vec![caller_account.clone()],
+            Ok(_) => vec![caller_account.to_owned()],
             Err(e) => {
                 tracing::warn!(
                     "cannot list the organization's accounts ({e}); collecting account {caller_account} only"
                 );
-                summary.unreached.push(ScopeFailure { account: caller_account.clone(), region: None, error: e });
-                vec![caller_account.clone()]
+                summary.unreached.push(ScopeFailure { account: caller_account.to_owned(), region: None, error: e });
+                vec![caller_account.to_owned()]
             }
         },
-        (None, None) => vec![caller_account.clone()],
-    };
+        (None, None) => vec![caller_account.to_owned()],
+    }
+}
 
+/// Every account × Region scope with its SDK configuration; accounts whose role or Regions
+/// cannot be had are recorded in the summary and left out.
+async fn scopes(
+    opts: &CollectOptions,
+    base: &SdkConfig,
+    caller_account: &str,
+    partition: &str,
+    accounts: &[String],
+    summary: &mut CollectSummary,
+) -> Vec<(String, String, SdkConfig)> {
     let mut scopes = Vec::new();
-    for account in &accounts {
-        let cfg =
-            match account_config(&base, &caller_account, &partition, account, opts.assume_role_name.as_deref()).await {
-                Ok(c) => c,
-                Err(error) => {
-                    tracing::warn!("account {account}: {error}");
-                    summary.unreached.push(ScopeFailure { account: account.clone(), region: None, error });
-                    continue;
-                }
-            };
+    for account in accounts {
+        let cfg = match account_config(base, caller_account, partition, account, opts.assume_role_name.as_deref()).await
+        {
+            Ok(c) => c,
+            Err(error) => {
+                tracing::warn!("account {account}: {error}");
+                summary.unreached.push(ScopeFailure { account: account.clone(), region: None, error });
+                continue;
+            }
+        };
         let regions = match &opts.regions {
             Regions::Configured => vec![base.region().map(|r| r.to_string()).unwrap_or_default()],
             Regions::List(list) => list.clone(),
@@ -441,14 +469,24 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
             scopes.push((account.clone(), region, cfg));
         }
     }
+    scopes
+}
 
-    let store = &store;
+/// Collects every scope, `--concurrency` at a time, with a progress bar on a terminal and a
+/// line per finished scope otherwise.
+async fn run_scopes(
+    opts: &CollectOptions,
+    store: &Store,
+    scopes: Vec<(String, String, SdkConfig)>,
+    org_jobs: bool,
+    caller_account: &str,
+) -> Vec<ScopeSummary> {
     let collected: std::collections::BTreeSet<(String, String)> =
         scopes.iter().map(|(a, r, _)| (a.clone(), r.clone())).collect();
     let collected = &collected;
     let bar = crate::progress::bar("collect {bar:40} {pos}/{len} account/Region scopes {eta}", scopes.len() as u64);
     let total = scopes.len();
-    let mut done: Vec<ScopeSummary> = futures_util::stream::iter(scopes)
+    let done: Vec<ScopeSummary> = futures_util::stream::iter(scopes)
         .map(|(account, region, cfg)| {
             let mut scope = scope::Scope::new(opts, store, cfg, &account, &region, collected);
             // ByAccountId="*" only where AWS documents it: ListBackupJobs, from the caller's own
@@ -479,7 +517,5 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    done.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
-    summary.scopes = done;
-    Ok(summary)
+    done
 }
