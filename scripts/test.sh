@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the independent checkers the tests call
 # (poppler-utils, qpdf, libnss3-tools, openssl) and moto, starts moto on 127.0.0.1 for the
-# S3/KMS/STS tests, runs `cargo test`, and stops moto again.
+# S3/KMS/STS tests, runs clippy (warnings are errors) and `cargo test` over the workspace,
+# and stops moto again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +34,6 @@ done
 export DORA_TEST_MOTO_ENDPOINT="http://127.0.0.1:$port"
 echo "moto on $DORA_TEST_MOTO_ENDPOINT"
 
+# Lints first: a warning fails the run like a failing test.
+cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo test --locked --workspace "$@"

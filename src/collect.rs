@@ -10,7 +10,7 @@
 
 mod alarm;
 pub(crate) mod capture;
-pub mod scope;
+pub(crate) mod scope;
 mod store;
 
 use std::path::PathBuf;

@@ -30,6 +30,7 @@
 //! The binary (`src/main.rs`) only parses the command line ([`cli`]).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod alarm_rule;
 pub mod archive;

@@ -711,7 +711,7 @@ mod sys {
 
     /// The kernel's host name (Linux `/proc`), else `$HOSTNAME`, else empty: two runs on
     /// machines where neither is known compare equal, and [`process`] then cannot tell.
-    pub fn host() -> String {
+    pub(super) fn host() -> String {
         std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
             .map(|h| h.trim().to_owned())
@@ -720,7 +720,7 @@ mod sys {
             .unwrap_or_default()
     }
 
-    pub fn boot_id() -> Option<String> {
+    pub(super) fn boot_id() -> Option<String> {
         let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
         Some(id.trim().to_owned()).filter(|s| !s.is_empty())
     }
@@ -734,14 +734,14 @@ mod sys {
         Some((state, start))
     }
 
-    pub fn start_time(pid: u32) -> Option<u64> {
+    pub(super) fn start_time(pid: u32) -> Option<u64> {
         stat(pid).map(|(_, start)| start)
     }
 
     /// From `/proc/<pid>/stat`: gone when it is missing or a zombie. Without a `/proc` that
     /// shows every process (not Linux, or mounted with `hidepid`, which hides other users'
     /// processes: `/proc/1` is then missing too) nothing can be told, so nothing is removed.
-    pub fn process(pid: u32) -> Process {
+    pub(super) fn process(pid: u32) -> Process {
         // 0 and 1 address groups or init: never a run of ours to judge.
         if pid <= 1 || !std::path::Path::new("/proc/1/stat").exists() {
             return Process::Unknown;
@@ -757,7 +757,7 @@ mod sys {
         }
     }
 
-    pub fn on_signals(handle: fn(i32, &str)) -> io::Result<()> {
+    pub(super) fn on_signals(handle: fn(i32, &str)) -> io::Result<()> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         static INSTALLED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
         let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());

@@ -19,9 +19,9 @@
 //! Nothing here prints or logs key material; errors name files and operations only.
 
 pub(crate) mod cades;
-pub mod csr;
+pub(crate) mod csr;
 mod identity;
-pub mod keygen;
+pub(crate) mod keygen;
 mod kms;
 
 pub use identity::{Identity, KeySource, load_certificates};

@@ -8,7 +8,7 @@
 //! [`crate::output::recognise`]). S3 keys are only left out by date, outside the period's
 //! window. AWS API snapshots come later through the same [`SourceFile`] shape.
 
-pub mod s3;
+pub(crate) mod s3;
 
 use std::io;
 use std::path::{Path, PathBuf};

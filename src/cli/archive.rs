@@ -13,7 +13,7 @@ use crate::verify::VerifyOptions;
 
 /// Arguments of `dora-evidence archive`.
 #[derive(Debug, Args)]
-pub struct ArchiveArgs {
+pub(super) struct ArchiveArgs {
     /// The package folder (it must pass `verify`).
     #[arg(value_name = "DIR")]
     package: PathBuf,
@@ -65,7 +65,7 @@ fn parse_until(s: &str) -> anyhow::Result<i64> {
 }
 
 /// Runs `archive`.
-pub fn run(args: ArchiveArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: ArchiveArgs) -> anyhow::Result<ExitCode> {
     let config = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),

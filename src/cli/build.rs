@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 /// Arguments of `dora-evidence build`.
 #[derive(Debug, Args)]
-pub struct BuildArgs {
+pub(super) struct BuildArgs {
     /// Input folder, file or s3://bucket/prefix (repeatable). Every file below it becomes an
     /// artifact (S3 keys outside the period's window are not downloaded).
     #[arg(long = "input", short = 'i', required = true, value_name = "DIR|S3_URL")]
@@ -117,7 +117,7 @@ fn signing(args: &BuildArgs, config: &Config) -> anyhow::Result<Option<build::Si
 }
 
 /// Runs `build`.
-pub fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let config = match &args.config {
         Some(path) => Config::load(path)?,

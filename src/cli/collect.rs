@@ -8,7 +8,7 @@ use crate::collect::{CollectOptions, Destination, Regions, Service, collect};
 
 /// Arguments of `dora-evidence collect`.
 #[derive(Debug, Args)]
-pub struct CollectArgs {
+pub(super) struct CollectArgs {
     /// The evidence store: a folder or `s3://bucket/prefix` (`collected/…` is written inside).
     #[arg(long, value_name = "DIR|S3_URL")]
     out: String,
@@ -54,7 +54,7 @@ pub struct CollectArgs {
 }
 
 /// Runs `collect`.
-pub fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
     let out = if args.out.starts_with("s3://") {
         Destination::S3(args.out.parse().map_err(anyhow::Error::msg)?)
     } else {

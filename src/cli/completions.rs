@@ -7,14 +7,14 @@ use clap_complete::Shell;
 
 /// Arguments of `dora-evidence completions`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(super) struct CompletionsArgs {
     /// The shell: bash, zsh, fish, powershell (or elvish).
     #[arg(value_enum)]
     shell: Shell,
 }
 
 /// Runs `completions`: writes the script for `shell` to stdout.
-pub fn run(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
     let mut cmd = super::Cli::command();
     clap_complete::generate(args.shell, &mut cmd, "dora-evidence", &mut std::io::stdout());
     Ok(ExitCode::SUCCESS)

@@ -10,7 +10,7 @@ use crate::sign::csr::request;
 
 /// Arguments of `dora-evidence csr`.
 #[derive(Debug, Args)]
-pub struct CsrArgs {
+pub(super) struct CsrArgs {
     /// The private key, PEM.
     #[arg(long, value_name = "FILE", required_unless_present = "kms_key_id", conflicts_with = "kms_key_id")]
     key: Option<PathBuf>,
@@ -29,7 +29,7 @@ pub struct CsrArgs {
 }
 
 /// Runs `csr`.
-pub fn run(args: CsrArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: CsrArgs) -> anyhow::Result<ExitCode> {
     let source = match (&args.key, &args.kms_key_id) {
         (Some(path), _) => KeySource::File { path, insecure_permissions: args.insecure_key_permissions },
         (None, Some(id)) => KeySource::Kms(id),

@@ -9,7 +9,7 @@ use crate::sign::keygen::{KeygenOptions, keygen};
 
 /// Arguments of `dora-evidence keygen`.
 #[derive(Debug, Args)]
-pub struct KeygenArgs {
+pub(super) struct KeygenArgs {
     /// Folder for ca.pem, signer.pem and signer.key.
     #[arg(long, short = 'o', value_name = "DIR")]
     out: PathBuf,
@@ -28,7 +28,7 @@ pub struct KeygenArgs {
 }
 
 /// Runs `keygen`.
-pub fn run(args: KeygenArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: KeygenArgs) -> anyhow::Result<ExitCode> {
     let out = keygen(&KeygenOptions {
         out: &args.out,
         common_name: &args.name,

@@ -14,7 +14,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// The event formatter.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct JsonLines;
+pub(super) struct JsonLines;
 
 impl<S, N> FormatEvent<S, N> for JsonLines
 where

@@ -10,7 +10,7 @@ use dora_evidence_samples::{self as samples, SampleOptions};
 
 /// Arguments of `dora-evidence samples`.
 #[derive(Debug, Args)]
-pub struct SamplesArgs {
+pub(super) struct SamplesArgs {
     /// Size multiplier: 1 is the bundled sample quarter; larger values write more resources
     /// and jobs (for benchmarks).
     #[arg(long, default_value_t = 1)]
@@ -24,7 +24,7 @@ pub struct SamplesArgs {
 }
 
 /// Runs `samples`.
-pub fn run(args: SamplesArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: SamplesArgs) -> anyhow::Result<ExitCode> {
     let opts = SampleOptions { scale: args.scale, seed: args.seed, out: args.out.clone() };
     let s = samples::generate(&opts).with_context(|| format!("cannot write samples to {}", args.out.display()))?;
     println!(

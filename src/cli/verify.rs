@@ -11,7 +11,7 @@ use crate::verify::{VerifyOptions, verify_dir, verify_s3};
 
 /// Arguments of `dora-evidence verify`.
 #[derive(Debug, Args)]
-pub struct VerifyArgs {
+pub(super) struct VerifyArgs {
     /// The package folder, or an archived package: s3://bucket/prefix/…/<package-id>/.
     #[arg(value_name = "DIR|S3_URL")]
     package: String,
@@ -30,7 +30,7 @@ pub struct VerifyArgs {
 }
 
 /// Runs `verify`.
-pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let opts = VerifyOptions { anchors: anchors(&args.ca)?, allow_unsigned: args.allow_unsigned };
     let report = if args.package.starts_with("s3://") {
         let location: S3Location = args.package.parse().map_err(anyhow::Error::msg)?;

@@ -29,7 +29,7 @@ use crate::artifact::Sha256Digest;
 use crate::time::Timestamp;
 
 /// A record that can be merged with other observations of the same key.
-pub trait Merge: Sized {
+pub(crate) trait Merge: Sized {
     /// Identity of the thing observed (job id, ARN, …).
     fn key(&self) -> String;
     /// Whether this observation shows a final state.
@@ -87,7 +87,11 @@ impl Conflict {
 /// by a rule are pushed to `conflicts`.
 ///
 /// Returns `None` only for an empty group.
-pub fn merge_group<T: Merge>(mut group: Vec<T>, shas: &[Sha256Digest], conflicts: &mut Vec<Conflict>) -> Option<T> {
+pub(crate) fn merge_group<T: Merge>(
+    mut group: Vec<T>,
+    shas: &[Sha256Digest],
+    conflicts: &mut Vec<Conflict>,
+) -> Option<T> {
     let first_prov = |r: &T| r.provenance().iter().map(|p| (sha_of(shas, p), p.locator)).min();
     group.sort_by(|a, b| {
         b.terminal()
@@ -121,7 +125,7 @@ fn cmp_prov(shas: &[Sha256Digest], a: &Provenance, b: &Provenance) -> Ordering {
 
 /// Merges records held in memory by key (small tables: vaults, alarms, …; they have no
 /// rules that record conflicts).
-pub fn merge_all<T: Merge>(mut records: Vec<T>, shas: &[Sha256Digest]) -> Vec<T> {
+pub(crate) fn merge_all<T: Merge>(mut records: Vec<T>, shas: &[Sha256Digest]) -> Vec<T> {
     records.sort_by_key(Merge::key);
     let mut out = Vec::new();
     let mut group: Vec<T> = Vec::new();
@@ -161,7 +165,7 @@ fn validation_severity(status: Option<&ValidationStatus>) -> u8 {
 }
 
 /// The job rules of the module docs, on observations in rank order (`ranked[0]` is the base).
-pub fn settle_job(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
+pub(crate) fn settle_job(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
     let Some(top) = ranked.first() else { return };
     let tied = ranked.iter().take_while(|o| o.is_terminal() == top.is_terminal() && o.observed_at == top.observed_at);
     let tie = &ranked[..tied.count()];
@@ -249,7 +253,7 @@ fn settle_validation(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
 
 /// Identity of a control evaluation: one row per control, scope and evaluation time, so the
 /// same evaluation repeated in daily reports is kept once and history is kept.
-pub fn control_key(c: &ControlResult) -> String {
+pub(crate) fn control_key(c: &ControlResult) -> String {
     format!(
         "{}|{}|{}|{}|{}",
         c.account_id.as_deref().unwrap_or(""),
@@ -261,7 +265,7 @@ pub fn control_key(c: &ControlResult) -> String {
 }
 
 /// Identity of a resource evaluation (see [`control_key`]).
-pub fn resource_compliance_key(r: &ResourceCompliance) -> String {
+pub(crate) fn resource_compliance_key(r: &ResourceCompliance) -> String {
     format!(
         "{}|{}|{}|{}|{}|{}",
         r.account_id.as_deref().unwrap_or(""),

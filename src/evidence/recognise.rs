@@ -21,7 +21,7 @@ use crate::time::Timestamp;
 
 /// A field value as a format gives it, before conversion.
 #[derive(Debug, Clone, Copy)]
-pub enum Scalar<'a> {
+pub(crate) enum Scalar<'a> {
     /// JSON null or an empty CSV cell.
     Null,
     /// Text.
@@ -38,7 +38,7 @@ pub enum Scalar<'a> {
 
 impl<'a> Scalar<'a> {
     /// Text, or `None` for null / empty. Numbers and booleans are printed.
-    pub fn text(self) -> Option<Cow<'a, str>> {
+    pub(crate) fn text(self) -> Option<Cow<'a, str>> {
         match self {
             Scalar::Null => None,
             Scalar::Str(s) => {
@@ -64,7 +64,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// A timestamp: ISO 8601 text or epoch seconds.
-    pub fn timestamp(self) -> Result<Option<Timestamp>, String> {
+    pub(crate) fn timestamp(self) -> Result<Option<Timestamp>, String> {
         match self {
             Scalar::Null => Ok(None),
             Scalar::Str(s) if s.trim().is_empty() => Ok(None),
@@ -81,7 +81,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// A non-negative integer (numbers may come as text; `"12.0"` is fine, `"12.5"` is not).
-    pub fn count(self) -> Result<Option<u64>, String> {
+    pub(crate) fn count(self) -> Result<Option<u64>, String> {
         match self {
             Scalar::Null => Ok(None),
             Scalar::U64(v) => Ok(Some(v)),
@@ -106,7 +106,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// A number.
-    pub fn number(self) -> Result<Option<f64>, String> {
+    pub(crate) fn number(self) -> Result<Option<f64>, String> {
         match self {
             Scalar::Null => Ok(None),
             Scalar::U64(v) => Ok(Some(v as f64)),
@@ -119,7 +119,7 @@ impl<'a> Scalar<'a> {
     }
 
     /// A boolean (`true`/`false` in any case; JSON booleans).
-    pub fn flag(self) -> Result<Option<bool>, String> {
+    pub(crate) fn flag(self) -> Result<Option<bool>, String> {
         match self {
             Scalar::Null => Ok(None),
             Scalar::Bool(v) => Ok(Some(v)),
@@ -141,7 +141,7 @@ impl<'a> Scalar<'a> {
 }
 
 /// A record that takes fields by normalised name.
-pub trait FieldSink {
+pub(crate) trait FieldSink {
     /// Sets one field. Unknown keys are ignored; a bad value is an error message.
     ///
     /// # Errors

@@ -23,7 +23,7 @@ use crate::artifact::Sha256Digest;
 /// Record types kept on disk, in output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
-pub enum Bulk {
+pub(crate) enum Bulk {
     /// Backup jobs.
     BackupJobs = 0,
     /// Copy jobs.
@@ -56,7 +56,7 @@ impl Bulk {
     }
 
     /// Type and merge key of a record, if it is a bulk one.
-    pub fn of(record: &Record) -> Option<(Bulk, String)> {
+    pub(crate) fn of(record: &Record) -> Option<(Bulk, String)> {
         Some(match record {
             Record::Job(j) => {
                 let t = match j.kind? {
@@ -77,7 +77,7 @@ impl Bulk {
 
 /// Where one worker's observations go: an arena flushed to sorted runs.
 #[derive(Debug)]
-pub struct SpillWriter {
+pub(crate) struct SpillWriter {
     dir: PathBuf,
     name: String,
     arena: Vec<u8>,
@@ -95,7 +95,7 @@ struct Entry {
 
 impl SpillWriter {
     /// A writer whose runs go to `dir/<name>-<n>.run`, flushing at `budget` bytes.
-    pub fn new(dir: &Path, name: &str, budget: usize) -> Self {
+    pub(crate) fn new(dir: &Path, name: &str, budget: usize) -> Self {
         SpillWriter {
             dir: dir.to_path_buf(),
             name: name.to_owned(),
@@ -110,7 +110,7 @@ impl SpillWriter {
     ///
     /// # Errors
     /// When a full arena cannot be written out.
-    pub fn push(&mut self, tag: Bulk, key: &str, record: &Record) -> io::Result<()> {
+    pub(crate) fn push(&mut self, tag: Bulk, key: &str, record: &Record) -> io::Result<()> {
         let k0 = self.arena.len();
         self.arena.extend_from_slice(key.as_bytes());
         let r0 = self.arena.len();
@@ -155,7 +155,7 @@ impl SpillWriter {
     ///
     /// # Errors
     /// On write errors.
-    pub fn finish(mut self) -> io::Result<Vec<PathBuf>> {
+    pub(crate) fn finish(mut self) -> io::Result<Vec<PathBuf>> {
         self.flush()?;
         Ok(self.runs)
     }
@@ -191,11 +191,11 @@ fn read_chunk(r: &mut impl Read) -> io::Result<Vec<u8>> {
 
 /// How many merged records of each bulk type a merge produced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BulkCounts([u64; 7]);
+pub(crate) struct BulkCounts([u64; 7]);
 
 impl BulkCounts {
     /// Number of merged records of a type.
-    pub fn get(&self, bulk: Bulk) -> u64 {
+    pub(crate) fn get(&self, bulk: Bulk) -> u64 {
         self.0[bulk as usize]
     }
 }
@@ -215,7 +215,7 @@ enum Merged {
 ///
 /// # Errors
 /// On I/O errors, an error from `consume`, or a corrupt run (a bug: runs are written by us).
-pub fn merge_runs(
+pub(crate) fn merge_runs(
     runs: &[PathBuf],
     shas: &[Sha256Digest],
     consume: &mut dyn FnMut(&Record) -> io::Result<()>,

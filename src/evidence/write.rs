@@ -30,14 +30,14 @@ use crate::artifact::Sha256Digest;
 use crate::time::{Period, Timestamp};
 
 /// Column names of `artifacts.csv`.
-pub const ARTIFACT_COLUMNS: &[&str] =
+pub(crate) const ARTIFACT_COLUMNS: &[&str] =
     &["sha256", "size", "origin", "fetched_at", "kind", "format", "parse_status", "records", "errors", "error"];
 
 /// Column names of `parse_errors.csv`.
 const ERROR_COLUMNS: &[&str] = &["artifact_sha256", "origin", "locator", "message"];
 
 /// Column names of `conflicts.csv`.
-pub const CONFLICT_COLUMNS: &[&str] =
+pub(crate) const CONFLICT_COLUMNS: &[&str] =
     &["job_id", "job_kind", "field", "values", "observed_at", "taken", "rule", "sources"];
 
 /// What a column may need besides its record: the artifact digests that provenance indices
@@ -244,7 +244,7 @@ fn into_io(e: csv::Error) -> io::Error {
 ///
 /// # Errors
 /// On write errors.
-pub fn write_artifacts(path: &Path, artifacts: &[ArtifactEntry]) -> io::Result<()> {
+pub(crate) fn write_artifacts(path: &Path, artifacts: &[ArtifactEntry]) -> io::Result<()> {
     let mut r = Row::create(path, ARTIFACT_COLUMNS.iter().copied())?;
     for a in artifacts {
         r.put(&a.artifact.sha256.hex())?;
@@ -278,7 +278,7 @@ fn write_table<T>(dir: &Path, view: &View<T>, records: &[T], cx: &Cx) -> io::Res
 ///
 /// # Errors
 /// On write errors.
-pub fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
+pub(crate) fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
     let cx = Cx::new(&ev.artifacts, None);
     let written = vec![
         write_table(dir, &Vault::VAULTS, &ev.vaults, &cx)?,
@@ -336,7 +336,7 @@ fn write_conflicts(ev: &Evidence, dir: &Path) -> io::Result<&'static str> {
 
 /// Writes the bulky evidence CSVs (jobs, recovery points, compliance rows) one merged
 /// record at a time, in the order the merge produces them.
-pub struct BulkWriter {
+pub(crate) struct BulkWriter {
     backup: Row,
     copy: Row,
     restore: Row,
@@ -356,7 +356,7 @@ impl BulkWriter {
     ///
     /// # Errors
     /// When a file cannot be created.
-    pub fn create(dir: &Path, artifacts: &[ArtifactEntry], period: Period) -> io::Result<Self> {
+    pub(crate) fn create(dir: &Path, artifacts: &[ArtifactEntry], period: Period) -> io::Result<Self> {
         Ok(BulkWriter {
             backup: open(dir, &Job::BACKUP_JOBS)?,
             copy: open(dir, &Job::COPY_JOBS)?,
@@ -372,7 +372,7 @@ impl BulkWriter {
     ///
     /// # Errors
     /// On write errors.
-    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+    pub(crate) fn write(&mut self, record: &Record) -> io::Result<()> {
         let cx = &self.cx;
         match record {
             Record::Job(j) if j.kind == Some(JobKind::Backup) => Job::BACKUP_JOBS.write(j, cx, &mut self.backup),
@@ -389,7 +389,7 @@ impl BulkWriter {
     ///
     /// # Errors
     /// On write errors.
-    pub fn finish(self) -> io::Result<()> {
+    pub(crate) fn finish(self) -> io::Result<()> {
         for row in [self.backup, self.copy, self.restore, self.recovery_points, self.controls, self.resources] {
             row.close()?;
         }

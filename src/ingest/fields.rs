@@ -8,18 +8,18 @@
 //! needs no code, and unknown columns (such as `path_to_root`) are ignored. The values and the
 //! [`FieldSink`] trait the declarations implement live in `evidence::recognise`.
 
-pub use crate::evidence::recognise::{FieldSink, Scalar};
+pub(crate) use crate::evidence::recognise::{FieldSink, Scalar};
 
 /// A normalised field name, kept on the stack.
 #[derive(Clone, Copy)]
-pub struct NormKey {
+pub(crate) struct NormKey {
     buf: [u8; 48],
     len: u8,
 }
 
 impl NormKey {
     /// Normalises a raw field name.
-    pub fn new(raw: &str) -> Self {
+    pub(crate) fn new(raw: &str) -> Self {
         let mut k = NormKey { buf: [0; 48], len: 0 };
         for b in raw.bytes() {
             if b == b'[' {
@@ -34,7 +34,7 @@ impl NormKey {
     }
 
     /// The normalised name (ASCII).
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len as usize]
     }
 }
@@ -45,7 +45,7 @@ impl NormKey {
 ///
 /// # Errors
 /// The first essential field that cannot be read, as (JSON pointer, message).
-pub fn feed_value(
+pub(crate) fn feed_value(
     sink: &mut dyn FieldSink,
     value: &serde_json::Value,
     pointer: &str,

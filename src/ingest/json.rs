@@ -30,13 +30,13 @@ use crate::evidence::model::{
 };
 
 /// Parses a JSON artifact held in memory (BOM already removed).
-pub fn parse_slice(bytes: &[u8], ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
+pub(crate) fn parse_slice(bytes: &[u8], ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     run(&mut de, ctx, sink)
 }
 
 /// Parses a JSON artifact from a reader (BOM already removed).
-pub fn parse_reader<R: Read>(reader: R, ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
+pub(crate) fn parse_reader<R: Read>(reader: R, ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
     let mut de = serde_json::Deserializer::from_reader(reader);
     run(&mut de, ctx, sink)
 }

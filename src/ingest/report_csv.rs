@@ -20,7 +20,7 @@ use crate::evidence::model::{ControlResult, Job, JobKind, Locator, ResourceCompl
 
 /// Which report template a header belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Template {
+pub(crate) enum Template {
     /// Backup, copy or restore job report (the job-id column tells which).
     Jobs(ArtifactKind),
     /// CONTROL_COMPLIANCE_REPORT.
@@ -34,7 +34,7 @@ pub enum Template {
 /// Recognises a report template from the first line of a file, and its delimiter: a comma,
 /// or a tab (Excel's "Unicode Text" and other tab-separated exports) when the header has tabs
 /// and no commas outside them. A header cut by the end of `head` is read as far as it goes.
-pub fn detect(head: &[u8]) -> Option<(Template, u8)> {
+pub(crate) fn detect(head: &[u8]) -> Option<(Template, u8)> {
     let end = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     let line = match std::str::from_utf8(&head[..end]) {
         Ok(line) => line,
@@ -72,7 +72,7 @@ pub(crate) fn template_of<'a>(keys: impl Iterator<Item = &'a [u8]> + Clone) -> O
 
 /// Parses a CSV report (BOM already removed; UTF-16 already decoded) with the `delimiter`
 /// [`detect`] found, streaming rows into `sink`.
-pub fn parse<R: Read>(
+pub(crate) fn parse<R: Read>(
     reader: R,
     template: Template,
     delimiter: u8,

@@ -10,7 +10,7 @@ use std::io::{self, Read};
 
 /// The byte order a BOM announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endian {
+pub(crate) enum Endian {
     /// `FF FE`.
     Little,
     /// `FE FF`.
@@ -18,7 +18,7 @@ pub enum Endian {
 }
 
 /// The UTF-16 byte order announced by a BOM at the start of `head`.
-pub fn bom(head: &[u8]) -> Option<Endian> {
+pub(crate) fn bom(head: &[u8]) -> Option<Endian> {
     match head {
         // `FF FE 00 00` is the UTF-32 LE BOM, not UTF-16.
         [0xFF, 0xFE, 0, 0, ..] => None,
@@ -33,7 +33,7 @@ const BAD: u8 = 0xFF;
 
 /// Reads UTF-16 (BOM already consumed) as UTF-8.
 #[derive(Debug)]
-pub struct Utf16Reader<R> {
+pub(crate) struct Utf16Reader<R> {
     inner: R,
     endian: Endian,
     /// Bytes read but not decoded yet: an odd byte, or a high surrogate waiting for its pair.
@@ -47,7 +47,7 @@ pub struct Utf16Reader<R> {
 
 impl<R: Read> Utf16Reader<R> {
     /// Decodes `inner`, which must start after the BOM.
-    pub fn new(inner: R, endian: Endian) -> Self {
+    pub(crate) fn new(inner: R, endian: Endian) -> Self {
         Utf16Reader {
             inner,
             endian,
@@ -139,7 +139,7 @@ impl<R: Read> Read for Utf16Reader<R> {
 
 /// Decodes a UTF-16 head (BOM included) for classification: as much as it holds, an
 /// incomplete last unit or surrogate pair left out.
-pub fn decode_head(head: &[u8], endian: Endian) -> Vec<u8> {
+pub(crate) fn decode_head(head: &[u8], endian: Endian) -> Vec<u8> {
     let body = &head[2.min(head.len())..];
     let mut even = &body[..body.len() & !1];
     if let [.., a, b] = even {

@@ -59,7 +59,7 @@ pub fn is_late(path: &str) -> bool {
 
 /// The late files with a property, by name.
 pub fn late_names(keep: fn(&LateFile) -> bool) -> impl Iterator<Item = &'static str> {
-    LATE.into_iter().filter(move |f| keep(f)).map(|f| f.name)
+    LATE.iter().filter(move |f| keep(f)).map(|f| f.name)
 }
 
 #[cfg(test)]

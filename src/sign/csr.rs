@@ -18,7 +18,7 @@ use super::identity::{Identity, KeySource, RawSignature};
 ///
 /// # Errors
 /// When the subject does not parse, the key cannot be loaded, or signing fails.
-pub fn request(key: KeySource<'_>, subject: &str) -> Result<String, SignError> {
+pub(crate) fn request(key: KeySource<'_>, subject: &str) -> Result<String, SignError> {
     let name = Name::from_str(subject).map_err(|_| {
         SignError::Usage(format!(
             "--subject {subject:?} is not an RFC 4514 name (e.g. \"CN=Evidence signer,O=Nordhafen Bank AG,C=DE\")"

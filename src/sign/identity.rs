@@ -16,7 +16,7 @@ use super::kms::KmsKey;
 use super::cades::{ECDSA_SHA256, RSA_SHA256};
 
 /// Environment variable holding the passphrase of an encrypted PKCS#8 key.
-pub const PASSPHRASE_ENV: &str = "DORA_EVIDENCE_SIGN_KEY_PASSPHRASE";
+pub(super) const PASSPHRASE_ENV: &str = "DORA_EVIDENCE_SIGN_KEY_PASSPHRASE";
 
 /// Where the private key is.
 #[derive(Debug, Clone)]

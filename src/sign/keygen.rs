@@ -25,7 +25,7 @@ use super::{SignError, kms::KmsKey};
 
 /// What `keygen` wrote.
 #[derive(Debug, Clone)]
-pub struct KeygenOutput {
+pub(crate) struct KeygenOutput {
     /// The test CA certificate (the trust anchor for `verify --ca`, `openssl -CAfile`, `pdfsig`).
     pub ca: PathBuf,
     /// The signer certificate.
@@ -36,7 +36,7 @@ pub struct KeygenOutput {
 
 /// Options for [`keygen`].
 #[derive(Debug, Clone)]
-pub struct KeygenOptions<'a> {
+pub(crate) struct KeygenOptions<'a> {
     /// Folder to write into (created when missing).
     pub out: &'a Path,
     /// Common name of the signer certificate.
@@ -127,7 +127,7 @@ fn validity(days: u32) -> Result<Validity, SignError> {
 ///
 /// # Errors
 /// When files exist (without `force`), cannot be written, or KMS fails.
-pub fn keygen(opts: &KeygenOptions<'_>) -> Result<KeygenOutput, SignError> {
+pub(crate) fn keygen(opts: &KeygenOptions<'_>) -> Result<KeygenOutput, SignError> {
     let io_err =
         |path: &Path, e: std::io::Error| SignError::File { path: path.display().to_string(), message: e.to_string() };
     std::fs::create_dir_all(opts.out).map_err(|e| io_err(opts.out, e))?;

@@ -33,7 +33,7 @@ use crate::time::{Period, Timestamp};
 
 /// What [`fetch`] did.
 #[derive(Debug, Clone, Default)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// The downloaded files, as build inputs.
     pub files: Vec<SourceFile>,
     /// Keys listed under the prefixes.
@@ -52,7 +52,7 @@ const DAY_MS: i64 = 86_400_000;
 const REPORT_DAYS_AFTER: i64 = 8;
 
 /// Whether a key can hold evidence for `period` (see the module docs).
-pub fn in_window(key: &str, period: Period) -> bool {
+pub(crate) fn in_window(key: &str, period: Period) -> bool {
     let from = period.start.millis() - DAY_MS;
     let to = period.end.millis() + REPORT_DAYS_AFTER * DAY_MS;
     let parts: Vec<&str> = key.split('/').collect();
@@ -110,7 +110,7 @@ fn s3_err(url: String, e: impl std::fmt::Display) -> SourceError {
 ///
 /// # Errors
 /// When listing or a download fails, or S3 returns other bytes than it announced.
-pub fn fetch(
+pub(crate) fn fetch(
     locations: &[S3Location],
     period: Period,
     dest: &Path,
