@@ -13,6 +13,7 @@ mod integration {
     pub mod findings;
     pub mod flaky_s3;
     pub mod ingest;
+    pub mod layers;
     pub mod logs;
     pub mod malformed;
     pub mod order;
