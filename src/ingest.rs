@@ -30,7 +30,7 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use crate::evidence::Record;
-pub use crate::evidence::kind::{ArtifactKind, Format, Sink};
+pub use crate::evidence::kind::{ArtifactKind, Format, Sink, VecSink};
 use crate::evidence::model::Provenance;
 use crate::evidence::table::Observed;
 use crate::time::Timestamp;
@@ -288,33 +288,6 @@ pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evide
     };
     let hint = &ctx.hint;
     observed.observe(prov, hint.observed_at, hint.account.as_deref(), hint.region.as_deref());
-}
-
-/// A sink that keeps everything, for the parsers' unit tests.
-#[cfg(test)]
-pub(crate) mod testing {
-    use super::{Record, Sink};
-
-    #[derive(Debug, Default)]
-    pub(crate) struct VecSink {
-        pub records: Vec<Record>,
-        pub errors: Vec<(String, String)>,
-    }
-
-    impl Sink for VecSink {
-        fn record(&mut self, record: Record) {
-            self.records.push(record);
-        }
-        fn error(&mut self, locator: String, message: String) {
-            self.errors.push((locator, message));
-        }
-    }
-
-    impl VecSink {
-        pub(crate) fn jobs(&self) -> Vec<&crate::evidence::model::Job> {
-            self.records.iter().filter_map(|r| if let Record::Job(j) = r { Some(j) } else { None }).collect()
-        }
-    }
 }
 
 #[cfg(test)]

@@ -740,6 +740,19 @@ pub fn pdf_string(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Signature fields with no optional entries and `reserve` bytes for the CMS.
+    fn bare_fields(reserve: usize) -> SignatureFields {
+        SignatureFields {
+            sub_filter: "ETSI.CAdES.detached",
+            signing_time: "D:20261001000000Z".into(),
+            name: None,
+            reason: None,
+            location: None,
+            contact_info: None,
+            reserve,
+        }
+    }
+
     /// A minimal one-page PDF with a classic xref, built with correct offsets.
     pub(crate) fn tiny_pdf() -> Vec<u8> {
         let objs = [
@@ -810,15 +823,7 @@ mod tests {
 
     #[test]
     fn oversized_signature_is_an_error() {
-        let fields = SignatureFields {
-            sub_filter: "ETSI.CAdES.detached",
-            signing_time: "D:20261001000000Z".into(),
-            name: None,
-            reason: None,
-            location: None,
-            contact_info: None,
-            reserve: 4,
-        };
+        let fields = bare_fields(4);
         let prepared = prepare_signature(&tiny_pdf(), &fields).unwrap();
         assert!(prepared.finish(&[0u8; 5]).is_err());
     }
@@ -907,15 +912,7 @@ mod tests {
 
     #[test]
     fn signing_near_the_last_object_number_is_an_error_not_a_wrap() {
-        let fields = SignatureFields {
-            sub_filter: "ETSI.CAdES.detached",
-            signing_time: "D:20261001000000Z".into(),
-            name: None,
-            reason: None,
-            location: None,
-            contact_info: None,
-            reserve: 8,
-        };
+        let fields = bare_fields(8);
         // /Size 4294967295: the widget and the signature would be objects 2^32 - 1 and 2^32.
         let big = String::from_utf8(tiny_pdf()).unwrap().replacen("/Size 4", "/Size 4294967295", 1);
         let e = prepare_signature(big.as_bytes(), &fields).unwrap_err();

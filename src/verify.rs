@@ -48,50 +48,58 @@ pub enum Status {
     Skip,
 }
 
-/// Every check `verify` knows; the string form is the stable name in reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CheckId {
-    /// `manifest.json` is there and readable.
-    Manifest,
-    /// Every listed file is there with its size and SHA-256.
-    Files,
-    /// Nothing besides listed and late files.
-    NoExtraFiles,
-    /// `SHA256SUMS` is consistent.
-    Sha256sums,
-    /// The manifest's CMS signature.
-    ManifestSignature,
-    /// The report's PAdES signature.
-    ReportSignature,
-    /// That signature covers the whole PDF.
-    ReportCoverage,
-    /// The signer chains to a trust anchor.
-    Trust,
-    /// In the bucket: the receipt's objects, and nothing else.
-    BucketObjects,
-    /// In the bucket: the versions the receipt names.
-    BucketVersions,
-    /// In the bucket: Object Lock retention.
-    BucketLock,
+/// Declares [`CheckId`] from rows of `Variant = "stable-name"` (with the row's doc), so a
+/// check's name, its place in report order and its variant are written once.
+macro_rules! verify_checks {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)+) => {
+        /// Every check `verify` knows; the string form is the stable name in reports.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum CheckId {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl CheckId {
+            /// Every check, in report order.
+            pub const ALL: &'static [CheckId] = &[$(CheckId::$variant),+];
+
+            /// The stable name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(CheckId::$variant => $name,)+
+                }
+            }
+        }
+    };
 }
 
-impl CheckId {
-    /// The stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::Manifest => "manifest",
-            CheckId::Files => "files",
-            CheckId::NoExtraFiles => "no-extra-files",
-            CheckId::Sha256sums => "sha256sums",
-            CheckId::ManifestSignature => "manifest-signature",
-            CheckId::ReportSignature => "report-signature",
-            CheckId::ReportCoverage => "report-coverage",
-            CheckId::Trust => "trust",
-            CheckId::BucketObjects => "bucket-objects",
-            CheckId::BucketVersions => "bucket-versions",
-            CheckId::BucketLock => "bucket-lock",
-        }
+verify_checks! {
+    /// `manifest.json` is there and readable.
+    Manifest = "manifest",
+    /// Every listed file is there with its size and SHA-256.
+    Files = "files",
+    /// Nothing besides listed and late files.
+    NoExtraFiles = "no-extra-files",
+    /// `SHA256SUMS` is consistent.
+    Sha256sums = "sha256sums",
+    /// The manifest's CMS signature.
+    ManifestSignature = "manifest-signature",
+    /// The report's PAdES signature.
+    ReportSignature = "report-signature",
+    /// That signature covers the whole PDF.
+    ReportCoverage = "report-coverage",
+    /// The signer chains to a trust anchor.
+    Trust = "trust",
+    /// In the bucket: the receipt's objects, and nothing else.
+    BucketObjects = "bucket-objects",
+    /// In the bucket: the versions the receipt names.
+    BucketVersions = "bucket-versions",
+    /// In the bucket: Object Lock retention.
+    BucketLock = "bucket-lock",
+}
+
+impl serde::Serialize for CheckId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -257,21 +265,7 @@ mod tests {
 
     #[test]
     fn check_names_are_the_serialised_names() {
-        use CheckId::*;
-        let all = [
-            Manifest,
-            Files,
-            NoExtraFiles,
-            Sha256sums,
-            ManifestSignature,
-            ReportSignature,
-            ReportCoverage,
-            Trust,
-            BucketObjects,
-            BucketVersions,
-            BucketLock,
-        ];
-        for id in all {
+        for &id in CheckId::ALL {
             assert_eq!(serde_json::to_value(id).unwrap(), id.as_str(), "{id:?}");
             assert_eq!(format!("{id:<5}|"), format!("{:<5}|", id.as_str()));
         }

@@ -90,76 +90,83 @@ fn strip(v: Value) -> Value {
     }
 }
 
+/// The members metric and composite alarms share (the SDK gives them no common type), merged
+/// with the kind's own members. The JSON maps keep keys sorted, so the order is irrelevant.
+macro_rules! alarm_json {
+    ($a:expr, $own:expr) => {{
+        let a = $a;
+        let mut common = json!({
+            "AlarmName": a.alarm_name(),
+            "AlarmArn": a.alarm_arn(),
+            "AlarmDescription": a.alarm_description(),
+            "AlarmConfigurationUpdatedTimestamp": time(a.alarm_configuration_updated_timestamp()),
+            "ActionsEnabled": a.actions_enabled(),
+            "OKActions": a.ok_actions(),
+            "AlarmActions": a.alarm_actions(),
+            "InsufficientDataActions": a.insufficient_data_actions(),
+            "StateValue": a.state_value().map(|s| s.as_str()),
+            "StateReason": a.state_reason(),
+            "StateReasonData": a.state_reason_data(),
+            "StateUpdatedTimestamp": time(a.state_updated_timestamp()),
+            "StateTransitionedTimestamp": time(a.state_transitioned_timestamp()),
+        });
+        if let (Value::Object(all), Value::Object(own)) = (&mut common, $own) {
+            all.extend(own);
+        }
+        strip(common)
+    }};
+}
+
 /// One `MetricAlarms` item.
 pub(crate) fn to_json(a: &MetricAlarm) -> Value {
-    strip(json!({
-        "AlarmName": a.alarm_name(),
-        "AlarmArn": a.alarm_arn(),
-        "AlarmDescription": a.alarm_description(),
-        "AlarmConfigurationUpdatedTimestamp": time(a.alarm_configuration_updated_timestamp()),
-        "ActionsEnabled": a.actions_enabled(),
-        "OKActions": a.ok_actions(),
-        "AlarmActions": a.alarm_actions(),
-        "InsufficientDataActions": a.insufficient_data_actions(),
-        "StateValue": a.state_value().map(|s| s.as_str()),
-        "StateReason": a.state_reason(),
-        "StateReasonData": a.state_reason_data(),
-        "StateUpdatedTimestamp": time(a.state_updated_timestamp()),
-        "StateTransitionedTimestamp": time(a.state_transitioned_timestamp()),
-        "MetricName": a.metric_name(),
-        "Namespace": a.namespace(),
-        "Statistic": a.statistic().map(|s| s.as_str()),
-        "ExtendedStatistic": a.extended_statistic(),
-        "Dimensions": dims(a.dimensions()),
-        "Period": a.period(),
-        "Unit": a.unit().map(|u| u.as_str()),
-        "EvaluationPeriods": a.evaluation_periods(),
-        "DatapointsToAlarm": a.datapoints_to_alarm(),
-        "Threshold": a.threshold(),
-        "ComparisonOperator": a.comparison_operator().map(|c| c.as_str()),
-        "TreatMissingData": a.treat_missing_data(),
-        "EvaluateLowSampleCountPercentile": a.evaluate_low_sample_count_percentile(),
-        "Metrics": Value::Array(a.metrics().iter().map(query).collect()),
-        "ThresholdMetricId": a.threshold_metric_id(),
-        "EvaluationState": a.evaluation_state().map(|s| s.as_str()),
-        "EvaluationInterval": a.evaluation_interval(),
-        "WarmUpConfiguration": a.warm_up_configuration().map(|w| json!({
-            "WarmUpPeriodDurationInMinutes": w.warm_up_period_duration_in_minutes(),
-            "OnlyStartEvaluatingAfterWarmUpPeriodEnds": w.only_start_evaluating_after_warm_up_period_ends(),
-        })),
-        "EvaluationCriteria": a.evaluation_criteria().and_then(|c| c.as_prom_ql_criteria().ok()).map(|p| json!({
-            "PromQLCriteria": {
-                "Query": p.query(),
-                "PendingPeriod": p.pending_period(),
-                "RecoveryPeriod": p.recovery_period(),
-            }
-        })),
-    }))
+    alarm_json!(
+        a,
+        json!({
+            "MetricName": a.metric_name(),
+            "Namespace": a.namespace(),
+            "Statistic": a.statistic().map(|s| s.as_str()),
+            "ExtendedStatistic": a.extended_statistic(),
+            "Dimensions": dims(a.dimensions()),
+            "Period": a.period(),
+            "Unit": a.unit().map(|u| u.as_str()),
+            "EvaluationPeriods": a.evaluation_periods(),
+            "DatapointsToAlarm": a.datapoints_to_alarm(),
+            "Threshold": a.threshold(),
+            "ComparisonOperator": a.comparison_operator().map(|c| c.as_str()),
+            "TreatMissingData": a.treat_missing_data(),
+            "EvaluateLowSampleCountPercentile": a.evaluate_low_sample_count_percentile(),
+            "Metrics": Value::Array(a.metrics().iter().map(query).collect()),
+            "ThresholdMetricId": a.threshold_metric_id(),
+            "EvaluationState": a.evaluation_state().map(|s| s.as_str()),
+            "EvaluationInterval": a.evaluation_interval(),
+            "WarmUpConfiguration": a.warm_up_configuration().map(|w| json!({
+                "WarmUpPeriodDurationInMinutes": w.warm_up_period_duration_in_minutes(),
+                "OnlyStartEvaluatingAfterWarmUpPeriodEnds": w.only_start_evaluating_after_warm_up_period_ends(),
+            })),
+            "EvaluationCriteria": a.evaluation_criteria().and_then(|c| c.as_prom_ql_criteria().ok()).map(|p| json!({
+                "PromQLCriteria": {
+                    "Query": p.query(),
+                    "PendingPeriod": p.pending_period(),
+                    "RecoveryPeriod": p.recovery_period(),
+                }
+            })),
+        })
+    )
 }
 
 /// One `CompositeAlarms` item.
 pub(crate) fn composite_to_json(a: &CompositeAlarm) -> Value {
-    strip(json!({
-        "AlarmName": a.alarm_name(),
-        "AlarmArn": a.alarm_arn(),
-        "AlarmDescription": a.alarm_description(),
-        "AlarmRule": a.alarm_rule(),
-        "AlarmConfigurationUpdatedTimestamp": time(a.alarm_configuration_updated_timestamp()),
-        "ActionsEnabled": a.actions_enabled(),
-        "OKActions": a.ok_actions(),
-        "AlarmActions": a.alarm_actions(),
-        "InsufficientDataActions": a.insufficient_data_actions(),
-        "StateValue": a.state_value().map(|s| s.as_str()),
-        "StateReason": a.state_reason(),
-        "StateReasonData": a.state_reason_data(),
-        "StateUpdatedTimestamp": time(a.state_updated_timestamp()),
-        "StateTransitionedTimestamp": time(a.state_transitioned_timestamp()),
-        "ActionsSuppressedBy": a.actions_suppressed_by().map(|s| s.as_str()),
-        "ActionsSuppressedReason": a.actions_suppressed_reason(),
-        "ActionsSuppressor": a.actions_suppressor(),
-        "ActionsSuppressorWaitPeriod": a.actions_suppressor_wait_period(),
-        "ActionsSuppressorExtensionPeriod": a.actions_suppressor_extension_period(),
-    }))
+    alarm_json!(
+        a,
+        json!({
+            "AlarmRule": a.alarm_rule(),
+            "ActionsSuppressedBy": a.actions_suppressed_by().map(|s| s.as_str()),
+            "ActionsSuppressedReason": a.actions_suppressed_reason(),
+            "ActionsSuppressor": a.actions_suppressor(),
+            "ActionsSuppressorWaitPeriod": a.actions_suppressor_wait_period(),
+            "ActionsSuppressorExtensionPeriod": a.actions_suppressor_extension_period(),
+        })
+    )
 }
 
 #[cfg(test)]

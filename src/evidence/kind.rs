@@ -14,6 +14,32 @@ pub trait Sink {
     fn error(&mut self, locator: String, message: String);
 }
 
+/// A sink that keeps everything in memory: for tests, and for tools that want the records of
+/// one artifact (never for a quarter, which is streamed).
+#[derive(Debug, Default)]
+pub struct VecSink {
+    /// Records in the order they were reported.
+    pub records: Vec<Record>,
+    /// `(locator, message)` per problem.
+    pub errors: Vec<(String, String)>,
+}
+
+impl Sink for VecSink {
+    fn record(&mut self, record: Record) {
+        self.records.push(record);
+    }
+    fn error(&mut self, locator: String, message: String) {
+        self.errors.push((locator, message));
+    }
+}
+
+impl VecSink {
+    /// The job records among them.
+    pub fn jobs(&self) -> Vec<&super::model::Job> {
+        self.records.iter().filter_map(|r| if let Record::Job(j) = r { Some(j) } else { None }).collect()
+    }
+}
+
 /// What an artifact turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[allow(missing_docs)]

@@ -599,7 +599,7 @@ impl<'de> Visitor<'de> for Field<'_, 'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::testing::VecSink;
+    use crate::evidence::VecSink;
 
     /// Parses from memory and from a reader; both must agree.
     fn parse_text(text: &str) -> VecSink {

@@ -270,7 +270,7 @@ fn fill<T: FieldSink + Default>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::testing::VecSink;
+    use crate::evidence::VecSink;
 
     fn parse_text(text: &str) -> VecSink {
         let mut sink = VecSink::default();

@@ -194,6 +194,26 @@ pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
+/// Creates the moto organization (if not there yet) and a member account `name`; its id.
+pub(crate) fn organization_member(conf: &aws_config::SdkConfig, name: &str) -> String {
+    rt().block_on(async {
+        let org = aws_sdk_organizations::Client::new(conf);
+        let _ = org
+            .create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await;
+        let created = org
+            .create_account()
+            .account_name(name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .expect("moto CreateAccount");
+        created.create_account_status().and_then(|s| s.account_id()).expect("account id").to_owned()
+    })
+}
+
 pub(crate) fn moto_conf() -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -457,22 +477,7 @@ fn collect_to_s3_is_idempotent_and_build_reads_it_back() {
 #[test]
 fn collect_assumes_a_role_in_each_organization_account() {
     let conf = moto_conf();
-    let member = rt().block_on(async {
-        let org = aws_sdk_organizations::Client::new(&conf);
-        let _ = org
-            .create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await;
-        let created = org
-            .create_account()
-            .account_name("payments-prod")
-            .email("payments-prod@example.com")
-            .send()
-            .await
-            .expect("moto CreateAccount");
-        created.create_account_status().and_then(|s| s.account_id()).expect("account id").to_owned()
-    });
+    let member = organization_member(&conf, "payments-prod");
     let replay = Replay::start(handler(Arc::new(AtomicUsize::new(0))));
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::Datelike as _;
 
-use super::collect::{ACCOUNT, aws_env, collect, files_under, moto_conf, rt};
+use super::collect::{ACCOUNT, aws_env, collect, files_under, moto_conf, organization_member};
 use super::replay::{Replay, Req, Resp};
 use super::util::{col, read_csv, run, stderr, stdout};
 
@@ -107,22 +107,7 @@ fn alarms(metric: &[Metric<'_>], composite: &[Composite<'_>]) -> Vec<u8> {
 #[test]
 fn organization_wide_listing_goes_only_to_list_backup_jobs_from_the_management_account() {
     let conf = moto_conf();
-    let member = rt().block_on(async {
-        let org = aws_sdk_organizations::Client::new(&conf);
-        let _ = org
-            .create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await;
-        let created = org
-            .create_account()
-            .account_name("ledger-prod")
-            .email("ledger-prod@example.com")
-            .send()
-            .await
-            .expect("moto CreateAccount");
-        created.create_account_status().and_then(|s| s.account_id()).expect("account id").to_owned()
-    });
+    let member = organization_member(&conf, "ledger-prod");
     let replay = Replay::start(|r: &Req, _| quiet(r).unwrap_or_else(|| unknown(r)));
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");

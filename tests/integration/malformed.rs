@@ -164,17 +164,7 @@ fn build_keeps_failed_artifacts_marks_the_package_partial_and_exits_2() {
     assert!(errors.len() >= failures);
 
     // With --allow-partial the same inputs exit 0.
-    let o = run(&[
-        "build",
-        "--input",
-        input.to_str().unwrap(),
-        "--period",
-        "2026-Q3",
-        "--out",
-        out.to_str().unwrap(),
-        "--force",
-        "--allow-partial",
-    ]);
+    let o = build_q3(&input, &out, &["--force", "--allow-partial"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 

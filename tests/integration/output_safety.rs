@@ -7,22 +7,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use super::util::{bin, fixture, read_csv, run, stderr};
+use super::util::{bin, build_q3, fixture, read_csv, run, stderr};
 
 fn build(input: &Path, out: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "build",
-        "--input",
-        input.to_str().unwrap(),
-        "--period",
-        "2026-Q3",
-        "--out",
-        out.to_str().unwrap(),
-        "--generated-at",
-        "2026-10-05T08:00:00Z",
-    ];
-    args.extend_from_slice(extra);
-    run(&args)
+    build_q3(input, out, &[&["--generated-at", "2026-10-05T08:00:00Z"], extra].concat())
 }
 
 /// Every entry below `dir` (folders as `/`-ended names, files with their bytes, links with

@@ -3,31 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dora_evidence::evidence::Record;
-use dora_evidence::evidence::model::Job;
-use dora_evidence::ingest::{self, ArtifactKind, Context, Format, Input, PathHint, Sink};
-
-/// Collects what a parser emits.
-#[derive(Debug, Default)]
-pub struct VecSink {
-    pub records: Vec<Record>,
-    pub errors: Vec<(String, String)>,
-}
-
-impl Sink for VecSink {
-    fn record(&mut self, record: Record) {
-        self.records.push(record);
-    }
-    fn error(&mut self, locator: String, message: String) {
-        self.errors.push((locator, message));
-    }
-}
-
-impl VecSink {
-    pub fn jobs(&self) -> Vec<&Job> {
-        self.records.iter().filter_map(|r| if let Record::Job(j) = r { Some(j) } else { None }).collect()
-    }
-}
+pub use dora_evidence::ingest::VecSink;
+use dora_evidence::ingest::{self, ArtifactKind, Context, Format, Input, PathHint};
 
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
