@@ -4,12 +4,12 @@
 //! a 403). The snapshots it writes are then built into a package: a job seen only through
 //! `collect` must reach evidence/backup_jobs.csv.
 
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::replay::{Replay, Req, Resp};
+pub(crate) use super::util::files_under;
 use super::util::{bin, build_q3, col, moto_endpoint, read_csv, stderr, stdout};
 
 pub(crate) const ACCOUNT: &str = "123456789012";
@@ -255,17 +255,6 @@ fn seed_moto() {
             .await
             .unwrap();
     });
-}
-
-pub(crate) fn files_under(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -19,22 +19,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::util::{build_q3, fixture, stderr};
+use super::util::{build_q3, files_under, fixture, stderr};
 
 /// (role, folder, files below it): the API snapshots, the report fixtures, and a few files of
 /// the sample quarter (a job report, a compliance report, the assessment zip, a note).
 fn sources() -> Vec<(&'static str, PathBuf, Vec<String>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let all = |dir: &Path| -> Vec<String> {
-        let mut v: Vec<String> = walkdir::WalkDir::new(dir)
-            .into_iter()
-            .map(Result::unwrap)
-            .filter(|e| e.file_type().is_file())
-            .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    };
+    let all = files_under;
     let samples = root.join("samples/input");
     let day = "Backup/crossaccount/eu-west-1/2026/08/03";
     let picks = vec![

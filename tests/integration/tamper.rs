@@ -3,14 +3,14 @@
 //! undone after its trial so all run on the same package.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use dora_evidence::sign::{Identity, KeySource, load_certificates, sign_detached};
 use dora_evidence::time::Timestamp;
 use dora_evidence::verify::{VerifyOptions, verify_dir};
 
 use super::sign::{keygen, sign_flags, small_input};
-use super::util::{build_q3, stderr};
+use super::util::{build_q3, files_under, stderr};
 
 const TRIALS: usize = 1200;
 
@@ -62,17 +62,6 @@ fn catchers(kind: &str) -> &'static [&'static str] {
     }
 }
 
-fn files(dir: &Path) -> Vec<String> {
-    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
-        .into_iter()
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
-        .collect();
-    out.sort();
-    out
-}
-
 #[test]
 fn every_tampering_is_detected_by_the_right_check() {
     let tmp = tempfile::tempdir().unwrap();
@@ -101,7 +90,7 @@ fn every_tampering_is_detected_by_the_right_check() {
 
     let pristine_p7s = std::fs::read(pkg.join("manifest.json.p7s")).unwrap();
     let pristine_pdf = std::fs::read(pkg.join("report.pdf")).unwrap();
-    let all = files(&pkg);
+    let all = files_under(&pkg);
     let mut by_kind: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
     for f in &all {
         by_kind.entry(kind(f)).or_default().push(f);

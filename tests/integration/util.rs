@@ -6,6 +6,18 @@ use std::process::{Command, Output};
 pub use dora_evidence::ingest::VecSink;
 use dora_evidence::ingest::{self, ArtifactKind, Context, Format, Input, PathHint};
 
+/// Every file below `dir`, as sorted relative paths.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 pub fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
 }
