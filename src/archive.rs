@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::package::layout::RECEIPT;
 pub use crate::package::receipt::{Receipt, ReceiptObject};
-use crate::package::{Manifest, layout};
+use crate::package::{FileEntry, Manifest, layout};
 
 use crate::s3::{LockMode, S3Location, S3Store, StoreError};
 use crate::verify::{VerifyOptions, verify_dir};
@@ -191,19 +191,18 @@ fn package_files(
         let path = path.to_path_buf();
         move |e: std::io::Error| ArchiveError::Io { path, message: e.to_string() }
     };
-    let mut entries: Vec<(String, u64, String)> =
-        manifest.files.iter().map(|f| (f.path.clone(), f.size, f.sha256.clone())).collect();
+    let mut entries = manifest.files.clone();
     for late in layout::late_names(|f| f.archived) {
         let local = dir.join(late);
         if local.is_file() {
-            let (size, sha) = crate::package::hash_file(&local).map_err(io(&local))?;
-            entries.push((late.to_owned(), size, sha));
+            let (size, sha256) = crate::package::hash_file(&local).map_err(io(&local))?;
+            entries.push(FileEntry { path: late.to_owned(), size, sha256 });
         }
     }
     entries.sort();
     entries
         .into_iter()
-        .map(|(path, size, sha256)| {
+        .map(|FileEntry { path, size, sha256 }| {
             let local = dir.join(&path);
             let checksum = if size >= part_size as u64 {
                 crate::s3::composite_checksum(&local, part_size).map_err(io(&local))?

@@ -479,7 +479,8 @@ fn emptiness(ev: &Evidence, a: &assess::Assessment, period: Period) -> Option<St
     })
 }
 
-fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
+/// Merged records per evidence table, as the summary and the manifest report them.
+fn record_counts(ev: &Evidence) -> Vec<(&'static str, u64)> {
     let mut counts: Vec<(&'static str, u64)> = ev.bulk_counts().to_vec();
     counts.extend([
         ("vaults", ev.vaults.len() as u64),
@@ -491,6 +492,11 @@ fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
         ("assessment_reports", ev.assessment_reports.len() as u64),
         ("conflicts", ev.conflicts.len() as u64),
     ]);
+    counts
+}
+
+fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
+    let counts = record_counts(ev);
     BuildSummary {
         out,
         artifacts: ev.artifacts.len(),
@@ -571,7 +577,7 @@ fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skip
             failed: status("failed"),
             unclassified: status("unclassified"),
         },
-        records: summarise(ev, opts.out.clone(), 0).counts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        records: record_counts(ev).into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         parse_errors: ev.errors.len() as u64,
         signature: opts.signing.as_ref().map(|s| SignatureDecl {
             manifest: format!("{} (detached CMS, DER)", layout::MANIFEST_SIGNATURE),

@@ -498,10 +498,7 @@ fn inspect(out: &Path, force: bool) -> Result<OutState, OutputError> {
     }
 }
 
-fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
-}
+use layout::relative_path as relative;
 
 /// The first entry of `dir` that is neither a regular file in `known` nor a folder on the way
 /// to one (symbolic links are never followed, and never part of a package).

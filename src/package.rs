@@ -48,25 +48,25 @@ pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Eviden
     format!("dora-{}-{}", period.to_ascii_lowercase(), &hex::encode(h.finalize())[..12])
 }
 
-/// Every regular file under `dir` as (relative path with `/`, size, SHA-256), sorted by path.
+/// Every regular file under `dir` with its size and SHA-256, sorted by path.
 /// Stored artifacts are named by their digest, so they are not read again.
 ///
 /// # Errors
 /// On read errors.
-pub fn list_files(dir: &Path) -> io::Result<Vec<(String, u64, String)>> {
+pub fn list_files(dir: &Path) -> io::Result<Vec<FileEntry>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(io::Error::other)?;
         if !entry.file_type().is_file() {
             continue;
         }
-        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-        let (size, sha) = match rel.strip_prefix("artifacts/sha256/") {
+        let path = layout::relative_path(dir, entry.path());
+        let stored = path.strip_prefix(layout::ARTIFACTS_DIR).and_then(|p| p.strip_prefix("/sha256/"));
+        let (size, sha256) = match stored {
             Some(hex) => (entry.metadata().map_err(io::Error::other)?.len(), hex.to_owned()),
             None => hash_file(entry.path())?,
         };
-        files.push((rel, size, sha));
+        files.push(FileEntry { path, size, sha256 });
     }
     files.sort();
     Ok(files)
@@ -99,11 +99,8 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
 /// # Errors
 /// On read or write errors.
 pub fn write_manifest(dir: &Path, header: &Manifest) -> io::Result<(String, Vec<FileEntry>)> {
-    let files: Vec<FileEntry> = list_files(dir)?
-        .into_iter()
-        .filter(|(path, _, _)| !layout::is_late(path))
-        .map(|(path, size, sha256)| FileEntry { path, size, sha256 })
-        .collect();
+    let mut files = list_files(dir)?;
+    files.retain(|f| !layout::is_late(&f.path));
     let manifest = Manifest { files, ..header.clone() };
     let bytes = manifest.to_bytes().map_err(io::Error::other)?;
     fs::write(dir.join(layout::MANIFEST), &bytes)?;

@@ -118,8 +118,7 @@ pub fn list_files(inputs: &[PathBuf]) -> Result<Listing, SourceError> {
             if !entry.file_type().is_file() {
                 continue;
             }
-            let rel = entry.path().strip_prefix(input).unwrap_or(entry.path());
-            let relative = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let relative = crate::package::layout::relative_path(input, entry.path());
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             files.push(SourceFile {
                 origin: display(entry.path()),

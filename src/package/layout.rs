@@ -30,6 +30,13 @@ pub const EVIDENCE_DIR: &str = "evidence";
 /// Folder of the raw artifacts, each named by its SHA-256 below `sha256/`.
 pub const ARTIFACTS_DIR: &str = "artifacts";
 
+/// `path` below `root` as `/`-separated text: how a package (and an artifact's origin below
+/// an input folder) names a file on every platform.
+pub fn relative_path(root: &std::path::Path, path: &std::path::Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
 /// A file written after (or about) the manifest, so not listed in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LateFile {

@@ -314,9 +314,7 @@ fn list_dir(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
         if entry.file_type().is_dir() {
             continue;
         }
-        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-        out.push((rel, entry.file_type().is_file()));
+        out.push((layout::relative_path(dir, entry.path()), entry.file_type().is_file()));
     }
     Ok(out)
 }
