@@ -211,27 +211,33 @@ impl Timing {
     }
 }
 
-/// A backup job (a composite stack backup is a parent job and one child job per resource).
+/// What every job has, whatever its type.
 #[derive(Clone, Debug)]
-pub(crate) struct Backup {
+pub(crate) struct JobCore {
     /// Job id (printed upper-case).
     pub(crate) id: u128,
-    /// The resource backed up (index into the model's resources).
+    /// The resource backed up, copied or restored (index into the model's resources).
     pub(crate) res: u32,
     /// Created, started, ended, final state.
     pub(crate) time: Timing,
     /// Why it ended that way.
     pub(crate) msg: Msg,
-    /// Bytes backed up (0 unless completed).
+    /// Bytes backed up or copied (0 unless completed), or restored.
     pub(crate) size: u64,
+    /// The scenario it plays, if any.
+    pub(crate) scenario: Option<Scenario>,
+}
+
+/// A backup job (a composite stack backup is a parent job and one child job per resource).
+#[derive(Clone, Debug)]
+pub(crate) struct Backup {
+    pub(crate) core: JobCore,
     /// Id of the recovery point it creates.
     pub(crate) rp: u128,
     /// A composite job whose children do the work.
     pub(crate) is_parent: bool,
     /// The parent job of a child job.
     pub(crate) parent: Option<u128>,
-    /// The scenario it plays, if any.
-    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -242,17 +248,12 @@ pub(crate) enum Dest {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Copy {
-    pub(crate) id: u128,
-    pub(crate) res: u32,
+    pub(crate) core: JobCore,
     pub(crate) backup_id: u128,
     pub(crate) src_rp: u128,
     pub(crate) dest: Dest,
     pub(crate) dest_vault: usize,
     pub(crate) dest_rp: u128,
-    pub(crate) time: Timing,
-    pub(crate) msg: Msg,
-    pub(crate) size: u64,
-    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -284,17 +285,12 @@ pub(crate) struct Test {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Restore {
-    pub(crate) id: u128,
-    pub(crate) res: u32,
-    pub(crate) time: Timing,
-    pub(crate) msg: Msg,
-    pub(crate) size: u64,
+    pub(crate) core: JobCore,
     /// The recovery point restored: its backup job's rp id and completion time.
     pub(crate) rp: u128,
     pub(crate) rp_created: i64,
     pub(crate) created_resource: u128,
     pub(crate) test: Option<Test>,
-    pub(crate) scenario: Option<Scenario>,
 }
 
 #[derive(Clone, Debug)]
@@ -305,12 +301,16 @@ pub(crate) enum Job {
 }
 
 impl Job {
-    pub(crate) fn time(&self) -> &Timing {
+    pub(crate) fn core(&self) -> &JobCore {
         match self {
-            Job::Backup(b) => &b.time,
-            Job::Copy(c) => &c.time,
-            Job::Restore(r) => &r.time,
+            Job::Backup(b) => &b.core,
+            Job::Copy(c) => &c.core,
+            Job::Restore(r) => &r.core,
         }
+    }
+
+    pub(crate) fn time(&self) -> &Timing {
+        &self.core().time
     }
 }
 
@@ -338,7 +338,7 @@ pub(crate) fn backups(m: &Model, r: u32, day: i64, out: &mut Vec<Job>) {
     }
     let b = one_backup(m, r, created, day, None, &mut rng);
     // Completed backups are copied: daily to the other Region, on Sundays to the central vault.
-    let completed = b.time.state == State::Completed;
+    let completed = b.core.time.state == State::Completed;
     let copies = [
         plan.copy_region_vault.map(|v| (Dest::CrossRegion, v)),
         plan.copy_account_vault.filter(|_| weekday(day) == 0).map(|v| (Dest::CrossAccount, v)),
@@ -401,15 +401,10 @@ fn one_backup(m: &Model, r: u32, created: i64, day: i64, parent: Option<u128>, r
         }
     };
     Backup {
-        id,
-        res: r,
-        time: Timing { created, started, end, state },
-        msg,
-        size,
+        core: JobCore { id, res: r, time: Timing { created, started, end, state }, msg, size, scenario },
         rp,
         is_parent: false,
         parent,
-        scenario,
     }
 }
 
@@ -423,37 +418,39 @@ fn stack_jobs(m: &Model, r: u32, created: i64, day: i64, rng: &mut Rng, out: &mu
         .iter()
         .map(|&c| one_backup(m, c, created + jitter(rng, 5_000, 40_000), day, Some(id), rng))
         .collect();
-    let done: Vec<&Backup> = children.iter().filter(|c| c.time.state == State::Completed).collect();
-    let last_child_end = children.iter().map(|c| c.time.end).fold(created, i64::max);
+    let done: Vec<&Backup> = children.iter().filter(|c| c.core.time.state == State::Completed).collect();
+    let last_child_end = children.iter().map(|c| c.core.time.end).fold(created, i64::max);
     let state = match done.len() {
         n if n == children.len() => State::Completed,
         0 => State::Failed,
         _ => State::Partial,
     };
-    let failed_child = children.iter().any(|c| c.scenario == Some(Scenario::ParentPartial));
+    let failed_child = children.iter().any(|c| c.core.scenario == Some(Scenario::ParentPartial));
     out.push(Job::Backup(Backup {
-        id,
-        res: r,
-        time: Timing {
-            created,
-            started: Some(created + 5_000),
-            end: last_child_end + jitter(rng, 30_000, 90_000),
-            state,
+        core: JobCore {
+            id,
+            res: r,
+            time: Timing {
+                created,
+                started: Some(created + 5_000),
+                end: last_child_end + jitter(rng, 30_000, 90_000),
+                state,
+            },
+            msg: if done.len() < children.len() { Msg::ChildFailed } else { Msg::None },
+            size: done.iter().map(|c| c.core.size).sum(),
+            scenario: failed_child.then_some(Scenario::ParentPartial),
         },
-        msg: if done.len() < children.len() { Msg::ChildFailed } else { Msg::None },
-        size: done.iter().map(|c| c.size).sum(),
         rp,
         is_parent: true,
         parent: None,
-        scenario: failed_child.then_some(Scenario::ParentPartial),
     }));
     out.extend(children.into_iter().map(Job::Backup));
 }
 
 /// The copy of completed backup `b` of `res` to `dest_vault`.
 fn copy_job(res: &Resource, b: &Backup, dest: Dest, dest_vault: usize, day: i64, rng: &mut Rng) -> Copy {
-    let size = b.size;
-    let created = b.time.end + jitter(rng, 40_000, 5 * MIN);
+    let size = b.core.size;
+    let created = b.core.time.end + jitter(rng, 40_000, 5 * MIN);
     let started = created + jitter(rng, 5_000, 60_000);
     let minutes = (5.0 + size as f64 / 1_073_741_824.0 / 25.0).min(110.0) * (0.8 + 0.5 * rng.f64());
     let mut state = State::Completed;
@@ -471,17 +468,19 @@ fn copy_job(res: &Resource, b: &Backup, dest: Dest, dest_vault: usize, day: i64,
         started + jitter(rng, 20_000, 3 * MIN)
     };
     Copy {
-        id: u128_of(rng),
-        res: b.res,
-        backup_id: b.id,
+        core: JobCore {
+            id: u128_of(rng),
+            res: b.core.res,
+            time: Timing { created, started: Some(started), end, state },
+            msg,
+            size: if state == State::Completed { size } else { 0 },
+            scenario,
+        },
+        backup_id: b.core.id,
         src_rp: b.rp,
         dest,
         dest_vault,
         dest_rp: u128_of(rng),
-        time: Timing { created, started: Some(started), end, state },
-        msg,
-        size: if state == State::Completed { size } else { 0 },
-        scenario,
     }
 }
 
@@ -494,12 +493,12 @@ fn latest_recovery_point(m: &Model, r: u32, t: i64, scratch: &mut Vec<Job>) -> O
         backups(m, r, d, scratch);
         for j in scratch.iter() {
             if let Job::Backup(b) = j
-                && b.res == r
-                && b.time.state == State::Completed
-                && b.time.end < t
-                && best.is_none_or(|(_, e)| b.time.end > e)
+                && b.core.res == r
+                && b.core.time.state == State::Completed
+                && b.core.time.end < t
+                && best.is_none_or(|(_, e)| b.core.time.end > e)
             {
-                best = Some((b.rp, b.time.end));
+                best = Some((b.rp, b.core.time.end));
             }
         }
     }
@@ -604,16 +603,18 @@ fn test_job(m: &Model, p: usize, r: u32, created: i64, rp: u128, rp_created: i64
         (start, start + jitter(rng, 4 * MIN, 20 * MIN))
     });
     Restore {
-        id: u128_of(rng),
-        res: r,
-        time: Timing { created, started: Some(started), end, state },
-        msg,
-        size: res.size_bytes,
+        core: JobCore {
+            id: u128_of(rng),
+            res: r,
+            time: Timing { created, started: Some(started), end, state },
+            msg,
+            size: res.size_bytes,
+            scenario,
+        },
         rp,
         rp_created,
         created_resource: u128_of(rng),
         test: Some(Test { plan: p, validation, deletion }),
-        scenario,
     }
 }
 
@@ -638,21 +639,23 @@ pub(crate) fn adhoc_restores(m: &Model, r: u32, day: i64, out: &mut Vec<Job>) {
     let end =
         if failed { started + jitter(&mut rng, 3 * MIN, 15 * MIN) } else { started + (minutes * 60_000.0) as i64 };
     out.push(Job::Restore(Restore {
-        id: u128_of(&mut rng),
-        res: r,
-        time: Timing {
-            created,
-            started: Some(started),
-            end,
-            state: if failed { State::Failed } else { State::Completed },
+        core: JobCore {
+            id: u128_of(&mut rng),
+            res: r,
+            time: Timing {
+                created,
+                started: Some(started),
+                end,
+                state: if failed { State::Failed } else { State::Completed },
+            },
+            msg: if failed { Msg::RestoreCapacity } else { Msg::None },
+            size: res.size_bytes,
+            scenario: forced.then_some(Scenario::AdhocRestore),
         },
-        msg: if failed { Msg::RestoreCapacity } else { Msg::None },
-        size: res.size_bytes,
         rp,
         rp_created,
         created_resource: u128_of(&mut rng),
         test: None,
-        scenario: forced.then_some(Scenario::AdhocRestore),
     }));
 }
 

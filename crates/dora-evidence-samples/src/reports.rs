@@ -426,12 +426,9 @@ enum RowKind<'a> {
 
 impl<'a> Row<'a> {
     pub(crate) fn new(m: &'a Model, job: &'a Job, seen: Seen, period: &'a [String; 3]) -> Row<'a> {
-        let (res_ix, time) = match job {
-            Job::Backup(b) => (b.res, &b.time),
-            Job::Copy(c) => (c.res, &c.time),
-            Job::Restore(r) => (r.res, &r.time),
-        };
-        let res = &m.resources[res_ix as usize];
+        let core = job.core();
+        let time = &core.time;
+        let res = &m.resources[core.res as usize];
         let vault_ix = m.vault_of(res);
         let c = Common {
             period,
@@ -446,7 +443,7 @@ impl<'a> Row<'a> {
             c,
             kind: RowKind::Restore,
             time,
-            id: String::new(),
+            id: guid(core.id, true),
             run_time: seen.run_time(time),
             msg: None,
             rp: None,
@@ -454,46 +451,41 @@ impl<'a> Row<'a> {
             parent: None,
             role: String::new(),
             percent: String::new(),
-            size: 0,
+            size: core.size as i64,
             seen,
         };
-        let msg = match job {
+        match job {
             Job::Backup(b) => {
                 row.kind = RowKind::Backup(b);
-                row.id = guid(b.id, true);
-                if b.time.state == State::Completed || !finished {
+                if time.state == State::Completed || !finished {
                     row.rp =
                         Some(if b.is_parent { composite_rp_arn(res, b.rp) } else { m.rp_arn(res, b.rp, vault_ix) });
                 }
                 row.parent = b.parent.map(|p| guid(p, true));
                 row.role = m.backup_role(res);
-                row.size = if finished { b.size as i64 } else { 0 };
-                b.msg
+                // Copies and restores show their size at once; a backup only when it ends.
+                if !finished {
+                    row.size = 0;
+                }
             }
             Job::Copy(cp) => {
                 row.kind = RowKind::Copy(&m.vaults[cp.dest_vault]);
-                row.id = guid(cp.id, true);
                 row.rp = Some(m.rp_arn(res, cp.src_rp, vault_ix));
-                if finished && cp.time.state == State::Completed {
+                if finished && time.state == State::Completed {
                     row.dest_rp = Some(m.rp_arn(res, cp.dest_rp, cp.dest_vault));
                 }
                 row.role = m.backup_role(res);
-                row.size = cp.size as i64;
-                cp.msg
             }
             Job::Restore(r) => {
-                row.id = guid(r.id, true);
                 row.rp = Some(m.rp_arn(res, r.rp, vault_ix));
                 row.role = r
                     .test
                     .map_or_else(|| m.default_role[res.account].clone(), |t| m.restore_plans[t.plan].iam_role.clone());
                 row.percent = format!("{:.2}%", row.seen.percent(time));
-                row.size = r.size as i64;
-                r.msg
             }
-        };
+        }
         if finished {
-            row.msg = msg.text(m, res);
+            row.msg = core.msg.text(m, res);
         }
         row
     }

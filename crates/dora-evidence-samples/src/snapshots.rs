@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::jobs::{Backup, Copy, Dest, Job, Msg, Restore, State, Timing, Validation, jobs_of_day};
+use super::jobs::{Backup, Copy, Dest, Job, JobCore, Restore, State, Validation, jobs_of_day};
 use super::model::{ACCOUNTS, FIRST_DAY, Kind, Lock, Model, REGIONS, Resource, Tier, Vault};
 use super::out::{DAY, HOUR, MIN, Out, Sink, Ts, TsStyle, guid, mix, ts};
 use super::reports::{Seen, composite_rp_arn};
@@ -253,28 +253,28 @@ impl Snap<'_> {
         }
     }
 
-    /// How far job `t` of `res` got at the snapshot (`seen`), and why it ended if it did.
-    fn progress<'b>(&self, t: &Timing, seen: &Seen, msg: Msg, res: &'b Resource) -> Progress<'b> {
+    /// How far `job` of `res` got at the snapshot (`seen`), and why it ended if it did.
+    fn progress<'b>(&self, job: &JobCore, seen: &Seen, res: &'b Resource) -> Progress<'b> {
         Progress {
             resource_arn: &res.arn,
-            creation_date: self.ts(t.created),
+            creation_date: self.ts(job.time.created),
             completion_date: seen.end.map(|e| self.ts(e)),
             state: seen.state.as_str(),
-            status_message: if seen.end.is_some() { msg.text(self.m, res) } else { None },
+            status_message: if seen.end.is_some() { job.msg.text(self.m, res) } else { None },
         }
     }
 
     fn backup_item<'b>(&'b self, b: &Backup, res: &'b Resource, vault: &'b Vault) -> ApiBackupJob<'b> {
         let m = self.m;
-        let seen = Seen::of(&b.time, self.at, State::Created);
+        let seen = Seen::of(&b.core.time, self.at, State::Created);
         let done = seen.end.is_some();
-        let completed = done && b.time.state == State::Completed;
+        let completed = done && b.core.time.state == State::Completed;
         let rp = if b.is_parent { composite_rp_arn(res, b.rp) } else { m.rp_arn(res, b.rp, m.vault_of(res)) };
         let plan = &m.plans[res.plan.unwrap_or(0)];
-        let size = if done { b.size } else { (b.size as f64 * seen.percent(&b.time) / 100.0) as u64 };
+        let size = if done { b.core.size } else { (b.core.size as f64 * seen.percent(&b.core.time) / 100.0) as u64 };
         ApiBackupJob {
             account_id: ACCOUNTS[res.account].id,
-            backup_job_id: guid(b.id, true),
+            backup_job_id: guid(b.core.id, true),
             backup_vault_name: &vault.name,
             backup_vault_arn: &vault.arn,
             vault_type: "BACKUP_VAULT",
@@ -283,13 +283,13 @@ impl Snap<'_> {
             recovery_point_lifecycle: (!self.legacy).then(|| self.lifecycle(res)),
             encryption_key_arn: (res.encrypted && !self.legacy).then_some(vault.key_arn.as_str()),
             is_encrypted: (!self.legacy).then_some(res.encrypted),
-            progress: self.progress(&b.time, &seen, b.msg, res),
-            percent_done: format!("{:.1}", seen.percent(&b.time)),
+            progress: self.progress(&b.core, &seen, res),
+            percent_done: format!("{:.1}", seen.percent(&b.core.time)),
             backup_size_in_bytes: size,
             iam_role_arn: m.backup_role(res),
             created_by: self.created_by(res),
-            expected_completion_date: self.ts(b.time.created + (res.backup_min * 1.2) as i64 * MIN),
-            start_by: self.ts(b.time.created + plan.start_window_min * MIN),
+            expected_completion_date: self.ts(b.core.time.created + (res.backup_min * 1.2) as i64 * MIN),
+            start_by: self.ts(b.core.time.created + plan.start_window_min * MIN),
             resource_type: res.kind.label(),
             bytes_transferred: size,
             backup_options: res.windows.then_some(WindowsVss { windows_vss: "enabled" }),
@@ -297,47 +297,47 @@ impl Snap<'_> {
             parent_job_id: b.parent.map(|p| guid(p, true)),
             is_parent: b.is_parent,
             resource_name: &res.name,
-            initiation_date: self.ts(b.time.created),
-            message_category: if done { b.msg.category(b.time.state) } else { None },
+            initiation_date: self.ts(b.core.time.created),
+            message_category: if done { b.core.msg.category(b.core.time.state) } else { None },
         }
     }
 
     fn copy_item<'b>(&'b self, c: &Copy, res: &'b Resource) -> ApiCopyJob<'b> {
         let m = self.m;
-        let seen = Seen::of(&c.time, self.at, State::Created);
+        let seen = Seen::of(&c.core.time, self.at, State::Created);
         let done = seen.end.is_some();
         let src = m.vault_of(res);
         let dest = &m.vaults[c.dest_vault];
         ApiCopyJob {
             account_id: ACCOUNTS[res.account].id,
-            copy_job_id: guid(c.id, true),
+            copy_job_id: guid(c.core.id, true),
             source_backup_vault_arn: &m.vaults[src].arn,
             source_recovery_point_arn: m.rp_arn(res, c.src_rp, src),
             destination_backup_vault_arn: &dest.arn,
             destination_vault_type: "BACKUP_VAULT",
             destination_vault_lock_state: (!self.legacy).then_some(dest.lock_status()),
-            destination_recovery_point_arn: (done && c.time.state == State::Completed)
+            destination_recovery_point_arn: (done && c.core.time.state == State::Completed)
                 .then(|| m.rp_arn(res, c.dest_rp, c.dest_vault)),
             destination_encryption_key_arn: (res.encrypted && !self.legacy).then_some(dest.key_arn.as_str()),
             destination_recovery_point_lifecycle: (!self.legacy).then(|| self.lifecycle(res)),
-            progress: self.progress(&c.time, &seen, c.msg, res),
-            backup_size_in_bytes: c.size,
+            progress: self.progress(&c.core, &seen, res),
+            backup_size_in_bytes: c.core.size,
             iam_role_arn: m.backup_role(res),
             created_by: self.created_by(res),
             created_by_backup_job_id: guid(c.backup_id, true),
             resource_type: res.kind.label(),
             is_parent: false,
             resource_name: &res.name,
-            message_category: if done { c.msg.category(c.time.state) } else { None },
+            message_category: if done { c.core.msg.category(c.core.time.state) } else { None },
         }
     }
 
     fn restore_item<'b>(&'b self, r: &Restore, res: &'b Resource) -> ApiRestoreJob<'b> {
         let m = self.m;
         let at = self.at;
-        let seen = Seen::of(&r.time, at, State::Pending);
+        let seen = Seen::of(&r.core.time, at, State::Pending);
         let done = seen.end.is_some();
-        let completed = done && r.time.state == State::Completed;
+        let completed = done && r.core.time.state == State::Completed;
         let vault = m.vault_of(res);
         let plan = r.test.map(|t| &m.restore_plans[t.plan]);
         let validation = r.test.and_then(|t| t.validation).filter(|_| completed).map(|(v, when)| {
@@ -356,16 +356,16 @@ impl Snap<'_> {
         });
         ApiRestoreJob {
             account_id: ACCOUNTS[res.account].id,
-            restore_job_id: guid(r.id, true),
+            restore_job_id: guid(r.core.id, true),
             recovery_point_arn: m.rp_arn(res, r.rp, vault),
             source_resource_arn: &res.arn,
             backup_vault_arn: &m.vaults[vault].arn,
-            creation_date: self.ts(r.time.created),
+            creation_date: self.ts(r.core.time.created),
             completion_date: seen.end.map(|e| self.ts(e)),
             status: seen.state.as_str(),
-            status_message: if done { r.msg.text(m, res) } else { None },
-            percent_done: format!("{:.2}%", seen.percent(&r.time)),
-            backup_size_in_bytes: r.size,
+            status_message: if done { r.core.msg.text(m, res) } else { None },
+            percent_done: format!("{:.2}%", seen.percent(&r.core.time)),
+            backup_size_in_bytes: r.core.size,
             iam_role_arn: plan.map_or(&m.default_role[res.account], |p| &p.iam_role),
             expected_completion_time_minutes: res.restore_min.round() as i64,
             created_resource_arn: completed.then(|| m.restored_arn(res, r.created_resource, r.test.is_some())),
@@ -442,14 +442,11 @@ fn write_jobs(s: &Snap<'_>, out: &mut Out, buf: &mut Vec<Job>) -> io::Result<()>
             if t.created < from || t.created >= s.at {
                 continue;
             }
+            let res = &m.resources[job.core().res as usize];
             match job {
-                Job::Backup(b) => {
-                    let res = &m.resources[b.res as usize];
-                    let vault = &m.vaults[m.vault_of(res)];
-                    backups.item(&s.backup_item(b, res, vault))?;
-                }
-                Job::Copy(c) => copies.item(&s.copy_item(c, &m.resources[c.res as usize]))?,
-                Job::Restore(r) => restores.item(&s.restore_item(r, &m.resources[r.res as usize]))?,
+                Job::Backup(b) => backups.item(&s.backup_item(b, res, &m.vaults[m.vault_of(res)]))?,
+                Job::Copy(c) => copies.item(&s.copy_item(c, res))?,
+                Job::Restore(r) => restores.item(&s.restore_item(r, res))?,
             }
             out.job_rows += 1;
         }
@@ -920,20 +917,18 @@ fn write_recovery_points(s: &Snap<'_>, out: &mut Out, buf: &mut Vec<Job>) -> io:
                 super::jobs::backups(m, r, d, buf);
             }
             for job in buf.iter() {
-                let (res_ix, rp, t, size, source) = match job {
-                    Job::Backup(b) if m.vault_of(&m.resources[b.res as usize]) == gold => {
-                        (b.res, b.rp, &b.time, b.size, None)
-                    }
+                let JobCore { res, time: t, size, .. } = job.core();
+                let res = &m.resources[*res as usize];
+                let (rp, source) = match job {
+                    Job::Backup(b) if m.vault_of(res) == gold => (b.rp, None),
                     Job::Copy(c) if c.dest == Dest::CrossRegion && c.dest_vault == gold => {
-                        let res = &m.resources[c.res as usize];
-                        (c.res, c.dest_rp, &c.time, c.size, Some(m.vaults[m.vault_of(res)].arn.as_str()))
+                        (c.dest_rp, Some(m.vaults[m.vault_of(res)].arn.as_str()))
                     }
                     _ => continue,
                 };
                 if t.state != State::Completed || t.created < from || t.end > s.at {
                     continue;
                 }
-                let res = &m.resources[res_ix as usize];
                 let plan = &m.plans[res.plan.unwrap_or(0)];
                 list.item(&RecoveryPoint {
                     recovery_point_arn: m.rp_arn(res, rp, gold),
@@ -947,7 +942,7 @@ fn write_recovery_points(s: &Snap<'_>, out: &mut Out, buf: &mut Vec<Job>) -> io:
                     status: "COMPLETED",
                     creation_date: s.ts(t.created),
                     completion_date: s.ts(t.end),
-                    backup_size_in_bytes: size,
+                    backup_size_in_bytes: *size,
                     calculated_lifecycle: CalculatedLifecycle {
                         delete_at: s.ts(t.created + i64::from(plan.delete_after_days) * DAY),
                     },

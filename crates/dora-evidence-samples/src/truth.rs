@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::jobs::{Backup, Copy, Dest, Job, Restore, Scenario, State, Timing, Validation};
+use super::jobs::{Backup, Copy, Dest, Job, Restore, State, Timing, Validation};
 use super::model::{ACCOUNTS, Kind, Lock, Model, PERIOD_END, PERIOD_START, REGIONS};
 use super::out::{DAY, HOUR, MIN, TsStyle, guid, ts};
 use super::reports::{REPORT_HOUR, Template, Variant};
@@ -234,10 +234,10 @@ impl Truth {
         };
         if t.state == State::Completed {
             if seen_running_in_report(t) {
-                self.running_then_completed_reports[kind].add(job_id(job));
+                self.running_then_completed_reports[kind].add(job.core().id);
             }
             if seen_running_in_snapshot(t) {
-                self.running_then_completed_snapshots[kind].add(job_id(job));
+                self.running_then_completed_snapshots[kind].add(job.core().id);
             }
         }
         match job {
@@ -245,14 +245,14 @@ impl Truth {
             Job::Copy(c) => self.add_copy(c, in_period),
             Job::Restore(r) => self.add_restore(r, in_period),
         }
-        if let Some(sc) = scenario_of(job) {
+        if let Some(sc) = job.core().scenario {
             self.scenarios.entry(sc.key()).or_default().push(describe(m, job));
         }
     }
 
     /// Counts a backup job: states, parents and children, and its resource's completions.
     fn add_backup(&mut self, m: &Model, b: &Backup, in_period: bool) {
-        let t = &b.time;
+        let t = &b.core.time;
         self.backups_all.add(t.state);
         // v2: a parent is flagged, or named by another job as its parent. The model's
         // parents are exactly the jobs its children name; count those no file flags.
@@ -272,7 +272,7 @@ impl Truth {
                 self.parents_period += 1;
             } else {
                 self.backups_period_counted.add(t.state);
-                if t.state == State::Completed && b.msg != super::jobs::Msg::None {
+                if t.state == State::Completed && b.core.msg != super::jobs::Msg::None {
                     self.completed_with_message_period += 1;
                 }
             }
@@ -281,19 +281,19 @@ impl Truth {
             }
         }
         if t.state == State::Completed && !parent {
-            let s = &mut self.res[b.res as usize];
+            let s = &mut self.res[b.core.res as usize];
             s.recent[s.recent_next] = t.end;
             s.recent_next = (s.recent_next + 1) % s.recent.len();
             if in_period {
                 s.completed_in_period += 1;
             }
-            s.add_completion(t, b.id);
+            s.add_completion(t, b.core.id);
         }
     }
 
     /// Counts a copy job.
     fn add_copy(&mut self, c: &Copy, in_period: bool) {
-        let t = &c.time;
+        let t = &c.core.time;
         self.copies_all.add(t.state);
         if in_period {
             self.copies_period.add(t.state);
@@ -303,7 +303,7 @@ impl Truth {
 
     /// Counts a restore job and, for a restore test, its validation, duration and resource.
     fn add_restore(&mut self, r: &Restore, in_period: bool) {
-        let t = &r.time;
+        let t = &r.core.time;
         self.restores_all.add(t.state);
         if in_period {
             self.restores_period.add(t.state);
@@ -312,13 +312,13 @@ impl Truth {
             self.tests_all += 1;
             let minutes = (t.end - t.created) as f64 / MIN as f64;
             if t.state == State::Completed {
-                let s = &mut self.res[r.res as usize];
+                let s = &mut self.res[r.core.res as usize];
                 s.recent_tests[s.recent_tests_next] = (t.end, minutes);
                 s.recent_tests_next = (s.recent_tests_next + 1) % s.recent_tests.len();
                 if let Some((_, at)) = test.validation
                     && validating_in_snapshot(t.end, at)
                 {
-                    self.validating_then_final_snapshots.add(r.id);
+                    self.validating_then_final_snapshots.add(r.core.id);
                 }
             }
             if in_period {
@@ -331,7 +331,7 @@ impl Truth {
                 *self.tests_validation_period.entry(v).or_default() += 1;
                 let passed =
                     t.state == State::Completed && matches!(test.validation, None | Some((Validation::Successful, _)));
-                let s = &mut self.res[r.res as usize];
+                let s = &mut self.res[r.core.res as usize];
                 s.tests_in_period += 1;
                 if passed {
                     self.tests_passed_period += 1;
@@ -618,47 +618,30 @@ fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, u64> 
     map
 }
 
-fn job_id(job: &Job) -> u128 {
-    match job {
-        Job::Backup(b) => b.id,
-        Job::Copy(c) => c.id,
-        Job::Restore(r) => r.id,
-    }
-}
-
-fn scenario_of(job: &Job) -> Option<Scenario> {
-    match job {
-        Job::Backup(b) => b.scenario,
-        Job::Copy(c) => c.scenario,
-        Job::Restore(r) => r.scenario,
-    }
-}
-
 /// A scenario job as ground truth lists it.
 fn describe(m: &Model, job: &Job) -> Value {
-    let (kind, res, t) = match job {
-        Job::Backup(b) if b.is_parent => ("backup (parent)", b.res, &b.time),
-        Job::Backup(b) if b.parent.is_some() => ("backup (child)", b.res, &b.time),
-        Job::Backup(b) => ("backup", b.res, &b.time),
-        Job::Copy(c) => ("copy", c.res, &c.time),
-        Job::Restore(r) if r.test.is_some() => ("restore test", r.res, &r.time),
-        Job::Restore(r) => ("restore", r.res, &r.time),
+    let kind = match job {
+        Job::Backup(b) if b.is_parent => "backup (parent)",
+        Job::Backup(b) if b.parent.is_some() => "backup (child)",
+        Job::Backup(_) => "backup",
+        Job::Copy(_) => "copy",
+        Job::Restore(r) if r.test.is_some() => "restore test",
+        Job::Restore(_) => "restore",
     };
-    let res = &m.resources[res as usize];
+    let core = job.core();
+    let (res, t) = (&m.resources[core.res as usize], &core.time);
     let mut v = json!({
-        "job_id": guid(job_id(job), true), "job": kind, "resource_arn": res.arn, "account": ACCOUNTS[res.account].id,
+        "job_id": guid(core.id, true), "job": kind, "resource_arn": res.arn, "account": ACCOUNTS[res.account].id,
         "region": REGIONS[res.region], "created": ts(t.created, TsStyle::Report).as_str(), "ended": ts(t.end, TsStyle::Report).as_str(),
         "final_state": t.state.as_str(), "duration_minutes": ((t.end - t.created) as f64 / MIN as f64 * 100.0).round() / 100.0,
     });
     match job {
         Job::Backup(b) => {
             v["parent_job_id"] = json!(b.parent.map(|p| guid(p, true)));
-            v["status_message"] = json!(b.msg.text(m, res));
             v["running_in_report_of"] = json!(first_running_report(t).map(super::out::date));
         }
         Job::Copy(c) => {
             v["destination_vault"] = json!(m.vaults[c.dest_vault].arn);
-            v["status_message"] = json!(c.msg.text(m, res));
         }
         Job::Restore(r) => {
             if let Some(test) = r.test {
@@ -673,9 +656,9 @@ fn describe(m: &Model, job: &Job) -> Value {
                 v["in_report_of"] = json!(super::out::date(day + 1));
                 v["in_snapshot_of"] = json!(ts(snapshot_after(t.end), TsStyle::Seconds).as_str());
             }
-            v["status_message"] = json!(r.msg.text(m, res));
         }
     }
+    v["status_message"] = json!(core.msg.text(m, res));
     v
 }
 
@@ -704,8 +687,8 @@ fn held_by_inputs(t: &Timing) -> bool {
 /// Whether some written observation of parent job `b` carries the parent flag: JSON reports and
 /// snapshots always do; CSV reports unless they use the older column set (July backup reports).
 fn parent_flag_written(m: &Model, b: &Backup) -> bool {
-    let res = &m.resources[b.res as usize];
-    let t = &b.time;
+    let res = &m.resources[b.core.res as usize];
+    let t = &b.core.time;
     let reports: Vec<i64> = first_running_report(t).into_iter().chain(final_report(t)).collect();
     let csv_flags = reports.iter().any(|&d| !Variant::of(Template::Backup, res.region, d).snake_old);
     let in_snapshot = in_snapshot_window(t.created, snapshot_after(t.created + 1));
