@@ -37,24 +37,51 @@ use model::{
 };
 use store::{Bulk, BulkCounts, SpillWriter};
 
-/// Any record a parser can produce.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[allow(missing_docs, clippy::large_enum_variant)] // short-lived; boxing would cost an allocation per row
-pub enum Record {
-    Job(Job),
-    RecoveryPoint(RecoveryPoint),
-    Control(ControlResult),
-    ResourceCompliance(ResourceCompliance),
-    Vault(Vault),
-    LegalHold(LegalHold),
-    Alarm(Alarm),
-    TaggedResource(TaggedResource),
-    Plan(RestoreTestingPlan),
-    Selection(RestoreTestingSelection),
-    AssessmentReport(AssessmentReport),
-    ZipMember(ZipMember),
-    Integrity(ReportIntegrity),
-    Gap(CollectionGap),
+/// Declares [`Record`] with one variant per record kind, and the conversions between each
+/// kind and it (`From<T> for Record`, `TryFrom<Record> for T`), so code generic over kinds
+/// (the spill merge) needs no match per kind.
+macro_rules! records {
+    ($(#[$meta:meta])* pub enum Record { $($variant:ident($ty:ty)),* $(,)? }) => {
+        $(#[$meta])*
+        pub enum Record {
+            $($variant($ty)),*
+        }
+        $(
+            impl From<$ty> for Record {
+                fn from(r: $ty) -> Self {
+                    Record::$variant(r)
+                }
+            }
+            impl TryFrom<Record> for $ty {
+                type Error = Record;
+                fn try_from(r: Record) -> Result<Self, Record> {
+                    if let Record::$variant(x) = r { Ok(x) } else { Err(r) }
+                }
+            }
+        )*
+    };
+}
+
+records! {
+    /// Any record a parser can produce.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[allow(missing_docs, clippy::large_enum_variant)] // short-lived; boxing would cost an allocation per row
+    pub enum Record {
+        Job(Job),
+        RecoveryPoint(RecoveryPoint),
+        Control(ControlResult),
+        ResourceCompliance(ResourceCompliance),
+        Vault(Vault),
+        LegalHold(LegalHold),
+        Alarm(Alarm),
+        TaggedResource(TaggedResource),
+        Plan(RestoreTestingPlan),
+        Selection(RestoreTestingSelection),
+        AssessmentReport(AssessmentReport),
+        ZipMember(ZipMember),
+        Integrity(ReportIntegrity),
+        Gap(CollectionGap),
+    }
 }
 
 /// One input artifact and what parsing it gave.

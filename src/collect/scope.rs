@@ -147,45 +147,36 @@ fn time_of(item: &Value, key: &str) -> Option<Timestamp> {
 /// The three job listings, and how each job is re-read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Backup,
-    Copy,
-    Restore,
+    Backup = 0,
+    Copy = 1,
+    Restore = 2,
 }
+
+/// How a job listing and its re-reads are named (the AWS CLI's commands and members).
+struct Names {
+    /// `list-backup-jobs.json`, …
+    file: &'static str,
+    /// `BackupJobs`, …
+    list: &'static str,
+    /// `BackupJobId`, …
+    id: &'static str,
+    /// `describe-backup-job-` (then `<id>.json`), …
+    re_read: &'static str,
+}
+
+/// [`Names`] in the order of [`Kind`]'s variants.
+const NAMES: [Names; 3] = [
+    Names { file: "list-backup-jobs.json", list: "BackupJobs", id: "BackupJobId", re_read: "describe-backup-job-" },
+    Names { file: "list-copy-jobs.json", list: "CopyJobs", id: "CopyJobId", re_read: "describe-copy-job-" },
+    Names { file: "list-restore-jobs.json", list: "RestoreJobs", id: "RestoreJobId", re_read: "describe-restore-job-" },
+];
 
 impl Kind {
     const ALL: [Kind; 3] = [Kind::Backup, Kind::Copy, Kind::Restore];
 
-    fn file(self) -> &'static str {
-        match self {
-            Kind::Backup => "list-backup-jobs.json",
-            Kind::Copy => "list-copy-jobs.json",
-            Kind::Restore => "list-restore-jobs.json",
-        }
-    }
-
-    fn list(self) -> &'static str {
-        match self {
-            Kind::Backup => "BackupJobs",
-            Kind::Copy => "CopyJobs",
-            Kind::Restore => "RestoreJobs",
-        }
-    }
-
-    fn id(self) -> &'static str {
-        match self {
-            Kind::Backup => "BackupJobId",
-            Kind::Copy => "CopyJobId",
-            Kind::Restore => "RestoreJobId",
-        }
-    }
-
-    /// `describe-backup-job-<id>.json`, … (the AWS CLI command's name).
-    fn describe_prefix(self) -> &'static str {
-        match self {
-            Kind::Backup => "describe-backup-job-",
-            Kind::Copy => "describe-copy-job-",
-            Kind::Restore => "describe-restore-job-",
-        }
+    /// The listing's file, list member and id member, and the Describe*Job files' prefix.
+    fn names(self) -> &'static Names {
+        &NAMES[self as usize]
     }
 
     /// The job object of a stored document: a listing item, or a Describe*Job answer
@@ -382,7 +373,7 @@ impl<'a> Scope<'a> {
         let mut stale: Vec<(Timestamp, &'static str)> = Kind::ALL
             .iter()
             .filter_map(|k| {
-                self.stored.iter().filter(|s| s.name == k.file()).map(|s| s.ts).max().map(|t| (t, k.file()))
+                self.stored.iter().filter(|s| s.name == k.names().file).map(|s| s.ts).max().map(|t| (t, k.names().file))
             })
             .filter(|(t, _)| now.millis() - t.millis() > GAP_DAYS * DAY_MS)
             .collect();
@@ -453,7 +444,7 @@ impl<'a> Scope<'a> {
             .stored
             .iter()
             .filter(|s| now - s.ts.millis() <= (HISTORY_DAYS + 1) * DAY_MS)
-            .filter(|s| s.name == kind.file() || s.name.starts_with(kind.describe_prefix()))
+            .filter(|s| s.name == kind.names().file || s.name.starts_with(kind.names().re_read))
             .map(|s| (s.ts, s.key.clone()))
             .collect();
         files.sort();
@@ -468,12 +459,12 @@ impl<'a> Scope<'a> {
                 }
             };
             let Ok(doc) = serde_json::from_slice::<Value>(&bytes) else { continue };
-            let jobs: Vec<&Value> = match doc.get(kind.list()) {
+            let jobs: Vec<&Value> = match doc.get(kind.names().list) {
                 Some(Value::Array(items)) => items.iter().collect(),
                 _ => vec![kind.job_of(&doc)],
             };
             for job in jobs {
-                let Some(id) = str_of(job, kind.id()) else { continue };
+                let Some(id) = str_of(job, kind.names().id) else { continue };
                 if kind.pending(job) {
                     pending.insert(id.to_owned(), job.clone());
                 } else {
@@ -508,11 +499,11 @@ impl<'a> Scope<'a> {
                 Kind::Restore => one!(cap, "backup:DescribeRestoreJob", c.describe_restore_job().restore_job_id(&id)),
             };
             match answer {
-                Ok(doc) => self.state(&format!("{}{}.json", kind.describe_prefix(), safe(&id)), doc).await,
+                Ok(doc) => self.state(&format!("{}{}.json", kind.names().re_read, safe(&id)), doc).await,
                 Err(e) if e.code == "ResourceNotFoundException" => self.summary.notes.push(format!(
                     "{} {id} was last stored in a non-final state and AWS Backup no longer knows it: its final \
                      state is not in the evidence",
-                    kind.list().trim_end_matches('s')
+                    kind.names().list.trim_end_matches('s')
                 )),
                 Err(e) => self.backup_fail(e),
             }
@@ -602,8 +593,9 @@ impl<'a> Scope<'a> {
             if kind == Kind::Copy {
                 self.note_outside_copies(&items);
             }
-            let seen: HashSet<String> = items.iter().filter_map(|i| str_of(i, kind.id())).map(str::to_owned).collect();
-            self.delta(kind.file(), kind.list(), kind.id(), items, since).await;
+            let seen: HashSet<String> =
+                items.iter().filter_map(|i| str_of(i, kind.names().id)).map(str::to_owned).collect();
+            self.delta(kind.names().file, kind.names().list, kind.names().id, items, since).await;
             self.reread_pending(c, cap, kind, &seen).await;
         }
     }

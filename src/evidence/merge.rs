@@ -254,27 +254,20 @@ fn settle_validation(ranked: &mut [Job], conflicts: &mut Vec<Conflict>) {
 /// Identity of a control evaluation: one row per control, scope and evaluation time, so the
 /// same evaluation repeated in daily reports is kept once and history is kept.
 pub(crate) fn control_key(c: &ControlResult) -> String {
-    format!(
-        "{}|{}|{}|{}|{}",
-        c.account_id.as_deref().unwrap_or(""),
-        c.region.as_deref().unwrap_or(""),
-        c.framework_name.as_deref().unwrap_or(""),
-        c.control_name,
-        c.last_evaluation_time.map_or(0, Timestamp::millis)
-    )
+    let scope = [&c.account_id, &c.region, &c.framework_name].map(|v| v.as_deref().unwrap_or(""));
+    evaluation_key(&[&scope[..], &[&c.control_name]].concat(), c.last_evaluation_time)
 }
 
 /// Identity of a resource evaluation (see [`control_key`]).
 pub(crate) fn resource_compliance_key(r: &ResourceCompliance) -> String {
-    format!(
-        "{}|{}|{}|{}|{}|{}",
-        r.account_id.as_deref().unwrap_or(""),
-        r.region.as_deref().unwrap_or(""),
-        r.framework_name.as_deref().unwrap_or(""),
-        r.control_name.as_deref().unwrap_or(""),
-        r.resource_id,
-        r.last_evaluation_time.map_or(0, Timestamp::millis)
-    )
+    let scope = [&r.account_id, &r.region, &r.framework_name, &r.control_name].map(|v| v.as_deref().unwrap_or(""));
+    evaluation_key(&[&scope[..], &[&r.resource_id]].concat(), r.last_evaluation_time)
+}
+
+/// `part|part|…|<evaluation time in ms>`.
+fn evaluation_key(parts: &[&str], evaluated: Option<Timestamp>) -> String {
+    let millis = evaluated.map_or(0, Timestamp::millis).to_string();
+    [parts, &[&millis]].concat().join("|")
 }
 
 #[cfg(test)]

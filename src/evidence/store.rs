@@ -311,16 +311,14 @@ fn produce(
     Ok((counts, conflicts))
 }
 
-fn typed_merge<T: Merge>(
+fn typed_merge<T: Merge + TryFrom<Record> + Into<Record>>(
     group: Vec<Record>,
     shas: &[Sha256Digest],
     conflicts: &mut Vec<Conflict>,
-    pick: fn(Record) -> Option<T>,
-    wrap: fn(T) -> Record,
 ) -> io::Result<Option<Record>> {
-    let items = group.into_iter().map(pick).collect::<Option<Vec<T>>>();
+    let items = group.into_iter().map(|r| T::try_from(r).ok()).collect::<Option<Vec<T>>>();
     let items = items.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "mixed record types under one key"))?;
-    Ok(merge_group(items, shas, conflicts).map(wrap))
+    Ok(merge_group(items, shas, conflicts).map(Into::into))
 }
 
 /// Merged records handed over per channel message.
@@ -333,40 +331,10 @@ fn merge_records(
     conflicts: &mut Vec<Conflict>,
 ) -> io::Result<Option<Record>> {
     match bulk {
-        Bulk::BackupJobs | Bulk::CopyJobs | Bulk::RestoreJobs => typed_merge::<Job>(
-            group,
-            shas,
-            conflicts,
-            |r| if let Record::Job(j) = r { Some(j) } else { None },
-            Record::Job,
-        ),
-        Bulk::RecoveryPoints => typed_merge::<RecoveryPoint>(
-            group,
-            shas,
-            conflicts,
-            |r| if let Record::RecoveryPoint(j) = r { Some(j) } else { None },
-            Record::RecoveryPoint,
-        ),
-        Bulk::Controls => typed_merge::<ControlResult>(
-            group,
-            shas,
-            conflicts,
-            |r| if let Record::Control(j) = r { Some(j) } else { None },
-            Record::Control,
-        ),
-        Bulk::ResourceCompliance => typed_merge::<ResourceCompliance>(
-            group,
-            shas,
-            conflicts,
-            |r| if let Record::ResourceCompliance(j) = r { Some(j) } else { None },
-            Record::ResourceCompliance,
-        ),
-        Bulk::TaggedResources => typed_merge::<TaggedResource>(
-            group,
-            shas,
-            conflicts,
-            |r| if let Record::TaggedResource(j) = r { Some(j) } else { None },
-            Record::TaggedResource,
-        ),
+        Bulk::BackupJobs | Bulk::CopyJobs | Bulk::RestoreJobs => typed_merge::<Job>(group, shas, conflicts),
+        Bulk::RecoveryPoints => typed_merge::<RecoveryPoint>(group, shas, conflicts),
+        Bulk::Controls => typed_merge::<ControlResult>(group, shas, conflicts),
+        Bulk::ResourceCompliance => typed_merge::<ResourceCompliance>(group, shas, conflicts),
+        Bulk::TaggedResources => typed_merge::<TaggedResource>(group, shas, conflicts),
     }
 }

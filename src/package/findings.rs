@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assess::Assessment;
 use crate::assess::checks::{CheckId, CheckStatus};
-use crate::assess::mapping::Status;
+use crate::assess::mapping::{Finding, Status};
 
 /// The whole document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +69,24 @@ pub struct CheckEntry {
     pub artifacts: Vec<String>,
 }
 
+impl RequirementEntry {
+    /// The entry for a finding whose records came from `artifacts` distinct artifacts.
+    pub(crate) fn new(f: &Finding, artifacts: usize) -> Self {
+        RequirementEntry {
+            id: f.id.clone(),
+            requirement: f.requirement.clone(),
+            paraphrase: f.paraphrase.clone(),
+            status: f.status,
+            summary: f.summary.clone(),
+            checks: f.checks.iter().map(|c| c.0).collect(),
+            checks_without_data: f.checks_without_data.clone(),
+            evidence_records: f.evidence_records,
+            evidence_artifacts: artifacts,
+            attach: f.attach.clone(),
+        }
+    }
+}
+
 impl FindingsDoc {
     /// The document for an assessment; `shas` are the artifacts' digests by index.
     pub fn new(a: &Assessment, shas: &[String]) -> Self {
@@ -76,22 +94,8 @@ impl FindingsDoc {
             let found: BTreeSet<&String> = set.iter().filter_map(|i| shas.get(*i as usize)).collect();
             found.into_iter().cloned().collect()
         };
-        let requirements = a
-            .findings
-            .iter()
-            .map(|f| RequirementEntry {
-                id: f.id.clone(),
-                requirement: f.requirement.clone(),
-                paraphrase: f.paraphrase.clone(),
-                status: f.status,
-                summary: f.summary.clone(),
-                checks: f.checks.iter().map(|c| c.0).collect(),
-                checks_without_data: f.checks_without_data.clone(),
-                evidence_records: f.evidence_records,
-                evidence_artifacts: artifacts(&f.evidence_artifacts).len(),
-                attach: f.attach.clone(),
-            })
-            .collect();
+        let requirements =
+            a.findings.iter().map(|f| RequirementEntry::new(f, artifacts(&f.evidence_artifacts).len())).collect();
         let checks = a
             .checks
             .iter()

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::findings::RequirementEntry;
 use super::manifest::{EvidenceGap, Manifest};
 use crate::assess::checks::{CheckId, CheckStatus};
 use crate::assess::mapping::Status;
@@ -73,19 +74,11 @@ pub struct StatusCounts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct ReportFinding {
-    pub id: String,
-    /// Article and paragraph.
-    pub citation: String,
-    pub paraphrase: String,
-    pub status: Status,
-    pub summary: String,
-    pub checks: Vec<CheckId>,
-    pub attach: Option<String>,
-    pub evidence_records: u64,
-    pub evidence_artifacts: usize,
+    /// As `findings.json` gives it.
+    #[serde(flatten)]
+    pub requirement: RequirementEntry,
     /// The key figures of its checks, joined with ` · `.
     pub key_figure: String,
-    pub checks_without_data: Vec<CheckId>,
 }
 
 /// A check's section.
@@ -226,19 +219,7 @@ fn finding(a: &Assessment, f: &crate::assess::mapping::Finding) -> ReportFinding
     } else {
         used.iter().map(|c| c.key()).collect::<Vec<_>>().join(" · ")
     };
-    ReportFinding {
-        id: f.id.clone(),
-        citation: f.requirement.clone(),
-        paraphrase: f.paraphrase.clone(),
-        status: f.status,
-        summary: f.summary.clone(),
-        checks: f.checks.iter().map(|c| c.0).collect(),
-        attach: f.attach.clone(),
-        evidence_records: f.evidence_records,
-        evidence_artifacts: f.evidence_artifacts.len(),
-        key_figure,
-        checks_without_data: f.checks_without_data.clone(),
-    }
+    ReportFinding { requirement: RequirementEntry::new(f, f.evidence_artifacts.len()), key_figure }
 }
 
 fn check(c: &crate::assess::checks::CheckResult) -> ReportCheck {

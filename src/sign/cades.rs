@@ -16,30 +16,15 @@ use super::identity::RawSignature;
 use super::{Identity, SignError};
 use crate::time::Timestamp;
 
-/// `ecdsa-with-SHA256`.
-pub(crate) const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-/// `ecdsa-with-SHA384`.
-pub(crate) const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-/// `rsaEncryption`.
-pub(crate) const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-/// `sha256WithRSAEncryption`.
-pub(crate) const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-/// `sha384WithRSAEncryption`.
-pub(crate) const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-/// `id-data`.
-pub(crate) const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
-/// `id-signedData`.
-pub(crate) const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-/// `id-sha256`.
-pub(crate) const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-/// `id-contentType`.
-pub(crate) const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-/// `id-messageDigest`.
-pub(crate) const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-/// `id-signingTime`.
-pub(crate) const SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
-/// `id-aa-signingCertificateV2`.
-pub(crate) const SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+// Object identifiers from const-oid's database, under the names this module's callers use.
+pub(crate) use const_oid::db::rfc5911::{
+    ID_AA_SIGNING_CERTIFICATE_V_2 as SIGNING_CERTIFICATE_V2, ID_CONTENT_TYPE as CONTENT_TYPE, ID_DATA,
+    ID_MESSAGE_DIGEST as MESSAGE_DIGEST, ID_SIGNED_DATA, ID_SIGNING_TIME as SIGNING_TIME,
+};
+pub(crate) use const_oid::db::rfc5912::{
+    ECDSA_WITH_SHA_256 as ECDSA_SHA256, ECDSA_WITH_SHA_384 as ECDSA_SHA384, ID_SHA_256 as SHA256, RSA_ENCRYPTION,
+    SHA_256_WITH_RSA_ENCRYPTION as RSA_SHA256, SHA_384_WITH_RSA_ENCRYPTION as RSA_SHA384,
+};
 
 /// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, policies … OPTIONAL }`.
 #[derive(Clone, Debug, Sequence)]

@@ -259,11 +259,17 @@ mod tests {
         for dropped in ["06/28", "06/29", "10/09", "10/10"] {
             assert!(!in_window(&day(dropped), q3), "{dropped}");
         }
-        assert!(in_window("collected/111122223333/eu-central-1/2026-10-07T06:00:00Z/list-backup-jobs.json", q3));
-        assert!(in_window("collected/111122223333/eu-central-1/2027-03-07T06:00:00Z/list-backup-jobs.json", q3));
-        assert!(!in_window("collected/111122223333/eu-central-1/2026-06-01T06:00:00Z/list-backup-jobs.json", q3));
-        assert!(in_window("collected/111122223333/eu-central-1/2026-06-30T00:00:00Z/list-backup-jobs.json", q3));
-        assert!(!in_window("collected/111122223333/eu-central-1/2026-06-29T23:59:59Z/list-backup-jobs.json", q3));
+        // Collected snapshots: from 30 June on, however late.
+        let snapshot = |t: &str| format!("collected/111122223333/eu-central-1/{t}/list-backup-jobs.json");
+        for (t, kept) in [
+            ("2026-10-07T06:00:00Z", true),
+            ("2027-03-07T06:00:00Z", true),
+            ("2026-06-01T06:00:00Z", false),
+            ("2026-06-30T00:00:00Z", true),
+            ("2026-06-29T23:59:59Z", false),
+        ] {
+            assert_eq!(in_window(&snapshot(t), q3), kept, "{t}");
+        }
         assert!(in_window("audit-manager/report.zip", q3));
     }
 

@@ -12,7 +12,7 @@ use aws_sdk_s3::types::{
 };
 
 use super::sign::{keygen, sign_flags, small_input};
-use super::util::{bin, build_q3, moto_endpoint, stderr, stdout};
+use super::util::{bin, build_q3, moto_endpoint, put_object, stderr, stdout};
 
 const REGION: &str = "eu-central-1";
 
@@ -206,14 +206,7 @@ fn archive_locks_every_object_verifies_in_the_bucket_and_detects_tampering() {
     // Someone writes a new version of an evidence file: verify in the bucket catches it.
     let key = objects.iter().map(|o| o["key"].as_str().unwrap()).find(|k| k.contains("/evidence/")).unwrap().to_owned();
     rt.block_on(async {
-        s3.put_object()
-            .bucket("evidence-locked")
-            .key(&key)
-            .body(ByteStream::from_static(b"job_id,state\nforged,COMPLETED\n"))
-            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-            .send()
-            .await
-            .unwrap();
+        put_object(&s3, "evidence-locked", &key, b"job_id,state\nforged,COMPLETED\n").await;
     });
     let o = dora(&["verify", &url, "--ca", ca.to_str().unwrap()]);
     let text = stdout(&o);
@@ -314,14 +307,7 @@ fn an_interrupted_archive_resumes_with_what_is_missing() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     // An object planted under the package's prefix is caught.
     rt.block_on(async {
-        s3.put_object()
-            .bucket("evidence-resume")
-            .key(format!("{prefix}evidence/planted.csv"))
-            .body(ByteStream::from_static(b"a,b\n"))
-            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-            .send()
-            .await
-            .unwrap();
+        put_object(&s3, "evidence-resume", &format!("{prefix}evidence/planted.csv"), b"a,b\n").await;
     });
     let o = dora(&["verify", &url, "--ca", ca.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));

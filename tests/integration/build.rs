@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::util::{col, fixture, read_csv, run, stderr, stdout};
+use super::util::{col, dir_with_file, fixture, read_csv, run, stderr, stdout};
 
 fn build(inputs: &[PathBuf], out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args: Vec<String> = vec!["build".into()];
@@ -163,9 +163,7 @@ fn identical_bytes_are_stored_once_but_every_file_is_listed() {
 #[test]
 fn refuses_to_overwrite_and_leaves_no_half_package() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("pkg");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("keep.txt"), "mine").unwrap();
+    let out = dir_with_file(tmp.path(), "pkg", "keep.txt", "mine");
     let o = build(&valid_inputs(), &out, &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--force"), "{}", stderr(&o));

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::replay::{Replay, Req, Resp};
 pub(crate) use super::util::files_under;
-use super::util::{bin, build_q3, col, moto_endpoint, read_csv, stderr, stdout};
+use super::util::{bin, build_q3, col, moto_endpoint, put_object, read_csv, stderr, stdout};
 
 pub(crate) const ACCOUNT: &str = "123456789012";
 
@@ -247,13 +247,8 @@ fn create_bucket(name: &str) {
 fn seed_moto() {
     create_bucket("am-reports");
     rt().block_on(async {
-        s3().put_object()
-            .bucket("am-reports")
-            .key("dora/dora_q3_r-0001.zip")
-            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"))
-            .send()
-            .await
-            .unwrap();
+        put_object(&s3(), "am-reports", "dora/dora_q3_r-0001.zip", b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0")
+            .await;
     });
 }
 
@@ -531,31 +526,25 @@ fn an_account_whose_role_cannot_be_assumed_is_reported_and_the_others_are_collec
     let inner = handler(Arc::new(AtomicUsize::new(0)));
     let replay = Replay::start(move |r: &Req, n: usize| {
         if r.method == "POST" && r.path == "/" && r.body.contains("Action=GetCallerIdentity") {
-            return Resp {
-                status: 200,
-                error_type: None,
-                content_type: "text/xml",
-                body: format!(
+            return Resp::xml(
+                200,
+                format!(
                     "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
                      <Arn>arn:aws:iam::{ACCOUNT}:user/collector</Arn><UserId>AIDAEXAMPLE</UserId><Account>{ACCOUNT}</Account>\
                      </GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
-                )
-                .into_bytes(),
-            };
+                ),
+            );
         }
         if r.method == "POST" && r.path == "/" && r.body.contains("Action=AssumeRole") {
-            return Resp {
-                status: 403,
-                error_type: None,
-                content_type: "text/xml",
-                body: format!(
+            return Resp::xml(
+                403,
+                format!(
                     "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
                      <Code>AccessDenied</Code><Message>User: arn:aws:iam::{ACCOUNT}:user/collector is not authorized to \
                      perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/DoraEvidenceCollector</Message>\
                      </Error><RequestId>2</RequestId></ErrorResponse>"
-                )
-                .into_bytes(),
-            };
+                ),
+            );
         }
         inner(r, n)
     });

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::util::{build_q3, fixture, read_csv, stderr, stdout};
+use super::util::{build_q3, dir_with_file, fixture, read_csv, stderr, stdout};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -143,9 +143,7 @@ fn satisfied_only_when_every_check_has_data_and_passes() {
 fn inputs_with_nothing_to_assess_are_refused_unless_allowed() {
     let tmp = tempfile::tempdir().unwrap();
     // Nothing recognised.
-    let junk = tmp.path().join("junk");
-    std::fs::create_dir_all(&junk).unwrap();
-    std::fs::write(junk.join("notes.txt"), "minutes of the backup review\n").unwrap();
+    let junk = dir_with_file(tmp.path(), "junk", "notes.txt", "minutes of the backup review\n");
     let o = build_q3(&junk, &tmp.path().join("p1"), &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("none of the 1 input files was recognised"), "{}", stderr(&o));

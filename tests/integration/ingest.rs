@@ -5,7 +5,7 @@ use dora_evidence::evidence::model::{JobKind, ListKey, Locator};
 use dora_evidence::ingest::{ArtifactKind, Format};
 use dora_evidence::time::Timestamp;
 
-use super::util::{parse_bytes, parse_fixture};
+use super::util::{parse_bytes, parse_clean, parse_fixture};
 
 fn ts(s: &str) -> Option<Timestamp> {
     Some(Timestamp::parse(s).unwrap())
@@ -59,9 +59,7 @@ fn backup_job_report_csv_title_case_quoted_suffix_bom_crlf_extra_column() {
 
 #[test]
 fn backup_job_report_csv_snake_case_athena_layout() {
-    let (kind, _, sink) = parse_fixture("reports/backup_job_report/valid-athena-snake.csv");
-    assert_eq!(kind, ArtifactKind::BackupJobReport);
-    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+    let sink = parse_clean("reports/backup_job_report/valid-athena-snake.csv", ArtifactKind::BackupJobReport);
     let j = sink.jobs()[0];
     assert_eq!(j.state.as_deref(), Some("EXPIRED"));
     assert_eq!(j.region.as_deref(), Some("eu-west-1"));
@@ -71,8 +69,7 @@ fn backup_job_report_csv_snake_case_athena_layout() {
 
 #[test]
 fn copy_job_reports() {
-    let (kind, _, sink) = parse_fixture("reports/copy_job_report/valid.json");
-    assert_eq!(kind, ArtifactKind::CopyJobReport);
+    let sink = parse_clean("reports/copy_job_report/valid.json", ArtifactKind::CopyJobReport);
     let j = sink.jobs()[0];
     assert_eq!(j.kind, Some(JobKind::Copy));
     assert_eq!(j.backup_vault_arn.as_deref(), Some("arn:aws:backup:eu-central-1:111122223333:backup-vault:core-vault"));
@@ -80,9 +77,7 @@ fn copy_job_reports() {
         j.destination_vault_arn.as_deref(),
         Some("arn:aws:backup:eu-west-1:111122223333:backup-vault:core-dr-vault")
     );
-    let (kind, _, sink) = parse_fixture("reports/copy_job_report/valid.csv");
-    assert_eq!(kind, ArtifactKind::CopyJobReport);
-    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+    let sink = parse_clean("reports/copy_job_report/valid.csv", ArtifactKind::CopyJobReport);
     let j = sink.jobs()[0];
     assert_eq!(j.state.as_deref(), Some("FAILED"));
     assert_eq!(j.destination_recovery_point_arn, None);
@@ -91,8 +86,7 @@ fn copy_job_reports() {
 
 #[test]
 fn restore_job_reports_with_old_single_period_field() {
-    let (kind, _, sink) = parse_fixture("reports/restore_job_report/valid-old-period.json");
-    assert_eq!(kind, ArtifactKind::RestoreJobReport);
+    let sink = parse_clean("reports/restore_job_report/valid-old-period.json", ArtifactKind::RestoreJobReport);
     let j = sink.jobs()[0];
     assert_eq!(j.kind, Some(JobKind::Restore));
     assert_eq!(j.observed_at, ts("2026-07-15T00:00:00Z"), "end of `start - end`");
@@ -102,9 +96,7 @@ fn restore_job_reports_with_old_single_period_field() {
         "sourceResourceArn"
     );
     assert!(!j.is_restore_test(), "reports carry no restore testing plan");
-    let (kind, _, sink) = parse_fixture("reports/restore_job_report/valid.csv");
-    assert_eq!(kind, ArtifactKind::RestoreJobReport);
-    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+    let sink = parse_clean("reports/restore_job_report/valid.csv", ArtifactKind::RestoreJobReport);
     assert_eq!(sink.jobs()[0].state.as_deref(), Some("FAILED"));
     assert_eq!(sink.jobs()[0].observed_at, ts("2026-07-15T00:00:00Z"));
 }
@@ -144,9 +136,7 @@ fn compliance_reports() {
 
 #[test]
 fn scan_template_is_accepted_without_records() {
-    let (kind, _, sink) = parse_fixture("reports/scan_job_report/valid-malware.json");
-    assert_eq!(kind, ArtifactKind::ScanJobReport);
-    assert!(sink.errors.is_empty());
+    let sink = parse_clean("reports/scan_job_report/valid-malware.json", ArtifactKind::ScanJobReport);
     assert!(sink.records.is_empty());
     let (kind, _, sink) = parse_bytes(b"Account ID,Scan Job ID,Job Status\n1,s,COMPLETED\n", "x.csv");
     assert_eq!(kind, ArtifactKind::ScanJobReport);
@@ -155,8 +145,7 @@ fn scan_template_is_accepted_without_records() {
 
 #[test]
 fn backup_jobs_snapshot_iso_and_epoch_times() {
-    let (kind, _, sink) = parse_fixture("api/list-backup-jobs/page-iso.json");
-    assert_eq!(kind, ArtifactKind::BackupJobsSnapshot);
+    let sink = parse_clean("api/list-backup-jobs/page-iso.json", ArtifactKind::BackupJobsSnapshot);
     let j = sink.jobs()[0];
     assert_eq!(j.completion_date, ts("2026-07-15T04:55:10.512Z"));
     assert_eq!(j.backup_plan_name.as_deref(), Some("daily-gold"), "from CreatedBy");
@@ -173,8 +162,7 @@ fn backup_jobs_snapshot_iso_and_epoch_times() {
 
 #[test]
 fn restore_jobs_snapshot_marks_restore_tests() {
-    let (kind, _, sink) = parse_fixture("api/list-restore-jobs/page-1.json");
-    assert_eq!(kind, ArtifactKind::RestoreJobsSnapshot);
+    let sink = parse_clean("api/list-restore-jobs/page-1.json", ArtifactKind::RestoreJobsSnapshot);
     let jobs = sink.jobs();
     assert!(jobs.iter().all(|j| j.is_restore_test()));
     assert_eq!(jobs[0].validation_status.as_deref(), Some("SUCCESSFUL"));
@@ -190,8 +178,7 @@ fn restore_jobs_snapshot_marks_restore_tests() {
 
 #[test]
 fn vaults_lock_modes() {
-    let (kind, _, sink) = parse_fixture("api/list-backup-vaults/page-1.json");
-    assert_eq!(kind, ArtifactKind::BackupVaultsSnapshot);
+    let sink = parse_clean("api/list-backup-vaults/page-1.json", ArtifactKind::BackupVaultsSnapshot);
     let modes: Vec<_> =
         sink.records.iter().map(|r| if let Record::Vault(v) = r { v.lock_mode() } else { panic!() }).collect();
     assert_eq!(modes, ["compliance", "none", "governance"]);
@@ -209,15 +196,13 @@ fn vaults_lock_modes() {
 
 #[test]
 fn small_snapshots() {
-    let (kind, _, sink) = parse_fixture("api/list-legal-holds/page-1.json");
-    assert_eq!(kind, ArtifactKind::LegalHoldsSnapshot);
+    let sink = parse_clean("api/list-legal-holds/page-1.json", ArtifactKind::LegalHoldsSnapshot);
     assert_eq!(sink.records.len(), 2);
     let Record::LegalHold(h) = &sink.records[1] else { panic!() };
     assert_eq!(h.status.as_deref(), Some("CANCELED"));
     assert_eq!(h.cancellation_date, ts("2026-07-02T10:00:00Z"));
 
-    let (kind, _, sink) = parse_fixture("api/describe-alarms/page-1.json");
-    assert_eq!(kind, ArtifactKind::MetricAlarmsSnapshot);
+    let sink = parse_clean("api/describe-alarms/page-1.json", ArtifactKind::MetricAlarmsSnapshot);
     let Record::Alarm(a) = &sink.records[0] else { panic!() };
     assert_eq!(a.alarm_actions.as_deref(), Some("arn:aws:sns:eu-central-1:111122223333:backup-alerts"));
     assert_eq!(a.dimensions.as_deref(), Some("BackupVaultName=core-vault"));
@@ -225,16 +210,14 @@ fn small_snapshots() {
     let Record::Alarm(b) = &sink.records[1] else { panic!() };
     assert_eq!(b.alarm_actions, None, "an alarm with no action");
 
-    let (kind, _, sink) = parse_fixture("api/get-resources/page-1.json");
-    assert_eq!(kind, ArtifactKind::TagInventorySnapshot);
+    let sink = parse_clean("api/get-resources/page-1.json", ArtifactKind::TagInventorySnapshot);
     let Record::TaggedResource(t) = &sink.records[0] else { panic!() };
     assert_eq!(
         t.tags,
         vec![("restore_testing_candidate".to_owned(), "true".to_owned()), ("tier".to_owned(), "gold".to_owned())]
     );
 
-    let (kind, _, sink) = parse_fixture("api/list-restore-testing-plans/page-1.json");
-    assert_eq!(kind, ArtifactKind::RestoreTestingPlansSnapshot);
+    let sink = parse_clean("api/list-restore-testing-plans/page-1.json", ArtifactKind::RestoreTestingPlansSnapshot);
     let Record::Plan(p) = &sink.records[0] else { panic!() };
     assert_eq!(p.plan_name.as_deref(), Some("weekly_core"));
     assert_eq!(p.region.as_deref(), Some("eu-central-1"));
@@ -248,8 +231,8 @@ fn small_snapshots() {
     let Record::Selection(s) = &sink.records[0] else { panic!() };
     assert_eq!((s.account_id.as_deref(), s.region.as_deref()), (Some("111122223333"), Some("eu-central-1")));
 
-    let (kind, _, sink) = parse_fixture("api/list-recovery-points-by-backup-vault/page-1.json");
-    assert_eq!(kind, ArtifactKind::RecoveryPointsSnapshot);
+    let sink =
+        parse_clean("api/list-recovery-points-by-backup-vault/page-1.json", ArtifactKind::RecoveryPointsSnapshot);
     let Record::RecoveryPoint(rp) = &sink.records[0] else { panic!() };
     assert_eq!(rp.delete_at, ts("2026-08-18T05:22:21Z"), "from CalculatedLifecycle");
     assert_eq!(rp.account_id.as_deref(), Some("111122223333"), "from the vault ARN (AMI ARNs have no account)");

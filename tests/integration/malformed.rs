@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use dora_evidence::ingest::ArtifactKind;
+use dora_evidence::ingest::ArtifactKind as K;
 
 use super::util::{build_q3, col, fixture, parse_bytes, parse_fixture, read_csv, run, stderr};
 
@@ -34,59 +34,47 @@ const fn failed(locator: &'static str, word: &'static str, kept: usize) -> Want 
 /// (file, expected kind, what it must give).
 /// Semantics v2: only a bad id, state or creation time drops a record; other bad fields are
 /// left empty and the record kept.
-const CORPUS: &[(&str, ArtifactKind, Want)] = &[
-    ("truncated-report.json", ArtifactKind::BackupJobReport, failed("line 1 column", "EOF", 1)),
-    ("bad-date-report.json", ArtifactKind::BackupJobReport, failed("/reportItems/0/creationDate", "yesterday", 1)),
+const CORPUS: &[(&str, K, Want)] = &[
+    ("truncated-report.json", K::BackupJobReport, failed("line 1 column", "EOF", 1)),
+    ("bad-date-report.json", K::BackupJobReport, failed("/reportItems/0/creationDate", "yesterday", 1)),
     (
         "negative-size-snapshot.json",
-        ArtifactKind::BackupJobsSnapshot,
+        K::BackupJobsSnapshot,
         failed("/BackupJobs/0/BackupSizeInBytes", "non-negative", 1),
     ),
-    ("missing-job-id-snapshot.json", ArtifactKind::BackupJobsSnapshot, failed("/BackupJobs/0", "no job id", 1)),
-    ("short-row.csv", ArtifactKind::BackupJobReport, failed("line 3", "expected 4 fields", 1)),
-    ("bad-date.csv", ArtifactKind::BackupJobReport, failed("line 2", "Creation Date", 0)),
-    ("invalid-utf8.csv", ArtifactKind::BackupJobReport, failed("line 2", "UTF-8", 0)),
-    ("bad-boolean.csv", ArtifactKind::BackupJobReport, failed("line 2", "maybe", 1)),
-    ("trailing-garbage.json", ArtifactKind::BackupJobsSnapshot, failed("line 1 column", "trailing characters", 1)),
-    ("list-is-a-string.json", ArtifactKind::Unclassified, failed("line 1 column", "invalid type", 0)),
-    ("item-not-object.json", ArtifactKind::RestoreJobsSnapshot, failed("line 1 column", "invalid type", 0)),
-    (
-        "bad-report-period.json",
-        ArtifactKind::RestoreJobReport,
-        failed("/reportItems/0/reportTimePeriod", "start - end", 1),
-    ),
-    ("epoch-out-of-range.json", ArtifactKind::CopyJobsSnapshot, failed("/CopyJobs/0/CreationDate", "out of range", 0)),
-    ("unterminated-quote.csv", ArtifactKind::CopyJobReport, failed("line 2", "never closed", 0)),
-    (
-        "alarm-actions-not-strings.json",
-        ArtifactKind::MetricAlarmsSnapshot,
-        failed("/MetricAlarms/0/AlarmActions", "strings", 1),
-    ),
-    (
-        "tag-without-value.json",
-        ArtifactKind::TagInventorySnapshot,
-        failed("/ResourceTagMappingList/0/Tags", "Key and Value", 1),
-    ),
-    ("vault-bad-retention.json", ArtifactKind::BackupVaultsSnapshot, failed("/BackupVaultList/0/", "expected", 1)),
-    ("control-bad-count.csv", ArtifactKind::ControlComplianceReport, failed("line 2", "12.5", 1)),
-    ("corrupt.zip", ArtifactKind::Unclassified, failed("zip", "zip", 0)),
+    ("missing-job-id-snapshot.json", K::BackupJobsSnapshot, failed("/BackupJobs/0", "no job id", 1)),
+    ("short-row.csv", K::BackupJobReport, failed("line 3", "expected 4 fields", 1)),
+    ("bad-date.csv", K::BackupJobReport, failed("line 2", "Creation Date", 0)),
+    ("invalid-utf8.csv", K::BackupJobReport, failed("line 2", "UTF-8", 0)),
+    ("bad-boolean.csv", K::BackupJobReport, failed("line 2", "maybe", 1)),
+    ("trailing-garbage.json", K::BackupJobsSnapshot, failed("line 1 column", "trailing characters", 1)),
+    ("list-is-a-string.json", K::Unclassified, failed("line 1 column", "invalid type", 0)),
+    ("item-not-object.json", K::RestoreJobsSnapshot, failed("line 1 column", "invalid type", 0)),
+    ("bad-report-period.json", K::RestoreJobReport, failed("/reportItems/0/reportTimePeriod", "start - end", 1)),
+    ("epoch-out-of-range.json", K::CopyJobsSnapshot, failed("/CopyJobs/0/CreationDate", "out of range", 0)),
+    ("unterminated-quote.csv", K::CopyJobReport, failed("line 2", "never closed", 0)),
+    ("alarm-actions-not-strings.json", K::MetricAlarmsSnapshot, failed("/MetricAlarms/0/AlarmActions", "strings", 1)),
+    ("tag-without-value.json", K::TagInventorySnapshot, failed("/ResourceTagMappingList/0/Tags", "Key and Value", 1)),
+    ("vault-bad-retention.json", K::BackupVaultsSnapshot, failed("/BackupVaultList/0/", "expected", 1)),
+    ("control-bad-count.csv", K::ControlComplianceReport, failed("line 2", "12.5", 1)),
+    ("corrupt.zip", K::Unclassified, failed("zip", "zip", 0)),
     // Excel "Unicode Text" with an unpaired surrogate in row 3: the row is dropped.
-    ("utf16-unpaired-surrogate.txt", ArtifactKind::BackupJobReport, failed("line 3", "UTF-16", 1)),
-    ("nul-bytes.csv", ArtifactKind::BackupJobReport, failed("line 3", "NUL", 1)),
-    ("nul-padded.json", ArtifactKind::BackupJobsSnapshot, failed("line 2 column", "trailing characters", 1)),
-    ("time-1e400.json", ArtifactKind::BackupJobsSnapshot, failed("line 2 column", "number out of range", 1)),
-    ("time-1e400.csv", ArtifactKind::BackupJobReport, failed("line 2", "1e400", 1)),
+    ("utf16-unpaired-surrogate.txt", K::BackupJobReport, failed("line 3", "UTF-16", 1)),
+    ("nul-bytes.csv", K::BackupJobReport, failed("line 3", "NUL", 1)),
+    ("nul-padded.json", K::BackupJobsSnapshot, failed("line 2 column", "trailing characters", 1)),
+    ("time-1e400.json", K::BackupJobsSnapshot, failed("line 2 column", "number out of range", 1)),
+    ("time-1e400.csv", K::BackupJobReport, failed("line 2", "1e400", 1)),
     // The last value wins (as in serde_json and JavaScript); the repetition is reported.
-    ("duplicate-keys.json", ArtifactKind::BackupJobsSnapshot, failed("/BackupJobs/0/State", "twice", 1)),
-    ("invalid-utf8.json", ArtifactKind::BackupJobsSnapshot, failed("line 1 column", "unicode", 1)),
+    ("duplicate-keys.json", K::BackupJobsSnapshot, failed("/BackupJobs/0/State", "twice", 1)),
+    ("invalid-utf8.json", K::BackupJobsSnapshot, failed("line 1 column", "unicode", 1)),
     // Item 0's `{"$date": …}` is flattened like any nested object: its member is no field we
     // know, so the job is kept without a creation time (reported by the checks, not here).
-    ("date-wrong-type.json", ArtifactKind::BackupJobsSnapshot, failed("/BackupJobs/1/CreationDate", "true", 1)),
-    ("size-overflows-u64.json", ArtifactKind::BackupJobsSnapshot, failed("/BackupJobs/0/BackupSizeInBytes", "", 1)),
-    ("header-only.csv", ArtifactKind::BackupJobReport, Parsed(0)),
-    ("empty.csv", ArtifactKind::Unclassified, Unclassified),
+    ("date-wrong-type.json", K::BackupJobsSnapshot, failed("/BackupJobs/1/CreationDate", "true", 1)),
+    ("size-overflows-u64.json", K::BackupJobsSnapshot, failed("/BackupJobs/0/BackupSizeInBytes", "", 1)),
+    ("header-only.csv", K::BackupJobReport, Parsed(0)),
+    ("empty.csv", K::Unclassified, Unclassified),
     // For `verify` (see `crafted_pdf_xref_fails_verify_cleanly`); to `build` just a file.
-    ("crafted-xref-overflow.pdf", ArtifactKind::Unclassified, Unclassified),
+    ("crafted-xref-overflow.pdf", K::Unclassified, Unclassified),
 ];
 
 #[test]
@@ -205,7 +193,7 @@ fn a_row_of_200_000_columns_is_an_error_at_its_line() {
     let row = format!("111122223333,C-1,COMPLETED,2026-07-14T05:00:00Z{}\n", ",x".repeat(200_000 - 4));
     let text = format!("{header}{row}");
     let (kind, _, sink) = parse_bytes(text.as_bytes(), "wide.csv");
-    assert_eq!(kind, ArtifactKind::CopyJobReport);
+    assert_eq!(kind, K::CopyJobReport);
     assert_eq!(sink.errors.len(), 1, "{:?}", &sink.errors[..sink.errors.len().min(3)]);
     assert_eq!(sink.errors[0].0, "line 2");
     assert!(sink.errors[0].1.contains("found 200000"), "{}", sink.errors[0].1);

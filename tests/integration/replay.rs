@@ -35,6 +35,10 @@ impl Resp {
     pub fn cbor(body: Vec<u8>) -> Self {
         Resp { status: 200, error_type: None, content_type: "application/cbor", body }
     }
+    /// An AWS Query (STS) answer or error.
+    pub fn xml(status: u16, body: String) -> Self {
+        Resp { status, error_type: None, content_type: "text/xml", body: body.into_bytes() }
+    }
     pub fn error(status: u16, code: &'static str, message: &str) -> Self {
         let body = format!(r#"{{"__type":"{code}","message":"{message}"}}"#).into_bytes();
         Resp { status, error_type: Some(code), content_type: "application/json", body }

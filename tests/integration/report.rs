@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use super::util::{build_q3, stderr, tool};
+use super::util::{build_q3, dir_with_file, stderr, tool};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -134,9 +134,12 @@ fn same_inputs_and_time_give_a_byte_identical_report() {
 #[test]
 fn a_broken_template_is_reported_with_its_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let templates = tmp.path().join("templates");
-    std::fs::create_dir_all(&templates).unwrap();
-    std::fs::write(templates.join("report.typ"), "#let data = json(\"data.json\")\n\n#data.no_such_field\n").unwrap();
+    let templates = dir_with_file(
+        tmp.path(),
+        "templates",
+        "report.typ",
+        "#let data = json(\"data.json\")\n\n#data.no_such_field\n",
+    );
     let out = tmp.path().join("pkg");
     let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/api");
     let o = build_q3(&input, &out, &["--templates", templates.to_str().unwrap()]);

@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use aws_sdk_s3::primitives::ByteStream;
-
-use super::util::{build_q3, moto_endpoint, read_csv, stderr};
+use super::util::{build_q3, moto_endpoint, put_object, read_csv, stderr};
 
 #[test]
 fn build_from_s3_gives_the_same_metrics_as_the_local_folder() {
@@ -20,13 +18,13 @@ fn build_from_s3_gives_the_same_metrics_as_the_local_folder() {
         walkdir::WalkDir::new(&input).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()).collect();
     rt.block_on(async {
         // A report from March: outside the window, never fetched.
-        s3.put_object()
-            .bucket("report-outputs")
-            .key("quarter/Backup/111122223333/eu-central-1/2026/03/01/old-plan/BACKUP_JOB_REPORT.csv")
-            .body(ByteStream::from_static(b"not,evidence\n"))
-            .send()
-            .await
-            .unwrap();
+        put_object(
+            &s3,
+            "report-outputs",
+            "quarter/Backup/111122223333/eu-central-1/2026/03/01/old-plan/BACKUP_JOB_REPORT.csv",
+            b"not,evidence\n",
+        )
+        .await;
     });
 
     let tmp = tempfile::tempdir().unwrap();
@@ -77,13 +75,7 @@ fn a_large_download_is_stored_once_with_the_digest_of_its_bytes() {
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&big));
     rt.block_on(async {
         super::util::create_bucket(&s3, "large-inputs").await;
-        s3.put_object()
-            .bucket("large-inputs")
-            .key("in/blob.bin")
-            .body(ByteStream::from(big.clone()))
-            .send()
-            .await
-            .unwrap();
+        put_object(&s3, "large-inputs", "in/blob.bin", big.clone()).await;
     });
     let tmp = tempfile::tempdir().unwrap();
     let pkg = tmp.path().join("pkg");

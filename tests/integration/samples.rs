@@ -9,6 +9,16 @@ use serde_json::Value;
 
 use super::util::{build_q3, col, read_csv, run, stderr};
 
+/// A quarter written by `dora-evidence samples` into a fresh temporary folder.
+fn generate(scale: u32, seed: u64) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("q");
+    let (scale, seed) = (scale.to_string(), seed.to_string());
+    let o = run(&["samples", "--scale", &scale, "--seed", &seed, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    (tmp, out)
+}
+
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
@@ -34,10 +44,7 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn committed_samples_are_the_generators_output() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("s");
-    let o = run(&["samples", "--scale", "1", "--seed", "2026", "--out", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_tmp, out) = generate(1, 2026);
     // The generator writes everything under samples/ except the hand-written example config.
     let mut ours = files_under(&samples());
     ours.retain(|f| f != Path::new("dora-evidence.toml"));
@@ -304,10 +311,7 @@ fn metrics_on_samples_match_the_generators_ground_truth() {
 /// its own ground truth too.
 #[test]
 fn metrics_on_another_generated_quarter_match_its_ground_truth() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("q");
-    let o = run(&["samples", "--scale", "2", "--seed", "7", "--out", root.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_tmp, root) = generate(2, 7);
     let ours = metrics_match_ground_truth(&root, &[168.0]);
     assert_eq!(ours.len(), 90);
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::util::{build_q3, moto_endpoint, run, stderr, stdout, tool};
+use super::util::{bin_on_moto, build_q3, moto_endpoint, run, stderr, stdout, tool};
 
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -323,15 +323,15 @@ fn signing_config_section_is_used() {
     assert!(tail.contains("/Reason (Quarterly DORA evidence)") && tail.contains("/Location (Frankfurt am Main)"));
 }
 
-/// Environment for the binary to reach moto.
-fn kms_env(endpoint: &str) -> [(&'static str, String); 5] {
-    [
-        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        ("AWS_REGION", "eu-central-1".into()),
-        ("AWS_EC2_METADATA_DISABLED", "true".into()),
-    ]
+/// `build` of the small input into `pkg`, signed with the moto KMS key `key_id` and `cert`.
+fn kms_build(endpoint: &str, key_id: &str, cert: &Path, pkg: &Path) {
+    let o = bin_on_moto(endpoint)
+        .args(["build", "--input", small_input().to_str().unwrap(), "--period", "2026-Q3", "--allow-partial", "--out"])
+        .arg(pkg)
+        .args(["--sign-kms-key-id", key_id, "--sign-cert", cert.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 /// An ECC_NIST_P256 signing key in moto: (ARN, public key as DER SPKI).
@@ -362,14 +362,12 @@ fn create_kms_key(endpoint: &str) -> (String, Vec<u8>) {
 #[test]
 fn kms_key_gets_its_certificate_through_a_request_signed_in_kms() {
     let endpoint = moto_endpoint();
-    let env = kms_env(&endpoint);
     let (key_id, _) = create_kms_key(&endpoint);
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let o = super::util::bin()
+    let o = bin_on_moto(&endpoint)
         .args(["csr", "--kms-key-id", &key_id, "--subject", "CN=Evidence signer,O=Nordhafen Bank AG,C=DE", "--out"])
         .arg(d.join("req.pem"))
-        .envs(env.clone())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -386,14 +384,7 @@ fn kms_key_gets_its_certificate_through_a_request_signed_in_kms() {
         "openssl x509 -req -in req.pem -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -copy_extensions copy -out signer.pem 2>/dev/null",
     );
     let pkg = d.join("pkg");
-    let o = super::util::bin()
-        .args(["build", "--input", small_input().to_str().unwrap(), "--period", "2026-Q3", "--allow-partial", "--out"])
-        .arg(&pkg)
-        .args(["--sign-kms-key-id", &key_id, "--sign-cert", d.join("signer.pem").to_str().unwrap()])
-        .envs(env.clone())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    kms_build(&endpoint, &key_id, &d.join("signer.pem"), &pkg);
     let o = run(&["verify", pkg.to_str().unwrap(), "--ca", d.join("ca.pem").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     // And a request for a local key.
@@ -415,13 +406,11 @@ fn kms_key_gets_its_certificate_through_a_request_signed_in_kms() {
 #[test]
 fn kms_key_in_moto_signs_a_package_that_openssl_and_pdfsig_verify() {
     let endpoint = moto_endpoint();
-    let env = kms_env(&endpoint);
     let (key_id, public_der) = create_kms_key(&endpoint);
     let tmp = tempfile::tempdir().unwrap();
     let id = tmp.path().join("id");
-    let o = super::util::bin()
+    let o = bin_on_moto(&endpoint)
         .args(["keygen", "--out", id.to_str().unwrap(), "--kms-key-id", &key_id])
-        .envs(env.clone())
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -434,22 +423,7 @@ fn kms_key_in_moto_signs_a_package_that_openssl_and_pdfsig_verify() {
     assert!(ok && cert_pem == kms_pem, "{cert_pem} vs {kms_pem}");
 
     let pkg = tmp.path().join("pkg");
-    let o = super::util::bin()
-        .args([
-            "build",
-            "--input",
-            small_input().to_str().unwrap(),
-            "--period",
-            "2026-Q3",
-            "--out",
-            pkg.to_str().unwrap(),
-            "--allow-partial",
-        ])
-        .args(["--sign-kms-key-id", &key_id, "--sign-cert", id.join("signer.pem").to_str().unwrap()])
-        .envs(env.clone())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    kms_build(&endpoint, &key_id, &id.join("signer.pem"), &pkg);
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(pkg.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["signature"]["key"], "AWS KMS key");
     let (ok, out) = cms_verify("manifest.json.p7s", "../id/ca.pem", &pkg);

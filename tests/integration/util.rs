@@ -35,6 +35,14 @@ pub fn parse_bytes(bytes: &[u8], relative: &str) -> (ArtifactKind, Format, VecSi
 }
 
 /// Parses a fixture file; also parses it in streaming mode and checks both agree.
+/// [`parse_fixture`] for a valid fixture: it must be recognised as `kind` and give no error.
+pub fn parse_clean(rel: &str, kind: ArtifactKind) -> VecSink {
+    let (got, _, sink) = parse_fixture(rel);
+    assert_eq!(got, kind, "{rel}: kind");
+    assert!(sink.errors.is_empty(), "{rel}: {:?}", sink.errors);
+    sink
+}
+
 pub fn parse_fixture(rel: &str) -> (ArtifactKind, Format, VecSink) {
     let path = fixture(rel);
     let bytes = std::fs::read(&path).unwrap();
@@ -123,6 +131,21 @@ pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
         .location_constraint(BucketLocationConstraint::from("eu-central-1"))
         .build();
     s3.create_bucket().bucket(bucket).create_bucket_configuration(cfg).send().await.unwrap();
+}
+
+/// `parent/name`, created, holding one file `file` with `contents`.
+pub fn dir_with_file(parent: &Path, name: &str, file: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), contents).unwrap();
+    dir
+}
+
+/// Puts `body` at `bucket`/`key` (with a SHA-256 checksum, as an honest writer would).
+pub async fn put_object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
+    let body = aws_sdk_s3::primitives::ByteStream::from(body.into());
+    let sha = aws_sdk_s3::types::ChecksumAlgorithm::Sha256;
+    s3.put_object().bucket(bucket).key(key).body(body).checksum_algorithm(sha).send().await.unwrap();
 }
 
 /// The binary, pointed at the moto server at `endpoint` with test credentials.
