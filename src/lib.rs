@@ -16,7 +16,7 @@
 //! assess                           metrics, checks (`CheckId`), the DORA mapping
 //! ingest                           parsers: an artifact's bytes → evidence records
 //! evidence                         record kinds (one `table!` each), merge, spill store, CSVs
-//! config · artifact · s3 · pdf · arn · alarm_rule · time · progress      the foundation
+//! config · artifact · s3 · pdf · arn · alarm_rule · schedule · time · progress   the foundation
 //! ```
 //!
 //! * [`source`] walks input folders and S3 prefixes and lists the files to read;
@@ -28,7 +28,8 @@
 //!   columns), merges the observations of one job (or recovery point, control result …) into
 //!   one record and writes the evidence CSVs;
 //! * [`assess`] measures the period against the targets ([`config`]) and the DORA mapping:
-//!   one function per check, named by a [`assess::checks::CheckId`];
+//!   one function per check, named by a [`assess::checks::CheckId`]; [`schedule`] evaluates
+//!   AWS cron and rate expressions (how often a backup rule runs, in its time zone);
 //! * [`render`] writes the PDF/A-3b report (Typst embedded); [`package`] names every file of
 //!   a package ([`package::layout`]) and holds its documents as types (manifest, findings,
 //!   report data, archive receipt);
@@ -66,6 +67,7 @@ pub mod pdf;
 mod progress;
 pub mod render;
 pub mod s3;
+pub mod schedule;
 pub mod sign;
 pub mod source;
 pub mod time;

@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["assess"],
     &["ingest"],
     &["evidence"],
-    &["config", "artifact", "s3", "pdf", "arn", "alarm_rule", "time", "progress"],
+    &["config", "artifact", "s3", "pdf", "arn", "alarm_rule", "schedule", "time", "progress"],
 ];
 
 /// Module → its rank: lower rank may import higher rank.
