@@ -489,6 +489,8 @@ fn record_counts(ev: &Evidence) -> Vec<(&'static str, u64)> {
         ("tagged_resources", ev.tagged_resources.len() as u64),
         ("restore_testing_plans", ev.restore_testing_plans.len() as u64),
         ("restore_testing_selections", ev.restore_testing_selections.len() as u64),
+        ("backup_rules", ev.backup_rules.len() as u64),
+        ("backup_selections", ev.backup_selections.len() as u64),
         ("assessment_reports", ev.assessment_reports.len() as u64),
         ("conflicts", ev.conflicts.len() as u64),
     ]);

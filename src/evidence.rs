@@ -2,7 +2,8 @@
 //!
 //! Parsers hand records to a [`Collector`] (one per worker). Bulky records (jobs, recovery
 //! points, compliance rows) are spilled to disk in sorted runs; small tables (vaults, legal
-//! holds, alarms, tags, restore-testing plans, Audit Manager reports) stay in memory.
+//! holds, alarms, tags, restore-testing plans, backup plan rules and selections, Audit
+//! Manager reports) stay in memory.
 //! [`assemble`] merges each key's observations into one record (rules in [`merge`]) and
 //! returns [`Evidence`], which later stages read: small tables directly, bulky ones as
 //! streams in key order. [`write`](mod@write) turns it into the `evidence/*.csv` files.
@@ -32,8 +33,9 @@ use crate::artifact::{Artifact, Sha256Digest};
 pub use kind::{ArtifactKind, Format, Sink, VecSink};
 use merge::Conflict;
 use model::{
-    Alarm, AssessmentReport, CollectionGap, ControlResult, Job, JobKind, LegalHold, RecoveryPoint, ReportIntegrity,
-    ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault, ZipMember,
+    Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, Job, JobKind, LegalHold,
+    RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource,
+    Vault, ZipMember,
 };
 use store::{Bulk, BulkCounts, SpillWriter};
 
@@ -81,6 +83,8 @@ records! {
         ZipMember(ZipMember),
         Integrity(ReportIntegrity),
         Gap(CollectionGap),
+        BackupRule(BackupRule),
+        BackupSelection(BackupSelection),
     }
 }
 
@@ -138,6 +142,8 @@ struct Small {
     zip_members: Vec<ZipMember>,
     integrity: Vec<ReportIntegrity>,
     gaps: Vec<CollectionGap>,
+    backup_rules: Vec<BackupRule>,
+    backup_selections: Vec<BackupSelection>,
 }
 
 /// Job ids that another job names as its parent (`parentJobId`), by job kind.
@@ -270,6 +276,8 @@ impl Sink for Collector {
             Record::ZipMember(r) => s.zip_members.push(r),
             Record::Integrity(r) => s.integrity.push(r),
             Record::Gap(r) => s.gaps.push(r),
+            Record::BackupRule(r) => s.backup_rules.push(r),
+            Record::BackupSelection(r) => s.backup_selections.push(r),
             Record::Job(_)
             | Record::RecoveryPoint(_)
             | Record::Control(_)
@@ -316,6 +324,10 @@ pub struct Evidence {
     pub conflicts: Vec<Conflict>,
     /// Windows of job history `collect` could no longer reach.
     pub collection_gaps: Vec<CollectionGap>,
+    /// Rules of backup plans, one per plan version and rule.
+    pub backup_rules: Vec<BackupRule>,
+    /// Backup selections (what each plan protects).
+    pub backup_selections: Vec<BackupSelection>,
     bulk: BulkCounts,
 }
 
@@ -350,6 +362,8 @@ pub fn assemble(
         small.zip_members.extend(p.small.zip_members);
         small.integrity.extend(p.small.integrity);
         small.gaps.extend(p.small.gaps);
+        small.backup_rules.extend(p.small.backup_rules);
+        small.backup_selections.extend(p.small.backup_selections);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
@@ -392,6 +406,8 @@ pub fn assemble(
         report_integrity: merge::merge_all(small.integrity, &shas),
         conflicts,
         collection_gaps: merge::merge_all(small.gaps, &shas),
+        backup_rules: merge::merge_all(small.backup_rules, &shas),
+        backup_selections: merge::merge_all(small.backup_selections, &shas),
         bulk,
     })
 }
@@ -414,6 +430,8 @@ impl Evidence {
             report_integrity: Vec::new(),
             conflicts: Vec::new(),
             collection_gaps: Vec::new(),
+            backup_rules: Vec::new(),
+            backup_selections: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }

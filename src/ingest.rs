@@ -285,6 +285,8 @@ pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evide
         Record::Selection(r) => r,
         Record::Integrity(r) => r,
         Record::Gap(r) => r,
+        Record::BackupRule(r) => r,
+        Record::BackupSelection(r) => r,
     };
     let hint = &ctx.hint;
     observed.observe(prov, hint.observed_at, hint.account.as_deref(), hint.region.as_deref());

@@ -104,9 +104,10 @@ fn store_error(code: &str, message: String) -> OpError {
 }
 
 /// A listing written as a state snapshot, then one `get`/`describe` per item it names
-/// (`<prefix>-<name>.json`); Backup failures as in [`Scope::backup_fail`].
+/// (`<prefix>-<name>.json`); Backup failures as in [`Scope::backup_fail`]. Evaluates to the
+/// names the listing gave (none when it failed).
 macro_rules! list_and_get {
-    ($self:ident, $list:expr, $file:literal, ($key:literal, $field:literal), |$n:ident| $get:expr, $prefix:literal) => {
+    ($self:ident, $list:expr, $file:expr, ($key:literal, $field:literal), |$n:ident| $get:expr, $prefix:expr) => {
         match $list {
             Ok(doc) => {
                 let names: Vec<String> = strings(&doc, $key, $field);
@@ -120,8 +121,45 @@ macro_rules! list_and_get {
                         Err(e) => $self.backup_fail(e),
                     }
                 }
+                names
             }
-            Err(e) => $self.backup_fail(e),
+            Err(e) => {
+                $self.backup_fail(e);
+                Vec::new()
+            }
+        }
+    };
+}
+
+/// Plans and their selections (restore-testing plans, backup plans): the plan listing
+/// (`<list>.json`) and one `get` per plan (`<get>-<plan>.json`), then per plan its selection
+/// listing (`<list>-<plan>.json`) and one `get` per selection (`<get>-<plan>-<selection>.json`).
+macro_rules! plans_and_selections {
+    (
+        $self:ident,
+        plans: ($list:expr, $file:literal, ($key:literal, $field:literal), |$p:ident| $get:expr, $prefix:literal),
+        selections: (
+            |$pp:ident| $slist:expr,
+            $sfile:literal,
+            ($skey:literal, $sfield:literal),
+            |$ps:ident, $s:ident| $sget:expr,
+            $sprefix:literal
+        )
+    ) => {
+        let plans = list_and_get!($self, $list, concat!($file, ".json"), ($key, $field), |$p| $get, $prefix);
+        for $pp in &plans {
+            if $self.backup_down {
+                break;
+            }
+            let $ps = $pp;
+            list_and_get!(
+                $self,
+                $slist,
+                &format!("{}-{}.json", $sfile, safe($pp)),
+                ($skey, $sfield),
+                |$s| $sget,
+                format!("{}-{}", $sprefix, safe($pp))
+            );
         }
     };
 }
@@ -519,6 +557,7 @@ impl<'a> Scope<'a> {
         self.vaults(&c, &cap).await;
         self.legal_holds(&c, &cap).await;
         self.restore_testing(&c, &cap).await;
+        self.backup_plans(&c, &cap).await;
         self.reports(&c, &cap).await;
     }
 
@@ -663,57 +702,56 @@ impl<'a> Scope<'a> {
         if self.backup_down {
             return;
         }
-        // Restore testing: plans and their selections.
-        match pages!(cap, "backup:ListRestoreTestingPlans", c.list_restore_testing_plans()) {
-            Ok(doc) => {
-                let plans: Vec<String> = strings(&doc, "RestoreTestingPlans", "RestoreTestingPlanName");
-                self.state("list-restore-testing-plans.json", doc).await;
-                for plan in plans {
-                    match one!(
-                        cap,
-                        "backup:GetRestoreTestingPlan",
-                        c.get_restore_testing_plan().restore_testing_plan_name(&plan)
-                    ) {
-                        Ok(doc) => self.state(&format!("get-restore-testing-plan-{}.json", safe(&plan)), doc).await,
-                        Err(e) => self.backup_fail(e),
-                    }
-                    let sel = pages!(
-                        cap,
-                        "backup:ListRestoreTestingSelections",
-                        c.list_restore_testing_selections().restore_testing_plan_name(&plan)
-                    );
-                    match sel {
-                        Ok(doc) => {
-                            let names: Vec<String> =
-                                strings(&doc, "RestoreTestingSelections", "RestoreTestingSelectionName");
-                            self.state(&format!("list-restore-testing-selections-{}.json", safe(&plan)), doc).await;
-                            for name in names {
-                                let r = one!(
-                                    cap,
-                                    "backup:GetRestoreTestingSelection",
-                                    c.get_restore_testing_selection()
-                                        .restore_testing_plan_name(&plan)
-                                        .restore_testing_selection_name(&name)
-                                );
-                                match r {
-                                    Ok(doc) => {
-                                        let file = format!(
-                                            "get-restore-testing-selection-{}-{}.json",
-                                            safe(&plan),
-                                            safe(&name)
-                                        );
-                                        self.state(&file, doc).await;
-                                    }
-                                    Err(e) => self.backup_fail(e),
-                                }
-                            }
-                        }
-                        Err(e) => self.backup_fail(e),
-                    }
-                }
-            }
-            Err(e) => self.backup_fail(e),
+        plans_and_selections!(
+            self,
+            plans: (
+                pages!(cap, "backup:ListRestoreTestingPlans", c.list_restore_testing_plans()),
+                "list-restore-testing-plans",
+                ("RestoreTestingPlans", "RestoreTestingPlanName"),
+                |p| one!(cap, "backup:GetRestoreTestingPlan", c.get_restore_testing_plan().restore_testing_plan_name(p)),
+                "get-restore-testing-plan"
+            ),
+            selections: (
+                |p| pages!(
+                    cap,
+                    "backup:ListRestoreTestingSelections",
+                    c.list_restore_testing_selections().restore_testing_plan_name(p)
+                ),
+                "list-restore-testing-selections",
+                ("RestoreTestingSelections", "RestoreTestingSelectionName"),
+                |p, s| one!(
+                    cap,
+                    "backup:GetRestoreTestingSelection",
+                    c.get_restore_testing_selection().restore_testing_plan_name(p).restore_testing_selection_name(s)
+                ),
+                "get-restore-testing-selection"
+            )
+        );
+    }
+
+    /// Backup plans (the rules of each plan's current version) and the selections that say
+    /// what each plan protects, by plan id and selection id.
+    async fn backup_plans(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) {
+        if self.backup_down {
+            return;
         }
+        plans_and_selections!(
+            self,
+            plans: (
+                pages!(cap, "backup:ListBackupPlans", c.list_backup_plans()),
+                "list-backup-plans",
+                ("BackupPlansList", "BackupPlanId"),
+                |p| one!(cap, "backup:GetBackupPlan", c.get_backup_plan().backup_plan_id(p)),
+                "get-backup-plan"
+            ),
+            selections: (
+                |p| pages!(cap, "backup:ListBackupSelections", c.list_backup_selections().backup_plan_id(p)),
+                "list-backup-selections",
+                ("BackupSelectionsList", "SelectionId"),
+                |p, s| one!(cap, "backup:GetBackupSelection", c.get_backup_selection().backup_plan_id(p).selection_id(s)),
+                "get-backup-selection"
+            )
+        );
     }
 
     /// Backup Audit Manager: report plans, report jobs (with their S3 keys), frameworks.

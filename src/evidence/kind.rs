@@ -58,6 +58,16 @@ pub enum ArtifactKind {
     LegalHoldsSnapshot,
     RestoreTestingPlansSnapshot,
     RestoreTestingSelectionsSnapshot,
+    /// `list-backup-plans`: an index of the plans, kept and hashed; the rules come from
+    /// `get-backup-plan`.
+    BackupPlansListSnapshot,
+    /// `get-backup-plan`: one plan version and its rules.
+    BackupPlanSnapshot,
+    /// `list-backup-selections`: an index of a plan's selections, kept and hashed; the
+    /// criteria come from `get-backup-selection`.
+    BackupSelectionsListSnapshot,
+    /// `get-backup-selection`: one selection and its criteria.
+    BackupSelectionSnapshot,
     MetricAlarmsSnapshot,
     TagInventorySnapshot,
     ReportIntegritySnapshot,
@@ -85,6 +95,10 @@ impl ArtifactKind {
             ArtifactKind::LegalHoldsSnapshot => "snapshot:LegalHolds",
             ArtifactKind::RestoreTestingPlansSnapshot => "snapshot:RestoreTestingPlans",
             ArtifactKind::RestoreTestingSelectionsSnapshot => "snapshot:RestoreTestingSelections",
+            ArtifactKind::BackupPlansListSnapshot => "snapshot:BackupPlansList",
+            ArtifactKind::BackupPlanSnapshot => "snapshot:BackupPlan",
+            ArtifactKind::BackupSelectionsListSnapshot => "snapshot:BackupSelectionsList",
+            ArtifactKind::BackupSelectionSnapshot => "snapshot:BackupSelection",
             ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
             ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
             ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",

@@ -28,6 +28,9 @@ pub enum Locator {
     Item(ListKey, u32),
     /// The whole document (a `describe-*` output holding one object).
     Document,
+    /// An item of a list inside a single-resource document (a rule of `get-backup-plan`):
+    /// `<list pointer>/<index>`.
+    Nested(NestedList, u32),
     /// A member of a zip archive, by its index in the central directory.
     ZipMember(u32),
 }
@@ -38,6 +41,7 @@ impl std::fmt::Display for Locator {
             Locator::Line(n) => write!(f, "line {n}"),
             Locator::Item(list, i) => write!(f, "/{}/{i}", list.as_str()),
             Locator::Document => f.write_str("/"),
+            Locator::Nested(list, i) => write!(f, "{}/{i}", list.pointer()),
             Locator::ZipMember(i) => write!(f, "zip member {i}"),
         }
     }
@@ -61,11 +65,13 @@ pub enum ListKey {
     CompositeAlarms,
     ResourceTagMappingList,
     AssessmentReportIntegrity,
+    BackupPlansList,
+    BackupSelectionsList,
 }
 
 impl ListKey {
     /// All keys, for lookups.
-    pub const ALL: [ListKey; 14] = [
+    pub const ALL: [ListKey; 16] = [
         ListKey::ReportItems,
         ListKey::Root,
         ListKey::BackupJobs,
@@ -80,6 +86,8 @@ impl ListKey {
         ListKey::CompositeAlarms,
         ListKey::ResourceTagMappingList,
         ListKey::AssessmentReportIntegrity,
+        ListKey::BackupPlansList,
+        ListKey::BackupSelectionsList,
     ];
 
     /// The JSON key (empty for a top-level array).
@@ -99,12 +107,39 @@ impl ListKey {
             ListKey::CompositeAlarms => "CompositeAlarms",
             ListKey::ResourceTagMappingList => "ResourceTagMappingList",
             ListKey::AssessmentReportIntegrity => "AssessmentReportIntegrity",
+            ListKey::BackupPlansList => "BackupPlansList",
+            ListKey::BackupSelectionsList => "BackupSelectionsList",
         }
     }
 
     /// The key for a JSON member name, if it is one we read.
     pub fn from_key(key: &str) -> Option<ListKey> {
         ListKey::ALL.into_iter().find(|k| *k != ListKey::Root && k.as_str() == key)
+    }
+}
+
+/// The lists inside a single-resource document whose items are records of their own (one
+/// row per item, each carrying the document's other fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum NestedList {
+    /// The rules of a backup plan (`get-backup-plan`).
+    BackupPlanRules,
+}
+
+impl NestedList {
+    /// The list's JSON pointer in its document.
+    pub fn pointer(self) -> &'static str {
+        match self {
+            NestedList::BackupPlanRules => "/BackupPlan/Rules",
+        }
+    }
+
+    /// Members of an item that are not read: maps with user-chosen keys (tags), which,
+    /// flattened like other nested objects, could set a field whose name a tag happens to have.
+    pub fn opaque(self) -> &'static [&'static str] {
+        match self {
+            NestedList::BackupPlanRules => &["RecoveryPointTags"],
+        }
     }
 }
 
@@ -677,12 +712,10 @@ table! {
         essential: [b"restoretestingplanname", b"restoretestingselectionname"],
         // IAM ARNs carry no Region: the path hint is the only source for it.
         scope: |s| s.iam_role_arn.as_deref(),
-        finish: |s| {
-            if s.plan_name.is_empty() || s.selection_name.is_empty() {
-                return Err("no RestoreTestingPlanName or RestoreTestingSelectionName".into());
-            }
-            Ok(())
-        },
+        finish: |s| recognise::require_all(
+            &[&s.plan_name, &s.selection_name],
+            "no RestoreTestingPlanName or RestoreTestingSelectionName"
+        ),
     }
     merge {
         key: |s| format!(
@@ -698,6 +731,127 @@ table! {
         plan_name, selection_name, account_id, region, protected_resource_type, iam_role_arn,
         validation_window_hours, creation_time,
     ]
+}
+
+table! {
+    /// One rule of an AWS Backup plan version (`get-backup-plan`: one record per rule, with
+    /// its plan's ids, name and version). Schedules are kept as AWS writes them (`cron(…)`,
+    /// `rate(…)`) with their time zone.
+    #[allow(missing_docs)]
+    pub struct BackupRule {
+        backup_plan_id: String = text(b"backupplanid"),
+        rule_id: String = text(b"ruleid"),
+        account_id: Option<String>,
+        region: Option<String>,
+        backup_plan_arn: Option<String> = text(b"backupplanarn"),
+        backup_plan_name: Option<String> = text(b"backupplanname"),
+        version_id: Option<String> = text(b"versionid"),
+        rule_name: Option<String> = text(b"rulename"),
+        target_backup_vault_name: Option<String> = text(b"targetbackupvaultname"),
+        schedule_expression: Option<String> = text(b"scheduleexpression"),
+        schedule_expression_timezone: Option<String> = text(b"scheduleexpressiontimezone"),
+        start_window_minutes: Option<u64> = count(b"startwindowminutes"),
+        completion_window_minutes: Option<u64> = count(b"completionwindowminutes"),
+        /// `Lifecycle.DeleteAfterDays` of the rule's own recovery points.
+        delete_after_days: Option<u64> = count(b"deleteafterdays"),
+        move_to_cold_storage_after_days: Option<u64> = count(b"movetocoldstorageafterdays"),
+        enable_continuous_backup: Option<bool> = flag(b"enablecontinuousbackup"),
+        /// `CopyActions[].DestinationBackupVaultArn`, sorted, `;`-joined.
+        copy_destinations: Option<String>,
+        /// The smallest `CopyActions[].Lifecycle.DeleteAfterDays`: how long the shortest-kept
+        /// copy is kept (empty when no copy action sets one).
+        copy_delete_after_days: Option<u64>,
+        /// When this plan version was created.
+        creation_date: Option<Timestamp> = timestamp(b"creationdate"),
+        /// When the plan was deleted, for a deleted plan.
+        deletion_date: Option<Timestamp> = timestamp(b"deletiondate"),
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"backupplanid", b"ruleid"],
+        scope: |s| s.backup_plan_arn.as_deref(),
+        arrays: recognise::rule_arrays,
+        finish: |r| recognise::require_all(&[&r.backup_plan_id, &r.rule_id], "no BackupPlanId or RuleId"),
+    }
+    merge {
+        key: |s| format!("{}|{}|{}", s.backup_plan_id, s.version_id.as_deref().unwrap_or(""), s.rule_id),
+        terminal: |_s| false,
+    }
+    csv BACKUP_RULES "backup_rules.csv" [
+        account_id, region, backup_plan_id, backup_plan_arn, backup_plan_name, version_id, rule_id, rule_name,
+        target_backup_vault_name, schedule_expression, schedule_expression_timezone, start_window_minutes,
+        completion_window_minutes, delete_after_days, move_to_cold_storage_after_days, enable_continuous_backup,
+        copy_destinations, copy_delete_after_days, creation_date, deletion_date,
+    ]
+}
+
+/// One tag condition of a backup selection: an item of `ListOfTags` (its `ConditionType`
+/// as given, `STRINGEQUALS`) or of one of the `Conditions` lists (the type is the list's
+/// name: `StringEquals`, `StringNotEquals`, `StringLike`, `StringNotLike`). Written with
+/// AWS's member names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TagCondition {
+    /// How the value is compared.
+    #[serde(rename = "ConditionType")]
+    pub condition_type: String,
+    /// The tag key (`ListOfTags`) or `aws:ResourceTag/<key>` (`Conditions`).
+    #[serde(rename = "ConditionKey")]
+    pub condition_key: String,
+    /// The value compared with.
+    #[serde(rename = "ConditionValue")]
+    pub condition_value: String,
+}
+
+table! {
+    /// A backup selection: which resources a backup plan protects (`get-backup-selection`).
+    /// The lists are kept whole and sorted, so AWS's selection semantics can be evaluated
+    /// from the record alone.
+    #[allow(missing_docs)]
+    pub struct BackupSelection {
+        selection_id: String = text(b"selectionid"),
+        backup_plan_id: String = text(b"backupplanid"),
+        account_id: Option<String>,
+        region: Option<String>,
+        selection_name: Option<String> = text(b"selectionname"),
+        iam_role_arn: Option<String> = text(b"iamrolearn"),
+        /// `Resources`: ARNs or ARN patterns with `*`, sorted.
+        resources: Vec<String>,
+        /// `NotResources`, sorted.
+        not_resources: Vec<String>,
+        /// `ListOfTags`, sorted.
+        list_of_tags: Vec<TagCondition>,
+        /// The items of `Conditions.StringEquals`, `StringNotEquals`, `StringLike` and
+        /// `StringNotLike`, typed by their list, sorted.
+        conditions: Vec<TagCondition>,
+        creation_date: Option<Timestamp> = timestamp(b"creationdate"),
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"selectionid", b"backupplanid"],
+        // IAM ARNs carry no Region: the path hint is the only source for it.
+        scope: |s| s.iam_role_arn.as_deref(),
+        arrays: recognise::selection_arrays,
+        finish: |s| recognise::require_all(&[&s.selection_id, &s.backup_plan_id], "no SelectionId or BackupPlanId"),
+    }
+    merge {
+        key: |s| s.selection_id.clone(),
+        terminal: |_s| false,
+    }
+    csv BACKUP_SELECTIONS "backup_selections.csv" [
+        account_id, region, backup_plan_id, selection_id, selection_name, iam_role_arn,
+        resources = |s, _cx| json_text(&s.resources),
+        not_resources = |s, _cx| json_text(&s.not_resources),
+        list_of_tags = |s, _cx| json_text(&s.list_of_tags),
+        conditions = |s, _cx| json_text(&s.conditions),
+        creation_date,
+    ]
+}
+
+/// A list as compact JSON text (a CSV cell that keeps every item and its type unambiguous).
+fn json_text<T: Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).unwrap_or_default()
 }
 
 table! {

@@ -16,7 +16,9 @@
 
 use std::borrow::Cow;
 
-use super::model::{Alarm, CollectionGap, Job, JobKind, ReportIntegrity, TaggedResource};
+use super::model::{
+    Alarm, BackupRule, BackupSelection, CollectionGap, Job, JobKind, ReportIntegrity, TagCondition, TaggedResource,
+};
 use crate::time::Timestamp;
 
 /// A field value as a format gives it, before conversion.
@@ -356,7 +358,93 @@ pub(crate) fn gap_arrays(r: &mut CollectionGap, key: &[u8], items: &[serde_json:
     Ok(())
 }
 
+/// `CopyActions` of a backup rule, all or nothing: the destination vaults (sorted,
+/// `;`-joined) and the shortest copy retention (the smallest `Lifecycle.DeleteAfterDays`).
+pub(crate) fn rule_arrays(r: &mut BackupRule, key: &[u8], items: &[serde_json::Value]) -> Result<(), String> {
+    if key != b"copyactions" {
+        return Ok(());
+    }
+    let mut vaults = Vec::new();
+    let mut shortest: Option<u64> = None;
+    for item in items {
+        let vault = item
+            .get("DestinationBackupVaultArn")
+            .and_then(serde_json::Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or("CopyActions items need a DestinationBackupVaultArn string")?;
+        vaults.push(vault);
+        match item.pointer("/Lifecycle/DeleteAfterDays") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(v) => {
+                let days = v.as_u64().ok_or_else(|| {
+                    format!("CopyActions Lifecycle.DeleteAfterDays must be a non-negative integer, found {v}")
+                })?;
+                shortest = Some(shortest.map_or(days, |s| s.min(days)));
+            }
+        }
+    }
+    vaults.sort_unstable();
+    vaults.dedup();
+    r.copy_destinations = (!vaults.is_empty()).then(|| vaults.join(";"));
+    r.copy_delete_after_days = shortest;
+    Ok(())
+}
+
+/// The lists of a backup selection, each all or nothing and sorted: `Resources`,
+/// `NotResources`, `ListOfTags`, and the four lists of `Conditions` (flattened to their own
+/// names, so each item is typed by its list).
+pub(crate) fn selection_arrays(s: &mut BackupSelection, key: &[u8], items: &[serde_json::Value]) -> Result<(), String> {
+    let operator = match key {
+        b"resources" => return sorted_strings(items, "Resources").map(|v| s.resources = v),
+        b"notresources" => return sorted_strings(items, "NotResources").map(|v| s.not_resources = v),
+        b"listoftags" => return tag_conditions(items, None).map(|v| s.list_of_tags = v),
+        b"stringequals" => "StringEquals",
+        b"stringnotequals" => "StringNotEquals",
+        b"stringlike" => "StringLike",
+        b"stringnotlike" => "StringNotLike",
+        _ => return Ok(()),
+    };
+    s.conditions.retain(|c| c.condition_type != operator);
+    s.conditions.extend(tag_conditions(items, Some(operator))?);
+    s.conditions.sort();
+    Ok(())
+}
+
+fn sorted_strings(items: &[serde_json::Value], what: &str) -> Result<Vec<String>, String> {
+    let mut v: Vec<String> = strings(items, what)?.into_iter().map(str::to_owned).collect();
+    v.sort();
+    Ok(v)
+}
+
+/// `ConditionKey` / `ConditionValue` items (and `ConditionType`, unless the list gives it).
+fn tag_conditions(items: &[serde_json::Value], operator: Option<&str>) -> Result<Vec<TagCondition>, String> {
+    let what = operator.map_or("ListOfTags", |_| "Conditions");
+    let mut v = items
+        .iter()
+        .map(|item| {
+            let text = |k: &str| item.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+            let condition_type = operator.map(str::to_owned).or_else(|| text("ConditionType"));
+            match (condition_type, text("ConditionKey"), text("ConditionValue")) {
+                (Some(condition_type), Some(condition_key), Some(condition_value)) => {
+                    Ok(TagCondition { condition_type, condition_key, condition_value })
+                }
+                _ => Err(match operator {
+                    None => format!("{what} items need ConditionType, ConditionKey and ConditionValue strings"),
+                    Some(_) => format!("{what} items need ConditionKey and ConditionValue strings"),
+                }),
+            }
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    v.sort();
+    Ok(v)
+}
+
 /// The final check of most records: the id field must be set.
 pub(crate) fn require(id: &str, message: &str) -> Result<(), String> {
-    if id.is_empty() { Err(message.to_owned()) } else { Ok(()) }
+    require_all(&[id], message)
+}
+
+/// The final check of records keyed by several ids: every one must be set.
+pub(crate) fn require_all(ids: &[&str], message: &str) -> Result<(), String> {
+    if ids.iter().any(|id| id.is_empty()) { Err(message.to_owned()) } else { Ok(()) }
 }

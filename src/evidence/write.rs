@@ -20,9 +20,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use super::model::{
-    Alarm, AssessmentReport, CollectionGap, ControlResult, Job, JobKind, JobState, LegalHold, Provenance,
-    RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource,
-    ValidationStatus, Vault, ZipMember,
+    Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, Job, JobKind, JobState,
+    LegalHold, Provenance, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
+    RestoreTestingSelection, TaggedResource, ValidationStatus, Vault, ZipMember,
 };
 use super::table::View;
 use super::{ArtifactEntry, Evidence, Record};
@@ -291,6 +291,8 @@ pub(crate) fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static 
         write_table(dir, &ZipMember::MEMBERS, &ev.zip_members, &cx)?,
         write_table(dir, &ReportIntegrity::REPORT_INTEGRITY, &ev.report_integrity, &cx)?,
         write_table(dir, &CollectionGap::COLLECTION_GAPS, &ev.collection_gaps, &cx)?,
+        write_table(dir, &BackupRule::BACKUP_RULES, &ev.backup_rules, &cx)?,
+        write_table(dir, &BackupSelection::BACKUP_SELECTIONS, &ev.backup_selections, &cx)?,
         write_errors(ev, dir)?,
         write_conflicts(ev, dir)?,
     ];

@@ -5,7 +5,11 @@
 //! snapshot is never held in memory. Job, recovery-point and compliance items — the bulk of
 //! a quarter — go straight from the JSON tokens into records; the small lists (vaults,
 //! alarms, tags, …) go through `serde_json::Value` first. A `describe-*` output holding one
-//! object (`describe-backup-vault`, `describe-restore-job`, …) is recognised by its keys.
+//! object (`describe-backup-vault`, `describe-restore-job`, …) is recognised by its keys; one
+//! whose records are the items of a list inside it (`get-backup-plan`: a record per rule,
+//! each with the plan's ids, name and version) is read by [`emit_rows`]. Index listings
+//! whose items hold nothing the `get-*` outputs lack (`list-backup-plans`,
+//! `list-backup-selections`) are recognised, kept and hashed, and give no records.
 //!
 //! Problems inside an item are reported at their JSON pointer. An item is dropped only when
 //! an essential field (its id, its state, its creation time) cannot be read; any other bad
@@ -25,8 +29,8 @@ use super::report_csv::{Template, template_of};
 use super::{ArtifactKind, Context, Sink, complete};
 use crate::evidence::Record;
 use crate::evidence::model::{
-    Alarm, CollectionGap, ControlResult, Job, LegalHold, ListKey, Locator, RecoveryPoint, ReportIntegrity,
-    ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
+    Alarm, BackupSelection, CollectionGap, ControlResult, Job, LegalHold, ListKey, Locator, NestedList, RecoveryPoint,
+    ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
 };
 
 /// Parses a JSON artifact held in memory (BOM already removed).
@@ -90,6 +94,16 @@ fn document(state: &mut State<'_, '_>, doc: &Value) {
         state.set_kind(ArtifactKind::CollectionGapRecord);
         return Shape::Gap.emit_value(state, inner, "/CollectionGap", Locator::Document);
     }
+    let has = |k: &str| doc.get(k).is_some();
+    // `get-backup-plan` / `get-backup-selection`: the resource's ids sit beside its object.
+    if doc.get("BackupPlan").is_some_and(Value::is_object) && (has("BackupPlanId") || has("BackupPlanArn")) {
+        state.set_kind(ArtifactKind::BackupPlanSnapshot);
+        return emit_rows(state, doc, NestedList::BackupPlanRules, Record::BackupRule);
+    }
+    if doc.get("BackupSelection").is_some_and(Value::is_object) && has("SelectionId") {
+        state.set_kind(ArtifactKind::BackupSelectionSnapshot);
+        return Shape::BackupSelection.emit_value(state, doc, "", Locator::Document);
+    }
     document_at(state, doc, "");
 }
 
@@ -118,6 +132,50 @@ fn document_at(state: &mut State<'_, '_>, doc: &Value, pointer: &str) {
     shape.emit_value(state, doc, pointer, Locator::Document);
 }
 
+/// A document whose records are the items of one of its lists (`get-backup-plan`: one per
+/// rule). The document's other fields (the plan's ids, name, version) are read once and each
+/// item's fields laid over them, so every record carries its parent's and a bad parent field
+/// is reported once. Members [`NestedList::opaque`] names are not read.
+fn emit_rows<T: FieldSink + Default + Clone>(
+    state: &mut State<'_, '_>,
+    doc: &Value,
+    list: NestedList,
+    wrap: fn(T) -> Record,
+) {
+    let at = list.pointer();
+    let mut parent = doc.clone();
+    let Some(Value::Array(items)) = parent.pointer_mut(at).map(Value::take) else {
+        return state.sink.error(at.to_owned(), "expected a list".into());
+    };
+    let mut soft = Vec::new();
+    let mut base = T::default();
+    let fed = feed_value(&mut base, &parent, "", &mut soft);
+    for (p, msg) in soft.drain(..) {
+        state.sink.error(p, msg);
+    }
+    if let Err((p, msg)) = fed {
+        return state.sink.error(p, msg);
+    }
+    for (i, mut item) in items.into_iter().enumerate() {
+        let pointer = format!("{at}/{i}");
+        if let Value::Object(members) = &mut item {
+            for name in list.opaque() {
+                members.remove(*name);
+            }
+        }
+        let mut rec = base.clone();
+        let result = feed_value(&mut rec, &item, &pointer, &mut soft)
+            .and_then(|()| rec.finish().map_err(|e| (pointer.clone(), e)));
+        for (p, msg) in soft.drain(..) {
+            state.sink.error(p, msg);
+        }
+        match result {
+            Ok(()) => state.emit(wrap(rec), Locator::Nested(list, i as u32)),
+            Err((p, msg)) => state.sink.error(p, msg),
+        }
+    }
+}
+
 /// How the items of a list become records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
@@ -125,13 +183,16 @@ enum Shape {
     RecoveryPoint,
     Control,
     Resource,
-    Scan,
+    /// Recognised, kept and hashed; the items are not read (scan-job reports, index
+    /// listings such as `list-backup-plans`).
+    Skip,
     Vault,
     LegalHold,
     Alarm,
     Tagged,
     Plan,
     Selection,
+    BackupSelection,
     Integrity,
     Gap,
 }
@@ -150,6 +211,8 @@ impl Shape {
             ListKey::MetricAlarms | ListKey::CompositeAlarms => (Shape::Alarm, ArtifactKind::MetricAlarmsSnapshot),
             ListKey::ResourceTagMappingList => (Shape::Tagged, ArtifactKind::TagInventorySnapshot),
             ListKey::AssessmentReportIntegrity => (Shape::Integrity, ArtifactKind::ReportIntegritySnapshot),
+            ListKey::BackupPlansList => (Shape::Skip, ArtifactKind::BackupPlansListSnapshot),
+            ListKey::BackupSelectionsList => (Shape::Skip, ArtifactKind::BackupSelectionsListSnapshot),
             ListKey::ReportItems | ListKey::Root => return None,
         })
     }
@@ -159,7 +222,7 @@ impl Shape {
             Template::Jobs(k) => (Shape::Job, k),
             Template::Control => (Shape::Control, ArtifactKind::ControlComplianceReport),
             Template::Resource => (Shape::Resource, ArtifactKind::ResourceComplianceReport),
-            Template::Scan => (Shape::Scan, ArtifactKind::ScanJobReport),
+            Template::Scan => (Shape::Skip, ArtifactKind::ScanJobReport),
         }
     }
 
@@ -191,7 +254,8 @@ impl Shape {
             Shape::Selection => one::<RestoreTestingSelection>(value, p, soft, Record::Selection),
             Shape::Integrity => one::<ReportIntegrity>(value, p, soft, Record::Integrity),
             Shape::Gap => one::<CollectionGap>(value, p, soft, Record::Gap),
-            Shape::Scan => return,
+            Shape::BackupSelection => one::<BackupSelection>(value, p, soft, Record::BackupSelection),
+            Shape::Skip => return,
         };
         for (at, msg) in soft.drain(..) {
             state.sink.error(at, msg);
@@ -344,7 +408,7 @@ impl<'de> Visitor<'de> for List<'_, '_, '_> {
                         break;
                     }
                 }
-                Some(Shape::Scan) => {
+                Some(Shape::Skip) => {
                     if seq.next_element::<IgnoredAny>()?.is_none() {
                         break;
                     }
@@ -600,6 +664,7 @@ impl<'de> Visitor<'de> for Field<'_, 'de> {
 mod tests {
     use super::*;
     use crate::evidence::VecSink;
+    use crate::evidence::model::{BackupRule, TagCondition};
 
     /// Parses from memory and from a reader; both must agree.
     fn parse_text(text: &str) -> VecSink {
@@ -652,5 +717,116 @@ mod tests {
         let sink = parse_text(r#"{"BackupVaultList":[{"BackupVaultArn":null,"Locked":true}]}"#);
         assert!(sink.records.is_empty());
         assert_eq!(sink.errors.len(), 1);
+    }
+
+    #[test]
+    fn a_backup_plan_gives_a_record_per_rule_carrying_the_plans_fields() {
+        let plan_arn = "arn:aws:backup:eu-west-1:111122223333:backup-plan:p-1";
+        let sink = parse_text(&format!(
+            r#"{{"BackupPlan":{{"BackupPlanName":"gold","Rules":[
+                {{"RuleName":"daily","RuleId":"r-1","ScheduleExpression":"cron(0 3 ? * * *)",
+                  "ScheduleExpressionTimezone":"Europe/Berlin","Lifecycle":{{"DeleteAfterDays":35}},
+                  "RecoveryPointTags":{{"RuleName":"spoof","RuleId":"spoof"}},
+                  "CopyActions":[{{"DestinationBackupVaultArn":"arn:b","Lifecycle":{{"DeleteAfterDays":90}}}},
+                                 {{"DestinationBackupVaultArn":"arn:a","Lifecycle":{{"DeleteAfterDays":30}}}},
+                                 {{"DestinationBackupVaultArn":"arn:c"}}]}},
+                {{"RuleName":"hourly","RuleId":"r-2","StartWindowMinutes":"soon","CopyActions":[{{"Lifecycle":{{}}}}]}},
+                {{"RuleName":"no-id"}}]}},
+              "BackupPlanId":"p-1","BackupPlanArn":"{plan_arn}","VersionId":"v-1",
+              "CreationDate":"2026-07-01T00:00:00Z"}}"#
+        ));
+        let rules: Vec<&BackupRule> =
+            sink.records.iter().filter_map(|r| if let Record::BackupRule(x) = r { Some(x) } else { None }).collect();
+        assert_eq!(rules.len(), 2, "{:?}", sink.errors);
+        let r = rules[0];
+        assert_eq!(
+            (r.backup_plan_id.as_str(), r.rule_id.as_str(), r.rule_name.as_deref()),
+            ("p-1", "r-1", Some("daily"))
+        );
+        assert_eq!((r.backup_plan_name.as_deref(), r.version_id.as_deref()), (Some("gold"), Some("v-1")));
+        assert_eq!((r.account_id.as_deref(), r.region.as_deref()), (Some("111122223333"), Some("eu-west-1")));
+        assert_eq!(r.schedule_expression_timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(r.delete_after_days, Some(35), "the rule's own lifecycle, not a copy's");
+        assert_eq!(r.copy_destinations.as_deref(), Some("arn:a;arn:b;arn:c"));
+        assert_eq!(r.copy_delete_after_days, Some(30), "the shortest-kept copy");
+        assert_eq!(r.provenance[0].locator, Locator::Nested(NestedList::BackupPlanRules, 0));
+        assert_eq!(r.provenance[0].locator.to_string(), "/BackupPlan/Rules/0");
+        // The second rule keeps its plan's fields; its bad window and copy actions are left empty.
+        let r = rules[1];
+        assert_eq!((r.rule_id.as_str(), r.backup_plan_name.as_deref()), ("r-2", Some("gold")));
+        assert_eq!((r.start_window_minutes, r.copy_destinations.as_deref()), (None, None));
+        let places: Vec<&str> = sink.errors.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            places,
+            ["/BackupPlan/Rules/1/CopyActions", "/BackupPlan/Rules/1/StartWindowMinutes", "/BackupPlan/Rules/2"]
+        );
+        assert!(sink.errors[2].1.contains("RuleId"), "{:?}", sink.errors[2]);
+        let kind = parse_slice(
+            br#"{"BackupPlan":{"Rules":{}},"BackupPlanId":"p"}"#,
+            &Context::default(),
+            &mut VecSink::default(),
+        );
+        assert_eq!(kind, ArtifactKind::BackupPlanSnapshot);
+        let sink = parse_text(r#"{"BackupPlan":{"Rules":{}},"BackupPlanId":"p"}"#);
+        assert_eq!((sink.records.len(), sink.errors[0].0.as_str()), (0, "/BackupPlan/Rules"));
+    }
+
+    #[test]
+    fn a_backup_selection_keeps_its_lists_sorted_and_each_condition_typed() {
+        let sink = parse_text(
+            r#"{"BackupSelection":{"SelectionName":"s","IamRoleArn":"arn:aws:iam::111122223333:role/b",
+                "Resources":["arn:z","arn:a*"],"NotResources":[],
+                "ListOfTags":[{"ConditionType":"STRINGEQUALS","ConditionKey":"tier","ConditionValue":"gold"}],
+                "Conditions":{"StringNotLike":[{"ConditionKey":"aws:ResourceTag/x","ConditionValue":"t*"}],
+                              "StringEquals":[{"ConditionKey":"aws:ResourceTag/env","ConditionValue":"prod"}],
+                              "StringLike":[]}},
+              "SelectionId":"sel-1","BackupPlanId":"p-1","CreationDate":1783000000}"#,
+        );
+        assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+        let Some(Record::BackupSelection(s)) = sink.records.first() else { panic!("{:?}", sink.records) };
+        assert_eq!((s.selection_id.as_str(), s.backup_plan_id.as_str()), ("sel-1", "p-1"));
+        assert_eq!((s.account_id.as_deref(), s.region.as_deref()), (Some("111122223333"), None));
+        assert_eq!(s.resources, ["arn:a*", "arn:z"]);
+        assert!(s.not_resources.is_empty());
+        let c = |t: &str, k: &str, v: &str| TagCondition {
+            condition_type: t.into(),
+            condition_key: k.into(),
+            condition_value: v.into(),
+        };
+        assert_eq!(s.list_of_tags, [c("STRINGEQUALS", "tier", "gold")]);
+        assert_eq!(
+            s.conditions,
+            [c("StringEquals", "aws:ResourceTag/env", "prod"), c("StringNotLike", "aws:ResourceTag/x", "t*")]
+        );
+        assert_eq!(s.provenance[0].locator, Locator::Document);
+        // A bad list is left empty and reported at its pointer; the selection is kept.
+        let sink = parse_text(
+            r#"{"BackupSelection":{"ListOfTags":[{"ConditionKey":"tier"}],"Resources":["arn:a",7]},
+                "SelectionId":"sel-2","BackupPlanId":"p-1"}"#,
+        );
+        let Some(Record::BackupSelection(s)) = sink.records.first() else { panic!("{:?}", sink.errors) };
+        assert!(s.list_of_tags.is_empty() && s.resources.is_empty());
+        let mut places: Vec<&str> = sink.errors.iter().map(|e| e.0.as_str()).collect();
+        places.sort_unstable();
+        assert_eq!(places, ["/BackupSelection/ListOfTags", "/BackupSelection/Resources"]);
+        // No plan id: dropped, named.
+        let sink = parse_text(r#"{"BackupSelection":{"SelectionName":"s"},"SelectionId":"sel-3"}"#);
+        assert!(sink.records.is_empty());
+        assert_eq!(sink.errors, [("/".to_owned(), "no SelectionId or BackupPlanId".to_owned())]);
+    }
+
+    #[test]
+    fn plan_and_selection_index_listings_are_recognised_and_give_no_records() {
+        for (text, kind) in [
+            (
+                r#"{"BackupPlansList":[{"BackupPlanId":"p-1","BackupPlanName":"gold"}]}"#,
+                ArtifactKind::BackupPlansListSnapshot,
+            ),
+            (r#"{"BackupSelectionsList":[]}"#, ArtifactKind::BackupSelectionsListSnapshot),
+        ] {
+            let mut sink = VecSink::default();
+            assert_eq!(parse_slice(text.as_bytes(), &Context::default(), &mut sink), kind);
+            assert!(sink.records.is_empty() && sink.errors.is_empty(), "{sink:?}");
+        }
     }
 }

@@ -275,3 +275,99 @@ fn a_backup_jobs_kms_key_reaches_the_csv() {
     assert_eq!(col(&h, &jobs["FCCB040A-9426-2A49-2EA9-5EAFFAC656AC"], "encryption_key_arn"), key);
     assert_eq!(col(&h, &jobs["0D5F2F4C-1B0E-4C1B-9B8D-7A1E2F3C4D5E"], "encryption_key_arn"), "");
 }
+
+/// Backup plan rules and selections reach `evidence/backup_rules.csv` and
+/// `evidence/backup_selections.csv`: a row per rule with its plan's ids, a selection's lists
+/// as sorted JSON arrays, its Region from the snapshot's path.
+#[test]
+fn backup_plan_rules_and_selections_reach_their_csvs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scope = tmp.path().join("in/collected/111122223333/eu-central-1/2026-08-01T06:00:00Z");
+    std::fs::create_dir_all(&scope).unwrap();
+    for (from, to) in [
+        ("api/list-backup-plans/page-1.json", "list-backup-plans.json"),
+        ("api/get-backup-plan/core-daily.json", "get-backup-plan-8c2f4e7a.json"),
+        ("api/list-backup-selections/page-1.json", "list-backup-selections-8c2f4e7a.json"),
+        ("api/get-backup-selection/tier-gold.json", "get-backup-selection-8c2f4e7a-3e5f7a9b.json"),
+        ("api/list-backup-jobs/page-iso.json", "list-backup-jobs.json"),
+    ] {
+        std::fs::copy(fixture(from), scope.join(to)).unwrap();
+    }
+    let out = tmp.path().join("pkg");
+    let o = build(&[tmp.path().join("in")], &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let (h, rules) = rows_by(&out.join("evidence/backup_rules.csv"), "rule_name");
+    assert_eq!(rules.len(), 2);
+    let daily = &rules["daily-0300"];
+    for (column, value) in [
+        ("account_id", "111122223333"),
+        ("region", "eu-central-1"),
+        ("backup_plan_id", "8c2f4e7a-5d1b-4f3a-9e6c-2b7d8a9c0e1f"),
+        ("backup_plan_name", "core-daily"),
+        ("rule_id", "6f1c1a4e-2b7d-4c1e-9a55-0d3e5f6a7b81"),
+        ("target_backup_vault_name", "core-vault"),
+        ("schedule_expression", "cron(0 3 ? * * *)"),
+        ("schedule_expression_timezone", "Europe/Berlin"),
+        ("start_window_minutes", "60"),
+        ("completion_window_minutes", "480"),
+        ("delete_after_days", "35"),
+        ("move_to_cold_storage_after_days", ""),
+        ("enable_continuous_backup", ""),
+        ("copy_delete_after_days", "35"),
+        ("observed_at", "2026-08-01T06:00:00Z"),
+    ] {
+        assert_eq!(col(&h, daily, column), value, "{column}");
+    }
+    assert!(col(&h, daily, "copy_destinations").starts_with("arn:aws:backup:eu-central-1:444455556666:"));
+    assert!(col(&h, daily, "sources").ends_with("@/BackupPlan/Rules/0"), "{}", col(&h, daily, "sources"));
+    assert_eq!(col(&h, &rules["continuous-pitr"], "enable_continuous_backup"), "true");
+
+    let (h, selections) = read_csv(&out.join("evidence/backup_selections.csv"));
+    assert_eq!(selections.len(), 1);
+    let s = &selections[0];
+    assert_eq!((col(&h, s, "account_id"), col(&h, s, "region")), ("111122223333", "eu-central-1"));
+    assert_eq!(col(&h, s, "selection_name"), "tier-gold");
+    let json = |column: &str| serde_json::from_str::<serde_json::Value>(col(&h, s, column)).unwrap();
+    assert_eq!(
+        json("resources"),
+        serde_json::json!([
+            "arn:aws:dynamodb:eu-central-1:111122223333:table/*",
+            "arn:aws:rds:eu-central-1:111122223333:db:payments"
+        ])
+    );
+    assert_eq!(
+        json("not_resources"),
+        serde_json::json!(["arn:aws:dynamodb:eu-central-1:111122223333:table/scratch-*"])
+    );
+    assert_eq!(
+        json("list_of_tags"),
+        serde_json::json!([
+            {"ConditionType": "STRINGEQUALS", "ConditionKey": "backup", "ConditionValue": "daily"},
+            {"ConditionType": "STRINGEQUALS", "ConditionKey": "tier", "ConditionValue": "gold"}
+        ])
+    );
+    assert_eq!(
+        json("conditions"),
+        serde_json::json!([
+            {"ConditionType": "StringEquals", "ConditionKey": "aws:ResourceTag/env", "ConditionValue": "prod"},
+            {"ConditionType": "StringLike", "ConditionKey": "aws:ResourceTag/owner", "ConditionValue": "core-*"},
+            {"ConditionType": "StringNotLike", "ConditionKey": "aws:ResourceTag/lifecycle", "ConditionValue": "temp*"}
+        ])
+    );
+
+    // Every file recognised; the index listings kept with no records; the counts in the manifest.
+    let (h, artifacts) = rows_by(&out.join("artifacts.csv"), "kind");
+    for kind in
+        ["snapshot:BackupPlansList", "snapshot:BackupPlan", "snapshot:BackupSelectionsList", "snapshot:BackupSelection"]
+    {
+        assert_eq!(col(&h, &artifacts[kind], "parse_status"), "parsed", "{kind}");
+    }
+    assert_eq!(col(&h, &artifacts["snapshot:BackupPlansList"], "records"), "0");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        (manifest["records"]["backup_rules"].as_u64(), manifest["records"]["backup_selections"].as_u64()),
+        (Some(2), Some(1))
+    );
+}

@@ -57,6 +57,19 @@ fn alarms_page(first: bool, region: &str) -> Vec<u8> {
     e.into_writer()
 }
 
+/// A `list-backup-plans` item and the `get-backup-plan` answer of plan `id` (one rule
+/// copying to another account).
+fn backup_plan(id: &str, name: &str, region: &str) -> (String, String) {
+    let arn = format!("arn:aws:backup:{region}:{ACCOUNT}:backup-plan:{id}");
+    let item = format!(
+        r#"{{"BackupPlanArn":"{arn}","BackupPlanId":"{id}","CreationDate":1768035600.0,"VersionId":"v-{id}","BackupPlanName":"{name}","CreatorRequestId":"c-{id}","LastExecutionDate":1788670800.0}}"#
+    );
+    let plan = format!(
+        r#"{{"BackupPlan":{{"BackupPlanName":"{name}","Rules":[{{"RuleName":"{name}-0300","TargetBackupVaultName":"central","ScheduleExpression":"cron(0 3 ? * * *)","StartWindowMinutes":60,"CompletionWindowMinutes":480,"Lifecycle":{{"DeleteAfterDays":35}},"RuleId":"rule-{id}","CopyActions":[{{"Lifecycle":{{"DeleteAfterDays":90}},"DestinationBackupVaultArn":"arn:aws:backup:eu-central-1:210987654321:backup-vault:isolated"}}],"ScheduleExpressionTimezone":"Europe/Dublin"}}]}},"BackupPlanId":"{id}","BackupPlanArn":"{arn}","VersionId":"v-{id}","CreatorRequestId":"c-{id}","CreationDate":1768035600.0}}"#
+    );
+    (item, plan)
+}
+
 /// The Backup / Audit Manager / Account answers. `throttled` counts 429s sent.
 fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send + Sync + 'static {
     move |r: &Req, _n: usize| {
@@ -64,6 +77,9 @@ fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send +
         let vault = format!("arn:aws:backup:{region}:{ACCOUNT}:backup-vault:central");
         let plan = format!("arn:aws:backup:{region}:{ACCOUNT}:restore-testing-plan:weekly-8e8d7a");
         let central = region == "eu-central-1";
+        let (daily_item, daily) = backup_plan("plan-daily", "daily", region);
+        let (weekly_item, weekly) = backup_plan("plan-weekly", "weekly", region);
+        let role = format!("arn:aws:iam::{ACCOUNT}:role/service-role/AWSBackupDefaultServiceRole");
         match (r.method.as_str(), r.path.as_str()) {
             ("POST", "/listRegions") => Resp::json(
                 r#"{"Regions":[{"RegionName":"eu-west-1","RegionOptStatus":"ENABLED_BY_DEFAULT"},{"RegionName":"eu-central-1","RegionOptStatus":"ENABLED_BY_DEFAULT"}]}"#,
@@ -120,6 +136,26 @@ fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send +
             )),
             ("GET", "/restore-testing/plans/weekly/selections/rds_all") => Resp::json(format!(
                 r#"{{"RestoreTestingSelection":{{"CreationTime":1768035600.0,"IamRoleArn":"arn:aws:iam::{ACCOUNT}:role/restore-testing","ProtectedResourceArns":["*"],"ProtectedResourceType":"RDS","RestoreTestingPlanName":"weekly","RestoreTestingSelectionName":"rds_all","ValidationWindowHours":4}}}}"#
+            )),
+            ("GET", "/backup/plans") if central => Resp::error(
+                403,
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/collector is not authorized to perform: backup:ListBackupPlans",
+            ),
+            // Two pages: one plan each.
+            ("GET", "/backup/plans") => match r.query.get("nextToken").map(String::as_str) {
+                None => Resp::json(format!(r#"{{"BackupPlansList":[{daily_item}],"NextToken":"plans-2"}}"#)),
+                Some("plans-2") => Resp::json(format!(r#"{{"BackupPlansList":[{weekly_item}]}}"#)),
+                Some(other) => Resp::error(400, "InvalidParameterValueException", &format!("bad token {other}")),
+            },
+            ("GET", "/backup/plans/plan-daily") => Resp::json(daily),
+            ("GET", "/backup/plans/plan-weekly") => Resp::json(weekly),
+            ("GET", "/backup/plans/plan-daily/selections") => Resp::json(format!(
+                r#"{{"BackupSelectionsList":[{{"SelectionId":"sel-gold","SelectionName":"gold","BackupPlanId":"plan-daily","CreationDate":1768035600.0,"CreatorRequestId":"c-sel","IamRoleArn":"{role}"}}]}}"#
+            )),
+            ("GET", "/backup/plans/plan-weekly/selections") => Resp::json(r#"{"BackupSelectionsList":[]}"#),
+            ("GET", "/backup/plans/plan-daily/selections/sel-gold") => Resp::json(format!(
+                r#"{{"BackupSelection":{{"SelectionName":"gold","IamRoleArn":"{role}","Resources":["arn:aws:rds:{region}:{ACCOUNT}:db:*"],"ListOfTags":[],"NotResources":[],"Conditions":{{"StringEquals":[{{"ConditionKey":"aws:ResourceTag/tier","ConditionValue":"gold"}}],"StringNotEquals":[],"StringLike":[],"StringNotLike":[]}}}},"SelectionId":"sel-gold","BackupPlanId":"plan-daily","CreationDate":1768035600.0,"CreatorRequestId":"c-sel"}}"#
             )),
             ("GET", "/audit/report-plans") if central => Resp::json(r#"{"ReportPlans":[]}"#),
             ("GET", "/audit/report-plans") => Resp::json(format!(
@@ -270,6 +306,12 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
             && se.contains("grant backup:ListBackupJobs"),
         "{se}"
     );
+    // …and ListBackupPlans, named the same way; the calls after it still ran.
+    assert!(
+        se.contains(&format!("account {ACCOUNT} Region eu-central-1: backup:ListBackupPlans: access denied"))
+            && se.contains("grant backup:ListBackupPlans"),
+        "{se}"
+    );
     assert!(
         !se.lines().any(|l| l.starts_with("  account") && l.contains("eu-west-1")),
         "eu-west-1 must be complete: {se}"
@@ -297,6 +339,12 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
         "get-restore-testing-plan-weekly.json",
         "list-restore-testing-selections-weekly.json",
         "get-restore-testing-selection-weekly-rds_all.json",
+        "list-backup-plans.json",
+        "get-backup-plan-plan-daily.json",
+        "get-backup-plan-plan-weekly.json",
+        "list-backup-selections-plan-daily.json",
+        "list-backup-selections-plan-weekly.json",
+        "get-backup-selection-plan-daily-sel-gold.json",
         "list-report-plans.json",
         "list-report-jobs.json",
         "list-frameworks.json",
@@ -322,6 +370,15 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
         jobs["BackupJobs"].as_array().unwrap().iter().map(|j| j["BackupJobId"].as_str().unwrap()).collect();
     assert_eq!(ids, ["JOB-A", "JOB-ONLY-VIA-COLLECT"]);
     assert!(jobs.get("NextToken").is_none());
+    // Backup plans: both pages in one document, no NextToken; each plan read (page 2's too).
+    let plans = west.iter().find(|f| f.ends_with("/list-backup-plans.json")).unwrap();
+    let plans: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(plans)).unwrap()).unwrap();
+    let ids: Vec<&str> =
+        plans["BackupPlansList"].as_array().unwrap().iter().map(|p| p["BackupPlanId"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["plan-daily", "plan-weekly"]);
+    assert!(plans.get("NextToken").is_none());
+    assert!(files.iter().any(|f| f.contains("/eu-central-1/") && f.ends_with("/list-report-plans.json")));
+    assert!(!files.iter().any(|f| f.contains("/eu-central-1/") && f.contains("backup-plan")));
     // Report job: DescribeReportJob filled in the S3 keys the listing lacked.
     let rj = west.iter().find(|f| f.ends_with("/list-report-jobs.json")).unwrap();
     let rj: serde_json::Value = serde_json::from_slice(&std::fs::read(store.join(rj)).unwrap()).unwrap();
@@ -405,6 +462,10 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
         ("describe-alarms.json", "snapshot:MetricAlarms"),
         ("get-resources.json", "snapshot:ResourceTagMappingList"),
         ("validate-assessment-report-integrity.json", "snapshot:AssessmentReportIntegrity"),
+        ("list-backup-plans.json", "snapshot:BackupPlansList"),
+        ("get-backup-plan-plan-weekly.json", "snapshot:BackupPlan"),
+        ("list-backup-selections-plan-daily.json", "snapshot:BackupSelectionsList"),
+        ("get-backup-selection-plan-daily-sel-gold.json", "snapshot:BackupSelection"),
         // Kept and hashed; no evidence records are taken from these.
         ("list-report-jobs.json", "unclassified"),
     ] {
@@ -413,6 +474,19 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
     let (h, rows) = read_csv(&pkg.join("evidence/restore_jobs.csv"));
     let restore = rows.iter().find(|r| col(&h, r, "job_id") == "RESTORE-1").expect("restore test from collect");
     assert_eq!(col(&h, restore, "validation_status"), "SUCCESSFUL");
+    // One rule per plan; the selection's Region from the snapshot's path.
+    let (h, rows) = read_csv(&pkg.join("evidence/backup_rules.csv"));
+    let mut rules: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (col(&h, r, "backup_plan_id"), col(&h, r, "region"), col(&h, r, "copy_destinations")))
+        .collect();
+    rules.sort_unstable();
+    let isolated = "arn:aws:backup:eu-central-1:210987654321:backup-vault:isolated";
+    assert_eq!(rules, [("plan-daily", "eu-west-1", isolated), ("plan-weekly", "eu-west-1", isolated)]);
+    let (h, rows) = read_csv(&pkg.join("evidence/backup_selections.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!((col(&h, &rows[0], "selection_id"), col(&h, &rows[0], "region")), ("sel-gold", "eu-west-1"));
+    assert_eq!(col(&h, &rows[0], "resources"), format!(r#"["arn:aws:rds:eu-west-1:{ACCOUNT}:db:*"]"#));
     let (h, rows) = read_csv(&pkg.join("evidence/assessment_report_integrity.csv"));
     assert_eq!(rows.len(), 1);
     assert_eq!(col(&h, &rows[0], "s3_path"), "s3://am-reports/dora/dora_q3_r-0001.zip");

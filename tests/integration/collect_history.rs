@@ -46,6 +46,7 @@ fn quiet(r: &Req) -> Option<Resp> {
         ("GET", "/restore-jobs") => Resp::json(r#"{"RestoreJobs":[]}"#),
         ("GET", "/legal-holds") => Resp::json(r#"{"LegalHolds":[]}"#),
         ("GET", "/restore-testing/plans") => Resp::json(r#"{"RestoreTestingPlans":[]}"#),
+        ("GET", "/backup/plans") => Resp::json(r#"{"BackupPlansList":[]}"#),
         ("GET", "/audit/report-plans") => Resp::json(r#"{"ReportPlans":[]}"#),
         ("GET", "/audit/report-jobs") => Resp::json(r#"{"ReportJobs":[]}"#),
         ("GET", "/audit/frameworks") => Resp::json(r#"{"Frameworks":[]}"#),

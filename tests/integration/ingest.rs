@@ -1,7 +1,7 @@
 //! Every format and drift variant parses into the right records with the right provenance.
 
 use dora_evidence::evidence::Record;
-use dora_evidence::evidence::model::{JobKind, ListKey, Locator};
+use dora_evidence::evidence::model::{JobKind, ListKey, Locator, NestedList};
 use dora_evidence::ingest::{ArtifactKind, Format};
 use dora_evidence::time::Timestamp;
 
@@ -237,6 +237,61 @@ fn small_snapshots() {
     assert_eq!(rp.delete_at, ts("2026-08-18T05:22:21Z"), "from CalculatedLifecycle");
     assert_eq!(rp.account_id.as_deref(), Some("111122223333"), "from the vault ARN (AMI ARNs have no account)");
     assert_eq!(rp.is_encrypted, Some(true));
+}
+
+/// `get-backup-plan`: a record per rule with its plan's ids; `get-backup-selection`: the
+/// criteria whole, its Region from the path (IAM ARNs have none); the index listings are
+/// recognised and give no records.
+#[test]
+fn backup_plans_and_selections() {
+    let sink = parse_clean("api/get-backup-plan/core-daily.json", ArtifactKind::BackupPlanSnapshot);
+    let rules: Vec<_> = sink.records.iter().map(|r| if let Record::BackupRule(x) = r { x } else { panic!() }).collect();
+    assert_eq!(rules.len(), 2);
+    let (daily, pitr) = (rules[0], rules[1]);
+    assert_eq!(
+        daily.rule_name.as_deref(),
+        Some("daily-0300"),
+        "a recovery-point tag named RuleName is not the rule's name"
+    );
+    assert_eq!(daily.schedule_expression.as_deref(), Some("cron(0 3 ? * * *)"));
+    assert_eq!((daily.account_id.as_deref(), daily.region.as_deref()), (Some("111122223333"), Some("eu-central-1")));
+    assert_eq!((daily.start_window_minutes, daily.completion_window_minutes), (Some(60), Some(480)));
+    assert_eq!(
+        daily.copy_destinations.as_deref(),
+        Some(
+            "arn:aws:backup:eu-central-1:444455556666:backup-vault:dr-isolated;\
+             arn:aws:backup:eu-west-1:111122223333:backup-vault:core-dr-vault"
+        )
+    );
+    assert_eq!((daily.delete_after_days, daily.copy_delete_after_days), (Some(35), Some(35)));
+    assert_eq!(daily.creation_date, ts("2025-03-04T09:15:00.123Z"));
+    assert_eq!(pitr.enable_continuous_backup, Some(true));
+    assert_eq!((pitr.move_to_cold_storage_after_days, pitr.delete_after_days), (Some(30), Some(120)));
+    assert_eq!((pitr.copy_destinations.as_deref(), pitr.copy_delete_after_days), (None, None));
+    assert_eq!(pitr.version_id, daily.version_id);
+    assert_eq!(pitr.provenance[0].locator, Locator::Nested(NestedList::BackupPlanRules, 1));
+
+    let bytes = std::fs::read(super::util::fixture("api/get-backup-selection/tier-gold.json")).unwrap();
+    let (kind, _, sink) = parse_bytes(
+        &bytes,
+        "collected/111122223333/eu-central-1/2026-07-08T06:00:00Z/get-backup-selection-8c2f-3e5f.json",
+    );
+    assert_eq!(kind, ArtifactKind::BackupSelectionSnapshot);
+    assert!(sink.errors.is_empty(), "{:?}", sink.errors);
+    let Record::BackupSelection(s) = &sink.records[0] else { panic!() };
+    assert_eq!((s.account_id.as_deref(), s.region.as_deref()), (Some("111122223333"), Some("eu-central-1")));
+    assert_eq!(s.backup_plan_id, "8c2f4e7a-5d1b-4f3a-9e6c-2b7d8a9c0e1f");
+    assert_eq!(s.resources[0], "arn:aws:dynamodb:eu-central-1:111122223333:table/*", "sorted");
+    assert_eq!((s.list_of_tags.len(), s.conditions.len(), s.not_resources.len()), (2, 3, 1));
+    assert_eq!(s.observed_at, ts("2026-07-08T06:00:00Z"));
+
+    for (rel, kind) in [
+        ("api/list-backup-plans/page-1.json", ArtifactKind::BackupPlansListSnapshot),
+        ("api/list-backup-selections/page-1.json", ArtifactKind::BackupSelectionsListSnapshot),
+    ] {
+        assert!(parse_clean(rel, kind).records.is_empty(), "{rel}");
+        assert_ne!(kind.as_str(), "unclassified");
+    }
 }
 
 #[test]
