@@ -27,6 +27,8 @@ pub struct Config {
     pub signing: SigningConfig,
     /// `[archive]`: where and how long packages are kept.
     pub archive: ArchiveConfig,
+    /// `[policy]`: what a backup plan must do for a targeted resource besides meeting its RPO.
+    pub policy: PolicyConfig,
     /// SHA-256 of the file's bytes (empty config: of the empty string).
     pub sha256: String,
 }
@@ -59,6 +61,37 @@ impl Framework {
             "simplified" => Some(Framework::Simplified),
             _ => None,
         }
+    }
+}
+
+/// `[policy]`: what the `policy_covers_targets` check asks of the backup plan that covers a
+/// targeted resource, besides a schedule at least as frequent as its RPO.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicyConfig {
+    /// A rule must keep recovery points at least this many days (`min_retention_days`).
+    pub min_retention_days: Option<u32>,
+    /// A rule must copy to a vault in another Region (`copy_to` contains `"other_region"`).
+    pub copy_to_other_region: bool,
+    /// A rule must copy to a vault in another account (`copy_to` contains `"other_account"`).
+    pub copy_to_other_account: bool,
+}
+
+impl PolicyConfig {
+    fn parse(raw: Option<RawPolicy>, line_of: impl Fn(usize) -> usize) -> Result<Self, (Option<usize>, String)> {
+        let Some(raw) = raw else { return Ok(PolicyConfig::default()) };
+        let mut policy = PolicyConfig { min_retention_days: raw.min_retention_days, ..PolicyConfig::default() };
+        for item in raw.copy_to.unwrap_or_default() {
+            match item.get_ref().as_str() {
+                "other_region" => policy.copy_to_other_region = true,
+                "other_account" => policy.copy_to_other_account = true,
+                other => {
+                    let message =
+                        format!("policy.copy_to: {other:?} is neither \"other_region\" nor \"other_account\"");
+                    return Err((Some(line_of(item.span().start)), message));
+                }
+            }
+        }
+        Ok(policy)
     }
 }
 
@@ -283,6 +316,7 @@ impl Config {
             })?,
             None => Framework::default(),
         };
+        let policy = PolicyConfig::parse(raw.policy, line_of)?;
         Ok(Config {
             entity: raw.entity,
             framework,
@@ -291,6 +325,7 @@ impl Config {
             thresholds,
             signing,
             archive,
+            policy,
             sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
         })
     }
@@ -306,6 +341,7 @@ impl Default for Config {
             thresholds: Thresholds::default(),
             signing: SigningConfig::default(),
             archive: ArchiveConfig::default(),
+            policy: PolicyConfig::default(),
             sha256: String::new(),
         })
     }
@@ -340,6 +376,14 @@ struct RawConfig {
     thresholds: Option<RawThresholds>,
     signing: Option<RawSigning>,
     archive: Option<RawArchive>,
+    policy: Option<RawPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    min_retention_days: Option<u32>,
+    copy_to: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -444,6 +488,15 @@ candidate_tag = "restore_testing_candidate=true"
         assert!(msg.contains("(0, 1]"), "{msg}");
         let c = Config::parse("[thresholds]\nrestore_test_pass_rate = 1\n").unwrap();
         assert_eq!(c.thresholds, Thresholds { backup_success_rate: 0.95, restore_test_pass_rate: 1.0 });
+        let (line, msg) =
+            Config::parse("[policy]\ncopy_to = [\n  \"other_region\",\n  \"other_planet\",\n]\n").unwrap_err();
+        assert_eq!(line, Some(4));
+        assert!(msg.contains("\"other_planet\""), "{msg}");
+        let c = Config::parse("[policy]\nmin_retention_days = 35\ncopy_to = [\"other_account\"]\n").unwrap();
+        let want =
+            PolicyConfig { min_retention_days: Some(35), copy_to_other_region: false, copy_to_other_account: true };
+        assert_eq!(c.policy, want);
+        assert!(Config::parse("[policy]\nmin_retention = 35\n").unwrap_err().1.contains("min_retention"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod integration {
     pub mod malformed;
     pub mod order;
     pub mod output_safety;
+    pub mod policy;
     pub mod replay;
     pub mod report;
     pub mod s3_input;

@@ -10,11 +10,12 @@
 //! table below, which declares [`CheckId`] (the stable id in findings and the mapping file),
 //! [`CheckId::ALL`] (report order) and the dispatch. **Adding a check** is one
 //! line in that table plus its function in the submodule of its subject (`backups`, `restores`,
-//! `vaults`, `alarms`, `reports`); then name its id in `report-templates/dora-mapping.toml`
+//! `vaults`, `alarms`, `reports`, `policy`); then name its id in `report-templates/dora-mapping.toml`
 //! (a unit test fails until every id is mapped or listed as informational).
 
 mod alarms;
 mod backups;
+mod policy;
 mod reports;
 mod restores;
 mod vaults;
@@ -95,6 +96,7 @@ macro_rules! checks {
 checks! {
     BackupSuccess = "backup_success" => backups::backup_success;
     Rpo = "rpo" => backups::rpo;
+    PolicyCoversTargets = "policy_covers_targets" => policy::policy_covers_targets;
     CandidatesTested = "candidates_tested" => restores::candidates_tested;
     RestoreTestingInScope = "restore_testing_in_scope" => restores::restore_testing_in_scope;
     RestoreTestResults = "restore_test_results" => restores::restore_test_results;
@@ -331,6 +333,7 @@ mod tests {
         let stable = [
             "backup_success",
             "rpo",
+            "policy_covers_targets",
             "candidates_tested",
             "restore_testing_in_scope",
             "restore_test_results",

@@ -1,0 +1,400 @@
+//! The backup policy, evaluated: is every resource with a target selected by a backup plan
+//! whose schedule meets its RPO, keeping recovery points long enough and copying them where
+//! `[policy]` asks (DORA Art. 12(1)(a))?
+//!
+//! Selection follows AWS's documented rules for a `BackupSelection`: `Resources` (ARNs, `*`
+//! wildcards) match any, `ListOfTags` match any, `Conditions` must all match, `NotResources`
+//! exclude. Where AWS's documentation leaves the combination open (`Resources` together with
+//! tags), a resource must pass every part that is given — the reading that never claims a
+//! resource is protected when AWS might not protect it. Condition operators behave as IAM's: a
+//! resource without the tag fails `StringEquals` / `StringLike` and passes `StringNotEquals` /
+//! `StringNotLike`. A tag condition on a resource missing from the tag inventory cannot be
+//! decided, so it does not select it; the exception says so.
+//!
+//! Several rules selecting one resource: the RPO is judged on the most frequent rule alone
+//! (the runs of all rules together are at least as frequent, so this never flatters).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
+use crate::evidence::model::{BackupRule, BackupSelection, TagCondition};
+use crate::schedule::Schedule;
+use crate::time::Period;
+
+/// How one resource stands against the policy.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// Selected by a rule that meets everything asked.
+    Meets,
+    /// Selected, meets its RPO, but retention or copies fall short (named).
+    Short(String),
+    /// Selected, but no rule runs often enough (or the schedules cannot be read).
+    RpoUnmet(String),
+    /// In no plan (with why, when tags were missing).
+    NoPlan(String),
+}
+
+/// `policy_covers_targets`: every targeted resource in a plan that can meet its RPO, keeps
+/// its points `min_retention_days` and copies where `copy_to` asks. `fail` when a resource is
+/// in no plan or no plan meets its RPO; `warn` when only retention or copies fall short;
+/// `no_data` without backup plans and selections from the period or without targets.
+pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
+    let rules: Vec<&BackupRule> = cx.ev.backup_rules.iter().filter(|r| cx.current(r.observed_at)).collect();
+    let selections: Vec<&BackupSelection> =
+        cx.ev.backup_selections.iter().filter(|s| cx.current(s.observed_at)).collect();
+    let rpo: HashMap<&str, f64> = cx.derived.rpo.iter().map(|r| (r.resource.as_str(), r.rpo_hours)).collect();
+    let tags: HashMap<&str, &[(String, String)]> =
+        cx.ev.tagged_resources.iter().map(|t| (t.resource_arn.as_str(), t.tags.as_slice())).collect();
+    let plans = Plans { rules: &rules, selections: &selections, period: cx.period(), policy: &cx.config.policy };
+    let verdicts: Vec<(&str, Verdict)> = cx
+        .derived
+        .targeted
+        .iter()
+        .map(|arn| (arn.as_str(), plans.verdict(arn, tags.get(arn.as_str()).copied(), rpo.get(arn.as_str()).copied())))
+        .collect();
+    let count = |f: fn(&Verdict) -> bool| verdicts.iter().filter(|(_, v)| f(v)).count();
+    let (meets, no_plan) = (count(|v| *v == Verdict::Meets), count(|v| matches!(v, Verdict::NoPlan(_))));
+    let rpo_unmet = count(|v| matches!(v, Verdict::RpoUnmet(_)));
+    let status = if rules.is_empty() || selections.is_empty() || verdicts.is_empty() {
+        CheckStatus::NoData
+    } else if no_plan + rpo_unmet > 0 {
+        CheckStatus::Fail
+    } else if meets < verdicts.len() {
+        CheckStatus::Warn
+    } else {
+        CheckStatus::Pass
+    };
+    let exceptions: Vec<String> = verdicts
+        .iter()
+        .filter_map(|(arn, v)| match v {
+            Verdict::Meets => None,
+            Verdict::Short(why) | Verdict::RpoUnmet(why) | Verdict::NoPlan(why) => Some(format!("{arn} {why}")),
+        })
+        .collect();
+    let summary = if status == CheckStatus::NoData {
+        "No backup plans and selections from the period, or no resource with a target: the backup policy \
+         cannot be checked (collect get-backup-plan / get-backup-selection)."
+            .to_owned()
+    } else {
+        format!(
+            "{meets} of {} resources with a target are selected by a backup plan that meets their policy; \
+             {no_plan} are in no plan and {rpo_unmet} in a plan whose schedule cannot meet their RPO.",
+            verdicts.len()
+        )
+    };
+    CheckResult {
+        id: CheckId::PolicyCoversTargets,
+        title: "Backup plans cover every targeted resource at its RPO",
+        status,
+        summary,
+        key_figure: format!("{meets}/{} targeted resources covered by policy", verdicts.len()),
+        figures: BTreeMap::from([
+            ("targeted", verdicts.len().to_string()),
+            ("meets", meets.to_string()),
+            ("in_no_plan", no_plan.to_string()),
+            ("rpo_unmet", rpo_unmet.to_string()),
+            ("rules", rules.len().to_string()),
+            ("selections", selections.len().to_string()),
+        ]),
+        exceptions,
+        records: (rules.len() + selections.len()) as u64,
+        artifacts: prov_set(
+            rules.iter().flat_map(|r| &r.provenance).chain(selections.iter().flat_map(|s| &s.provenance)),
+        ),
+    }
+}
+
+/// The period's plans and what `[policy]` asks of them.
+struct Plans<'a> {
+    rules: &'a [&'a BackupRule],
+    selections: &'a [&'a BackupSelection],
+    period: Period,
+    policy: &'a crate::config::PolicyConfig,
+}
+
+impl Plans<'_> {
+    fn verdict(&self, arn: &str, tags: Option<&[(String, String)]>, rpo_hours: Option<f64>) -> Verdict {
+        let (account, region) = crate::arn::account_region(arn);
+        let mut undecided = false;
+        let mut rules: Vec<&BackupRule> = Vec::new();
+        for s in self.selections.iter().filter(|s| s.account_id.as_deref() == account) {
+            match selects(s, arn, tags) {
+                Some(true) => rules.extend(self.rules.iter().filter(|r| {
+                    r.backup_plan_id == s.backup_plan_id
+                        && r.account_id.as_deref() == account
+                        && r.region.as_deref() == region
+                        && r.deletion_date.is_none_or(|d| d >= self.period.end)
+                })),
+                Some(false) => {}
+                None => undecided = true,
+            }
+        }
+        if rules.is_empty() {
+            let why = if undecided { " (its tags are not in the tag inventory)" } else { "" };
+            return Verdict::NoPlan(format!("in no backup plan{why}"));
+        }
+        if let Some(rpo) = rpo_hours
+            && let Err(why) = self.meets_rpo(&rules, rpo)
+        {
+            return Verdict::RpoUnmet(why);
+        }
+        let short: Vec<String> = self.shortfalls(&rules, arn);
+        if short.is_empty() { Verdict::Meets } else { Verdict::Short(short.join("; ")) }
+    }
+
+    /// Whether the most frequent rule runs at least every `rpo` hours (continuous backup does).
+    fn meets_rpo(&self, rules: &[&BackupRule], rpo: f64) -> Result<(), String> {
+        if rules.iter().any(|r| r.enable_continuous_backup == Some(true)) {
+            return Ok(());
+        }
+        let mut best: Option<(f64, &BackupRule)> = None;
+        let mut unreadable = Vec::new();
+        for r in rules {
+            let expr = r.schedule_expression.as_deref().unwrap_or("");
+            match Schedule::parse(expr, r.schedule_expression_timezone.as_deref()) {
+                Ok(s) => {
+                    let gap = s
+                        .cadence(self.period.start, self.period.end)
+                        .longest_gap_ms
+                        .map_or(f64::INFINITY, |ms| ms as f64 / 3.6e6);
+                    if best.is_none_or(|(g, _)| gap < g) {
+                        best = Some((gap, r));
+                    }
+                }
+                Err(e) => unreadable.push(format!("{}: {e}", rule_name(r))),
+            }
+        }
+        match best {
+            Some((gap, _)) if gap <= rpo => Ok(()),
+            Some((gap, r)) if gap.is_finite() => {
+                Err(format!("most frequent rule {} runs at most every {gap:.1} h > RPO {rpo} h", rule_name(r)))
+            }
+            Some((_, r)) => Err(format!("rule {} does not run in the period (RPO {rpo} h)", rule_name(r))),
+            None => Err(format!("no readable schedule: {}", unreadable.join("; "))),
+        }
+    }
+
+    /// What the selecting rules lack of `[policy]`: retention, copies to another Region/account.
+    fn shortfalls(&self, rules: &[&BackupRule], arn: &str) -> Vec<String> {
+        let mut short = Vec::new();
+        if let Some(min) = self.policy.min_retention_days {
+            let kept = |r: &&&BackupRule| r.delete_after_days.is_none_or(|d| d >= u64::from(min));
+            if !rules.iter().any(|r| kept(&r)) {
+                let longest = rules.iter().filter_map(|r| r.delete_after_days).max().unwrap_or(0);
+                short.push(format!("kept at most {longest} days < {min} days"));
+            }
+        }
+        let (account, region) = crate::arn::account_region(arn);
+        let destinations: Vec<&str> =
+            rules.iter().filter_map(|r| r.copy_destinations.as_deref()).flat_map(|d| d.split(';')).collect();
+        let copied = |other: fn(&str, Option<&str>, Option<&str>) -> bool| {
+            destinations.iter().any(|d| other(d, account, region))
+        };
+        if self.policy.copy_to_other_region && !copied(|d, _, r| crate::arn::account_region(d).1 != r) {
+            short.push("no copy to another Region".to_owned());
+        }
+        if self.policy.copy_to_other_account && !copied(|d, a, _| crate::arn::account_region(d).0 != a) {
+            short.push("no copy to another account".to_owned());
+        }
+        short
+    }
+}
+
+fn rule_name(r: &BackupRule) -> String {
+    format!(
+        "{}/{}",
+        r.backup_plan_name.as_deref().unwrap_or(&r.backup_plan_id),
+        r.rule_name.as_deref().unwrap_or(&r.rule_id)
+    )
+}
+
+/// Whether selection `s` selects the resource `arn` with `tags`; `None` when a tag condition
+/// decides and the resource's tags are unknown.
+fn selects(s: &BackupSelection, arn: &str, tags: Option<&[(String, String)]>) -> Option<bool> {
+    if s.not_resources.iter().any(|p| wildcard(p, arn)) {
+        return Some(false);
+    }
+    if !s.resources.is_empty() && !s.resources.iter().any(|p| wildcard(p, arn)) {
+        return Some(false);
+    }
+    if s.list_of_tags.is_empty() && s.conditions.is_empty() {
+        // Resources alone (or nothing: AWS then selects every supported resource).
+        return Some(true);
+    }
+    let tags = tags?;
+    let any_tag = s.list_of_tags.is_empty() || s.list_of_tags.iter().any(|c| condition(c, tags));
+    Some(any_tag && s.conditions.iter().all(|c| condition(c, tags)))
+}
+
+/// One tag condition (`ListOfTags` keys are plain; `Conditions` keys are `aws:ResourceTag/…`).
+/// A negated condition holds for a resource without the tag, as IAM's operators do (how
+/// "everything except what is tagged …" selections work).
+fn condition(c: &TagCondition, tags: &[(String, String)]) -> bool {
+    let key = c.condition_key.strip_prefix("aws:ResourceTag/").unwrap_or(&c.condition_key);
+    let value = tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    match c.condition_type.to_ascii_uppercase().as_str() {
+        "STRINGEQUALS" => value == Some(c.condition_value.as_str()),
+        "STRINGNOTEQUALS" => value != Some(c.condition_value.as_str()),
+        "STRINGLIKE" => value.is_some_and(|v| wildcard(&c.condition_value, v)),
+        "STRINGNOTLIKE" => value.is_none_or(|v| !wildcard(&c.condition_value, v)),
+        _ => false,
+    }
+}
+
+/// `*` matches any run of characters (AWS's only wildcard in selections); all else literally.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else { return rest.is_empty() };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Timestamp;
+
+    const DB: &str = "arn:aws:rds:eu-central-1:111122223333:db:core-ledger";
+
+    fn selection(
+        resources: &[&str],
+        not: &[&str],
+        list: &[(&str, &str)],
+        conds: &[(&str, &str, &str)],
+    ) -> BackupSelection {
+        let cond = |t: &str, k: &str, v: &str| TagCondition {
+            condition_type: t.to_owned(),
+            condition_key: k.to_owned(),
+            condition_value: v.to_owned(),
+        };
+        BackupSelection {
+            selection_id: "s".into(),
+            backup_plan_id: "p".into(),
+            account_id: Some("111122223333".into()),
+            resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+            not_resources: not.iter().map(|r| (*r).to_owned()).collect(),
+            list_of_tags: list.iter().map(|(k, v)| cond("STRINGEQUALS", k, v)).collect(),
+            conditions: conds.iter().map(|(t, k, v)| cond(t, k, v)).collect(),
+            ..BackupSelection::default()
+        }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn wildcards_match_runs_of_characters() {
+        assert!(wildcard("*", DB));
+        assert!(wildcard("arn:aws:rds:*:*:db:*", DB));
+        assert!(wildcard("arn:aws:rds:eu-central-1:111122223333:db:core-ledger", DB));
+        assert!(!wildcard("arn:aws:ec2:*:*:volume/*", DB));
+        assert!(wildcard("*ledger", DB) && !wildcard("*ledge", DB));
+        assert!(wildcard("prod*", "production") && wildcard("*rod*", "production") && !wildcard("dev*", "production"));
+        assert!(wildcard("a*b*c", "abc") && !wildcard("a*b*c", "acb"));
+    }
+
+    #[test]
+    fn resources_and_not_resources() {
+        let gold = tags(&[("tier", "gold")]);
+        assert_eq!(selects(&selection(&["arn:aws:rds:*:*:db:*"], &[], &[], &[]), DB, None), Some(true));
+        assert_eq!(selects(&selection(&["arn:aws:ec2:*:*:volume/*"], &[], &[], &[]), DB, None), Some(false));
+        assert_eq!(selects(&selection(&["*"], &["*:db:core-*"], &[], &[]), DB, Some(&gold)), Some(false));
+        // Nothing given: AWS selects every supported resource.
+        assert_eq!(selects(&selection(&[], &[], &[], &[]), DB, None), Some(true));
+    }
+
+    #[test]
+    fn list_of_tags_is_any_conditions_are_all() {
+        let t = tags(&[("tier", "gold"), ("env", "production")]);
+        let list = selection(&[], &[], &[("tier", "silver"), ("tier", "gold")], &[]);
+        assert_eq!(selects(&list, DB, Some(&t)), Some(true));
+        let all = selection(
+            &[],
+            &[],
+            &[],
+            &[("StringEquals", "aws:ResourceTag/tier", "gold"), ("StringLike", "aws:ResourceTag/env", "prod*")],
+        );
+        assert_eq!(selects(&all, DB, Some(&t)), Some(true));
+        let one_fails = selection(
+            &[],
+            &[],
+            &[],
+            &[("StringEquals", "aws:ResourceTag/tier", "gold"), ("StringNotLike", "aws:ResourceTag/env", "prod*")],
+        );
+        assert_eq!(selects(&one_fails, DB, Some(&t)), Some(false));
+        // A resource without the tag satisfies a negated condition on it, not a positive one.
+        let not_dev = selection(&[], &[], &[], &[("StringNotEquals", "aws:ResourceTag/stage", "dev")]);
+        assert_eq!(selects(&not_dev, DB, Some(&t)), Some(true));
+        let dev = selection(&[], &[], &[], &[("StringLike", "aws:ResourceTag/stage", "*")]);
+        assert_eq!(selects(&dev, DB, Some(&t)), Some(false));
+        let prod_not_dev = selection(&[], &[], &[], &[("StringNotLike", "aws:ResourceTag/env", "prod*")]);
+        assert_eq!(selects(&prod_not_dev, DB, Some(&t)), Some(false));
+        // Resources narrowed by tags: both must hold.
+        let both = selection(&["arn:aws:ec2:*:*:volume/*"], &[], &[("tier", "gold")], &[]);
+        assert_eq!(selects(&both, DB, Some(&t)), Some(false));
+        // Tags decide but are unknown.
+        assert_eq!(selects(&list, DB, None), None);
+    }
+
+    fn rule(schedule: &str, f: impl FnOnce(&mut BackupRule)) -> BackupRule {
+        let mut r = BackupRule {
+            backup_plan_id: "p".into(),
+            rule_id: "r".into(),
+            account_id: Some("111122223333".into()),
+            region: Some("eu-central-1".into()),
+            schedule_expression: Some(schedule.into()),
+            delete_after_days: Some(35),
+            ..BackupRule::default()
+        };
+        f(&mut r);
+        r
+    }
+
+    fn verdict(rules: &[BackupRule], tags: Option<&[(String, String)]>, rpo: f64) -> Verdict {
+        let gold = selection(&[], &[], &[("tier", "gold")], &[]);
+        let (rules, selections): (Vec<&BackupRule>, Vec<&BackupSelection>) = (rules.iter().collect(), vec![&gold]);
+        let policy = crate::config::PolicyConfig::default();
+        let period: Period = "2026-Q3".parse().unwrap();
+        Plans { rules: &rules, selections: &selections, period, policy: &policy }.verdict(DB, tags, Some(rpo))
+    }
+
+    #[test]
+    fn verdicts_weigh_schedules_deletions_regions_and_unknown_tags() {
+        let gold = tags(&[("tier", "gold")]);
+        let t = Some(gold.as_slice());
+        let daily = rule("cron(0 5 ? * * *)", |_| {});
+        assert_eq!(verdict(std::slice::from_ref(&daily), t, 24.0), Verdict::Meets);
+        assert!(
+            matches!(verdict(std::slice::from_ref(&daily), t, 12.0), Verdict::RpoUnmet(w) if w.contains("24.0 h > RPO 12 h"))
+        );
+        // The most frequent of several rules decides; continuous backup meets any RPO.
+        let hourly = rule("cron(0 * ? * * *)", |_| {});
+        assert_eq!(verdict(&[daily.clone(), hourly], t, 2.0), Verdict::Meets);
+        let pitr = rule("cron(0 5 ? * * *)", |r| r.enable_continuous_backup = Some(true));
+        assert_eq!(verdict(&[pitr], t, 1.0), Verdict::Meets);
+        // A plan deleted during the period, or in another Region, protects nothing.
+        let deleted =
+            rule("cron(0 5 ? * * *)", |r| r.deletion_date = Some(Timestamp::parse("2026-08-01T00:00:00Z").unwrap()));
+        assert_eq!(verdict(&[deleted], t, 24.0), Verdict::NoPlan("in no backup plan".into()));
+        let elsewhere = rule("cron(0 5 ? * * *)", |r| r.region = Some("eu-west-1".into()));
+        assert_eq!(verdict(&[elsewhere], t, 24.0), Verdict::NoPlan("in no backup plan".into()));
+        // Tags decide and are unknown; a schedule that cannot be read is named.
+        assert_eq!(
+            verdict(std::slice::from_ref(&daily), None, 24.0),
+            Verdict::NoPlan("in no backup plan (its tags are not in the tag inventory)".into())
+        );
+        let bad = rule("cron(0 5 * * * *)", |_| {});
+        assert!(
+            matches!(verdict(&[bad], t, 24.0), Verdict::RpoUnmet(w) if w.contains("no readable schedule") && w.contains("exactly one"))
+        );
+    }
+}
