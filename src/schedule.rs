@@ -113,6 +113,9 @@ impl Schedule {
             if run - from.millis() > HORIZON_MS {
                 break;
             }
+            if previous == Some(run) {
+                continue; // a local time that occurs twice (DST ending) may be matched twice
+            }
             gap(previous, run);
             previous = Some(run);
             if run >= to.millis() {

@@ -56,6 +56,7 @@ mod compliance;
 mod jobs;
 mod model;
 mod out;
+mod plans;
 mod reports;
 mod snapshots;
 mod truth;
@@ -195,7 +196,7 @@ over all reports and snapshots; {inf} input files, {inb} bytes.\n\n\
 | path | what |\n|---|---|\n\
 | `input/Backup/<account>/<region>/yyyy/mm/dd/<plan>/*.json` | current-account Backup Audit Manager reports (core-banking): daily BACKUP/COPY/RESTORE_JOB_REPORT; daily CONTROL_ and weekly RESOURCE_COMPLIANCE_REPORT (eu-central-1) |\n\
 | `input/Backup/crossaccount/<region>/yyyy/mm/dd/<plan>/*.csv` | organisation-wide CSV reports: daily job reports, weekly (Monday) compliance reports |\n\
-| `input/collected/<account>/<region>/<time>/<operation>.json` | weekly (Wednesday 06:00 UTC) AWS CLI output: list-backup-jobs, list-copy-jobs, list-restore-jobs (jobs of the last 8 days), list-backup-vaults, describe-backup-vault-*, list-legal-holds, list-restore-testing-plans/-selections, list-recovery-points-by-backup-vault-*, describe-alarms, get-resources |\n\
+| `input/collected/<account>/<region>/<time>/<operation>.json` | weekly (Wednesday 06:00 UTC) AWS CLI output: list-backup-jobs, list-copy-jobs, list-restore-jobs (jobs of the last 8 days), list-backup-vaults, describe-backup-vault-*, list-legal-holds, list-restore-testing-plans/-selections, list-recovery-points-by-backup-vault-*, describe-alarms, get-resources; in the first snapshot only (`collect` stores a document again only when it changes): list-backup-plans, get-backup-plan-*, list-backup-selections-*, get-backup-selection-* (one selection per plan, by the `backup-plan` tag) |\n\
 | `input/audit-manager/*.zip` | an AWS Audit Manager assessment report (summary PDF, digest, evidence); Audit Manager's own check of it (`validate-assessment-report-integrity.json`, as `collect` writes it) is in the last snapshot of 111122223333/eu-central-1 |\n\
 | `input/notes.txt`, `input/collected/.keep` | not evidence: to be listed as unclassified |\n\
 | `ground-truth.json` | the expected facts, counted by the generator itself |\n\n\
@@ -231,7 +232,10 @@ nor the DynamoDB candidate of core-banking eu-central-1 (not in any selection).\
 - Vault locks: compliance mode (LockDate in the past), governance mode (Locked, no LockDate), unlocked vaults.\n\
 - Legal holds: one ACTIVE, one CANCELED on 2026-08-03. Alarms on NumberOfBackupJobsFailed with SNS actions in core-banking and payments,\n  \
 one without action (payments eu-west-1), none in shared-services.\n\
-- One DynamoDB table in no backup plan; one unencrypted EBS volume; operator restores on 08-19 and 09-15.\n",
+- One DynamoDB table in no backup plan; one unencrypted EBS volume; operator restores on 08-19 and 09-15.\n\
+- Backup policy (`policy_covers_targets`, with the example config): the table in no backup plan (`payments-tmp-import`)\n\
+  is named as in no plan, and the silver table `payments-fx-rates` (eu-west-1), selected into the bronze weekly plan,\n\
+  as in a plan whose rule runs only every 168 h against its 26 h RPO; the check fails.\n",
         scale = m.scale,
         seed = m.seed,
         res = s.resources,

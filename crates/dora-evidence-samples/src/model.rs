@@ -123,11 +123,14 @@ const WINDOWS: u8 = 1;
 const UNPROTECTED: u8 = 2;
 const UNENCRYPTED: u8 = 4;
 const STACK_CHILD: u8 = 8;
+/// Selected (by its `backup-plan` tag) into its account's and Region's bronze weekly plan
+/// whatever its tier: a plan that cannot meet a silver RPO.
+const ON_WEEKLY_PLAN: u8 = 16;
 
 /// One line of the scale-1 estate: (account, Region, kind, name, tier, value of the
 /// `restore_testing_candidate` tag if tagged, `app` tag, flags, size in GB). Account and Region
-/// index [`ACCOUNTS`] and [`REGIONS`]; flags are [`WINDOWS`], [`UNPROTECTED`], [`UNENCRYPTED`]
-/// and [`STACK_CHILD`].
+/// index [`ACCOUNTS`] and [`REGIONS`]; flags are [`WINDOWS`], [`UNPROTECTED`], [`UNENCRYPTED`],
+/// [`STACK_CHILD`] and [`ON_WEEKLY_PLAN`].
 type Template = (usize, usize, Kind, &'static str, Tier, Option<bool>, &'static str, u8, u32);
 
 use Kind::*;
@@ -195,7 +198,7 @@ const TEMPLATES: &[Template] = &[
     (1, 1, Rds, "payments-swift-db", Gold, YES, "swift", 0, 190),
     (1, 1, Ec2, "payments-dr-gw-01", Bronze, None, "gateway", 0, 60),
     (1, 1, S3, "nordhafen-payments-dr-euw1", Bronze, None, "files", 0, 300),
-    (1, 1, DynamoDb, "payments-fx-rates", Silver, None, "fx", 0, 8),
+    (1, 1, DynamoDb, "payments-fx-rates", Silver, None, "fx", ON_WEEKLY_PLAN, 8),
     (1, 1, Rds, "payments-reporting-db", Silver, NO, "reporting", 0, 150),
     // shared-services, eu-central-1
     (2, 0, Ec2, AD_DC_01, Silver, YES, "directory", WINDOWS, 100),
@@ -393,6 +396,8 @@ impl Model {
                 None
             } else if kind == Stack || flags & STACK_CHILD != 0 {
                 Some(STACK_PLAN)
+            } else if flags & ON_WEEKLY_PLAN != 0 {
+                Some(plan_of[acct][region][Bronze as usize])
             } else {
                 Some(plan_of[acct][region][tier as usize])
             }

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
-use crate::evidence::model::{BackupRule, BackupSelection, TagCondition};
+use crate::evidence::model::{BackupRule, BackupSelection, TagCondition, TaggedResource};
 use crate::schedule::Schedule;
 use crate::time::Period;
 
@@ -43,14 +43,23 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
     let selections: Vec<&BackupSelection> =
         cx.ev.backup_selections.iter().filter(|s| cx.current(s.observed_at)).collect();
     let rpo: HashMap<&str, f64> = cx.derived.rpo.iter().map(|r| (r.resource.as_str(), r.rpo_hours)).collect();
-    let tags: HashMap<&str, &[(String, String)]> =
-        cx.ev.tagged_resources.iter().map(|t| (t.resource_arn.as_str(), t.tags.as_slice())).collect();
+    let inventory: HashMap<&str, &TaggedResource> =
+        cx.ev.tagged_resources.iter().map(|t| (t.resource_arn.as_str(), t)).collect();
     let plans = Plans { rules: &rules, selections: &selections, period: cx.period(), policy: &cx.config.policy };
     let verdicts: Vec<(&str, Verdict)> = cx
         .derived
         .targeted
         .iter()
-        .map(|arn| (arn.as_str(), plans.verdict(arn, tags.get(arn.as_str()).copied(), rpo.get(arn.as_str()).copied())))
+        .map(|arn| {
+            let known = inventory.get(arn.as_str()).copied();
+            // S3 ARNs name no account or Region: the tag inventory's scope stands in.
+            let (account, region) = match crate::arn::account_region(arn) {
+                (Some(a), Some(r)) => (Some(a), Some(r)),
+                _ => (known.and_then(|t| t.account_id.as_deref()), known.and_then(|t| t.region.as_deref())),
+            };
+            let resource = Resource { arn, account, region, tags: known.map(|t| t.tags.as_slice()) };
+            (arn.as_str(), plans.verdict(&resource, rpo.get(arn.as_str()).copied()))
+        })
         .collect();
     let count = |f: fn(&Verdict) -> bool| verdicts.iter().filter(|(_, v)| f(v)).count();
     let (meets, no_plan) = (count(|v| *v == Verdict::Meets), count(|v| matches!(v, Verdict::NoPlan(_))));
@@ -66,6 +75,7 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
     };
     let exceptions: Vec<String> = verdicts
         .iter()
+        .filter(|_| status != CheckStatus::NoData)
         .filter_map(|(arn, v)| match v {
             Verdict::Meets => None,
             Verdict::Short(why) | Verdict::RpoUnmet(why) | Verdict::NoPlan(why) => Some(format!("{arn} {why}")),
@@ -104,6 +114,14 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
     }
 }
 
+/// A targeted resource: its ARN, account and Region, and its tags when the inventory has it.
+struct Resource<'a> {
+    arn: &'a str,
+    account: Option<&'a str>,
+    region: Option<&'a str>,
+    tags: Option<&'a [(String, String)]>,
+}
+
 /// The period's plans and what `[policy]` asks of them.
 struct Plans<'a> {
     rules: &'a [&'a BackupRule],
@@ -113,8 +131,8 @@ struct Plans<'a> {
 }
 
 impl Plans<'_> {
-    fn verdict(&self, arn: &str, tags: Option<&[(String, String)]>, rpo_hours: Option<f64>) -> Verdict {
-        let (account, region) = crate::arn::account_region(arn);
+    fn verdict(&self, res: &Resource<'_>, rpo_hours: Option<f64>) -> Verdict {
+        let (arn, account, region, tags) = (res.arn, res.account, res.region, res.tags);
         let mut undecided = false;
         let mut rules: Vec<&BackupRule> = Vec::new();
         for s in self.selections.iter().filter(|s| s.account_id.as_deref() == account) {
@@ -138,7 +156,7 @@ impl Plans<'_> {
         {
             return Verdict::RpoUnmet(why);
         }
-        let short: Vec<String> = self.shortfalls(&rules, arn);
+        let short: Vec<String> = self.shortfalls(&rules, account, region);
         if short.is_empty() { Verdict::Meets } else { Verdict::Short(short.join("; ")) }
     }
 
@@ -175,7 +193,7 @@ impl Plans<'_> {
     }
 
     /// What the selecting rules lack of `[policy]`: retention, copies to another Region/account.
-    fn shortfalls(&self, rules: &[&BackupRule], arn: &str) -> Vec<String> {
+    fn shortfalls(&self, rules: &[&BackupRule], account: Option<&str>, region: Option<&str>) -> Vec<String> {
         let mut short = Vec::new();
         if let Some(min) = self.policy.min_retention_days {
             let kept = |r: &&&BackupRule| r.delete_after_days.is_none_or(|d| d >= u64::from(min));
@@ -184,7 +202,6 @@ impl Plans<'_> {
                 short.push(format!("kept at most {longest} days < {min} days"));
             }
         }
-        let (account, region) = crate::arn::account_region(arn);
         let destinations: Vec<&str> =
             rules.iter().filter_map(|r| r.copy_destinations.as_deref()).flat_map(|d| d.split(';')).collect();
         let copied = |other: fn(&str, Option<&str>, Option<&str>) -> bool| {
@@ -364,7 +381,9 @@ mod tests {
         let (rules, selections): (Vec<&BackupRule>, Vec<&BackupSelection>) = (rules.iter().collect(), vec![&gold]);
         let policy = crate::config::PolicyConfig::default();
         let period: Period = "2026-Q3".parse().unwrap();
-        Plans { rules: &rules, selections: &selections, period, policy: &policy }.verdict(DB, tags, Some(rpo))
+        let (account, region) = crate::arn::account_region(DB);
+        let res = Resource { arn: DB, account, region, tags };
+        Plans { rules: &rules, selections: &selections, period, policy: &policy }.verdict(&res, Some(rpo))
     }
 
     #[test]
