@@ -18,8 +18,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use croner::{Cron, Direction};
 use croner::parser::{CronParser, Seconds, Year};
+use croner::{Cron, Direction};
 
 use crate::time::Timestamp;
 
@@ -193,7 +193,10 @@ mod tests {
         let Every::Cron(cron) = Schedule::parse(expr, zone).unwrap().every else { panic!("not a cron") };
         let tz: Tz = zone.map_or(Tz::UTC, |z| z.parse().unwrap());
         let start = tz.from_utc_datetime(&ts(from).to_datetime().naive_utc());
-        cron.iter_from(start, Direction::Forward).take(n).map(|d| d.with_timezone(&Utc).format("%Y-%m-%dT%H:%MZ").to_string()).collect()
+        cron.iter_from(start, Direction::Forward)
+            .take(n)
+            .map(|d| d.with_timezone(&Utc).format("%Y-%m-%dT%H:%MZ").to_string())
+            .collect()
     }
 
     #[test]
