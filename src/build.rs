@@ -491,6 +491,10 @@ fn record_counts(ev: &Evidence) -> Vec<(&'static str, u64)> {
         ("restore_testing_selections", ev.restore_testing_selections.len() as u64),
         ("backup_rules", ev.backup_rules.len() as u64),
         ("backup_selections", ev.backup_selections.len() as u64),
+        ("vault_notifications", ev.vault_notifications.len() as u64),
+        ("vault_access_policies", ev.vault_access_policies.len() as u64),
+        ("event_rules", ev.event_rules.len() as u64),
+        ("sns_subscriptions", ev.sns_subscriptions.len() as u64),
         ("assessment_reports", ev.assessment_reports.len() as u64),
         ("conflicts", ev.conflicts.len() as u64),
     ]);

@@ -56,7 +56,9 @@ pub enum Service {
     Backup,
     /// Recovery-point listings per vault (part of Backup; large in big accounts).
     RecoveryPoints,
-    /// CloudWatch alarms on `AWS/Backup`.
+    /// CloudWatch alarms on `AWS/Backup`, then the other alert paths: EventBridge rules on
+    /// `aws.backup` events with their targets, and the subscriptions of every SNS topic the
+    /// alarms, those targets and the vault notifications name.
     Alarms,
     /// The Resource Groups Tagging API inventory.
     Tags,

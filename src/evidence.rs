@@ -2,8 +2,9 @@
 //!
 //! Parsers hand records to a [`Collector`] (one per worker). Bulky records (jobs, recovery
 //! points, compliance rows) are spilled to disk in sorted runs; small tables (vaults, legal
-//! holds, alarms, tags, restore-testing plans, backup plan rules and selections, Audit
-//! Manager reports) stay in memory.
+//! holds, alarms, tags, restore-testing plans, backup plan rules and selections, vault
+//! notifications and access policies, EventBridge rules, SNS subscriptions, Audit Manager
+//! reports) stay in memory.
 //! [`assemble`] merges each key's observations into one record (rules in [`merge`]) and
 //! returns [`Evidence`], which later stages read: small tables directly, bulky ones as
 //! streams in key order. [`write`](mod@write) turns it into the `evidence/*.csv` files.
@@ -15,6 +16,7 @@
 //! `evidence/backup_jobs.csv` agree. Ties the merge settles by a rule ([`merge::Conflict`])
 //! come back in [`Evidence::conflicts`] and go to `evidence/conflicts.csv`.
 
+pub(crate) mod alerts;
 pub(crate) mod kind;
 pub(crate) mod merge;
 pub mod model;
@@ -33,9 +35,9 @@ use crate::artifact::{Artifact, Sha256Digest};
 pub use kind::{ArtifactKind, Format, Sink, VecSink};
 use merge::Conflict;
 use model::{
-    Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, Job, JobKind, LegalHold,
-    RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource,
-    Vault, ZipMember,
+    Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, EventRule, Job, JobKind,
+    LegalHold, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection,
+    SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification, ZipMember,
 };
 use store::{Bulk, BulkCounts, SpillWriter};
 
@@ -85,6 +87,10 @@ records! {
         Gap(CollectionGap),
         BackupRule(BackupRule),
         BackupSelection(BackupSelection),
+        VaultNotification(VaultNotification),
+        VaultAccessPolicy(VaultAccessPolicy),
+        EventRule(EventRule),
+        SnsSubscription(SnsSubscription),
     }
 }
 
@@ -144,6 +150,10 @@ struct Small {
     gaps: Vec<CollectionGap>,
     backup_rules: Vec<BackupRule>,
     backup_selections: Vec<BackupSelection>,
+    vault_notifications: Vec<VaultNotification>,
+    vault_access_policies: Vec<VaultAccessPolicy>,
+    event_rules: Vec<EventRule>,
+    sns_subscriptions: Vec<SnsSubscription>,
 }
 
 /// Job ids that another job names as its parent (`parentJobId`), by job kind.
@@ -278,6 +288,10 @@ impl Sink for Collector {
             Record::Gap(r) => s.gaps.push(r),
             Record::BackupRule(r) => s.backup_rules.push(r),
             Record::BackupSelection(r) => s.backup_selections.push(r),
+            Record::VaultNotification(r) => s.vault_notifications.push(r),
+            Record::VaultAccessPolicy(r) => s.vault_access_policies.push(r),
+            Record::EventRule(r) => s.event_rules.push(r),
+            Record::SnsSubscription(r) => s.sns_subscriptions.push(r),
             Record::Job(_)
             | Record::RecoveryPoint(_)
             | Record::Control(_)
@@ -328,6 +342,14 @@ pub struct Evidence {
     pub backup_rules: Vec<BackupRule>,
     /// Backup selections (what each plan protects).
     pub backup_selections: Vec<BackupSelection>,
+    /// Vault notifications (the SNS topic and events of each vault).
+    pub vault_notifications: Vec<VaultNotification>,
+    /// Vault access policies.
+    pub vault_access_policies: Vec<VaultAccessPolicy>,
+    /// EventBridge rules and their targets.
+    pub event_rules: Vec<EventRule>,
+    /// SNS subscriptions of the topics alert paths name.
+    pub sns_subscriptions: Vec<SnsSubscription>,
     bulk: BulkCounts,
 }
 
@@ -364,6 +386,10 @@ pub fn assemble(
         small.gaps.extend(p.small.gaps);
         small.backup_rules.extend(p.small.backup_rules);
         small.backup_selections.extend(p.small.backup_selections);
+        small.vault_notifications.extend(p.small.vault_notifications);
+        small.vault_access_policies.extend(p.small.vault_access_policies);
+        small.event_rules.extend(p.small.event_rules);
+        small.sns_subscriptions.extend(p.small.sns_subscriptions);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
@@ -408,6 +434,10 @@ pub fn assemble(
         collection_gaps: merge::merge_all(small.gaps, &shas),
         backup_rules: merge::merge_all(small.backup_rules, &shas),
         backup_selections: merge::merge_all(small.backup_selections, &shas),
+        vault_notifications: merge::merge_all(small.vault_notifications, &shas),
+        vault_access_policies: merge::merge_all(small.vault_access_policies, &shas),
+        event_rules: merge::merge_all(small.event_rules, &shas),
+        sns_subscriptions: merge::merge_all(small.sns_subscriptions, &shas),
         bulk,
     })
 }
@@ -432,6 +462,10 @@ impl Evidence {
             collection_gaps: Vec::new(),
             backup_rules: Vec::new(),
             backup_selections: Vec::new(),
+            vault_notifications: Vec::new(),
+            vault_access_policies: Vec::new(),
+            event_rules: Vec::new(),
+            sns_subscriptions: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }

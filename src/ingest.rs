@@ -287,6 +287,10 @@ pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evide
         Record::Gap(r) => r,
         Record::BackupRule(r) => r,
         Record::BackupSelection(r) => r,
+        Record::VaultNotification(r) => r,
+        Record::VaultAccessPolicy(r) => r,
+        Record::EventRule(r) => r,
+        Record::SnsSubscription(r) => r,
     };
     let hint = &ctx.hint;
     observed.observe(prov, hint.observed_at, hint.account.as_deref(), hint.region.as_deref());

@@ -1,11 +1,11 @@
 //! What AWS sent: an interceptor on the client that keeps the response bodies, the SDK's
-//! paginators driving the pages, their merge into one AWS CLI-shaped document, and errors
-//! that say which action failed and why.
+//! paginators (or, where the SDK has none, the page tokens) driving the pages, their merge
+//! into one AWS CLI-shaped document, and errors that say which action failed and why.
 //!
-//! The JSON services (Backup, Audit Manager, Resource Groups Tagging) are snapshotted from the
-//! bodies themselves rather than re-serialised SDK structs, so every field AWS returns is kept,
-//! including fields newer than this build, and timestamps stay as on the wire (epoch seconds,
-//! what `aws … ` prints with `cli_timestamp_format = wire`).
+//! The JSON services (Backup, Audit Manager, Resource Groups Tagging, EventBridge) are
+//! snapshotted from the bodies themselves rather than re-serialised SDK structs, so every
+//! field AWS returns is kept, including fields newer than this build, and timestamps stay as
+//! on the wire (epoch seconds, what `aws … ` prints with `cli_timestamp_format = wire`).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -91,14 +91,8 @@ macro_rules! pages {
                 if let Err(e) = page {
                     break 'pages Err($crate::collect::capture::op_error($action, &e));
                 }
-                let bodies = $capture.take();
-                if bodies.is_empty() {
-                    break 'pages Err($crate::collect::capture::OpError::no_body($action));
-                }
-                for body in bodies {
-                    if let Err(e) = merged.add($action, &body) {
-                        break 'pages Err(e);
-                    }
+                if let Err(e) = merged.add_all($action, $capture.take()) {
+                    break 'pages Err(e);
                 }
             }
             Ok(merged.finish())
@@ -106,7 +100,32 @@ macro_rules! pages {
     }};
 }
 
-pub(crate) use {client, one, pages};
+/// Every page of an operation the SDK has no paginator for (EventBridge's `ListRules` and
+/// `ListTargetsByRule`): `$request` is sent with each `NextToken` the previous page gave
+/// until one gives none (or repeats it) → one document with the lists concatenated, or an
+/// [`OpError`].
+macro_rules! token_pages {
+    ($capture:expr, $action:expr, $request:expr) => {{
+        $capture.take();
+        let mut merged = $crate::collect::capture::Pages::default();
+        let mut token: Option<String> = None;
+        'pages: loop {
+            let out = match $request.set_next_token(token.clone()).send().await {
+                Ok(out) => out,
+                Err(e) => break 'pages Err($crate::collect::capture::op_error($action, &e)),
+            };
+            if let Err(e) = merged.add_all($action, $capture.take()) {
+                break 'pages Err(e);
+            }
+            match out.next_token() {
+                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => token = Some(next.to_owned()),
+                _ => break 'pages Ok(merged.finish()),
+            }
+        }
+    }};
+}
+
+pub(crate) use {client, one, pages, token_pages};
 
 /// Page-token members, dropped from merged documents (the AWS CLI drops them too).
 const TOKEN_KEYS: [&str; 3] = ["NextToken", "nextToken", "PaginationToken"];
@@ -146,6 +165,15 @@ impl Pages {
             }
         }
         Ok(())
+    }
+
+    /// Adds the bodies one page's call captured; none at all is an error (the body was not
+    /// available to record).
+    pub(crate) fn add_all(&mut self, action: &'static str, bodies: Vec<Vec<u8>>) -> Result<(), OpError> {
+        if bodies.is_empty() {
+            return Err(OpError::no_body(action));
+        }
+        bodies.iter().try_for_each(|body| self.add(action, body))
     }
 
     /// The merged document.

@@ -1,6 +1,7 @@
 //! One account × Region: the operations, in the order their results feed each other
-//! (vault names before vault descriptions, plan names before selections, …), and the rules
-//! that keep re-runs from adding copies.
+//! (vault names before vault descriptions, plan names before selections, vault
+//! notifications, alarm actions and EventBridge targets before the SNS subscriptions of the
+//! topics they name, …), and the rules that keep re-runs from adding copies.
 //!
 //! - State listings (vaults, recovery points, legal holds, plans, alarms, tags, …) are written
 //!   when they differ from the newest stored snapshot of the same file.
@@ -24,7 +25,7 @@ use aws_config::SdkConfig;
 use aws_smithy_types::DateTime;
 use serde_json::Value;
 
-use super::capture::{Capture, FailureKind, OpError, client, one, pages};
+use super::capture::{Capture, FailureKind, OpError, client, one, pages, token_pages};
 use super::store::{Store, Stored, Written};
 use super::{CollectOptions, Service};
 use crate::time::Timestamp;
@@ -60,6 +61,9 @@ pub(crate) struct Scope<'a> {
     pub organization_jobs: bool,
     /// Every account × Region of this run (copy destinations outside them are noted).
     collected: &'a BTreeSet<(String, String)>,
+    /// SNS topics the alert paths name (vault notifications, alarm actions, EventBridge
+    /// targets), whose subscriptions are read last.
+    topics: BTreeSet<String>,
 }
 
 const DAY_MS: i64 = 86_400_000;
@@ -90,6 +94,33 @@ fn strings(doc: &Value, list: &str, field: &str) -> Vec<String> {
         .and_then(Value::as_array)
         .map(|items| items.iter().filter_map(|i| i.get(field).and_then(Value::as_str).map(str::to_owned)).collect())
         .unwrap_or_default()
+}
+
+/// The error code of a Backup resource that does not exist (a vault without notifications
+/// or access policy).
+const NOT_FOUND: &str = "ResourceNotFoundException";
+
+/// An SNS topic ARN (an alarm action or rule target may also be an automation or Lambda).
+fn is_topic(arn: &str) -> bool {
+    arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns")
+}
+
+/// A subscription in the AWS CLI's shape, its endpoint masked
+/// ([`mask_endpoint`](crate::evidence::alerts::mask_endpoint)).
+fn subscription_json(s: &aws_sdk_sns::types::Subscription) -> Value {
+    let mut item = serde_json::Map::new();
+    for (key, value) in [
+        ("SubscriptionArn", s.subscription_arn()),
+        ("Owner", s.owner()),
+        ("Protocol", s.protocol()),
+        ("Endpoint", s.endpoint().map(crate::evidence::alerts::mask_endpoint).as_deref()),
+        ("TopicArn", s.topic_arn()),
+    ] {
+        if let Some(v) = value {
+            item.insert(key.to_owned(), Value::String(v.to_owned()));
+        }
+    }
+    Value::Object(item)
 }
 
 /// SHA-256 of an item's compact JSON: what "already stored byte for byte" compares.
@@ -265,6 +296,7 @@ impl<'a> Scope<'a> {
             backup_down: false,
             organization_jobs: false,
             collected,
+            topics: BTreeSet::new(),
         }
     }
 
@@ -393,6 +425,7 @@ impl<'a> Scope<'a> {
         }
         if self.opts.wants(Service::Alarms) {
             self.alarms().await;
+            self.alert_paths().await;
         }
         if self.opts.wants(Service::Tags) {
             self.tags().await;
@@ -679,6 +712,47 @@ impl<'a> Scope<'a> {
                 }
             }
         }
+        self.vault_protection(c, cap, &names).await;
+    }
+
+    /// Each vault's notifications (their SNS topic joins the alert paths) and access policy.
+    /// A vault without either answers `ResourceNotFoundException`: nothing is stored and one
+    /// note names those vaults.
+    async fn vault_protection(&mut self, c: &aws_sdk_backup::Client, cap: &Capture, names: &[String]) {
+        let (mut silent, mut open) = (Vec::new(), Vec::new());
+        for vault in names {
+            if self.backup_down {
+                return;
+            }
+            let r = one!(
+                cap,
+                "backup:GetBackupVaultNotifications",
+                c.get_backup_vault_notifications().backup_vault_name(vault)
+            );
+            match r {
+                Ok(doc) => {
+                    self.topics.extend(str_of(&doc, "SNSTopicArn").map(str::to_owned));
+                    self.state(&format!("get-backup-vault-notifications-{}.json", safe(vault)), doc).await;
+                }
+                Err(e) if e.code == NOT_FOUND => silent.push(vault.as_str()),
+                Err(e) => self.backup_fail(e),
+            }
+            let r = one!(
+                cap,
+                "backup:GetBackupVaultAccessPolicy",
+                c.get_backup_vault_access_policy().backup_vault_name(vault)
+            );
+            match r {
+                Ok(doc) => self.state(&format!("get-backup-vault-access-policy-{}.json", safe(vault)), doc).await,
+                Err(e) if e.code == NOT_FOUND => open.push(vault.as_str()),
+                Err(e) => self.backup_fail(e),
+            }
+        }
+        for (vaults, what) in [(silent, "no notifications"), (open, "no access policy")] {
+            if !vaults.is_empty() {
+                self.summary.notes.push(format!("{} vault(s) with {what}: {}", vaults.len(), vaults.join(", ")));
+            }
+        }
     }
 
     /// Legal holds and each hold's details.
@@ -828,11 +902,91 @@ impl<'a> Scope<'a> {
             }
         }
         let composite = super::alarm::over_kept(&metric, composite);
+        let actions =
+            metric.iter().flat_map(|a| a.alarm_actions()).chain(composite.iter().flat_map(|a| a.alarm_actions()));
+        self.topics.extend(actions.filter(|a| is_topic(a)).cloned());
         let doc = serde_json::json!({
             "MetricAlarms": metric.iter().map(super::alarm::to_json).collect::<Vec<_>>(),
             "CompositeAlarms": composite.iter().map(super::alarm::composite_to_json).collect::<Vec<_>>(),
         });
         self.state("describe-alarms.json", doc).await;
+    }
+
+    /// EventBridge rules, the targets of each rule whose pattern names `aws.backup`
+    /// (`list-targets-by-rule-<rule>.json`: the file name says which rule), then the
+    /// subscriptions of every SNS topic an alert path names.
+    async fn alert_paths(&mut self) {
+        let cap = Capture::default();
+        let c = client!(aws_sdk_eventbridge, &self.cfg, cap);
+        match token_pages!(cap, "events:ListRules", c.list_rules()) {
+            Ok(doc) => {
+                let on_backup: Vec<String> = doc
+                    .get("Rules")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|r| str_of(r, "EventPattern").is_some_and(|p| p.contains("aws.backup")))
+                    .filter_map(|r| str_of(r, "Name").map(str::to_owned))
+                    .collect();
+                self.state("list-rules.json", doc).await;
+                for rule in on_backup {
+                    match token_pages!(cap, "events:ListTargetsByRule", c.list_targets_by_rule().rule(&rule)) {
+                        Ok(doc) => {
+                            let targets = doc.get("Targets").and_then(Value::as_array).into_iter().flatten();
+                            let topics: Vec<String> = targets
+                                .filter_map(|t| str_of(t, "Arn"))
+                                .filter(|a| is_topic(a))
+                                .map(str::to_owned)
+                                .collect();
+                            self.topics.extend(topics);
+                            self.state(&format!("list-targets-by-rule-{}.json", safe(&rule)), doc).await;
+                        }
+                        Err(e) => self.fail(e),
+                    }
+                }
+            }
+            Err(e) => self.fail(e),
+        }
+        self.subscriptions().await;
+    }
+
+    /// `ListSubscriptionsByTopic` for each topic of this account and Region the alert paths
+    /// name (`list-subscriptions-by-topic-<topic name>.json`). SNS answers in XML, so the file
+    /// is written from the typed response with the CLI's member names, each `Endpoint` masked
+    /// (subscriber addresses are personal data, and the package keeps every artifact). A
+    /// topic elsewhere, or one that no longer exists, is noted.
+    async fn subscriptions(&mut self) {
+        let c = aws_sdk_sns::Client::new(&self.cfg);
+        let here = (Some(self.summary.account.as_str()), Some(self.summary.region.as_str()));
+        let (local, elsewhere): (Vec<String>, Vec<String>) = std::mem::take(&mut self.topics)
+            .into_iter()
+            .partition(|t| crate::arn::account_region(t) == (here.0, here.1));
+        if !elsewhere.is_empty() {
+            let list = elsewhere.join(", ");
+            self.summary.notes.push(format!("SNS topic(s) in another account or Region, not read here: {list}"));
+        }
+        for topic in local {
+            let mut items = Vec::new();
+            let mut pages = c.list_subscriptions_by_topic().topic_arn(&topic).into_paginator().send();
+            let failed = loop {
+                match pages.next().await {
+                    None => break None,
+                    Some(Ok(out)) => items.extend(out.subscriptions().iter().map(subscription_json)),
+                    Some(Err(e)) => break Some(super::capture::op_error("sns:ListSubscriptionsByTopic", &e)),
+                }
+            };
+            match failed {
+                None => {
+                    let name = topic.rsplit(':').next().unwrap_or(&topic);
+                    let doc = serde_json::json!({ "Subscriptions": items });
+                    self.state(&format!("list-subscriptions-by-topic-{}.json", safe(name)), doc).await;
+                }
+                Some(e) if e.code == "NotFound" => {
+                    self.summary.notes.push(format!("SNS topic {topic} named by an alert path does not exist"))
+                }
+                Some(e) => self.fail(e),
+            }
+        }
     }
 
     /// The tag inventory (Resource Groups Tagging API).

@@ -68,6 +68,16 @@ pub enum ArtifactKind {
     BackupSelectionsListSnapshot,
     /// `get-backup-selection`: one selection and its criteria.
     BackupSelectionSnapshot,
+    /// `get-backup-vault-notifications`: a vault's SNS topic and events.
+    VaultNotificationsSnapshot,
+    /// `get-backup-vault-access-policy`: a vault's access policy.
+    VaultAccessPolicySnapshot,
+    /// `aws events list-rules`: EventBridge rules.
+    EventRulesSnapshot,
+    /// `aws events list-targets-by-rule`: one rule's targets (the rule from the file name).
+    EventRuleTargetsSnapshot,
+    /// `aws sns list-subscriptions-by-topic`: a topic's subscriptions.
+    SnsSubscriptionsSnapshot,
     MetricAlarmsSnapshot,
     TagInventorySnapshot,
     ReportIntegritySnapshot,
@@ -99,6 +109,11 @@ impl ArtifactKind {
             ArtifactKind::BackupPlanSnapshot => "snapshot:BackupPlan",
             ArtifactKind::BackupSelectionsListSnapshot => "snapshot:BackupSelectionsList",
             ArtifactKind::BackupSelectionSnapshot => "snapshot:BackupSelection",
+            ArtifactKind::VaultNotificationsSnapshot => "snapshot:BackupVaultNotifications",
+            ArtifactKind::VaultAccessPolicySnapshot => "snapshot:BackupVaultAccessPolicy",
+            ArtifactKind::EventRulesSnapshot => "snapshot:EventRules",
+            ArtifactKind::EventRuleTargetsSnapshot => "snapshot:EventRuleTargets",
+            ArtifactKind::SnsSubscriptionsSnapshot => "snapshot:SnsSubscriptions",
             ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
             ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
             ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",

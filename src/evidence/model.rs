@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::table::table;
-use super::{merge, recognise};
+use super::{alerts, merge, recognise};
 use crate::time::Timestamp;
 
 /// Where one observation came from: an artifact (by index into the build's artifact table)
@@ -67,11 +67,15 @@ pub enum ListKey {
     AssessmentReportIntegrity,
     BackupPlansList,
     BackupSelectionsList,
+    /// `aws events list-rules`.
+    Rules,
+    /// `aws sns list-subscriptions-by-topic`.
+    Subscriptions,
 }
 
 impl ListKey {
     /// All keys, for lookups.
-    pub const ALL: [ListKey; 16] = [
+    pub const ALL: [ListKey; 18] = [
         ListKey::ReportItems,
         ListKey::Root,
         ListKey::BackupJobs,
@@ -88,6 +92,8 @@ impl ListKey {
         ListKey::AssessmentReportIntegrity,
         ListKey::BackupPlansList,
         ListKey::BackupSelectionsList,
+        ListKey::Rules,
+        ListKey::Subscriptions,
     ];
 
     /// The JSON key (empty for a top-level array).
@@ -109,6 +115,8 @@ impl ListKey {
             ListKey::AssessmentReportIntegrity => "AssessmentReportIntegrity",
             ListKey::BackupPlansList => "BackupPlansList",
             ListKey::BackupSelectionsList => "BackupSelectionsList",
+            ListKey::Rules => "Rules",
+            ListKey::Subscriptions => "Subscriptions",
         }
     }
 
@@ -846,6 +854,174 @@ table! {
         list_of_tags = |s, _cx| json_text(&s.list_of_tags),
         conditions = |s, _cx| json_text(&s.conditions),
         creation_date,
+    ]
+}
+
+table! {
+    /// Where a vault sends its events (`get-backup-vault-notifications`): the SNS topic and
+    /// the events (`BACKUP_JOB_FAILED`, `COPY_JOB_FAILED`, `RESTORE_JOB_COMPLETED`, …).
+    #[allow(missing_docs)]
+    pub struct VaultNotification {
+        vault_arn: String = text(b"backupvaultarn"),
+        vault_name: Option<String> = text(b"backupvaultname"),
+        account_id: Option<String>,
+        region: Option<String>,
+        sns_topic_arn: Option<String> = text(b"snstopicarn"),
+        /// `BackupVaultEvents`, sorted, `;`-joined.
+        events: Option<String>,
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"backupvaultarn"],
+        scope: |s| Some(s.vault_arn.as_str()),
+        arrays: alerts::notification_arrays,
+        finish: |n| recognise::require(&n.vault_arn, "no BackupVaultArn"),
+    }
+    merge {
+        key: |s| s.vault_arn.clone(),
+        terminal: |_s| false,
+    }
+    csv VAULT_NOTIFICATIONS "vault_notifications.csv" [
+        vault_name, vault_arn, account_id, region, sns_topic_arn, events,
+    ]
+}
+
+table! {
+    /// A vault's access policy (`get-backup-vault-access-policy`), kept compact, and whether
+    /// it denies deleting recovery points to everyone (rules in
+    /// [`alerts::deletion_deny`](super::alerts::deletion_deny)).
+    #[allow(missing_docs)]
+    pub struct VaultAccessPolicy {
+        vault_arn: String = text(b"backupvaultarn"),
+        vault_name: Option<String> = text(b"backupvaultname"),
+        account_id: Option<String>,
+        region: Option<String>,
+        /// The policy document, compact JSON (as given when it cannot be parsed).
+        policy: Option<String>,
+        /// A `Deny` of `backup:DeleteRecoveryPoint` to every principal; empty when the
+        /// policy cannot be read.
+        denies_recovery_point_deletion: Option<bool>,
+        /// Every statement giving that deny has a `Condition` (it may not hold for every
+        /// caller); empty when there is no such deny.
+        deletion_deny_conditional: Option<bool>,
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"backupvaultarn"],
+        scope: |s| Some(s.vault_arn.as_str()),
+        extra: alerts::policy_field,
+        finish: |p| recognise::require(&p.vault_arn, "no BackupVaultArn"),
+    }
+    merge {
+        key: |s| s.vault_arn.clone(),
+        terminal: |_s| false,
+    }
+    csv VAULT_ACCESS_POLICIES "vault_access_policies.csv" [
+        vault_name, vault_arn, account_id, region, denies_recovery_point_deletion, deletion_deny_conditional, policy,
+    ]
+}
+
+table! {
+    /// An EventBridge rule (`list-rules`) and its targets (`list-targets-by-rule`, whose
+    /// file names the rule), one record per account, Region and rule name. A targets file
+    /// whose rule no `list-rules` output lists still gives a row (`listed` false); one whose
+    /// file name gives no rule gives a row with no rule name.
+    #[allow(missing_docs)]
+    pub struct EventRule {
+        rule_name: String = text(b"name"),
+        rule_arn: Option<String> = text(b"arn"),
+        account_id: Option<String>,
+        region: Option<String>,
+        state: Option<String> = upper(b"state"),
+        event_bus_name: Option<String> = text(b"eventbusname"),
+        schedule_expression: Option<String> = text(b"scheduleexpression"),
+        /// `EventPattern`, compact JSON (as given when it cannot be parsed).
+        event_pattern: Option<String>,
+        /// The pattern matches failed backup, copy or restore jobs (rules in
+        /// [`alerts::matches_backup_failures`](super::alerts::matches_backup_failures)).
+        matches_backup_failures: Option<bool>,
+        /// How many targets `list-targets-by-rule` gave (empty: not read).
+        target_count: Option<u64>,
+        /// The targets' ARNs, sorted, `;`-joined.
+        targets: Option<String>,
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"name"],
+        scope: |s| s.rule_arn.as_deref(),
+        extra: alerts::rule_field,
+        finish: |r| recognise::require(&r.rule_name, "no rule Name"),
+    }
+    merge {
+        key: |s| if s.rule_name.is_empty() {
+            // Targets of an unnamed rule: kept apart, one row per file.
+            format!("|unnamed|{}", s.provenance.first().map_or(0, |p| p.artifact))
+        } else {
+            format!(
+                "{}|{}|{}",
+                s.account_id.as_deref().unwrap_or(""),
+                s.region.as_deref().unwrap_or(""),
+                s.rule_name
+            )
+        },
+        terminal: |_s| false,
+    }
+    csv EVENT_RULES "event_rules.csv" [
+        account_id, region, rule_name, rule_arn, state, event_bus_name, schedule_expression,
+        matches_backup_failures, target_count, targets,
+        // Seen in a `list-rules` output (false: only its targets were read).
+        listed = |r, _cx| r.rule_arn.is_some() || r.state.is_some(),
+        event_pattern,
+    ]
+}
+
+table! {
+    /// A subscription of an SNS topic (`list-subscriptions-by-topic`). The endpoint is
+    /// masked as it is read ([`alerts::mask_endpoint`](super::alerts::mask_endpoint)): the
+    /// full address never reaches a record.
+    #[allow(missing_docs)]
+    pub struct SnsSubscription {
+        topic_arn: String = text(b"topicarn"),
+        subscription_arn: Option<String> = text(b"subscriptionarn"),
+        account_id: Option<String>,
+        region: Option<String>,
+        /// The subscription's owner (an account id).
+        owner: Option<String> = text(b"owner"),
+        protocol: Option<String> = text(b"protocol"),
+        /// The endpoint, masked.
+        endpoint: Option<String>,
+        /// False while `PendingConfirmation` (or `Deleted`): such a subscription delivers
+        /// nothing.
+        confirmed: Option<bool>,
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"topicarn"],
+        scope: |s| Some(s.topic_arn.as_str()),
+        extra: alerts::subscription_field,
+        finish: |s| alerts::finish_subscription(s),
+    }
+    merge {
+        // Unconfirmed subscriptions have no ARN of their own: the topic, protocol and masked
+        // endpoint tell them apart.
+        key: |s| match s.subscription_arn.as_deref() {
+            Some(arn) if arn.starts_with("arn:") => arn.to_owned(),
+            other => format!(
+                "{}|{}|{}|{}",
+                s.topic_arn,
+                s.protocol.as_deref().unwrap_or(""),
+                s.endpoint.as_deref().unwrap_or(""),
+                other.unwrap_or("")
+            ),
+        },
+        terminal: |_s| false,
+    }
+    csv SNS_SUBSCRIPTIONS "sns_subscriptions.csv" [
+        topic_arn, account_id, region, protocol, endpoint, confirmed, subscription_arn, owner,
     ]
 }
 

@@ -20,9 +20,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use super::model::{
-    Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, Job, JobKind, JobState,
-    LegalHold, Provenance, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
-    RestoreTestingSelection, TaggedResource, ValidationStatus, Vault, ZipMember,
+    Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, EventRule, Job, JobKind,
+    JobState, LegalHold, Provenance, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
+    RestoreTestingSelection, SnsSubscription, TaggedResource, ValidationStatus, Vault, VaultAccessPolicy,
+    VaultNotification, ZipMember,
 };
 use super::table::View;
 use super::{ArtifactEntry, Evidence, Record};
@@ -293,6 +294,10 @@ pub(crate) fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static 
         write_table(dir, &CollectionGap::COLLECTION_GAPS, &ev.collection_gaps, &cx)?,
         write_table(dir, &BackupRule::BACKUP_RULES, &ev.backup_rules, &cx)?,
         write_table(dir, &BackupSelection::BACKUP_SELECTIONS, &ev.backup_selections, &cx)?,
+        write_table(dir, &VaultNotification::VAULT_NOTIFICATIONS, &ev.vault_notifications, &cx)?,
+        write_table(dir, &VaultAccessPolicy::VAULT_ACCESS_POLICIES, &ev.vault_access_policies, &cx)?,
+        write_table(dir, &EventRule::EVENT_RULES, &ev.event_rules, &cx)?,
+        write_table(dir, &SnsSubscription::SNS_SUBSCRIPTIONS, &ev.sns_subscriptions, &cx)?,
         write_errors(ev, dir)?,
         write_conflicts(ev, dir)?,
     ];

@@ -9,7 +9,10 @@
 //! whose records are the items of a list inside it (`get-backup-plan`: a record per rule,
 //! each with the plan's ids, name and version) is read by [`emit_rows`]. Index listings
 //! whose items hold nothing the `get-*` outputs lack (`list-backup-plans`,
-//! `list-backup-selections`) are recognised, kept and hashed, and give no records.
+//! `list-backup-selections`) are recognised, kept and hashed, and give no records. Vault
+//! notifications and access policies are told from `describe-backup-vault` by their own
+//! members; `list-targets-by-rule` gives one partial rule record named by its file name
+//! ([`rule_targets`]).
 //!
 //! Problems inside an item are reported at their JSON pointer. An item is dropped only when
 //! an essential field (its id, its state, its creation time) cannot be read; any other bad
@@ -27,11 +30,12 @@ use serde_json::Value;
 use super::fields::{FieldSink, NormKey, Scalar, feed_value};
 use super::report_csv::{Template, template_of};
 use super::{ArtifactKind, Context, Sink, complete};
-use crate::evidence::Record;
 use crate::evidence::model::{
-    Alarm, BackupSelection, CollectionGap, ControlResult, Job, LegalHold, ListKey, Locator, NestedList, RecoveryPoint,
-    ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, TaggedResource, Vault,
+    Alarm, BackupSelection, CollectionGap, ControlResult, EventRule, Job, LegalHold, ListKey, Locator, NestedList,
+    RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, SnsSubscription,
+    TaggedResource, Vault, VaultAccessPolicy, VaultNotification,
 };
+use crate::evidence::{Record, alerts};
 
 /// Parses a JSON artifact held in memory (BOM already removed).
 pub(crate) fn parse_slice(bytes: &[u8], ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
@@ -104,6 +108,20 @@ fn document(state: &mut State<'_, '_>, doc: &Value) {
         state.set_kind(ArtifactKind::BackupSelectionSnapshot);
         return Shape::BackupSelection.emit_value(state, doc, "", Locator::Document);
     }
+    // Vault notifications and access policies carry the vault's ARN, like
+    // `describe-backup-vault`: told apart by their own members first.
+    if has("BackupVaultEvents") || has("SNSTopicArn") {
+        state.set_kind(ArtifactKind::VaultNotificationsSnapshot);
+        return Shape::VaultNotification.emit_value(state, doc, "", Locator::Document);
+    }
+    if has("Policy") && (has("BackupVaultArn") || has("BackupVaultName")) {
+        state.set_kind(ArtifactKind::VaultAccessPolicySnapshot);
+        return Shape::VaultAccessPolicy.emit_value(state, doc, "", Locator::Document);
+    }
+    if doc.get("Targets").is_some() {
+        state.set_kind(ArtifactKind::EventRuleTargetsSnapshot);
+        return rule_targets(state, doc);
+    }
     document_at(state, doc, "");
 }
 
@@ -130,6 +148,31 @@ fn document_at(state: &mut State<'_, '_>, doc: &Value, pointer: &str) {
     };
     state.set_kind(kind);
     shape.emit_value(state, doc, pointer, Locator::Document);
+}
+
+/// `list-targets-by-rule`: the targets of the rule its file name gives
+/// (`list-targets-by-rule-<rule name>.json`, as `collect` stores it) or a `Rule` member added
+/// beside `Targets`, as one partial [`EventRule`] that the merge joins to the rule `list-rules`
+/// gave. The AWS CLI's output does not name the rule: a file that names it nowhere is still
+/// read (a row with no rule name) and reported.
+fn rule_targets(state: &mut State<'_, '_>, doc: &Value) {
+    let Some(Value::Array(items)) = doc.get("Targets") else {
+        return state.sink.error("/Targets".into(), "expected a list".into());
+    };
+    let inside = doc.get("Rule").and_then(Value::as_str).filter(|n| !n.is_empty());
+    let name = inside.or_else(|| alerts::rule_of_targets_file(&state.ctx.file_name));
+    if name.is_none() {
+        state.sink.error(
+            "/".into(),
+            "the targets' rule is not known: name the file list-targets-by-rule-<rule name>.json \
+             or add \"Rule\": \"<rule name>\" beside Targets"
+                .into(),
+        );
+    }
+    match alerts::targets_of(name, items) {
+        Ok(rule) => state.emit(Record::EventRule(rule), Locator::Document),
+        Err((at, msg)) => state.sink.error(at, msg),
+    }
 }
 
 /// A document whose records are the items of one of its lists (`get-backup-plan`: one per
@@ -193,6 +236,10 @@ enum Shape {
     Plan,
     Selection,
     BackupSelection,
+    VaultNotification,
+    VaultAccessPolicy,
+    EventRule,
+    Subscription,
     Integrity,
     Gap,
 }
@@ -213,6 +260,8 @@ impl Shape {
             ListKey::AssessmentReportIntegrity => (Shape::Integrity, ArtifactKind::ReportIntegritySnapshot),
             ListKey::BackupPlansList => (Shape::Skip, ArtifactKind::BackupPlansListSnapshot),
             ListKey::BackupSelectionsList => (Shape::Skip, ArtifactKind::BackupSelectionsListSnapshot),
+            ListKey::Rules => (Shape::EventRule, ArtifactKind::EventRulesSnapshot),
+            ListKey::Subscriptions => (Shape::Subscription, ArtifactKind::SnsSubscriptionsSnapshot),
             ListKey::ReportItems | ListKey::Root => return None,
         })
     }
@@ -255,6 +304,10 @@ impl Shape {
             Shape::Integrity => one::<ReportIntegrity>(value, p, soft, Record::Integrity),
             Shape::Gap => one::<CollectionGap>(value, p, soft, Record::Gap),
             Shape::BackupSelection => one::<BackupSelection>(value, p, soft, Record::BackupSelection),
+            Shape::VaultNotification => one::<VaultNotification>(value, p, soft, Record::VaultNotification),
+            Shape::VaultAccessPolicy => one::<VaultAccessPolicy>(value, p, soft, Record::VaultAccessPolicy),
+            Shape::EventRule => one::<EventRule>(value, p, soft, Record::EventRule),
+            Shape::Subscription => one::<SnsSubscription>(value, p, soft, Record::SnsSubscription),
             Shape::Skip => return,
         };
         for (at, msg) in soft.drain(..) {
@@ -827,6 +880,153 @@ mod tests {
             let mut sink = VecSink::default();
             assert_eq!(parse_slice(text.as_bytes(), &Context::default(), &mut sink), kind);
             assert!(sink.records.is_empty() && sink.errors.is_empty(), "{sink:?}");
+        }
+    }
+
+    fn of<T: TryFrom<Record>>(sink: &VecSink) -> Vec<T> {
+        sink.records.iter().cloned().filter_map(|r| T::try_from(r).ok()).collect()
+    }
+
+    #[test]
+    fn vault_notifications_and_policies_are_not_taken_for_vault_descriptions() {
+        let vault = "arn:aws:backup:eu-west-1:111122223333:backup-vault:central";
+        let sink = parse_text(&format!(
+            r#"{{"BackupVaultName":"central","BackupVaultArn":"{vault}",
+                "SNSTopicArn":"arn:aws:sns:eu-west-1:111122223333:backup-alerts",
+                "BackupVaultEvents":["RESTORE_JOB_COMPLETED","BACKUP_JOB_FAILED","COPY_JOB_FAILED"]}}"#
+        ));
+        let n: Vec<crate::evidence::model::VaultNotification> = of(&sink);
+        assert_eq!(n.len(), 1, "{sink:?}");
+        assert_eq!(n[0].events.as_deref(), Some("BACKUP_JOB_FAILED;COPY_JOB_FAILED;RESTORE_JOB_COMPLETED"));
+        assert_eq!((n[0].account_id.as_deref(), n[0].region.as_deref()), (Some("111122223333"), Some("eu-west-1")));
+        assert_eq!(
+            parse_slice(
+                br#"{"BackupVaultArn":"a","BackupVaultEvents":[]}"#,
+                &Context::default(),
+                &mut VecSink::default()
+            ),
+            ArtifactKind::VaultNotificationsSnapshot
+        );
+        let policy = r#"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},\"Action\":[\"backup:DeleteRecoveryPoint\"],\"Resource\":\"*\"}]}"#;
+        let sink =
+            parse_text(&format!(r#"{{"BackupVaultName":"central","BackupVaultArn":"{vault}","Policy":"{policy}"}}"#));
+        let p: Vec<crate::evidence::model::VaultAccessPolicy> = of(&sink);
+        assert_eq!(p.len(), 1, "{sink:?}");
+        assert_eq!((p[0].denies_recovery_point_deletion, p[0].deletion_deny_conditional), (Some(true), Some(false)));
+        assert_eq!(p[0].policy.as_deref(), Some(policy.replace('\\', "").as_str()));
+        // An unreadable policy: kept as given, derived columns empty, the error at its pointer.
+        let sink = parse_text(&format!(r#"{{"BackupVaultArn":"{vault}","Policy":"{{not json"}}"#));
+        let p: Vec<crate::evidence::model::VaultAccessPolicy> = of(&sink);
+        assert_eq!((p[0].policy.as_deref(), p[0].denies_recovery_point_deletion), (Some("{not json"), None));
+        assert_eq!(sink.errors.len(), 1);
+        assert_eq!(sink.errors[0].0, "/Policy");
+        assert!(sink.errors[0].1.starts_with("Policy is not JSON"), "{:?}", sink.errors);
+        // A vault description is still a vault.
+        let sink = parse_text(&format!(r#"{{"BackupVaultName":"central","BackupVaultArn":"{vault}","Locked":true}}"#));
+        assert!(matches!(sink.records.as_slice(), [Record::Vault(_)]), "{sink:?}");
+    }
+
+    #[test]
+    fn rules_keep_their_pattern_compact_and_say_whether_it_catches_failures() {
+        let arn = |n: &str| format!("arn:aws:events:eu-west-1:111122223333:rule/{n}");
+        let sink = parse_text(&format!(
+            r#"{{"Rules":[
+              {{"Name":"failed","Arn":"{}","State":"ENABLED","EventBusName":"default",
+                "EventPattern":"{{\"source\": [\"aws.backup\"], \"detail-type\": [\"Backup Job State Change\"], \"detail\": {{\"state\": [\"FAILED\"]}}}}"}},
+              {{"Name":"done","Arn":"{}","State":"DISABLED","EventPattern":"{{\"source\":[\"aws.backup\"],\"detail\":{{\"state\":[\"COMPLETED\"],\"status\":[\"COMPLETED\"]}}}}"}},
+              {{"Name":"broken","Arn":"{}","EventPattern":"{{source"}},
+              {{"Name":"nightly","Arn":"{}","ScheduleExpression":"cron(0 2 * * ? *)"}},
+              {{"Arn":"{}"}}]}}"#,
+            arn("failed"),
+            arn("done"),
+            arn("broken"),
+            arn("nightly"),
+            arn("nameless")
+        ));
+        let rules: Vec<EventRule> = of(&sink);
+        let got: Vec<(&str, Option<&str>, Option<bool>)> =
+            rules.iter().map(|r| (r.rule_name.as_str(), r.state.as_deref(), r.matches_backup_failures)).collect();
+        assert_eq!(
+            got,
+            [
+                ("failed", Some("ENABLED"), Some(true)),
+                ("done", Some("DISABLED"), Some(false)),
+                ("broken", None, None),
+                ("nightly", None, None)
+            ]
+        );
+        assert_eq!(
+            rules[0].event_pattern.as_deref(),
+            Some(
+                r#"{"source":["aws.backup"],"detail-type":["Backup Job State Change"],"detail":{"state":["FAILED"]}}"#
+            )
+        );
+        assert_eq!(rules[2].event_pattern.as_deref(), Some("{source"), "kept as given");
+        assert_eq!(rules[0].provenance[0].locator.to_string(), "/Rules/0");
+        let places: Vec<&str> = sink.errors.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(places, ["/Rules/2/EventPattern", "/Rules/4"]);
+    }
+
+    #[test]
+    fn targets_take_their_rule_from_the_file_name_and_are_kept_without_one() {
+        let text = br#"{"Targets":[{"Id":"sns","Arn":"arn:aws:sns:eu-west-1:111122223333:backup-alerts"},
+            {"Id":"log","Arn":"arn:aws:logs:eu-west-1:111122223333:log-group:backup"}]}"#;
+        let ctx = Context { file_name: "list-targets-by-rule-failed.json".into(), ..Context::default() };
+        let mut sink = VecSink::default();
+        assert_eq!(parse_slice(text, &ctx, &mut sink), ArtifactKind::EventRuleTargetsSnapshot);
+        assert!(sink.errors.is_empty(), "{sink:?}");
+        let rules: Vec<EventRule> = of(&sink);
+        assert_eq!((rules[0].rule_name.as_str(), rules[0].target_count), ("failed", Some(2)));
+        assert_eq!(
+            rules[0].targets.as_deref(),
+            Some(
+                "arn:aws:logs:eu-west-1:111122223333:log-group:backup;arn:aws:sns:eu-west-1:111122223333:backup-alerts"
+            )
+        );
+        // Made by hand under another name: the targets are kept, the missing rule said.
+        let sink = parse_text(std::str::from_utf8(text).unwrap());
+        let rules: Vec<EventRule> = of(&sink);
+        assert_eq!((rules[0].rule_name.as_str(), rules[0].target_count), ("", Some(2)));
+        assert_eq!(sink.errors.len(), 1);
+        assert!(sink.errors[0].1.contains("list-targets-by-rule-<rule name>.json"), "{:?}", sink.errors);
+        let sink = parse_text(r#"{"Rule":"by-hand","Targets":[]}"#);
+        let rules: Vec<EventRule> = of(&sink);
+        assert_eq!((rules[0].rule_name.as_str(), rules[0].target_count), ("by-hand", Some(0)));
+        assert!(sink.errors.is_empty(), "{sink:?}");
+        let sink = parse_text(r#"{"Targets":[{"Id":"x"}]}"#);
+        assert!(sink.records.is_empty());
+        assert!(sink.errors.iter().any(|e| e.0 == "/Targets/0"), "{:?}", sink.errors);
+    }
+
+    #[test]
+    fn subscriptions_are_masked_and_pending_ones_unconfirmed() {
+        let topic = "arn:aws:sns:eu-west-1:111122223333:backup-alerts";
+        let sink = parse_text(&format!(
+            r#"{{"Subscriptions":[
+              {{"SubscriptionArn":"{topic}:0b1f","Owner":"111122223333","Protocol":"email","Endpoint":"oncall.lead@example.com","TopicArn":"{topic}"}},
+              {{"SubscriptionArn":"PendingConfirmation","Owner":"111122223333","Protocol":"sms","Endpoint":"+353861234567","TopicArn":"{topic}"}},
+              {{"SubscriptionArn":"{topic}:77aa","Protocol":"https","Endpoint":"https://hooks.example.com/T0/secret-path","TopicArn":"{topic}"}},
+              {{"SubscriptionArn":"Deleted","Protocol":"email","Endpoint":"x@example.com"}}]}}"#
+        ));
+        let subs: Vec<SnsSubscription> = of(&sink);
+        let got: Vec<(Option<&str>, Option<bool>)> =
+            subs.iter().map(|s| (s.endpoint.as_deref(), s.confirmed)).collect();
+        assert_eq!(
+            got,
+            [
+                (Some("o***@example.com"), Some(true)),
+                (Some("***67"), Some(false)),
+                (Some("https://hooks.example.com"), Some(true))
+            ]
+        );
+        assert_eq!(
+            (subs[0].account_id.as_deref(), subs[0].region.as_deref()),
+            (Some("111122223333"), Some("eu-west-1"))
+        );
+        assert_eq!(sink.errors, [("/Subscriptions/3".to_owned(), "no TopicArn".to_owned())]);
+        let debug = format!("{sink:?}");
+        for secret in ["oncall.lead", "1234567", "secret-path", "x@example.com"] {
+            assert!(!debug.contains(secret), "{secret} reached a record or error: {debug}");
         }
     }
 }

@@ -371,3 +371,124 @@ fn backup_plan_rules_and_selections_reach_their_csvs() {
         (Some(2), Some(1))
     );
 }
+
+/// Alert paths and vault protection reach their CSVs: vault notifications, access policies
+/// (a deny of recovery-point deletion, one only under a condition), EventBridge rules joined
+/// to their targets by the targets file's name, a targets file named by no listed rule kept
+/// as its own row, and SNS subscriptions with masked endpoints.
+#[test]
+fn alert_paths_and_vault_policies_reach_their_csvs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scope = tmp.path().join("in/collected/111122223333/eu-central-1/2026-08-01T06:00:00Z");
+    std::fs::create_dir_all(&scope).unwrap();
+    for (from, to) in [
+        ("api/get-backup-vault-notifications/core-vault.json", "get-backup-vault-notifications-core-vault.json"),
+        ("api/get-backup-vault-access-policy/core-vault.json", "get-backup-vault-access-policy-core-vault.json"),
+        ("api/get-backup-vault-access-policy/dr-vault-conditional.json", "get-backup-vault-access-policy-dr.json"),
+        ("api/list-rules/page-1.json", "list-rules.json"),
+        (
+            "api/list-targets-by-rule/list-targets-by-rule-backup-job-failed.json",
+            "list-targets-by-rule-backup-job-failed.json",
+        ),
+        ("api/list-subscriptions-by-topic/backup-alerts.json", "list-subscriptions-by-topic-backup-alerts.json"),
+        ("api/list-backup-jobs/page-iso.json", "list-backup-jobs.json"),
+    ] {
+        std::fs::copy(fixture(from), scope.join(to)).unwrap();
+    }
+    // Made by hand with the AWS CLI (`aws events list-targets-by-rule --rule legacy`) under a
+    // name that gives no rule.
+    let legacy = r#"{"Targets":[{"Id":"t","Arn":"arn:aws:sns:eu-central-1:111122223333:legacy-backup-alerts"}]}"#;
+    std::fs::write(scope.join("targets.json"), legacy).unwrap();
+    let out = tmp.path().join("pkg");
+    let o = build(&[tmp.path().join("in")], &out, &[]);
+    // The targets file that names no rule is a problem in the inputs: a partial package.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("targets.json: /: the targets' rule is not known"), "{}", stderr(&o));
+
+    let (h, rows) = read_csv(&out.join("evidence/vault_notifications.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(col(&h, &rows[0], "events"), "BACKUP_JOB_FAILED;COPY_JOB_FAILED;RESTORE_JOB_COMPLETED");
+    assert_eq!(col(&h, &rows[0], "sns_topic_arn"), "arn:aws:sns:eu-central-1:111122223333:backup-alerts");
+    assert_eq!((col(&h, &rows[0], "account_id"), col(&h, &rows[0], "region")), ("111122223333", "eu-central-1"));
+
+    let (h, policies) = rows_by(&out.join("evidence/vault_access_policies.csv"), "vault_name");
+    let core = &policies["core-vault"];
+    assert_eq!(col(&h, core, "denies_recovery_point_deletion"), "true");
+    assert_eq!(col(&h, core, "deletion_deny_conditional"), "false");
+    assert!(col(&h, core, "policy").starts_with(r#"{"Version":"2012-10-17","Statement":[{"Sid":"DenyRecovery"#));
+    let dr = &policies["core-dr-vault"];
+    assert_eq!(col(&h, dr, "region"), "eu-west-1", "from the vault's ARN, not the path");
+    assert_eq!(
+        (col(&h, dr, "denies_recovery_point_deletion"), col(&h, dr, "deletion_deny_conditional")),
+        ("true", "true")
+    );
+
+    let (h, rules) = rows_by(&out.join("evidence/event_rules.csv"), "rule_name");
+    assert_eq!(rules.len(), 4, "{rules:?}");
+    let failed = &rules["backup-job-failed"];
+    for (column, value) in [
+        ("account_id", "111122223333"),
+        ("region", "eu-central-1"),
+        ("state", "ENABLED"),
+        ("matches_backup_failures", "true"),
+        ("target_count", "2"),
+        ("listed", "true"),
+        ("observations", "2"),
+    ] {
+        assert_eq!(col(&h, failed, column), value, "{column}");
+    }
+    assert!(col(&h, failed, "targets").ends_with(";arn:aws:sns:eu-central-1:111122223333:backup-alerts"));
+    let completed = &rules["backup-job-completed"];
+    assert_eq!((col(&h, completed, "matches_backup_failures"), col(&h, completed, "target_count")), ("false", ""));
+    assert_eq!(col(&h, &rules["nightly-report"], "matches_backup_failures"), "");
+    // The hand-made targets file: kept, with no rule and not listed.
+    let orphan = &rules[""];
+    assert_eq!(col(&h, orphan, "targets"), "arn:aws:sns:eu-central-1:111122223333:legacy-backup-alerts");
+    assert_eq!((col(&h, orphan, "listed"), col(&h, orphan, "region")), ("false", "eu-central-1"));
+    let (h, errors) = read_csv(&out.join("evidence/parse_errors.csv"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(col(&h, &errors[0], "origin").ends_with("targets.json"), "{errors:?}");
+    assert!(col(&h, &errors[0], "message").contains("list-targets-by-rule-<rule name>.json"));
+
+    let (h, subs) = rows_by(&out.join("evidence/sns_subscriptions.csv"), "protocol");
+    assert_eq!(subs.len(), 3);
+    for (protocol, endpoint, confirmed) in [
+        ("email", "b***@nordhafen-bank.example", "true"),
+        ("sms", "***78", "false"),
+        ("https", "https://events.pagerduty.example", "true"),
+    ] {
+        assert_eq!(col(&h, &subs[protocol], "endpoint"), endpoint, "{protocol}");
+        assert_eq!(col(&h, &subs[protocol], "confirmed"), confirmed, "{protocol}");
+    }
+    // No subscriber address reaches an evidence file.
+    for entry in std::fs::read_dir(out.join("evidence")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(!text.contains("backup-oncall@") && !text.contains("12345678") && !text.contains("abc123secret"));
+    }
+
+    // Every file recognised; only the unnamed targets file has a problem.
+    let (h, artifacts) = read_csv(&out.join("artifacts.csv"));
+    let of = |file: &str| artifacts.iter().find(|a| col(&h, a, "origin").ends_with(file)).unwrap();
+    for (file, kind, status) in [
+        ("/get-backup-vault-notifications-core-vault.json", "snapshot:BackupVaultNotifications", "parsed"),
+        ("/get-backup-vault-access-policy-dr.json", "snapshot:BackupVaultAccessPolicy", "parsed"),
+        ("/list-rules.json", "snapshot:EventRules", "parsed"),
+        ("/list-targets-by-rule-backup-job-failed.json", "snapshot:EventRuleTargets", "parsed"),
+        ("/targets.json", "snapshot:EventRuleTargets", "failed"),
+        ("/list-subscriptions-by-topic-backup-alerts.json", "snapshot:SnsSubscriptions", "parsed"),
+    ] {
+        assert_eq!((col(&h, of(file), "kind"), col(&h, of(file), "parse_status")), (kind, status), "{file}");
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let count = |k: &str| manifest["records"][k].as_u64();
+    assert_eq!(
+        (
+            count("vault_notifications"),
+            count("vault_access_policies"),
+            count("event_rules"),
+            count("sns_subscriptions")
+        ),
+        (Some(1), Some(2), Some(4), Some(3))
+    );
+}

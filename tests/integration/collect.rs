@@ -193,9 +193,177 @@ fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send +
             ("POST", "/assessmentReports/integrity") => Resp::json(
                 r#"{"signatureValid":true,"signatureAlgorithm":"SHA256withRSA","signatureDateTime":"2026-09-30T23:00:00Z","signatureKeyId":"arn:aws:kms:eu-west-1:123456789012:key/0000","validationErrors":[]}"#,
             ),
+            // A vault notifying a topic of its own; no access policy.
+            ("GET", "/backup-vaults/central/notification-configuration") => Resp::json(format!(
+                r#"{{"BackupVaultName":"central","BackupVaultArn":"{vault}","SNSTopicArn":"arn:aws:sns:{region}:{ACCOUNT}:vault-events","BackupVaultEvents":["RESTORE_JOB_COMPLETED","BACKUP_JOB_FAILED","COPY_JOB_FAILED"]}}"#
+            )),
+            ("GET", "/backup-vaults/central/access-policy") => {
+                Resp::error(404, "ResourceNotFoundException", "Backup vault central has no access policy")
+            }
+            ("POST", "/") if r.target.starts_with("AWSEvents.") => event_rules(r),
+            ("POST", "/") if r.body.contains("Action=ListSubscriptionsByTopic") => subscriptions(r),
             (m, p) => Resp::error(404, "UnknownOperationException", &format!("replay has no answer for {m} {p}")),
         }
     }
+}
+
+/// EventBridge (JSON 1.1, the operation in `X-Amz-Target`): eu-west-1 has three rules on two
+/// pages — failed backup jobs to two SNS topics, completed jobs to a Lambda function, and an
+/// EC2 rule whose targets are never asked for; eu-central-1 has none.
+fn event_rules(r: &Req) -> Resp {
+    let region = r.region.as_str();
+    let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+    let rule = |name: &str, pattern: serde_json::Value| {
+        serde_json::json!({
+            "Name": name, "Arn": format!("arn:aws:events:{region}:{ACCOUNT}:rule/{name}"),
+            "EventPattern": pattern.to_string(), "State": "ENABLED", "EventBusName": "default"
+        })
+    };
+    let topic = |name: &str| format!("arn:aws:sns:{region}:{ACCOUNT}:{name}");
+    match (r.target.as_str(), body["NextToken"].as_str(), body["Rule"].as_str()) {
+        ("AWSEvents.ListRules", _, _) if region == "eu-central-1" => Resp::json(r#"{"Rules":[]}"#),
+        ("AWSEvents.ListRules", None, _) => Resp::json(
+            serde_json::json!({"Rules": [rule("backup-failed", serde_json::json!({"source": ["aws.backup"],
+                "detail-type": ["Backup Job State Change"], "detail": {"state": ["FAILED"]}}))], "NextToken": "rules-2"})
+            .to_string(),
+        ),
+        ("AWSEvents.ListRules", Some("rules-2"), _) => Resp::json(
+            serde_json::json!({"Rules": [
+                rule("ec2-stopped", serde_json::json!({"source": ["aws.ec2"]})),
+                rule("backup-completed", serde_json::json!({"source": ["aws.backup"], "detail": {"state": ["COMPLETED"]}}))
+            ]})
+            .to_string(),
+        ),
+        ("AWSEvents.ListTargetsByRule", _, Some("backup-failed")) => Resp::json(
+            serde_json::json!({"Targets": [{"Id": "alerts", "Arn": topic("backup-alerts")},
+                {"Id": "oncall", "Arn": topic("oncall")}]})
+            .to_string(),
+        ),
+        ("AWSEvents.ListTargetsByRule", _, Some("backup-completed")) => Resp::json(format!(
+            r#"{{"Targets":[{{"Id":"report","Arn":"arn:aws:lambda:{region}:{ACCOUNT}:function:backup-report"}}]}}"#
+        )),
+        (target, token, rule) => {
+            Resp::error(400, "ValidationException", &format!("replay has no answer for {target} {token:?} {rule:?}"))
+        }
+    }
+}
+
+/// SNS (AWS Query, XML answers): in eu-west-1 `backup-alerts` has a confirmed and an
+/// unconfirmed e-mail subscriber, `oncall` only an unconfirmed SMS one, `vault-events` a
+/// webhook; eu-central-1 refuses the call.
+fn subscriptions(r: &Req) -> Resp {
+    let form: std::collections::BTreeMap<String, String> =
+        form_urlencoded::parse(r.body.as_bytes()).into_owned().collect();
+    let topic = form.get("TopicArn").cloned().unwrap_or_default();
+    if r.region == "eu-central-1" {
+        return Resp::xml(
+            403,
+            format!(
+                "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type>\
+                 <Code>AuthorizationError</Code><Message>User: arn:aws:iam::{ACCOUNT}:user/collector is not authorized \
+                 to perform: SNS:ListSubscriptionsByTopic on resource: {topic}</Message></Error>\
+                 <RequestId>3</RequestId></ErrorResponse>"
+            ),
+        );
+    }
+    let member = |arn: &str, protocol: &str, endpoint: &str| {
+        format!(
+            "<member><TopicArn>{topic}</TopicArn><Protocol>{protocol}</Protocol><SubscriptionArn>{arn}</SubscriptionArn>\
+             <Owner>{ACCOUNT}</Owner><Endpoint>{endpoint}</Endpoint></member>"
+        )
+    };
+    let members = match topic.rsplit(':').next().unwrap_or("") {
+        "backup-alerts" => {
+            member(&format!("{topic}:0b1f"), "email", "ops.lead@nordhafen.example")
+                + &member("PendingConfirmation", "email", "new.joiner@nordhafen.example")
+        }
+        "oncall" => member("PendingConfirmation", "sms", "+353861113579"),
+        "vault-events" => {
+            member(&format!("{topic}:77aa"), "https", "https://hooks.nordhafen.example/backup/abc-secret")
+        }
+        _ => String::new(),
+    };
+    Resp::xml(
+        200,
+        format!(
+            "<ListSubscriptionsByTopicResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\
+             <ListSubscriptionsByTopicResult><Subscriptions>{members}</Subscriptions></ListSubscriptionsByTopicResult>\
+             <ResponseMetadata><RequestId>4</RequestId></ResponseMetadata></ListSubscriptionsByTopicResponse>"
+        ),
+    )
+}
+
+/// What `collect` made of the alert paths: EventBridge's pages followed, targets read only
+/// for the rules on `aws.backup`, every topic's subscriptions stored with masked endpoints,
+/// the refused SNS call named, and the CSVs the package gets from them.
+fn check_alert_paths(replay: &Replay, store: &std::path::Path, pkg: &std::path::Path, so: &str, se: &str) {
+    assert!(
+        se.contains(&format!("account {ACCOUNT} Region eu-central-1: sns:ListSubscriptionsByTopic: access denied"))
+            && se.contains("grant sns:ListSubscriptionsByTopic"),
+        "{se}"
+    );
+    assert!(so.contains("1 vault(s) with no access policy: central"), "{so}");
+    let west: Vec<Req> = replay.requests().into_iter().filter(|r| r.region == "eu-west-1").collect();
+    let list_rules: Vec<&Req> = west.iter().filter(|r| r.target == "AWSEvents.ListRules").collect();
+    assert_eq!(list_rules.len(), 4, "two pages of rules in each of the two runs");
+    assert!(!list_rules[0].body.contains("NextToken") && list_rules[1].body.contains("rules-2"));
+    let mut asked: Vec<String> = west
+        .iter()
+        .filter(|r| r.target == "AWSEvents.ListTargetsByRule")
+        .map(|r| serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["Rule"].as_str().unwrap().to_owned())
+        .collect();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked, ["backup-completed", "backup-failed"], "no targets asked for the EC2 rule");
+
+    let files = files_under(store);
+    let stored = |name: &str| {
+        let f = files.iter().find(|f| f.contains("/eu-west-1/") && f.ends_with(&format!("/{name}")));
+        std::fs::read_to_string(store.join(f.unwrap_or_else(|| panic!("{name} not stored: {files:?}")))).unwrap()
+    };
+    let rules: serde_json::Value = serde_json::from_str(&stored("list-rules.json")).unwrap();
+    assert_eq!(rules["Rules"].as_array().unwrap().len(), 3);
+    assert!(rules.get("NextToken").is_none());
+    stored("get-backup-vault-notifications-central.json");
+    stored("list-targets-by-rule-backup-completed.json");
+    let alerts = stored("list-subscriptions-by-topic-backup-alerts.json");
+    assert!(alerts.contains("o***@nordhafen.example") && alerts.contains("PendingConfirmation"), "{alerts}");
+    for topic in ["oncall", "vault-events"] {
+        stored(&format!("list-subscriptions-by-topic-{topic}.json"));
+    }
+    for f in &files {
+        let text = std::fs::read_to_string(store.join(f)).unwrap();
+        for raw in ["ops.lead@", "new.joiner@", "1113579", "abc-secret"] {
+            assert!(!text.contains(raw), "{raw} stored in {f}");
+        }
+    }
+    assert!(!files.iter().any(|f| f.contains("access-policy")), "nothing stored for a vault without a policy");
+
+    let (h, rows) = read_csv(&pkg.join("evidence/event_rules.csv"));
+    let rule = |name: &str| rows.iter().find(|r| col(&h, r, "rule_name") == name).unwrap();
+    let failed = rule("backup-failed");
+    assert_eq!((col(&h, failed, "matches_backup_failures"), col(&h, failed, "target_count")), ("true", "2"));
+    assert_eq!((col(&h, failed, "listed"), col(&h, failed, "region")), ("true", "eu-west-1"));
+    let ec2 = rule("ec2-stopped");
+    assert_eq!((col(&h, ec2, "matches_backup_failures"), col(&h, ec2, "target_count")), ("false", ""));
+    let (h, rows) = read_csv(&pkg.join("evidence/sns_subscriptions.csv"));
+    let mut subs: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (col(&h, r, "topic_arn").rsplit(':').next().unwrap(), col(&h, r, "endpoint"), col(&h, r, "confirmed")))
+        .collect();
+    subs.sort_unstable();
+    assert_eq!(
+        subs,
+        [
+            ("backup-alerts", "n***@nordhafen.example", "false"),
+            ("backup-alerts", "o***@nordhafen.example", "true"),
+            ("oncall", "***79", "false"),
+            ("vault-events", "https://hooks.nordhafen.example", "true"),
+        ]
+    );
+    let (h, rows) = read_csv(&pkg.join("evidence/vault_notifications.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(col(&h, &rows[0], "events"), "BACKUP_JOB_FAILED;COPY_JOB_FAILED;RESTORE_JOB_COMPLETED");
 }
 
 pub(crate) fn aws_env(cmd: &mut Command, replay: &str) {
@@ -223,6 +391,16 @@ pub(crate) fn collect(replay: &Replay, args: &[&str]) -> Output {
     let mut cmd = bin();
     cmd.arg("collect").args(args);
     aws_env(&mut cmd, &replay.url);
+    cmd.output().expect("binary runs")
+}
+
+/// [`collect`] with EventBridge and SNS answered by the replay too (elsewhere moto answers
+/// them: no rules, no topics).
+fn collect_alert_paths_too(replay: &Replay, args: &[&str]) -> Output {
+    let mut cmd = bin();
+    cmd.arg("collect").args(args);
+    aws_env(&mut cmd, &replay.url);
+    cmd.env("AWS_ENDPOINT_URL_EVENTBRIDGE", &replay.url).env("AWS_ENDPOINT_URL_SNS", &replay.url);
     cmd.output().expect("binary runs")
 }
 
@@ -295,7 +473,7 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
     let replay = Replay::start(handler(Arc::clone(&throttled)));
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
-    let out = collect(&replay, &["--out", store.to_str().unwrap(), "--regions", "all"]);
+    let out = collect_alert_paths_too(&replay, &["--out", store.to_str().unwrap(), "--regions", "all"]);
     let (so, se) = (stdout(&out), stderr(&out));
 
     // eu-central-1 refused ListBackupJobs: reported with action, account, Region and what to
@@ -411,7 +589,8 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
 
     // Idempotent: a second run adds nothing (eu-central-1 still fails the same way).
     let jobs_calls = replay.count("GET", "/backup-jobs", "eu-west-1");
-    let again = collect(&replay, &["--out", store.to_str().unwrap(), "--regions", "eu-west-1,eu-central-1"]);
+    let again =
+        collect_alert_paths_too(&replay, &["--out", store.to_str().unwrap(), "--regions", "eu-west-1,eu-central-1"]);
     assert_eq!(again.status.code(), Some(1), "{}", stderr(&again));
     assert_eq!(files_under(&store), files, "a re-run wrote files: {}", stdout(&again));
     assert!(stdout(&again).contains(&format!("{ACCOUNT} eu-west-1: 0 written")), "{}", stdout(&again));
@@ -466,6 +645,10 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
         ("get-backup-plan-plan-weekly.json", "snapshot:BackupPlan"),
         ("list-backup-selections-plan-daily.json", "snapshot:BackupSelectionsList"),
         ("get-backup-selection-plan-daily-sel-gold.json", "snapshot:BackupSelection"),
+        ("get-backup-vault-notifications-central.json", "snapshot:BackupVaultNotifications"),
+        ("list-rules.json", "snapshot:EventRules"),
+        ("list-targets-by-rule-backup-failed.json", "snapshot:EventRuleTargets"),
+        ("list-subscriptions-by-topic-oncall.json", "snapshot:SnsSubscriptions"),
         // Kept and hashed; no evidence records are taken from these.
         ("list-report-jobs.json", "unclassified"),
     ] {
@@ -492,6 +675,7 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
     assert_eq!(col(&h, &rows[0], "s3_path"), "s3://am-reports/dora/dora_q3_r-0001.zip");
     assert_eq!(col(&h, &rows[0], "signature_valid"), "true");
     assert_eq!(col(&h, &rows[0], "account_id"), ACCOUNT);
+    check_alert_paths(&replay, &store, &pkg, &so, &se);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A tiny HTTP replay server for the AWS APIs moto does not have (Backup jobs, restore
-//! testing, Audit Manager, account:ListRegions): each request is answered by a test-supplied
-//! function from its method, path, query and SigV4 Region, with the JSON bodies AWS sends.
+//! testing, Audit Manager, account:ListRegions) or not in the shape a test needs (EventBridge
+//! pages, SNS refusals): each request is answered by a test-supplied function from its
+//! method, path, query, `X-Amz-Target`, body and SigV4 Region, with the bodies AWS sends.
 //! Every request is recorded so tests can count calls (retries after throttling, pages).
 
 use std::collections::BTreeMap;
@@ -16,6 +17,8 @@ pub struct Req {
     pub region: String,
     /// The access key id that signed the request.
     pub access_key: String,
+    /// `X-Amz-Target` (JSON 1.1 services such as EventBridge: `AWSEvents.ListRules`).
+    pub target: String,
     pub body: String,
 }
 
@@ -67,12 +70,15 @@ impl Replay {
                 let raw = request.url().to_owned();
                 let (path, query) = raw.split_once('?').unwrap_or((&raw, ""));
                 let query = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-                let auth = request
-                    .headers()
-                    .iter()
-                    .find(|h| h.field.equiv("authorization"))
-                    .map(|h| h.value.as_str().to_owned())
-                    .unwrap_or_default();
+                let header = |name: &'static str| {
+                    request
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv(name))
+                        .map(|h| h.value.as_str().to_owned())
+                        .unwrap_or_default()
+                };
+                let (auth, target) = (header("authorization"), header("x-amz-target"));
                 // Credential=AKID/date/region/service/aws4_request
                 let scope: Vec<&str> =
                     auth.split("Credential=").nth(1).unwrap_or("").split(',').next().unwrap_or("").split('/').collect();
@@ -85,6 +91,7 @@ impl Replay {
                     query,
                     region: scope.get(2).unwrap_or(&"").to_string(),
                     access_key: scope.first().unwrap_or(&"").to_string(),
+                    target,
                     body,
                 };
                 let n = {
