@@ -26,6 +26,11 @@ case "$target" in
   assessment_zip) seed -name '*.zip' ;;
   config_toml) cp samples/dora-evidence.toml "$corpus/" ;;
   mapping_toml) cp report-templates/dora-mapping.toml "$corpus/" ;;
+  schedule) i=0 # the schedule expressions AWS Backup and EventBridge write, with and without a zone
+    for e in 'cron(0 5 ? * * *)' 'cron(0 3 L * ? *)' 'cron(0 22 ? * MON-FRI *)' 'cron(0 3 ? * 6L *)' \
+      'cron(0 3 ? * 2#1 *)' 'cron(0 0/12 * * ? *)' 'cron(30 1-3 ? * * 2026-2027)' 'rate(12 hours)' 'rate(1 day)'; do
+      printf '%s\nEurope/Berlin' "$e" >"$corpus/seed-$i"; printf '%s' "$e" >"$corpus/seed-$((i + 1))"; i=$((i + 2))
+    done ;;
   pdf_reader) seed -name '*.pdf'; pdf="${FUZZ_SEED_PDF:-demo-package/report.pdf}" # a signed report, from scripts/demo.sh
     [ -f "$pdf" ] && cp "$pdf" "$corpus/report.pdf" ;;
   cms_verify) p7s="${FUZZ_SEED_P7S:-demo-package/manifest.json.p7s}" # from scripts/demo.sh
