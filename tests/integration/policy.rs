@@ -11,17 +11,20 @@ const SCOPE: &str = "collected/111122223333/eu-central-1/2026-09-30T06:00:00Z";
 const LEDGER: &str = "arn:aws:rds:eu-central-1:111122223333:db:ledger";
 const ORDERS: &str = "arn:aws:rds:eu-central-1:111122223333:db:orders";
 const VOLUME: &str = "arn:aws:ec2:eu-central-1:111122223333:volume/vol-0a1b2c3d";
+/// In a Region whose plans were not collected.
+const REPLICA: &str = "arn:aws:rds:eu-west-1:111122223333:db:ledger-replica";
 
 /// One plan (daily at 03:00 Berlin, kept 35 days, copied to eu-west-1), a selection by tag
 /// `tier=gold` that leaves out EBS volumes, one by condition `tier=platinum`, and three
-/// resources: a gold database, a platinum database, a gold volume (and a backup job, so that
-/// the quarter is not empty).
+/// resources: a gold database, a platinum database, a gold volume, and a gold database in
+/// eu-west-1, whose plans were not collected (and a backup job, so that the quarter is not empty).
 fn quarter(dir: &Path) {
     let scope = dir.join(SCOPE);
     std::fs::create_dir_all(&scope).unwrap();
     let tagged =
         |arn: &str, tier: &str| format!(r#"{{"ResourceARN":"{arn}","Tags":[{{"Key":"tier","Value":"{tier}"}}]}}"#);
-    let tags = [tagged(LEDGER, "gold"), tagged(ORDERS, "platinum"), tagged(VOLUME, "gold")].join(",");
+    let tags = [tagged(LEDGER, "gold"), tagged(ORDERS, "platinum"), tagged(VOLUME, "gold"), tagged(REPLICA, "gold")];
+    let tags = tags.join(",");
     let files = [
         ("get-resources.json", format!(r#"{{"ResourceTagMappingList":[{tags}]}}"#)),
         (
@@ -95,7 +98,8 @@ copy_to = ["other_region"]
 "#;
     let c = check(&tmp.path().join("in"), &tmp.path().join("pkg"), config);
     assert_eq!(c["status"], "fail", "{c}");
-    assert_eq!(c["figures"]["targeted"], "3");
+    assert_eq!(c["figures"]["targeted"], "4");
+    assert_eq!(c["figures"]["without_plan_evidence"], "1");
     assert_eq!(c["figures"]["meets"], "1", "the gold database: daily, 24 h apart all summer, kept 35 days, copied");
     let exceptions: Vec<&str> = c["exceptions"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
     assert_eq!(
@@ -103,6 +107,7 @@ copy_to = ["other_region"]
         [
             format!("{VOLUME} in no backup plan"),
             format!("{ORDERS} most frequent rule daily/daily-0300 runs at most every 24.0 h > RPO 4 h"),
+            format!("{REPLICA} no backup plan listing of its account and Region from the period"),
         ]
     );
 }

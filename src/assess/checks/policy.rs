@@ -14,9 +14,10 @@
 //! Several rules selecting one resource: the RPO is judged on the most frequent rule alone
 //! (the runs of all rules together are at least as frequent, so this never flatters).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
+use crate::evidence::ArtifactKind;
 use crate::evidence::model::{BackupRule, BackupSelection, TagCondition, TaggedResource};
 use crate::schedule::Schedule;
 use crate::time::Period;
@@ -32,20 +33,33 @@ enum Verdict {
     RpoUnmet(String),
     /// In no plan (with why, when tags were missing).
     NoPlan(String),
+    /// No plan listing or plan from its account and Region in the period: cannot be told.
+    Unknown,
 }
 
 /// `policy_covers_targets`: every targeted resource in a plan that can meet its RPO, keeps
 /// its points `min_retention_days` and copies where `copy_to` asks. `fail` when a resource is
 /// in no plan or no plan meets its RPO; `warn` when only retention or copies fall short;
-/// `no_data` without backup plans and selections from the period or without targets.
+/// `no_data` when no targeted resource's account and Region has plan evidence from the period.
+/// A resource whose account and Region has none is not evidenced: it keeps the check from
+/// `pass` (`warn`) and is named, but is not reported as in no plan.
 pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
-    let rules: Vec<&BackupRule> = cx.ev.backup_rules.iter().filter(|r| cx.current(r.observed_at)).collect();
+    let period = cx.period();
+    // Each rule's schedule is read and walked once, whatever the number of resources it selects.
+    let rules: Vec<Rule<'_>> = cx
+        .ev
+        .backup_rules
+        .iter()
+        .filter(|r| cx.current(r.observed_at))
+        .map(|r| Rule { rule: r, gap_hours: gap_hours(r, period) })
+        .collect();
     let selections: Vec<&BackupSelection> =
         cx.ev.backup_selections.iter().filter(|s| cx.current(s.observed_at)).collect();
+    let scopes = plan_scopes(cx, &rules, &selections);
     let rpo: HashMap<&str, f64> = cx.derived.rpo.iter().map(|r| (r.resource.as_str(), r.rpo_hours)).collect();
     let inventory: HashMap<&str, &TaggedResource> =
         cx.ev.tagged_resources.iter().map(|t| (t.resource_arn.as_str(), t)).collect();
-    let plans = Plans { rules: &rules, selections: &selections, period: cx.period(), policy: &cx.config.policy };
+    let plans = Plans { rules: &rules, selections: &selections, scopes, period, policy: &cx.config.policy };
     let verdicts: Vec<(&str, Verdict)> = cx
         .derived
         .targeted
@@ -64,7 +78,8 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
     let count = |f: fn(&Verdict) -> bool| verdicts.iter().filter(|(_, v)| f(v)).count();
     let (meets, no_plan) = (count(|v| *v == Verdict::Meets), count(|v| matches!(v, Verdict::NoPlan(_))));
     let rpo_unmet = count(|v| matches!(v, Verdict::RpoUnmet(_)));
-    let status = if rules.is_empty() || selections.is_empty() || verdicts.is_empty() {
+    let unknown = count(|v| *v == Verdict::Unknown);
+    let status = if unknown == verdicts.len() {
         CheckStatus::NoData
     } else if no_plan + rpo_unmet > 0 {
         CheckStatus::Fail
@@ -78,17 +93,20 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
         .filter(|_| status != CheckStatus::NoData)
         .filter_map(|(arn, v)| match v {
             Verdict::Meets => None,
+            Verdict::Unknown => Some(format!("{arn} no backup plan listing of its account and Region from the period")),
             Verdict::Short(why) | Verdict::RpoUnmet(why) | Verdict::NoPlan(why) => Some(format!("{arn} {why}")),
         })
         .collect();
     let summary = if status == CheckStatus::NoData {
-        "No backup plans and selections from the period, or no resource with a target: the backup policy \
-         cannot be checked (collect get-backup-plan / get-backup-selection)."
+        "No backup plans or plan listing from the period for the accounts and Regions of the resources with a \
+         target (or no such resource): the backup policy cannot be checked (collect list-backup-plans, \
+         get-backup-plan, get-backup-selection)."
             .to_owned()
     } else {
         format!(
             "{meets} of {} resources with a target are selected by a backup plan that meets their policy; \
-             {no_plan} are in no plan and {rpo_unmet} in a plan whose schedule cannot meet their RPO.",
+             {no_plan} are in no plan, {rpo_unmet} in a plan whose schedule cannot meet their RPO and {unknown} \
+             in an account and Region without plan evidence from the period.",
             verdicts.len()
         )
     };
@@ -103,13 +121,14 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
             ("meets", meets.to_string()),
             ("in_no_plan", no_plan.to_string()),
             ("rpo_unmet", rpo_unmet.to_string()),
+            ("without_plan_evidence", unknown.to_string()),
             ("rules", rules.len().to_string()),
             ("selections", selections.len().to_string()),
         ]),
         exceptions,
         records: (rules.len() + selections.len()) as u64,
         artifacts: prov_set(
-            rules.iter().flat_map(|r| &r.provenance).chain(selections.iter().flat_map(|s| &s.provenance)),
+            rules.iter().flat_map(|r| &r.rule.provenance).chain(selections.iter().flat_map(|s| &s.provenance)),
         ),
     }
 }
@@ -122,10 +141,42 @@ struct Resource<'a> {
     tags: Option<&'a [(String, String)]>,
 }
 
+/// A rule of the period and the longest gap between its runs over the period, in hours
+/// (infinite when it does not run; the error when its schedule cannot be read).
+struct Rule<'a> {
+    rule: &'a BackupRule,
+    gap_hours: Result<f64, String>,
+}
+
+fn gap_hours(r: &BackupRule, period: Period) -> Result<f64, String> {
+    let s = Schedule::parse(r.schedule_expression.as_deref().unwrap_or(""), r.schedule_expression_timezone.as_deref())
+        .map_err(|e| format!("{}: {e}", rule_name(r)))?;
+    Ok(s.cadence(period.start, period.end).longest_gap_ms.map_or(f64::INFINITY, |ms| ms as f64 / 3.6e6))
+}
+
+/// Account/Region pairs with plan evidence from the period: a clean `list-backup-plans`
+/// snapshot (which may list none: then every resource there is in no plan), or a plan or
+/// selection read from it.
+fn plan_scopes<'a>(cx: &'a Inputs<'_>, rules: &[Rule<'a>], selections: &[&'a BackupSelection]) -> BTreeSet<Scope> {
+    let listed = cx
+        .ev
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == ArtifactKind::BackupPlansListSnapshot && a.errors == 0 && cx.current(a.observed_at));
+    let listed = listed.map(|a| crate::ingest::PathHint::from_path(&a.artifact.origin)).map(|h| (h.account, h.region));
+    let read = rules.iter().map(|r| (r.rule.account_id.clone(), r.rule.region.clone()));
+    let read = read.chain(selections.iter().map(|s| (s.account_id.clone(), s.region.clone())));
+    listed.chain(read).filter_map(|(a, r)| Some((a?, r?))).collect()
+}
+
+/// An account and a Region.
+type Scope = (String, String);
+
 /// The period's plans and what `[policy]` asks of them.
 struct Plans<'a> {
-    rules: &'a [&'a BackupRule],
+    rules: &'a [Rule<'a>],
     selections: &'a [&'a BackupSelection],
+    scopes: BTreeSet<Scope>,
     period: Period,
     policy: &'a crate::config::PolicyConfig,
 }
@@ -133,11 +184,15 @@ struct Plans<'a> {
 impl Plans<'_> {
     fn verdict(&self, res: &Resource<'_>, rpo_hours: Option<f64>) -> Verdict {
         let (arn, account, region, tags) = (res.arn, res.account, res.region, res.tags);
+        let (Some(a), Some(r)) = (account, region) else { return Verdict::Unknown };
+        if !self.scopes.contains(&(a.to_owned(), r.to_owned())) {
+            return Verdict::Unknown;
+        }
         let mut undecided = false;
-        let mut rules: Vec<&BackupRule> = Vec::new();
+        let mut rules: Vec<&Rule<'_>> = Vec::new();
         for s in self.selections.iter().filter(|s| s.account_id.as_deref() == account) {
             match selects(s, arn, tags) {
-                Some(true) => rules.extend(self.rules.iter().filter(|r| {
+                Some(true) => rules.extend(self.rules.iter().filter(|Rule { rule: r, .. }| {
                     r.backup_plan_id == s.backup_plan_id
                         && r.account_id.as_deref() == account
                         && r.region.as_deref() == region
@@ -161,49 +216,36 @@ impl Plans<'_> {
     }
 
     /// Whether the most frequent rule runs at least every `rpo` hours (continuous backup does).
-    fn meets_rpo(&self, rules: &[&BackupRule], rpo: f64) -> Result<(), String> {
-        if rules.iter().any(|r| r.enable_continuous_backup == Some(true)) {
+    fn meets_rpo(&self, rules: &[&Rule<'_>], rpo: f64) -> Result<(), String> {
+        if rules.iter().any(|r| r.rule.enable_continuous_backup == Some(true)) {
             return Ok(());
         }
-        let mut best: Option<(f64, &BackupRule)> = None;
-        let mut unreadable = Vec::new();
-        for r in rules {
-            let expr = r.schedule_expression.as_deref().unwrap_or("");
-            match Schedule::parse(expr, r.schedule_expression_timezone.as_deref()) {
-                Ok(s) => {
-                    let gap = s
-                        .cadence(self.period.start, self.period.end)
-                        .longest_gap_ms
-                        .map_or(f64::INFINITY, |ms| ms as f64 / 3.6e6);
-                    if best.is_none_or(|(g, _)| gap < g) {
-                        best = Some((gap, r));
-                    }
-                }
-                Err(e) => unreadable.push(format!("{}: {e}", rule_name(r))),
-            }
-        }
-        match best {
+        let readable = rules.iter().filter_map(|r| r.gap_hours.as_ref().ok().map(|g| (*g, r.rule)));
+        match readable.min_by(|a, b| a.0.total_cmp(&b.0)) {
             Some((gap, _)) if gap <= rpo => Ok(()),
             Some((gap, r)) if gap.is_finite() => {
                 Err(format!("most frequent rule {} runs at most every {gap:.1} h > RPO {rpo} h", rule_name(r)))
             }
             Some((_, r)) => Err(format!("rule {} does not run in the period (RPO {rpo} h)", rule_name(r))),
-            None => Err(format!("no readable schedule: {}", unreadable.join("; "))),
+            None => {
+                let unreadable: Vec<&str> =
+                    rules.iter().filter_map(|r| r.gap_hours.as_ref().err()).map(String::as_str).collect();
+                Err(format!("no readable schedule: {}", unreadable.join("; ")))
+            }
         }
     }
 
     /// What the selecting rules lack of `[policy]`: retention, copies to another Region/account.
-    fn shortfalls(&self, rules: &[&BackupRule], account: Option<&str>, region: Option<&str>) -> Vec<String> {
+    fn shortfalls(&self, rules: &[&Rule<'_>], account: Option<&str>, region: Option<&str>) -> Vec<String> {
         let mut short = Vec::new();
-        if let Some(min) = self.policy.min_retention_days {
-            let kept = |r: &&&BackupRule| r.delete_after_days.is_none_or(|d| d >= u64::from(min));
-            if !rules.iter().any(|r| kept(&r)) {
-                let longest = rules.iter().filter_map(|r| r.delete_after_days).max().unwrap_or(0);
-                short.push(format!("kept at most {longest} days < {min} days"));
-            }
+        if let Some(min) = self.policy.min_retention_days
+            && !rules.iter().any(|r| r.rule.delete_after_days.is_none_or(|d| d >= u64::from(min)))
+        {
+            let longest = rules.iter().filter_map(|r| r.rule.delete_after_days).max().unwrap_or(0);
+            short.push(format!("kept at most {longest} days < {min} days"));
         }
         let destinations: Vec<&str> =
-            rules.iter().filter_map(|r| r.copy_destinations.as_deref()).flat_map(|d| d.split(';')).collect();
+            rules.iter().filter_map(|r| r.rule.copy_destinations.as_deref()).flat_map(|d| d.split(';')).collect();
         let copied = |other: fn(&str, Option<&str>, Option<&str>) -> bool| {
             destinations.iter().any(|d| other(d, account, region))
         };
@@ -376,14 +418,22 @@ mod tests {
         r
     }
 
-    fn verdict(rules: &[BackupRule], tags: Option<&[(String, String)]>, rpo: f64) -> Verdict {
+    /// The verdict on [`DB`] (tagged `tags`, RPO `rpo`) with `rules` and one selection by
+    /// `tier=gold`, its account and Region having plan evidence when `listed`.
+    fn verdict_in(rules: &[BackupRule], tags: Option<&[(String, String)]>, rpo: f64, listed: bool) -> Verdict {
         let gold = selection(&[], &[], &[("tier", "gold")], &[]);
-        let (rules, selections): (Vec<&BackupRule>, Vec<&BackupSelection>) = (rules.iter().collect(), vec![&gold]);
-        let policy = crate::config::PolicyConfig::default();
         let period: Period = "2026-Q3".parse().unwrap();
+        let rules: Vec<Rule<'_>> = rules.iter().map(|r| Rule { rule: r, gap_hours: gap_hours(r, period) }).collect();
+        let policy = crate::config::PolicyConfig::default();
         let (account, region) = crate::arn::account_region(DB);
+        let scopes =
+            if listed { BTreeSet::from([("111122223333".into(), "eu-central-1".into())]) } else { BTreeSet::new() };
         let res = Resource { arn: DB, account, region, tags };
-        Plans { rules: &rules, selections: &selections, period, policy: &policy }.verdict(&res, Some(rpo))
+        Plans { rules: &rules, selections: &[&gold], scopes, period, policy: &policy }.verdict(&res, Some(rpo))
+    }
+
+    fn verdict(rules: &[BackupRule], tags: Option<&[(String, String)]>, rpo: f64) -> Verdict {
+        verdict_in(rules, tags, rpo, true)
     }
 
     #[test]
@@ -411,6 +461,8 @@ mod tests {
             verdict(std::slice::from_ref(&daily), None, 24.0),
             Verdict::NoPlan("in no backup plan (its tags are not in the tag inventory)".into())
         );
+        // No plan evidence from its account and Region: not told, not "in no plan".
+        assert_eq!(verdict_in(std::slice::from_ref(&daily), t, 24.0, false), Verdict::Unknown);
         let bad = rule("cron(0 5 * * * *)", |_| {});
         assert!(
             matches!(verdict(&[bad], t, 24.0), Verdict::RpoUnmet(w) if w.contains("no readable schedule") && w.contains("exactly one"))
