@@ -13,7 +13,6 @@
 //! machine's tzdata. [`Schedule::cadence`] gives what the RPO check needs: how many runs fall
 //! in a window and the longest time between consecutive runs, the window's edges included.
 
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -124,15 +123,6 @@ impl Schedule {
             runs += 1;
         }
         Cadence { runs, longest_gap_ms: longest }
-    }
-}
-
-impl fmt::Display for Cadence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.longest_gap_ms {
-            Some(ms) => write!(f, "{} runs, at most {} h apart", self.runs, ms as f64 / 3_600_000.0),
-            None => write!(f, "never runs"),
-        }
     }
 }
 
