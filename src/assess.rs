@@ -582,6 +582,8 @@ pub struct Assessment {
     pub restore_tests: Vec<RestoreTestRow>,
     /// Per tested resource: longest completed test and its RTO, longest first.
     pub restore_durations: Vec<DurationRow>,
+    /// The period's backup plan rules and every targeted resource against them.
+    pub backup_policy: checks::BackupPolicy,
 }
 
 /// A restore test, for the report's table.
@@ -625,7 +627,8 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
         acc.weekly.iter().map(|(ms, [c, f, o])| (Timestamp(*ms).to_rfc3339()[5..10].to_owned(), *c, *f, *o)).collect();
     let restore_tests = restore_test_rows(&acc.tests);
     let restore_durations = duration_rows(&acc.tests, &derived.rto);
-    Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations }
+    let backup_policy = checks::backup_policy(acc, &derived, config, ev);
+    Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations, backup_policy }
 }
 
 /// The last part of an ARN (a resource or plan name).

@@ -294,6 +294,8 @@ fn write_documents(staging: &Path, assessment: &assess::Assessment, ev: &Evidenc
         (layout::METRICS_JSON, assessment.metrics_json()),
         (layout::FINDINGS_CSV, assessment.findings_csv()),
         (layout::FINDINGS_JSON, FindingsDoc::new(assessment, &shas).to_bytes()),
+        (layout::BACKUP_POLICY_CSV, assessment.backup_policy.targets_csv()),
+        (layout::BACKUP_POLICY_RULES_CSV, assessment.backup_policy.rules_csv()),
     ] {
         let path = staging.join(name);
         fs::write(&path, bytes).map_err(write_err(&path))?;

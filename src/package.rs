@@ -123,7 +123,8 @@ pub fn write_sha256sums(dir: &Path, manifest_entries: &[FileEntry]) -> io::Resul
     fs::write(dir.join(layout::SHA256SUMS), text)
 }
 
-/// The files to attach to the PDF: findings, metrics and the artifact list always, then the
+/// The files to attach to the PDF: findings, metrics, the artifact list and the backup policy
+/// always, then the
 /// evidence CSVs in a fixed order while they fit [`ATTACHMENT_BUDGET`]. Returns the
 /// attachments and the names left out.
 pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
@@ -134,6 +135,12 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
         ("findings.json", "application/json", "Requirements and every check with exceptions and artifact digests"),
         ("metrics.json", "application/json", "The period's metrics"),
         ("artifacts.csv", "text/csv", "Every input artifact with origin, SHA-256 and parse status"),
+        (layout::BACKUP_POLICY_CSV, "text/csv", "Every targeted resource against the period's backup plans"),
+        (
+            layout::BACKUP_POLICY_RULES_CSV,
+            "text/csv",
+            "Every backup plan rule of the period: schedule, runs, retention",
+        ),
     ];
     for (name, mime, description) in always {
         out.push(Attachment { name: name.into(), path: dir.join(name), mime, description: description.into() });

@@ -16,6 +16,7 @@
 mod alarms;
 mod backups;
 mod policy;
+mod policy_view;
 mod reports;
 mod restores;
 mod vaults;
@@ -25,6 +26,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
+
+pub use policy_view::{BackupPolicy, PolicyRuleRow, PolicyTargetRow};
 
 use super::{Derived, MetricsAccumulator};
 use crate::config::Config;
@@ -246,6 +249,17 @@ fn status_by_breaches(measured: bool, breaches: usize) -> CheckStatus {
 
 fn prov_set<'a>(provs: impl Iterator<Item = &'a Provenance>) -> BTreeSet<u32> {
     provs.map(|p| p.artifact).collect()
+}
+
+/// The period's backup policy for the report and `backup_policy*.csv`, judged as
+/// `policy_covers_targets` judges it.
+pub(crate) fn backup_policy(
+    acc: &MetricsAccumulator,
+    derived: &Derived,
+    config: &Config,
+    ev: &Evidence,
+) -> BackupPolicy {
+    policy_view::backup_policy(&Inputs { acc, derived, config, ev })
 }
 
 /// Runs every check, in report order; exceptions come out sorted.

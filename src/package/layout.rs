@@ -21,6 +21,10 @@ pub const RECEIPT: &str = "archive-receipt.json";
 pub const FINDINGS_CSV: &str = "findings.csv";
 /// Requirements and every check, with exceptions and artifact digests.
 pub const FINDINGS_JSON: &str = "findings.json";
+/// Every targeted resource against the period's backup plans (the report's "Backup policy").
+pub const BACKUP_POLICY_CSV: &str = "backup_policy.csv";
+/// Every backup plan rule of the period: schedule, runs, longest gap, retention, copies.
+pub const BACKUP_POLICY_RULES_CSV: &str = "backup_policy_rules.csv";
 /// The period's metrics.
 pub const METRICS_JSON: &str = "metrics.json";
 /// Every input artifact with origin, SHA-256 and parse status.

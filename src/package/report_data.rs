@@ -17,6 +17,8 @@ use crate::render::Attachment;
 const MAX_EXCEPTIONS: usize = 25;
 /// Restore tests listed in the PDF.
 const MAX_TESTS: usize = 400;
+/// Rows of each backup-policy table in the report.
+const MAX_POLICY_ROWS: usize = 200;
 /// Artifacts listed in the PDF's appendix (all are in artifacts.csv): laying out tens of
 /// thousands of lines costs gigabytes.
 const MAX_LISTED: usize = 2_000;
@@ -50,6 +52,11 @@ pub struct ReportData {
     /// The first [`MAX_TESTS`].
     pub restore_tests: Vec<RestoreTestRow>,
     pub restore_tests_total: usize,
+    /// The period's backup plan rules and targeted resources (the first [`MAX_POLICY_ROWS`]
+    /// of each; all in `backup_policy*.csv`).
+    pub backup_policy: crate::assess::checks::BackupPolicy,
+    pub backup_policy_rules_total: usize,
+    pub backup_policy_targets_total: usize,
     /// The first [`MAX_LISTED`], those that failed to parse first.
     pub artifacts: Vec<ArtifactRow>,
     pub artifacts_total: usize,
@@ -178,6 +185,12 @@ impl ReportData {
             restore_durations: a.restore_durations.clone(),
             restore_tests: a.restore_tests.iter().take(MAX_TESTS).cloned().collect(),
             restore_tests_total: a.restore_tests.len(),
+            backup_policy: crate::assess::checks::BackupPolicy {
+                rules: a.backup_policy.rules.iter().take(MAX_POLICY_ROWS).cloned().collect(),
+                targets: policy_targets_first(&a.backup_policy.targets),
+            },
+            backup_policy_rules_total: a.backup_policy.rules.len(),
+            backup_policy_targets_total: a.backup_policy.targets.len(),
             artifacts: artifacts(ev),
             artifacts_total: ev.artifacts.len(),
             artifacts_failed: status("failed"),
@@ -199,6 +212,15 @@ impl ReportData {
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_value(self).and_then(|v| serde_json::to_vec(&v)).unwrap_or_default()
     }
+}
+
+/// The targets the report lists: those short of the policy first (the ones a reader must
+/// see), then the others, each group in the table's order.
+fn policy_targets_first(
+    rows: &[crate::assess::checks::PolicyTargetRow],
+) -> Vec<crate::assess::checks::PolicyTargetRow> {
+    let (short, meets): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.verdict != "meets");
+    short.into_iter().chain(meets).take(MAX_POLICY_ROWS).cloned().collect()
 }
 
 fn counts(a: &Assessment) -> StatusCounts {

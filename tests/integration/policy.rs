@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::util::{build_q3, stderr};
+use super::util::{build_q3, read_csv, stderr};
 
 const SCOPE: &str = "collected/111122223333/eu-central-1/2026-09-30T06:00:00Z";
 const LEDGER: &str = "arn:aws:rds:eu-central-1:111122223333:db:ledger";
@@ -110,6 +110,27 @@ copy_to = ["other_region"]
             format!("{REPLICA} no backup plan listing of its account and Region from the period"),
         ]
     );
+
+    // backup_policy.csv says the same per resource, with the rules and their cadence.
+    let pkg = tmp.path().join("pkg");
+    let (h, rows) = read_csv(&pkg.join("backup_policy.csv"));
+    let col = |r: &[String], c: &str| r[h.iter().position(|x| x == c).unwrap()].clone();
+    let by_arn = |arn: &str| rows.iter().find(|r| col(r, "resource_arn") == arn).unwrap().clone();
+    assert_eq!(rows.len(), 4);
+    let orders = by_arn(ORDERS);
+    assert_eq!(
+        ["rules", "longest_gap_hours", "rpo_hours", "verdict"].map(|c| col(&orders, c)),
+        ["daily/daily-0300", "24.0", "4.0", "rpo_unmet"]
+    );
+    assert_eq!(col(&by_arn(VOLUME), "verdict"), "no_plan");
+    assert_eq!(col(&by_arn(REPLICA), "verdict"), "unknown");
+    let (rh, rules) = read_csv(&pkg.join("backup_policy_rules.csv"));
+    assert!(rh.contains(&"runs".to_owned()) && !rules.is_empty());
+    // The report's "Backup policy" section names the resource short of its RPO.
+    let text = std::process::Command::new("pdftotext").arg(pkg.join("report.pdf")).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let section = &text[text.find("Backup policy\n").expect("a Backup policy section")..];
+    assert!(section.contains("RPO not met"), "{section}");
 }
 
 #[test]

@@ -393,6 +393,22 @@ fn findings_on_samples_name_the_built_in_gaps() {
         let a = account.as_str().unwrap();
         assert_eq!(exceptions("failure_alarms").iter().filter(|e| e.starts_with(a)).count(), 2, "{a}");
     }
+    // The backup policy: exactly the resources in no plan and those on a plan slower than
+    // their tier's RPO (example config: silver 26 h).
+    let policy = &t["backup_policy"];
+    let mut want: Vec<String> = policy["in_no_plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{} in no backup plan", a.as_str().unwrap()))
+        .collect();
+    for r in policy["on_a_plan_slower_than_their_tier"].as_array().unwrap() {
+        let (arn, plan, rule) = (r["arn"].as_str().unwrap(), r["plan"].as_str().unwrap(), r["rule"].as_str().unwrap());
+        want.push(format!("{arn} most frequent rule {plan}/{rule} runs at most every 168.0 h > RPO 26 h"));
+    }
+    want.sort();
+    assert_eq!(want.len(), 2, "one resource in no plan, one on a slower plan");
+    assert_eq!(exceptions("policy_covers_targets"), want);
     // Every S3 access-denied failure is listed with its cause.
     for s in t["scenarios"]["s3_backup_access_denied"].as_array().unwrap() {
         let id = s["job_id"].as_str().unwrap();

@@ -242,6 +242,14 @@ pub(crate) struct Resource {
 }
 
 impl Resource {
+    /// Whether its template puts it on the bronze weekly plan whatever its tier (a plan that
+    /// cannot meet a silver or gold RPO).
+    pub(crate) fn on_weekly_plan(&self) -> bool {
+        TEMPLATES
+            .iter()
+            .any(|t| t.0 == self.account && t.1 == self.region && t.3 == self.base_name && t.7 & ON_WEEKLY_PLAN != 0)
+    }
+
     /// Whether this is the scale-1 instance of template `name` (scenarios only apply there).
     pub(crate) fn is(&self, name: &str) -> bool {
         self.replica == 0 && self.base_name == name

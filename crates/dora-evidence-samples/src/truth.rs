@@ -397,6 +397,7 @@ impl Truth {
             "vaults": vaults_section(m),
             "legal_holds": legal_holds_section(m),
             "alarms": alarms_section(),
+            "backup_policy": backup_policy_section(m),
             "scenarios": self.scenarios_section(m, small, &untested),
             "schema_drift": [
                 "cross-account CSVs of eu-west-1: UTF-8 BOM, CRLF line ends, every header double-quoted",
@@ -608,6 +609,22 @@ fn alarms_section() -> Value {
     json!({ "failed_backup_alarm_with_sns_action": backup_alarms(true),
             "failed_backup_alarm_without_action": backup_alarms(false),
             "accounts_without_backup_alarms": without_alarms })
+}
+
+/// `backup_policy`: the resources in no backup plan, and those on a plan whose schedule is
+/// slower than their tier's (what `policy_covers_targets` must name with the example config).
+fn backup_policy_section(m: &Model) -> Value {
+    let in_no_plan: Vec<&str> = m.resources.iter().filter(|r| r.plan.is_none()).map(|r| r.arn.as_str()).collect();
+    let slower: Vec<Value> = m
+        .resources
+        .iter()
+        .filter(|r| r.on_weekly_plan())
+        .filter_map(|r| {
+            let p = &m.plans[r.plan?];
+            Some(json!({"arn": r.arn, "tier": r.tier.label(), "plan": p.name, "rule": p.rule_name, "schedule": p.schedule.cron}))
+        })
+        .collect();
+    json!({ "in_no_plan": in_no_plan, "on_a_plan_slower_than_their_tier": slower })
 }
 
 fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, u64> {

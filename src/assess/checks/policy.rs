@@ -24,7 +24,7 @@ use crate::time::Period;
 
 /// How one resource stands against the policy.
 #[derive(Debug, Clone, PartialEq)]
-enum Verdict {
+pub(super) enum Verdict {
     /// Selected by a rule that meets everything asked.
     Meets,
     /// Selected, meets its RPO, but retention or copies fall short (named).
@@ -44,37 +44,8 @@ enum Verdict {
 /// A resource whose account and Region has none is not evidenced: it keeps the check from
 /// `pass` (`warn`) and is named, but is not reported as in no plan.
 pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
-    let period = cx.period();
-    // Each rule's schedule is read and walked once, whatever the number of resources it selects.
-    let rules: Vec<Rule<'_>> = cx
-        .ev
-        .backup_rules
-        .iter()
-        .filter(|r| cx.current(r.observed_at))
-        .map(|r| Rule { rule: r, gap_hours: gap_hours(r, period) })
-        .collect();
-    let selections: Vec<&BackupSelection> =
-        cx.ev.backup_selections.iter().filter(|s| cx.current(s.observed_at)).collect();
-    let scopes = plan_scopes(cx, &rules, &selections);
-    let rpo: HashMap<&str, f64> = cx.derived.rpo.iter().map(|r| (r.resource.as_str(), r.rpo_hours)).collect();
-    let inventory: HashMap<&str, &TaggedResource> =
-        cx.ev.tagged_resources.iter().map(|t| (t.resource_arn.as_str(), t)).collect();
-    let plans = Plans { rules: &rules, selections: &selections, scopes, period, policy: &cx.config.policy };
-    let verdicts: Vec<(&str, Verdict)> = cx
-        .derived
-        .targeted
-        .iter()
-        .map(|arn| {
-            let known = inventory.get(arn.as_str()).copied();
-            // S3 ARNs name no account or Region: the tag inventory's scope stands in.
-            let (account, region) = match crate::arn::account_region(arn) {
-                (Some(a), Some(r)) => (Some(a), Some(r)),
-                _ => (known.and_then(|t| t.account_id.as_deref()), known.and_then(|t| t.region.as_deref())),
-            };
-            let resource = Resource { arn, account, region, tags: known.map(|t| t.tags.as_slice()) };
-            (arn.as_str(), plans.verdict(&resource, rpo.get(arn.as_str()).copied()))
-        })
-        .collect();
+    let Evaluation { rules, selections, targets } = evaluate(cx);
+    let verdicts: Vec<(&str, &Verdict)> = targets.iter().map(|t| (t.arn, &t.verdict)).collect();
     let count = |f: fn(&Verdict) -> bool| verdicts.iter().filter(|(_, v)| f(v)).count();
     let (meets, no_plan) = (count(|v| *v == Verdict::Meets), count(|v| matches!(v, Verdict::NoPlan(_))));
     let rpo_unmet = count(|v| matches!(v, Verdict::RpoUnmet(_)));
@@ -91,7 +62,7 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
     let exceptions: Vec<String> = verdicts
         .iter()
         .filter(|_| status != CheckStatus::NoData)
-        .filter_map(|(arn, v)| match v {
+        .filter_map(|(arn, v)| match *v {
             Verdict::Meets => None,
             Verdict::Unknown => Some(format!("{arn} no backup plan listing of its account and Region from the period")),
             Verdict::Short(why) | Verdict::RpoUnmet(why) | Verdict::NoPlan(why) => Some(format!("{arn} {why}")),
@@ -133,6 +104,61 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
     }
 }
 
+/// The period's plans and every targeted resource's standing against them: what the check
+/// and the report's "Backup policy" section ([`super::policy_view`]) both read.
+pub(super) struct Evaluation<'a> {
+    /// The period's rules, each with its cadence over the period.
+    pub(super) rules: Vec<Rule<'a>>,
+    /// The period's selections.
+    pub(super) selections: Vec<&'a BackupSelection>,
+    /// One entry per targeted resource, in the order of `derived.targeted`.
+    pub(super) targets: Vec<Target<'a>>,
+}
+
+/// A targeted resource, the rules that select it (indices into [`Evaluation::rules`]) and
+/// its verdict.
+pub(super) struct Target<'a> {
+    pub(super) arn: &'a str,
+    pub(super) account: Option<&'a str>,
+    pub(super) region: Option<&'a str>,
+    pub(super) rpo_hours: Option<f64>,
+    pub(super) selecting: Vec<usize>,
+    pub(super) verdict: Verdict,
+}
+
+/// Reads the period's rules (each schedule walked once, whatever the number of resources it
+/// selects) and selections, and judges every targeted resource.
+pub(super) fn evaluate<'a>(cx: &'a Inputs<'_>) -> Evaluation<'a> {
+    let period = cx.period();
+    let rules: Vec<Rule<'a>> =
+        cx.ev.backup_rules.iter().filter(|r| cx.current(r.observed_at)).map(|r| Rule::new(r, period)).collect();
+    let selections: Vec<&'a BackupSelection> =
+        cx.ev.backup_selections.iter().filter(|s| cx.current(s.observed_at)).collect();
+    let scopes = plan_scopes(cx, &rules, &selections);
+    let rpo: HashMap<&str, f64> = cx.derived.rpo.iter().map(|r| (r.resource.as_str(), r.rpo_hours)).collect();
+    let inventory: HashMap<&str, &TaggedResource> =
+        cx.ev.tagged_resources.iter().map(|t| (t.resource_arn.as_str(), t)).collect();
+    let plans = Plans { rules: &rules, selections: &selections, scopes, period, policy: &cx.config.policy };
+    let targets = cx
+        .derived
+        .targeted
+        .iter()
+        .map(|arn| {
+            let known = inventory.get(arn.as_str()).copied();
+            // S3 ARNs name no account or Region: the tag inventory's scope stands in.
+            let (account, region) = match crate::arn::account_region(arn) {
+                (Some(a), Some(r)) => (Some(a), Some(r)),
+                _ => (known.and_then(|t| t.account_id.as_deref()), known.and_then(|t| t.region.as_deref())),
+            };
+            let resource = Resource { arn, account, region, tags: known.map(|t| t.tags.as_slice()) };
+            let rpo_hours = rpo.get(arn.as_str()).copied();
+            let (selecting, verdict) = plans.judge(&resource, rpo_hours);
+            Target { arn, account, region, rpo_hours, selecting, verdict }
+        })
+        .collect();
+    Evaluation { rules, selections, targets }
+}
+
 /// A targeted resource: its ARN, account and Region, and its tags when the inventory has it.
 struct Resource<'a> {
     arn: &'a str,
@@ -141,17 +167,26 @@ struct Resource<'a> {
     tags: Option<&'a [(String, String)]>,
 }
 
-/// A rule of the period and the longest gap between its runs over the period, in hours
-/// (infinite when it does not run; the error when its schedule cannot be read).
-struct Rule<'a> {
-    rule: &'a BackupRule,
-    gap_hours: Result<f64, String>,
+/// A rule of the period, its runs in the period and the longest gap between runs over it,
+/// in hours (infinite when it does not run; the error when its schedule cannot be read).
+pub(super) struct Rule<'a> {
+    pub(super) rule: &'a BackupRule,
+    pub(super) runs: Option<u64>,
+    pub(super) gap_hours: Result<f64, String>,
 }
 
-fn gap_hours(r: &BackupRule, period: Period) -> Result<f64, String> {
-    let s = Schedule::parse(r.schedule_expression.as_deref().unwrap_or(""), r.schedule_expression_timezone.as_deref())
-        .map_err(|e| format!("{}: {e}", rule_name(r)))?;
-    Ok(s.cadence(period.start, period.end).longest_gap_ms.map_or(f64::INFINITY, |ms| ms as f64 / 3.6e6))
+impl<'a> Rule<'a> {
+    pub(super) fn new(rule: &'a BackupRule, period: Period) -> Rule<'a> {
+        let expr = rule.schedule_expression.as_deref().unwrap_or("");
+        match Schedule::parse(expr, rule.schedule_expression_timezone.as_deref()) {
+            Ok(s) => {
+                let c = s.cadence(period.start, period.end);
+                let gap = c.longest_gap_ms.map_or(f64::INFINITY, |ms| ms as f64 / 3.6e6);
+                Rule { rule, runs: Some(c.runs), gap_hours: Ok(gap) }
+            }
+            Err(e) => Rule { rule, runs: None, gap_hours: Err(format!("{}: {e}", rule_name(rule))) },
+        }
+    }
 }
 
 /// Account/Region pairs with plan evidence from the period: a clean `list-backup-plans`
@@ -182,37 +217,44 @@ struct Plans<'a> {
 }
 
 impl Plans<'_> {
-    fn verdict(&self, res: &Resource<'_>, rpo_hours: Option<f64>) -> Verdict {
+    /// The rules selecting `res` (indices into `self.rules`) and its verdict.
+    fn judge(&self, res: &Resource<'_>, rpo_hours: Option<f64>) -> (Vec<usize>, Verdict) {
         let (arn, account, region, tags) = (res.arn, res.account, res.region, res.tags);
-        let (Some(a), Some(r)) = (account, region) else { return Verdict::Unknown };
+        let (Some(a), Some(r)) = (account, region) else { return (Vec::new(), Verdict::Unknown) };
         if !self.scopes.contains(&(a.to_owned(), r.to_owned())) {
-            return Verdict::Unknown;
+            return (Vec::new(), Verdict::Unknown);
         }
         let mut undecided = false;
-        let mut rules: Vec<&Rule<'_>> = Vec::new();
+        let mut selecting: BTreeSet<usize> = BTreeSet::new();
         for s in self.selections.iter().filter(|s| s.account_id.as_deref() == account) {
             match selects(s, arn, tags) {
-                Some(true) => rules.extend(self.rules.iter().filter(|Rule { rule: r, .. }| {
-                    r.backup_plan_id == s.backup_plan_id
-                        && r.account_id.as_deref() == account
-                        && r.region.as_deref() == region
-                        && r.deletion_date.is_none_or(|d| d >= self.period.end)
-                })),
+                Some(true) => {
+                    selecting.extend(self.rules.iter().enumerate().filter_map(|(i, Rule { rule: r, .. })| {
+                        let live = r.backup_plan_id == s.backup_plan_id
+                            && r.account_id.as_deref() == account
+                            && r.region.as_deref() == region
+                            && r.deletion_date.is_none_or(|d| d >= self.period.end);
+                        live.then_some(i)
+                    }))
+                }
                 Some(false) => {}
                 None => undecided = true,
             }
         }
+        let selecting: Vec<usize> = selecting.into_iter().collect();
+        let rules: Vec<&Rule<'_>> = selecting.iter().map(|&i| &self.rules[i]).collect();
         if rules.is_empty() {
             let why = if undecided { " (its tags are not in the tag inventory)" } else { "" };
-            return Verdict::NoPlan(format!("in no backup plan{why}"));
+            return (selecting, Verdict::NoPlan(format!("in no backup plan{why}")));
         }
         if let Some(rpo) = rpo_hours
             && let Err(why) = self.meets_rpo(&rules, rpo)
         {
-            return Verdict::RpoUnmet(why);
+            return (selecting, Verdict::RpoUnmet(why));
         }
         let short: Vec<String> = self.shortfalls(&rules, account, region);
-        if short.is_empty() { Verdict::Meets } else { Verdict::Short(short.join("; ")) }
+        let verdict = if short.is_empty() { Verdict::Meets } else { Verdict::Short(short.join("; ")) };
+        (selecting, verdict)
     }
 
     /// Whether the most frequent rule runs at least every `rpo` hours (continuous backup does).
@@ -259,7 +301,7 @@ impl Plans<'_> {
     }
 }
 
-fn rule_name(r: &BackupRule) -> String {
+pub(super) fn rule_name(r: &BackupRule) -> String {
     format!(
         "{}/{}",
         r.backup_plan_name.as_deref().unwrap_or(&r.backup_plan_id),
@@ -423,13 +465,13 @@ mod tests {
     fn verdict_in(rules: &[BackupRule], tags: Option<&[(String, String)]>, rpo: f64, listed: bool) -> Verdict {
         let gold = selection(&[], &[], &[("tier", "gold")], &[]);
         let period: Period = "2026-Q3".parse().unwrap();
-        let rules: Vec<Rule<'_>> = rules.iter().map(|r| Rule { rule: r, gap_hours: gap_hours(r, period) }).collect();
+        let rules: Vec<Rule<'_>> = rules.iter().map(|r| Rule::new(r, period)).collect();
         let policy = crate::config::PolicyConfig::default();
         let (account, region) = crate::arn::account_region(DB);
         let scopes =
             if listed { BTreeSet::from([("111122223333".into(), "eu-central-1".into())]) } else { BTreeSet::new() };
         let res = Resource { arn: DB, account, region, tags };
-        Plans { rules: &rules, selections: &[&gold], scopes, period, policy: &policy }.verdict(&res, Some(rpo))
+        Plans { rules: &rules, selections: &[&gold], scopes, period, policy: &policy }.judge(&res, Some(rpo)).1
     }
 
     fn verdict(rules: &[BackupRule], tags: Option<&[(String, String)]>, rpo: f64) -> Verdict {
