@@ -18,6 +18,7 @@ mod backups;
 mod policy;
 mod reports;
 mod restores;
+mod vault_protection;
 mod vaults;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -102,6 +103,7 @@ checks! {
     RestoreTestResults = "restore_test_results" => restores::restore_test_results;
     Rto = "rto" => restores::rto;
     VaultLock = "vault_lock" => vaults::vault_lock;
+    VaultProtection = "vault_protection" => vault_protection::vault_protection;
     LegalHolds = "legal_holds" => vaults::legal_holds;
     CopyCoverage = "copy_coverage" => backups::copy_coverage;
     FailureAlarms = "failure_alarms" => alarms::failure_alarms;
@@ -339,6 +341,7 @@ mod tests {
             "restore_test_results",
             "rto",
             "vault_lock",
+            "vault_protection",
             "legal_holds",
             "copy_coverage",
             "failure_alarms",
