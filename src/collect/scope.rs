@@ -679,21 +679,16 @@ impl<'a> Scope<'a> {
             return;
         }
         // Vaults, their lock state, and what is in them.
-        let vaults = pages!(cap, "backup:ListBackupVaults", c.list_backup_vaults().max_results(1000));
-        let mut names: Vec<String> = match vaults {
-            Ok(doc) => {
-                let names = strings(&doc, "BackupVaultList", "BackupVaultName");
-                self.state("list-backup-vaults.json", doc).await;
-                names
-            }
-            Err(e) => {
-                self.backup_fail(e);
-                Vec::new()
-            }
-        };
-        for lag in self.air_gapped_vaults(c, cap).await {
-            if !names.contains(&lag) {
-                names.push(lag);
+        let all = c.list_backup_vaults().max_results(1000);
+        let mut names = self.list_vaults(cap, "list-backup-vaults.json", all).await;
+        // Logically air-gapped vaults, listed on their own: the API reference documents
+        // `ByVaultType` but not whether an unfiltered ListBackupVaults includes them, so they
+        // are asked for by type and stored apart, which evidences their `VaultType` either way.
+        let air_gapped = aws_sdk_backup::types::VaultType::LogicallyAirGappedBackupVault;
+        let lag = c.list_backup_vaults().by_vault_type(air_gapped).max_results(1000);
+        for name in self.list_vaults(cap, "list-backup-vaults-logically-air-gapped.json", lag).await {
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
         for vault in &names {
@@ -721,17 +716,17 @@ impl<'a> Scope<'a> {
         self.vault_protection(c, cap, &names).await;
     }
 
-    /// Logically air-gapped vaults, listed on their own: the API reference documents
-    /// `ByVaultType` but not whether an unfiltered `ListBackupVaults` includes them, so they
-    /// are asked for by type and stored apart (`list-backup-vaults-logically-air-gapped.json`),
-    /// which evidences their `VaultType` either way. Returns their names.
-    async fn air_gapped_vaults(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) -> Vec<String> {
-        use aws_sdk_backup::types::VaultType;
-        let request = c.list_backup_vaults().by_vault_type(VaultType::LogicallyAirGappedBackupVault).max_results(1000);
+    /// Every page of a ListBackupVaults `request`, stored as `file`; the vault names.
+    async fn list_vaults(
+        &mut self,
+        cap: &Capture,
+        file: &str,
+        request: aws_sdk_backup::operation::list_backup_vaults::builders::ListBackupVaultsFluentBuilder,
+    ) -> Vec<String> {
         match pages!(cap, "backup:ListBackupVaults", request) {
             Ok(doc) => {
                 let names = strings(&doc, "BackupVaultList", "BackupVaultName");
-                self.state("list-backup-vaults-logically-air-gapped.json", doc).await;
+                self.state(file, doc).await;
                 names
             }
             Err(e) => {

@@ -84,6 +84,31 @@ impl VaultFacts<'_> {
     }
 }
 
+/// The vault and access-policy snapshots from the period, by vault ARN.
+struct Snapshots<'a> {
+    vaults: HashMap<&'a str, &'a Vault>,
+    policies: HashMap<&'a str, &'a VaultAccessPolicy>,
+}
+
+impl<'a> Snapshots<'a> {
+    fn of(cx: &Inputs<'a>) -> Snapshots<'a> {
+        let vaults = cx.ev.vaults.iter().filter(|v| cx.current(v.observed_at));
+        let policies = cx.ev.vault_access_policies.iter().filter(|p| cx.current(p.observed_at));
+        Snapshots {
+            vaults: vaults.map(|v| (v.vault_arn.as_str(), v)).collect(),
+            policies: policies.map(|p| (p.vault_arn.as_str(), p)).collect(),
+        }
+    }
+
+    fn facts(&self, arn: &str) -> VaultFacts<'a> {
+        VaultFacts { vault: self.vaults.get(arn).copied(), policy: self.policies.get(arn).copied() }
+    }
+}
+
+/// A vault holding recovery points of targeted resources: its ARN, how many such resources,
+/// and its protection.
+type Held<'a> = (&'a str, usize, Protection);
+
 /// `vault_protection`: `fail` when a vault holding targeted recovery points of the period has
 /// no deletion protection at all; `warn` for partial protection, a vault without snapshot, or
 /// (when `[policy] copy_to` asks for copies) a targeted resource with no isolated copy;
@@ -91,34 +116,24 @@ impl VaultFacts<'_> {
 /// resource's recovery points were written in it.
 pub(super) fn vault_protection(cx: &Inputs<'_>) -> CheckResult {
     let targeted: BTreeSet<&str> = cx.derived.targeted.iter().map(String::as_str).collect();
-    let vaults: HashMap<&str, &Vault> =
-        cx.ev.vaults.iter().filter(|v| cx.current(v.observed_at)).map(|v| (v.vault_arn.as_str(), v)).collect();
-    let policies: HashMap<&str, &VaultAccessPolicy> = cx
-        .ev
-        .vault_access_policies
-        .iter()
-        .filter(|p| cx.current(p.observed_at))
-        .map(|p| (p.vault_arn.as_str(), p))
-        .collect();
-    let facts = |arn: &str| VaultFacts { vault: vaults.get(arn).copied(), policy: policies.get(arn).copied() };
-    let holding: Vec<(&str, usize, Protection)> = cx
+    let snaps = Snapshots::of(cx);
+    let holding: Vec<Held<'_>> = cx
         .acc
         .held
         .iter()
         .map(|(vault, res)| (vault.as_str(), res.iter().filter(|r| targeted.contains(r.as_str())).count()))
         .filter(|(_, n)| *n > 0)
-        .map(|(vault, n)| (vault, n, facts(vault).protection(cx)))
+        .map(|(vault, n)| (vault, n, snaps.facts(vault).protection(cx)))
         .collect();
     let isolation = Isolation::of(cx, &targeted, |arn| {
-        let f = facts(arn);
+        let f = snaps.facts(arn);
         (f.air_gapped(), matches!(f.protection(cx), Protection::Full(_)))
     });
     let evidenced = cx.collected(ArtifactKind::BackupVaultsSnapshot)
         || cx.collected(ArtifactKind::VaultAccessPolicySnapshot)
-        || !vaults.is_empty()
-        || !policies.is_empty();
+        || !snaps.vaults.is_empty()
+        || !snaps.policies.is_empty();
     let count = |f: fn(&Protection) -> bool| holding.iter().filter(|(_, _, p)| f(p)).count();
-    let full = |how: &'static str| holding.iter().filter(|(_, _, p)| *p == Protection::Full(how)).count();
     let (partial, none) = (count(|p| matches!(p, Protection::Partial(_))), count(|p| matches!(p, Protection::None(_))));
     let status = if !evidenced || holding.is_empty() {
         CheckStatus::NoData
@@ -129,46 +144,11 @@ pub(super) fn vault_protection(cx: &Inputs<'_>) -> CheckResult {
     } else {
         CheckStatus::Pass
     };
+    let full = |how: &'static str| holding.iter().filter(|(_, _, p)| *p == Protection::Full(how)).count();
     let protected = holding.len() - partial - none;
-    let mut exceptions: Vec<String> = holding
-        .iter()
-        .filter_map(|(vault, n, p)| match p {
-            Protection::Full(_) => None,
-            Protection::Partial(why) => Some(format!("{vault} partly protected: {why}")),
-            Protection::None(why) => Some(format!(
-                "{vault} holds recovery points of {n} targeted resources, not protected from deletion: {why}"
-            )),
-        })
-        .collect();
-    exceptions.extend(isolation.gaps.iter().map(|r| format!("{r} no copy in the period to an isolated vault")));
-    if status == CheckStatus::NoData {
-        exceptions.clear();
-    }
-    let summary = if status == CheckStatus::NoData {
-        "No vault or access-policy snapshot from the period shows a vault that received recovery points of \
-         targeted resources (collect list-backup-vaults, get-backup-vault-access-policy)."
-            .to_owned()
-    } else {
-        format!(
-            "Of {} vaults holding recovery points of targeted resources, {protected} prevent their deletion ({} \
-             logically air-gapped, {} locked in compliance mode, {} by an access policy denying deletion to everyone), \
-             {partial} only partly and {none} not at all; {} of {} targeted resources have a copy in an isolated vault.",
-            holding.len(),
-            full("air-gapped"),
-            full("compliance lock"),
-            full("deny policy"),
-            isolation.isolated,
-            targeted.len()
-        )
-    };
-    let records = holding.iter().filter_map(|(v, _, _)| vaults.get(v)).count()
-        + holding.iter().filter_map(|(v, _, _)| policies.get(v)).count();
     let provs = holding.iter().flat_map(|(v, _, _)| {
-        let f = facts(v);
-        f.vault
-            .into_iter()
-            .flat_map(|v| v.provenance.iter())
-            .chain(f.policy.into_iter().flat_map(|p| p.provenance.iter()))
+        let f = snaps.facts(v);
+        f.vault.into_iter().flat_map(|v| &v.provenance).chain(f.policy.into_iter().flat_map(|p| &p.provenance))
     });
     let mut artifacts = prov_set(provs);
     artifacts.extend(cx.acc.support.copies.iter().copied());
@@ -176,7 +156,7 @@ pub(super) fn vault_protection(cx: &Inputs<'_>) -> CheckResult {
         id: CheckId::VaultProtection,
         title: "Recovery points cannot be deleted, and isolated copies exist",
         status,
-        summary,
+        summary: summary(status, &holding, &isolation, targeted.len()),
         key_figure: format!("{protected}/{} vaults deletion-protected", holding.len()),
         figures: BTreeMap::from([
             ("vaults", holding.len().to_string()),
@@ -190,10 +170,51 @@ pub(super) fn vault_protection(cx: &Inputs<'_>) -> CheckResult {
             ("isolated_copies", isolation.isolated.to_string()),
             ("isolation_gaps", isolation.gaps.len().to_string()),
         ]),
-        exceptions,
-        records: records as u64,
+        exceptions: if status == CheckStatus::NoData { Vec::new() } else { exceptions(&holding, &isolation) },
+        records: holding
+            .iter()
+            .map(|(v, _, _)| snaps.facts(v))
+            .map(|f| f.vault.iter().count() + f.policy.iter().count())
+            .sum::<usize>() as u64,
         artifacts,
     }
+}
+
+/// The vaults not fully protected, then the targeted resources lacking a required isolated copy.
+fn exceptions(holding: &[Held<'_>], isolation: &Isolation<'_>) -> Vec<String> {
+    let vaults = holding.iter().filter_map(|(vault, n, p)| match p {
+        Protection::Full(_) => None,
+        Protection::Partial(why) => Some(format!("{vault} partly protected: {why}")),
+        Protection::None(why) => {
+            Some(format!("{vault} holds recovery points of {n} targeted resources, not protected from deletion: {why}"))
+        }
+    });
+    let gaps = isolation.gaps.iter().map(|r| format!("{r} no copy in the period to an isolated vault"));
+    vaults.chain(gaps).collect()
+}
+
+/// The sentence for a risk officer.
+fn summary(status: CheckStatus, holding: &[Held<'_>], isolation: &Isolation<'_>, targeted: usize) -> String {
+    if status == CheckStatus::NoData {
+        return "No vault or access-policy snapshot from the period shows a vault that received recovery points of \
+                targeted resources (collect list-backup-vaults, get-backup-vault-access-policy)."
+            .to_owned();
+    }
+    let n = |f: &dyn Fn(&Protection) -> bool| holding.iter().filter(|(_, _, p)| f(p)).count();
+    let full = |how: &'static str| n(&|p| *p == Protection::Full(how));
+    format!(
+        "Of {} vaults holding recovery points of targeted resources, {} prevent their deletion ({} logically \
+         air-gapped, {} locked in compliance mode, {} by an access policy denying deletion to everyone), {} only \
+         partly and {} not at all; {} of {targeted} targeted resources have a copy in an isolated vault.",
+        holding.len(),
+        n(&|p| matches!(p, Protection::Full(_))),
+        full("air-gapped"),
+        full("compliance lock"),
+        full("deny policy"),
+        n(&|p| matches!(p, Protection::Partial(_))),
+        n(&|p| matches!(p, Protection::None(_))),
+        isolation.isolated,
+    )
 }
 
 /// Targeted resources with a copy of the period in an isolated vault, and those that need one
@@ -222,13 +243,12 @@ impl<'a> Isolation<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{artifact, ts};
     use super::*;
-    use crate::artifact::{Artifact, Sha256Digest};
     use crate::assess::MetricsAccumulator;
     use crate::config::Config;
     use crate::evidence::model::{Job, JobKind};
-    use crate::evidence::{ArtifactEntry, Evidence, Format, Record};
-    use crate::time::Timestamp;
+    use crate::evidence::{Evidence, Record};
 
     const SRC: &str = "arn:aws:backup:eu-central-1:111122223333:backup-vault:src";
     const LAG: &str = "arn:aws:backup:eu-central-1:111122223333:backup-vault:airgap";
@@ -236,10 +256,6 @@ mod tests {
     const DB: &str = "arn:aws:rds:eu-central-1:111122223333:db:ledger";
     const ALL: &str = "[[target]]\nname = \"all\"\nrpo_hours = 24\n";
     const COPIES: &str = "[[target]]\nname = \"all\"\nrpo_hours = 24\n[policy]\ncopy_to = [\"other_account\"]\n";
-
-    fn ts(s: &str) -> Option<Timestamp> {
-        Some(Timestamp::parse(s).unwrap())
-    }
 
     fn job(kind: JobKind, id: &str, to: Option<&str>) -> Record {
         Record::Job(Job {
@@ -275,18 +291,6 @@ mod tests {
             deletion_deny_conditional: Some(conditional),
             observed_at: ts("2026-09-30T00:00:00Z"),
             ..VaultAccessPolicy::default()
-        }
-    }
-
-    fn artifact(kind: ArtifactKind) -> ArtifactEntry {
-        ArtifactEntry {
-            artifact: Artifact { sha256: Sha256Digest([1; 32]), size: 1, origin: "x".into(), fetched_at: Timestamp(0) },
-            kind,
-            format: Format::Json,
-            records: 1,
-            errors: 0,
-            first_error: None,
-            observed_at: ts("2026-09-30T00:00:00Z"),
         }
     }
 
