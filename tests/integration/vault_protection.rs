@@ -162,3 +162,42 @@ fn the_air_gapped_vault_listing_evidences_the_vault_type() {
     assert_eq!(got[0].vault_type.as_deref(), Some(LAG));
     assert_eq!((got[0].locked, got[0].lock_date), (Some(true), None));
 }
+
+/// Issue 15: the committed sample quarter's `vault_protection` names exactly the planted
+/// problem — the one vault holding targeted recovery points with neither a deny policy nor a
+/// lock — and counts the logically air-gapped vault as protected.
+#[test]
+fn the_sample_quarter_names_exactly_the_planted_unprotected_vault() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(samples.join("ground-truth.json")).unwrap()).unwrap();
+    let t = &truth["vault_protection"];
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("pkg");
+    let config = samples.join("dora-evidence.toml");
+    let o = super::util::build_q3(&samples.join("input"), &out, &["--config", config.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", super::util::stderr(&o));
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap();
+    let c = findings["checks"].as_array().unwrap().iter().find(|c| c["id"] == "vault_protection").unwrap();
+    let held = t["unprotected_vault"]["holds_recovery_points_of"].as_array().unwrap().len();
+    let want = format!(
+        "{} holds recovery points of {held} targeted resources, not protected from deletion: no access policy, lock none",
+        t["unprotected_vault"]["arn"].as_str().unwrap()
+    );
+    assert_eq!(c["exceptions"], serde_json::json!([want]), "{c}");
+    assert_eq!(c["status"], "fail");
+    assert_eq!((c["figures"]["unprotected"].as_str(), c["figures"]["air_gapped"].as_str()), (Some("1"), Some("1")));
+    assert_eq!(c["figures"]["partly_protected"], "0");
+    // The air-gapped vault is evidenced as such, from its own listing.
+    let (h, rows) = read_csv(&out.join("evidence/vaults.csv"));
+    let lag = rows.iter().find(|r| col(&h, r, "vault_arn") == t["air_gapped_vault"]["arn"].as_str().unwrap()).unwrap();
+    assert_eq!(col(&h, lag, "vault_type"), LAG);
+    // Every vault but the planted one has a deny policy in the package.
+    let (h, rows) = read_csv(&out.join("evidence/vault_access_policies.csv"));
+    assert_eq!(rows.len() as u64, t["vaults_with_deny_policy"].as_u64().unwrap());
+    assert!(rows.iter().all(|r| col(&h, r, "denies_recovery_point_deletion") == "true"
+        && col(&h, r, "deletion_deny_conditional") == "false"));
+    let (_, rows) = read_csv(&out.join("evidence/protected_resources.csv"));
+    assert!(!rows.is_empty());
+}
