@@ -100,6 +100,12 @@ pub struct MetricsAccumulator {
     pub(crate) copies: HashMap<String, CopyReach>,
     /// In-period copy jobs that failed.
     pub(crate) copy_failures: Vec<String>,
+    /// Vaults written in the period: vault ARN → the resources whose recovery points it
+    /// received (COMPLETED backups and copies, recovery points created in the period).
+    pub(crate) held: BTreeMap<String, BTreeSet<String>>,
+    /// Per source resource: the vaults COMPLETED copy jobs of the period copied it to, each
+    /// with whether that vault is in another account than the copy's source vault.
+    pub(crate) copied_to: BTreeMap<String, BTreeSet<(String, bool)>>,
     /// Latest in-period evaluation per control and scope.
     pub(crate) controls: BTreeMap<String, ControlFact>,
     /// Artifacts behind each kind of evidence.
@@ -180,6 +186,8 @@ impl MetricsAccumulator {
             encryption_known: 0,
             copies: HashMap::new(),
             copy_failures: Vec::new(),
+            held: BTreeMap::new(),
+            copied_to: BTreeMap::new(),
             controls: BTreeMap::new(),
             support: Support::default(),
             weekly: BTreeMap::new(),
@@ -199,6 +207,12 @@ impl MetricsAccumulator {
 
     /// A recovery point created in the period that says whether it is encrypted.
     fn recovery_point(&mut self, rp: &RecoveryPoint) {
+        if let (Some(vault), Some(arn)) = (&rp.backup_vault_arn, &rp.resource_arn)
+            && rp.status.as_deref() == Some("COMPLETED")
+            && rp.creation_date.is_some_and(|t| self.period.contains(t))
+        {
+            self.held.entry(vault.clone()).or_default().insert(arn.clone());
+        }
         if rp.is_encrypted.is_none() || !rp.creation_date.is_some_and(|t| self.period.contains(t)) {
             return;
         }
@@ -289,6 +303,11 @@ impl MetricsAccumulator {
                 reach.other_region |= sr != dr;
                 reach.other_account |= sa != da;
             }
+            if let Some(to) = &j.destination_vault_arn {
+                self.held.entry(to.clone()).or_default().insert(arn.clone());
+                let other_account = source.zip(destination).is_some_and(|((sa, _), (da, _))| sa != da);
+                self.copied_to.entry(arn.clone()).or_default().insert((to.clone(), other_account));
+            }
         } else if state == JobState::Failed {
             self.copy_failures.push(j.job_id.clone());
         }
@@ -355,6 +374,9 @@ impl MetricsAccumulator {
         }
         if let Some(v) = &j.backup_vault_arn {
             self.vaults_used.insert(v.clone());
+            if let (true, Some(arn)) = (state == "COMPLETED", &j.resource_arn) {
+                self.held.entry(v.clone()).or_default().insert(arn.clone());
+            }
         }
         if state == "COMPLETED" && j.is_encrypted.is_some() {
             self.encryption_known += 1;

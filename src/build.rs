@@ -497,6 +497,7 @@ fn record_counts(ev: &Evidence) -> Vec<(&'static str, u64)> {
         ("vault_access_policies", ev.vault_access_policies.len() as u64),
         ("event_rules", ev.event_rules.len() as u64),
         ("sns_subscriptions", ev.sns_subscriptions.len() as u64),
+        ("protected_resources", ev.protected_resources.len() as u64),
         ("assessment_reports", ev.assessment_reports.len() as u64),
         ("conflicts", ev.conflicts.len() as u64),
     ]);

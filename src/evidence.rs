@@ -36,8 +36,8 @@ pub use kind::{ArtifactKind, Format, Sink, VecSink};
 use merge::Conflict;
 use model::{
     Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, EventRule, Job, JobKind,
-    LegalHold, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection,
-    SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification, ZipMember,
+    LegalHold, ProtectedResource, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
+    RestoreTestingSelection, SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification, ZipMember,
 };
 use store::{Bulk, BulkCounts, SpillWriter};
 
@@ -91,6 +91,7 @@ records! {
         VaultAccessPolicy(VaultAccessPolicy),
         EventRule(EventRule),
         SnsSubscription(SnsSubscription),
+        ProtectedResource(ProtectedResource),
     }
 }
 
@@ -154,6 +155,7 @@ struct Small {
     vault_access_policies: Vec<VaultAccessPolicy>,
     event_rules: Vec<EventRule>,
     sns_subscriptions: Vec<SnsSubscription>,
+    protected_resources: Vec<ProtectedResource>,
 }
 
 /// Job ids that another job names as its parent (`parentJobId`), by job kind.
@@ -292,6 +294,7 @@ impl Sink for Collector {
             Record::VaultAccessPolicy(r) => s.vault_access_policies.push(r),
             Record::EventRule(r) => s.event_rules.push(r),
             Record::SnsSubscription(r) => s.sns_subscriptions.push(r),
+            Record::ProtectedResource(r) => s.protected_resources.push(r),
             Record::Job(_)
             | Record::RecoveryPoint(_)
             | Record::Control(_)
@@ -350,6 +353,8 @@ pub struct Evidence {
     pub event_rules: Vec<EventRule>,
     /// SNS subscriptions of the topics alert paths name.
     pub sns_subscriptions: Vec<SnsSubscription>,
+    /// Resources AWS Backup lists as protected, with their latest backup.
+    pub protected_resources: Vec<ProtectedResource>,
     bulk: BulkCounts,
 }
 
@@ -390,6 +395,7 @@ pub fn assemble(
         small.vault_access_policies.extend(p.small.vault_access_policies);
         small.event_rules.extend(p.small.event_rules);
         small.sns_subscriptions.extend(p.small.sns_subscriptions);
+        small.protected_resources.extend(p.small.protected_resources);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
@@ -438,6 +444,7 @@ pub fn assemble(
         vault_access_policies: merge::merge_all(small.vault_access_policies, &shas),
         event_rules: merge::merge_all(small.event_rules, &shas),
         sns_subscriptions: merge::merge_all(small.sns_subscriptions, &shas),
+        protected_resources: merge::merge_all(small.protected_resources, &shas),
         bulk,
     })
 }
@@ -466,6 +473,7 @@ impl Evidence {
             vault_access_policies: Vec::new(),
             event_rules: Vec::new(),
             sns_subscriptions: Vec::new(),
+            protected_resources: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }

@@ -28,5 +28,6 @@ mod integration {
     pub mod sign;
     pub mod tamper;
     pub mod util;
+    pub mod vault_protection;
     pub mod zip_safety;
 }

@@ -19,6 +19,7 @@ mod policy;
 mod policy_view;
 mod reports;
 mod restores;
+mod vault_protection;
 mod vaults;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -105,6 +106,7 @@ checks! {
     RestoreTestResults = "restore_test_results" => restores::restore_test_results;
     Rto = "rto" => restores::rto;
     VaultLock = "vault_lock" => vaults::vault_lock;
+    VaultProtection = "vault_protection" => vault_protection::vault_protection;
     LegalHolds = "legal_holds" => vaults::legal_holds;
     CopyCoverage = "copy_coverage" => backups::copy_coverage;
     FailureAlarms = "failure_alarms" => alarms::failure_alarms;
@@ -285,11 +287,11 @@ mod tests {
     use crate::evidence::{ArtifactEntry, Record};
     use crate::time::Timestamp;
 
-    fn ts(s: &str) -> Option<Timestamp> {
+    pub(super) fn ts(s: &str) -> Option<Timestamp> {
         Some(Timestamp::parse(s).unwrap())
     }
 
-    fn artifact(kind: ArtifactKind) -> ArtifactEntry {
+    pub(super) fn artifact(kind: ArtifactKind) -> ArtifactEntry {
         ArtifactEntry {
             artifact: Artifact { sha256: Sha256Digest([1; 32]), size: 1, origin: "x".into(), fetched_at: Timestamp(0) },
             kind,
@@ -353,6 +355,7 @@ mod tests {
             "restore_test_results",
             "rto",
             "vault_lock",
+            "vault_protection",
             "legal_holds",
             "copy_coverage",
             "failure_alarms",

@@ -588,6 +588,7 @@ impl<'a> Scope<'a> {
         // Jobs first: they are what ages out of the APIs.
         self.jobs(&c, &cap).await;
         self.vaults(&c, &cap).await;
+        self.protected_resources(&c, &cap).await;
         self.legal_holds(&c, &cap).await;
         self.restore_testing(&c, &cap).await;
         self.backup_plans(&c, &cap).await;
@@ -678,18 +679,18 @@ impl<'a> Scope<'a> {
             return;
         }
         // Vaults, their lock state, and what is in them.
-        let vaults = pages!(cap, "backup:ListBackupVaults", c.list_backup_vaults().max_results(1000));
-        let names: Vec<String> = match vaults {
-            Ok(doc) => {
-                let names = strings(&doc, "BackupVaultList", "BackupVaultName");
-                self.state("list-backup-vaults.json", doc).await;
-                names
+        let all = c.list_backup_vaults().max_results(1000);
+        let mut names = self.list_vaults(cap, "list-backup-vaults.json", all).await;
+        // Logically air-gapped vaults, listed on their own: the API reference documents
+        // `ByVaultType` but not whether an unfiltered ListBackupVaults includes them, so they
+        // are asked for by type and stored apart, which evidences their `VaultType` either way.
+        let air_gapped = aws_sdk_backup::types::VaultType::LogicallyAirGappedBackupVault;
+        let lag = c.list_backup_vaults().by_vault_type(air_gapped).max_results(1000);
+        for name in self.list_vaults(cap, "list-backup-vaults-logically-air-gapped.json", lag).await {
+            if !names.contains(&name) {
+                names.push(name);
             }
-            Err(e) => {
-                self.backup_fail(e);
-                Vec::new()
-            }
-        };
+        }
         for vault in &names {
             if self.backup_down {
                 return;
@@ -713,6 +714,38 @@ impl<'a> Scope<'a> {
             }
         }
         self.vault_protection(c, cap, &names).await;
+    }
+
+    /// Every page of a ListBackupVaults `request`, stored as `file`; the vault names.
+    async fn list_vaults(
+        &mut self,
+        cap: &Capture,
+        file: &str,
+        request: aws_sdk_backup::operation::list_backup_vaults::builders::ListBackupVaultsFluentBuilder,
+    ) -> Vec<String> {
+        match pages!(cap, "backup:ListBackupVaults", request) {
+            Ok(doc) => {
+                let names = strings(&doc, "BackupVaultList", "BackupVaultName");
+                self.state(file, doc).await;
+                names
+            }
+            Err(e) => {
+                self.backup_fail(e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// The resources AWS Backup has backed up, each with its latest backup and vault
+    /// (`list-protected-resources.json`, the CLI's `{"Results": [...]}`).
+    async fn protected_resources(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) {
+        if self.backup_down {
+            return;
+        }
+        match pages!(cap, "backup:ListProtectedResources", c.list_protected_resources().max_results(1000)) {
+            Ok(doc) => self.state("list-protected-resources.json", doc).await,
+            Err(e) => self.backup_fail(e),
+        }
     }
 
     /// Each vault's notifications (their SNS topic joins the alert paths) and access policy.

@@ -78,6 +78,8 @@ pub enum ArtifactKind {
     EventRuleTargetsSnapshot,
     /// `aws sns list-subscriptions-by-topic`: a topic's subscriptions.
     SnsSubscriptionsSnapshot,
+    /// `list-protected-resources`: resources AWS Backup has backed up, with their latest backup.
+    ProtectedResourcesSnapshot,
     MetricAlarmsSnapshot,
     TagInventorySnapshot,
     ReportIntegritySnapshot,
@@ -114,6 +116,7 @@ impl ArtifactKind {
             ArtifactKind::EventRulesSnapshot => "snapshot:EventRules",
             ArtifactKind::EventRuleTargetsSnapshot => "snapshot:EventRuleTargets",
             ArtifactKind::SnsSubscriptionsSnapshot => "snapshot:SnsSubscriptions",
+            ArtifactKind::ProtectedResourcesSnapshot => "snapshot:ProtectedResources",
             ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
             ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
             ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",

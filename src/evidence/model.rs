@@ -71,11 +71,13 @@ pub enum ListKey {
     Rules,
     /// `aws sns list-subscriptions-by-topic`.
     Subscriptions,
+    /// `aws backup list-protected-resources`.
+    Results,
 }
 
 impl ListKey {
     /// All keys, for lookups.
-    pub const ALL: [ListKey; 18] = [
+    pub const ALL: [ListKey; 19] = [
         ListKey::ReportItems,
         ListKey::Root,
         ListKey::BackupJobs,
@@ -94,6 +96,7 @@ impl ListKey {
         ListKey::BackupSelectionsList,
         ListKey::Rules,
         ListKey::Subscriptions,
+        ListKey::Results,
     ];
 
     /// The JSON key (empty for a top-level array).
@@ -117,6 +120,7 @@ impl ListKey {
             ListKey::BackupSelectionsList => "BackupSelectionsList",
             ListKey::Rules => "Rules",
             ListKey::Subscriptions => "Subscriptions",
+            ListKey::Results => "Results",
         }
     }
 
@@ -1022,6 +1026,39 @@ table! {
     }
     csv SNS_SUBSCRIPTIONS "sns_subscriptions.csv" [
         topic_arn, account_id, region, protocol, endpoint, confirmed, subscription_arn, owner,
+    ]
+}
+
+table! {
+    /// A resource AWS Backup has backed up, with its latest backup (`list-protected-resources`,
+    /// whose items sit under `Results`). One record per resource: a later snapshot wins.
+    #[allow(missing_docs)]
+    pub struct ProtectedResource {
+        resource_arn: String = text(b"resourcearn"),
+        resource_type: Option<String> = text(b"resourcetype"),
+        resource_name: Option<String> = text(b"resourcename"),
+        last_backup_time: Option<Timestamp> = timestamp(b"lastbackuptime"),
+        last_backup_vault_arn: Option<String> = text(b"lastbackupvaultarn"),
+        last_recovery_point_arn: Option<String> = text(b"lastrecoverypointarn"),
+        account_id: Option<String>,
+        region: Option<String>,
+        observed_at: Option<Timestamp>,
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"resourcearn"],
+        // S3 bucket ARNs name no account or Region; the vault of the last backup does.
+        scope: |s| s.last_backup_vault_arn.as_deref().or(Some(s.resource_arn.as_str())),
+        finish: |r| recognise::require(&r.resource_arn, "no ResourceArn"),
+    }
+    merge {
+        key: |s| s.resource_arn.clone(),
+        terminal: |_s| false,
+    }
+    csv PROTECTED_RESOURCES "protected_resources.csv" [
+        resource_arn, resource_type, resource_name, last_backup_time, last_backup_vault_arn, last_recovery_point_arn,
+        account = |r, _cx| &r.account_id,
+        region,
     ]
 }
 

@@ -21,9 +21,9 @@ use std::path::Path;
 
 use super::model::{
     Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, EventRule, Job, JobKind,
-    JobState, LegalHold, Provenance, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
-    RestoreTestingSelection, SnsSubscription, TaggedResource, ValidationStatus, Vault, VaultAccessPolicy,
-    VaultNotification, ZipMember,
+    JobState, LegalHold, ProtectedResource, Provenance, RecoveryPoint, ReportIntegrity, ResourceCompliance,
+    RestoreTestingPlan, RestoreTestingSelection, SnsSubscription, TaggedResource, ValidationStatus, Vault,
+    VaultAccessPolicy, VaultNotification, ZipMember,
 };
 use super::table::View;
 use super::{ArtifactEntry, Evidence, Record};
@@ -298,6 +298,7 @@ pub(crate) fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static 
         write_table(dir, &VaultAccessPolicy::VAULT_ACCESS_POLICIES, &ev.vault_access_policies, &cx)?,
         write_table(dir, &EventRule::EVENT_RULES, &ev.event_rules, &cx)?,
         write_table(dir, &SnsSubscription::SNS_SUBSCRIPTIONS, &ev.sns_subscriptions, &cx)?,
+        write_table(dir, &ProtectedResource::PROTECTED_RESOURCES, &ev.protected_resources, &cx)?,
         write_errors(ev, dir)?,
         write_conflicts(ev, dir)?,
     ];

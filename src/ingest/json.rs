@@ -32,8 +32,8 @@ use super::report_csv::{Template, template_of};
 use super::{ArtifactKind, Context, Sink, complete};
 use crate::evidence::model::{
     Alarm, BackupSelection, CollectionGap, ControlResult, EventRule, Job, LegalHold, ListKey, Locator, NestedList,
-    RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, SnsSubscription,
-    TaggedResource, Vault, VaultAccessPolicy, VaultNotification,
+    ProtectedResource, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection,
+    SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification,
 };
 use crate::evidence::{Record, alerts};
 
@@ -240,6 +240,7 @@ enum Shape {
     VaultAccessPolicy,
     EventRule,
     Subscription,
+    ProtectedResource,
     Integrity,
     Gap,
 }
@@ -262,6 +263,7 @@ impl Shape {
             ListKey::BackupSelectionsList => (Shape::Skip, ArtifactKind::BackupSelectionsListSnapshot),
             ListKey::Rules => (Shape::EventRule, ArtifactKind::EventRulesSnapshot),
             ListKey::Subscriptions => (Shape::Subscription, ArtifactKind::SnsSubscriptionsSnapshot),
+            ListKey::Results => (Shape::ProtectedResource, ArtifactKind::ProtectedResourcesSnapshot),
             ListKey::ReportItems | ListKey::Root => return None,
         })
     }
@@ -308,6 +310,7 @@ impl Shape {
             Shape::VaultAccessPolicy => one::<VaultAccessPolicy>(value, p, soft, Record::VaultAccessPolicy),
             Shape::EventRule => one::<EventRule>(value, p, soft, Record::EventRule),
             Shape::Subscription => one::<SnsSubscription>(value, p, soft, Record::SnsSubscription),
+            Shape::ProtectedResource => one::<ProtectedResource>(value, p, soft, Record::ProtectedResource),
             Shape::Skip => return,
         };
         for (at, msg) in soft.drain(..) {

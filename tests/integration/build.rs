@@ -70,7 +70,9 @@ fn merges_one_job_seen_in_reports_and_snapshots() {
     assert_eq!(col(&h, &vaults["core-vault"], "lock_mode"), "compliance");
     assert_eq!(col(&h, &vaults["gov-vault"], "lock_mode"), "governance");
     assert_eq!(col(&h, &vaults["dev-vault"], "lock_mode"), "none");
-    assert_eq!(vaults.len(), 4);
+    // The logically air-gapped vault, from its own listing (`--by-vault-type`).
+    assert_eq!(col(&h, &vaults["core-airgap"], "vault_type"), "LOGICALLY_AIR_GAPPED_BACKUP_VAULT");
+    assert_eq!(vaults.len(), 5);
 }
 
 /// Every `sources` entry points at an artifact whose bytes, at that line or JSON pointer,

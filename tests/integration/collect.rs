@@ -73,6 +73,9 @@ fn backup_plan(id: &str, name: &str, region: &str) -> (String, String) {
 /// The Backup / Audit Manager / Account answers. `throttled` counts 429s sent.
 fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send + Sync + 'static {
     move |r: &Req, _n: usize| {
+        if let Some(answer) = super::vault_protection::replay(r) {
+            return answer;
+        }
         let region = r.region.as_str();
         let vault = format!("arn:aws:backup:{region}:{ACCOUNT}:backup-vault:central");
         let plan = format!("arn:aws:backup:{region}:{ACCOUNT}:restore-testing-plan:weekly-8e8d7a");
@@ -676,6 +679,7 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
     assert_eq!(col(&h, &rows[0], "signature_valid"), "true");
     assert_eq!(col(&h, &rows[0], "account_id"), ACCOUNT);
     check_alert_paths(&replay, &store, &pkg, &so, &se);
+    super::vault_protection::check_collected(&store, &pkg, &se);
 }
 
 #[test]

@@ -50,6 +50,7 @@ fn quiet(r: &Req) -> Option<Resp> {
         ("GET", "/audit/report-plans") => Resp::json(r#"{"ReportPlans":[]}"#),
         ("GET", "/audit/report-jobs") => Resp::json(r#"{"ReportJobs":[]}"#),
         ("GET", "/audit/frameworks") => Resp::json(r#"{"Frameworks":[]}"#),
+        ("GET", "/resources") => Resp::json(r#"{"Results":[]}"#),
         ("POST", "/service/GraniteServiceVersion20100801/operation/DescribeAlarms") => Resp::cbor(alarms(&[], &[])),
         _ => return None,
     })

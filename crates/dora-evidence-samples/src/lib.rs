@@ -57,6 +57,7 @@ mod jobs;
 mod model;
 mod out;
 mod plans;
+mod protection;
 mod reports;
 mod snapshots;
 mod truth;
@@ -196,7 +197,7 @@ over all reports and snapshots; {inf} input files, {inb} bytes.\n\n\
 | path | what |\n|---|---|\n\
 | `input/Backup/<account>/<region>/yyyy/mm/dd/<plan>/*.json` | current-account Backup Audit Manager reports (core-banking): daily BACKUP/COPY/RESTORE_JOB_REPORT; daily CONTROL_ and weekly RESOURCE_COMPLIANCE_REPORT (eu-central-1) |\n\
 | `input/Backup/crossaccount/<region>/yyyy/mm/dd/<plan>/*.csv` | organisation-wide CSV reports: daily job reports, weekly (Monday) compliance reports |\n\
-| `input/collected/<account>/<region>/<time>/<operation>.json` | weekly (Wednesday 06:00 UTC) AWS CLI output: list-backup-jobs, list-copy-jobs, list-restore-jobs (jobs of the last 8 days), list-backup-vaults, describe-backup-vault-*, list-legal-holds, list-restore-testing-plans/-selections, list-recovery-points-by-backup-vault-*, describe-alarms, get-resources; in the first snapshot only (`collect` stores a document again only when it changes): list-backup-plans, get-backup-plan-*, list-backup-selections-*, get-backup-selection-* (one selection per plan, by the `backup-plan` tag) |\n\
+| `input/collected/<account>/<region>/<time>/<operation>.json` | weekly (Wednesday 06:00 UTC) AWS CLI output: list-backup-jobs, list-copy-jobs, list-restore-jobs (jobs of the last 8 days), list-backup-vaults, describe-backup-vault-*, list-legal-holds, list-restore-testing-plans/-selections, list-recovery-points-by-backup-vault-*, describe-alarms, get-resources; in the first snapshot only (`collect` stores a document again only when it changes): list-backup-plans, get-backup-plan-*, list-backup-selections-*, get-backup-selection-* (one selection per plan, by the `backup-plan` tag), get-backup-vault-access-policy-* (every vault but one), list-backup-vaults-logically-air-gapped (empty; in every snapshot of 777788889999/eu-central-1, which holds the air-gapped vault); in the last snapshot only: list-protected-resources |\n\
 | `input/audit-manager/*.zip` | an AWS Audit Manager assessment report (summary PDF, digest, evidence); Audit Manager's own check of it (`validate-assessment-report-integrity.json`, as `collect` writes it) is in the last snapshot of 111122223333/eu-central-1 |\n\
 | `input/notes.txt`, `input/collected/.keep` | not evidence: to be listed as unclassified |\n\
 | `ground-truth.json` | the expected facts, counted by the generator itself |\n\n\
@@ -235,7 +236,13 @@ one without action (payments eu-west-1), none in shared-services.\n\
 - One DynamoDB table in no backup plan; one unencrypted EBS volume; operator restores on 08-19 and 09-15.\n\
 - Backup policy (`policy_covers_targets`, with the example config): the table in no backup plan (`payments-tmp-import`)\n\
   is named as in no plan, and the silver table `payments-fx-rates` (eu-west-1), selected into the bronze weekly plan,\n\
-  as in a plan whose rule runs only every 168 h against its 26 h RPO; the check fails.\n",
+  as in a plan whose rule runs only every 168 h against its 26 h RPO; the check fails.\n\
+- Vault protection (`vault_protection`, with the example config): every vault's access policy denies\n\
+  `backup:DeleteRecoveryPoint` to everyone except `nordhafen-payments-standard` (444455556666, eu-central-1), which has\n\
+  no access policy and no Vault Lock and holds the silver recovery points of that account and Region: it is the one\n\
+  vault named, and the check fails. The shared-services `nordhafen-central-vault` of eu-central-1 is logically\n\
+  air-gapped (listed by `list-backup-vaults --by-vault-type LOGICALLY_AIR_GAPPED_BACKUP_VAULT`, its own file) and\n\
+  receives the weekly cross-account copies of that Region's gold and silver resources.\n",
         scale = m.scale,
         seed = m.seed,
         res = s.resources,

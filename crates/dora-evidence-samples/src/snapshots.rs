@@ -314,7 +314,7 @@ impl Snap<'_> {
             source_backup_vault_arn: &m.vaults[src].arn,
             source_recovery_point_arn: m.rp_arn(res, c.src_rp, src),
             destination_backup_vault_arn: &dest.arn,
-            destination_vault_type: "BACKUP_VAULT",
+            destination_vault_type: super::protection::vault_type(c.dest_vault),
             destination_vault_lock_state: (!self.legacy).then_some(dest.lock_status()),
             destination_recovery_point_arn: (done && c.core.time.state == State::Completed)
                 .then(|| m.rp_arn(res, c.dest_rp, c.dest_vault)),
@@ -414,6 +414,10 @@ pub(crate) fn write_snapshots(m: &Model, out: &mut Out, day: i64, buf: &mut Vec<
             write_static(&snap, out)?;
             if day == FIRST_SNAPSHOT_DAY {
                 super::plans::write_plans(m, out, &snap.dir, ai, region)?;
+                super::protection::write_access_policies(m, out, &snap.dir, ai, region)?;
+            }
+            if day == LAST_SNAPSHOT_DAY {
+                super::protection::write_protected_resources(m, out, &snap.dir, (ai, region), at, snap.style)?;
             }
             if ai == 0 {
                 write_recovery_points(&snap, out, buf)?;
@@ -652,7 +656,7 @@ fn write_static(s: &Snap<'_>, out: &mut Out) -> io::Result<()> {
         ApiVault {
             backup_vault_name: &vault.name,
             backup_vault_arn: &vault.arn,
-            vault_type: "BACKUP_VAULT",
+            vault_type: super::protection::vault_type(v),
             vault_state: describe.then_some("AVAILABLE"),
             creation_date: s.ts(vault.created),
             encryption_key_arn: &vault.key_arn,
@@ -676,8 +680,15 @@ fn write_static(s: &Snap<'_>, out: &mut Out) -> io::Result<()> {
     struct VaultList<'a> {
         backup_vault_list: Vec<ApiVault<'a>>,
     }
-    let list = VaultList { backup_vault_list: vaults.iter().map(|&v| api_vault(v, false)).collect() };
+    // The air-gapped vault is listed by type, in a file of its own (as `collect` asks for it).
+    let (lag, plain): (Vec<usize>, Vec<usize>) =
+        vaults.iter().partition(|&&v| super::protection::vault_type(v) == super::protection::AIR_GAPPED);
+    let list = VaultList { backup_vault_list: plain.iter().map(|&v| api_vault(v, false)).collect() };
     out.write_json(&format!("{}/list-backup-vaults.json", s.dir), &list)?;
+    if !lag.is_empty() || s.at.div_euclid(DAY) == FIRST_SNAPSHOT_DAY {
+        let list = VaultList { backup_vault_list: lag.iter().map(|&v| api_vault(v, false)).collect() };
+        out.write_json(&format!("{}/list-backup-vaults-logically-air-gapped.json", s.dir), &list)?;
+    }
     for &v in &vaults {
         if m.vaults[v].lock != Lock::None {
             out.write_json(&format!("{}/describe-backup-vault-{}.json", s.dir, m.vaults[v].name), &api_vault(v, true))?;

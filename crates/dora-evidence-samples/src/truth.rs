@@ -395,6 +395,7 @@ impl Truth {
                                   "restore": self.running_then_completed_snapshots[2].json() },
             },
             "vaults": vaults_section(m),
+            "vault_protection": super::protection::truth(m),
             "legal_holds": legal_holds_section(m),
             "alarms": alarms_section(),
             "backup_policy": backup_policy_section(m),

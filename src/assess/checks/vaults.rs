@@ -10,7 +10,7 @@ use crate::time::Period;
 
 /// How a vault was locked during the period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LockMode {
+pub(super) enum LockMode {
     /// Compliance mode, immutable before the period ended.
     Compliance,
     /// Compliance mode still within its grace time (or immutable only after the period).
@@ -26,7 +26,7 @@ enum LockMode {
 impl LockMode {
     /// The vault's mode for the period: a lock that became immutable only after the period did
     /// not protect it.
-    fn of(v: &Vault, period: Period) -> LockMode {
+    pub(super) fn of(v: &Vault, period: Period) -> LockMode {
         match v.lock_date {
             Some(d) if v.locked == Some(true) && d > period.end => LockMode::ComplianceGrace,
             _ => match v.lock_mode() {
@@ -40,7 +40,7 @@ impl LockMode {
     }
 
     /// Name in exceptions.
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             LockMode::Compliance => "compliance",
             LockMode::ComplianceGrace => "compliance_grace",
