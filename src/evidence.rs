@@ -3,7 +3,7 @@
 //! Parsers hand records to a [`Collector`] (one per worker). Bulky records (jobs, recovery
 //! points, compliance rows) are spilled to disk in sorted runs; small tables (vaults, legal
 //! holds, alarms, tags, restore-testing plans, backup plan rules and selections, vault
-//! notifications and access policies, EventBridge rules, SNS subscriptions, Audit Manager
+//! notifications and access policies, EventBridge rules, SNS subscriptions, malware scans, Audit Manager
 //! reports) stay in memory.
 //! [`assemble`] merges each key's observations into one record (rules in [`merge`]) and
 //! returns [`Evidence`], which later stages read: small tables directly, bulky ones as
@@ -36,8 +36,8 @@ pub use kind::{ArtifactKind, Format, Sink, VecSink};
 use merge::Conflict;
 use model::{
     Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, EventRule, Job, JobKind,
-    LegalHold, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection,
-    SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification, ZipMember,
+    LegalHold, MalwareScan, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
+    RestoreTestingSelection, SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification, ZipMember,
 };
 use store::{Bulk, BulkCounts, SpillWriter};
 
@@ -91,6 +91,7 @@ records! {
         VaultAccessPolicy(VaultAccessPolicy),
         EventRule(EventRule),
         SnsSubscription(SnsSubscription),
+        MalwareScan(MalwareScan),
     }
 }
 
@@ -154,6 +155,7 @@ struct Small {
     vault_access_policies: Vec<VaultAccessPolicy>,
     event_rules: Vec<EventRule>,
     sns_subscriptions: Vec<SnsSubscription>,
+    malware_scans: Vec<MalwareScan>,
 }
 
 /// Job ids that another job names as its parent (`parentJobId`), by job kind.
@@ -292,6 +294,7 @@ impl Sink for Collector {
             Record::VaultAccessPolicy(r) => s.vault_access_policies.push(r),
             Record::EventRule(r) => s.event_rules.push(r),
             Record::SnsSubscription(r) => s.sns_subscriptions.push(r),
+            Record::MalwareScan(r) => s.malware_scans.push(r),
             Record::Job(_)
             | Record::RecoveryPoint(_)
             | Record::Control(_)
@@ -350,6 +353,8 @@ pub struct Evidence {
     pub event_rules: Vec<EventRule>,
     /// SNS subscriptions of the topics alert paths name.
     pub sns_subscriptions: Vec<SnsSubscription>,
+    /// Malware scans of recovery points (GuardDuty through AWS Backup).
+    pub malware_scans: Vec<MalwareScan>,
     bulk: BulkCounts,
 }
 
@@ -390,6 +395,7 @@ pub fn assemble(
         small.vault_access_policies.extend(p.small.vault_access_policies);
         small.event_rules.extend(p.small.event_rules);
         small.sns_subscriptions.extend(p.small.sns_subscriptions);
+        small.malware_scans.extend(p.small.malware_scans);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
@@ -438,6 +444,7 @@ pub fn assemble(
         vault_access_policies: merge::merge_all(small.vault_access_policies, &shas),
         event_rules: merge::merge_all(small.event_rules, &shas),
         sns_subscriptions: merge::merge_all(small.sns_subscriptions, &shas),
+        malware_scans: merge::merge_all(small.malware_scans, &shas),
         bulk,
     })
 }
@@ -466,6 +473,7 @@ impl Evidence {
             vault_access_policies: Vec::new(),
             event_rules: Vec::new(),
             sns_subscriptions: Vec::new(),
+            malware_scans: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }

@@ -291,6 +291,7 @@ pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evide
         Record::VaultAccessPolicy(r) => r,
         Record::EventRule(r) => r,
         Record::SnsSubscription(r) => r,
+        Record::MalwareScan(r) => r,
     };
     let hint = &ctx.hint;
     observed.observe(prov, hint.observed_at, hint.account.as_deref(), hint.region.as_deref());

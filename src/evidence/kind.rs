@@ -78,6 +78,8 @@ pub enum ArtifactKind {
     EventRuleTargetsSnapshot,
     /// `aws sns list-subscriptions-by-topic`: a topic's subscriptions.
     SnsSubscriptionsSnapshot,
+    /// `list-scan-jobs` / `describe-scan-job`: malware scans of recovery points.
+    ScanJobsSnapshot,
     MetricAlarmsSnapshot,
     TagInventorySnapshot,
     ReportIntegritySnapshot,
@@ -114,6 +116,7 @@ impl ArtifactKind {
             ArtifactKind::EventRulesSnapshot => "snapshot:EventRules",
             ArtifactKind::EventRuleTargetsSnapshot => "snapshot:EventRuleTargets",
             ArtifactKind::SnsSubscriptionsSnapshot => "snapshot:SnsSubscriptions",
+            ArtifactKind::ScanJobsSnapshot => "snapshot:ScanJobs",
             ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
             ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
             ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",
