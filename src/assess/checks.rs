@@ -10,7 +10,7 @@
 //! table below, which declares [`CheckId`] (the stable id in findings and the mapping file),
 //! [`CheckId::ALL`] (report order) and the dispatch. **Adding a check** is one
 //! line in that table plus its function in the submodule of its subject (`backups`, `restores`,
-//! `vaults`, `alarms`, `reports`, `policy`); then name its id in `report-templates/dora-mapping.toml`
+//! `vaults`, `alarms`, `reports`, `policy`, `scans`); then name its id in `report-templates/dora-mapping.toml`
 //! (a unit test fails until every id is mapped or listed as informational).
 
 mod alarms;
@@ -18,6 +18,7 @@ mod backups;
 mod policy;
 mod reports;
 mod restores;
+mod scans;
 mod vaults;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -107,6 +108,7 @@ checks! {
     FailureAlarms = "failure_alarms" => alarms::failure_alarms;
     BackupControls = "backup_controls" => reports::backup_controls;
     Encryption = "encryption" => backups::encryption;
+    MalwareScans = "malware_scans" => scans::malware_scans;
     AuditManagerReports = "audit_manager_reports" => reports::audit_manager_reports;
 }
 
@@ -344,6 +346,7 @@ mod tests {
             "failure_alarms",
             "backup_controls",
             "encryption",
+            "malware_scans",
             "audit_manager_reports",
         ];
         let ids: Vec<&str> = CheckId::ALL.iter().map(|c| c.as_str()).collect();

@@ -1291,4 +1291,32 @@ mod tests {
             assert_eq!(postcard::from_bytes::<JobState>(&bytes).unwrap(), s);
         }
     }
+
+    #[test]
+    fn scan_observations_merge_like_jobs() {
+        use crate::artifact::Sha256Digest;
+        let obs = |artifact: u32, state: &str, result: Option<&str>, at: i64| MalwareScan {
+            scan_job_id: "s".into(),
+            state: Some(state.into()),
+            scan_result_status: result.map(ScanResultStatus::from),
+            observed_at: Some(Timestamp(at)),
+            provenance: vec![Provenance { artifact, locator: Locator::Document }],
+            ..MalwareScan::default()
+        };
+        let shas: Vec<Sha256Digest> = (0..3).map(|i| Sha256Digest([i; 32])).collect();
+        let merge = |group: Vec<MalwareScan>| merge::merge_group(group, &shas, &mut Vec::new()).unwrap();
+        // A final state beats a later running one.
+        let m = merge(vec![obs(0, "RUNNING", None, 300), obs(1, "COMPLETED", Some("NO_THREATS_FOUND"), 100)]);
+        assert!(m.clean() && m.provenance.len() == 2);
+        // At the same time, whatever the order: malware found, then failed, then clean.
+        let tied = [
+            obs(0, "COMPLETED", Some("NO_THREATS_FOUND"), 100),
+            obs(1, "COMPLETED", Some("THREATS_FOUND"), 100),
+            obs(2, "FAILED", None, 100),
+        ];
+        assert!(merge(tied.to_vec()).infected());
+        assert!(merge(tied.iter().rev().cloned().collect()).infected());
+        assert_eq!(merge(vec![tied[0].clone(), tied[2].clone()]).state, Some(ScanState::Failed));
+        assert_eq!(ScanState::from("PAUSED").as_str(), "PAUSED", "unknown states are kept");
+    }
 }
