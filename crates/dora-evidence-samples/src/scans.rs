@@ -18,7 +18,7 @@ use std::io;
 use serde_json::{Value, json};
 
 use super::jobs::{self, Job, State};
-use super::model::{ACCOUNTS, Kind, Model, REGIONS, Resource, names};
+use super::model::{ACCOUNTS, Kind, Model, REGIONS, Resource, SHARED, names};
 use super::out::{DAY, HOUR, Out, TsStyle, date, guid, mix, ts};
 use super::reports::{period_texts, report_key};
 use super::snapshots::{FIRST_SNAPSHOT_DAY, LAST_SNAPSHOT_DAY, SNAPSHOT_HOUR};
@@ -213,18 +213,20 @@ fn write_json(
 fn write_listings(m: &Model, out: &mut Out, all: &[Scan]) -> io::Result<()> {
     for day in (FIRST_SNAPSHOT_DAY..=LAST_SNAPSHOT_DAY).step_by(7) {
         let at = day * DAY + SNAPSHOT_HOUR * HOUR;
-        for region in 0..REGIONS.len() {
+        for (region, region_name) in REGIONS.iter().enumerate() {
             let listed: Vec<Value> = all
                 .iter()
                 .filter(|s| (at - 8 * DAY..at).contains(&s.completed))
-                .filter(|s| (m.resources[s.res as usize].account, m.resources[s.res as usize].region) == (2, region))
+                .filter(|s| {
+                    (m.resources[s.res as usize].account, m.resources[s.res as usize].region) == (SHARED, region)
+                })
                 .map(|s| api_item(m, s))
                 .collect();
             if listed.is_empty() {
                 continue;
             }
             let dir =
-                format!("input/collected/{}/{}/{}", ACCOUNTS[2].id, REGIONS[region], ts(at, TsStyle::Seconds).as_str());
+                format!("input/collected/{}/{region_name}/{}", ACCOUNTS[SHARED].id, ts(at, TsStyle::Seconds).as_str());
             out.write_json(&format!("{dir}/list-scan-jobs.json"), &json!({ "ScanJobs": listed }))?;
         }
     }
