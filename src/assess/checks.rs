@@ -273,11 +273,12 @@ mod tests {
     use crate::evidence::{ArtifactEntry, Record};
     use crate::time::Timestamp;
 
-    fn ts(s: &str) -> Option<Timestamp> {
+    pub(super) fn ts(s: &str) -> Option<Timestamp> {
         Some(Timestamp::parse(s).unwrap())
     }
 
-    fn artifact(kind: ArtifactKind) -> ArtifactEntry {
+    /// A clean artifact of `kind` observed at the end of 2026-Q3.
+    pub(super) fn artifact(kind: ArtifactKind) -> ArtifactEntry {
         ArtifactEntry {
             artifact: Artifact { sha256: Sha256Digest([1; 32]), size: 1, origin: "x".into(), fetched_at: Timestamp(0) },
             kind,

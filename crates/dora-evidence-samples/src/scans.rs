@@ -126,6 +126,13 @@ fn scanner_role(res: &Resource) -> String {
     format!("arn:aws:iam::{}:role/nordhafen-guardduty-backup-scanner", ACCOUNTS[res.account].id)
 }
 
+/// One daily report: the day it is delivered, its Region and its period texts.
+struct Report<'a> {
+    day: i64,
+    region: usize,
+    period: &'a [String; 3],
+}
+
 /// Writes every shape (see the module docs).
 pub(crate) fn write_scans(m: &Model, out: &mut Out) -> io::Result<()> {
     let all = scans(m);
@@ -135,9 +142,10 @@ pub(crate) fn write_scans(m: &Model, out: &mut Out) -> io::Result<()> {
         for region in 0..REGIONS.len() {
             let here: Vec<&Scan> =
                 reported.iter().copied().filter(|s| m.resources[s.res as usize].region == region).collect();
-            write_csv(m, out, day, region, &period, &here)?;
+            let report = Report { day, region, period: &period };
+            write_csv(m, out, &report, &here)?;
             let core: Vec<&Scan> = here.into_iter().filter(|s| m.resources[s.res as usize].account == 0).collect();
-            write_json(m, out, day, region, &period, &core)?;
+            write_json(m, out, &report, &core)?;
         }
     }
     write_listings(m, out, &all)
@@ -145,14 +153,7 @@ pub(crate) fn write_scans(m: &Model, out: &mut Out) -> io::Result<()> {
 
 /// The organisation-wide CSV report of one Region and day (Title Case headers, as AWS names
 /// the JSON keys).
-fn write_csv(
-    m: &Model,
-    out: &mut Out,
-    day: i64,
-    region: usize,
-    period: &[String; 3],
-    scans: &[&Scan],
-) -> io::Result<()> {
+fn write_csv(m: &Model, out: &mut Out, r: &Report<'_>, scans: &[&Scan]) -> io::Result<()> {
     const COLUMNS: [(&str, &str); 19] = [
         ("Report Time Period Start", "reportTimePeriodStart"),
         ("Report Time Period End", "reportTimePeriodEnd"),
@@ -177,33 +178,26 @@ fn write_csv(
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(COLUMNS.map(|c| c.0)).map_err(io::Error::other)?;
     for s in scans {
-        let item = report_item(m, s, period);
+        let item = report_item(m, s, r.period);
         w.write_record(COLUMNS.map(|c| item[c.1].as_str().unwrap_or(""))).map_err(io::Error::other)?;
     }
     let bytes = w.into_inner().map_err(io::Error::other)?;
     let plan = "org_malware_scans";
-    let key = report_key("crossaccount", REGIONS[region], day, plan, "MALWARE_JOB_REPORT", period, "csv");
+    let key = report_key("crossaccount", REGIONS[r.region], r.day, plan, "MALWARE_JOB_REPORT", r.period, "csv");
     out.write_file(&key, &bytes)
 }
 
 /// core-banking's current-account JSON: bare objects in eu-central-1, `reportItems` in eu-west-1.
-fn write_json(
-    m: &Model,
-    out: &mut Out,
-    day: i64,
-    region: usize,
-    period: &[String; 3],
-    scans: &[&Scan],
-) -> io::Result<()> {
+fn write_json(m: &Model, out: &mut Out, r: &Report<'_>, scans: &[&Scan]) -> io::Result<()> {
     let (plan, scope) = ("daily_malware_scans", ACCOUNTS[0].id);
-    let key = report_key(scope, REGIONS[region], day, plan, "MALWARE_JOB_REPORT", period, "json");
-    if region == 0 {
+    let key = report_key(scope, REGIONS[r.region], r.day, plan, "MALWARE_JOB_REPORT", r.period, "json");
+    if r.region == 0 {
         for (part, s) in scans.iter().enumerate() {
-            out.write_json(&key.replace(".json", &format!("_{}.json", part + 1)), &report_item(m, s, period))?;
+            out.write_json(&key.replace(".json", &format!("_{}.json", part + 1)), &report_item(m, s, r.period))?;
         }
         Ok(())
     } else {
-        let items: Vec<Value> = scans.iter().map(|s| report_item(m, s, period)).collect();
+        let items: Vec<Value> = scans.iter().map(|s| report_item(m, s, r.period)).collect();
         let bytes = serde_json::to_vec(&json!({ "reportItems": items })).map_err(io::Error::other)?;
         out.write_file(&key, &bytes)
     }

@@ -150,23 +150,18 @@ fn summary(status: CheckStatus, evidence: bool, t: &Tally<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{artifact, ts};
     use super::*;
-    use crate::artifact::{Artifact, Sha256Digest};
     use crate::assess::MetricsAccumulator;
     use crate::config::Config;
     use crate::evidence::model::{Job, JobKind, ScanResultStatus};
-    use crate::evidence::{ArtifactEntry, Evidence, Format, Record};
-    use crate::time::Timestamp;
+    use crate::evidence::{Evidence, Record};
 
     const VOLUME: &str = "arn:aws:ec2:eu-central-1:111122223333:volume/vol-1";
     const INSTANCE: &str = "arn:aws:ec2:eu-central-1:111122223333:instance/i-1";
     const BUCKET: &str = "arn:aws:s3:::statements";
     const DATABASE: &str = "arn:aws:rds:eu-central-1:111122223333:db:ledger";
     const ALL: &str = "[[target]]\nname = \"all\"\nrpo_hours = 24\n";
-
-    fn ts(s: &str) -> Option<Timestamp> {
-        Some(Timestamp::parse(s).unwrap())
-    }
 
     /// A scan of `resource`'s recovery point `<resource>-rp` on 5 August (or `at`).
     fn scan(id: &str, resource: &str, state: &str, result: Option<&str>) -> MalwareScan {
@@ -204,18 +199,6 @@ mod tests {
         let config = Config::parse(config).unwrap();
         let derived = acc.derive(&config, &ev.tagged_resources);
         super::super::run(&acc, &derived, &config, &ev).into_iter().find(|c| c.id == CheckId::MalwareScans).unwrap()
-    }
-
-    fn artifact(kind: ArtifactKind) -> ArtifactEntry {
-        ArtifactEntry {
-            artifact: Artifact { sha256: Sha256Digest([1; 32]), size: 1, origin: "x".into(), fetched_at: Timestamp(0) },
-            kind,
-            format: Format::Json,
-            records: 0,
-            errors: 0,
-            first_error: None,
-            observed_at: ts("2026-09-30T06:00:00Z"),
-        }
     }
 
     fn clean_all() -> Vec<MalwareScan> {
