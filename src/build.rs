@@ -200,7 +200,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
         return Err(BuildError::Empty(why.clone()));
     }
     let started = Instant::now();
-    write_documents(staging.path(), &assessment, &ev)?;
+    write_documents(staging.path(), &assessment, &ev, opts.period)?;
     let meta = manifest_header(opts, &ev, empty.as_deref(), &listing.skipped);
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
@@ -288,7 +288,12 @@ fn read_and_assess(
 
 /// Writes what the manifest lists besides the artifacts and the bulky evidence: metrics,
 /// findings, the small evidence tables and `artifacts.csv`.
-fn write_documents(staging: &Path, assessment: &assess::Assessment, ev: &Evidence) -> Result<(), BuildError> {
+fn write_documents(
+    staging: &Path,
+    assessment: &assess::Assessment,
+    ev: &Evidence,
+    period: Period,
+) -> Result<(), BuildError> {
     let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
     for (name, bytes) in [
         (layout::METRICS_JSON, assessment.metrics_json()),
@@ -301,7 +306,7 @@ fn write_documents(staging: &Path, assessment: &assess::Assessment, ev: &Evidenc
         fs::write(&path, bytes).map_err(write_err(&path))?;
     }
     let evidence_dir = staging.join(layout::EVIDENCE_DIR);
-    evidence::write::write_small(ev, &evidence_dir).map_err(write_err(&evidence_dir))?;
+    evidence::write::write_small(ev, &evidence_dir, period).map_err(write_err(&evidence_dir))?;
     let artifacts_csv = staging.join(layout::ARTIFACTS_CSV);
     evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
     Ok(())
@@ -498,6 +503,7 @@ fn record_counts(ev: &Evidence) -> Vec<(&'static str, u64)> {
         ("event_rules", ev.event_rules.len() as u64),
         ("sns_subscriptions", ev.sns_subscriptions.len() as u64),
         ("protected_resources", ev.protected_resources.len() as u64),
+        ("malware_scans", ev.malware_scans.len() as u64),
         ("assessment_reports", ev.assessment_reports.len() as u64),
         ("conflicts", ev.conflicts.len() as u64),
     ]);

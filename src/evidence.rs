@@ -3,7 +3,7 @@
 //! Parsers hand records to a [`Collector`] (one per worker). Bulky records (jobs, recovery
 //! points, compliance rows) are spilled to disk in sorted runs; small tables (vaults, legal
 //! holds, alarms, tags, restore-testing plans, backup plan rules and selections, vault
-//! notifications and access policies, EventBridge rules, SNS subscriptions, Audit Manager
+//! notifications and access policies, EventBridge rules, SNS subscriptions, malware scans, Audit Manager
 //! reports) stay in memory.
 //! [`assemble`] merges each key's observations into one record (rules in [`merge`]) and
 //! returns [`Evidence`], which later stages read: small tables directly, bulky ones as
@@ -36,7 +36,7 @@ pub use kind::{ArtifactKind, Format, Sink, VecSink};
 use merge::Conflict;
 use model::{
     Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, EventRule, Job, JobKind,
-    LegalHold, ProtectedResource, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
+    LegalHold, MalwareScan, ProtectedResource, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
     RestoreTestingSelection, SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification, ZipMember,
 };
 use store::{Bulk, BulkCounts, SpillWriter};
@@ -92,6 +92,7 @@ records! {
         EventRule(EventRule),
         SnsSubscription(SnsSubscription),
         ProtectedResource(ProtectedResource),
+        MalwareScan(MalwareScan),
     }
 }
 
@@ -156,6 +157,7 @@ struct Small {
     event_rules: Vec<EventRule>,
     sns_subscriptions: Vec<SnsSubscription>,
     protected_resources: Vec<ProtectedResource>,
+    malware_scans: Vec<MalwareScan>,
 }
 
 /// Job ids that another job names as its parent (`parentJobId`), by job kind.
@@ -295,6 +297,7 @@ impl Sink for Collector {
             Record::EventRule(r) => s.event_rules.push(r),
             Record::SnsSubscription(r) => s.sns_subscriptions.push(r),
             Record::ProtectedResource(r) => s.protected_resources.push(r),
+            Record::MalwareScan(r) => s.malware_scans.push(r),
             Record::Job(_)
             | Record::RecoveryPoint(_)
             | Record::Control(_)
@@ -355,6 +358,8 @@ pub struct Evidence {
     pub sns_subscriptions: Vec<SnsSubscription>,
     /// Resources AWS Backup lists as protected, with their latest backup.
     pub protected_resources: Vec<ProtectedResource>,
+    /// Malware scans of recovery points (GuardDuty through AWS Backup).
+    pub malware_scans: Vec<MalwareScan>,
     bulk: BulkCounts,
 }
 
@@ -396,6 +401,7 @@ pub fn assemble(
         small.event_rules.extend(p.small.event_rules);
         small.sns_subscriptions.extend(p.small.sns_subscriptions);
         small.protected_resources.extend(p.small.protected_resources);
+        small.malware_scans.extend(p.small.malware_scans);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
@@ -445,6 +451,7 @@ pub fn assemble(
         event_rules: merge::merge_all(small.event_rules, &shas),
         sns_subscriptions: merge::merge_all(small.sns_subscriptions, &shas),
         protected_resources: merge::merge_all(small.protected_resources, &shas),
+        malware_scans: merge::merge_all(small.malware_scans, &shas),
         bulk,
     })
 }
@@ -474,6 +481,7 @@ impl Evidence {
             event_rules: Vec::new(),
             sns_subscriptions: Vec::new(),
             protected_resources: Vec::new(),
+            malware_scans: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }

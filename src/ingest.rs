@@ -292,6 +292,7 @@ pub(crate) fn complete(record: &mut Record, ctx: &Context, locator: crate::evide
         Record::EventRule(r) => r,
         Record::SnsSubscription(r) => r,
         Record::ProtectedResource(r) => r,
+        Record::MalwareScan(r) => r,
     };
     let hint = &ctx.hint;
     observed.observe(prov, hint.observed_at, hint.account.as_deref(), hint.region.as_deref());

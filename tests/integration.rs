@@ -17,6 +17,7 @@ mod integration {
     pub mod layers;
     pub mod logs;
     pub mod malformed;
+    pub mod malware;
     pub mod order;
     pub mod output_safety;
     pub mod policy;

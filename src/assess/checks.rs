@@ -10,7 +10,7 @@
 //! table below, which declares [`CheckId`] (the stable id in findings and the mapping file),
 //! [`CheckId::ALL`] (report order) and the dispatch. **Adding a check** is one
 //! line in that table plus its function in the submodule of its subject (`backups`, `restores`,
-//! `vaults`, `alarms`, `reports`, `policy`); then name its id in `report-templates/dora-mapping.toml`
+//! `vaults`, `alarms`, `reports`, `policy`, `scans`); then name its id in `report-templates/dora-mapping.toml`
 //! (a unit test fails until every id is mapped or listed as informational).
 
 mod alarms;
@@ -19,6 +19,7 @@ mod policy;
 mod policy_view;
 mod reports;
 mod restores;
+mod scans;
 mod vault_protection;
 mod vaults;
 
@@ -112,6 +113,7 @@ checks! {
     FailureAlarms = "failure_alarms" => alarms::failure_alarms;
     BackupControls = "backup_controls" => reports::backup_controls;
     Encryption = "encryption" => backups::encryption;
+    MalwareScans = "malware_scans" => scans::malware_scans;
     AuditManagerReports = "audit_manager_reports" => reports::audit_manager_reports;
 }
 
@@ -291,6 +293,7 @@ mod tests {
         Some(Timestamp::parse(s).unwrap())
     }
 
+    /// A clean artifact of `kind` observed at the end of 2026-Q3.
     pub(super) fn artifact(kind: ArtifactKind) -> ArtifactEntry {
         ArtifactEntry {
             artifact: Artifact { sha256: Sha256Digest([1; 32]), size: 1, origin: "x".into(), fetched_at: Timestamp(0) },
@@ -361,6 +364,7 @@ mod tests {
             "failure_alarms",
             "backup_controls",
             "encryption",
+            "malware_scans",
             "audit_manager_reports",
         ];
         let ids: Vec<&str> = CheckId::ALL.iter().map(|c| c.as_str()).collect();

@@ -7,7 +7,8 @@
 //!   when they differ from the newest stored snapshot of the same file.
 //! - Job listings (backup, copy, restore, report jobs) ask for what was created or completed
 //!   since the last snapshot minus an overlap (or `--since`), and keep only the jobs that are
-//!   not already stored byte for byte. Restore jobs reach back at least 8 days: a restore
+//!   not already stored byte for byte. Malware scan jobs can only be filtered by completion:
+//!   a scan still running is listed once it has ended. Restore jobs reach back at least 8 days: a restore
 //!   test's validation can end up to 168 h after the restore completed.
 //! - A job stored in a non-final state (RUNNING, a restore test still VALIDATING, …) that
 //!   the listings no longer return — a job created before the window that ends without a
@@ -587,6 +588,7 @@ impl<'a> Scope<'a> {
 
         // Jobs first: they are what ages out of the APIs.
         self.jobs(&c, &cap).await;
+        self.scan_jobs(&c, &cap).await;
         self.vaults(&c, &cap).await;
         self.protected_resources(&c, &cap).await;
         self.legal_holds(&c, &cap).await;
@@ -670,6 +672,32 @@ impl<'a> Scope<'a> {
                 items.iter().filter_map(|i| str_of(i, kind.names().id)).map(str::to_owned).collect();
             self.delta(kind.names().file, kind.names().list, kind.names().id, items, since).await;
             self.reread_pending(c, cap, kind, &seen).await;
+        }
+    }
+
+    /// Malware scans of recovery points (`list-scan-jobs.json`): those completed since the last
+    /// snapshot minus the overlap (or `--since`; the first time, all the API still holds),
+    /// stored like the other job listings.
+    async fn scan_jobs(&mut self, c: &aws_sdk_backup::Client, cap: &Capture) {
+        const FILE: &str = "list-scan-jobs.json";
+        if self.backup_down {
+            return;
+        }
+        let since = self.since(FILE);
+        let listed = pages!(
+            cap,
+            "backup:ListScanJobs",
+            c.list_scan_jobs().set_by_complete_after(since.map(dt)).max_results(1000)
+        );
+        match listed {
+            Ok(mut doc) => {
+                let items = match doc.get_mut("ScanJobs") {
+                    Some(Value::Array(list)) => std::mem::take(list),
+                    _ => Vec::new(),
+                };
+                self.delta(FILE, "ScanJobs", "ScanJobId", items, since).await;
+            }
+            Err(e) => self.backup_fail(e),
         }
     }
 

@@ -80,6 +80,8 @@ pub enum ArtifactKind {
     SnsSubscriptionsSnapshot,
     /// `list-protected-resources`: resources AWS Backup has backed up, with their latest backup.
     ProtectedResourcesSnapshot,
+    /// `list-scan-jobs` / `describe-scan-job`: malware scans of recovery points.
+    ScanJobsSnapshot,
     MetricAlarmsSnapshot,
     TagInventorySnapshot,
     ReportIntegritySnapshot,
@@ -117,6 +119,7 @@ impl ArtifactKind {
             ArtifactKind::EventRuleTargetsSnapshot => "snapshot:EventRuleTargets",
             ArtifactKind::SnsSubscriptionsSnapshot => "snapshot:SnsSubscriptions",
             ArtifactKind::ProtectedResourcesSnapshot => "snapshot:ProtectedResources",
+            ArtifactKind::ScanJobsSnapshot => "snapshot:ScanJobs",
             ArtifactKind::MetricAlarmsSnapshot => "snapshot:MetricAlarms",
             ArtifactKind::TagInventorySnapshot => "snapshot:ResourceTagMappingList",
             ArtifactKind::ReportIntegritySnapshot => "snapshot:AssessmentReportIntegrity",

@@ -140,6 +140,10 @@ pub(crate) fn merge_all<T: Merge>(mut records: Vec<T>, shas: &[Sha256Digest]) ->
     out
 }
 
+/// The tie rule of tables whose ranking (final state, time, severity) is the whole rule: the
+/// top-ranked observation stands as it is and no conflict is recorded.
+pub(crate) fn keep_rank<T>(_ranked: &mut [T], _conflicts: &mut Vec<Conflict>) {}
+
 /// Rank of a terminal state at a tie: the less favourable, the higher.
 pub(crate) fn state_severity(j: &Job) -> u8 {
     if !j.is_terminal() {

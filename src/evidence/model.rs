@@ -73,11 +73,13 @@ pub enum ListKey {
     Subscriptions,
     /// `aws backup list-protected-resources`.
     Results,
+    /// `aws backup list-scan-jobs`.
+    ScanJobs,
 }
 
 impl ListKey {
     /// All keys, for lookups.
-    pub const ALL: [ListKey; 19] = [
+    pub const ALL: [ListKey; 20] = [
         ListKey::ReportItems,
         ListKey::Root,
         ListKey::BackupJobs,
@@ -97,6 +99,7 @@ impl ListKey {
         ListKey::Rules,
         ListKey::Subscriptions,
         ListKey::Results,
+        ListKey::ScanJobs,
     ];
 
     /// The JSON key (empty for a top-level array).
@@ -121,6 +124,7 @@ impl ListKey {
             ListKey::Rules => "Rules",
             ListKey::Subscriptions => "Subscriptions",
             ListKey::Results => "Results",
+            ListKey::ScanJobs => "ScanJobs",
         }
     }
 
@@ -285,6 +289,36 @@ aws_state! {
         Failed = "FAILED",
         /// `TIMED_OUT`.
         TimedOut = "TIMED_OUT",
+    }
+}
+
+aws_state! {
+    /// The state of a malware scan job (`State` in the API, `jobStatus` in the report).
+    ScanState {
+        /// `CREATED`.
+        Created = "CREATED",
+        /// `RUNNING`.
+        Running = "RUNNING",
+        /// `COMPLETED`.
+        Completed = "COMPLETED",
+        /// `COMPLETED_WITH_ISSUES`: ended, but part of the recovery point was not scanned.
+        CompletedWithIssues = "COMPLETED_WITH_ISSUES",
+        /// `FAILED`.
+        Failed = "FAILED",
+        /// `CANCELED`.
+        Canceled = "CANCELED",
+    }
+}
+
+aws_state! {
+    /// What a malware scan found (`ScanResult.ScanResultStatus`, `scanResultStatus`).
+    ScanResultStatus {
+        /// `NO_THREATS_FOUND`.
+        NoThreatsFound = "NO_THREATS_FOUND",
+        /// `THREATS_FOUND`: the recovery point is infected.
+        ThreatsFound = "THREATS_FOUND",
+        /// `UNKNOWN`.
+        Unknown = "UNKNOWN",
     }
 }
 
@@ -457,6 +491,91 @@ table! {
         backup_vault_name, backup_vault_arn, vault_type, creation_date, completion_date, backup_size_bytes,
         is_encrypted, encryption_key_arn, storage_class, move_to_cold_storage_at, delete_at, last_restore_time,
     ]
+}
+
+table! {
+    /// A malware scan of a recovery point (Amazon GuardDuty through AWS Backup): a
+    /// MALWARE_JOB_REPORT / SCAN_JOB_REPORT item, or `list-scan-jobs` / `describe-scan-job`.
+    /// Merged by scan job id like jobs: a final state beats a running one, then the later
+    /// observation, then the less favourable result.
+    #[allow(missing_docs)]
+    pub struct MalwareScan {
+        scan_job_id: String = text(b"scanjobid"),
+        account_id: Option<String> = text(b"accountid"),
+        region: Option<String> = text(b"region"),
+        state: Option<ScanState> = state(b"jobstatus", b"state"),
+        /// `ScanResult.ScanResultStatus` in the API, `scanResultStatus` in the report.
+        scan_result_status: Option<ScanResultStatus> = state(b"scanresultstatus"),
+        status_message: Option<String> = text(b"statusmessage"),
+        scan_id: Option<String> = text(b"scanid"),
+        malware_scanner: Option<String> = upper(b"malwarescanner"),
+        scan_mode: Option<String> = upper(b"scanmode"),
+        resource_arn: Option<String> = text(b"resourcearn"),
+        resource_type: Option<String> = text(b"resourcetype"),
+        resource_name: Option<String> = text(b"resourcename"),
+        recovery_point_arn: Option<String> = text(b"recoverypointarn"),
+        backup_vault_name: Option<String> = text(b"backupvaultname"),
+        backup_vault_arn: Option<String> = text(b"backupvaultarn"),
+        backup_plan_arn: Option<String> = text(b"backupplanarn"),
+        creation_date: Option<Timestamp> = timestamp(b"creationdate"),
+        completion_date: Option<Timestamp> = timestamp(b"completiondate"),
+        iam_role_arn: Option<String> = text(b"iamrolearn"),
+        scanner_role_arn: Option<String> = text(b"scannerrolearn"),
+        /// When this observation was made (report period end, snapshot time).
+        observed_at: Option<Timestamp> = timestamp(b"reporttimeperiodend") | period_end(b"reporttimeperiod"),
+        provenance: Vec<Provenance>,
+    }
+    recognise {
+        essential: [b"scanjobid", b"jobstatus", b"state", b"creationdate"],
+        scope: |s| s.backup_vault_arn.as_deref().or(s.recovery_point_arn.as_deref()).or(s.resource_arn.as_deref()),
+        finish: |s| recognise::require(&s.scan_job_id, "no scan job id (scanJobId, ScanJobId)"),
+    }
+    merge {
+        key: |s| s.scan_job_id.clone(),
+        terminal: |s| s.is_terminal(),
+        severity: MalwareScan::severity,
+        settle: merge::keep_rank,
+    }
+    csv MALWARE_SCANS "malware_scans.csv" [
+        scan_job_id, account_id, region, state, scan_result_status,
+        in_period = |s, cx| cx.in_period(s.creation_date),
+        resource_type, resource_arn, resource_name, recovery_point_arn, backup_vault_name, backup_vault_arn,
+        backup_plan_arn, creation_date, completion_date, malware_scanner, scan_mode, scan_id, status_message,
+        iam_role_arn, scanner_role_arn,
+    ]
+}
+
+impl MalwareScan {
+    /// Whether the scan has ended (COMPLETED, COMPLETED_WITH_ISSUES, FAILED, CANCELED).
+    pub fn is_terminal(&self) -> bool {
+        use ScanState::{Canceled, Completed, CompletedWithIssues, Failed};
+        matches!(self.state, Some(Completed | CompletedWithIssues | Failed | Canceled))
+    }
+
+    /// Whether the scan found malware in its recovery point.
+    pub fn infected(&self) -> bool {
+        self.scan_result_status == Some(ScanResultStatus::ThreatsFound)
+    }
+
+    /// Whether the scan ran to the end and found nothing: the recovery point is known clean.
+    pub fn clean(&self) -> bool {
+        self.state == Some(ScanState::Completed) && self.scan_result_status == Some(ScanResultStatus::NoThreatsFound)
+    }
+
+    /// Rank of an ended scan at a merge tie, the less favourable the higher: malware found,
+    /// then failed, canceled, completed with issues, completed.
+    fn severity(&self) -> u8 {
+        if self.infected() {
+            return 6;
+        }
+        match self.state {
+            Some(ScanState::Failed) => 5,
+            Some(ScanState::Canceled) => 4,
+            Some(ScanState::CompletedWithIssues) => 3,
+            Some(ScanState::Completed) => 2,
+            _ => u8::from(self.is_terminal()),
+        }
+    }
 }
 
 table! {
@@ -1208,5 +1327,33 @@ mod tests {
             let bytes = postcard::to_allocvec(&s).unwrap();
             assert_eq!(postcard::from_bytes::<JobState>(&bytes).unwrap(), s);
         }
+    }
+
+    #[test]
+    fn scan_observations_merge_like_jobs() {
+        use crate::artifact::Sha256Digest;
+        let obs = |artifact: u32, state: &str, result: Option<&str>, at: i64| MalwareScan {
+            scan_job_id: "s".into(),
+            state: Some(state.into()),
+            scan_result_status: result.map(ScanResultStatus::from),
+            observed_at: Some(Timestamp(at)),
+            provenance: vec![Provenance { artifact, locator: Locator::Document }],
+            ..MalwareScan::default()
+        };
+        let shas: Vec<Sha256Digest> = (0..3).map(|i| Sha256Digest([i; 32])).collect();
+        let merge = |group: Vec<MalwareScan>| merge::merge_group(group, &shas, &mut Vec::new()).unwrap();
+        // A final state beats a later running one.
+        let m = merge(vec![obs(0, "RUNNING", None, 300), obs(1, "COMPLETED", Some("NO_THREATS_FOUND"), 100)]);
+        assert!(m.clean() && m.provenance.len() == 2);
+        // At the same time, whatever the order: malware found, then failed, then clean.
+        let tied = [
+            obs(0, "COMPLETED", Some("NO_THREATS_FOUND"), 100),
+            obs(1, "COMPLETED", Some("THREATS_FOUND"), 100),
+            obs(2, "FAILED", None, 100),
+        ];
+        assert!(merge(tied.to_vec()).infected());
+        assert!(merge(tied.iter().rev().cloned().collect()).infected());
+        assert_eq!(merge(vec![tied[0].clone(), tied[2].clone()]).state, Some(ScanState::Failed));
+        assert_eq!(ScanState::from("PAUSED").as_str(), "PAUSED", "unknown states are kept");
     }
 }

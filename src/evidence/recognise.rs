@@ -192,6 +192,11 @@ pub(crate) mod conv {
         Ok(v.upper().map(JobState::from))
     }
 
+    /// Any state AWS writes as an upper-case word (`aws_state!` enums), upper-cased.
+    pub(crate) fn state<T: From<String>>(v: Scalar<'_>) -> Result<Option<T>, String> {
+        Ok(v.upper().map(T::from))
+    }
+
     /// A restore test's validation status, upper-cased.
     pub(crate) fn validation_status(v: Scalar<'_>) -> Result<Option<ValidationStatus>, String> {
         Ok(v.upper().map(ValidationStatus::from))

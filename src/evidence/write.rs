@@ -21,9 +21,9 @@ use std::path::Path;
 
 use super::model::{
     Alarm, AssessmentReport, BackupRule, BackupSelection, CollectionGap, ControlResult, EventRule, Job, JobKind,
-    JobState, LegalHold, ProtectedResource, Provenance, RecoveryPoint, ReportIntegrity, ResourceCompliance,
-    RestoreTestingPlan, RestoreTestingSelection, SnsSubscription, TaggedResource, ValidationStatus, Vault,
-    VaultAccessPolicy, VaultNotification, ZipMember,
+    JobState, LegalHold, MalwareScan, ProtectedResource, Provenance, RecoveryPoint, ReportIntegrity,
+    ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection, ScanResultStatus, ScanState, SnsSubscription,
+    TaggedResource, ValidationStatus, Vault, VaultAccessPolicy, VaultNotification, ZipMember,
 };
 use super::table::View;
 use super::{ArtifactEntry, Evidence, Record};
@@ -153,17 +153,17 @@ impl Cell for Option<String> {
     }
 }
 
-impl Cell for Option<JobState> {
-    fn put(&self, row: &mut Row) -> io::Result<()> {
-        row.text(self.as_deref().unwrap_or(""))
-    }
+/// States (`aws_state!` enums) are written as AWS wrote them.
+macro_rules! state_cells {
+    ($($state:ty),*) => {
+        $(impl Cell for Option<$state> {
+            fn put(&self, row: &mut Row) -> io::Result<()> {
+                row.text(self.as_deref().unwrap_or(""))
+            }
+        })*
+    };
 }
-
-impl Cell for Option<ValidationStatus> {
-    fn put(&self, row: &mut Row) -> io::Result<()> {
-        row.text(self.as_deref().unwrap_or(""))
-    }
-}
+state_cells!(JobState, ValidationStatus, ScanState, ScanResultStatus);
 
 impl Cell for Option<Timestamp> {
     fn put(&self, row: &mut Row) -> io::Result<()> {
@@ -274,13 +274,13 @@ fn write_table<T>(dir: &Path, view: &View<T>, records: &[T], cx: &Cx) -> io::Res
 }
 
 /// Writes the CSVs of the small tables, `parse_errors.csv` and `conflicts.csv` into `dir`;
-/// the bulky ones come from [`BulkWriter`] as the merge produces them. Returns the file
-/// names written.
+/// the bulky ones come from [`BulkWriter`] as the merge produces them. `period` fills the
+/// `in_period` columns (malware scans). Returns the file names written.
 ///
 /// # Errors
 /// On write errors.
-pub(crate) fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static str>> {
-    let cx = Cx::new(&ev.artifacts, None);
+pub(crate) fn write_small(ev: &Evidence, dir: &Path, period: Period) -> io::Result<Vec<&'static str>> {
+    let cx = Cx::new(&ev.artifacts, Some(period));
     let written = vec![
         write_table(dir, &Vault::VAULTS, &ev.vaults, &cx)?,
         write_table(dir, &LegalHold::LEGAL_HOLDS, &ev.legal_holds, &cx)?,
@@ -299,6 +299,7 @@ pub(crate) fn write_small(ev: &Evidence, dir: &Path) -> io::Result<Vec<&'static 
         write_table(dir, &EventRule::EVENT_RULES, &ev.event_rules, &cx)?,
         write_table(dir, &SnsSubscription::SNS_SUBSCRIPTIONS, &ev.sns_subscriptions, &cx)?,
         write_table(dir, &ProtectedResource::PROTECTED_RESOURCES, &ev.protected_resources, &cx)?,
+        write_table(dir, &MalwareScan::MALWARE_SCANS, &ev.malware_scans, &cx)?,
         write_errors(ev, dir)?,
         write_conflicts(ev, dir)?,
     ];

@@ -12,7 +12,8 @@
 //! `list-backup-selections`) are recognised, kept and hashed, and give no records. Vault
 //! notifications and access policies are told from `describe-backup-vault` by their own
 //! members; `list-targets-by-rule` gives one partial rule record named by its file name
-//! ([`rule_targets`]).
+//! ([`rule_targets`]). A scan (`describe-scan-job`, or a MALWARE_JOB_REPORT item, which AWS
+//! publishes as one bare object) is told from a recovery point by its scan job id.
 //!
 //! Problems inside an item are reported at their JSON pointer. An item is dropped only when
 //! an essential field (its id, its state, its creation time) cannot be read; any other bad
@@ -31,9 +32,9 @@ use super::fields::{FieldSink, NormKey, Scalar, feed_value};
 use super::report_csv::{Template, template_of};
 use super::{ArtifactKind, Context, Sink, complete};
 use crate::evidence::model::{
-    Alarm, BackupSelection, CollectionGap, ControlResult, EventRule, Job, LegalHold, ListKey, Locator, NestedList,
-    ProtectedResource, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan, RestoreTestingSelection,
-    SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification,
+    Alarm, BackupSelection, CollectionGap, ControlResult, EventRule, Job, LegalHold, ListKey, Locator, MalwareScan,
+    NestedList, ProtectedResource, RecoveryPoint, ReportIntegrity, ResourceCompliance, RestoreTestingPlan,
+    RestoreTestingSelection, SnsSubscription, TaggedResource, Vault, VaultAccessPolicy, VaultNotification,
 };
 use crate::evidence::{Record, alerts};
 
@@ -127,7 +128,13 @@ fn document(state: &mut State<'_, '_>, doc: &Value) {
 
 fn document_at(state: &mut State<'_, '_>, doc: &Value, pointer: &str) {
     let has = |k: &str| doc.get(k).is_some();
-    let (kind, shape) = if has("BackupJobId") {
+    // A scan names its recovery point and vault too: told apart first. AWS publishes the
+    // MALWARE_JOB_REPORT example as one bare camelCase object; `describe-scan-job` is PascalCase.
+    let (kind, shape) = if has("scanJobId") {
+        (ArtifactKind::ScanJobReport, Shape::Scan)
+    } else if has("ScanJobId") {
+        (ArtifactKind::ScanJobsSnapshot, Shape::Scan)
+    } else if has("BackupJobId") {
         (ArtifactKind::BackupJobsSnapshot, Shape::Job)
     } else if has("CopyJobId") {
         (ArtifactKind::CopyJobsSnapshot, Shape::Job)
@@ -226,8 +233,8 @@ enum Shape {
     RecoveryPoint,
     Control,
     Resource,
-    /// Recognised, kept and hashed; the items are not read (scan-job reports, index
-    /// listings such as `list-backup-plans`).
+    /// Recognised, kept and hashed; the items are not read (index listings such as
+    /// `list-backup-plans`).
     Skip,
     Vault,
     LegalHold,
@@ -243,6 +250,7 @@ enum Shape {
     ProtectedResource,
     Integrity,
     Gap,
+    Scan,
 }
 
 impl Shape {
@@ -264,6 +272,7 @@ impl Shape {
             ListKey::Rules => (Shape::EventRule, ArtifactKind::EventRulesSnapshot),
             ListKey::Subscriptions => (Shape::Subscription, ArtifactKind::SnsSubscriptionsSnapshot),
             ListKey::Results => (Shape::ProtectedResource, ArtifactKind::ProtectedResourcesSnapshot),
+            ListKey::ScanJobs => (Shape::Scan, ArtifactKind::ScanJobsSnapshot),
             ListKey::ReportItems | ListKey::Root => return None,
         })
     }
@@ -273,7 +282,7 @@ impl Shape {
             Template::Jobs(k) => (Shape::Job, k),
             Template::Control => (Shape::Control, ArtifactKind::ControlComplianceReport),
             Template::Resource => (Shape::Resource, ArtifactKind::ResourceComplianceReport),
-            Template::Scan => (Shape::Skip, ArtifactKind::ScanJobReport),
+            Template::Scan => (Shape::Scan, ArtifactKind::ScanJobReport),
         }
     }
 
@@ -311,6 +320,7 @@ impl Shape {
             Shape::EventRule => one::<EventRule>(value, p, soft, Record::EventRule),
             Shape::Subscription => one::<SnsSubscription>(value, p, soft, Record::SnsSubscription),
             Shape::ProtectedResource => one::<ProtectedResource>(value, p, soft, Record::ProtectedResource),
+            Shape::Scan => one::<MalwareScan>(value, p, soft, Record::MalwareScan),
             Shape::Skip => return,
         };
         for (at, msg) in soft.drain(..) {

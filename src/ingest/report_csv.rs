@@ -4,7 +4,8 @@
 //! quoted, `[...]`-suffixed and snake_case headers all work, extra columns (such as
 //! `path_to_root`) are ignored and missing optional ones stay empty. A UTF-8 BOM and CRLF line
 //! ends are accepted. The template is recognised from the header: the job-id column for job
-//! reports, the compliance-status column for compliance reports.
+//! reports (`scanJobId` for MALWARE_JOB_REPORT), the compliance-status column for compliance
+//! reports.
 //!
 //! Problems are reported at `line N` with the column named in the message. A row is dropped
 //! only when its id, its state or its creation time cannot be read (or it is not a row of the
@@ -16,7 +17,7 @@ use std::io::Read;
 use super::fields::{FieldSink, NormKey, Scalar};
 use super::{ArtifactKind, Context, Sink, complete};
 use crate::evidence::Record;
-use crate::evidence::model::{ControlResult, Job, JobKind, Locator, ResourceCompliance};
+use crate::evidence::model::{ControlResult, Job, JobKind, Locator, MalwareScan, ResourceCompliance};
 
 /// Which report template a header belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,7 @@ pub(crate) enum Template {
     Control,
     /// RESOURCE_COMPLIANCE_REPORT.
     Resource,
-    /// SCAN_JOB_REPORT / MALWARE_JOB_REPORT: read and counted, not modelled.
+    /// MALWARE_JOB_REPORT (also named SCAN_JOB_REPORT): malware scans of recovery points.
     Scan,
 }
 
@@ -97,11 +98,11 @@ pub(crate) fn parse<R: Read>(
         .from_reader(counted);
     let mut row = csv::ByteRecord::new();
     let Some(header) = read_header(&mut rdr, &mut row, sink) else { return kind };
-    let parse_row: Option<RowParser> = match template {
-        Template::Jobs(_) => Some(|h, r, soft| fill::<Job>(h, r, soft).map(Record::Job)),
-        Template::Control => Some(|h, r, soft| fill::<ControlResult>(h, r, soft).map(Record::Control)),
-        Template::Resource => Some(|h, r, soft| fill::<ResourceCompliance>(h, r, soft).map(Record::ResourceCompliance)),
-        Template::Scan => None,
+    let parse_row: RowParser = match template {
+        Template::Jobs(_) => |h, r, soft| fill::<Job>(h, r, soft).map(Record::Job),
+        Template::Control => |h, r, soft| fill::<ControlResult>(h, r, soft).map(Record::Control),
+        Template::Resource => |h, r, soft| fill::<ResourceCompliance>(h, r, soft).map(Record::ResourceCompliance),
+        Template::Scan => |h, r, soft| fill::<MalwareScan>(h, r, soft).map(Record::MalwareScan),
     };
     let mut soft = Vec::new();
     // A row is sent one row late, so the last one can be dropped if the file ends inside a
@@ -131,7 +132,6 @@ pub(crate) fn parse<R: Read>(
             );
             continue;
         }
-        let Some(parse_row) = parse_row else { continue };
         let at = format!("line {line}");
         if let Some(mut record) = row_record(&mut row, &header, parse_row, &mut soft, &at, sink) {
             if let Record::Job(job) = &record {

@@ -203,6 +203,7 @@ fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send +
             ("GET", "/backup-vaults/central/access-policy") => {
                 Resp::error(404, "ResourceNotFoundException", "Backup vault central has no access policy")
             }
+            ("GET", "/scan/jobs") => super::malware::scan_jobs(r),
             ("POST", "/") if r.target.starts_with("AWSEvents.") => event_rules(r),
             ("POST", "/") if r.body.contains("Action=ListSubscriptionsByTopic") => subscriptions(r),
             (m, p) => Resp::error(404, "UnknownOperationException", &format!("replay has no answer for {m} {p}")),

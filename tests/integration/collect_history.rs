@@ -44,6 +44,7 @@ fn quiet(r: &Req) -> Option<Resp> {
         ("GET", "/backup-jobs") => Resp::json(r#"{"BackupJobs":[]}"#),
         ("GET", "/copy-jobs") => Resp::json(r#"{"CopyJobs":[]}"#),
         ("GET", "/restore-jobs") => Resp::json(r#"{"RestoreJobs":[]}"#),
+        ("GET", "/scan/jobs") => Resp::json(r#"{"ScanJobs":[]}"#),
         ("GET", "/legal-holds") => Resp::json(r#"{"LegalHolds":[]}"#),
         ("GET", "/restore-testing/plans") => Resp::json(r#"{"RestoreTestingPlans":[]}"#),
         ("GET", "/backup/plans") => Resp::json(r#"{"BackupPlansList":[]}"#),

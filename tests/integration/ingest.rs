@@ -135,12 +135,14 @@ fn compliance_reports() {
 }
 
 #[test]
-fn scan_template_is_accepted_without_records() {
+fn scan_template_gives_malware_scans() {
+    // Issue 15: scan reports are modelled (tests/integration/malware.rs covers every shape).
     let sink = parse_clean("reports/scan_job_report/valid-malware.json", ArtifactKind::ScanJobReport);
-    assert!(sink.records.is_empty());
+    assert!(matches!(sink.records[..], [Record::MalwareScan(_)]), "{:?}", sink.records);
     let (kind, _, sink) = parse_bytes(b"Account ID,Scan Job ID,Job Status\n1,s,COMPLETED\n", "x.csv");
     assert_eq!(kind, ArtifactKind::ScanJobReport);
     assert!(sink.errors.is_empty());
+    assert_eq!(sink.records.len(), 1);
 }
 
 #[test]

@@ -59,6 +59,7 @@ mod out;
 mod plans;
 mod protection;
 mod reports;
+mod scans;
 mod snapshots;
 mod truth;
 
@@ -133,6 +134,7 @@ pub fn generate(opts: &SampleOptions) -> io::Result<SampleSummary> {
     }
     audit_manager::write_zip(&m, &mut out)?;
     snapshots::write_integrity(&mut out, &format!("{}.zip", audit_manager::assessment_folder(&m)))?;
+    scans::write_scans(&m, &mut out)?;
     out.write_file("input/collected/.keep", b"")?;
     out.write_file("input/notes.txt", NOTES.as_bytes())?;
 
@@ -198,6 +200,7 @@ over all reports and snapshots; {inf} input files, {inb} bytes.\n\n\
 | `input/Backup/<account>/<region>/yyyy/mm/dd/<plan>/*.json` | current-account Backup Audit Manager reports (core-banking): daily BACKUP/COPY/RESTORE_JOB_REPORT; daily CONTROL_ and weekly RESOURCE_COMPLIANCE_REPORT (eu-central-1) |\n\
 | `input/Backup/crossaccount/<region>/yyyy/mm/dd/<plan>/*.csv` | organisation-wide CSV reports: daily job reports, weekly (Monday) compliance reports |\n\
 | `input/collected/<account>/<region>/<time>/<operation>.json` | weekly (Wednesday 06:00 UTC) AWS CLI output: list-backup-jobs, list-copy-jobs, list-restore-jobs (jobs of the last 8 days), list-backup-vaults, describe-backup-vault-*, list-legal-holds, list-restore-testing-plans/-selections, list-recovery-points-by-backup-vault-*, describe-alarms, get-resources; in the first snapshot only (`collect` stores a document again only when it changes): list-backup-plans, get-backup-plan-*, list-backup-selections-*, get-backup-selection-* (one selection per plan, by the `backup-plan` tag), get-backup-vault-access-policy-* (every vault but one), list-backup-vaults-logically-air-gapped (empty; in every snapshot of 777788889999/eu-central-1, which holds the air-gapped vault); in the last snapshot only: list-protected-resources |\n\
+| `input/Backup/…/daily_malware_scans/*.json`, `input/Backup/crossaccount/…/org_malware_scans/*.csv`, `list-scan-jobs.json` | GuardDuty malware scans (MALWARE_JOB_REPORT) of the newest recovery point of every EBS volume, EC2 instance and S3 bucket on the 5th of July, August and September: organisation-wide CSV reports; core-banking JSON reports (eu-central-1: one bare object per scan, the shape of AWS's published example, part-numbered; eu-west-1: `reportItems`); `list-scan-jobs.json` in shared-services' weekly snapshots |
 | `input/audit-manager/*.zip` | an AWS Audit Manager assessment report (summary PDF, digest, evidence); Audit Manager's own check of it (`validate-assessment-report-integrity.json`, as `collect` writes it) is in the last snapshot of 111122223333/eu-central-1 |\n\
 | `input/notes.txt`, `input/collected/.keep` | not evidence: to be listed as unclassified |\n\
 | `ground-truth.json` | the expected facts, counted by the generator itself |\n\n\
@@ -242,7 +245,9 @@ one without action (payments eu-west-1), none in shared-services.\n\
   no access policy and no Vault Lock and holds the silver recovery points of that account and Region: it is the one\n\
   vault named, and the check fails. The shared-services `nordhafen-central-vault` of eu-central-1 is logically\n\
   air-gapped (listed by `list-backup-vaults --by-vault-type LOGICALLY_AIR_GAPPED_BACKUP_VAULT`, its own file) and\n\
-  receives the weekly cross-account copies of that Region's gold and silver resources.\n",
+  receives the weekly cross-account copies of that Region's gold and silver resources.\n\
+- Malware scans (`malware_scans`): {infected}; every other scan is clean, so the check fails naming exactly that\n\
+  recovery point.\n",
         scale = m.scale,
         seed = m.seed,
         res = s.resources,
@@ -253,6 +258,7 @@ one without action (payments eu-west-1), none in shared-services.\n\
         rows = s.job_rows,
         inf = input_files,
         inb = input_bytes,
+        infected = scans::planted(m),
     )
 }
 
@@ -576,6 +582,29 @@ mod tests {
         assert!(names.iter().filter(|n| n.ends_with(".json")).count() >= 4);
         assert!(read("input/notes.txt").contains("not evidence"));
         assert!(read("README.md").contains("dora-evidence samples --scale 1 --seed 2026 --out samples"));
+    }
+
+    #[test]
+    fn malware_scans_in_every_shape_with_one_infected_recovery_point() {
+        let t = &truth()["malware_scans"];
+        let infected = t["infected_recovery_points"].as_array().unwrap();
+        assert_eq!(infected.len(), 1);
+        assert_eq!(infected[0]["name"], "core-app-01");
+        assert_eq!(t["scannable_resources"], t["scannable_resources_scanned"]);
+        let rp = infected[0]["recovery_point"].as_str().unwrap();
+        // The bare object AWS publishes, one scan per part-numbered file.
+        let bare = find(&["111122223333/eu-central-1/2026/08/06/daily_malware_scans/", "_1.json"]);
+        assert!(json(&bare[0])["scanJobId"].is_string() && json(&bare[0]).get("reportItems").is_none());
+        let parts = find(&["111122223333/eu-central-1/2026/08/06/daily_malware_scans/"]);
+        let hit: Vec<Value> = parts.iter().map(|p| json(p)).filter(|v| v["recoveryPointArn"] == rp).collect();
+        assert_eq!(hit[0]["scanResultStatus"], "THREATS_FOUND");
+        assert!(json(&find(&["111122223333/eu-west-1/2026/08/06/daily_malware_scans/"])[0])["reportItems"].is_array());
+        let csv = read(&find(&["crossaccount/eu-central-1/2026/08/06/org_malware_scans/"])[0]);
+        assert!(csv.starts_with("Report Time Period Start,Report Time Period End,Account ID,Region,Scan Job ID"));
+        assert_eq!(csv.lines().filter(|l| l.contains("THREATS_FOUND") && !l.contains("NO_THREATS")).count(), 1);
+        let listing = json("input/collected/777788889999/eu-central-1/2026-08-12T06:00:00Z/list-scan-jobs.json");
+        assert!(listing["ScanJobs"][0]["ScanResult"]["ScanResultStatus"].is_string());
+        assert!(read("README.md").contains(rp));
     }
 
     #[test]

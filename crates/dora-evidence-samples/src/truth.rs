@@ -399,6 +399,7 @@ impl Truth {
             "legal_holds": legal_holds_section(m),
             "alarms": alarms_section(),
             "backup_policy": backup_policy_section(m),
+            "malware_scans": super::scans::truth(m),
             "scenarios": self.scenarios_section(m, small, &untested),
             "schema_drift": [
                 "cross-account CSVs of eu-west-1: UTF-8 BOM, CRLF line ends, every header double-quoted",
