@@ -15,6 +15,7 @@
 
 mod alarms;
 mod backups;
+mod detection;
 mod policy;
 mod reports;
 mod restores;
@@ -105,6 +106,7 @@ checks! {
     LegalHolds = "legal_holds" => vaults::legal_holds;
     CopyCoverage = "copy_coverage" => backups::copy_coverage;
     FailureAlarms = "failure_alarms" => alarms::failure_alarms;
+    FailureDetection = "failure_detection" => detection::failure_detection;
     BackupControls = "backup_controls" => reports::backup_controls;
     Encryption = "encryption" => backups::encryption;
     AuditManagerReports = "audit_manager_reports" => reports::audit_manager_reports;
@@ -248,6 +250,23 @@ fn prov_set<'a>(provs: impl Iterator<Item = &'a Provenance>) -> BTreeSet<u32> {
     provs.map(|p| p.artifact).collect()
 }
 
+pub use detection::AlertPath;
+
+/// Every alert path of the period (`evidence/alert_paths.csv`), sorted.
+pub(crate) fn alert_paths(
+    acc: &MetricsAccumulator,
+    derived: &Derived,
+    config: &Config,
+    ev: &Evidence,
+) -> Vec<AlertPath> {
+    detection::alert_paths(&Inputs { acc, derived, config, ev })
+}
+
+/// `evidence/alert_paths.csv` of these rows.
+pub(crate) fn alert_paths_csv(rows: &[AlertPath]) -> Vec<u8> {
+    detection::alert_paths_csv(rows)
+}
+
 /// Runs every check, in report order; exceptions come out sorted.
 pub(crate) fn run(acc: &MetricsAccumulator, derived: &Derived, config: &Config, ev: &Evidence) -> Vec<CheckResult> {
     let inputs = Inputs { acc, derived, config, ev };
@@ -342,6 +361,7 @@ mod tests {
             "legal_holds",
             "copy_coverage",
             "failure_alarms",
+            "failure_detection",
             "backup_controls",
             "encryption",
             "audit_manager_reports",
