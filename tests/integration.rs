@@ -9,6 +9,7 @@ mod integration {
     pub mod build;
     pub mod collect;
     pub mod collect_history;
+    pub mod detection;
     pub mod fault_proxy;
     pub mod findings;
     pub mod flaky_s3;

@@ -414,6 +414,7 @@ pub(crate) fn write_snapshots(m: &Model, out: &mut Out, day: i64, buf: &mut Vec<
             write_static(&snap, out)?;
             if day == FIRST_SNAPSHOT_DAY {
                 super::plans::write_plans(m, out, &snap.dir, ai, region)?;
+                super::alerts::write_alert_paths(m, out, &snap.dir, ai, region)?;
             }
             if ai == 0 {
                 write_recovery_points(&snap, out, buf)?;

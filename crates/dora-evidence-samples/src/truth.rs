@@ -397,6 +397,7 @@ impl Truth {
             "vaults": vaults_section(m),
             "legal_holds": legal_holds_section(m),
             "alarms": alarms_section(),
+            "alert_paths": super::alerts::truth(),
             "scenarios": self.scenarios_section(m, small, &untested),
             "schema_drift": [
                 "cross-account CSVs of eu-west-1: UTF-8 BOM, CRLF line ends, every header double-quoted",
