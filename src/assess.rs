@@ -595,6 +595,8 @@ pub struct Assessment {
     pub restore_durations: Vec<DurationRow>,
     /// Every alert path of the period, one row per destination (`evidence/alert_paths.csv`).
     pub alert_paths: Vec<checks::AlertPath>,
+    /// Every account and Region in use with how its failed jobs get to a person.
+    pub alert_scopes: Vec<checks::AlertScope>,
 }
 
 /// A restore test, for the report's table.
@@ -639,7 +641,8 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let restore_tests = restore_test_rows(&acc.tests);
     let restore_durations = duration_rows(&acc.tests, &derived.rto);
     let alert_paths = checks::alert_paths(acc, &derived, config, ev);
-    Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations, alert_paths }
+    let alert_scopes = checks::alert_scopes(acc, &derived, config, ev);
+    Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations, alert_paths, alert_scopes }
 }
 
 /// The last part of an ARN (a resource or plan name).

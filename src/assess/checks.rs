@@ -250,7 +250,7 @@ fn prov_set<'a>(provs: impl Iterator<Item = &'a Provenance>) -> BTreeSet<u32> {
     provs.map(|p| p.artifact).collect()
 }
 
-pub use detection::AlertPath;
+pub use detection::{AlertPath, AlertScope};
 
 /// Every alert path of the period (`evidence/alert_paths.csv`), sorted.
 pub(crate) fn alert_paths(
@@ -260,6 +260,16 @@ pub(crate) fn alert_paths(
     ev: &Evidence,
 ) -> Vec<AlertPath> {
     detection::alert_paths(&Inputs { acc, derived, config, ev })
+}
+
+/// Every account and Region in use with how its failed jobs get to a person (the report).
+pub(crate) fn alert_scopes(
+    acc: &MetricsAccumulator,
+    derived: &Derived,
+    config: &Config,
+    ev: &Evidence,
+) -> Vec<AlertScope> {
+    detection::alert_scopes(&Inputs { acc, derived, config, ev })
 }
 
 /// `evidence/alert_paths.csv` of these rows.

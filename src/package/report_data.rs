@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::RequirementEntry;
 use super::manifest::{EvidenceGap, Manifest};
-use crate::assess::checks::{CheckId, CheckStatus};
+use crate::assess::checks::{AlertScope, CheckId, CheckStatus};
 use crate::assess::mapping::Status;
 use crate::assess::{Assessment, DurationRow, Metrics, RestoreTestRow};
 use crate::evidence::Evidence;
@@ -50,6 +50,8 @@ pub struct ReportData {
     /// The first [`MAX_TESTS`].
     pub restore_tests: Vec<RestoreTestRow>,
     pub restore_tests_total: usize,
+    /// Per account and Region in use: whether failed jobs reach a person, and through what.
+    pub alert_scopes: Vec<AlertScope>,
     /// The first [`MAX_LISTED`], those that failed to parse first.
     pub artifacts: Vec<ArtifactRow>,
     pub artifacts_total: usize,
@@ -178,6 +180,7 @@ impl ReportData {
             restore_durations: a.restore_durations.clone(),
             restore_tests: a.restore_tests.iter().take(MAX_TESTS).cloned().collect(),
             restore_tests_total: a.restore_tests.len(),
+            alert_scopes: a.alert_scopes.clone(),
             artifacts: artifacts(ev),
             artifacts_total: ev.artifacts.len(),
             artifacts_failed: status("failed"),

@@ -311,6 +311,93 @@ pub(crate) fn alert_paths(cx: &Inputs<'_>) -> Vec<AlertPath> {
     Sources::of(cx).paths()
 }
 
+/// An account and Region in use, with how far each kind of failure that must reach someone
+/// gets there.
+type Verdict<'a> = (&'a (String, String), Vec<(FailureKind, Reach)>);
+
+/// The verdict of every scope in use.
+fn verdicts<'a>(cx: &Inputs<'a>, paths: &[AlertPath]) -> Vec<Verdict<'a>> {
+    let scopes = cx.acc.scopes.iter();
+    scopes.map(|s| (s, kinds_in(cx, s).into_iter().map(|k| (k, reach(paths, s, k))).collect())).collect()
+}
+
+/// One account and Region in use, for the report's "Alert paths" table: whether failed jobs
+/// of each kind reach a person, and through what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertScope {
+    /// The account.
+    pub account_id: String,
+    /// The Region.
+    pub region: String,
+    /// Per kind (`backup`, `copy`, `restore`, in that order): `yes`, `no`, `unknown` (only
+    /// topics whose subscribers were not collected), or `no jobs` (none of that kind ran).
+    pub reach: Vec<String>,
+    /// The paths that reach a confirmed subscriber: `event_rule r → topic (2 confirmed)`.
+    pub through: Vec<String>,
+    /// The paths that tell of failures but reach nobody, with why.
+    pub not_counted: Vec<String>,
+}
+
+/// The last part of an ARN (a topic's or function's name).
+fn last(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
+}
+
+/// Reaching paths grouped by topic, for a reader: `topic (2 confirmed) from alarms a, b;
+/// EventBridge rules r`.
+fn by_topic<'a>(paths: impl Iterator<Item = &'a AlertPath>) -> Vec<String> {
+    let mut topics: BTreeMap<(&str, u64), BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+    for p in paths {
+        let kind = match p.path_kind.as_str() {
+            "alarm" => "alarms",
+            "event_rule" => "EventBridge rules",
+            _ => "notifications of vaults",
+        };
+        let names = topics.entry((last(&p.destination), p.confirmed_subscribers)).or_default().entry(kind).or_default();
+        names.push(&p.path_name);
+    }
+    topics
+        .into_iter()
+        .map(|((topic, confirmed), kinds)| {
+            let from: Vec<String> = kinds.iter().map(|(k, names)| format!("{k} {}", names.join(", "))).collect();
+            format!("{topic} ({confirmed} confirmed) from {}", from.join("; "))
+        })
+        .collect()
+}
+
+/// Every scope in use with how its failures get to a person.
+pub(crate) fn alert_scopes(cx: &Inputs<'_>) -> Vec<AlertScope> {
+    let paths = alert_paths(cx);
+    verdicts(cx, &paths)
+        .into_iter()
+        .map(|((account, region), reaches)| {
+            let here: Vec<&AlertPath> =
+                paths.iter().filter(|p| (&p.account_id, &p.region) == (account, region)).collect();
+            let describe = |p: &AlertPath| match p.destination.as_str() {
+                "" => format!("{} {} ({})", p.path_kind, p.path_name, p.reason),
+                to => format!("{} {} → {} ({})", p.path_kind, p.path_name, last(to), p.reason),
+            };
+            let reach = FailureKind::ALL.iter().map(|k| match reaches.iter().find(|(x, _)| x == k) {
+                None => "no jobs",
+                Some((_, Reach::Person)) => "yes",
+                Some((_, Reach::Unknown)) => "unknown",
+                Some((_, Reach::Nobody)) => "no",
+            });
+            AlertScope {
+                account_id: account.clone(),
+                region: region.clone(),
+                reach: reach.map(str::to_owned).collect(),
+                through: by_topic(here.iter().copied().filter(|p| p.reaches)),
+                not_counted: here
+                    .iter()
+                    .filter(|p| !p.reaches && !p.failure_kinds.is_empty())
+                    .map(|p| describe(p))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 /// Failed backup, copy and restore jobs reach a confirmed subscriber in every scope in use.
 pub(super) fn failure_detection(cx: &Inputs<'_>) -> CheckResult {
     let sources = Sources::of(cx);
@@ -318,9 +405,7 @@ pub(super) fn failure_detection(cx: &Inputs<'_>) -> CheckResult {
     let scopes = &cx.acc.scopes;
     let mut exceptions: BTreeSet<String> = BTreeSet::new();
     let (mut fail, mut warn, mut reaching) = (false, false, 0);
-    for scope in scopes {
-        let reaches: Vec<(FailureKind, Reach)> =
-            kinds_in(cx, scope).into_iter().map(|k| (k, reach(&paths, scope, k))).collect();
+    for (scope, reaches) in verdicts(cx, &paths) {
         for (level, text) in [
             (Reach::Nobody, "reach no confirmed subscriber"),
             (Reach::Unknown, "reach only topics whose subscribers were not collected"),
@@ -624,6 +709,26 @@ mod tests {
         // An empty rule listing from the period is evidence: nobody is told.
         let ev = with_rule(rule("", None), vec![]);
         assert_eq!(detect(&[JobKind::Backup], &ev).0.status, CheckStatus::Fail);
+    }
+
+    #[test]
+    fn the_report_rows_say_per_scope_and_kind_whether_and_through_what_failures_reach() {
+        let lambda = "arn:aws:lambda:eu-central-1:111122223333:function:ticket";
+        let ev = with_rule(rule("backup;restore", Some(&format!("{TOPIC};{lambda}"))), vec![subscriber(true)]);
+        let mut acc = MetricsAccumulator::new("2026-Q3".parse().unwrap());
+        for kind in [JobKind::Backup, JobKind::Copy] {
+            acc.observe(&job(kind));
+        }
+        let config = Config::parse("").unwrap();
+        let derived = acc.derive(&config, &ev.tagged_resources);
+        let scopes = alert_scopes(&Inputs { acc: &acc, derived: &derived, config: &config, ev: &ev });
+        assert_eq!(scopes.len(), 1);
+        assert_eq!(scopes[0].reach, ["yes", "no", "no jobs"]);
+        assert_eq!(scopes[0].through, ["backup-alerts (1 confirmed) from EventBridge rules backup-failed"]);
+        assert_eq!(
+            scopes[0].not_counted,
+            ["event_rule backup-failed → ticket (a lambda target is no evidence that a person is told)"]
+        );
     }
 
     #[test]
