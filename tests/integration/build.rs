@@ -431,7 +431,7 @@ fn alert_paths_and_vault_policies_reach_their_csvs() {
         ("region", "eu-central-1"),
         ("state", "ENABLED"),
         ("matches_backup_failures", "true"),
-        ("failure_kinds", "backup"),
+        ("failure_kinds", "backup;copy"),
         ("target_count", "2"),
         ("listed", "true"),
         ("observations", "2"),
