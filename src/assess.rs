@@ -640,8 +640,7 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
         acc.weekly.iter().map(|(ms, [c, f, o])| (Timestamp(*ms).to_rfc3339()[5..10].to_owned(), *c, *f, *o)).collect();
     let restore_tests = restore_test_rows(&acc.tests);
     let restore_durations = duration_rows(&acc.tests, &derived.rto);
-    let alert_paths = checks::alert_paths(acc, &derived, config, ev);
-    let alert_scopes = checks::alert_scopes(acc, &derived, config, ev);
+    let (alert_paths, alert_scopes) = checks::alerts(acc, &derived, config, ev);
     Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations, alert_paths, alert_scopes }
 }
 

@@ -252,24 +252,18 @@ fn prov_set<'a>(provs: impl Iterator<Item = &'a Provenance>) -> BTreeSet<u32> {
 
 pub use detection::{AlertPath, AlertScope};
 
-/// Every alert path of the period (`evidence/alert_paths.csv`), sorted.
-pub(crate) fn alert_paths(
+/// Every alert path of the period (`evidence/alert_paths.csv`), sorted, and every account and
+/// Region in use with how its failed jobs get to a person (the report).
+pub(crate) fn alerts(
     acc: &MetricsAccumulator,
     derived: &Derived,
     config: &Config,
     ev: &Evidence,
-) -> Vec<AlertPath> {
-    detection::alert_paths(&Inputs { acc, derived, config, ev })
-}
-
-/// Every account and Region in use with how its failed jobs get to a person (the report).
-pub(crate) fn alert_scopes(
-    acc: &MetricsAccumulator,
-    derived: &Derived,
-    config: &Config,
-    ev: &Evidence,
-) -> Vec<AlertScope> {
-    detection::alert_scopes(&Inputs { acc, derived, config, ev })
+) -> (Vec<AlertPath>, Vec<AlertScope>) {
+    let cx = Inputs { acc, derived, config, ev };
+    let paths = detection::alert_paths(&cx);
+    let scopes = detection::alert_scopes(&cx, &paths);
+    (paths, scopes)
 }
 
 /// `evidence/alert_paths.csv` of these rows.
@@ -304,7 +298,7 @@ mod tests {
         Some(Timestamp::parse(s).unwrap())
     }
 
-    fn artifact(kind: ArtifactKind) -> ArtifactEntry {
+    pub(super) fn artifact(kind: ArtifactKind) -> ArtifactEntry {
         ArtifactEntry {
             artifact: Artifact { sha256: Sha256Digest([1; 32]), size: 1, origin: "x".into(), fetched_at: Timestamp(0) },
             kind,

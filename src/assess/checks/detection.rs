@@ -366,9 +366,8 @@ fn by_topic<'a>(paths: impl Iterator<Item = &'a AlertPath>) -> Vec<String> {
 }
 
 /// Every scope in use with how its failures get to a person.
-pub(crate) fn alert_scopes(cx: &Inputs<'_>) -> Vec<AlertScope> {
-    let paths = alert_paths(cx);
-    verdicts(cx, &paths)
+pub(crate) fn alert_scopes(cx: &Inputs<'_>, paths: &[AlertPath]) -> Vec<AlertScope> {
+    verdicts(cx, paths)
         .into_iter()
         .map(|((account, region), reaches)| {
             let here: Vec<&AlertPath> =
@@ -483,12 +482,12 @@ pub(super) fn failure_detection(cx: &Inputs<'_>) -> CheckResult {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::artifact;
     use super::*;
-    use crate::artifact::{Artifact, Sha256Digest};
     use crate::assess::MetricsAccumulator;
     use crate::config::Config;
     use crate::evidence::model::{EventRule, Job, JobKind, VaultNotification};
-    use crate::evidence::{ArtifactEntry, Evidence, Format, Record};
+    use crate::evidence::{Evidence, Record};
     use crate::time::Timestamp;
 
     const ACCOUNT: &str = "111122223333";
@@ -497,18 +496,6 @@ mod tests {
 
     fn ts(s: &str) -> Option<Timestamp> {
         Some(Timestamp::parse(s).unwrap())
-    }
-
-    fn snapshot(kind: ArtifactKind) -> ArtifactEntry {
-        ArtifactEntry {
-            artifact: Artifact { sha256: Sha256Digest([1; 32]), size: 1, origin: "x".into(), fetched_at: Timestamp(0) },
-            kind,
-            format: Format::Json,
-            records: 1,
-            errors: 0,
-            first_error: None,
-            observed_at: ts("2026-09-30T06:00:00Z"),
-        }
     }
 
     fn job(kind: JobKind) -> Record {
@@ -562,7 +549,7 @@ mod tests {
 
     fn with_rule(rule: EventRule, subs: Vec<SnsSubscription>) -> Evidence {
         let mut ev = Evidence::empty();
-        ev.artifacts.push(snapshot(ArtifactKind::EventRulesSnapshot));
+        ev.artifacts.push(artifact(ArtifactKind::EventRulesSnapshot));
         ev.event_rules = vec![rule];
         ev.sns_subscriptions = subs;
         ev
@@ -602,7 +589,7 @@ mod tests {
     #[test]
     fn a_vault_notification_without_failure_events_does_not_count() {
         let mut ev = Evidence::empty();
-        ev.artifacts.push(snapshot(ArtifactKind::VaultNotificationsSnapshot));
+        ev.artifacts.push(artifact(ArtifactKind::VaultNotificationsSnapshot));
         let note = |events: &str| VaultNotification {
             vault_arn: "arn:aws:backup:eu-central-1:111122223333:backup-vault:core".into(),
             vault_name: Some("core".into()),
@@ -684,7 +671,7 @@ mod tests {
             ..Alarm::default()
         };
         let mut ev = Evidence::empty();
-        ev.artifacts.push(snapshot(ArtifactKind::MetricAlarmsSnapshot));
+        ev.artifacts.push(artifact(ArtifactKind::MetricAlarmsSnapshot));
         ev.alarms = vec![
             Alarm { backup_metrics: Some("NumberOfBackupJobsFailed;NumberOfCopyJobsFailed".into()), ..alarm("failed") },
             Alarm {
@@ -721,7 +708,8 @@ mod tests {
         }
         let config = Config::parse("").unwrap();
         let derived = acc.derive(&config, &ev.tagged_resources);
-        let scopes = alert_scopes(&Inputs { acc: &acc, derived: &derived, config: &config, ev: &ev });
+        let cx = Inputs { acc: &acc, derived: &derived, config: &config, ev: &ev };
+        let scopes = alert_scopes(&cx, &alert_paths(&cx));
         assert_eq!(scopes.len(), 1);
         assert_eq!(scopes[0].reach, ["yes", "no", "no jobs"]);
         assert_eq!(scopes[0].through, ["backup-alerts (1 confirmed) from EventBridge rules backup-failed"]);
