@@ -397,38 +397,58 @@ pub(crate) fn alert_scopes(cx: &Inputs<'_>, paths: &[AlertPath]) -> Vec<AlertSco
         .collect()
 }
 
+/// What the scopes' verdicts add up to.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Some scope's backup failures reach nobody.
+    fail: bool,
+    /// Some failure that must reach someone does not, or only maybe.
+    warn: bool,
+    /// Scopes whose every failure reaches a person.
+    reaching: usize,
+    /// One line per scope and shortfall.
+    exceptions: Vec<String>,
+}
+
+fn tally(verdicts: &[Verdict<'_>]) -> Tally {
+    let mut t = Tally::default();
+    for (scope, reaches) in verdicts {
+        for (level, text) in [
+            (Reach::Nobody, "reach no confirmed subscriber"),
+            (Reach::Unknown, "reach only topics whose subscribers were not collected"),
+        ] {
+            let kinds: Vec<&str> = reaches.iter().filter(|(_, r)| *r == level).map(|(k, _)| k.as_str()).collect();
+            if !kinds.is_empty() {
+                t.exceptions.push(format!("{}/{}: failed {} jobs {text}", scope.0, scope.1, kinds.join(", ")));
+            }
+        }
+        t.fail |= reaches.iter().any(|&(k, r)| k == FailureKind::Backup && r == Reach::Nobody);
+        t.warn |= reaches.iter().any(|&(_, r)| r != Reach::Person);
+        t.reaching += usize::from(reaches.iter().all(|&(_, r)| r == Reach::Person));
+    }
+    t
+}
+
+/// The exception naming a failure path whose SNS topic does not count.
+fn topic_exception(p: &AlertPath) -> String {
+    let what = if p.reason == NOT_COLLECTED {
+        format!("subscribers of topic {} not collected", p.destination)
+    } else {
+        format!("topic {} has {NO_CONFIRMED} ({} pending)", p.destination, p.pending_subscribers)
+    };
+    format!("{} {} in {}/{}: {what}", p.path_kind, p.path_name, p.account_id, p.region)
+}
+
 /// Failed backup, copy and restore jobs reach a confirmed subscriber in every scope in use.
 pub(super) fn failure_detection(cx: &Inputs<'_>) -> CheckResult {
     let sources = Sources::of(cx);
     let paths = sources.paths();
     let scopes = &cx.acc.scopes;
-    let mut exceptions: BTreeSet<String> = BTreeSet::new();
-    let (mut fail, mut warn, mut reaching) = (false, false, 0);
-    for (scope, reaches) in verdicts(cx, &paths) {
-        for (level, text) in [
-            (Reach::Nobody, "reach no confirmed subscriber"),
-            (Reach::Unknown, "reach only topics whose subscribers were not collected"),
-        ] {
-            let kinds: Vec<FailureKind> = reaches.iter().filter(|(_, r)| *r == level).map(|(k, _)| *k).collect();
-            if !kinds.is_empty() {
-                let names = kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
-                exceptions.insert(format!("{}/{}: failed {names} jobs {text}", scope.0, scope.1));
-            }
-        }
-        fail |= reaches.iter().any(|&(k, r)| k == FailureKind::Backup && r == Reach::Nobody);
-        warn |= reaches.iter().any(|&(_, r)| r != Reach::Person);
-        reaching += usize::from(reaches.iter().all(|&(_, r)| r == Reach::Person));
-    }
+    let Tally { fail, warn, reaching, exceptions } = tally(&verdicts(cx, &paths));
     let topic_problems: Vec<&AlertPath> =
         paths.iter().filter(|p| !p.failure_kinds.is_empty() && p.destination_kind == "sns" && !p.reaches).collect();
-    for p in &topic_problems {
-        let what = if p.reason == NOT_COLLECTED {
-            format!("subscribers of topic {} not collected", p.destination)
-        } else {
-            format!("topic {} has {NO_CONFIRMED} ({} pending)", p.destination, p.pending_subscribers)
-        };
-        exceptions.insert(format!("{} {} in {}/{}: {what}", p.path_kind, p.path_name, p.account_id, p.region));
-    }
+    let exceptions: BTreeSet<String> =
+        exceptions.into_iter().chain(topic_problems.iter().map(|p| topic_exception(p))).collect();
     let collected = [
         ArtifactKind::MetricAlarmsSnapshot,
         ArtifactKind::EventRulesSnapshot,
