@@ -20,7 +20,7 @@ use super::alarms::{AlarmKey, alarm_destinations, failure_metric, watches};
 use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
 use crate::evidence::ArtifactKind;
 use crate::evidence::alerts::{FailureKind, join_kinds, notified_failures};
-use crate::evidence::model::{Alarm, Provenance, SnsSubscription};
+use crate::evidence::model::{Alarm, EventRule, Provenance, SnsSubscription, VaultNotification};
 
 /// One alert path to one destination, in one account and Region: a row of
 /// `evidence/alert_paths.csv` (columns in field order) and of the report's table.
@@ -161,8 +161,8 @@ fn fan_out<'s>(
 /// The evidence the paths are read from: the period's snapshots.
 struct Sources<'a> {
     alarms: Vec<&'a Alarm>,
-    rules: Vec<&'a crate::evidence::model::EventRule>,
-    notifications: Vec<&'a crate::evidence::model::VaultNotification>,
+    rules: Vec<&'a EventRule>,
+    notifications: Vec<&'a VaultNotification>,
     subscriptions: Vec<&'a SnsSubscription>,
 }
 
@@ -506,7 +506,7 @@ mod tests {
     use super::*;
     use crate::assess::MetricsAccumulator;
     use crate::config::Config;
-    use crate::evidence::model::{EventRule, Job, JobKind, VaultNotification};
+    use crate::evidence::model::{Job, JobKind};
     use crate::evidence::{Evidence, Record};
     use crate::time::Timestamp;
 
