@@ -90,6 +90,9 @@ pub struct MetricsAccumulator {
     pub(crate) failures: Vec<Failure>,
     /// (account, Region) of in-period backup jobs: the scope in use.
     pub(crate) scopes: BTreeSet<(String, String)>,
+    /// (account, Region) of in-period copy jobs and of in-period restore jobs.
+    pub(crate) copy_scopes: BTreeSet<(String, String)>,
+    pub(crate) restore_scopes: BTreeSet<(String, String)>,
     /// Vaults written by in-period backup jobs.
     pub(crate) vaults_used: BTreeSet<String>,
     /// In-period COMPLETED backup jobs and recovery points that are not encrypted.
@@ -181,6 +184,8 @@ impl MetricsAccumulator {
             resources: HashMap::new(),
             failures: Vec::new(),
             scopes: BTreeSet::new(),
+            copy_scopes: BTreeSet::new(),
+            restore_scopes: BTreeSet::new(),
             vaults_used: BTreeSet::new(),
             unencrypted: Vec::new(),
             encryption_known: 0,
@@ -263,6 +268,9 @@ impl MetricsAccumulator {
             Some(JobKind::Copy) if in_period => self.copy_job(j, state),
             Some(JobKind::Restore) if in_period => {
                 self.restore_jobs += 1;
+                if let (Some(a), Some(r)) = (&j.account_id, &j.region) {
+                    self.restore_scopes.insert((a.clone(), r.clone()));
+                }
                 if j.is_restore_test() {
                     self.restore_test(j, state);
                 }
@@ -293,6 +301,9 @@ impl MetricsAccumulator {
     /// A copy job of the period: where a completed one copied its resource, or its failure.
     fn copy_job(&mut self, j: &Job, state: JobState) {
         self.support.copies.extend(j.provenance.iter().map(|p| p.artifact));
+        if let (Some(a), Some(r)) = (&j.account_id, &j.region) {
+            self.copy_scopes.insert((a.clone(), r.clone()));
+        }
         if state == JobState::Completed
             && let Some(arn) = &j.resource_arn
         {
@@ -606,6 +617,10 @@ pub struct Assessment {
     pub restore_durations: Vec<DurationRow>,
     /// The period's backup plan rules and every targeted resource against them.
     pub backup_policy: checks::BackupPolicy,
+    /// Every alert path of the period, one row per destination (`evidence/alert_paths.csv`).
+    pub alert_paths: Vec<checks::AlertPath>,
+    /// Every account and Region in use with how its failed jobs get to a person.
+    pub alert_scopes: Vec<checks::AlertScope>,
 }
 
 /// A restore test, for the report's table.
@@ -650,7 +665,18 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let restore_tests = restore_test_rows(&acc.tests);
     let restore_durations = duration_rows(&acc.tests, &derived.rto);
     let backup_policy = checks::backup_policy(acc, &derived, config, ev);
-    Assessment { metrics, checks, findings, weekly, restore_tests, restore_durations, backup_policy }
+    let (alert_paths, alert_scopes) = checks::alerts(acc, &derived, config, ev);
+    Assessment {
+        metrics,
+        checks,
+        findings,
+        weekly,
+        restore_tests,
+        restore_durations,
+        backup_policy,
+        alert_paths,
+        alert_scopes,
+    }
 }
 
 /// The last part of an ARN (a resource or plan name).
@@ -728,6 +754,11 @@ impl Assessment {
             ]);
         }
         w.into_inner().unwrap_or_default()
+    }
+
+    /// `evidence/alert_paths.csv`: every alert path and whether it reaches a person.
+    pub fn alert_paths_csv(&self) -> Vec<u8> {
+        checks::alert_paths_csv(&self.alert_paths)
     }
 
     /// Whether any requirement is `not_satisfied`.

@@ -307,6 +307,8 @@ fn write_documents(
     }
     let evidence_dir = staging.join(layout::EVIDENCE_DIR);
     evidence::write::write_small(ev, &evidence_dir, period).map_err(write_err(&evidence_dir))?;
+    let alert_paths = staging.join(layout::ALERT_PATHS_CSV);
+    fs::write(&alert_paths, assessment.alert_paths_csv()).map_err(write_err(&alert_paths))?;
     let artifacts_csv = staging.join(layout::ARTIFACTS_CSV);
     evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
     Ok(())

@@ -10,6 +10,7 @@ mod integration {
     pub mod collect;
     pub mod collect_history;
     pub mod collect_policy_calls;
+    pub mod detection;
     pub mod fault_proxy;
     pub mod findings;
     pub mod flaky_s3;

@@ -15,6 +15,7 @@
 
 mod alarms;
 mod backups;
+mod detection;
 mod policy;
 mod policy_view;
 mod reports;
@@ -29,6 +30,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use detection::{AlertPath, AlertScope};
 pub use policy_view::{BackupPolicy, PolicyRuleRow, PolicyTargetRow};
 
 use super::{Derived, MetricsAccumulator};
@@ -111,6 +113,7 @@ checks! {
     LegalHolds = "legal_holds" => vaults::legal_holds;
     CopyCoverage = "copy_coverage" => backups::copy_coverage;
     FailureAlarms = "failure_alarms" => alarms::failure_alarms;
+    FailureDetection = "failure_detection" => detection::failure_detection;
     BackupControls = "backup_controls" => reports::backup_controls;
     Encryption = "encryption" => backups::encryption;
     MalwareScans = "malware_scans" => scans::malware_scans;
@@ -255,6 +258,25 @@ fn prov_set<'a>(provs: impl Iterator<Item = &'a Provenance>) -> BTreeSet<u32> {
     provs.map(|p| p.artifact).collect()
 }
 
+/// Every alert path of the period (`evidence/alert_paths.csv`), sorted, and every account and
+/// Region in use with how its failed jobs get to a person (the report).
+pub(crate) fn alerts(
+    acc: &MetricsAccumulator,
+    derived: &Derived,
+    config: &Config,
+    ev: &Evidence,
+) -> (Vec<AlertPath>, Vec<AlertScope>) {
+    let cx = Inputs { acc, derived, config, ev };
+    let paths = detection::alert_paths(&cx);
+    let scopes = detection::alert_scopes(&cx, &paths);
+    (paths, scopes)
+}
+
+/// `evidence/alert_paths.csv` of these rows.
+pub(crate) fn alert_paths_csv(rows: &[AlertPath]) -> Vec<u8> {
+    detection::alert_paths_csv(rows)
+}
+
 /// The period's backup policy for the report and `backup_policy*.csv`, judged as
 /// `policy_covers_targets` judges it.
 pub(crate) fn backup_policy(
@@ -362,6 +384,7 @@ mod tests {
             "legal_holds",
             "copy_coverage",
             "failure_alarms",
+            "failure_detection",
             "backup_controls",
             "encryption",
             "malware_scans",

@@ -107,30 +107,92 @@ fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-/// The job events whose failure must reach someone: detail-type and the `detail` member
-/// holding the state (restore job events use `status`).
-const FAILURE_EVENTS: [(&str, &str); 3] =
-    [("Backup Job State Change", "state"), ("Copy Job State Change", "state"), ("Restore Job State Change", "status")];
+/// The kinds of AWS Backup job whose failure must reach a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum FailureKind {
+    /// A backup job.
+    Backup,
+    /// A copy job.
+    Copy,
+    /// A restore job.
+    Restore,
+}
 
-/// Whether an EventBridge event pattern matches failed backup, copy or restore jobs of
-/// AWS Backup: for at least one of them, the pattern's `source`, `detail-type` and
-/// `detail.state` / `detail.status` all accept the failure event
-/// (`{"source": "aws.backup", "detail-type": "Backup Job State Change", "detail":
-/// {"state": "FAILED"}}`, restore jobs with `status`). A member the pattern does not name
-/// accepts anything; one it names but the event lacks (`detail.status` on a backup job)
-/// accepts only `{"exists": false}`. Other `detail` members (vault names, resource types)
-/// narrow the rule to some jobs and are not judged here. `$or` is followed. Values accept
-/// exact strings and the filters `prefix`, `suffix`, `equals-ignore-case`, `wildcard`,
-/// `anything-but` and `exists`; numeric and CIDR filters never accept a name.
-pub(crate) fn matches_backup_failures(pattern: &Value) -> bool {
-    FAILURE_EVENTS.iter().any(|(detail_type, member)| {
-        let event = serde_json::json!({
-            "source": "aws.backup",
-            "detail-type": detail_type,
-            "detail": { *member: "FAILED" },
-        });
-        accepts(pattern, &event)
-    })
+impl FailureKind {
+    /// Every kind, in the order files list them.
+    pub(crate) const ALL: [FailureKind; 3] = [FailureKind::Backup, FailureKind::Copy, FailureKind::Restore];
+
+    /// Name in files (`backup`, `copy`, `restore`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Backup => "backup",
+            FailureKind::Copy => "copy",
+            FailureKind::Restore => "restore",
+        }
+    }
+
+    /// The EventBridge `detail-type` of the kind's job events and the `detail` member holding
+    /// the job's state (restore job events use `status`).
+    fn event(self) -> (&'static str, &'static str) {
+        match self {
+            FailureKind::Backup => ("Backup Job State Change", "state"),
+            FailureKind::Copy => ("Copy Job State Change", "state"),
+            FailureKind::Restore => ("Restore Job State Change", "status"),
+        }
+    }
+
+    /// The vault notification event (`BackupVaultEvents`) that tells of the kind's failures.
+    ///
+    /// AWS's list of supported events (API `PutBackupVaultNotifications` and the developer
+    /// guide's "Notification options with AWS Backup") has `BACKUP_JOB_COMPLETED` — sent
+    /// for every finished backup job, failed ones included, with the job's `State` —
+    /// `COPY_JOB_FAILED`, and `RESTORE_JOB_COMPLETED` (likewise with the state). The guide
+    /// lists `BACKUP_JOB_FAILED`, `BACKUP_JOB_SUCCESSFUL`, `BACKUP_JOB_EXPIRED`,
+    /// `RESTORE_JOB_FAILED` and `RESTORE_JOB_SUCCESSFUL` as deprecated: the API still accepts
+    /// them but they "do not return statuses or notifications", so they do not count.
+    /// `S3_BACKUP_OBJECT_FAILED` / `S3_RESTORE_OBJECT_FAILED` tell of single objects, not jobs.
+    pub(crate) fn vault_event(self) -> &'static str {
+        match self {
+            FailureKind::Backup => "BACKUP_JOB_COMPLETED",
+            FailureKind::Copy => "COPY_JOB_FAILED",
+            FailureKind::Restore => "RESTORE_JOB_COMPLETED",
+        }
+    }
+}
+
+/// The kinds of failed job a vault's notification events (`;`-joined, as
+/// [`VaultNotification::events`] holds them) tell of ([`FailureKind::vault_event`]).
+pub(crate) fn notified_failures(events: &str) -> Vec<FailureKind> {
+    FailureKind::ALL.into_iter().filter(|k| events.split(';').any(|e| e.trim() == k.vault_event())).collect()
+}
+
+/// The kinds of failed AWS Backup job an EventBridge event pattern matches: those for which
+/// the pattern's `source`, `detail-type` and `detail.state` / `detail.status` all accept the
+/// failure event (`{"source": "aws.backup", "detail-type": "Backup Job State Change",
+/// "detail": {"state": "FAILED"}}`, restore jobs with `status`). A member the pattern does
+/// not name accepts anything; one it names but the event lacks (`detail.status` on a backup
+/// job) accepts only `{"exists": false}`. Other `detail` members (vault names, resource
+/// types) narrow the rule to some jobs and are not judged here. `$or` is followed. Values
+/// accept exact strings and the filters `prefix`, `suffix`, `equals-ignore-case`,
+/// `wildcard`, `anything-but` and `exists`; numeric and CIDR filters never accept a name.
+pub(crate) fn failure_kinds(pattern: &Value) -> Vec<FailureKind> {
+    FailureKind::ALL
+        .into_iter()
+        .filter(|kind| {
+            let (detail_type, member) = kind.event();
+            let event = serde_json::json!({
+                "source": "aws.backup",
+                "detail-type": detail_type,
+                "detail": { member: "FAILED" },
+            });
+            accepts(pattern, &event)
+        })
+        .collect()
+}
+
+/// Kinds `;`-joined, as files hold them.
+pub(crate) fn join_kinds(kinds: &[FailureKind]) -> String {
+    kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(";")
 }
 
 /// A pattern object accepts the synthetic event: every named member it holds accepts the
@@ -282,8 +344,8 @@ pub(crate) fn policy_field(p: &mut VaultAccessPolicy, key: &[u8], v: Scalar<'_>)
     })
 }
 
-/// `EventPattern` of a rule: kept compact, with `matches_backup_failures` derived; an
-/// unreadable pattern is kept as given and reported at `…/EventPattern`.
+/// `EventPattern` of a rule: kept compact, with `failure_kinds` and `matches_backup_failures`
+/// derived; an unreadable pattern is kept as given and reported at `…/EventPattern`.
 pub(crate) fn rule_field(r: &mut EventRule, key: &[u8], v: Scalar<'_>) -> Option<Result<(), String>> {
     if key != b"eventpattern" {
         return None;
@@ -291,12 +353,15 @@ pub(crate) fn rule_field(r: &mut EventRule, key: &[u8], v: Scalar<'_>) -> Option
     let text = v.text()?.into_owned();
     Some(match inner_json(&text, "EventPattern") {
         Ok((value, compact)) => {
-            r.matches_backup_failures = Some(matches_backup_failures(&value));
+            let kinds = failure_kinds(&value);
+            r.matches_backup_failures = Some(!kinds.is_empty());
+            r.failure_kinds = Some(join_kinds(&kinds));
             r.event_pattern = Some(compact);
             Ok(())
         }
         Err(e) => {
             r.matches_backup_failures = None;
+            r.failure_kinds = None;
             r.event_pattern = Some(text);
             Err(e)
         }
@@ -433,7 +498,7 @@ mod tests {
 
     #[test]
     fn event_patterns_match_failures_unless_they_exclude_them() {
-        let m = |p: Value| matches_backup_failures(&p);
+        let m = |p: Value| !failure_kinds(&p).is_empty();
         assert!(m(json!({"source": ["aws.backup"]})), "no detail filter");
         assert!(m(json!({"source": ["aws.backup"], "detail-type": ["Backup Job State Change"],
             "detail": {"state": ["FAILED"]}})));
@@ -458,6 +523,38 @@ mod tests {
             {"detail": {"state": ["COMPLETED"]}}, {"detail": {"status": ["FAILED"]}}]})));
         assert!(!m(json!({"source": ["aws.backup"], "detail": {"state": [{"numeric": [">", 0]}]}})));
         assert!(!m(json!(["aws.backup"])));
+    }
+
+    #[test]
+    fn failure_kinds_say_which_failed_jobs_a_pattern_matches() {
+        let kinds = |p: Value| join_kinds(&failure_kinds(&p));
+        assert_eq!(kinds(json!({"source": ["aws.backup"]})), "backup;copy;restore");
+        assert_eq!(kinds(json!({"source": ["aws.backup"], "detail": {"state": ["FAILED"]}})), "backup;copy");
+        assert_eq!(kinds(json!({"source": ["aws.backup"], "detail": {"status": ["FAILED"]}})), "restore");
+        assert_eq!(
+            kinds(
+                json!({"source": ["aws.backup"], "detail-type": ["Copy Job State Change", "Restore Job State Change"],
+                "$or": [{"detail": {"state": ["FAILED"]}}, {"detail": {"status": ["FAILED"]}}]})
+            ),
+            "copy;restore"
+        );
+        assert_eq!(kinds(json!({"source": ["aws.backup"], "detail": {"state": ["COMPLETED"]}})), "");
+        // The record's bool says the same as the list.
+        let mut r = EventRule::default();
+        let pattern = r#"{"source":["aws.backup"],"detail-type":["Copy Job State Change"]}"#;
+        rule_field(&mut r, b"eventpattern", Scalar::Str(pattern)).unwrap().unwrap();
+        assert_eq!((r.failure_kinds.as_deref(), r.matches_backup_failures), (Some("copy"), Some(true)));
+    }
+
+    #[test]
+    fn vault_notifications_tell_of_failures_only_through_events_aws_still_sends() {
+        let kinds = |events: &str| join_kinds(&notified_failures(events));
+        assert_eq!(kinds("BACKUP_JOB_COMPLETED;COPY_JOB_FAILED;RESTORE_JOB_COMPLETED"), "backup;copy;restore");
+        // Deprecated events send nothing; started / successful events are no failure.
+        assert_eq!(kinds("BACKUP_JOB_FAILED;RESTORE_JOB_FAILED;BACKUP_JOB_EXPIRED"), "");
+        assert_eq!(kinds("BACKUP_JOB_STARTED;COPY_JOB_SUCCESSFUL;RECOVERY_POINT_MODIFIED"), "");
+        assert_eq!(kinds("COPY_JOB_FAILED"), "copy");
+        assert_eq!(kinds(""), "");
     }
 
     #[test]

@@ -1062,9 +1062,12 @@ table! {
         schedule_expression: Option<String> = text(b"scheduleexpression"),
         /// `EventPattern`, compact JSON (as given when it cannot be parsed).
         event_pattern: Option<String>,
-        /// The pattern matches failed backup, copy or restore jobs (rules in
-        /// [`alerts::matches_backup_failures`](super::alerts::matches_backup_failures)).
+        /// The pattern matches failed backup, copy or restore jobs (`failure_kinds` is not
+        /// empty).
         matches_backup_failures: Option<bool>,
+        /// Which failed jobs the pattern matches: `backup`, `copy`, `restore`, `;`-joined
+        /// (empty: none; rules in [`alerts::failure_kinds`](super::alerts::failure_kinds)).
+        failure_kinds: Option<String>,
         /// How many targets `list-targets-by-rule` gave (empty: not read).
         target_count: Option<u64>,
         /// The targets' ARNs, sorted, `;`-joined.
@@ -1094,7 +1097,7 @@ table! {
     }
     csv EVENT_RULES "event_rules.csv" [
         account_id, region, rule_name, rule_arn, state, event_bus_name, schedule_expression,
-        matches_backup_failures, target_count, targets,
+        matches_backup_failures, failure_kinds, target_count, targets,
         // Seen in a `list-rules` output (false: only its targets were read).
         listed = |r, _cx| r.rule_arn.is_some() || r.state.is_some(),
         event_pattern,

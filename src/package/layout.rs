@@ -31,6 +31,9 @@ pub const METRICS_JSON: &str = "metrics.json";
 pub const ARTIFACTS_CSV: &str = "artifacts.csv";
 /// Folder of the merged evidence CSVs.
 pub const EVIDENCE_DIR: &str = "evidence";
+/// Every alert path (alarm, EventBridge rule, vault notification) per account and Region,
+/// with whether it reaches a confirmed SNS subscriber: derived by the detection check.
+pub const ALERT_PATHS_CSV: &str = "evidence/alert_paths.csv";
 /// Folder of the raw artifacts, each named by its SHA-256 below `sha256/`.
 pub const ARTIFACTS_DIR: &str = "artifacts";
 

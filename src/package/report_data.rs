@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::RequirementEntry;
 use super::manifest::{EvidenceGap, Manifest};
-use crate::assess::checks::{CheckId, CheckStatus};
+use crate::assess::checks::{AlertPath, AlertScope, CheckId, CheckStatus};
 use crate::assess::mapping::Status;
 use crate::assess::{Assessment, DurationRow, Metrics, RestoreTestRow};
 use crate::evidence::Evidence;
@@ -22,6 +22,8 @@ const MAX_POLICY_ROWS: usize = 200;
 /// Artifacts listed in the PDF's appendix (all are in artifacts.csv): laying out tens of
 /// thousands of lines costs gigabytes.
 const MAX_LISTED: usize = 2_000;
+/// Alert paths carried into the report's data (all are in `evidence/alert_paths.csv`).
+const MAX_ALERT_PATHS: usize = 2_000;
 
 /// The whole document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,6 +59,10 @@ pub struct ReportData {
     pub backup_policy: crate::assess::checks::BackupPolicy,
     pub backup_policy_rules_total: usize,
     pub backup_policy_targets_total: usize,
+    /// Per account and Region in use: whether failed jobs reach a person, and through what.
+    pub alert_scopes: Vec<AlertScope>,
+    /// The rows of `evidence/alert_paths.csv`, the first [`MAX_ALERT_PATHS`].
+    pub alert_paths: Vec<AlertPath>,
     /// The first [`MAX_LISTED`], those that failed to parse first.
     pub artifacts: Vec<ArtifactRow>,
     pub artifacts_total: usize,
@@ -191,6 +197,8 @@ impl ReportData {
             },
             backup_policy_rules_total: a.backup_policy.rules.len(),
             backup_policy_targets_total: a.backup_policy.targets.len(),
+            alert_scopes: a.alert_scopes.clone(),
+            alert_paths: a.alert_paths.iter().take(MAX_ALERT_PATHS).cloned().collect(),
             artifacts: artifacts(ev),
             artifacts_total: ev.artifacts.len(),
             artifacts_failed: status("failed"),

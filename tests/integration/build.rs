@@ -433,6 +433,7 @@ fn alert_paths_and_vault_policies_reach_their_csvs() {
         ("region", "eu-central-1"),
         ("state", "ENABLED"),
         ("matches_backup_failures", "true"),
+        ("failure_kinds", "backup;copy"),
         ("target_count", "2"),
         ("listed", "true"),
         ("observations", "2"),
@@ -442,6 +443,7 @@ fn alert_paths_and_vault_policies_reach_their_csvs() {
     assert!(col(&h, failed, "targets").ends_with(";arn:aws:sns:eu-central-1:111122223333:backup-alerts"));
     let completed = &rules["backup-job-completed"];
     assert_eq!((col(&h, completed, "matches_backup_failures"), col(&h, completed, "target_count")), ("false", ""));
+    assert_eq!(col(&h, completed, "failure_kinds"), "", "matches no failed job");
     assert_eq!(col(&h, &rules["nightly-report"], "matches_backup_failures"), "");
     // The hand-made targets file: kept, with no rule and not listed.
     let orphan = &rules[""];

@@ -51,6 +51,7 @@ use std::fs;
 use std::io;
 use std::path::PathBuf;
 
+mod alerts;
 mod audit_manager;
 mod compliance;
 mod jobs;
@@ -247,7 +248,16 @@ one without action (payments eu-west-1), none in shared-services.\n\
   air-gapped (listed by `list-backup-vaults --by-vault-type LOGICALLY_AIR_GAPPED_BACKUP_VAULT`, its own file) and\n\
   receives the weekly cross-account copies of that Region's gold and silver resources.\n\
 - Malware scans (`malware_scans`): {infected}; every other scan is clean, so the check fails naming exactly that\n\
-  recovery point.\n",
+  recovery point.\n\
+- Alert paths (`failure_detection`; ground truth → `alert_paths`): the first snapshot of each account and Region holds\n\
+  `list-rules`, `list-targets-by-rule-*`, `get-backup-vault-notifications-*` and `list-subscriptions-by-topic-*`\n\
+  (endpoints masked, as `collect` stores them). Failed jobs reach a confirmed subscriber through alarms, vault\n\
+  notifications (core-banking; payments eu-west-1, whose alarm has no action) and EventBridge rules (payments\n\
+  eu-central-1; shared-services eu-central-1, which has no alarm, and whose rule also targets a Lambda function that\n\
+  does not count). Shared-services eu-west-1 alerts only through the rule `nordhafen-platform-backup-failed`, whose\n\
+  topic `nordhafen-platform-alerts` has one subscription pending confirmation: the check fails and names exactly that\n\
+  Region (`777788889999/eu-west-1: failed backup, restore jobs reach no confirmed subscriber`) and that topic\n\
+  (`… has no confirmed subscriber (1 pending)`).\n",
         scale = m.scale,
         seed = m.seed,
         res = s.resources,

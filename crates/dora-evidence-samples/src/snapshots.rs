@@ -415,6 +415,7 @@ pub(crate) fn write_snapshots(m: &Model, out: &mut Out, day: i64, buf: &mut Vec<
             if day == FIRST_SNAPSHOT_DAY {
                 super::plans::write_plans(m, out, &snap.dir, ai, region)?;
                 super::protection::write_access_policies(m, out, &snap.dir, ai, region)?;
+                super::alerts::write_alert_paths(m, out, &snap.dir, ai, region)?;
             }
             if day == LAST_SNAPSHOT_DAY {
                 super::protection::write_protected_resources(m, out, &snap.dir, (ai, region), at, snap.style)?;

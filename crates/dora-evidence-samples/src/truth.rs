@@ -400,6 +400,7 @@ impl Truth {
             "alarms": alarms_section(),
             "backup_policy": backup_policy_section(m),
             "malware_scans": super::scans::truth(m),
+            "alert_paths": super::alerts::truth(),
             "scenarios": self.scenarios_section(m, small, &untested),
             "schema_drift": [
                 "cross-account CSVs of eu-west-1: UTF-8 BOM, CRLF line ends, every header double-quoted",

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
 use crate::evidence::ArtifactKind;
+use crate::evidence::alerts::FailureKind;
 use crate::evidence::model::Alarm;
 
 /// The `AWS/Backup` metric whose alarm makes an account and Region alerting.
@@ -16,23 +17,33 @@ const BACKUP_JOBS_FAILED: &str = "NumberOfBackupJobsFailed";
 /// The `AWS/Backup` metrics that count failed jobs.
 const FAILURE_METRICS: [&str; 3] = [BACKUP_JOBS_FAILED, "NumberOfCopyJobsFailed", "NumberOfRestoreJobsFailed"];
 
+/// The `AWS/Backup` metric that counts failed jobs of a kind.
+pub(super) fn failure_metric(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Backup => FAILURE_METRICS[0],
+        FailureKind::Copy => FAILURE_METRICS[1],
+        FailureKind::Restore => FAILURE_METRICS[2],
+    }
+}
+
 /// Whether an alarm watches this `AWS/Backup` metric (directly, in metric math or in a
 /// Metrics Insights query).
-fn watches(a: &Alarm, metric: &str) -> bool {
+pub(super) fn watches(a: &Alarm, metric: &str) -> bool {
     a.backup_metrics.as_deref().is_some_and(|m| m.split(';').any(|x| x == metric))
         || (a.namespace.as_deref() == Some("AWS/Backup") && a.metric_name.as_deref() == Some(metric))
 }
 
 /// How a composite alarm's rule names an alarm: by name, within its own account and Region.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct AlarmKey {
+pub(super) struct AlarmKey {
     account: String,
     region: String,
     name: String,
 }
 
 impl AlarmKey {
-    fn of(a: &Alarm) -> AlarmKey {
+    /// The key of an alarm: its account, Region and name (else the end of its ARN).
+    pub(super) fn of(a: &Alarm) -> AlarmKey {
         let name = a.alarm_name.clone().unwrap_or_else(|| a.alarm_arn.rsplit(':').next().unwrap_or("").to_owned());
         AlarmKey {
             account: a.account_id.clone().unwrap_or_default(),
@@ -46,8 +57,8 @@ impl AlarmKey {
 pub(super) fn failure_alarms(cx: &Inputs<'_>) -> CheckResult {
     let scopes = &cx.acc.scopes;
     let alarms: Vec<&Alarm> = cx.ev.alarms.iter().filter(|a| cx.current(a.observed_at)).collect();
-    let reaching = alarms_reaching_a_person(&alarms);
-    let reaches = |a: &Alarm| reaching.contains(&AlarmKey::of(a));
+    let reaching = alarm_destinations(&alarms);
+    let reaches = |a: &Alarm| reaching.contains_key(&AlarmKey::of(a));
     let alerting: BTreeSet<(String, String)> = alarms
         .iter()
         .filter(|a| watches(a, BACKUP_JOBS_FAILED) && reaches(a))
@@ -98,27 +109,35 @@ pub(super) fn failure_alarms(cx: &Inputs<'_>) -> CheckResult {
     }
 }
 
-/// The alarms whose ALARM state reaches an enabled action: their own, or that of a composite
-/// alarm (in the same account and Region) whose rule fires on it, however deeply nested.
-fn alarms_reaching_a_person(alarms: &[&Alarm]) -> BTreeSet<AlarmKey> {
+/// The alarms whose ALARM state reaches an enabled action — their own, or that of a composite
+/// alarm (in the same account and Region) whose rule fires on it, however deeply nested —
+/// each with those actions (an alarm with enabled but empty actions is present, with none).
+pub(super) fn alarm_destinations(alarms: &[&Alarm]) -> BTreeMap<AlarmKey, BTreeSet<String>> {
     let acts = |a: &Alarm| a.actions_enabled != Some(false) && a.alarm_actions.is_some();
-    let mut reaching: BTreeSet<AlarmKey> = alarms.iter().filter(|a| acts(a)).map(|a| AlarmKey::of(a)).collect();
-    // Walk down from alarms with an action: whatever a reaching composite fires on reaches too.
+    let actions = |a: &Alarm| -> BTreeSet<String> {
+        a.alarm_actions.as_deref().unwrap_or("").split(';').filter(|x| !x.is_empty()).map(str::to_owned).collect()
+    };
+    let mut reaching: BTreeMap<AlarmKey, BTreeSet<String>> =
+        alarms.iter().filter(|a| acts(a)).map(|a| (AlarmKey::of(a), actions(a))).collect();
+    // Walk down from alarms with an action: whatever a reaching composite fires on reaches
+    // too, with the composite's actions; sets only grow, so the walk ends.
     loop {
-        let fired: Vec<AlarmKey> = alarms
-            .iter()
-            .filter(|a| a.alarm_rule.is_some() && reaching.contains(&AlarmKey::of(a)))
-            .flat_map(|c| {
-                let AlarmKey { account, region, .. } = AlarmKey::of(c);
-                crate::alarm_rule::references(c.alarm_rule.as_deref().unwrap_or(""))
-                    .into_iter()
-                    .filter(|r| r.on_alarm)
-                    .map(move |r| AlarmKey { account: account.clone(), region: region.clone(), name: r.name })
-            })
-            .collect();
-        let before = reaching.len();
-        reaching.extend(fired);
-        if reaching.len() == before {
+        let mut grew = false;
+        for c in alarms.iter().filter(|a| a.alarm_rule.is_some()) {
+            let key = AlarmKey::of(c);
+            let Some(carried) = reaching.get(&key).cloned() else { continue };
+            for r in
+                crate::alarm_rule::references(c.alarm_rule.as_deref().unwrap_or("")).into_iter().filter(|r| r.on_alarm)
+            {
+                let fired = AlarmKey { account: key.account.clone(), region: key.region.clone(), name: r.name };
+                let new = !reaching.contains_key(&fired);
+                let known = reaching.entry(fired).or_default();
+                let before = known.len();
+                known.extend(carried.iter().cloned());
+                grew |= new || known.len() > before;
+            }
+        }
+        if !grew {
             return reaching;
         }
     }
