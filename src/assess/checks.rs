@@ -10,8 +10,10 @@
 //! table below, which declares [`CheckId`] (the stable id in findings and the mapping file),
 //! [`CheckId::ALL`] (report order) and the dispatch. **Adding a check** is one
 //! line in that table plus its function in the submodule of its subject (`backups`, `restores`,
-//! `vaults`, `alarms`, `reports`, `policy`, `scans`); then name its id in `report-templates/dora-mapping.toml`
-//! (a unit test fails until every id is mapped or listed as informational).
+//! `vaults`, `vault_protection`, `alarms`, `detection`, `reports`, `policy`, `scans`); then name
+//! its id in `report-templates/dora-mapping.toml` (a unit test fails until every id is mapped or
+//! listed as informational). Per-item views the report and CSVs show (`policy_view`, the alert
+//! paths in `detection`) come from the same evaluation as their check.
 
 mod alarms;
 mod backups;

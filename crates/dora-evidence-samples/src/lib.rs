@@ -35,7 +35,10 @@
 //!
 //! Volume: scale N has 45·N resources (same accounts and Regions), and every job count grows
 //! linearly with N: about 4 330·N distinct jobs and 12 130·N job rows (report rows + snapshot
-//! items). The file count stays 2 322; files grow. Measured (release build, shared 2-core VM):
+//! items). Scale 1 writes 2 489 files; each step of N adds 18 (the malware scans that come one
+//! bare JSON object per file, as in AWS's published example) while the other files grow.
+//! Measured before the policy, alert-path and scan files were added (release build, shared
+//! 2-core VM):
 //!
 //! | scale | distinct jobs | job rows | size | time | peak RSS |
 //! |---|---|---|---|---|---|
