@@ -7,9 +7,10 @@
 //! notification for the failure events ([`FailureKind::vault_event`]). Each path ends at
 //! destinations; only an SNS topic with at least one confirmed subscription in a snapshot of
 //! the period is evidence that a person is told. A topic whose subscriptions are all pending
-//! does not count; nor does one whose subscriptions were not collected (an empty
-//! `list-subscriptions-by-topic` output carries no topic ARN, so a topic without any
-//! subscription looks the same), nor a Lambda function, queue or automation. The rows are
+//! does not count, nor does one whose listing from the period lists nobody (an empty
+//! `list-subscriptions-by-topic` output carries no topic ARN: the topic comes from the file's
+//! name and folder, as `collect` stores it), nor one whose subscriptions were not collected,
+//! nor a Lambda function, queue or automation. The rows are
 //! also the package's `evidence/alert_paths.csv` and the report's "Alert paths" table.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,10 +85,12 @@ pub(crate) fn alert_paths_csv(rows: &[AlertPath]) -> Vec<u8> {
 struct Topics<'a> {
     /// Per topic ARN: (confirmed, pending) subscriptions.
     subscribers: BTreeMap<&'a str, (u64, u64)>,
+    /// Topics whose `list-subscriptions-by-topic` output from the period lists nobody.
+    empty: BTreeSet<String>,
 }
 
 impl<'a> Topics<'a> {
-    fn new(subs: &[&'a SnsSubscription]) -> Self {
+    fn new(subs: &[&'a SnsSubscription], empty: BTreeSet<String>) -> Self {
         let mut subscribers: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for s in subs {
             let counts = subscribers.entry(s.topic_arn.as_str()).or_default();
@@ -96,7 +99,7 @@ impl<'a> Topics<'a> {
                 _ => counts.1 += 1,
             }
         }
-        Topics { subscribers }
+        Topics { subscribers, empty }
     }
 
     /// The row for `destination` of a path that tells of failures: counts, verdict, reason.
@@ -116,6 +119,7 @@ impl<'a> Topics<'a> {
                     format!("{NO_CONFIRMED} ({pending} pending)")
                 };
             }
+            None if self.empty.contains(&row.destination) => row.reason = format!("{NO_CONFIRMED} (0 pending)"),
             None => row.reason = NOT_COLLECTED.to_owned(),
         }
         row
@@ -164,6 +168,25 @@ struct Sources<'a> {
     rules: Vec<&'a EventRule>,
     notifications: Vec<&'a VaultNotification>,
     subscriptions: Vec<&'a SnsSubscription>,
+    empty_topics: BTreeSet<String>,
+}
+
+/// The topics whose subscription listing from the period is clean and lists nobody. Such a
+/// file gives no record, so the topic comes from where `collect` put it:
+/// `<account>/<region>/…/list-subscriptions-by-topic-<topic name>.json`.
+fn empty_topics(cx: &Inputs<'_>) -> BTreeSet<String> {
+    let listings = cx.ev.artifacts.iter().filter(|a| {
+        a.kind == ArtifactKind::SnsSubscriptionsSnapshot && a.errors == 0 && a.records == 0 && cx.current(a.observed_at)
+    });
+    listings
+        .filter_map(|a| {
+            let origin = &a.artifact.origin;
+            let file = origin.rsplit('/').next()?;
+            let name = file.strip_prefix("list-subscriptions-by-topic-")?.strip_suffix(".json")?;
+            let hint = crate::ingest::PathHint::from_path(origin);
+            Some(format!("arn:aws:sns:{}:{}:{name}", hint.region?, hint.account?))
+        })
+        .collect()
 }
 
 impl<'a> Sources<'a> {
@@ -174,6 +197,7 @@ impl<'a> Sources<'a> {
             rules: ev.event_rules.iter().filter(|r| cx.current(r.observed_at)).collect(),
             notifications: ev.vault_notifications.iter().filter(|n| cx.current(n.observed_at)).collect(),
             subscriptions: ev.sns_subscriptions.iter().filter(|s| cx.current(s.observed_at)).collect(),
+            empty_topics: empty_topics(cx),
         }
     }
 
@@ -190,7 +214,7 @@ impl<'a> Sources<'a> {
 
     /// Every alert path, one row per destination, sorted.
     fn paths(&self) -> Vec<AlertPath> {
-        let topics = Topics::new(&self.subscriptions);
+        let topics = Topics::new(&self.subscriptions, self.empty_topics.clone());
         let mut rows = self.alarm_paths(&topics);
         rows.extend(self.rule_paths(&topics));
         rows.extend(self.notification_paths(&topics));
@@ -660,6 +684,30 @@ mod tests {
             ]
         );
         assert_eq!(paths[0].reason, "subscribers not collected");
+    }
+
+    #[test]
+    fn a_topic_whose_listing_is_empty_has_no_subscriber_and_fails() {
+        let mut ev = with_rule(rule("backup", Some(TOPIC)), vec![]);
+        let mut listing = artifact(ArtifactKind::SnsSubscriptionsSnapshot);
+        listing.records = 0;
+        listing.artifact.origin =
+            "collected/111122223333/eu-central-1/2026-09-30T06:00:00Z/list-subscriptions-by-topic-backup-alerts.json"
+                .into();
+        ev.artifacts.push(listing.clone());
+        let (check, paths) = detect(&[JobKind::Backup], &ev);
+        assert_eq!(check.status, CheckStatus::Fail);
+        assert_eq!(paths[0].reason, "no confirmed subscriber (0 pending)");
+        assert!(check.exceptions.contains(&format!(
+            "event_rule backup-failed in 111122223333/eu-central-1: topic {TOPIC} has no confirmed subscriber (0 pending)"
+        )));
+        // The same listing filed under another account says nothing about this topic.
+        listing.artifact.origin =
+            "collected/444455556666/eu-central-1/2026-09-30T06:00:00Z/list-subscriptions-by-topic-backup-alerts.json"
+                .into();
+        ev.artifacts.pop();
+        ev.artifacts.push(listing);
+        assert_eq!(detect(&[JobKind::Backup], &ev).0.status, CheckStatus::Warn);
     }
 
     #[test]
