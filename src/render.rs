@@ -162,10 +162,28 @@ pub fn render_pdf(opts: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
         standards,
         ..PdfOptions::default()
     };
-    let pdf =
+    let mut pdf =
         typst_pdf::pdf(&document, &options).map_err(|errors| RenderError::Template(diagnostics(&world, &errors)))?;
     typst::comemo::evict(0);
+    drop_false_suspects(&mut pdf);
     Ok(pdf)
+}
+
+/// The catalog's `/MarkInfo` as Typst writes it, and the same entry without `/Suspects false`,
+/// padded to the same length.
+const MARK_INFO: (&[u8], &[u8]) =
+    (b"/MarkInfo<</Marked true/Suspects false>>", b"/MarkInfo<</Marked true               >>");
+
+/// Removes `/Suspects false` from the catalog's `/MarkInfo`. The entry is optional and `false`
+/// is its default (ISO 32000-1, 14.7.1), but poppler (`pdfinfo`, `pdfsig`, `pdftotext`) reports
+/// it as "Syntax Error: Suspects object is wrong type (boolean)", which an auditor reads as a
+/// damaged file. Spaces of the same length replace it, so every offset in the cross-reference
+/// table stays right. Only the first occurrence, and only in this exact form, is touched.
+fn drop_false_suspects(pdf: &mut [u8]) {
+    let (from, to) = MARK_INFO;
+    if let Some(at) = pdf.windows(from.len()).position(|w| w == from) {
+        pdf[at..at + to.len()].copy_from_slice(to);
+    }
 }
 
 fn diagnostics(world: &ReportWorld, errors: &[SourceDiagnostic]) -> String {
@@ -189,4 +207,23 @@ fn diagnostics(world: &ReportWorld, errors: &[SourceDiagnostic]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn false_suspects_leave_mark_info_at_the_same_length() {
+        assert_eq!(MARK_INFO.0.len(), MARK_INFO.1.len());
+        let mut pdf = b"1 0 obj\n<</Type/Catalog/MarkInfo<</Marked true/Suspects false>>/Lang(en)>>".to_vec();
+        let len = pdf.len();
+        drop_false_suspects(&mut pdf);
+        assert_eq!(pdf.len(), len);
+        assert_eq!(pdf, b"1 0 obj\n<</Type/Catalog/MarkInfo<</Marked true               >>/Lang(en)>>".to_vec());
+        // Suspects true (a real warning about the tags) is left as written.
+        let mut other = b"/MarkInfo<</Marked true/Suspects true>>".to_vec();
+        drop_false_suspects(&mut other);
+        assert_eq!(other, b"/MarkInfo<</Marked true/Suspects true>>".to_vec());
+    }
 }
