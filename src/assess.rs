@@ -216,7 +216,7 @@ impl MetricsAccumulator {
             && rp.status.as_deref() == Some("COMPLETED")
             && rp.creation_date.is_some_and(|t| self.period.contains(t))
         {
-            self.held.entry(vault.clone()).or_default().insert(arn.clone());
+            hold(&mut self.held, vault, arn);
         }
         if rp.is_encrypted.is_none() || !rp.creation_date.is_some_and(|t| self.period.contains(t)) {
             return;
@@ -268,9 +268,7 @@ impl MetricsAccumulator {
             Some(JobKind::Copy) if in_period => self.copy_job(j, state),
             Some(JobKind::Restore) if in_period => {
                 self.restore_jobs += 1;
-                if let (Some(a), Some(r)) = (&j.account_id, &j.region) {
-                    self.restore_scopes.insert((a.clone(), r.clone()));
-                }
+                note_scope(&mut self.restore_scopes, j);
                 if j.is_restore_test() {
                     self.restore_test(j, state);
                 }
@@ -301,9 +299,7 @@ impl MetricsAccumulator {
     /// A copy job of the period: where a completed one copied its resource, or its failure.
     fn copy_job(&mut self, j: &Job, state: JobState) {
         self.support.copies.extend(j.provenance.iter().map(|p| p.artifact));
-        if let (Some(a), Some(r)) = (&j.account_id, &j.region) {
-            self.copy_scopes.insert((a.clone(), r.clone()));
-        }
+        note_scope(&mut self.copy_scopes, j);
         if state == JobState::Completed
             && let Some(arn) = &j.resource_arn
         {
@@ -315,7 +311,7 @@ impl MetricsAccumulator {
                 reach.other_account |= sa != da;
             }
             if let Some(to) = &j.destination_vault_arn {
-                self.held.entry(to.clone()).or_default().insert(arn.clone());
+                hold(&mut self.held, to, arn);
                 let other_account = source.zip(destination).is_some_and(|((sa, _), (da, _))| sa != da);
                 self.copied_to.entry(arn.clone()).or_default().insert((to.clone(), other_account));
             }
@@ -380,13 +376,11 @@ impl MetricsAccumulator {
             self.weekly.entry(monday * 86_400_000).or_default()[slot] += 1;
         }
         self.support.backups.extend(j.provenance.iter().map(|p| p.artifact));
-        if let (Some(a), Some(r)) = (&j.account_id, &j.region) {
-            self.scopes.insert((a.clone(), r.clone()));
-        }
+        note_scope(&mut self.scopes, j);
         if let Some(v) = &j.backup_vault_arn {
             self.vaults_used.insert(v.clone());
             if let (true, Some(arn)) = (state == "COMPLETED", &j.resource_arn) {
-                self.held.entry(v.clone()).or_default().insert(arn.clone());
+                hold(&mut self.held, v, arn);
             }
         }
         if state == "COMPLETED" && j.is_encrypted.is_some() {
@@ -651,6 +645,29 @@ pub struct DurationRow {
     pub max: f64,
     /// Its RTO in minutes, if a target sets one.
     pub rto: Option<f64>,
+}
+
+/// Adds the job's (account, Region) to `scopes`. Met on every job but new only a few times per
+/// estate, so it allocates only for a pair not yet there.
+fn note_scope(scopes: &mut BTreeSet<(String, String)>, j: &Job) {
+    if let (Some(a), Some(r)) = (&j.account_id, &j.region)
+        && !scopes.iter().any(|(x, y)| x == a && y == r)
+    {
+        scopes.insert((a.clone(), r.clone()));
+    }
+}
+
+/// Notes that `vault` received a recovery point of `resource`, allocating only for a new pair.
+fn hold(held: &mut BTreeMap<String, BTreeSet<String>>, vault: &str, resource: &str) {
+    match held.get_mut(vault) {
+        Some(resources) if resources.contains(resource) => {}
+        Some(resources) => {
+            resources.insert(resource.to_owned());
+        }
+        None => {
+            held.insert(vault.to_owned(), BTreeSet::from([resource.to_owned()]));
+        }
+    }
 }
 
 /// Assesses a period: metrics, checks, and the mapping's findings. Pure: it cannot fail; what

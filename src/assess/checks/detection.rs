@@ -86,11 +86,11 @@ struct Topics<'a> {
     /// Per topic ARN: (confirmed, pending) subscriptions.
     subscribers: BTreeMap<&'a str, (u64, u64)>,
     /// Topics whose `list-subscriptions-by-topic` output from the period lists nobody.
-    empty: BTreeSet<String>,
+    empty: &'a BTreeSet<String>,
 }
 
 impl<'a> Topics<'a> {
-    fn new(subs: &[&'a SnsSubscription], empty: BTreeSet<String>) -> Self {
+    fn new(subs: &[&'a SnsSubscription], empty: &'a BTreeSet<String>) -> Self {
         let mut subscribers: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for s in subs {
             let counts = subscribers.entry(s.topic_arn.as_str()).or_default();
@@ -214,7 +214,7 @@ impl<'a> Sources<'a> {
 
     /// Every alert path, one row per destination, sorted.
     fn paths(&self) -> Vec<AlertPath> {
-        let topics = Topics::new(&self.subscriptions, self.empty_topics.clone());
+        let topics = Topics::new(&self.subscriptions, &self.empty_topics);
         let mut rows = self.alarm_paths(&topics);
         rows.extend(self.rule_paths(&topics));
         rows.extend(self.notification_paths(&topics));
