@@ -37,7 +37,7 @@ pub struct Cli {
 enum Command {
     /// Build an evidence package from input folders and S3 prefixes.
     Build(build::BuildArgs),
-    /// Snapshot the AWS Backup, Audit Manager, CloudWatch and tagging APIs into the evidence store.
+    /// Snapshot the AWS Backup, Audit Manager, CloudWatch, EventBridge, SNS and tagging APIs into the evidence store.
     Collect(collect::CollectArgs),
     /// Check a package: files against the manifest, SHA256SUMS, both signatures, trust.
     Verify(verify::VerifyArgs),

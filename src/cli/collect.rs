@@ -39,7 +39,8 @@ pub(super) struct CollectArgs {
     /// Hours before the last snapshot that job listings start again.
     #[arg(long, default_value_t = 24)]
     overlap_hours: u32,
-    /// Leave out: backup, recovery-points, alarms, tags, audit-manager (comma-separated).
+    /// Leave out: backup (all of AWS Backup but recovery points), recovery-points, alarms (with EventBridge rules and SNS
+    /// subscriptions), tags, audit-manager (comma-separated).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     skip: Vec<Service>,
     /// Account × Region scopes collected at once.
