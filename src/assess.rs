@@ -9,6 +9,7 @@
 
 pub mod checks;
 pub mod mapping;
+pub mod overview;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -54,7 +55,6 @@ pub struct Metrics {
 #[derive(Debug, Clone)]
 pub(crate) struct TestFact {
     pub(crate) job_id: String,
-    pub(crate) plan: Option<String>,
     pub(crate) created: Option<Timestamp>,
     pub(crate) resource_arn: Option<String>,
     pub(crate) resource_type: Option<String>,
@@ -96,7 +96,7 @@ pub struct MetricsAccumulator {
     /// Vaults written by in-period backup jobs.
     pub(crate) vaults_used: BTreeSet<String>,
     /// In-period COMPLETED backup jobs and recovery points that are not encrypted.
-    pub(crate) unencrypted: Vec<String>,
+    pub(crate) unencrypted: Vec<Unencrypted>,
     /// In-period COMPLETED backup jobs and recovery points that say whether they are encrypted.
     pub(crate) encryption_known: u64,
     /// Per source resource: where COMPLETED copy jobs of the period copied it.
@@ -147,6 +147,19 @@ pub(crate) struct Failure {
     pub(crate) message: String,
     /// `MessageCategory`, else a cause read from the message ([`category_of`]).
     pub(crate) category: String,
+    /// When the job was created.
+    pub(crate) created: Option<Timestamp>,
+}
+
+/// A completed backup or recovery point of the period that is not encrypted.
+#[derive(Debug, Clone)]
+pub(crate) struct Unencrypted {
+    /// `backup job <id> (<resource>)`, or the recovery point ARN.
+    pub(crate) text: String,
+    /// The resource backed up (empty when unknown).
+    pub(crate) resource: String,
+    /// When the job or recovery point was created.
+    pub(crate) at: Option<Timestamp>,
 }
 
 /// The latest evaluation of one control in one scope.
@@ -223,7 +236,11 @@ impl MetricsAccumulator {
         }
         self.encryption_known += 1;
         if rp.is_encrypted == Some(false) {
-            self.unencrypted.push(rp.recovery_point_arn.clone());
+            self.unencrypted.push(Unencrypted {
+                text: rp.recovery_point_arn.clone(),
+                resource: rp.resource_arn.clone().unwrap_or_default(),
+                at: rp.creation_date,
+            });
         }
         self.support.recovery_points.extend(rp.provenance.iter().map(|p| p.artifact));
     }
@@ -332,7 +349,6 @@ impl MetricsAccumulator {
         };
         self.tests.push(TestFact {
             job_id: j.job_id.clone(),
-            plan: j.restore_testing_plan_arn.clone(),
             created: j.creation_date,
             resource_arn: j.resource_arn.clone(),
             resource_type: j.resource_type.clone(),
@@ -387,7 +403,11 @@ impl MetricsAccumulator {
             self.encryption_known += 1;
         }
         if state == "COMPLETED" && j.is_encrypted == Some(false) {
-            self.unencrypted.push(format!("backup job {} ({})", j.job_id, j.resource_arn.as_deref().unwrap_or("?")));
+            self.unencrypted.push(Unencrypted {
+                text: format!("backup job {} ({})", j.job_id, j.resource_arn.as_deref().unwrap_or("?")),
+                resource: j.resource_arn.clone().unwrap_or_default(),
+                at: j.creation_date,
+            });
         }
         let terminal = j.is_terminal();
         if terminal && state != "COMPLETED" {
@@ -399,6 +419,7 @@ impl MetricsAccumulator {
                 resource_arn: j.resource_arn.clone().unwrap_or_default(),
                 message,
                 category,
+                created: j.creation_date,
             });
         }
     }
@@ -431,6 +452,8 @@ pub(crate) struct Derived {
     pub(crate) considered: Vec<String>,
     /// Considered resources some target applies to.
     pub(crate) targeted: Vec<String>,
+    /// The target (index into the config's targets) of each targeted resource.
+    pub(crate) target_of: HashMap<String, usize>,
     /// Considered resources with an RPO target.
     pub(crate) rpo: Vec<RpoResult>,
     /// COMPLETED restore tests of resources with an RTO target, by job id.
@@ -473,6 +496,8 @@ pub(crate) struct RtoResult {
     pub(crate) minutes: f64,
     /// The resource's RTO target in minutes.
     pub(crate) rto_minutes: f64,
+    /// When the test started.
+    pub(crate) created: Option<Timestamp>,
 }
 
 impl RtoResult {
@@ -511,8 +536,13 @@ impl MetricsAccumulator {
             let facts = self.resources.get(*arn).unwrap_or(&empty);
             let rtype =
                 facts.resource_type.clone().or_else(|| crate::arn::backup_resource_type(arn).map(str::to_owned));
-            let Some(target) = config.target_for(rtype.as_deref(), arn, tags_for(arn)) else { continue };
+            let Some(index) = config.targets.iter().position(|t| t.matches(rtype.as_deref(), arn, tags_for(arn)))
+            else {
+                continue;
+            };
+            let target = &config.targets[index];
             d.targeted.push((*arn).to_owned());
+            d.target_of.insert((*arn).to_owned(), index);
             if let Some(rpo) = target.rpo_hours {
                 let exposure_hours = max_exposure_hours(&facts.completions, facts.before, period);
                 d.rpo.push(RpoResult { resource: (*arn).to_owned(), exposure_hours, rpo_hours: rpo });
@@ -529,6 +559,7 @@ impl MetricsAccumulator {
                     resource: arn.to_owned(),
                     minutes: dur,
                     rto_minutes: rto,
+                    created: t.created,
                 });
             }
         }
@@ -605,8 +636,6 @@ pub struct Assessment {
     pub findings: Vec<mapping::Finding>,
     /// Backup outcomes per week: (week start `MM-DD`, completed, failed, not finished).
     pub weekly: Vec<(String, u64, u64, u64)>,
-    /// Restore tests of the period by start time.
-    pub restore_tests: Vec<RestoreTestRow>,
     /// Per tested resource: longest completed test and its RTO, longest first.
     pub restore_durations: Vec<DurationRow>,
     /// The period's backup plan rules and every targeted resource against them.
@@ -615,23 +644,12 @@ pub struct Assessment {
     pub alert_paths: Vec<checks::AlertPath>,
     /// Every account and Region in use with how its failed jobs get to a person.
     pub alert_scopes: Vec<checks::AlertScope>,
-}
-
-/// A restore test, for the report's table.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct RestoreTestRow {
-    /// Tested (source) resource.
-    pub resource: String,
-    /// Restore testing plan name.
-    pub plan: String,
-    /// Start, RFC 3339.
-    pub started: String,
-    /// Duration in minutes (completed tests).
-    pub minutes: Option<f64>,
-    /// Whether it passed.
-    pub passed: bool,
-    /// State and validation, e.g. `COMPLETED / SUCCESSFUL`.
-    pub result: String,
+    /// The estate the figures cover.
+    pub scope: overview::Scope,
+    /// The configured targets with the resources each covers.
+    pub targets: Vec<overview::TargetRow>,
+    /// Restore tests per tested resource, those with breaches or failures first.
+    pub restore_resources: Vec<overview::RestoreResourceRow>,
 }
 
 /// Restore durations of one resource against its RTO.
@@ -679,7 +697,6 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let findings = mapping::evaluate(mapping, &checks, config.framework);
     let weekly =
         acc.weekly.iter().map(|(ms, [c, f, o])| (Timestamp(*ms).to_rfc3339()[5..10].to_owned(), *c, *f, *o)).collect();
-    let restore_tests = restore_test_rows(&acc.tests);
     let restore_durations = duration_rows(&acc.tests, &derived.rto);
     let backup_policy = checks::backup_policy(acc, &derived, config, ev);
     let (alert_paths, alert_scopes) = checks::alerts(acc, &derived, config, ev);
@@ -688,34 +705,19 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
         checks,
         findings,
         weekly,
-        restore_tests,
         restore_durations,
         backup_policy,
         alert_paths,
         alert_scopes,
+        scope: overview::scope(acc, &derived),
+        targets: overview::targets(config, &derived),
+        restore_resources: overview::restores(&acc.tests, &derived),
     }
 }
 
 /// The last part of an ARN (a resource or plan name).
 fn short(arn: &str) -> String {
     arn.rsplit([':', '/']).next().unwrap_or(arn).to_owned()
-}
-
-/// The report's restore-test table, by start time.
-fn restore_test_rows(tests: &[TestFact]) -> Vec<RestoreTestRow> {
-    let mut tests: Vec<&TestFact> = tests.iter().collect();
-    tests.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.job_id.cmp(&b.job_id)));
-    tests
-        .iter()
-        .map(|t| RestoreTestRow {
-            resource: t.resource_arn.as_deref().map(short).unwrap_or_default(),
-            plan: t.plan.as_deref().map(short).unwrap_or_default(),
-            started: t.created.map(|c| c.to_rfc3339()[..16].replace('T', " ")).unwrap_or_default(),
-            minutes: t.duration.map(round2),
-            passed: t.passed,
-            result: format!("{} / {}", t.state, t.validation.as_deref().unwrap_or("no validation")),
-        })
-        .collect()
 }
 
 /// Per tested resource, its longest completed test against its RTO: the 25 longest.

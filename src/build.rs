@@ -334,6 +334,7 @@ fn write_report(
         evidence: ev,
         attached: &attached,
         omitted: &omitted,
+        config: &opts.config,
     };
     let pdf = render::render_pdf(&RenderOptions {
         data: ReportData::new(meta, inputs).to_bytes(),

@@ -29,6 +29,8 @@ pub struct Config {
     pub archive: ArchiveConfig,
     /// `[policy]`: what a backup plan must do for a targeted resource besides meeting its RPO.
     pub policy: PolicyConfig,
+    /// `[report]`: who prepares, reviews and approves the report (its sign-off block).
+    pub report: ReportConfig,
     /// SHA-256 of the file's bytes (empty config: of the empty string).
     pub sha256: String,
 }
@@ -124,6 +126,33 @@ pub struct SigningConfig {
     pub location: Option<String>,
     /// `/ContactInfo` of the PDF signature.
     pub contact_info: Option<String>,
+}
+
+/// `[report]`: the sign-off block on the report's cover. A role left out prints blank lines
+/// to sign by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// Who prepared the package.
+    pub prepared_by: Option<SignOff>,
+    /// Who reviewed it.
+    pub reviewed_by: Option<SignOff>,
+    /// Who approved it.
+    pub approved_by: Option<SignOff>,
+}
+
+/// A person in the sign-off block: `{ name = "…", role = "…", date = "2026-10-15" }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignOff {
+    /// Full name.
+    pub name: String,
+    /// Role or function.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Date signed, as written.
+    #[serde(default)]
+    pub date: Option<String>,
 }
 
 /// `[thresholds]`: the lowest rates that still pass (0 < x ≤ 1).
@@ -326,6 +355,7 @@ impl Config {
             signing,
             archive,
             policy,
+            report: raw.report.unwrap_or_default(),
             sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
         })
     }
@@ -342,6 +372,7 @@ impl Default for Config {
             signing: SigningConfig::default(),
             archive: ArchiveConfig::default(),
             policy: PolicyConfig::default(),
+            report: ReportConfig::default(),
             sha256: String::new(),
         })
     }
@@ -377,6 +408,7 @@ struct RawConfig {
     signing: Option<RawSigning>,
     archive: Option<RawArchive>,
     policy: Option<RawPolicy>,
+    report: Option<ReportConfig>,
 }
 
 #[derive(Deserialize)]
@@ -452,6 +484,20 @@ rpo_hours = 24.5
 [restore_testing]
 candidate_tag = "restore_testing_candidate=true"
 "#;
+
+    #[test]
+    fn the_sign_off_block_is_read_and_checked() {
+        let text = "[report]\nprepared_by = { name = \"A. Weber\", role = \"ICT risk\" }\n\
+                    approved_by = { name = \"B. Kaya\", date = \"2026-10-15\" }\n";
+        let c = Config::parse(text).unwrap();
+        let prepared = c.report.prepared_by.unwrap();
+        assert_eq!((prepared.name.as_str(), prepared.role.as_deref()), ("A. Weber", Some("ICT risk")));
+        assert_eq!(c.report.reviewed_by, None);
+        assert_eq!(c.report.approved_by.unwrap().date.as_deref(), Some("2026-10-15"));
+        let (line, msg) = Config::parse("entity = \"x\"\n[report]\nprepared = { name = \"A\" }\n").unwrap_err();
+        assert_eq!(line, Some(3), "{msg}");
+        assert!(msg.contains("prepared"), "{msg}");
+    }
 
     #[test]
     fn first_matching_target_wins() {

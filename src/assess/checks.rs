@@ -17,6 +17,7 @@
 
 mod alarms;
 mod backups;
+mod by_resource;
 mod detection;
 mod policy;
 mod policy_view;
@@ -32,6 +33,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use by_resource::{ResourceException, subject_noun};
 pub use detection::{AlertPath, AlertScope};
 pub use policy_view::{BackupPolicy, PolicyRuleRow, PolicyTargetRow};
 
@@ -166,6 +168,8 @@ pub struct CheckResult {
     pub figures: BTreeMap<&'static str, String>,
     /// The records behind a non-pass status (job ids, ARNs, scopes), sorted.
     pub exceptions: Vec<String>,
+    /// The exceptions grouped by resource, most first ([`by_resource`]); filled by [`run`].
+    pub resources: Vec<ResourceException>,
     /// How many evidence records the check read.
     pub records: u64,
     /// Indices of the artifacts those records came from.
@@ -227,6 +231,11 @@ impl Inputs<'_> {
 }
 
 const DAY_MS: i64 = 86_400_000;
+
+/// `1 resource`, `2 resources`: a count with its noun in the right number.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 fn pct(x: f64) -> String {
     format!("{:.2} %", x * 100.0)
@@ -299,6 +308,7 @@ pub(crate) fn run(acc: &MetricsAccumulator, derived: &Derived, config: &Config, 
             let mut result = (id.runner())(&inputs);
             debug_assert_eq!(result.id, *id, "a check function reports under its own id");
             result.exceptions.sort();
+            result.resources = by_resource::group(&inputs, &result);
             result
         })
         .collect()

@@ -206,6 +206,10 @@ pub struct Finding {
     pub status: Status,
     /// One or more sentences with the key figures.
     pub summary: String,
+    /// The summary's first sentence: which checks decided the status (the report shows it
+    /// without repeating the checks' own sentences).
+    #[serde(skip)]
+    pub reason: String,
     /// (check, status) pairs.
     pub checks: Vec<(CheckId, CheckStatus)>,
     /// The checks that lacked data (why a requirement is not satisfied).
@@ -256,7 +260,7 @@ fn finding(r: &Requirement, checks: &[CheckResult], framework: Framework) -> Fin
     let statuses: Vec<CheckStatus> = used.iter().map(|c| c.status).collect();
     let applies = r.applies_to.is_none_or(|f| f == framework);
     let status = if !applies { Status::NotApplicable } else { status_of(r.rule, &statuses) };
-    let summary = if !applies {
+    let reason = if !applies {
         not_applicable_reason(r.applies_to.unwrap_or_default(), framework)
     } else if used.is_empty() {
         format!(
@@ -264,13 +268,13 @@ fn finding(r: &Requirement, checks: &[CheckResult], framework: Framework) -> Fin
             r.attach.as_deref().unwrap_or("the entity's own documentation.")
         )
     } else {
-        let mut s = reason(status, r.rule, &used);
-        for c in &used {
-            s.push(' ');
-            s.push_str(&c.summary);
-        }
-        s
+        reason(status, r.rule, &used)
     };
+    let mut summary = reason.clone();
+    for c in used.iter().filter(|_| applies) {
+        summary.push(' ');
+        summary.push_str(&c.summary);
+    }
     let without_data = used.iter().filter(|c| applies && c.status == CheckStatus::NoData);
     Finding {
         id: r.id.clone(),
@@ -278,6 +282,7 @@ fn finding(r: &Requirement, checks: &[CheckResult], framework: Framework) -> Fin
         paraphrase: r.paraphrase.clone(),
         status,
         summary,
+        reason,
         checks: used.iter().map(|c| (c.id, c.status)).collect(),
         checks_without_data: without_data.map(|c| c.id).collect(),
         evidence_records: used.iter().map(|c| c.records).sum(),
@@ -460,6 +465,7 @@ mod tests {
 
     fn result(id: CheckId, status: CheckStatus) -> CheckResult {
         CheckResult {
+            resources: Vec::new(),
             id,
             title: "t",
             status,

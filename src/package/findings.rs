@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::assess::Assessment;
-use crate::assess::checks::{CheckId, CheckStatus};
+use crate::assess::checks::{CheckId, CheckStatus, ResourceException};
 use crate::assess::mapping::{Finding, Status};
 
 /// The whole document.
@@ -63,6 +63,10 @@ pub struct CheckEntry {
     pub figures: BTreeMap<String, String>,
     /// Every exception, sorted.
     pub exceptions: Vec<String>,
+    /// The exceptions grouped by resource, most first (absent from packages of earlier
+    /// versions).
+    #[serde(default)]
+    pub resources: Vec<ResourceException>,
     /// Evidence records read.
     pub records: u64,
     /// SHA-256 of each artifact those records came from, sorted.
@@ -106,6 +110,7 @@ impl FindingsDoc {
                 summary: c.summary.clone(),
                 figures: c.figures.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
                 exceptions: c.exceptions.clone(),
+                resources: c.resources.clone(),
                 records: c.records,
                 artifacts: artifacts(&c.artifacts),
             })

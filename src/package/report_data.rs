@@ -7,21 +7,24 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::RequirementEntry;
 use super::manifest::{EvidenceGap, Manifest};
-use crate::assess::checks::{AlertPath, AlertScope, CheckId, CheckStatus};
+use crate::assess::checks::{AlertPath, AlertScope, CheckId, CheckStatus, ResourceException};
 use crate::assess::mapping::Status;
-use crate::assess::{Assessment, DurationRow, Metrics, RestoreTestRow};
+use crate::assess::{Assessment, DurationRow, Metrics};
+use crate::config::{Config, ReportConfig};
 use crate::evidence::Evidence;
 use crate::render::Attachment;
 
 /// Exceptions listed per check in the PDF (all are in findings.json).
 const MAX_EXCEPTIONS: usize = 25;
-/// Restore tests listed in the PDF.
-const MAX_TESTS: usize = 400;
 /// Rows of each backup-policy table in the report.
 const MAX_POLICY_ROWS: usize = 200;
-/// Artifacts listed in the PDF's appendix (all are in artifacts.csv): laying out tens of
-/// thousands of lines costs gigabytes.
+/// Failed artifacts listed in the PDF's appendix (all are in artifacts.csv): laying out tens
+/// of thousands of lines costs gigabytes.
 const MAX_LISTED: usize = 2_000;
+/// Resources named per check in the attention list.
+const WORST: usize = 3;
+/// Tested resources in the restore-test summary (all tests are in `evidence/restore_jobs.csv`).
+const MAX_RESTORE_RESOURCES: usize = 200;
 /// Alert paths carried into the report's data (all are in `evidence/alert_paths.csv`).
 const MAX_ALERT_PATHS: usize = 2_000;
 
@@ -51,9 +54,6 @@ pub struct ReportData {
     pub metrics: Metrics,
     pub weekly: Vec<Week>,
     pub restore_durations: Vec<DurationRow>,
-    /// The first [`MAX_TESTS`].
-    pub restore_tests: Vec<RestoreTestRow>,
-    pub restore_tests_total: usize,
     /// The period's backup plan rules and targeted resources (the first [`MAX_POLICY_ROWS`]
     /// of each; all in `backup_policy*.csv`).
     pub backup_policy: crate::assess::checks::BackupPolicy,
@@ -63,13 +63,77 @@ pub struct ReportData {
     pub alert_scopes: Vec<AlertScope>,
     /// The rows of `evidence/alert_paths.csv`, the first [`MAX_ALERT_PATHS`].
     pub alert_paths: Vec<AlertPath>,
-    /// The first [`MAX_LISTED`], those that failed to parse first.
+    /// The artifacts that failed to parse, the first [`MAX_LISTED`].
     pub artifacts: Vec<ArtifactRow>,
     pub artifacts_total: usize,
     pub artifacts_failed: usize,
     pub artifacts_unclassified: usize,
     pub attachments: Vec<AttachmentRow>,
     pub omitted_attachments: Vec<String>,
+    /// The signer's subject, when the package is signed.
+    pub signed_by: Option<String>,
+    /// Prepared / reviewed / approved, in that order (`[report]` in the config).
+    pub sign_off: Vec<SignOffRow>,
+    /// The estate the figures cover.
+    pub scope: crate::assess::overview::Scope,
+    /// The configured targets with the resources each covers.
+    pub targets: Vec<crate::assess::overview::TargetRow>,
+    /// The pass marks and policy settings the checks use.
+    pub thresholds: Vec<ThresholdRow>,
+    /// Failing, then warning checks, most serious first.
+    pub attention: Vec<AttentionItem>,
+    /// Restore tests per tested resource, the first [`MAX_RESTORE_RESOURCES`].
+    pub restore_resources: Vec<crate::assess::overview::RestoreResourceRow>,
+    pub restore_resources_total: usize,
+    /// Artifacts per kind and parse status.
+    pub artifact_kinds: Vec<KindCount>,
+}
+
+/// One line of the sign-off block; `name` empty when it is to be signed by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct SignOffRow {
+    pub step: String,
+    pub name: String,
+    pub role: String,
+    pub date: String,
+}
+
+/// A setting a check is judged by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct ThresholdRow {
+    pub setting: String,
+    pub value: String,
+    pub used_by: String,
+}
+
+/// A failing or warning check on the attention page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct AttentionItem {
+    pub id: CheckId,
+    pub title: String,
+    pub status: CheckStatus,
+    pub key_figure: String,
+    /// Resources (or vaults, scopes) with exceptions.
+    pub resources_total: usize,
+    /// The same with its noun: `13 vaults`.
+    pub subjects: String,
+    /// The first [`WORST`] of them, most exceptions first.
+    pub worst: Vec<ResourceException>,
+    /// Short citations of the requirements it is mapped to, e.g. `Art. 12(3)`.
+    pub requirements: Vec<String>,
+}
+
+/// Artifacts of one kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct KindCount {
+    pub kind: String,
+    pub total: usize,
+    pub failed: usize,
+    pub unclassified: usize,
 }
 
 /// Requirements per status.
@@ -92,6 +156,10 @@ pub struct ReportFinding {
     pub requirement: RequirementEntry,
     /// The key figures of its checks, joined with ` · `.
     pub key_figure: String,
+    /// The citation without the regulation's name, for the matrix (`12(1)(a)`, `RTS 24(1)`).
+    pub short: String,
+    /// Which checks decided the status.
+    pub reason: String,
 }
 
 /// A check's section.
@@ -105,6 +173,11 @@ pub struct ReportCheck {
     /// The first [`MAX_EXCEPTIONS`].
     pub exceptions: Vec<String>,
     pub exceptions_total: usize,
+    /// The exceptions by resource, the first [`MAX_EXCEPTIONS`].
+    pub resources: Vec<ResourceException>,
+    pub resources_total: usize,
+    /// `13 vaults`, `1 resource`: how many subjects have exceptions, with their noun.
+    pub subjects: String,
 }
 
 /// Backup jobs of one week by outcome.
@@ -152,6 +225,8 @@ pub struct ReportInputs<'a> {
     pub attached: &'a [Attachment],
     /// Files left out of the PDF for size.
     pub omitted: &'a [String],
+    /// Targets, thresholds and the sign-off block.
+    pub config: &'a Config,
 }
 
 impl ReportData {
@@ -189,8 +264,6 @@ impl ReportData {
                 })
                 .collect(),
             restore_durations: a.restore_durations.clone(),
-            restore_tests: a.restore_tests.iter().take(MAX_TESTS).cloned().collect(),
-            restore_tests_total: a.restore_tests.len(),
             backup_policy: crate::assess::checks::BackupPolicy {
                 rules: a.backup_policy.rules.iter().take(MAX_POLICY_ROWS).cloned().collect(),
                 targets: policy_targets_first(&a.backup_policy.targets),
@@ -213,6 +286,15 @@ impl ReportData {
                 })
                 .collect(),
             omitted_attachments: r.omitted.to_vec(),
+            signed_by: m.signature.as_ref().map(|s| s.signer.clone()),
+            sign_off: sign_off(&r.config.report),
+            scope: a.scope.clone(),
+            targets: a.targets.clone(),
+            thresholds: thresholds(r.config),
+            attention: attention(a),
+            restore_resources: a.restore_resources.iter().take(MAX_RESTORE_RESOURCES).cloned().collect(),
+            restore_resources_total: a.restore_resources.len(),
+            artifact_kinds: kind_counts(ev),
         }
     }
 
@@ -249,7 +331,12 @@ fn finding(a: &Assessment, f: &crate::assess::mapping::Finding) -> ReportFinding
     } else {
         used.iter().map(|c| c.key()).collect::<Vec<_>>().join(" · ")
     };
-    ReportFinding { requirement: RequirementEntry::new(f, f.evidence_artifacts.len()), key_figure }
+    ReportFinding {
+        requirement: RequirementEntry::new(f, f.evidence_artifacts.len()),
+        key_figure,
+        short: short_citation(&f.requirement),
+        reason: f.reason.clone(),
+    }
 }
 
 fn check(c: &crate::assess::checks::CheckResult) -> ReportCheck {
@@ -260,13 +347,16 @@ fn check(c: &crate::assess::checks::CheckResult) -> ReportCheck {
         summary: c.summary.clone(),
         exceptions: c.exceptions.iter().take(MAX_EXCEPTIONS).cloned().collect(),
         exceptions_total: c.exceptions.len(),
+        resources: c.resources.iter().take(MAX_EXCEPTIONS).cloned().collect(),
+        resources_total: c.resources.len(),
+        subjects: subjects(&c.resources),
     }
 }
 
 fn artifacts(ev: &Evidence) -> Vec<ArtifactRow> {
-    let failed = |x: &&crate::evidence::ArtifactEntry| x.parse_status() == "failed";
-    let failed_first = ev.artifacts.iter().filter(failed).chain(ev.artifacts.iter().filter(|x| !failed(x)));
-    failed_first
+    ev.artifacts
+        .iter()
+        .filter(|x| x.parse_status() == "failed")
         .take(MAX_LISTED)
         .map(|x| ArtifactRow {
             origin: x.artifact.origin.clone(),
@@ -275,4 +365,147 @@ fn artifacts(ev: &Evidence) -> Vec<ArtifactRow> {
             status: x.parse_status().into(),
         })
         .collect()
+}
+
+/// `DORA Art. 12(1)(a)` → `12(1)(a)`; `RTS 2024/1774 Art. 24(1)` → `RTS 24(1)`; any trailing
+/// remark in parentheses after a space is dropped.
+fn short_citation(citation: &str) -> String {
+    let head = citation.split(" (").next().unwrap_or(citation);
+    let article = head.rsplit("Art. ").next().unwrap_or(head);
+    if head.starts_with("RTS") { format!("RTS {article}") } else { article.to_owned() }
+}
+
+fn subjects(rows: &[ResourceException]) -> String {
+    let (one, many) = crate::assess::checks::subject_noun(rows);
+    format!("{} {}", rows.len(), if rows.len() == 1 { one } else { many })
+}
+
+fn sign_off(r: &ReportConfig) -> Vec<SignOffRow> {
+    [("Prepared by", &r.prepared_by), ("Reviewed by", &r.reviewed_by), ("Approved by", &r.approved_by)]
+        .into_iter()
+        .map(|(step, who)| SignOffRow {
+            step: step.into(),
+            name: who.as_ref().map(|w| w.name.clone()).unwrap_or_default(),
+            role: who.as_ref().and_then(|w| w.role.clone()).unwrap_or_default(),
+            date: who.as_ref().and_then(|w| w.date.clone()).unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn thresholds(c: &Config) -> Vec<ThresholdRow> {
+    let row = |setting: &str, value: String, used_by: &str| ThresholdRow {
+        setting: setting.into(),
+        value,
+        used_by: used_by.into(),
+    };
+    let pct = |x: f64| format!("{:.2} %", x * 100.0);
+    let mut rows = vec![
+        row("thresholds.backup_success_rate", pct(c.thresholds.backup_success_rate), "backup_success"),
+        row("thresholds.restore_test_pass_rate", pct(c.thresholds.restore_test_pass_rate), "restore_test_results"),
+        row(
+            "restore_testing.candidate_tag",
+            format!("{}={}", c.candidate_tag.0, c.candidate_tag.1),
+            "candidates_tested",
+        ),
+    ];
+    let days = c.policy.min_retention_days.map_or_else(|| "not set".to_owned(), |d| format!("{d} days"));
+    rows.push(row("policy.min_retention_days", days, "policy_covers_targets"));
+    let copy: Vec<&str> =
+        [(c.policy.copy_to_other_region, "other_region"), (c.policy.copy_to_other_account, "other_account")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+    let copy = if copy.is_empty() { "not set".to_owned() } else { copy.join(", ") };
+    rows.push(row("policy.copy_to", copy, "policy_covers_targets"));
+    rows
+}
+
+/// Failing checks, then warning ones; within each, those behind more requirements first, then
+/// those with more resources, then in report order.
+fn attention(a: &Assessment) -> Vec<AttentionItem> {
+    let rank = |s: CheckStatus| match s {
+        CheckStatus::Fail => 0,
+        _ => 1,
+    };
+    let mut items: Vec<(usize, AttentionItem)> = a
+        .checks
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c.status, CheckStatus::Fail | CheckStatus::Warn))
+        .map(|(i, c)| {
+            let requirements: Vec<String> = a
+                .findings
+                .iter()
+                .filter(|f| f.status != Status::NotApplicable && f.checks.iter().any(|(id, _)| *id == c.id))
+                .map(|f| short_citation(&f.requirement))
+                .collect();
+            let item = AttentionItem {
+                id: c.id,
+                title: c.title.into(),
+                status: c.status,
+                key_figure: c.key(),
+                resources_total: c.resources.len(),
+                subjects: subjects(&c.resources),
+                worst: c.resources.iter().take(WORST).cloned().collect(),
+                requirements,
+            };
+            (i, item)
+        })
+        .collect();
+    items.sort_by(|(i, x), (j, y)| {
+        (rank(x.status), std::cmp::Reverse(x.requirements.len()), std::cmp::Reverse(x.resources_total), i).cmp(&(
+            rank(y.status),
+            std::cmp::Reverse(y.requirements.len()),
+            std::cmp::Reverse(y.resources_total),
+            j,
+        ))
+    });
+    items.into_iter().map(|(_, item)| item).collect()
+}
+
+fn kind_counts(ev: &Evidence) -> Vec<KindCount> {
+    let mut kinds: std::collections::BTreeMap<&str, KindCount> = std::collections::BTreeMap::new();
+    for x in &ev.artifacts {
+        let k = kinds.entry(x.kind.as_str()).or_insert_with(|| KindCount {
+            kind: x.kind.as_str().into(),
+            total: 0,
+            failed: 0,
+            unclassified: 0,
+        });
+        k.total += 1;
+        match x.parse_status() {
+            "failed" => k.failed += 1,
+            "unclassified" => k.unclassified += 1,
+            _ => {}
+        }
+    }
+    kinds.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn citations_shorten_for_the_matrix() {
+        assert_eq!(short_citation("DORA Art. 12(1)(a)"), "12(1)(a)");
+        assert_eq!(short_citation("RTS 2024/1774 Art. 24(1)"), "RTS 24(1)");
+        assert_eq!(short_citation("RTS 2024/1774 Art. 40 (simplified framework only)"), "RTS 40");
+        assert_eq!(short_citation("DORA Art. 9(3)(b)-(c)"), "9(3)(b)-(c)");
+    }
+
+    #[test]
+    fn an_unset_sign_off_leaves_blank_lines() {
+        let r = ReportConfig {
+            prepared_by: Some(crate::config::SignOff { name: "A".into(), role: Some("R".into()), date: None }),
+            ..ReportConfig::default()
+        };
+        let rows = sign_off(&r);
+        assert_eq!(
+            rows.iter().map(|x| x.step.as_str()).collect::<Vec<_>>(),
+            ["Prepared by", "Reviewed by", "Approved by"]
+        );
+        assert_eq!((rows[0].name.as_str(), rows[0].role.as_str(), rows[0].date.as_str()), ("A", "R", ""));
+        assert!(rows[1].name.is_empty() && rows[2].name.is_empty());
+    }
 }

@@ -97,6 +97,7 @@ pub(super) fn failure_alarms(cx: &Inputs<'_>) -> CheckResult {
         ("without_action", without_action.len().to_string()),
     ]);
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::FailureAlarms,
         title: "Failed jobs raise an alert",
         status,

@@ -30,6 +30,7 @@ pub(super) fn backup_success(cx: &Inputs<'_>) -> CheckResult {
         (status, s)
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::BackupSuccess,
         title: "Backups run and complete",
         status,
@@ -81,6 +82,7 @@ pub(super) fn rpo(cx: &Inputs<'_>) -> CheckResult {
         )
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::Rpo,
         title: "Recovery points meet the RPO",
         status: status_by_breaches(!d.rpo.is_empty(), breaches.len()),
@@ -121,6 +123,7 @@ pub(super) fn copy_coverage(cx: &Inputs<'_>) -> CheckResult {
         )
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::CopyCoverage,
         title: "Targeted resources have a copy in another Region or account",
         status: status_by_share(covered, targeted.len()),
@@ -154,13 +157,14 @@ pub(super) fn encryption(cx: &Inputs<'_>) -> CheckResult {
     let mut artifacts = acc.support.backups.clone();
     artifacts.extend(acc.support.recovery_points.iter().copied());
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::Encryption,
         title: "Backups are encrypted",
         status: status_by_breaches(known > 0, unencrypted),
         summary,
         key_figure: format!("{unencrypted} unencrypted"),
         figures: BTreeMap::from([("unencrypted", unencrypted.to_string()), ("stating_encryption", known.to_string())]),
-        exceptions: acc.unencrypted.clone(),
+        exceptions: acc.unencrypted.iter().map(|u| u.text.clone()).collect(),
         records: known,
         artifacts,
     }

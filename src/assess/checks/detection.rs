@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::alarms::{AlarmKey, alarm_destinations, failure_metric, watches};
-use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
+use super::{CheckId, CheckResult, CheckStatus, Inputs, count, prov_set};
 use crate::evidence::ArtifactKind;
 use crate::evidence::alerts::{FailureKind, join_kinds, notified_failures};
 use crate::evidence::model::{Alarm, EventRule, Provenance, SnsSubscription, VaultNotification};
@@ -495,8 +495,9 @@ pub(super) fn failure_detection(cx: &Inputs<'_>) -> CheckResult {
         format!(
             "In {reaching} of {} account/Region pairs with backups, failed backup jobs (and copy and restore jobs \
              where they ran) reach a confirmed SNS subscriber through an alarm, an EventBridge rule or a vault \
-             notification; {pending} alert paths end at a topic without a confirmed subscriber.",
-            scopes.len()
+             notification; {} at a topic without a confirmed subscriber.",
+            scopes.len(),
+            count(pending, "alert path ends", "alert paths end")
         )
     };
     let figures = BTreeMap::from([
@@ -512,6 +513,7 @@ pub(super) fn failure_detection(cx: &Inputs<'_>) -> CheckResult {
         ),
     ]);
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::FailureDetection,
         title: "Failed jobs reach a person",
         status,

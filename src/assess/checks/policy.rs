@@ -82,6 +82,7 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
         )
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::PolicyCoversTargets,
         title: "Backup plans cover every targeted resource at its RPO",
         status,

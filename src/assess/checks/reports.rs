@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set, status_by_share};
+use super::{CheckId, CheckResult, CheckStatus, Inputs, count, prov_set, status_by_share};
 use crate::evidence::Evidence;
 use crate::evidence::model::{AssessmentReport, ReportIntegrity};
 
@@ -13,7 +13,10 @@ pub(super) fn backup_controls(cx: &Inputs<'_>) -> CheckResult {
     let non_compliant: Vec<String> = controls
         .values()
         .filter(|c| c.status != "COMPLIANT")
-        .map(|c| format!("{} {} ({} resources non-compliant)", c.label, c.status, c.non_compliant))
+        .map(|c| {
+            let n = count(c.non_compliant as usize, "resource", "resources");
+            format!("{} {} ({n} non-compliant)", c.label, c.status)
+        })
         .collect();
     let summary = if controls.is_empty() {
         "No Backup Audit Manager control evaluation in the period (CONTROL_COMPLIANCE_REPORT).".to_owned()
@@ -25,6 +28,7 @@ pub(super) fn backup_controls(cx: &Inputs<'_>) -> CheckResult {
         )
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::BackupControls,
         title: "Backup Audit Manager controls are compliant",
         status: status_by_share(controls.len() - non_compliant.len(), controls.len()),
@@ -134,6 +138,7 @@ pub(super) fn audit_manager_reports(cx: &Inputs<'_>) -> CheckResult {
     };
     let provenance = reports.iter().flat_map(|r| r.provenance.iter());
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::AuditManagerReports,
         title: "Audit Manager assessment reports are kept",
         status,

@@ -20,6 +20,7 @@ pub(super) fn candidates_tested(cx: &Inputs<'_>) -> CheckResult {
         )
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::CandidatesTested,
         title: "Every restore-testing candidate was restored successfully",
         status: status_by_share(candidates - untested, candidates),
@@ -56,6 +57,7 @@ pub(super) fn restore_testing_in_scope(cx: &Inputs<'_>) -> CheckResult {
         )
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::RestoreTestingInScope,
         title: "Restore testing is set up in every account and Region in use",
         status,
@@ -88,6 +90,7 @@ pub(super) fn restore_test_results(cx: &Inputs<'_>) -> CheckResult {
         (status, summary)
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::RestoreTestResults,
         title: "Restore tests succeed and their data is validated",
         status,
@@ -131,6 +134,7 @@ pub(super) fn rto(cx: &Inputs<'_>) -> CheckResult {
         )
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::Rto,
         title: "Restores finish within the RTO",
         status: status_by_breaches(!d.rto.is_empty(), breaches.len()),

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
+use super::{CheckId, CheckResult, CheckStatus, Inputs, count, prov_set};
 use crate::evidence::ArtifactKind;
 use crate::evidence::model::{MalwareScan, ScanState};
 
@@ -59,6 +59,7 @@ pub(super) fn malware_scans(cx: &Inputs<'_>) -> CheckResult {
         CheckStatus::Pass
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::MalwareScans,
         title: "Recovery points are scanned for malware",
         status,
@@ -108,7 +109,7 @@ fn tally<'a>(targets: &[&'a str], scans: &[&'a MalwareScan]) -> Tally<'a> {
 /// Infected recovery points, failed scans and resources without a clean scan (`run` sorts them).
 fn exceptions(t: &Tally<'_>) -> Vec<String> {
     let infected = t.infected.iter().map(|(point, (resource, jobs))| {
-        format!("{point} of {resource} infected: GuardDuty found malware (scan job {})", jobs.join(", "))
+        format!("{resource} recovery point {point} infected: GuardDuty found malware (scan job {})", jobs.join(", "))
     });
     let failed = t.failed.iter().map(|s| {
         let (resource, state) = (s.resource_arn.as_deref().unwrap_or(""), s.state.as_deref().unwrap_or(""));
@@ -138,13 +139,13 @@ fn summary(status: CheckStatus, evidence: bool, t: &Tally<'_>) -> String {
     };
     format!(
         "{lead}{} of {} resources with a target that GuardDuty can scan (EBS, EC2, S3) have a recovery point \
-         from the period scanned clean; {} recovery points were found infected, {} scans failed or ended with \
-         issues and {} resources have no completed clean scan.",
+         from the period scanned clean; {} found infected, {} failed or ended with issues and {} no completed \
+         clean scan.",
         t.clean,
         t.resources,
-        t.infected.len(),
-        t.failed.len(),
-        t.unscanned.len()
+        count(t.infected.len(), "recovery point was", "recovery points were"),
+        count(t.failed.len(), "scan", "scans"),
+        count(t.unscanned.len(), "resource has", "resources have")
     )
 }
 
@@ -247,7 +248,7 @@ mod tests {
         assert_eq!(c.status, CheckStatus::Fail);
         assert_eq!(
             c.exceptions,
-            [format!("{INSTANCE}-rp of {INSTANCE} infected: GuardDuty found malware (scan job s4, s5)")]
+            [format!("{INSTANCE} recovery point {INSTANCE}-rp infected: GuardDuty found malware (scan job s4, s5)")]
         );
         assert!(c.summary.starts_with("Malware was found in backups"), "{}", c.summary);
         // An infected point of a resource without a target does not rate the estate.

@@ -153,6 +153,7 @@ pub(super) fn vault_protection(cx: &Inputs<'_>) -> CheckResult {
     let mut artifacts = prov_set(provs);
     artifacts.extend(cx.acc.support.copies.iter().copied());
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::VaultProtection,
         title: "Recovery points cannot be deleted, and isolated copies exist",
         status,

@@ -130,6 +130,7 @@ pub(super) fn vault_lock(cx: &Inputs<'_>) -> CheckResult {
     };
     let compliance = holding.count(LockMode::Compliance);
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::VaultLock,
         title: "Backups are immutable (Vault Lock, compliance mode)",
         status,
@@ -177,6 +178,7 @@ pub(super) fn legal_holds(cx: &Inputs<'_>) -> CheckResult {
         format!("{} legal holds recorded, {} active in the period's snapshots.", holds.len(), active.len())
     };
     CheckResult {
+        resources: Vec::new(),
         id: CheckId::LegalHolds,
         title: "Legal holds are recorded",
         status: if active.is_empty() { CheckStatus::NoData } else { CheckStatus::Pass },
