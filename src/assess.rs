@@ -382,14 +382,12 @@ const BACKUP_TERMINAL: [&str; 5] = ["COMPLETED", "FAILED", "ABORTED", "EXPIRED",
 impl MetricsAccumulator {
     fn in_period_backup(&mut self, j: &Job, state: &str) {
         if let Some(created) = j.creation_date {
-            let day = created.millis().div_euclid(86_400_000);
-            let monday = day - (day + 3).rem_euclid(7); // 1970-01-01 was a Thursday
             let slot = match state {
                 "COMPLETED" => 0,
                 _ if j.is_terminal() => 1,
                 _ => 2,
             };
-            self.weekly.entry(monday * 86_400_000).or_default()[slot] += 1;
+            self.weekly.entry(monday_of(created.millis()) * DAY_MS).or_default()[slot] += 1;
         }
         self.support.backups.extend(j.provenance.iter().map(|p| p.artifact));
         note_scope(&mut self.scopes, j);
@@ -634,9 +632,10 @@ pub struct Assessment {
     pub checks: Vec<checks::CheckResult>,
     /// One finding per mapped requirement.
     pub findings: Vec<mapping::Finding>,
-    /// Backup outcomes per week: (week start `MM-DD`, completed, failed, not finished).
-    pub weekly: Vec<(String, u64, u64, u64)>,
-    /// Per tested resource: longest completed test and its RTO, longest first.
+    /// Backup outcomes of every week that overlaps the period, in order.
+    pub weekly: Vec<WeekOutcomes>,
+    /// Per tested resource: its completed tests' durations against its RTO (the 25 first by
+    /// tests over the RTO, then by longest test).
     pub restore_durations: Vec<DurationRow>,
     /// The period's backup plan rules and every targeted resource against them.
     pub backup_policy: checks::BackupPolicy,
@@ -652,6 +651,21 @@ pub struct Assessment {
     pub restore_resources: Vec<overview::RestoreResourceRow>,
 }
 
+/// Backup jobs created in one week (Monday 00:00 to Monday 00:00, UTC) of the period, by outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WeekOutcomes {
+    /// Its Monday, 00:00 UTC (before the period start for a first week the period cuts).
+    pub monday: Timestamp,
+    /// Days of the week inside the period: 7, or 1–6 for a first or last week the period cuts.
+    pub days_in_period: u8,
+    /// COMPLETED jobs.
+    pub completed: u64,
+    /// Jobs in another terminal state (FAILED, ABORTED, EXPIRED, PARTIAL).
+    pub failed: u64,
+    /// Jobs not in a terminal state at their last observation.
+    pub not_finished: u64,
+}
+
 /// Restore durations of one resource against its RTO.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DurationRow {
@@ -663,6 +677,12 @@ pub struct DurationRow {
     pub max: f64,
     /// Its RTO in minutes, if a target sets one.
     pub rto: Option<f64>,
+    /// Median completed test, minutes (nearest rank, as `restore_test_duration_minutes_p95`).
+    pub p50: f64,
+    /// 95th percentile of its completed tests, minutes (nearest rank).
+    pub p95: f64,
+    /// Completed tests longer than the RTO (0 without one), as counted in `rto_breaches`.
+    pub over_rto: u64,
 }
 
 /// Adds the job's (account, Region) to `scopes`. Met on every job but new only a few times per
@@ -695,8 +715,7 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let metrics = acc.metrics(&derived);
     let checks = checks::run(acc, &derived, config, ev);
     let findings = mapping::evaluate(mapping, &checks, config.framework);
-    let weekly =
-        acc.weekly.iter().map(|(ms, [c, f, o])| (Timestamp(*ms).to_rfc3339()[5..10].to_owned(), *c, *f, *o)).collect();
+    let weekly = weeks(acc.period, &acc.weekly);
     let restore_durations = duration_rows(&acc.tests, &derived.rto);
     let backup_policy = checks::backup_policy(acc, &derived, config, ev);
     let (alert_paths, alert_scopes) = checks::alerts(acc, &derived, config, ev);
@@ -720,29 +739,74 @@ fn short(arn: &str) -> String {
     arn.rsplit([':', '/']).next().unwrap_or(arn).to_owned()
 }
 
-/// Per tested resource, its longest completed test against its RTO: the 25 longest.
+/// Tested resources shown in the report's restore-duration chart.
+const MAX_DURATION_ROWS: usize = 25;
+
+/// Per tested resource, its completed tests' p50, p95 and max against its RTO: those with tests
+/// over the RTO first (most first), then by longest test; the first [`MAX_DURATION_ROWS`].
 fn duration_rows(tests: &[TestFact], rto: &[RtoResult]) -> Vec<DurationRow> {
-    let mut per_resource: BTreeMap<&str, (u64, f64)> = BTreeMap::new();
+    let mut per_resource: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for t in tests {
         if let (Some(arn), Some(d)) = (t.resource_arn.as_deref(), t.duration) {
-            let e = per_resource.entry(arn).or_insert((0, 0.0));
-            e.0 += 1;
-            e.1 = e.1.max(d);
+            per_resource.entry(arn).or_default().push(d);
         }
     }
     let rto_of: HashMap<&str, f64> = rto.iter().map(|r| (r.resource.as_str(), r.rto_minutes)).collect();
     let mut rows: Vec<DurationRow> = per_resource
         .into_iter()
-        .map(|(arn, (tests, max))| DurationRow {
-            resource: short(arn),
-            tests,
-            max: round2(max),
-            rto: rto_of.get(arn).copied(),
-        })
+        .map(|(arn, mut minutes)| duration_row(arn, &mut minutes, rto_of.get(arn).copied()))
         .collect();
-    rows.sort_by(|a, b| b.max.total_cmp(&a.max).then_with(|| a.resource.cmp(&b.resource)));
-    rows.truncate(25);
+    rows.sort_by(|a, b| {
+        b.over_rto.cmp(&a.over_rto).then(b.max.total_cmp(&a.max)).then_with(|| a.resource.cmp(&b.resource))
+    });
+    rows.truncate(MAX_DURATION_ROWS);
     rows
+}
+
+/// One resource's row from the durations (minutes) of its completed tests, at least one.
+fn duration_row(arn: &str, minutes: &mut [f64], rto: Option<f64>) -> DurationRow {
+    minutes.sort_by(f64::total_cmp);
+    let rank = |p| nearest_rank(minutes, p).map(round2).unwrap_or_default();
+    // The same comparison as `RtoResult::breached`, on the same unrounded minutes.
+    let over_rto = rto.map_or(0, |r| minutes.iter().filter(|m| **m > r).count());
+    DurationRow {
+        resource: short(arn),
+        tests: minutes.len() as u64,
+        max: rank(100),
+        rto,
+        p50: rank(50),
+        p95: rank(95),
+        over_rto: over_rto as u64,
+    }
+}
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+/// The day number (since 1970-01-01) of the Monday of the week holding instant `ms` (UTC).
+fn monday_of(ms: i64) -> i64 {
+    let day = ms.div_euclid(DAY_MS);
+    day - (day + 3).rem_euclid(7) // 1970-01-01 was a Thursday
+}
+
+/// Every week that overlaps the period, with its outcomes from `counts` (keyed by Monday, ms;
+/// zero for a week without jobs) and how many of its days the period holds.
+fn weeks(period: Period, counts: &BTreeMap<i64, [u64; 3]>) -> Vec<WeekOutcomes> {
+    let (first, end) = (period.start.millis().div_euclid(DAY_MS), period.end.millis().div_euclid(DAY_MS));
+    (monday_of(period.start.millis())..end)
+        .step_by(7)
+        .map(|monday| {
+            let [completed, failed, not_finished] = counts.get(&(monday * DAY_MS)).copied().unwrap_or_default();
+            let days = (monday + 7).min(end) - monday.max(first);
+            WeekOutcomes {
+                monday: Timestamp(monday * DAY_MS),
+                days_in_period: u8::try_from(days).unwrap_or(7),
+                completed,
+                failed,
+                not_finished,
+            }
+        })
+        .collect()
 }
 
 impl Assessment {
@@ -967,6 +1031,78 @@ mod tests {
             test("db2", "FAILED", None, "2026-07-06T05:00:00Z", Some("2026-07-06T09:00:00Z")), // not completed: no
         ];
         assert_eq!(metrics(&records, config, &tags).rto_breaches, 2);
+    }
+
+    #[test]
+    fn weeks_cover_the_period_and_count_the_days_the_period_cuts() {
+        // 2026-Q3 runs from Wednesday 07-01 to Wednesday 10-01 (exclusive): the first week
+        // (Monday 06-29) holds 5 of its days, the last (Monday 09-28) 3.
+        let mut acc = MetricsAccumulator::new(q3());
+        acc.observe(&backup("a", "COMPLETED", "2026-07-01T00:00:00Z", Some("2026-07-01T01:00:00Z")));
+        acc.observe(&backup("a", "FAILED", "2026-07-05T23:59:59Z", Some("2026-07-06T00:10:00Z")));
+        acc.observe(&backup("a", "RUNNING", "2026-09-30T23:59:59Z", None));
+        let w = weeks(acc.period, &acc.weekly);
+        assert_eq!(w.len(), 14);
+        let label = |w: &WeekOutcomes| w.monday.to_rfc3339()[..10].to_owned();
+        assert_eq!((label(&w[0]), w[0].days_in_period), ("2026-06-29".to_owned(), 5));
+        assert_eq!((w[0].completed, w[0].failed, w[0].not_finished), (1, 1, 0));
+        assert_eq!((label(&w[13]), w[13].days_in_period), ("2026-09-28".to_owned(), 3));
+        assert_eq!((w[13].completed, w[13].failed, w[13].not_finished), (0, 0, 1));
+        // The weeks between are whole, and listed with zeros when no job was created in them.
+        assert!(w[1..13].iter().all(|x| x.days_in_period == 7));
+        assert_eq!((w[1].completed, w[1].failed, w[1].not_finished), (0, 0, 0));
+        // 2026-Q4 (Thursday 10-01 to Friday 2027-01-01): Monday 09-28 holds 4 days, Monday
+        // 12-28 holds 4; Q1 2024 starts on a Monday, so its first week is whole.
+        let q4 = weeks("2026-Q4".parse().unwrap(), &BTreeMap::new());
+        let days: Vec<u8> = q4.iter().map(|x| x.days_in_period).collect();
+        assert_eq!((label(&q4[0]), days.first(), days.last()), ("2026-09-28".to_owned(), Some(&4), Some(&4)));
+        assert_eq!(days.iter().map(|d| u32::from(*d)).sum::<u32>(), 92);
+        let q1 = weeks("2024-Q1".parse().unwrap(), &BTreeMap::new());
+        assert_eq!((label(&q1[0]), q1[0].days_in_period), ("2024-01-01".to_owned(), 7));
+        assert_eq!(q1.iter().map(|x| u32::from(x.days_in_period)).sum::<u32>(), 91);
+    }
+
+    /// A restore test of `arn` on July `day` that took `minutes` (COMPLETED, validated).
+    fn timed_test(arn: &str, day: u32, minutes: i64) -> Record {
+        let start = Timestamp::parse(&format!("2026-07-{day:02}T05:00:00Z")).unwrap();
+        let end = Timestamp(start.millis() + minutes * 60_000).to_string();
+        test(arn, "COMPLETED", Some("SUCCESSFUL"), &start.to_string(), Some(&end))
+    }
+
+    #[test]
+    fn duration_rows_give_p50_p95_max_and_tests_over_the_rto_per_resource() {
+        let config = "[[target]]\nname = \"gold\"\ntag = \"tier=gold\"\nrto_minutes = 60\n\n\
+                      [[target]]\nname = \"silver\"\ntag = \"tier=silver\"\nrto_minutes = 20\n";
+        let tags = vec![tagged("gold-db", &[("tier", "gold")]), tagged("silver-db", &[("tier", "silver")])];
+        let mut acc = MetricsAccumulator::new(q3());
+        // gold-db: 10, 20, …, 100 minutes (in shuffled order).
+        for (day, m) in [(3, 70), (1, 10), (5, 100), (2, 20), (4, 60), (6, 30), (7, 40), (8, 50), (9, 80), (10, 90)] {
+            acc.observe(&timed_test("gold-db", day, m));
+        }
+        // silver-db: 30, 5, 15 and one FAILED test, which has no duration.
+        for (day, m) in [(1, 30), (2, 5), (3, 15)] {
+            acc.observe(&timed_test("silver-db", day, m));
+        }
+        acc.observe(&test("silver-db", "FAILED", None, "2026-07-04T05:00:00Z", Some("2026-07-04T09:00:00Z")));
+        // untargeted: no RTO, so nothing is over it.
+        acc.observe(&timed_test("untargeted", 1, 500));
+        let derived = acc.derive(&Config::parse(config).unwrap(), &tags);
+        let rows = duration_rows(&acc.tests, &derived.rto);
+        let got: Vec<_> =
+            rows.iter().map(|r| (r.resource.as_str(), r.tests, r.p50, r.p95, r.max, r.rto, r.over_rto)).collect();
+        assert_eq!(
+            got,
+            [
+                // n = 10: p50 = ⌈5⌉-th = 50, p95 = ⌈9.5⌉-th = 100; 70, 80, 90, 100 > 60 (60 is not).
+                ("gold-db", 10, 50.0, 100.0, 100.0, Some(60.0), 4),
+                // n = 3 (5, 15, 30): p50 = ⌈1.5⌉-th = 15, p95 = ⌈2.85⌉-th = 30; only 30 > 20.
+                ("silver-db", 3, 15.0, 30.0, 30.0, Some(20.0), 1),
+                // Sorted after the resources over their RTO although its test is the longest.
+                ("untargeted", 1, 500.0, 500.0, 500.0, None, 0),
+            ]
+        );
+        // The rows' breaches are the metric's.
+        assert_eq!(rows.iter().map(|r| r.over_rto).sum::<u64>(), derived.rto_breaches().count() as u64);
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod integration {
     pub mod archive;
     pub mod aws_errors;
     pub mod build;
+    pub mod charts;
     pub mod collect;
     pub mod collect_history;
     pub mod collect_policy_calls;

@@ -180,7 +180,7 @@ pub struct ReportCheck {
     pub subjects: String,
 }
 
-/// Backup jobs of one week by outcome.
+/// Backup jobs of one week by outcome ([`crate::assess::WeekOutcomes`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub struct Week {
@@ -188,7 +188,22 @@ pub struct Week {
     pub week: String,
     pub completed: u64,
     pub failed: u64,
+    /// Not finished.
     pub other: u64,
+    /// 7, or fewer for a first or last week the period cuts (the chart marks those).
+    pub days_in_period: u8,
+}
+
+impl From<&crate::assess::WeekOutcomes> for Week {
+    fn from(w: &crate::assess::WeekOutcomes) -> Self {
+        Week {
+            week: w.monday.to_rfc3339()[5..10].to_owned(),
+            completed: w.completed,
+            failed: w.failed,
+            other: w.not_finished,
+            days_in_period: w.days_in_period,
+        }
+    }
 }
 
 /// An artifact of the appendix.
@@ -253,16 +268,7 @@ impl ReportData {
             findings: a.findings.iter().map(|f| finding(a, f)).collect(),
             checks: a.checks.iter().map(check).collect(),
             metrics: a.metrics.clone(),
-            weekly: a
-                .weekly
-                .iter()
-                .map(|(week, completed, failed, other)| Week {
-                    week: week.clone(),
-                    completed: *completed,
-                    failed: *failed,
-                    other: *other,
-                })
-                .collect(),
+            weekly: a.weekly.iter().map(Week::from).collect(),
             restore_durations: a.restore_durations.clone(),
             backup_policy: crate::assess::checks::BackupPolicy {
                 rules: a.backup_policy.rules.iter().take(MAX_POLICY_ROWS).cloned().collect(),
