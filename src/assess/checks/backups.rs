@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{CheckId, CheckResult, CheckStatus, Inputs, pct, status_by_breaches, status_by_share};
+use super::{CheckId, CheckResult, CheckStatus, Inputs, count, pct, status_by_breaches, status_by_share};
 use crate::assess::{Failure, RpoResult};
 
 /// Completed / finished backup jobs against the threshold; failures grouped by cause.
@@ -70,10 +70,10 @@ pub(super) fn rpo(cx: &Inputs<'_>) -> CheckResult {
         "No resource has an RPO target (set rpo_hours in dora-evidence.toml).".to_owned()
     } else {
         format!(
-            "{} of {} resources with an RPO target let the age of their newest recovery point exceed their RPO \
+            "{} of {} with an RPO target let the age of their newest recovery point exceed their RPO \
              during the period{}.",
             breaches.len(),
-            d.rpo.len(),
+            count(d.rpo.len(), "resource", "resources"),
             if breaches.iter().any(|b| b.exposure_hours.is_none()) {
                 " (including resources with no completed backup)"
             } else {

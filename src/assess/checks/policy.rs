@@ -75,10 +75,10 @@ pub(super) fn policy_covers_targets(cx: &Inputs<'_>) -> CheckResult {
             .to_owned()
     } else {
         format!(
-            "{meets} of {} resources with a target are selected by a backup plan that meets their policy \
+            "{meets} of {} with a target are selected by a backup plan that meets their policy \
              (in no plan: {no_plan}; in a plan whose schedule cannot meet their RPO: {rpo_unmet}; in an \
              account and Region without plan evidence from the period: {unknown}).",
-            verdicts.len()
+            super::count(verdicts.len(), "resource", "resources")
         )
     };
     CheckResult {

@@ -138,11 +138,11 @@ fn summary(status: CheckStatus, evidence: bool, t: &Tally<'_>) -> String {
         ""
     };
     format!(
-        "{lead}{} of {} resources with a target that GuardDuty can scan (EBS, EC2, S3) have a recovery point \
+        "{lead}{} of {} with a target that GuardDuty can scan (EBS, EC2, S3) have a recovery point \
          from the period scanned clean; {} found infected, {} failed or ended with issues and {} no completed \
          clean scan.",
         t.clean,
-        t.resources,
+        count(t.resources, "resource", "resources"),
         count(t.infected.len(), "recovery point was", "recovery points were"),
         count(t.failed.len(), "scan", "scans"),
         count(t.unscanned.len(), "resource has", "resources have")

@@ -23,7 +23,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::vaults::LockMode;
-use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
+use super::{CheckId, CheckResult, CheckStatus, Inputs, count, prov_set};
 use crate::evidence::ArtifactKind;
 use crate::evidence::model::{Vault, VaultAccessPolicy};
 
@@ -204,10 +204,10 @@ fn summary(status: CheckStatus, holding: &[Held<'_>], isolation: &Isolation<'_>,
     let n = |f: &dyn Fn(&Protection) -> bool| holding.iter().filter(|(_, _, p)| f(p)).count();
     let full = |how: &'static str| n(&|p| *p == Protection::Full(how));
     format!(
-        "Of {} vaults holding recovery points of targeted resources, {} prevent their deletion ({} logically \
+        "Of {} holding recovery points of targeted resources, {} prevent their deletion ({} logically \
          air-gapped, {} locked in compliance mode, {} by an access policy denying deletion to everyone), {} only \
          partly and {} not at all; {} of {targeted} targeted resources have a copy in an isolated vault.",
-        holding.len(),
+        count(holding.len(), "vault", "vaults"),
         n(&|p| matches!(p, Protection::Full(_))),
         full("air-gapped"),
         full("compliance lock"),

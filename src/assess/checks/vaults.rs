@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
+use super::{CheckId, CheckResult, CheckStatus, Inputs, count, prov_set};
 use crate::evidence::ArtifactKind;
 use crate::evidence::model::Vault;
 use crate::time::Period;
@@ -78,9 +78,9 @@ impl Holding<'_> {
         }
         let shortest_min = self.locked().filter_map(|v| v.min_retention_days).min();
         format!(
-            "Of {} vaults holding recovery points, {} are locked in compliance mode, {} in governance mode, {} still \
+            "Of {} holding recovery points, {} are locked in compliance mode, {} in governance mode, {} still \
              within the compliance grace time, {} not locked{}{}.",
-            self.0.len(),
+            count(self.0.len(), "vault", "vaults"),
             self.count(LockMode::Compliance),
             self.count(LockMode::Governance),
             self.count(LockMode::ComplianceGrace),
@@ -89,7 +89,11 @@ impl Holding<'_> {
             if unseen == 0 {
                 String::new()
             } else {
-                format!("; {unseen} vaults written in the period have no snapshot from it")
+                format!(
+                    "; {} written in the period {} no snapshot from it",
+                    count(unseen, "vault", "vaults"),
+                    if unseen == 1 { "has" } else { "have" }
+                )
             }
         )
     }
