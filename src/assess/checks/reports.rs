@@ -124,8 +124,8 @@ pub(super) fn audit_manager_reports(cx: &Inputs<'_>) -> CheckResult {
     } else {
         let evidence: u64 = reports.iter().map(|r| r.evidence_files).sum();
         let mut s = format!(
-            "{} Audit Manager assessment reports kept and hashed member by member ({evidence} evidence files).",
-            reports.len()
+            "{} kept and hashed member by member ({evidence} evidence files).",
+            count(reports.len(), "Audit Manager assessment report", "Audit Manager assessment reports")
         );
         if !integrity.is_empty() {
             s.push_str(&format!(
@@ -143,7 +143,7 @@ pub(super) fn audit_manager_reports(cx: &Inputs<'_>) -> CheckResult {
         title: "Audit Manager assessment reports are kept",
         status,
         summary,
-        key_figure: format!("{} reports", reports.len()),
+        key_figure: count(reports.len(), "report", "reports"),
         figures: BTreeMap::from([
             ("reports", reports.len().to_string()),
             ("aws_validated", review.validated.to_string()),
