@@ -57,6 +57,7 @@ pub mod artifact;
 pub mod assess;
 pub mod build;
 pub mod cli;
+pub mod compare;
 pub mod collect;
 pub mod config;
 pub mod evidence;

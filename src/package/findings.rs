@@ -67,6 +67,30 @@ pub struct CheckEntry {
     pub records: u64,
     /// SHA-256 of each artifact those records came from, sorted.
     pub artifacts: Vec<String>,
+    /// The exceptions grouped by resource, one entry per resource (absent in older packages).
+    #[serde(default)]
+    pub resources: Vec<ResourceException>,
+}
+
+/// A resource's exceptions under one check: what failed, where and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceException {
+    /// The resource (ARN or name).
+    pub resource: String,
+    /// Its account.
+    pub account_id: String,
+    /// Its Region.
+    pub region: String,
+    /// The target that applies to it.
+    pub target: String,
+    /// What failed.
+    pub what: String,
+    /// First occurrence in the period (RFC 3339 or date), when dated.
+    pub first: Option<String>,
+    /// Last occurrence in the period, when dated.
+    pub last: Option<String>,
+    /// How many times.
+    pub count: u64,
 }
 
 impl RequirementEntry {
@@ -108,6 +132,7 @@ impl FindingsDoc {
                 exceptions: c.exceptions.clone(),
                 records: c.records,
                 artifacts: artifacts(&c.artifacts),
+                resources: Vec::new(),
             })
             .collect();
         FindingsDoc { period: a.metrics.period.clone(), requirements, checks }
