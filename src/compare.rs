@@ -363,9 +363,9 @@ pub fn check_periods(previous: &str, current: &str) -> Result<(), CompareError> 
     let parse = |p: &str| p.parse::<Period>().map_err(CompareError::Periods);
     let (old, new) = (parse(previous)?, parse(current)?);
     if old.start >= new.start {
-        let why = if old.start == new.start { "the same period" } else { "a later period" };
+        let why = if old.start == new.start { "the same period as" } else { "a later period than" };
         return Err(CompareError::Periods(format!(
-            "the previous package covers {previous}, {why} than {current}: it must be an earlier quarter"
+            "the previous package covers {previous}, {why} {current}: it must be an earlier quarter"
         )));
     }
     Ok(())
@@ -465,8 +465,7 @@ fn number(v: Option<&Value>) -> Option<f64> {
 fn metric_deltas(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Vec<MetricDelta> {
     // A member is a metric when it is a number (or null) in either package: `period` is not.
     let is_metric = |v: &Value| v.is_number() || v.is_null();
-    let keys: BTreeSet<&String> =
-        old.iter().chain(new.iter()).filter(|(_, v)| is_metric(v)).map(|(k, _)| k).collect();
+    let keys: BTreeSet<&String> = old.iter().chain(new.iter()).filter(|(_, v)| is_metric(v)).map(|(k, _)| k).collect();
     keys.into_iter()
         .filter(|k| old.get(*k).is_none_or(is_metric) && new.get(*k).is_none_or(is_metric))
         .map(|key| {
@@ -495,7 +494,8 @@ fn exception_changes(old: &FindingsDoc, new: &FindingsDoc) -> Vec<CheckException
     let before: BTreeMap<CheckId, &CheckEntry> = old.checks.iter().map(|c| (c.id, c)).collect();
     let after: BTreeMap<CheckId, &CheckEntry> = new.checks.iter().map(|c| (c.id, c)).collect();
     // In the later package's check order, then checks it no longer has.
-    let order = new.checks.iter().map(|c| c.id).chain(old.checks.iter().map(|c| c.id).filter(|id| !after.contains_key(id)));
+    let order =
+        new.checks.iter().map(|c| c.id).chain(old.checks.iter().map(|c| c.id).filter(|id| !after.contains_key(id)));
     order
         .filter_map(|id| {
             let (o, n) = (before.get(&id).copied(), after.get(&id).copied());
@@ -684,9 +684,15 @@ mod tests {
         );
         let c = compare(&old, &new).unwrap();
         let by_key: BTreeMap<&str, &MetricDelta> = c.metrics.iter().map(|m| (m.key.as_str(), m)).collect();
-        assert_eq!(by_key.keys().copied().collect::<Vec<_>>(), ["backup_jobs_failed", "backup_success_rate", "gone", "rto_breaches"]);
+        assert_eq!(
+            by_key.keys().copied().collect::<Vec<_>>(),
+            ["backup_jobs_failed", "backup_success_rate", "gone", "rto_breaches"]
+        );
         let failed = by_key["backup_jobs_failed"];
-        assert_eq!((failed.old, failed.new, failed.delta, failed.unit), (Some(3.0), Some(5.0), Some(2.0), DeltaUnit::Value));
+        assert_eq!(
+            (failed.old, failed.new, failed.delta, failed.unit),
+            (Some(3.0), Some(5.0), Some(2.0), DeltaUnit::Value)
+        );
         assert!(failed.headline);
         let rate = by_key["backup_success_rate"];
         assert_eq!((rate.delta, rate.unit), (Some(3.0), DeltaUnit::PercentagePoints));
@@ -731,7 +737,10 @@ mod tests {
         let new = snapshot(
             "2026-Q3",
             Vec::new(),
-            vec![check(first, CheckStatus::Fail, &["q", "r"], &[("arn:q", "q")]), check(second, CheckStatus::Pass, &[], &[])],
+            vec![
+                check(first, CheckStatus::Fail, &["q", "r"], &[("arn:q", "q")]),
+                check(second, CheckStatus::Pass, &[], &[]),
+            ],
             "{}",
         );
         let c = compare(&old, &new).unwrap();
@@ -739,7 +748,10 @@ mod tests {
         let e = &c.exceptions[0];
         assert_eq!(e.keyed_by, ExceptionKey::Text);
         assert_eq!((ids(&e.new), ids(&e.resolved), ids(&e.persisting)), (vec!["r"], vec!["p"], vec!["q"]));
-        assert_eq!(c.checks.iter().map(|c| c.direction).collect::<Vec<_>>(), [Direction::Worsened, Direction::Unchanged]);
+        assert_eq!(
+            c.checks.iter().map(|c| c.direction).collect::<Vec<_>>(),
+            [Direction::Worsened, Direction::Unchanged]
+        );
     }
 
     #[test]
@@ -748,9 +760,9 @@ mod tests {
         let q3 = snapshot("2026-Q3", Vec::new(), Vec::new(), "{}");
         assert!(compare(&q2, &q3).is_ok());
         let later = compare(&q3, &q2).unwrap_err().to_string();
-        assert!(later.contains("a later period"), "{later}");
+        assert!(later.contains("covers 2026-Q3, a later period than 2026-Q2"), "{later}");
         let same = compare(&q3, &q3).unwrap_err().to_string();
-        assert!(same.contains("the same period"), "{same}");
+        assert!(same.contains("the same period as 2026-Q3"), "{same}");
         assert!(check_periods("2025-Q4", "2026-Q1").is_ok());
         assert!(check_periods("last quarter", "2026-Q1").is_err());
     }

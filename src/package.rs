@@ -145,6 +145,14 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
     for (name, mime, description) in always {
         out.push(Attachment { name: name.into(), path: dir.join(name), mime, description: description.into() });
     }
+    if dir.join(layout::CHANGES_JSON).is_file() {
+        out.push(Attachment {
+            name: layout::CHANGES_JSON.into(),
+            path: dir.join(layout::CHANGES_JSON),
+            mime: "application/json",
+            description: "What changed since the previous package: statuses, metrics, exceptions".into(),
+        });
+    }
     let mut budget = ATTACHMENT_BUDGET;
     let mut evidence: Vec<_> = fs::read_dir(dir.join("evidence"))
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())

@@ -70,6 +70,9 @@ pub struct ReportData {
     pub artifacts_unclassified: usize,
     pub attachments: Vec<AttachmentRow>,
     pub omitted_attachments: Vec<String>,
+    /// What changed since the previous package (`build --previous`); the section "Changes
+    /// since …" is absent without it.
+    pub changes: Option<crate::compare::Changes>,
 }
 
 /// Requirements per status.
@@ -213,6 +216,7 @@ impl ReportData {
                 })
                 .collect(),
             omitted_attachments: r.omitted.to_vec(),
+            changes: None,
         }
     }
 
