@@ -211,10 +211,13 @@ pub struct MetricDelta {
     /// The `metrics.json` key.
     pub key: String,
     /// Earlier value (`None`: null or absent).
+    #[serde(serialize_with = "whole_as_integer")]
     pub old: Option<f64>,
     /// Later value.
+    #[serde(serialize_with = "whole_as_integer")]
     pub new: Option<f64>,
     /// `new − old` in [`Self::unit`], when both are known.
+    #[serde(serialize_with = "whole_as_integer")]
     pub delta: Option<f64>,
     /// The delta's unit.
     pub unit: DeltaUnit,
@@ -483,6 +486,14 @@ fn metric_deltas(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -
             }
         })
         .collect()
+}
+
+/// Writes a whole number as an integer (`3`, not `3.0`), as `metrics.json` writes counts.
+fn whole_as_integer<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => s.serialize_some(&(*x as i64)),
+        other => other.serialize(s),
+    }
 }
 
 /// Rounded to 6 decimals, so `0.93 − 0.9` reads 3 points, not 3.0000000000000027.
