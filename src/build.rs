@@ -606,7 +606,9 @@ fn evidence_gaps(ev: &Evidence, period: Period) -> Vec<EvidenceGap> {
 fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skipped: &[source::Skipped]) -> Manifest {
     let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count() as u64;
     let period = opts.period.to_string();
-    let id = package::package_id(&period, &opts.config.sha256, &opts.mapping.sha256, ev);
+    let previous = opts.previous.as_ref().map(Snapshot::as_previous);
+    let previous_sha = previous.as_ref().map(|p| p.manifest_sha256.as_str());
+    let id = package::package_id(&period, &opts.config.sha256, &opts.mapping.sha256, ev, previous_sha);
     Manifest {
         semantics: SEMANTICS_VERSION,
         ict_risk_framework: opts.config.framework.as_str().into(),
@@ -641,7 +643,7 @@ fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skip
             key: s.identity.key_kind().into(),
             signing_time: opts.generated_at.to_rfc3339(),
         }),
-        previous: opts.previous.as_ref().map(Snapshot::as_previous),
+        previous,
         ..Manifest::header(id, period)
     }
 }

@@ -31,8 +31,10 @@ pub use manifest::{FileEntry, Manifest};
 pub const ATTACHMENT_BUDGET: u64 = 16 * 1024 * 1024;
 
 /// A stable id for the package: the period plus a digest of everything that decides its
-/// content (period, config, mapping and the set of artifact digests).
-pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Evidence) -> String {
+/// content (period, config, mapping, the set of artifact digests and, with `build
+/// --previous`, the earlier package's manifest digest; a package without one keeps the id it
+/// always had).
+pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Evidence, previous: Option<&str>) -> String {
     let mut shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
     shas.sort();
     shas.dedup();
@@ -44,6 +46,9 @@ pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Eviden
     for s in &shas {
         h.update(s.as_bytes());
         h.update(b"\n");
+    }
+    if let Some(previous) = previous {
+        h.update(format!("previous {previous}\n").as_bytes());
     }
     format!("dora-{}-{}", period.to_ascii_lowercase(), &hex::encode(h.finalize())[..12])
 }

@@ -141,6 +141,13 @@ fn the_manifest_records_the_previous_package_and_lists_changes_json() {
     assert_eq!(previous["manifest_sha256"], hex::encode(Sha256::digest(&q2_manifest)));
     assert!(manifest["files"].as_array().unwrap().iter().any(|f| f["path"] == "changes.json"));
     assert!(json(&q2.join("manifest.json")).get("previous").is_none(), "a package without --previous names none");
+    // The comparison is part of the content, so of the id: the same inputs without it differ.
+    let plain = tempfile::tempdir().unwrap();
+    let o = build("2026-Q3", &plain.path().join("q3"), &["--generated-at", "2026-10-05T08:00:00Z"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plain_id = json(&plain.path().join("q3/manifest.json"))["package_id"].clone();
+    assert_ne!(manifest["package_id"], plain_id);
+    assert!(plain_id.as_str().unwrap().starts_with("dora-2026-q3-"));
     assert!(!q2.join("changes.json").exists());
     let sums = std::fs::read_to_string(q3.join("SHA256SUMS")).unwrap();
     assert!(sums.lines().any(|l| l.ends_with("  changes.json")));
