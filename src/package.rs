@@ -7,9 +7,11 @@
 //! rendered with the manifest's SHA-256 on its cover; last, `SHA256SUMS` lists every file,
 //! the manifest and the report included, in the format `sha256sum -c` reads.
 //!
-//! [`layout`] names every file of a package; [`manifest`], [`findings`] and [`report_data`] are
-//! `manifest.json`, `findings.json` and the report's `data.json` as types.
+//! [`layout`] names every file of a package; [`manifest`], [`findings`], [`changes`] and
+//! [`report_data`] are `manifest.json`, `findings.json`, `changes.json` and the report's
+//! `data.json` as types.
 
+pub mod changes;
 pub mod findings;
 pub mod layout;
 pub mod manifest;

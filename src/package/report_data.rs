@@ -72,7 +72,7 @@ pub struct ReportData {
     pub omitted_attachments: Vec<String>,
     /// What changed since the previous package (`build --previous`); the section "Changes
     /// since …" is absent without it.
-    pub changes: Option<crate::compare::Changes>,
+    pub changes: Option<super::changes::Changes>,
 }
 
 /// Requirements per status.
