@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The demo on the bundled sample quarter, no AWS account needed: make a throw-away test
-# identity (once), build and sign the evidence package, and verify it against the test CA.
+# The demo on the bundled sample, no AWS account needed: make a throw-away test identity
+# (once); build and sign the 2026-Q2 package (the sample's jobs start on 2026-06-26, so Q2
+# holds their first five days, before the problems planted in Q3); build and sign the 2026-Q3
+# package compared with it (--previous: changes.json and "Changes since 2026-Q2" in the
+# report); verify both against the test CA; print what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run() { cargo run --quiet --release -- "$@"; }
 if [ ! -f demo-identity/signer.key ]; then
   run keygen --out demo-identity --name "dora-evidence demo signer"
 fi
-run build --input samples/input --period 2026-Q3 --config samples/dora-evidence.toml \
-  --sign-key demo-identity/signer.key --sign-cert demo-identity/signer.pem \
-  --out demo-package --force
+sign=(--sign-key demo-identity/signer.key --sign-cert demo-identity/signer.pem)
+run build --input samples/input --period 2026-Q2 --config samples/dora-evidence.toml "${sign[@]}" \
+  --out demo-package-2026-Q2 --force
+run build --input samples/input --period 2026-Q3 --config samples/dora-evidence.toml "${sign[@]}" \
+  --previous demo-package-2026-Q2 --out demo-package --force
+run verify demo-package-2026-Q2 --ca demo-identity/ca.pem
 run verify demo-package --ca demo-identity/ca.pem
+run diff demo-package-2026-Q2 demo-package --ca demo-identity/ca.pem

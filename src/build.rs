@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use crate::artifact::{Artifact, ArtifactStore};
 use crate::assess::{self, MetricsAccumulator, mapping::Mapping};
+use crate::compare::{self, Changes, CompareError, PackageRef, Snapshot};
 use crate::config::Config;
 use crate::evidence::write::BulkWriter;
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
@@ -76,6 +77,9 @@ pub struct BuildOptions {
     /// Build a package even when no input was recognised or the period has no backup job
     /// (the cover then says the package is empty).
     pub allow_empty: bool,
+    /// The verified earlier package to compare with (`--previous`): the package then holds
+    /// `changes.json`, its manifest names the earlier one, and the report shows the changes.
+    pub previous: Option<Snapshot>,
 }
 
 /// A signing identity and what the PDF signature says.
@@ -155,6 +159,9 @@ pub enum BuildError {
         #[source]
         source: io::Error,
     },
+    /// The previous package cannot be compared with this one (`--previous`).
+    #[error("--previous")]
+    Previous(#[from] CompareError),
     /// The report could not be rendered.
     #[error(transparent)]
     Render(#[from] render::RenderError),
@@ -182,6 +189,9 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> BuildError + '_ {
 /// When inputs cannot be listed or read, or the package cannot be written. Parse problems
 /// in inputs are not errors: they are recorded in the package (see [`BuildSummary`]).
 pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
+    if let Some(previous) = &opts.previous {
+        compare::check_periods(&previous.package.period, &opts.period.to_string())?;
+    }
     let mut listing = source::list_files(&opts.inputs)?;
     // `--out` is checked before anything is fetched or written; folders reached through links
     // below the inputs count as inputs.
@@ -202,10 +212,11 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     let started = Instant::now();
     write_documents(staging.path(), &assessment, &ev, opts.period)?;
     let meta = manifest_header(opts, &ev, empty.as_deref(), &listing.skipped);
+    let changes = write_changes(opts, staging.path(), &meta, &assessment, &ev)?;
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
-    write_report(opts, staging.path(), &meta, &manifest_sha, &assessment, &ev)?;
+    write_report(opts, staging.path(), &meta, &manifest_sha, (&assessment, &ev), changes)?;
     write_late_files(opts, staging.path(), &listed)?;
 
     let mut summary = summarise(&ev, opts.out.clone(), bytes);
@@ -314,14 +325,38 @@ fn write_documents(
     Ok(())
 }
 
+/// With `--previous`: compares the earlier package with this one (as `diff` would read it
+/// once written) and writes `changes.json`.
+fn write_changes(
+    opts: &BuildOptions,
+    staging: &Path,
+    meta: &Manifest,
+    assessment: &assess::Assessment,
+    ev: &Evidence,
+) -> Result<Option<Changes>, BuildError> {
+    let Some(previous) = &opts.previous else { return Ok(None) };
+    let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
+    // Metrics as the package's metrics.json holds them, so `diff` on the two packages agrees.
+    let metrics = serde_json::from_slice(&assessment.metrics_json()).unwrap_or_default();
+    let current = Snapshot {
+        package: PackageRef { package_id: meta.package_id.clone(), period: meta.period.clone(), manifest_sha256: None },
+        findings: FindingsDoc::new(assessment, &shas),
+        metrics,
+    };
+    let changes = compare::compare(previous, &current)?;
+    let path = staging.join(layout::CHANGES_JSON);
+    fs::write(&path, changes.to_bytes()).map_err(write_err(&path))?;
+    Ok(Some(changes))
+}
+
 /// Renders `report.pdf` (citing the manifest's digest) and signs it when asked.
 fn write_report(
     opts: &BuildOptions,
     staging: &Path,
     meta: &Manifest,
     manifest_sha: &str,
-    assessment: &assess::Assessment,
-    ev: &Evidence,
+    (assessment, ev): (&assess::Assessment, &Evidence),
+    changes: Option<Changes>,
 ) -> Result<(), BuildError> {
     let started = Instant::now();
     let (attached, omitted) = package::attachments(staging);
@@ -336,8 +371,10 @@ fn write_report(
         omitted: &omitted,
         config: &opts.config,
     };
+    let mut data = ReportData::new(meta, inputs);
+    data.changes = changes;
     let pdf = render::render_pdf(&RenderOptions {
-        data: ReportData::new(meta, inputs).to_bytes(),
+        data: data.to_bytes(),
         attachments: &attached,
         templates: opts.templates.as_deref(),
         generated_at: opts.generated_at,
@@ -570,7 +607,9 @@ fn evidence_gaps(ev: &Evidence, period: Period) -> Vec<EvidenceGap> {
 fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skipped: &[source::Skipped]) -> Manifest {
     let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count() as u64;
     let period = opts.period.to_string();
-    let id = package::package_id(&period, &opts.config.sha256, &opts.mapping.sha256, ev);
+    let previous = opts.previous.as_ref().map(Snapshot::as_previous);
+    let previous_sha = previous.as_ref().map(|p| p.manifest_sha256.as_str());
+    let id = package::package_id(&period, &opts.config.sha256, &opts.mapping.sha256, ev, previous_sha);
     Manifest {
         semantics: SEMANTICS_VERSION,
         ict_risk_framework: opts.config.framework.as_str().into(),
@@ -605,6 +644,7 @@ fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skip
             key: s.identity.key_kind().into(),
             signing_time: opts.generated_at.to_rfc3339(),
         }),
+        previous,
         ..Manifest::header(id, period)
     }
 }

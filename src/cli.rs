@@ -8,6 +8,7 @@ mod build;
 mod collect;
 mod completions;
 mod csr;
+mod diff;
 mod keygen;
 mod log_json;
 mod samples;
@@ -41,6 +42,9 @@ enum Command {
     Collect(collect::CollectArgs),
     /// Check a package: files against the manifest, SHA256SUMS, both signatures, trust.
     Verify(verify::VerifyArgs),
+    /// Compare two verified packages of different quarters: status changes, metric deltas,
+    /// exceptions new, resolved and persisting.
+    Diff(diff::DiffArgs),
     /// Upload a verified package to an S3 Object Lock bucket and check it there.
     Archive(archive::ArchiveArgs),
     /// Make a certificate request for a signing key (local or in AWS KMS).
@@ -77,6 +81,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Archive(args) => archive::run(args),
         Command::Csr(args) => csr::run(args),

@@ -58,6 +58,7 @@ pub mod assess;
 pub mod build;
 pub mod cli;
 pub mod collect;
+pub mod compare;
 pub mod config;
 pub mod evidence;
 pub mod ingest;

@@ -7,9 +7,11 @@
 //! rendered with the manifest's SHA-256 on its cover; last, `SHA256SUMS` lists every file,
 //! the manifest and the report included, in the format `sha256sum -c` reads.
 //!
-//! [`layout`] names every file of a package; [`manifest`], [`findings`] and [`report_data`] are
-//! `manifest.json`, `findings.json` and the report's `data.json` as types.
+//! [`layout`] names every file of a package; [`manifest`], [`findings`], [`changes`] and
+//! [`report_data`] are `manifest.json`, `findings.json`, `changes.json` and the report's
+//! `data.json` as types.
 
+pub mod changes;
 pub mod findings;
 pub mod layout;
 pub mod manifest;
@@ -31,8 +33,10 @@ pub use manifest::{FileEntry, Manifest};
 pub const ATTACHMENT_BUDGET: u64 = 16 * 1024 * 1024;
 
 /// A stable id for the package: the period plus a digest of everything that decides its
-/// content (period, config, mapping and the set of artifact digests).
-pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Evidence) -> String {
+/// content (period, config, mapping, the set of artifact digests and, with `build
+/// --previous`, the earlier package's manifest digest; a package without one keeps the id it
+/// always had).
+pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Evidence, previous: Option<&str>) -> String {
     let mut shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
     shas.sort();
     shas.dedup();
@@ -44,6 +48,9 @@ pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Eviden
     for s in &shas {
         h.update(s.as_bytes());
         h.update(b"\n");
+    }
+    if let Some(previous) = previous {
+        h.update(format!("previous {previous}\n").as_bytes());
     }
     format!("dora-{}-{}", period.to_ascii_lowercase(), &hex::encode(h.finalize())[..12])
 }
@@ -144,6 +151,14 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
     ];
     for (name, mime, description) in always {
         out.push(Attachment { name: name.into(), path: dir.join(name), mime, description: description.into() });
+    }
+    if dir.join(layout::CHANGES_JSON).is_file() {
+        out.push(Attachment {
+            name: layout::CHANGES_JSON.into(),
+            path: dir.join(layout::CHANGES_JSON),
+            mime: "application/json",
+            description: "What changed since the previous package: statuses, metrics, exceptions".into(),
+        });
     }
     let mut budget = ATTACHMENT_BUDGET;
     let mut evidence: Vec<_> = fs::read_dir(dir.join("evidence"))

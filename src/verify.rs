@@ -25,7 +25,7 @@ use serde_json::json;
 use x509_cert::Certificate;
 
 pub use cades::{Verified, check_chain, verify_detached};
-pub use s3::verify_s3;
+pub use s3::{verify_s3, verify_s3_into};
 
 /// What to check against.
 #[derive(Debug, Clone, Default)]

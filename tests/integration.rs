@@ -30,6 +30,7 @@ mod integration {
     pub mod semantics_v2;
     pub mod sign;
     pub mod tamper;
+    pub mod trend;
     pub mod util;
     pub mod vault_protection;
     pub mod zip_safety;

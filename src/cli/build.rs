@@ -74,6 +74,12 @@ pub(super) struct BuildArgs {
     /// Path-style S3 addressing (automatic when AWS_ENDPOINT_URL[_S3] is set).
     #[arg(long)]
     path_style: bool,
+    /// An earlier quarter's package (folder or s3://bucket/prefix/…/<package-id>/) to compare
+    /// with: it is verified first (hashes, and signatures when present; a package that fails
+    /// is refused, exit 2); the new package then holds changes.json, names it in its
+    /// manifest, and its report gets "Changes since <period>" (as `diff` prints them).
+    #[arg(long, value_name = "DIR|S3_URL")]
+    previous: Option<String>,
 }
 
 fn parse_period(s: &str) -> Result<Period, String> {
@@ -145,7 +151,17 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             local.push(PathBuf::from(input));
         }
     }
+    let previous = match &args.previous {
+        Some(target) => {
+            let scratch = tempfile::tempdir().context("cannot make a download folder")?;
+            let snapshot = crate::compare::load_verified(target, None, args.path_style, scratch.path())
+                .context("--previous refused")?;
+            Some(snapshot)
+        }
+        None => None,
+    };
     let opts = BuildOptions {
+        previous,
         inputs: local,
         s3_inputs,
         s3_concurrency: args.concurrency,

@@ -25,6 +25,8 @@ pub const FINDINGS_JSON: &str = "findings.json";
 pub const BACKUP_POLICY_CSV: &str = "backup_policy.csv";
 /// Every backup plan rule of the period: schedule, runs, longest gap, retention, copies.
 pub const BACKUP_POLICY_RULES_CSV: &str = "backup_policy_rules.csv";
+/// What changed since the previous package (`build --previous`; absent otherwise).
+pub const CHANGES_JSON: &str = "changes.json";
 /// The period's metrics.
 pub const METRICS_JSON: &str = "metrics.json";
 /// Every input artifact with origin, SHA-256 and parse status.

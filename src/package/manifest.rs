@@ -73,6 +73,21 @@ pub struct Manifest {
     pub files_note: String,
     /// Every file except the late ones ([`super::layout::LATE`]), sorted by path.
     pub files: Vec<FileEntry>,
+    /// The earlier package this one is compared with (`build --previous`); absent otherwise,
+    /// so a package built without one is byte-identical to one built before the member existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousPackage>,
+}
+
+/// The earlier package a package was compared with (`changes.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousPackage {
+    /// Its package id.
+    pub package_id: String,
+    /// Its quarter.
+    pub period: String,
+    /// SHA-256 of its `manifest.json`, as verified when this package was built.
+    pub manifest_sha256: String,
 }
 
 /// The program that wrote the package.
@@ -182,6 +197,7 @@ impl Manifest {
             signature: None,
             files_note: FILES_NOTE.into(),
             files: Vec::new(),
+            previous: None,
         }
     }
 

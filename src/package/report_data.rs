@@ -87,6 +87,9 @@ pub struct ReportData {
     pub restore_resources_total: usize,
     /// Artifacts per kind and parse status.
     pub artifact_kinds: Vec<KindCount>,
+    /// What changed since the previous package (`build --previous`); the section "Changes
+    /// since …" is absent without it.
+    pub changes: Option<super::changes::Changes>,
 }
 
 /// One line of the sign-off block; `name` empty when it is to be signed by hand.
@@ -301,6 +304,7 @@ impl ReportData {
             restore_resources: a.restore_resources.iter().take(MAX_RESTORE_RESOURCES).cloned().collect(),
             restore_resources_total: a.restore_resources.len(),
             artifact_kinds: kind_counts(ev),
+            changes: None,
         }
     }
 

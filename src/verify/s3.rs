@@ -30,11 +30,25 @@ pub fn verify_s3(location: &S3Location, opts: &VerifyOptions, path_style: bool) 
         path: std::env::temp_dir(),
         message: format!("cannot make a download folder: {e}"),
     })?;
+    verify_s3_into(location, opts, path_style, tmp.path())
+}
+
+/// [`verify_s3`], downloading into `dir` (an empty folder), which keeps the package for a
+/// caller that reads it after verifying it (`diff`, `build --previous`).
+///
+/// # Errors
+/// As [`verify_s3`].
+pub fn verify_s3_into(
+    location: &S3Location,
+    opts: &VerifyOptions,
+    path_style: bool,
+    dir: &Path,
+) -> Result<Report, StoreError> {
     let checks = crate::s3::runtime()?.block_on(async {
         let store = S3Store::connect(path_style).await?;
-        bucket_checks(&store, location, tmp.path()).await
+        bucket_checks(&store, location, dir).await
     })?;
-    Ok(report(location, tmp.path(), opts, checks))
+    Ok(report(location, dir, opts, checks))
 }
 
 /// The local checks on what was downloaded into `dir`, then the bucket's.

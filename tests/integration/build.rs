@@ -242,6 +242,7 @@ fn streamed_files_and_many_spill_runs_give_the_same_evidence() {
         s3_inputs: Vec::new(),
         s3_concurrency: 1,
         path_style: false,
+        previous: None,
     };
     let a = run(&opts("a", dora_evidence::artifact::IN_MEMORY_LIMIT, SPILL_BUDGET, 2)).unwrap();
     // Every file streamed; runs of 64 KiB, so hundreds of runs are merged k-way.

@@ -10,7 +10,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["build", "collect"],
-    &["archive"],
+    &["archive", "compare"],
     &["verify", "source"],
     &["output"],
     &["package"],

@@ -1,0 +1,230 @@
+//! The trend against last quarter (issue 16, item 7): `diff OLD NEW`, `build --previous`,
+//! `changes.json`, the manifest's `previous` and the report's "Changes since …" section, on
+//! two quarters built from the bundled sample.
+//!
+//! The earlier package is 2026-Q2 built from the same inputs: the sample's jobs start on
+//! 2026-06-26, so Q2 holds their first five days, before every problem the sample plants in
+//! Q3 (the S3 backups denied on 07-20, the infected recovery point scanned on 08-05, the RTO
+//! breaches of core-accounts-aurora).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::util::{run, stderr, stdout, tool};
+
+fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// Builds `period` from the sample into `out`, with `extra` arguments.
+fn build(period: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let (input, config) = (samples().join("input"), samples().join("dora-evidence.toml"));
+    let mut args = vec![
+        "build",
+        "--input",
+        input.to_str().unwrap(),
+        "--period",
+        period,
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+/// The 2026-Q2 package and the 2026-Q3 one built with `--previous` it, shared by the tests.
+fn packages() -> &'static (PathBuf, PathBuf) {
+    static DIRS: OnceLock<(tempfile::TempDir, (PathBuf, PathBuf))> = OnceLock::new();
+    &DIRS
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let (q2, q3) = (dir.path().join("q2"), dir.path().join("q3"));
+            let o = build("2026-Q2", &q2, &["--generated-at", "2026-07-05T08:00:00Z"]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            let o =
+                build("2026-Q3", &q3, &["--generated-at", "2026-10-05T08:00:00Z", "--previous", q2.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            (dir, (q2, q3))
+        })
+        .1
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The exceptions of check `id` in a `Changes` document.
+fn exceptions<'a>(changes: &'a Value, id: &str) -> &'a Value {
+    changes["exceptions"].as_array().unwrap().iter().find(|e| e["id"] == id).unwrap_or_else(|| panic!("{id}"))
+}
+
+/// Whether an item of `list` names `needle` (by resource or in its text).
+fn names(list: &Value, needle: &str) -> bool {
+    list.as_array().unwrap().iter().any(|i| i.to_string().contains(needle))
+}
+
+#[test]
+fn diff_json_names_the_planted_changes_and_matches_changes_json() {
+    let (q2, q3) = packages();
+    let o = run(&["diff", q2.to_str().unwrap(), q3.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let changes: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(changes["previous"]["period"], "2026-Q2");
+    assert_eq!(changes["current"]["period"], "2026-Q3");
+    // Planted in Q3 only: new exceptions.
+    assert!(names(&exceptions(&changes, "backup_success")["new"], "nordhafen-core-statements-prod"));
+    assert!(names(&exceptions(&changes, "malware_scans")["new"], "ami-27a680469ec5cc205"));
+    assert!(names(&exceptions(&changes, "rto")["new"], "core-accounts-aurora"));
+    let malware = changes["checks"].as_array().unwrap().iter().find(|c| c["id"] == "malware_scans").unwrap();
+    assert_eq!(malware["new"], "fail");
+    assert_eq!(malware["direction"], "worsened");
+    // Every metric's delta is exactly new − old of the two metrics.json.
+    let (old, new) = (json(&q2.join("metrics.json")), json(&q3.join("metrics.json")));
+    for m in changes["metrics"].as_array().unwrap() {
+        let key = m["key"].as_str().unwrap();
+        for (side, metrics) in [("old", &old), ("new", &new)] {
+            assert_eq!(m[side].as_f64(), metrics[key].as_f64(), "{key} {side}");
+            assert!(!metrics[key].is_u64() || m[side].is_u64(), "{key} {side}: counts stay integers");
+        }
+        if let (Some(o), Some(n)) = (old[key].as_f64(), new[key].as_f64()) {
+            let scale = if key.ends_with("_rate") { 100.0 } else { 1.0 };
+            assert!((m["delta"].as_f64().unwrap() - (n - o) * scale).abs() < 1e-6, "{key}");
+        }
+    }
+    let failed = changes["metrics"].as_array().unwrap().iter().find(|m| m["key"] == "backup_jobs_failed").unwrap();
+    assert_eq!((&failed["old"], &failed["new"]), (&Value::from(0), &new["backup_jobs_failed"]));
+    // `diff` and `build --previous` agree; only `diff` knows the later manifest's digest.
+    let mut written = json(&q3.join("changes.json"));
+    let digest = hex::encode(Sha256::digest(std::fs::read(q3.join("manifest.json")).unwrap()));
+    written["current"]["manifest_sha256"] = Value::String(digest);
+    assert_eq!(written, changes);
+}
+
+#[test]
+fn diff_text_puts_status_changes_first() {
+    let (q2, q3) = packages();
+    let o = run(&["diff", q2.to_str().unwrap(), q3.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let changes = json(&q3.join("changes.json"));
+    assert!(
+        text.starts_with(&format!("changes from 2026-Q2 ({})", changes["previous"]["package_id"].as_str().unwrap()))
+    );
+    let (status, metrics, exceptions) = (
+        text.find("requirement status:").unwrap(),
+        text.find("\nmetrics:").unwrap(),
+        text.find("\nexceptions").unwrap(),
+    );
+    assert!(status < metrics && metrics < exceptions, "{text}");
+    for r in changes["requirements"].as_array().unwrap().iter().filter(|r| r["direction"] != "unchanged") {
+        let line = format!("{} → {}", r["old"].as_str().unwrap(), r["new"].as_str().unwrap());
+        let id = r["id"].as_str().unwrap();
+        assert!(text.lines().any(|l| l.contains(id) && l.contains(&line)), "{id} {line} not in\n{text}");
+    }
+    assert!(text.contains("worsened  malware_scans"), "{text}");
+    assert!(text.contains("backup_jobs_failed"), "{text}");
+}
+
+#[test]
+fn the_manifest_records_the_previous_package_and_lists_changes_json() {
+    let (q2, q3) = packages();
+    let manifest = json(&q3.join("manifest.json"));
+    let q2_manifest = std::fs::read(q2.join("manifest.json")).unwrap();
+    let previous = &manifest["previous"];
+    assert_eq!(previous["package_id"], json(&q2.join("manifest.json"))["package_id"]);
+    assert_eq!(previous["period"], "2026-Q2");
+    assert_eq!(previous["manifest_sha256"], hex::encode(Sha256::digest(&q2_manifest)));
+    assert!(manifest["files"].as_array().unwrap().iter().any(|f| f["path"] == "changes.json"));
+    assert!(json(&q2.join("manifest.json")).get("previous").is_none(), "a package without --previous names none");
+    // The comparison is part of the content, so of the id: the same inputs without it differ.
+    let plain = tempfile::tempdir().unwrap();
+    let o = build("2026-Q3", &plain.path().join("q3"), &["--generated-at", "2026-10-05T08:00:00Z"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plain_id = json(&plain.path().join("q3/manifest.json"))["package_id"].clone();
+    assert_ne!(manifest["package_id"], plain_id);
+    assert!(plain_id.as_str().unwrap().starts_with("dora-2026-q3-"));
+    assert!(!q2.join("changes.json").exists());
+    let sums = std::fs::read_to_string(q3.join("SHA256SUMS")).unwrap();
+    assert!(sums.lines().any(|l| l.ends_with("  changes.json")));
+    let o = run(&["verify", q3.to_str().unwrap(), "--allow-unsigned"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn the_report_shows_changes_since_q2_and_attaches_changes_json() {
+    let (_, q3) = packages();
+    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], q3);
+    assert!(ok, "{text}");
+    assert!(text.contains("Changes since 2026-Q2"), "section missing");
+    let changes = json(&q3.join("changes.json"));
+    let moved: Vec<&Value> =
+        changes["requirements"].as_array().unwrap().iter().filter(|r| r["direction"] != "unchanged").collect();
+    assert!(!moved.is_empty());
+    for r in moved {
+        let (id, word) = (r["id"].as_str().unwrap(), if r["direction"] == "worsened" { "worse" } else { "better" });
+        let tag = format!("({id})");
+        assert!(text.lines().any(|l| l.contains(&tag) && l.trim_end().ends_with(word)), "{id} not shown as {word}");
+    }
+    assert!(text.contains("Failed backup jobs"), "headline figures missing");
+    assert!(text.contains("Exceptions: new, resolved, persisting"));
+    let (ok, list) = tool("pdfdetach", &["-list", "report.pdf"], q3);
+    assert!(ok && list.contains("changes.json"), "{list}");
+    let (ok, info) = tool("pdfinfo", &["report.pdf"], q3);
+    assert!(ok && !info.contains("Error") && !info.contains("Warning"), "{info}");
+    let (ok, check) = tool("qpdf", &["--check", "report.pdf"], q3);
+    assert!(ok, "{check}");
+}
+
+/// A copy of the package in `from` under `to`.
+fn copy_package(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from).into_iter().map(Result::unwrap) {
+        let dest = to.join(e.path().strip_prefix(from).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_tampered_previous_package_is_refused() {
+    let (q2, q3) = packages();
+    let tmp = tempfile::tempdir().unwrap();
+    let tampered = tmp.path().join("q2");
+    copy_package(q2, &tampered);
+    let metrics = tampered.join("metrics.json");
+    let mut bytes = std::fs::read(&metrics).unwrap();
+    let at = bytes.iter().position(|b| b.is_ascii_digit()).unwrap();
+    bytes[at] = if bytes[at] == b'9' { b'8' } else { bytes[at] + 1 };
+    std::fs::write(&metrics, bytes).unwrap();
+    let out = tmp.path().join("q3");
+    let o = build("2026-Q3", &out, &["--previous", tampered.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("failed verification (files"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing is built from a refused previous package");
+    let o = run(&["diff", tampered.to_str().unwrap(), q3.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("failed verification"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_previous_package_of_a_later_or_the_same_quarter_is_refused() {
+    let (q2, q3) = packages();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("again");
+    let o = build("2026-Q2", &out, &["--previous", q3.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("covers 2026-Q3, a later period than 2026-Q2"), "{}", stderr(&o));
+    let o = build("2026-Q2", &out, &["--previous", q2.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the same period as 2026-Q2"), "{}", stderr(&o));
+    assert!(!out.exists());
+    let o = run(&["diff", q3.to_str().unwrap(), q2.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
