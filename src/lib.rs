@@ -8,7 +8,8 @@
 //! ```text
 //! cli                              the command line: one small file per subcommand
 //! build · collect                  the two jobs: build a package, snapshot the AWS APIs
-//! archive                          keep a verified package in an S3 Object Lock bucket
+//! archive · compare                keep a verified package in an S3 Object Lock bucket; compare two
+//!                                  verified packages (`changes.json`, `diff`)
 //! verify · source                  check a package offline or in its bucket; list and fetch inputs
 //! output                           where a package may go; never destroy what is not ours
 //! package                          the contract: layout, manifest, findings, report data, receipt
@@ -35,6 +36,8 @@
 //!   report data, archive receipt);
 //! * [`sign`] signs the manifest (CMS) and the report (PAdES, through [`pdf`]) with a local key
 //!   or an AWS KMS key; [`verify`] checks a package offline or in its bucket;
+//! * [`compare`] compares two verified packages of different quarters (`diff`,
+//!   `build --previous`: `changes.json`);
 //! * [`archive`] keeps a verified package in an S3 Object Lock bucket; [`s3`] is the S3
 //!   toolkit below every stage that touches S3, with the object store behind a trait;
 //! * [`collect`] snapshots the AWS Backup (and Audit Manager, CloudWatch, tagging) APIs
