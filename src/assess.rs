@@ -9,6 +9,7 @@
 
 pub mod checks;
 pub mod mapping;
+pub mod scopes;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -63,6 +64,8 @@ pub(crate) struct TestFact {
     pub(crate) passed: bool,
     /// Minutes, for COMPLETED tests with both times.
     pub(crate) duration: Option<f64>,
+    /// Its account and Region: an index into [`MetricsAccumulator::scope_tallies`].
+    pub(crate) scope: usize,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -75,6 +78,9 @@ struct ResourceFacts {
     /// The latest completion (ms) before the period start: where the age of the newest
     /// recovery point runs from at the period start (DESIGN §6, v2).
     before: Option<i64>,
+    /// The account and Region of its first in-period backup job (an index into
+    /// [`MetricsAccumulator::scope_tallies`]).
+    scope: Option<usize>,
 }
 
 /// Folds merged records into what the metrics need.
@@ -116,6 +122,9 @@ pub struct MetricsAccumulator {
     /// Backup outcomes per week (Monday 00:00 UTC, ms): completed, failed (any other
     /// terminal state), not finished.
     pub(crate) weekly: BTreeMap<i64, [u64; 3]>,
+    /// Per (account, Region) of in-period backup, copy and restore jobs (else of their
+    /// resource ARN): what the jobs add up to, for the per-account view ([`scopes`]).
+    pub(crate) scope_tallies: Vec<((String, String), scopes::ScopeTally)>,
 }
 
 /// Where a resource was copied to, by COMPLETED copy jobs of the period.
@@ -196,6 +205,7 @@ impl MetricsAccumulator {
             controls: BTreeMap::new(),
             support: Support::default(),
             weekly: BTreeMap::new(),
+            scope_tallies: Vec::new(),
         }
     }
 
@@ -262,15 +272,21 @@ impl MetricsAccumulator {
                 self.recovery_point_of(j, &state, in_period);
                 if in_period {
                     self.in_period_backup(j, &state);
+                    self.scope_backup(j, &state);
                     *self.backup.entry(String::from(state)).or_default() += 1;
                 }
             }
-            Some(JobKind::Copy) if in_period => self.copy_job(j, state),
+            Some(JobKind::Copy) if in_period => {
+                let scope = self.scope_index(j);
+                self.scope_tallies[scope].1.copy(state == JobState::Failed);
+                self.copy_job(j, state)
+            }
             Some(JobKind::Restore) if in_period => {
                 self.restore_jobs += 1;
                 note_scope(&mut self.restore_scopes, j);
+                let scope = self.scope_index(j);
                 if j.is_restore_test() {
-                    self.restore_test(j, state);
+                    self.restore_test(j, state, scope);
                 }
             }
             _ => {}
@@ -323,7 +339,7 @@ impl MetricsAccumulator {
 
     /// A restore test of the period: it passes iff COMPLETED and validated SUCCESSFUL or not
     /// validated (DESIGN §3).
-    fn restore_test(&mut self, j: &Job, state: JobState) {
+    fn restore_test(&mut self, j: &Job, state: JobState, scope: usize) {
         let completed = state == JobState::Completed;
         let validation_ok = matches!(j.validation_status.as_deref(), None | Some("SUCCESSFUL"));
         let duration = match (completed, j.creation_date, j.completion_date) {
@@ -340,6 +356,7 @@ impl MetricsAccumulator {
             validation: j.validation_status.as_deref().map(str::to_owned),
             passed: completed && validation_ok,
             duration,
+            scope,
         });
         self.support.restores.extend(j.provenance.iter().map(|p| p.artifact));
     }
@@ -392,7 +409,7 @@ impl MetricsAccumulator {
         let terminal = j.is_terminal();
         if terminal && state != "COMPLETED" {
             let message = j.status_message.clone().unwrap_or_default();
-            let category = j.message_category.clone().unwrap_or_else(|| category_of(&message, state));
+            let category = failure_category(j, &message, state);
             self.failures.push(Failure {
                 job_id: j.job_id.clone(),
                 state: state.to_owned(),
@@ -402,6 +419,24 @@ impl MetricsAccumulator {
             });
         }
     }
+
+    /// The per-account tally of an in-period backup job, and the resource's scope when first
+    /// backed up in the period.
+    fn scope_backup(&mut self, j: &Job, state: &str) {
+        let scope = self.scope_index(j);
+        let (completed, ended) = (state == "COMPLETED", j.is_terminal());
+        let message = j.status_message.as_deref().unwrap_or_default();
+        let category = (ended && !completed).then(|| failure_category(j, message, state));
+        self.scope_tallies[scope].1.backup(j, completed, ended, category.as_deref());
+        if let Some(facts) = j.resource_arn.as_ref().and_then(|arn| self.resources.get_mut(arn)) {
+            facts.scope.get_or_insert(scope);
+        }
+    }
+}
+
+/// A failed job's `MessageCategory`, else a cause read from its message ([`category_of`]).
+fn failure_category(j: &Job, message: &str, state: &str) -> String {
+    j.message_category.clone().unwrap_or_else(|| category_of(message, state))
 }
 
 /// A cause for a failed job without `MessageCategory`, from its message.
@@ -615,6 +650,9 @@ pub struct Assessment {
     pub alert_paths: Vec<checks::AlertPath>,
     /// Every account and Region in use with how its failed jobs get to a person.
     pub alert_scopes: Vec<checks::AlertScope>,
+    /// One row per account and Region with jobs or RPO targets in the period, worst first
+    /// (`account_regions.csv`, the report's "Per account and Region").
+    pub account_regions: Vec<scopes::ScopeRow>,
 }
 
 /// A restore test, for the report's table.
@@ -683,6 +721,7 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let restore_durations = duration_rows(&acc.tests, &derived.rto);
     let backup_policy = checks::backup_policy(acc, &derived, config, ev);
     let (alert_paths, alert_scopes) = checks::alerts(acc, &derived, config, ev);
+    let account_regions = scopes::rows(acc, &derived, &alert_scopes, &ev.tagged_resources);
     Assessment {
         metrics,
         checks,
@@ -693,6 +732,7 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
         backup_policy,
         alert_paths,
         alert_scopes,
+        account_regions,
     }
 }
 
@@ -776,6 +816,11 @@ impl Assessment {
     /// `evidence/alert_paths.csv`: every alert path and whether it reaches a person.
     pub fn alert_paths_csv(&self) -> Vec<u8> {
         checks::alert_paths_csv(&self.alert_paths)
+    }
+
+    /// `account_regions.csv`: the per-account × Region view ([`scopes::ScopeRow`]).
+    pub fn account_regions_csv(&self) -> Vec<u8> {
+        scopes::csv(&self.account_regions)
     }
 
     /// Whether any requirement is `not_satisfied`.

@@ -70,6 +70,8 @@ pub struct ReportData {
     pub artifacts_unclassified: usize,
     pub attachments: Vec<AttachmentRow>,
     pub omitted_attachments: Vec<String>,
+    /// The per-account × Region view, worst first (all rows; also `account_regions.csv`).
+    pub account_regions: Vec<crate::assess::scopes::ScopeRow>,
 }
 
 /// Requirements per status.
@@ -213,6 +215,7 @@ impl ReportData {
                 })
                 .collect(),
             omitted_attachments: r.omitted.to_vec(),
+            account_regions: a.account_regions.clone(),
         }
     }
 
