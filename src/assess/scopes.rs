@@ -156,7 +156,8 @@ pub(crate) fn rows(
     tags: &[TaggedResource],
 ) -> Vec<ScopeRow> {
     let mut by_scope: BTreeMap<(String, String), ScopeRow> = BTreeMap::new();
-    let scope_of = |i: usize| acc.scope_tallies.get(i).map_or((UNKNOWN, UNKNOWN), |((a, r), _)| (a.as_str(), r.as_str()));
+    let scope_of =
+        |i: usize| acc.scope_tallies.get(i).map_or((UNKNOWN, UNKNOWN), |((a, r), _)| (a.as_str(), r.as_str()));
     for ((a, r), t) in &acc.scope_tallies {
         jobs(row(&mut by_scope, (a, r)), t);
     }
@@ -311,3 +312,165 @@ const COLUMNS: &[&str] = &[
     "rto_breaches",
     "failures_reach_person",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::evidence::Record;
+    use crate::evidence::model::{JobKind, ValidationStatus};
+    use crate::time::Timestamp;
+
+    const DB1: &str = "arn:aws:rds:eu-central-1:111111111111:db:db1";
+    const I1: &str = "arn:aws:ec2:eu-west-1:222222222222:instance/i-1";
+
+    /// A job of the period in `scope` (`None`: the job names no account or Region).
+    fn job(kind: JobKind, id: &str, state: &str, scope: Option<(&str, &str)>, arn: Option<&str>) -> Job {
+        Job {
+            kind: Some(kind),
+            job_id: id.into(),
+            state: Some(state.into()),
+            account_id: scope.map(|s| s.0.into()),
+            region: scope.map(|s| s.1.into()),
+            resource_arn: arn.map(str::to_owned),
+            creation_date: Some(Timestamp::parse("2026-08-01T01:00:00Z").unwrap()),
+            completion_date: Some(Timestamp::parse("2026-08-01T01:30:00Z").unwrap()),
+            ..Job::default()
+        }
+    }
+
+    /// A restore test of DB1 taking `minutes`.
+    fn test(id: &str, state: &str, minutes: i64) -> Job {
+        let mut j = job(JobKind::Restore, id, state, Some(("111111111111", "eu-central-1")), Some(DB1));
+        j.restore_testing_plan_arn = Some("arn:plan".into());
+        j.validation_status = (state == "COMPLETED").then(|| ValidationStatus::from("SUCCESSFUL"));
+        let start = j.creation_date.unwrap().millis();
+        j.completion_date = Some(Timestamp(start + minutes * 60_000));
+        j
+    }
+
+    /// Two scopes with jobs, one only in the tag inventory, one known to no ARN.
+    fn fixture() -> Vec<Job> {
+        let a = Some(("111111111111", "eu-central-1"));
+        let rds = |id: &str, state: &str, f: fn(&mut Job)| {
+            let mut j = job(JobKind::Backup, id, state, a, Some(DB1));
+            j.resource_type = Some("RDS".into());
+            f(&mut j);
+            j
+        };
+        vec![
+            rds("b1", "COMPLETED", |_| {}),
+            rds("b2", "COMPLETED", |_| {}),
+            rds("b3", "FAILED", |j| j.message_category = Some("AccessDenied".into())),
+            rds("b4", "ABORTED", |j| j.status_message = Some("The start window has expired".into())),
+            rds("b5", "RUNNING", |j| j.completion_date = None),
+            test("t1", "COMPLETED", 30),
+            test("t2", "COMPLETED", 90), // over the 60-minute RTO, yet passed
+            test("t3", "FAILED", 5),
+            job(JobKind::Copy, "c1", "COMPLETED", a, Some(DB1)),
+            job(JobKind::Copy, "c2", "FAILED", a, Some(DB1)),
+            // Account and Region from the resource ARN, the type too.
+            job(JobKind::Backup, "b6", "COMPLETED", None, Some(I1)),
+            job(JobKind::Backup, "b7", "EXPIRED", None, Some(I1)),
+            // Neither job nor ARN names a scope.
+            job(JobKind::Copy, "c3", "COMPLETED", None, None),
+        ]
+    }
+
+    fn alert(account: &str, region: &str, backup: &str) -> AlertScope {
+        let reach = [backup, "no jobs", "no jobs"].map(str::to_owned).to_vec();
+        AlertScope { account_id: account.into(), region: region.into(), reach, through: vec![], not_counted: vec![] }
+    }
+
+    fn assessed() -> (Vec<ScopeRow>, super::super::Metrics) {
+        let period = "2026-Q3".parse().unwrap();
+        let mut acc = MetricsAccumulator::new(period);
+        for j in fixture() {
+            acc.observe(&Record::Job(j));
+        }
+        let config = Config::parse("[[target]]\nname = \"all\"\nrpo_hours = 24\nrto_minutes = 60\n").unwrap();
+        let bucket = TaggedResource {
+            resource_arn: "arn:aws:s3:::bucket".into(),
+            account_id: Some("333333333333".into()),
+            region: Some("eu-north-1".into()),
+            ..TaggedResource::default()
+        };
+        let tags = [bucket];
+        let derived = acc.derive(&config, &tags);
+        let alerts = [alert("111111111111", "eu-central-1", "yes"), alert("222222222222", "eu-west-1", "no")];
+        (rows(&acc, &derived, &alerts, &tags), acc.metrics(&derived))
+    }
+
+    #[test]
+    fn rows_of_a_hand_made_estate_worst_first() {
+        let (rows, _) = assessed();
+        let scopes: Vec<(&str, &str)> = rows.iter().map(|r| (r.account_id.as_str(), r.region.as_str())).collect();
+        // Both job scopes lost half their ended backups and one resource's RPO; the first
+        // also has an RTO breach. Then the bucket's RPO breach, then the clean row.
+        assert_eq!(
+            scopes,
+            [
+                ("111111111111", "eu-central-1"),
+                ("222222222222", "eu-west-1"),
+                ("333333333333", "eu-north-1"),
+                ("unknown", "unknown")
+            ]
+        );
+        let a = &rows[0];
+        assert_eq!((a.backup_jobs, a.backup_completed, a.backup_failed, a.backup_not_finished), (5, 2, 2, 1));
+        assert_eq!(a.backup_success_rate, Some(0.5));
+        assert_eq!(a.failure_categories, "AccessDenied 1, StartWindowExpired 1");
+        assert_eq!(a.failure_resource_types, "RDS 2");
+        assert_eq!((a.copy_jobs, a.copy_jobs_failed), (2, 1));
+        assert_eq!((a.restore_tests, a.restore_tests_passed, a.rto_breaches), (3, 2, 1));
+        assert_eq!((a.resources_with_rpo_target, a.resources_with_rpo_breach), (1, 1));
+        assert_eq!((a.failures_reach_person.as_str(), a.status.as_str()), ("yes", "attention"));
+        let b = &rows[1];
+        assert_eq!((b.backup_jobs, b.backup_failed, b.failure_categories.as_str()), (2, 1, "EXPIRED 1"));
+        assert_eq!((b.failure_resource_types.as_str(), b.failures_reach_person.as_str()), ("EC2 1", "no"));
+        let c = &rows[2];
+        assert_eq!((c.backup_jobs, c.resources_with_rpo_target, c.resources_with_rpo_breach), (0, 1, 1));
+        assert_eq!((c.backup_success_rate, c.failures_reach_person.as_str()), (None, "no jobs"));
+        let u = &rows[3];
+        assert_eq!((u.copy_jobs, u.status.as_str(), u.failure_categories.as_str()), (1, "ok", ""));
+    }
+
+    #[test]
+    fn every_column_sums_to_its_metric() {
+        let (rows, m) = assessed();
+        let sum = |f: fn(&ScopeRow) -> u64| rows.iter().map(f).sum::<u64>();
+        assert_eq!(sum(|r| r.backup_jobs), m.backup_jobs_total);
+        assert_eq!(sum(|r| r.backup_completed), m.backup_jobs_completed);
+        let failed = m.backup_jobs_failed + m.backup_jobs_aborted + m.backup_jobs_expired + m.backup_jobs_partial;
+        assert_eq!(sum(|r| r.backup_failed), failed);
+        assert_eq!(sum(|r| r.backup_not_finished), m.backup_jobs_not_finished);
+        assert_eq!((sum(|r| r.copy_jobs), sum(|r| r.copy_jobs_failed)), (m.copy_jobs_total, m.copy_jobs_failed));
+        assert_eq!(sum(|r| r.restore_tests), m.restore_tests_total);
+        assert_eq!(sum(|r| r.restore_tests_passed), m.restore_tests_passed);
+        assert_eq!(sum(|r| r.resources_with_rpo_target), m.resources_with_rpo_target);
+        assert_eq!(sum(|r| r.resources_with_rpo_breach), m.resources_with_rpo_breach);
+        assert_eq!(sum(|r| r.rto_breaches), m.rto_breaches);
+        // Not vacuous: the fixture has some of everything.
+        assert_eq!((m.backup_jobs_total, failed, m.copy_jobs_total, m.rto_breaches), (7, 3, 3, 1));
+        assert_eq!((m.resources_with_rpo_target, m.resources_with_rpo_breach), (3, 3));
+    }
+
+    #[test]
+    fn top_names_four_and_sums_the_rest() {
+        let counts: BTreeMap<String, u64> =
+            [("a", 1), ("b", 5), ("c", 2), ("d", 2), ("e", 1), ("f", 3)].map(|(k, n)| (k.to_owned(), n)).into();
+        assert_eq!(top(&counts), "b 5, f 3, c 2, d 2, other 2");
+        assert_eq!(top(&BTreeMap::new()), "");
+    }
+
+    #[test]
+    fn the_csv_header_is_the_row_fields_in_order() {
+        // csv's own header of a serialized row names the fields in declaration order.
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(ScopeRow::default()).unwrap();
+        let derived = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(derived.lines().next(), Some(COLUMNS.join(",").as_str()));
+        let text = String::from_utf8(csv(&[])).unwrap();
+        assert_eq!(text, format!("{}\n", COLUMNS.join(",")), "the header even without rows");
+    }
+}
