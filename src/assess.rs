@@ -448,8 +448,16 @@ fn category_of(message: &str, state: &str) -> String {
         "StartWindowExpired"
     } else if m.contains("kms") || m.contains("key policy") {
         "KmsKey"
-    } else if m.contains("invaliddbinstancestate") || m.contains("not in available state") {
+    } else if m.contains("invaliddbinstancestate")
+        || m.contains("not in available state")
+        || m.contains("resourceinuse")
+        || m.contains("is being updated")
+    {
         "ResourceState"
+    } else if m.contains("throttl") || m.contains("rate exceeded") {
+        "Throttling"
+    } else if m.contains("was stopped by") {
+        "StoppedByUser"
     } else if message.is_empty() {
         state
     } else {
@@ -1097,6 +1105,27 @@ mod tests {
         assert_eq!(metrics(&before_only, &config(24.0), &[]).resources_with_rpo_breach, 0, "not considered");
         let tags = vec![tagged("late", &[])];
         assert_eq!(metrics(&before_only, &config(24.0), &tags).resources_with_rpo_breach, 1);
+    }
+
+    #[test]
+    fn failure_categories_are_read_from_messages_without_one() {
+        let cases = [
+            ("Access Denied to S3 bucket b", "FAILED", "AccessDenied"),
+            ("An error occurred (InvalidDBInstanceState) when calling CreateDBSnapshot", "FAILED", "ResourceState"),
+            ("An error occurred (ResourceInUseException): table t is being updated", "FAILED", "ResourceState"),
+            ("the request was throttled (ThrottlingException). Rate exceeded.", "FAILED", "Throttling"),
+            (
+                "Backup job was stopped by arn:aws:sts::1:assumed-role/Ops/j during a change.",
+                "ABORTED",
+                "StoppedByUser",
+            ),
+            ("could not start before the end of the start window", "EXPIRED", "StartWindowExpired"),
+            ("", "EXPIRED", "EXPIRED"),
+            ("something new", "FAILED", "Other"),
+        ];
+        for (message, state, expected) in cases {
+            assert_eq!(category_of(message, state), expected, "{message}");
+        }
     }
 
     #[test]
