@@ -22,6 +22,9 @@ const MAX_POLICY_ROWS: usize = 200;
 /// Artifacts listed in the PDF's appendix (all are in artifacts.csv): laying out tens of
 /// thousands of lines costs gigabytes.
 const MAX_LISTED: usize = 2_000;
+/// Rows of the per-account × Region table in the report, the worst (all are in
+/// `account_regions.csv`).
+const MAX_SCOPE_ROWS: usize = 500;
 /// Alert paths carried into the report's data (all are in `evidence/alert_paths.csv`).
 const MAX_ALERT_PATHS: usize = 2_000;
 
@@ -70,8 +73,10 @@ pub struct ReportData {
     pub artifacts_unclassified: usize,
     pub attachments: Vec<AttachmentRow>,
     pub omitted_attachments: Vec<String>,
-    /// The per-account × Region view, worst first (all rows; also `account_regions.csv`).
+    /// The per-account × Region view, worst first: the first [`MAX_SCOPE_ROWS`] (all in
+    /// `account_regions.csv`).
     pub account_regions: Vec<crate::assess::scopes::ScopeRow>,
+    pub account_regions_total: usize,
 }
 
 /// Requirements per status.
@@ -215,7 +220,8 @@ impl ReportData {
                 })
                 .collect(),
             omitted_attachments: r.omitted.to_vec(),
-            account_regions: a.account_regions.clone(),
+            account_regions: a.account_regions.iter().take(MAX_SCOPE_ROWS).cloned().collect(),
+            account_regions_total: a.account_regions.len(),
         }
     }
 
