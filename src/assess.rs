@@ -10,6 +10,7 @@
 pub mod checks;
 pub mod mapping;
 pub mod overview;
+pub mod scopes;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -63,6 +64,8 @@ pub(crate) struct TestFact {
     pub(crate) passed: bool,
     /// Minutes, for COMPLETED tests with both times.
     pub(crate) duration: Option<f64>,
+    /// Its account and Region: an index into [`MetricsAccumulator::scope_tallies`].
+    pub(crate) scope: usize,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -75,6 +78,9 @@ struct ResourceFacts {
     /// The latest completion (ms) before the period start: where the age of the newest
     /// recovery point runs from at the period start (DESIGN §6, v2).
     before: Option<i64>,
+    /// The account and Region of its first in-period backup job (an index into
+    /// [`MetricsAccumulator::scope_tallies`]).
+    scope: Option<usize>,
 }
 
 /// Folds merged records into what the metrics need.
@@ -116,6 +122,9 @@ pub struct MetricsAccumulator {
     /// Backup outcomes per week (Monday 00:00 UTC, ms): completed, failed (any other
     /// terminal state), not finished.
     pub(crate) weekly: BTreeMap<i64, [u64; 3]>,
+    /// Per (account, Region) of in-period backup, copy and restore jobs (else of their
+    /// resource ARN): what the jobs add up to, for the per-account view ([`scopes`]).
+    pub(crate) scope_tallies: Vec<((String, String), scopes::ScopeTally)>,
 }
 
 /// Where a resource was copied to, by COMPLETED copy jobs of the period.
@@ -209,6 +218,7 @@ impl MetricsAccumulator {
             controls: BTreeMap::new(),
             support: Support::default(),
             weekly: BTreeMap::new(),
+            scope_tallies: Vec::new(),
         }
     }
 
@@ -279,15 +289,21 @@ impl MetricsAccumulator {
                 self.recovery_point_of(j, &state, in_period);
                 if in_period {
                     self.in_period_backup(j, &state);
+                    self.scope_backup(j, &state);
                     *self.backup.entry(String::from(state)).or_default() += 1;
                 }
             }
-            Some(JobKind::Copy) if in_period => self.copy_job(j, state),
+            Some(JobKind::Copy) if in_period => {
+                let scope = self.scope_index(j);
+                self.scope_tallies[scope].1.copy(state == JobState::Failed);
+                self.copy_job(j, state)
+            }
             Some(JobKind::Restore) if in_period => {
                 self.restore_jobs += 1;
                 note_scope(&mut self.restore_scopes, j);
+                let scope = self.scope_index(j);
                 if j.is_restore_test() {
-                    self.restore_test(j, state);
+                    self.restore_test(j, state, scope);
                 }
             }
             _ => {}
@@ -340,7 +356,7 @@ impl MetricsAccumulator {
 
     /// A restore test of the period: it passes iff COMPLETED and validated SUCCESSFUL or not
     /// validated (DESIGN §3).
-    fn restore_test(&mut self, j: &Job, state: JobState) {
+    fn restore_test(&mut self, j: &Job, state: JobState, scope: usize) {
         let completed = state == JobState::Completed;
         let validation_ok = matches!(j.validation_status.as_deref(), None | Some("SUCCESSFUL"));
         let duration = match (completed, j.creation_date, j.completion_date) {
@@ -356,6 +372,7 @@ impl MetricsAccumulator {
             validation: j.validation_status.as_deref().map(str::to_owned),
             passed: completed && validation_ok,
             duration,
+            scope,
         });
         self.support.restores.extend(j.provenance.iter().map(|p| p.artifact));
     }
@@ -410,7 +427,7 @@ impl MetricsAccumulator {
         let terminal = j.is_terminal();
         if terminal && state != "COMPLETED" {
             let message = j.status_message.clone().unwrap_or_default();
-            let category = j.message_category.clone().unwrap_or_else(|| category_of(&message, state));
+            let category = failure_category(j, &message, state);
             self.failures.push(Failure {
                 job_id: j.job_id.clone(),
                 state: state.to_owned(),
@@ -421,6 +438,24 @@ impl MetricsAccumulator {
             });
         }
     }
+
+    /// The per-account tally of an in-period backup job, and the resource's scope when first
+    /// backed up in the period.
+    fn scope_backup(&mut self, j: &Job, state: &str) {
+        let scope = self.scope_index(j);
+        let (completed, ended) = (state == "COMPLETED", j.is_terminal());
+        let message = j.status_message.as_deref().unwrap_or_default();
+        let category = (ended && !completed).then(|| failure_category(j, message, state));
+        self.scope_tallies[scope].1.backup(j, completed, ended, category.as_deref());
+        if let Some(facts) = j.resource_arn.as_ref().and_then(|arn| self.resources.get_mut(arn)) {
+            facts.scope.get_or_insert(scope);
+        }
+    }
+}
+
+/// A failed job's `MessageCategory`, else a cause read from its message ([`category_of`]).
+fn failure_category(j: &Job, message: &str, state: &str) -> String {
+    j.message_category.clone().unwrap_or_else(|| category_of(message, state))
 }
 
 /// A cause for a failed job without `MessageCategory`, from its message.
@@ -432,8 +467,16 @@ fn category_of(message: &str, state: &str) -> String {
         "StartWindowExpired"
     } else if m.contains("kms") || m.contains("key policy") {
         "KmsKey"
-    } else if m.contains("invaliddbinstancestate") || m.contains("not in available state") {
+    } else if m.contains("invaliddbinstancestate")
+        || m.contains("not in available state")
+        || m.contains("resourceinuse")
+        || m.contains("is being updated")
+    {
         "ResourceState"
+    } else if m.contains("throttl") || m.contains("rate exceeded") {
+        "Throttling"
+    } else if m.contains("was stopped by") {
+        "StoppedByUser"
     } else if message.is_empty() {
         state
     } else {
@@ -649,6 +692,9 @@ pub struct Assessment {
     pub targets: Vec<overview::TargetRow>,
     /// Restore tests per tested resource, those with breaches or failures first.
     pub restore_resources: Vec<overview::RestoreResourceRow>,
+    /// One row per account and Region with jobs or RPO targets in the period, worst first
+    /// (`account_regions.csv`, the report's "Per account and Region").
+    pub account_regions: Vec<scopes::ScopeRow>,
 }
 
 /// Backup jobs created in one week (Monday 00:00 to Monday 00:00, UTC) of the period, by outcome.
@@ -719,6 +765,7 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
     let restore_durations = duration_rows(&acc.tests, &derived.rto);
     let backup_policy = checks::backup_policy(acc, &derived, config, ev);
     let (alert_paths, alert_scopes) = checks::alerts(acc, &derived, config, ev);
+    let account_regions = scopes::rows(acc, &derived, &alert_scopes, &ev.tagged_resources);
     Assessment {
         metrics,
         checks,
@@ -731,6 +778,7 @@ pub fn assess(acc: &MetricsAccumulator, config: &Config, mapping: &mapping::Mapp
         scope: overview::scope(acc, &derived),
         targets: overview::targets(config, &derived),
         restore_resources: overview::restores(&acc.tests, &derived),
+        account_regions,
     }
 }
 
@@ -842,6 +890,11 @@ impl Assessment {
     /// `evidence/alert_paths.csv`: every alert path and whether it reaches a person.
     pub fn alert_paths_csv(&self) -> Vec<u8> {
         checks::alert_paths_csv(&self.alert_paths)
+    }
+
+    /// `account_regions.csv`: the per-account × Region view ([`scopes::ScopeRow`]).
+    pub fn account_regions_csv(&self) -> Vec<u8> {
+        scopes::csv(&self.account_regions)
     }
 
     /// Whether any requirement is `not_satisfied`.
@@ -1190,6 +1243,27 @@ mod tests {
         assert_eq!(metrics(&before_only, &config(24.0), &[]).resources_with_rpo_breach, 0, "not considered");
         let tags = vec![tagged("late", &[])];
         assert_eq!(metrics(&before_only, &config(24.0), &tags).resources_with_rpo_breach, 1);
+    }
+
+    #[test]
+    fn failure_categories_are_read_from_messages_without_one() {
+        let cases = [
+            ("Access Denied to S3 bucket b", "FAILED", "AccessDenied"),
+            ("An error occurred (InvalidDBInstanceState) when calling CreateDBSnapshot", "FAILED", "ResourceState"),
+            ("An error occurred (ResourceInUseException): table t is being updated", "FAILED", "ResourceState"),
+            ("the request was throttled (ThrottlingException). Rate exceeded.", "FAILED", "Throttling"),
+            (
+                "Backup job was stopped by arn:aws:sts::1:assumed-role/Ops/j during a change.",
+                "ABORTED",
+                "StoppedByUser",
+            ),
+            ("could not start before the end of the start window", "EXPIRED", "StartWindowExpired"),
+            ("", "EXPIRED", "EXPIRED"),
+            ("something new", "FAILED", "Other"),
+        ];
+        for (message, state, expected) in cases {
+            assert_eq!(category_of(message, state), expected, "{message}");
+        }
     }
 
     #[test]

@@ -312,6 +312,7 @@ fn write_documents(
         (layout::FINDINGS_JSON, FindingsDoc::new(assessment, &shas).to_bytes()),
         (layout::BACKUP_POLICY_CSV, assessment.backup_policy.targets_csv()),
         (layout::BACKUP_POLICY_RULES_CSV, assessment.backup_policy.rules_csv()),
+        (layout::ACCOUNT_REGIONS_CSV, assessment.account_regions_csv()),
     ] {
         let path = staging.join(name);
         fs::write(&path, bytes).map_err(write_err(&path))?;

@@ -148,6 +148,7 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
             "text/csv",
             "Every backup plan rule of the period: schedule, runs, retention",
         ),
+        (layout::ACCOUNT_REGIONS_CSV, "text/csv", "Per account and Region: jobs, failures, restore tests, breaches"),
     ];
     for (name, mime, description) in always {
         out.push(Attachment { name: name.into(), path: dir.join(name), mime, description: description.into() });

@@ -4,6 +4,7 @@
 //! `tests/fixtures/` (described in `tests/fixtures/README.md`).
 
 mod integration {
+    pub mod accounts;
     pub mod archive;
     pub mod aws_errors;
     pub mod build;

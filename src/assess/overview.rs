@@ -166,6 +166,7 @@ mod tests {
             validation: None,
             passed,
             duration: minutes,
+            scope: 0,
         }
     }
 

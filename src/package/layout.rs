@@ -27,6 +27,9 @@ pub const BACKUP_POLICY_CSV: &str = "backup_policy.csv";
 pub const BACKUP_POLICY_RULES_CSV: &str = "backup_policy_rules.csv";
 /// What changed since the previous package (`build --previous`; absent otherwise).
 pub const CHANGES_JSON: &str = "changes.json";
+/// One row per account and Region: jobs by status, failures by category and resource type,
+/// copies, restore tests, RPO/RTO breaches, alerting (columns: `assess::scopes::ScopeRow`).
+pub const ACCOUNT_REGIONS_CSV: &str = "account_regions.csv";
 /// The period's metrics.
 pub const METRICS_JSON: &str = "metrics.json";
 /// Every input artifact with origin, SHA-256 and parse status.

@@ -25,6 +25,9 @@ const MAX_LISTED: usize = 2_000;
 const WORST: usize = 3;
 /// Tested resources in the restore-test summary (all tests are in `evidence/restore_jobs.csv`).
 const MAX_RESTORE_RESOURCES: usize = 200;
+/// Rows of the per-account × Region table in the report, the worst (all are in
+/// `account_regions.csv`).
+const MAX_SCOPE_ROWS: usize = 500;
 /// Alert paths carried into the report's data (all are in `evidence/alert_paths.csv`).
 const MAX_ALERT_PATHS: usize = 2_000;
 
@@ -90,6 +93,10 @@ pub struct ReportData {
     /// What changed since the previous package (`build --previous`); the section "Changes
     /// since …" is absent without it.
     pub changes: Option<super::changes::Changes>,
+    /// The per-account × Region view, worst first: the first [`MAX_SCOPE_ROWS`] (all in
+    /// `account_regions.csv`).
+    pub account_regions: Vec<crate::assess::scopes::ScopeRow>,
+    pub account_regions_total: usize,
 }
 
 /// One line of the sign-off block; `name` empty when it is to be signed by hand.
@@ -305,6 +312,8 @@ impl ReportData {
             restore_resources_total: a.restore_resources.len(),
             artifact_kinds: kind_counts(ev),
             changes: None,
+            account_regions: a.account_regions.iter().take(MAX_SCOPE_ROWS).cloned().collect(),
+            account_regions_total: a.account_regions.len(),
         }
     }
 
