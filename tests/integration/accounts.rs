@@ -3,34 +3,12 @@
 //! the report's text.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use super::util::{build_q3, col, read_csv, stderr, tool};
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-/// One sample package shared by the tests of this file.
-fn package() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let config = samples().join("dora-evidence.toml");
-        let out = dir.path().join("pkg");
-        let o = build_q3(&samples().join("input"), &out, &["--config", config.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        dir
-    })
-    .path()
-    .join("pkg")
-    .leak()
-}
+use super::util::{col, read_csv, sample_package, samples, tool};
 
 /// `account_regions.csv` as header and rows.
 fn rows() -> (Vec<String>, Vec<Vec<String>>) {
-    read_csv(&package().join("account_regions.csv"))
+    read_csv(&sample_package().join("account_regions.csv"))
 }
 
 fn ground_truth() -> serde_json::Value {
@@ -47,9 +25,9 @@ fn the_csv_has_its_header_and_one_row_per_account_and_region() {
     let n = gt["accounts"].as_array().unwrap().len() * gt["regions"].as_array().unwrap().len();
     assert_eq!((rows.len(), n), (6, 6));
     // It is listed in SHA256SUMS and the manifest.
-    let sums = std::fs::read_to_string(package().join("SHA256SUMS")).unwrap();
+    let sums = std::fs::read_to_string(sample_package().join("SHA256SUMS")).unwrap();
     assert!(sums.lines().any(|l| l.ends_with("  account_regions.csv")), "{sums}");
-    let manifest = std::fs::read_to_string(package().join("manifest.json")).unwrap();
+    let manifest = std::fs::read_to_string(sample_package().join("manifest.json")).unwrap();
     assert!(manifest.contains("\"account_regions.csv\""));
 }
 
@@ -57,7 +35,7 @@ fn the_csv_has_its_header_and_one_row_per_account_and_region() {
 fn every_column_sums_to_its_metric() {
     let (header, rows) = rows();
     let metrics: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(package().join("metrics.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(sample_package().join("metrics.json")).unwrap()).unwrap();
     let metric = |k: &str| metrics[k].as_u64().unwrap();
     let sum = |c: &str| rows.iter().map(|r| col(&header, r, c).parse::<u64>().unwrap()).sum::<u64>();
     let failed = ["failed", "aborted", "expired", "partial"].map(|s| metric(&format!("backup_jobs_{s}"))).iter().sum();
@@ -103,7 +81,7 @@ fn restore_tests_per_scope_agree_with_the_ground_truth() {
 
 #[test]
 fn the_report_shows_every_row_worst_first() {
-    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], package());
+    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], sample_package());
     assert!(ok, "{text}");
     let page = text.split('\u{c}').find(|p| p.contains("Per account and Region") && p.contains("Worst first"));
     let page = page.unwrap_or_else(|| panic!("no per-account section: {text}"));

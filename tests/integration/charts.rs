@@ -6,35 +6,14 @@
 //! (issue 16, item 6).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::util::{build_q3, col, read_csv, stderr, tool};
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-/// The sample package, built once for this file.
-fn package() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let config = samples().join("dora-evidence.toml");
-        let o = build_q3(&samples().join("input"), &dir.path().join("pkg"), &["--config", config.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        dir
-    })
-    .path()
-    .join("pkg")
-    .leak()
-}
+use super::util::{col, read_csv, sample_package, samples, tool};
 
 /// The layout text of the report between two headings.
 fn section(from: &str, to: &str) -> String {
-    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], package());
+    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], sample_package());
     assert!(ok, "{text}");
     let start = text.find(from).unwrap_or_else(|| panic!("{from:?} not in the report"));
     let end = start + text[start..].find(to).unwrap_or_else(|| panic!("{to:?} not after {from:?}"));
@@ -74,7 +53,7 @@ fn assert_round_ticks(ticks: &mut [u64], what: &str) {
 /// Backup jobs of the period per week (Monday) from `evidence/backup_jobs.csv`: completed, and
 /// not completed (failed, aborted, expired, partial or still running); parents left out.
 fn weekly_from_csv() -> BTreeMap<NaiveDate, (u64, u64)> {
-    let (h, rows) = read_csv(&package().join("evidence/backup_jobs.csv"));
+    let (h, rows) = read_csv(&sample_package().join("evidence/backup_jobs.csv"));
     let mut weeks: BTreeMap<NaiveDate, (u64, u64)> = BTreeMap::new();
     for r in rows.iter().filter(|r| col(&h, r, "in_period") == "true" && col(&h, r, "is_parent") != "true") {
         let day = NaiveDate::parse_from_str(&col(&h, r, "creation_date")[..10], "%Y-%m-%d").unwrap();
@@ -153,7 +132,7 @@ fn rto_chart_gives_p50_p95_max_and_flags_each_resource_over_its_rto() {
     let text = section("Restore-test durations against the RTO", "Completed restore tests per tested resource");
     assert!(text.contains("p50 · p95 · max") && text.contains("Tests over RTO"), "{text}");
     // Completed restore tests of the period per resource, from the evidence CSV.
-    let (h, rows) = read_csv(&package().join("evidence/restore_jobs.csv"));
+    let (h, rows) = read_csv(&sample_package().join("evidence/restore_jobs.csv"));
     let mut minutes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for r in rows.iter().filter(|r| {
         col(&h, r, "in_period") == "true" && col(&h, r, "restore_test") == "true" && col(&h, r, "state") == "COMPLETED"
@@ -189,7 +168,7 @@ fn rto_chart_gives_p50_p95_max_and_flags_each_resource_over_its_rto() {
     flagged.sort_unstable();
     assert_eq!(flagged, ["core-accounts-aurora", "core-ledger-db", "payments-clearing-aurora"]);
     let metrics: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(package().join("metrics.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(sample_package().join("metrics.json")).unwrap()).unwrap();
     assert_eq!(Some(breaches as u64), metrics["rto_breaches"].as_u64());
     // The x-axis has values in minutes.
     assert!(text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>().starts_with(&["0", "60", "120"])), "{text}");

@@ -2,51 +2,26 @@
 //! pdfdetach (poppler) and sha256sum. `scripts/test.sh` installs them; a missing tool fails
 //! the test rather than skipping it.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::util::{build_q3, dir_with_file, stderr, tool};
-
-fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
-}
-
-fn build_into(out: &Path) {
-    let input = samples().join("input");
-    let config = samples().join("dora-evidence.toml");
-    let o = build_q3(&input, out, &["--config", config.to_str().unwrap(), "--generated-at", "2026-10-05T08:00:00Z"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-}
-
-/// One sample package shared by the tests of this file.
-fn package() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        build_into(&dir.path().join("pkg"));
-        dir
-    })
-    .path()
-    .join("pkg")
-    .leak()
-}
+use super::util::{build_q3, build_sample, dir_with_file, sample_package, samples, stderr, tool};
 
 #[test]
 fn qpdf_finds_no_structural_error() {
-    let (ok, out) = tool("qpdf", &["--check", "report.pdf"], package());
+    let (ok, out) = tool("qpdf", &["--check", "report.pdf"], sample_package());
     assert!(ok, "{out}");
     assert!(out.contains("No syntax or stream encoding errors"), "{out}");
 }
 
 #[test]
 fn the_text_names_entity_period_every_requirement_and_known_exceptions() {
-    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], package());
+    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], sample_package());
     assert!(ok, "{text}");
     assert!(text.contains("Nordhafen Bank AG"));
     assert!(text.contains("2026-Q3"));
-    let findings = std::fs::read_to_string(package().join("findings.csv")).unwrap();
+    let findings = std::fs::read_to_string(sample_package().join("findings.csv")).unwrap();
     let mut ids = 0;
     for line in findings.lines().skip(1) {
         let id = line.split(',').next().unwrap();
@@ -58,20 +33,20 @@ fn the_text_names_entity_period_every_requirement_and_known_exceptions() {
     assert!(text.contains("core-sessions"), "untested candidate missing");
     assert!(text.contains("core-accounts-aurora"), "RTO breach missing");
     // The cover cites the manifest's digest.
-    let manifest = std::fs::read(package().join("manifest.json")).unwrap();
+    let manifest = std::fs::read(sample_package().join("manifest.json")).unwrap();
     assert!(text.contains(&hex::encode(Sha256::digest(&manifest))), "manifest SHA-256 not on the cover");
 }
 
 #[test]
 fn it_is_pdf_a_3b_with_the_csvs_attached() {
-    let (ok, meta) = tool("pdfinfo", &["-meta", "report.pdf"], package());
+    let (ok, meta) = tool("pdfinfo", &["-meta", "report.pdf"], sample_package());
     assert!(ok, "{meta}");
     // poppler finds nothing to complain about (it used to misread Typst's `/Suspects false`).
-    let (_, info) = tool("pdfinfo", &["report.pdf"], package());
+    let (_, info) = tool("pdfinfo", &["report.pdf"], sample_package());
     assert!(!info.contains("Error") && !info.contains("Warning"), "{info}");
     assert!(meta.contains("<pdfaid:part>3</pdfaid:part>"), "{meta}");
     assert!(meta.contains("<pdfaid:conformance>B</pdfaid:conformance>"), "{meta}");
-    let (ok, list) = tool("pdfdetach", &["-list", "report.pdf"], package());
+    let (ok, list) = tool("pdfdetach", &["-list", "report.pdf"], sample_package());
     assert!(ok, "{list}");
     for name in
         ["findings.csv", "findings.json", "metrics.json", "artifacts.csv", "backup_jobs.csv", "restore_jobs.csv"]
@@ -90,16 +65,16 @@ fn it_is_pdf_a_3b_with_the_csvs_attached() {
         .unwrap()
         .to_owned();
     let saved = tmp.path().join("f.csv");
-    let (ok, out) = tool("pdfdetach", &["-save", &n, "-o", saved.to_str().unwrap(), "report.pdf"], package());
+    let (ok, out) = tool("pdfdetach", &["-save", &n, "-o", saved.to_str().unwrap(), "report.pdf"], sample_package());
     assert!(ok, "{out}");
-    assert_eq!(std::fs::read(saved).unwrap(), std::fs::read(package().join("findings.csv")).unwrap());
+    assert_eq!(std::fs::read(saved).unwrap(), std::fs::read(sample_package().join("findings.csv")).unwrap());
 }
 
 #[test]
-fn sha256sum_accepts_the_package() {
-    let (ok, out) = tool("sha256sum", &["-c", "--strict", "SHA256SUMS"], package());
+fn sha256sum_accepts_the_sample_package() {
+    let (ok, out) = tool("sha256sum", &["-c", "--strict", "SHA256SUMS"], sample_package());
     assert!(ok, "{out}");
-    let sums = std::fs::read_to_string(package().join("SHA256SUMS")).unwrap();
+    let sums = std::fs::read_to_string(sample_package().join("SHA256SUMS")).unwrap();
     for needed in [
         "  report.pdf",
         "  manifest.json",
@@ -112,7 +87,7 @@ fn sha256sum_accepts_the_package() {
     }
     // The manifest lists every file but itself, the report and SHA256SUMS, with sizes.
     let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(package().join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(sample_package().join("manifest.json")).unwrap()).unwrap();
     let paths: Vec<&str> = m["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert!(paths.contains(&"findings.csv") && !paths.contains(&"report.pdf") && !paths.contains(&"manifest.json"));
     assert_eq!(paths.len() + 2, sums.lines().count(), "SHA256SUMS = manifest files + manifest.json + report.pdf");
@@ -124,11 +99,11 @@ fn sha256sum_accepts_the_package() {
 fn same_inputs_and_time_give_a_byte_identical_report() {
     let tmp = tempfile::tempdir().unwrap();
     let again = tmp.path().join("pkg");
-    build_into(&again);
+    build_sample(&again);
     for f in
         ["report.pdf", "manifest.json", "findings.csv", "findings.json", "metrics.json", "SHA256SUMS", "artifacts.csv"]
     {
-        let a = std::fs::read(package().join(f)).unwrap();
+        let a = std::fs::read(sample_package().join(f)).unwrap();
         let b = std::fs::read(again.join(f)).unwrap();
         assert!(a == b, "{f} differs between two builds");
     }
@@ -186,7 +161,7 @@ fn the_appendix_summarises_artifacts_by_kind_and_lists_every_failed_one() {
 /// The text of pages `first..=last` of the sample report.
 fn pages(first: u32, last: u32) -> String {
     let (f, l) = (first.to_string(), last.to_string());
-    let (ok, text) = tool("pdftotext", &["-layout", "-f", &f, "-l", &l, "report.pdf", "-"], package());
+    let (ok, text) = tool("pdftotext", &["-layout", "-f", &f, "-l", &l, "report.pdf", "-"], sample_package());
     assert!(ok, "{text}");
     text.replace('\u{200b}', "")
 }
@@ -195,7 +170,7 @@ fn pages(first: u32, last: u32) -> String {
 fn the_cover_gives_scope_signature_state_and_a_sign_off_block() {
     let cover = pages(1, 1);
     let metrics: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(package().join("metrics.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(sample_package().join("metrics.json")).unwrap()).unwrap();
     let considered = metrics["resources_considered"].as_u64().unwrap();
     assert!(cover.contains("3 AWS accounts (111122223333, 444455556666, 777788889999)"), "{cover}");
     assert!(cover.contains(&format!("{considered} resources considered")), "{cover}");
@@ -211,7 +186,7 @@ fn the_cover_gives_scope_signature_state_and_a_sign_off_block() {
 fn page_two_puts_the_check_behind_most_failing_requirements_first() {
     // Recomputed from findings.json: among failing checks, the one most requirements rest on.
     let findings: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(package().join("findings.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(sample_package().join("findings.json")).unwrap()).unwrap();
     let bearing = |id: &str| {
         let reqs = findings["requirements"].as_array().unwrap();
         reqs.iter()
@@ -236,7 +211,7 @@ fn page_two_puts_the_check_behind_most_failing_requirements_first() {
 
 #[test]
 fn the_targets_table_lists_every_target_with_the_resources_it_covers() {
-    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], package());
+    let (ok, text) = tool("pdftotext", &["-layout", "report.pdf", "-"], sample_package());
     assert!(ok, "{text}");
     let section = text.split("Recovery targets").nth(1).expect("the targets section");
     let table = section.split("Thresholds and policy settings").next().unwrap();
@@ -253,7 +228,7 @@ fn the_targets_table_lists_every_target_with_the_resources_it_covers() {
         covered += cells[4].parse::<u64>().unwrap();
     }
     let metrics: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(package().join("metrics.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(sample_package().join("metrics.json")).unwrap()).unwrap();
     assert_eq!(Some(covered), metrics["resources_with_rpo_target"].as_u64(), "every target has an RPO here");
     assert!(text.contains("thresholds.backup_success_rate") && text.contains("95.00 %"));
     assert!(text.contains("Glossary") && text.contains("Candidate:") && text.contains("Observation:"));

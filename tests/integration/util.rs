@@ -80,6 +80,32 @@ pub fn run(args: &[&str]) -> Output {
 }
 
 /// `dora-evidence build --input <input> --period 2026-Q3 --out <out> <extra…>`.
+/// The bundled sample folder (`samples/`).
+pub fn samples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
+}
+
+/// Builds the sample quarter into `out` with its config, generated at a fixed time.
+pub fn build_sample(out: &Path) {
+    let config = samples().join("dora-evidence.toml");
+    let args = ["--config", config.to_str().unwrap(), "--generated-at", "2026-10-05T08:00:00Z"];
+    let o = build_q3(&samples().join("input"), out, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// One unsigned sample package shared by every test that only reads it.
+pub fn sample_package() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        build_sample(&dir.path().join("pkg"));
+        dir
+    })
+    .path()
+    .join("pkg")
+    .leak()
+}
+
 pub fn build_q3(input: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args =
         vec!["build", "--input", input.to_str().unwrap(), "--period", "2026-Q3", "--out", out.to_str().unwrap()];
