@@ -159,7 +159,7 @@ fn the_appendix_summarises_artifacts_by_kind_and_lists_every_failed_one() {
 }
 
 /// The text of pages `first..=last` of the sample report.
-fn pages(first: u32, last: u32) -> String {
+fn pages_text(first: u32, last: u32) -> String {
     let (f, l) = (first.to_string(), last.to_string());
     let (ok, text) = tool("pdftotext", &["-layout", "-f", &f, "-l", &l, "report.pdf", "-"], sample_package());
     assert!(ok, "{text}");
@@ -168,7 +168,7 @@ fn pages(first: u32, last: u32) -> String {
 
 #[test]
 fn the_cover_gives_scope_signature_state_and_a_sign_off_block() {
-    let cover = pages(1, 1);
+    let cover = pages_text(1, 1);
     let metrics: serde_json::Value =
         serde_json::from_slice(&std::fs::read(sample_package().join("metrics.json")).unwrap()).unwrap();
     let considered = metrics["resources_considered"].as_u64().unwrap();
@@ -198,7 +198,7 @@ fn page_two_puts_the_check_behind_most_failing_requirements_first() {
     let most = failing.iter().map(|c| bearing(c["id"].as_str().unwrap())).max().unwrap();
     let top = failing.iter().find(|c| bearing(c["id"].as_str().unwrap()) == most).unwrap();
     let title = top["title"].as_str().unwrap();
-    let page = pages(2, 2);
+    let page = pages_text(2, 2);
     assert!(page.contains("What needs attention"), "{page}");
     let first = page.split(" 1. ").nth(1).expect("a numbered attention list");
     let first_item = first.split(" 2. ").next().unwrap();
@@ -232,4 +232,25 @@ fn the_targets_table_lists_every_target_with_the_resources_it_covers() {
     assert_eq!(Some(covered), metrics["resources_with_rpo_target"].as_u64(), "every target has an RPO here");
     assert!(text.contains("thresholds.backup_success_rate") && text.contains("95.00 %"));
     assert!(text.contains("Glossary") && text.contains("Candidate:") && text.contains("Observation:"));
+}
+
+#[test]
+fn no_page_ends_with_a_heading_and_one_is_never_plural() {
+    let (ok, info) = tool("pdfinfo", &["report.pdf"], sample_package());
+    assert!(ok, "{info}");
+    let pages: u32 = info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse().unwrap();
+    for n in 1..=pages {
+        let text = pages_text(n, n);
+        let last = text.lines().filter(|l| !l.trim().is_empty() && !l.contains("Generated 2026")).last().unwrap_or("");
+        let words: Vec<&str> = last.split_whitespace().collect();
+        // A numbered heading alone at the foot of a page: "5.3 Backup plans cover …".
+        let numbered = words.first().is_some_and(|w| w.split('.').all(|p| p.parse::<u32>().is_ok()));
+        assert!(!(numbered && words.len() < 12 && !last.contains(". .")), "page {n} ends with a heading: {last}");
+    }
+    let all = pages_text(1, pages);
+    let words: Vec<&str> = all.split_whitespace().collect();
+    for pair in words.windows(2) {
+        let plural = ["resources", "vaults", "tests", "jobs", "artifacts", "rules", "exceptions", "reports", "scans"];
+        assert!(!(pair[0] == "1" && plural.contains(&pair[1])), "'1 {}' in the report", pair[1]);
+    }
 }
