@@ -289,10 +289,9 @@ pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64
     let core_pair = [(0usize, 0usize)];
     let period = period_texts(m.quarter, day, 1);
     let rel = report_key(
-        m.quarter,
         core,
         REGIONS[0],
-        day,
+        m.quarter.day(day),
         "daily_control_compliance",
         "CONTROL_COMPLIANCE_REPORT",
         &period,
@@ -305,10 +304,9 @@ pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64
     // Mondays: weekly resource report (JSON) and the cross-account CSVs.
     let week = period_texts(m.quarter, day, 7);
     let rel = report_key(
-        m.quarter,
         core,
         REGIONS[0],
-        day,
+        m.quarter.day(day),
         "weekly_resource_compliance",
         "RESOURCE_COMPLIANCE_REPORT",
         &week,
@@ -319,7 +317,7 @@ pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64
         let pairs: Vec<(usize, usize)> = (0..ACCOUNTS.len()).map(|a| (a, region)).collect();
         let bom = region == 1;
         let rel =
-            |plan, template| report_key(m.quarter, "crossaccount", region_name, day, plan, template, &week, "csv");
+            |plan, template| report_key("crossaccount", region_name, m.quarter.day(day), plan, template, &week, "csv");
         let control = rel("org_control_compliance", "CONTROL_COMPLIANCE_REPORT");
         csv_file(out, &control, Level::Control, bom, |emit| write_rows(ctx, &pairs, Level::Control, emit))?;
         let resource = rel("org_resource_compliance", "RESOURCE_COMPLIANCE_REPORT");

@@ -215,7 +215,8 @@ pub(crate) fn truth(m: &Model) -> Value {
         "quarter": m.quarter.id(),
         "shift_days": m.quarter.shift_days(),
         "how": "the 2026-Q3 estate and jobs written 91 days (13 weeks) earlier, so weekdays and schedules \
-                stay true; the same job ids, durations and background failures; only the planted differences below differ",
+                stay true; but for the planted jobs, the same job ids, durations and background failures; \
+                only the planted differences below differ",
         "new_in_2026_q3": list(Quarter::Q3),
         "resolved_by_2026_q3": list(Quarter::Q2),
         "persisting": "every other exception (unlocked vaults, the unencrypted volume ad-dc-03-data, the untested \
@@ -230,8 +231,9 @@ pub(crate) fn readme(m: &Model, q3_text: &str) -> String {
     let mut section = format!(
         "## How {id} differs from 2026-Q3\n\n\
 This is the 2026-Q3 estate written {shift} days (13 weeks, so the same weekdays and schedules) earlier:\n\
-the same resources, job ids, durations and background failures. Every date in the scenarios below is the\n\
-2026-Q3 date; in these files it is {shift} days earlier. `ground-truth.json` → `quarter_differences` lists:\n\n\
+the same resources and, but for the planted jobs, the same job ids, durations and background failures.\n\
+The sections below describe 2026-Q3: every date there is {shift} days earlier in these files, and what the\n\
+list here names as new in 2026-Q3 is not in them. `ground-truth.json` → `quarter_differences` lists:\n\n\
 Not yet present in {id} (new in 2026-Q3):\n\n",
         id = q.id(),
         shift = -q.shift_days(),

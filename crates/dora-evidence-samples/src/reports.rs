@@ -554,9 +554,8 @@ pub(crate) fn period_texts(q: Quarter, day: i64, days: i64) -> [String; 3] {
     [start, end, both]
 }
 
-/// S3 key of a report: `Backup/<account|crossaccount>/<region>/<yyyy>/<mm>/<dd>/<plan>/<TEMPLATE>_<plan>_<start>_<end>.<ext>`.
+/// S3 key of a report delivered on (written) `day`: `Backup/<account|crossaccount>/<region>/<yyyy>/<mm>/<dd>/<plan>/<TEMPLATE>_<plan>_<start>_<end>.<ext>`.
 pub(crate) fn report_key(
-    q: Quarter,
     scope: &str,
     region: &str,
     day: i64,
@@ -565,7 +564,7 @@ pub(crate) fn report_key(
     period: &[String; 3],
     ext: &str,
 ) -> String {
-    let d = date(q.day(day));
+    let d = date(day);
     format!(
         "input/Backup/{scope}/{region}/{}/{}/{}/{plan}/{template}_{plan}_{}_{}.{ext}",
         &d[..4],
@@ -753,7 +752,7 @@ fn open_json(
         Template::Restore => RESTORE_JSON,
     };
     let plan = t.plans().0;
-    let rel = report_key(out.quarter, acct.id, REGIONS[region], day, plan, t.name(), period, "json");
+    let rel = report_key(acct.id, REGIONS[region], out.quarter.day(day), plan, t.name(), period, "json");
     Ok(Report::Json(JsonReport::open(out, &rel)?, v.columns(base)))
 }
 
@@ -767,7 +766,7 @@ fn open_csv(out: &Out, t: Template, region: usize, day: i64, period: &[String; 3
     let cols = v.columns(base);
     let headers: Vec<String> = cols.iter().map(|c| if v.snake_old { c.snake() } else { c.title() }).collect();
     let plan = t.plans().1;
-    let rel = report_key(out.quarter, "crossaccount", REGIONS[region], day, plan, t.name(), period, "csv");
+    let rel = report_key("crossaccount", REGIONS[region], out.quarter.day(day), plan, t.name(), period, "csv");
     Ok(Report::Csv(
         Box::new(CsvReport::open(out, &rel, &headers, v.bom_crlf, &["Status Message", "Account ID"])?),
         cols,

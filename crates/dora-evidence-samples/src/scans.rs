@@ -184,15 +184,22 @@ fn write_csv(m: &Model, out: &mut Out, r: &Report<'_>, scans: &[&Scan]) -> io::R
     }
     let bytes = w.into_inner().map_err(io::Error::other)?;
     let plan = "org_malware_scans";
-    let key =
-        report_key(m.quarter, "crossaccount", REGIONS[r.region], r.day, plan, "MALWARE_JOB_REPORT", r.period, "csv");
+    let key = report_key(
+        "crossaccount",
+        REGIONS[r.region],
+        m.quarter.day(r.day),
+        plan,
+        "MALWARE_JOB_REPORT",
+        r.period,
+        "csv",
+    );
     out.write_file(&key, &bytes)
 }
 
 /// core-banking's current-account JSON: bare objects in eu-central-1, `reportItems` in eu-west-1.
 fn write_json(m: &Model, out: &mut Out, r: &Report<'_>, scans: &[&Scan]) -> io::Result<()> {
     let (plan, scope) = ("daily_malware_scans", ACCOUNTS[0].id);
-    let key = report_key(m.quarter, scope, REGIONS[r.region], r.day, plan, "MALWARE_JOB_REPORT", r.period, "json");
+    let key = report_key(scope, REGIONS[r.region], m.quarter.day(r.day), plan, "MALWARE_JOB_REPORT", r.period, "json");
     if r.region == 0 {
         for (part, s) in scans.iter().enumerate() {
             out.write_json(&key.replace(".json", &format!("_{}.json", part + 1)), &report_item(m, s, r.period))?;
