@@ -297,3 +297,26 @@ fn a_previous_package_of_a_later_or_the_same_quarter_is_refused() {
     let o = run(&["diff", q3.to_str().unwrap(), q2.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// The 2026-Q2 package counts what the Q2 sample's own ground truth counts (over its 91-day
+/// period, 2026-04-01 to 2026-07-01): the shifted times land in the right quarter.
+#[test]
+fn the_q2_package_matches_the_q2_ground_truth() {
+    let (q2, _) = packages();
+    let (m, t) = (json(&q2.join("metrics.json")), json(&q2_samples().join("ground-truth.json")));
+    assert_eq!(t["period"]["id"], "2026-Q2");
+    let backups = &t["backup_jobs"]["in_period_excluding_parents"];
+    assert_eq!(m["backup_jobs_total"], backups["total"]);
+    assert_eq!(m["backup_jobs_failed"], backups["by_state"]["FAILED"]);
+    assert_eq!(m["backup_success_rate"], t["backup_jobs"]["in_period_success_rate_excluding_parents"]);
+    assert_eq!(m["copy_jobs_total"], t["copy_jobs"]["in_period"]["total"]);
+    assert_eq!(m["restore_jobs_total"], t["restore_jobs"]["in_period"]["total"]);
+    let tests = &t["restore_tests"];
+    assert_eq!(m["restore_tests_total"], tests["in_period"]["total"]);
+    assert_eq!(m["restore_tests_passed"], tests["in_period_passed"]);
+    assert_eq!(m["restore_test_duration_minutes_max"], tests["in_period_completed_duration_minutes_max"]);
+    assert_eq!(m["restore_test_candidates"], t["candidates"]["total"]);
+    let untested = t["candidates"]["without_passing_test_in_period"].as_array().unwrap().len();
+    assert_eq!(m["untested_candidates"].as_u64(), Some(untested as u64));
+    assert_eq!(m["resources_considered"], t["resources"]["total"]);
+}

@@ -27,6 +27,12 @@
 //! * `ground-truth.json` — facts counted from the generator's model (not from the files);
 //! * `README.md` — what the sample contains.
 //!
+//! With [`Quarter::Q2`] (`dora-evidence samples --quarter 2026-Q2`) it writes the quarter before,
+//! for trend reports (`build --previous`, `dora-evidence diff`): the same estate and jobs written
+//! 91 days (13 weeks) earlier, with four of Q3's problems not yet present and four others that
+//! Q3 no longer has (`quarter.rs`; listed in the README and in `ground-truth.json` →
+//! `quarter_differences`). The default, Q3, is the bundled `samples/` tree, unchanged.
+//!
 //! Design: jobs are a pure function of (seed, resource, day) (see `jobs.rs`), so
 //! each writer regenerates the few days it needs and nothing is held in memory beyond one
 //! day's jobs and one small record per resource; rows are written as they are generated.
