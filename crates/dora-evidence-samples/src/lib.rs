@@ -758,5 +758,7 @@ mod tests {
         assert!(readme.starts_with("# Sample evidence: Nordhafen Bank AG, 2026-Q2 (fictional)"));
         assert!(readme.contains("--quarter 2026-Q2") && readme.contains("## How 2026-Q2 differs from 2026-Q3"));
         assert!(readme.contains("jobs from 2026-03-27 to 2026-07-05"));
+        assert!(readme.contains("(`malware_scans`): every scan is clean in this quarter; the check passes."));
+        assert!(readme.contains("get-backup-vault-access-policy-* (every vault)"));
     }
 }
