@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The demo on the bundled sample, no AWS account needed: make a throw-away test identity
-# (once); build and sign the 2026-Q2 package (the sample's jobs start on 2026-06-26, so Q2
-# holds their first five days, before the problems planted in Q3); build and sign the 2026-Q3
-# package compared with it (--previous: changes.json and "Changes since 2026-Q2" in the
-# report); verify both against the test CA; print what changed.
+# (once); generate the 2026-Q2 sample (once, into demo-samples-2026-Q2: the Q3 estate 13 weeks
+# earlier, without four of Q3's problems and with four that Q3 no longer has); build and sign
+# the 2026-Q2 package from it; build and sign the 2026-Q3 package from samples/ compared with it
+# (--previous: changes.json and "Changes since 2026-Q2" in the report); verify both against
+# the test CA; print what changed (new, resolved and persisting exceptions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run() { cargo run --quiet --release -- "$@"; }
 if [ ! -f demo-identity/signer.key ]; then
   run keygen --out demo-identity --name "dora-evidence demo signer"
 fi
+if [ ! -d demo-samples-2026-Q2 ]; then
+  run samples --quarter 2026-Q2 --out demo-samples-2026-Q2
+fi
 sign=(--sign-key demo-identity/signer.key --sign-cert demo-identity/signer.pem)
-run build --input samples/input --period 2026-Q2 --config samples/dora-evidence.toml "${sign[@]}" \
+run build --input demo-samples-2026-Q2/input --period 2026-Q2 --config samples/dora-evidence.toml "${sign[@]}" \
   --out demo-package-2026-Q2 --force
 run build --input samples/input --period 2026-Q3 --config samples/dora-evidence.toml "${sign[@]}" \
   --previous demo-package-2026-Q2 --out demo-package --force

@@ -1,11 +1,11 @@
 //! The trend against last quarter (issue 16, item 7): `diff OLD NEW`, `build --previous`,
 //! `changes.json`, the manifest's `previous` and the report's "Changes since …" section, on
-//! two quarters built from the bundled sample.
+//! two sample quarters.
 //!
-//! The earlier package is 2026-Q2 built from the same inputs: the sample's jobs start on
-//! 2026-06-26, so Q2 holds their first five days, before every problem the sample plants in
-//! Q3 (the S3 backups denied on 07-20, the infected recovery point scanned on 08-05, the RTO
-//! breaches of core-accounts-aurora).
+//! The earlier package is 2026-Q2 built from `dora-evidence samples --quarter 2026-Q2` (written
+//! once into a temporary folder): the Q3 estate 13 weeks earlier, in which four of Q3's
+//! problems are not yet present and four others exist that Q3 no longer has (its
+//! `ground-truth.json` → `quarter_differences`). Every other exception persists.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -19,9 +19,11 @@ fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
-/// Builds `period` from the sample into `out`, with `extra` arguments.
+/// Builds `period` into `out` with `extra` arguments, from the bundled Q3 sample or, for
+/// 2026-Q2, from the generated Q2 sample in `q2_samples` (with the bundled config either way).
 fn build(period: &str, out: &Path, extra: &[&str]) -> std::process::Output {
-    let (input, config) = (samples().join("input"), samples().join("dora-evidence.toml"));
+    let input = if period == "2026-Q2" { q2_samples().join("input") } else { samples().join("input") };
+    let config = samples().join("dora-evidence.toml");
     let mut args = vec![
         "build",
         "--input",
@@ -37,6 +39,20 @@ fn build(period: &str, out: &Path, extra: &[&str]) -> std::process::Output {
     run(&args)
 }
 
+/// The 2026-Q2 sample tree, written once by `dora-evidence samples --quarter 2026-Q2`.
+fn q2_samples() -> &'static Path {
+    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("samples-2026-Q2");
+        let o = run(&["samples", "--quarter", "2026-Q2", "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(stdout(&o).contains("of 2026-Q2 to"), "{}", stdout(&o));
+        (dir, out)
+    })
+    .1
+}
+
 /// The 2026-Q2 package and the 2026-Q3 one built with `--previous` it, shared by the tests.
 fn packages() -> &'static (PathBuf, PathBuf) {
     static DIRS: OnceLock<(tempfile::TempDir, (PathBuf, PathBuf))> = OnceLock::new();
@@ -44,7 +60,7 @@ fn packages() -> &'static (PathBuf, PathBuf) {
         .get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
             let (q2, q3) = (dir.path().join("q2"), dir.path().join("q3"));
-            let o = build("2026-Q2", &q2, &["--generated-at", "2026-07-05T08:00:00Z"]);
+            let o = build("2026-Q2", &q2, &["--generated-at", "2026-07-06T08:00:00Z"]);
             assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
             let o =
                 build("2026-Q3", &q3, &["--generated-at", "2026-10-05T08:00:00Z", "--previous", q2.to_str().unwrap()]);
@@ -63,6 +79,24 @@ fn exceptions<'a>(changes: &'a Value, id: &str) -> &'a Value {
     changes["exceptions"].as_array().unwrap().iter().find(|e| e["id"] == id).unwrap_or_else(|| panic!("{id}"))
 }
 
+/// The resources the planted differences concern, by name, from the Q2 sample's ground truth.
+fn planted_arns() -> std::collections::BTreeMap<String, String> {
+    let truth = json(&q2_samples().join("ground-truth.json"));
+    let d = &truth["quarter_differences"];
+    let all = d["new_in_2026_q3"].as_array().unwrap().iter().chain(d["resolved_by_2026_q3"].as_array().unwrap());
+    all.filter_map(|p| Some((p["subject"].as_str()?.to_owned(), p["arn"].as_str()?.to_owned()))).collect()
+}
+
+/// Every (check, key) in the `side` list (`new`, `resolved`) of the exceptions, in order.
+fn keyed(changes: &Value, side: &str) -> Vec<(String, String)> {
+    let checks = changes["exceptions"].as_array().unwrap().iter();
+    let pairs = checks.flat_map(|e| {
+        let check = e["id"].as_str().unwrap().to_owned();
+        e[side].as_array().unwrap().iter().map(move |x| (check.clone(), x["key"].as_str().unwrap().to_owned()))
+    });
+    pairs.collect()
+}
+
 /// Whether an item of `list` names `needle` (by resource or in its text).
 fn names(list: &Value, needle: &str) -> bool {
     list.as_array().unwrap().iter().any(|i| i.to_string().contains(needle))
@@ -76,13 +110,42 @@ fn diff_json_names_the_planted_changes_and_matches_changes_json() {
     let changes: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(changes["previous"]["period"], "2026-Q2");
     assert_eq!(changes["current"]["period"], "2026-Q3");
-    // Planted in Q3 only: new exceptions.
-    assert!(names(&exceptions(&changes, "backup_success")["new"], "nordhafen-core-statements-prod"));
-    assert!(names(&exceptions(&changes, "malware_scans")["new"], "ami-27a680469ec5cc205"));
-    assert!(names(&exceptions(&changes, "rto")["new"], "core-accounts-aurora"));
-    let malware = changes["checks"].as_array().unwrap().iter().find(|c| c["id"] == "malware_scans").unwrap();
-    assert_eq!(malware["new"], "fail");
-    assert_eq!(malware["direction"], "worsened");
+    // Exactly the planted differences are new or resolved, keyed by (check, resource).
+    let arn = planted_arns();
+    let (tmp, batch_fs, ad_dc, shared_fs) =
+        (&arn["payments-tmp-import"], &arn["payments-batch-fs"], &arn["ad-dc-01"], &arn["core-shared-fs"]);
+    let new = [
+        ("rpo", tmp),
+        ("policy_covers_targets", tmp),
+        ("vault_protection", &arn["nordhafen-payments-standard"]),
+        ("copy_coverage", tmp),
+        ("failure_detection", &"777788889999/eu-west-1".to_owned()),
+        ("malware_scans", &arn["core-app-01"]),
+    ];
+    let resolved = [
+        ("backup_success", batch_fs),
+        ("rpo", batch_fs),
+        ("candidates_tested", ad_dc),
+        ("restore_test_results", ad_dc),
+        ("restore_test_results", shared_fs),
+        ("rto", shared_fs),
+    ];
+    assert_eq!(keyed(&changes, "new"), new.map(|(c, k)| (c.to_owned(), k.clone())).to_vec());
+    assert_eq!(keyed(&changes, "resolved"), resolved.map(|(c, k)| (c.to_owned(), k.clone())).to_vec());
+    // Everything else persists: the problems of both quarters.
+    assert!(names(&exceptions(&changes, "backup_success")["persisting"], "nordhafen-core-statements-prod"));
+    assert!(names(&exceptions(&changes, "rto")["persisting"], "core-accounts-aurora"));
+    assert!(names(&exceptions(&changes, "encryption")["persisting"], "777788889999/eu-west-1"));
+    assert_eq!(exceptions(&changes, "vault_lock")["persisting"].as_array().unwrap().len(), 13);
+    // Check and requirement status moves that follow from them.
+    let moved = |list: &str, direction: &str| -> Vec<String> {
+        let items = changes[list].as_array().unwrap().iter().filter(|c| c["direction"] == direction);
+        items.map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(moved("checks", "worsened"), ["vault_protection", "failure_detection", "malware_scans"]);
+    assert_eq!(moved("checks", "improved"), ["restore_test_results"]);
+    assert_eq!(moved("requirements", "worsened"), ["dora-5-2-b", "dora-9-3-bc", "dora-10-2", "dora-12-3", "dora-10-1"]);
+    assert_eq!(moved("requirements", "improved"), ["dora-11-4", "dora-11-6", "rts-25", "rts-26", "dora-25-1"]);
     // Every metric's delta is exactly new − old of the two metrics.json.
     let (old, new) = (json(&q2.join("metrics.json")), json(&q3.join("metrics.json")));
     for m in changes["metrics"].as_array().unwrap() {
@@ -96,8 +159,12 @@ fn diff_json_names_the_planted_changes_and_matches_changes_json() {
             assert!((m["delta"].as_f64().unwrap() - (n - o) * scale).abs() < 1e-6, "{key}");
         }
     }
-    let failed = changes["metrics"].as_array().unwrap().iter().find(|m| m["key"] == "backup_jobs_failed").unwrap();
-    assert_eq!((&failed["old"], &failed["new"]), (&Value::from(0), &new["backup_jobs_failed"]));
+    let metric = |key: &str| changes["metrics"].as_array().unwrap().iter().find(|m| m["key"] == key).unwrap().clone();
+    // Q2 has the same background failures plus the three AccessDenied ones of payments-batch-fs.
+    let failed = metric("backup_jobs_failed");
+    assert_eq!(failed["old"].as_u64().unwrap(), failed["new"].as_u64().unwrap() + 3);
+    let untested = metric("untested_candidates");
+    assert_eq!(untested["delta"].as_f64(), Some(-1.0), "ad-dc-01 is tested in Q3");
     // `diff` and `build --previous` agree; only `diff` knows the later manifest's digest.
     let mut written = json(&q3.join("changes.json"));
     let digest = hex::encode(Sha256::digest(std::fs::read(q3.join("manifest.json")).unwrap()));
@@ -127,6 +194,8 @@ fn diff_text_puts_status_changes_first() {
         assert!(text.lines().any(|l| l.contains(id) && l.contains(&line)), "{id} {line} not in\n{text}");
     }
     assert!(text.contains("worsened  malware_scans"), "{text}");
+    assert!(text.contains("improved  restore_test_results"), "{text}");
+    assert!(text.contains("resolved: arn:aws:ec2:eu-central-1:777788889999:instance/"), "ad-dc-01 resolved: {text}");
     assert!(text.contains("backup_jobs_failed"), "{text}");
 }
 
@@ -164,7 +233,7 @@ fn the_report_shows_changes_since_q2_and_attaches_changes_json() {
     let changes = json(&q3.join("changes.json"));
     let moved: Vec<&Value> =
         changes["requirements"].as_array().unwrap().iter().filter(|r| r["direction"] != "unchanged").collect();
-    assert!(!moved.is_empty());
+    assert!(moved.iter().any(|r| r["direction"] == "worsened") && moved.iter().any(|r| r["direction"] == "improved"));
     for r in moved {
         let (id, word) = (r["id"].as_str().unwrap(), if r["direction"] == "worsened" { "worse" } else { "better" });
         let tag = format!("({id})");
@@ -227,4 +296,27 @@ fn a_previous_package_of_a_later_or_the_same_quarter_is_refused() {
     assert!(!out.exists());
     let o = run(&["diff", q3.to_str().unwrap(), q2.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// The 2026-Q2 package counts what the Q2 sample's own ground truth counts (over its 91-day
+/// period, 2026-04-01 to 2026-07-01): the shifted times land in the right quarter.
+#[test]
+fn the_q2_package_matches_the_q2_ground_truth() {
+    let (q2, _) = packages();
+    let (m, t) = (json(&q2.join("metrics.json")), json(&q2_samples().join("ground-truth.json")));
+    assert_eq!(t["period"]["id"], "2026-Q2");
+    let backups = &t["backup_jobs"]["in_period_excluding_parents"];
+    assert_eq!(m["backup_jobs_total"], backups["total"]);
+    assert_eq!(m["backup_jobs_failed"], backups["by_state"]["FAILED"]);
+    assert_eq!(m["backup_success_rate"], t["backup_jobs"]["in_period_success_rate_excluding_parents"]);
+    assert_eq!(m["copy_jobs_total"], t["copy_jobs"]["in_period"]["total"]);
+    assert_eq!(m["restore_jobs_total"], t["restore_jobs"]["in_period"]["total"]);
+    let tests = &t["restore_tests"];
+    assert_eq!(m["restore_tests_total"], tests["in_period"]["total"]);
+    assert_eq!(m["restore_tests_passed"], tests["in_period_passed"]);
+    assert_eq!(m["restore_test_duration_minutes_max"], tests["in_period_completed_duration_minutes_max"]);
+    assert_eq!(m["restore_test_candidates"], t["candidates"]["total"]);
+    let untested = t["candidates"]["without_passing_test_in_period"].as_array().unwrap().len();
+    assert_eq!(m["untested_candidates"].as_u64(), Some(untested as u64));
+    assert_eq!(m["resources_considered"], t["resources"]["total"]);
 }

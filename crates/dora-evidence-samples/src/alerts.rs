@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::model::{ACCOUNTS, Model, REGIONS};
 use super::out::Out;
+use super::quarter::{Planted, Quarter};
 use super::snapshots::ALARMS;
 
 /// Vault notifications: (account, Region, events) for every vault there, to the scope's
@@ -130,7 +131,7 @@ pub(crate) fn write_alert_paths(m: &Model, out: &mut Out, dir: &str, acct: usize
             .enumerate()
             .map(|(i, &(protocol, endpoint, confirmed))| Subscription {
                 // A pending subscription has no ARN of its own yet.
-                subscription_arn: if confirmed {
+                subscription_arn: if confirmed || !m.quarter.has(Planted::PendingSubscription) {
                     format!("{arn}:5f0c{i}e1a-7b2d-4c3e-9f4a-{:012x}", acct * 100 + region * 10 + i)
                 } else {
                     "PendingConfirmation".into()
@@ -216,10 +217,12 @@ fn paths_of(acct: usize, region: usize) -> Vec<(String, &'static str)> {
 /// `alert_paths` of `ground-truth.json`: per account and Region, its alert paths and whether
 /// one reaches a confirmed subscriber; the topics without one, with their pending
 /// subscriptions.
-pub(crate) fn truth() -> Value {
+pub(crate) fn truth(q: Quarter) -> Value {
+    // Before the planted pending subscription (2026-Q2) every subscription is confirmed.
+    let confirmed = |s: &Sub| s.2 || !q.has(Planted::PendingSubscription);
     let subscribers = |acct: usize, region: usize, topic: &str| -> (usize, usize) {
         let subs = TOPICS.iter().find(|t| (t.0, t.1, t.2) == (acct, region, topic)).map_or(&[][..], |t| t.3);
-        (subs.iter().filter(|s| s.2).count(), subs.iter().filter(|s| !s.2).count())
+        (subs.iter().filter(|s| confirmed(s)).count(), subs.iter().filter(|s| !confirmed(s)).count())
     };
     let mut scopes = Vec::new();
     let mut unconfirmed = Vec::new();

@@ -287,22 +287,29 @@ pub(crate) fn write_compliance(m: &Model, truth: &Truth, out: &mut Out, day: i64
     let ctx = (m, truth, day);
     let core = ACCOUNTS[0].id;
     let core_pair = [(0usize, 0usize)];
-    let period = period_texts(day, 1);
+    let (period, written) = (period_texts(m.quarter, day, 1), m.quarter.day(day));
     let rel =
-        report_key(core, REGIONS[0], day, "daily_control_compliance", "CONTROL_COMPLIANCE_REPORT", &period, "json");
+        report_key(core, REGIONS[0], written, "daily_control_compliance", "CONTROL_COMPLIANCE_REPORT", &period, "json");
     json_file(out, &rel, Level::Control, |emit| write_rows(ctx, &core_pair, Level::Control, emit))?;
     if weekday(day) != 1 {
         return Ok(());
     }
     // Mondays: weekly resource report (JSON) and the cross-account CSVs.
-    let week = period_texts(day, 7);
-    let rel =
-        report_key(core, REGIONS[0], day, "weekly_resource_compliance", "RESOURCE_COMPLIANCE_REPORT", &week, "json");
+    let week = period_texts(m.quarter, day, 7);
+    let rel = report_key(
+        core,
+        REGIONS[0],
+        written,
+        "weekly_resource_compliance",
+        "RESOURCE_COMPLIANCE_REPORT",
+        &week,
+        "json",
+    );
     json_file(out, &rel, Level::Resource, |emit| write_rows(ctx, &core_pair, Level::Resource, emit))?;
     for (region, region_name) in REGIONS.iter().enumerate() {
         let pairs: Vec<(usize, usize)> = (0..ACCOUNTS.len()).map(|a| (a, region)).collect();
         let bom = region == 1;
-        let rel = |plan, template| report_key("crossaccount", region_name, day, plan, template, &week, "csv");
+        let rel = |plan, template| report_key("crossaccount", region_name, written, plan, template, &week, "csv");
         let control = rel("org_control_compliance", "CONTROL_COMPLIANCE_REPORT");
         csv_file(out, &control, Level::Control, bom, |emit| write_rows(ctx, &pairs, Level::Control, emit))?;
         let resource = rel("org_resource_compliance", "RESOURCE_COMPLIANCE_REPORT");

@@ -12,6 +12,7 @@ use fastrand::Rng;
 
 use super::model::{FIRST_DAY, Kind, LAST_DAY, Model, Resource, names, weekday};
 use super::out::{DAY, HOUR, MIN, mix, u128_of};
+use super::quarter::Planted;
 
 /// Day numbers of scenario dates.
 pub(crate) mod days {
@@ -27,7 +28,10 @@ pub(crate) mod days {
     pub(crate) const AUG_12: i64 = 20_677;
     pub(crate) const AUG_16: i64 = 20_681;
     pub(crate) const AUG_19: i64 = 20_684;
+    pub(crate) const AUG_18: i64 = 20_683;
     pub(crate) const AUG_23: i64 = 20_688;
+    pub(crate) const AUG_24: i64 = 20_689;
+    pub(crate) const AUG_26: i64 = 20_691;
     pub(crate) const SEP_03: i64 = 20_699;
     pub(crate) const SEP_08: i64 = 20_704;
     pub(crate) const SEP_09: i64 = 20_705;
@@ -79,6 +83,11 @@ pub(crate) enum Scenario {
     RestoreValidatingThenSuccessful,
     RestoreInReportAndSnapshot,
     AdhocRestore,
+    /// 2026-Q2 only (see `quarter.rs`).
+    BackupKmsAccessDenied,
+    CandidateRestoresFail,
+    CandidateValidationFails,
+    RestoreOverSilverRto,
 }
 
 impl Scenario {
@@ -98,6 +107,10 @@ impl Scenario {
             Scenario::RestoreValidatingThenSuccessful => "restore_test_validating_then_successful",
             Scenario::RestoreInReportAndSnapshot => "restore_test_in_report_and_snapshot",
             Scenario::AdhocRestore => "operator_restores",
+            Scenario::BackupKmsAccessDenied => "backup_kms_access_denied",
+            Scenario::CandidateRestoresFail => "restore_tests_of_candidate_failed",
+            Scenario::CandidateValidationFails => "restore_tests_of_candidate_validation_failed",
+            Scenario::RestoreOverSilverRto => "restore_test_over_4h_rto",
         }
     }
 }
@@ -108,6 +121,7 @@ pub(crate) enum Msg {
     None,
     VssRetry,
     S3AccessDenied,
+    KmsAccessDenied,
     RdsNotAvailable,
     StartWindowExpired,
     StorageFullExpired,
@@ -133,6 +147,12 @@ impl Msg {
                  s3:GetBucketTagging and s3:ListBucketVersions permissions required for S3 backups",
                 res.name,
                 m.backup_role(res)
+            ),
+            Msg::KmsAccessDenied => format!(
+                "Access Denied: the IAM role {} is not authorized to perform kms:CreateGrant on the KMS key of \
+                 backup vault {}",
+                m.backup_role(res),
+                m.vaults[m.vault_of(res)].name
             ),
             Msg::RdsNotAvailable => format!(
                 "An error occurred (InvalidDBInstanceState) when calling the CreateDBSnapshot operation: \
@@ -181,7 +201,7 @@ impl Msg {
     /// `MessageCategory` for the API, where the category is one AWS documents.
     pub(crate) fn category(self, state: State) -> Option<&'static str> {
         match self {
-            Msg::S3AccessDenied | Msg::CopyKmsDenied => Some("AccessDenied"),
+            Msg::S3AccessDenied | Msg::KmsAccessDenied | Msg::CopyKmsDenied => Some("AccessDenied"),
             Msg::None if state == State::Completed => Some("SUCCESS"),
             Msg::VssRetry => Some("SUCCESS"),
             _ => None,
@@ -381,6 +401,11 @@ fn one_backup(m: &Model, r: u32, created: i64, day: i64, parent: Option<u128>, r
         state = if expired { State::Expired } else { State::Failed };
         msg = if expired { Msg::StorageFullExpired } else { Msg::RdsNotAvailable };
         scenario = Some(Scenario::RdsRpoMiss);
+    } else if m.quarter.has(Planted::BatchFsAccessDenied)
+        && res.is(PAYMENTS_BATCH_FS)
+        && (AUG_24..=AUG_26).contains(&day)
+    {
+        (state, msg, scenario) = (State::Failed, Msg::KmsAccessDenied, Some(Scenario::BackupKmsAccessDenied));
     } else if res.is(GW_01) && day == SEP_03 {
         (state, msg, scenario) = (State::Aborted, Msg::UserAborted, Some(Scenario::Aborted));
     } else if res.is(AD_DC_01) && day == AUG_19 {
@@ -523,7 +548,7 @@ pub(crate) fn restore_tests(m: &Model, p: usize, day: i64, out: &mut Vec<Job>) {
         let mut chosen: Vec<u32> = (0..per_run).map(|j| sel.candidates[((run * per_run + j) % n) as usize]).collect();
         for &c in &sel.candidates {
             let res = &m.resources[c as usize];
-            if res.replica == 0 && forced_test(res, day).is_some() && !chosen.contains(&c) {
+            if res.replica == 0 && forced_test(m, res, day).is_some() && !chosen.contains(&c) {
                 chosen.push(c);
             }
         }
@@ -540,9 +565,11 @@ pub(crate) fn restore_tests(m: &Model, p: usize, day: i64, out: &mut Vec<Job>) {
 }
 
 /// Scenario outcome forced on a scale-1 candidate's restore test that day.
-fn forced_test(res: &Resource, day: i64) -> Option<Scenario> {
+fn forced_test(m: &Model, res: &Resource, day: i64) -> Option<Scenario> {
     use names::*;
+    let q = m.quarter;
     match (res.base_name, day) {
+        (SHARED_FS, AUG_18) if q.has(Planted::SharedFsOverRto) => Some(Scenario::RestoreOverSilverRto),
         (LEDGER_DB, JUL_14) => Some(Scenario::RestoreInReportAndSnapshot),
         (LEDGER_DB, AUG_04) => Some(Scenario::RestoreValidationFailed),
         (ACCOUNTS_AURORA, JUL_07) => Some(Scenario::RestoreOverRto),
@@ -566,7 +593,12 @@ fn test_job(m: &Model, p: usize, r: u32, created: i64, rp: u128, rp_created: i64
         _ => (State::Completed, Msg::None, Some(Validation::Successful)),
     };
     let mut validation_delay = jitter(rng, 12 * MIN, 70 * MIN);
-    let scenario = if res.replica == 0 { forced_test(res, created.div_euclid(DAY)) } else { None };
+    let mut scenario = if res.replica == 0 { forced_test(m, res, created.div_euclid(DAY)) } else { None };
+    if m.quarter.has(Planted::AdDcRestoreFails) && res.is(names::AD_DC_01) {
+        scenario = Some(Scenario::CandidateRestoresFail);
+    } else if m.quarter.has(Planted::SharedFsValidationFails) && res.is(names::SHARED_FS) && scenario.is_none() {
+        scenario = Some(Scenario::CandidateValidationFails);
+    }
     match scenario {
         Some(Scenario::RestoreInReportAndSnapshot) => validation = Some(Validation::Successful),
         Some(Scenario::RestoreValidationFailed) => validation = Some(Validation::Failed),
@@ -576,6 +608,12 @@ fn test_job(m: &Model, p: usize, r: u32, created: i64, rp: u128, rp_created: i64
             validation = Some(Validation::Successful);
         }
         Some(Scenario::RestoreFailed) => (state, msg, validation) = (State::Failed, Msg::RestoreSubnet, None),
+        Some(Scenario::CandidateRestoresFail) => (state, msg, validation) = (State::Failed, Msg::RestoreCapacity, None),
+        Some(Scenario::CandidateValidationFails) => validation = Some(Validation::Failed),
+        Some(Scenario::RestoreOverSilverRto) => {
+            minutes = 290.0;
+            validation = Some(Validation::Successful);
+        }
         Some(Scenario::RestoreValidatingThenSuccessful) => {
             // Ends at ~05:20 and validates at ~06:40: the 06:00 snapshot sees VALIDATING.
             minutes = 78.0;
@@ -676,7 +714,7 @@ mod tests {
 
     #[test]
     fn jobs_are_reproducible_and_short_enough_for_the_regeneration_windows() {
-        let m = Model::build(7, 1);
+        let m = Model::build(7, 1, crate::quarter::Quarter::Q3);
         let all: Vec<u32> = (0..m.resources.len() as u32).collect();
         let plans: Vec<usize> = (0..m.restore_plans.len()).collect();
         let (mut a, mut b) = (Vec::new(), Vec::new());

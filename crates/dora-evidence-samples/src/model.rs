@@ -9,11 +9,12 @@
 use fastrand::Rng;
 
 use super::out::{DAY, HOUR, guid, hex17, mix, u128_of};
+use super::quarter::{Planted, Quarter};
 
 /// First day with jobs (2026-06-26) and the last (2026-10-04), as days since the epoch.
 pub(crate) const FIRST_DAY: i64 = 20_630;
 pub(crate) const LAST_DAY: i64 = 20_730;
-/// The reporting period 2026-Q3, `[start, end)` in milliseconds.
+/// The reporting period 2026-Q3, `[start, end)` in model milliseconds (Q2: `Quarter::model_period`).
 pub(crate) const PERIOD_START: i64 = 20_635 * DAY;
 pub(crate) const PERIOD_END: i64 = 20_727 * DAY;
 
@@ -154,6 +155,7 @@ pub(crate) mod names {
     pub(crate) const SEPA_DB: &str = "payments-sepa-db";
     pub(crate) const PAYMENT_FILES: &str = "nordhafen-payments-files-prod";
     pub(crate) const GW_01: &str = "payments-gw-01";
+    pub(crate) const PAYMENTS_BATCH_FS: &str = "payments-batch-fs";
     pub(crate) const TMP_IMPORT: &str = "payments-tmp-import";
     pub(crate) const AD_DC_01: &str = "ad-dc-01";
     pub(crate) const AD_DC_03_DATA: &str = "ad-dc-03-data";
@@ -191,7 +193,7 @@ const TEMPLATES: &[Template] = &[
     (1, 0, Ec2, "payments-gw-02", Silver, None, "gateway", 0, 60),
     (1, 0, Ebs, "payments-gw-02-data", Bronze, None, "gateway", 0, 200),
     (1, 0, Ebs, "payments-gw-01-logs", Bronze, None, "gateway", 0, 150),
-    (1, 0, Efs, "payments-batch-fs", Silver, None, "batch", 0, 220),
+    (1, 0, Efs, PAYMENTS_BATCH_FS, Silver, None, "batch", 0, 220),
     (1, 0, Ec2, "payments-batch-01", Bronze, None, "batch", 0, 40),
     (1, 0, DynamoDb, TMP_IMPORT, Bronze, None, "migration", UNPROTECTED, 15),
     // payments, eu-west-1
@@ -360,7 +362,11 @@ impl RestorePlan {
 pub(crate) struct Model {
     pub(crate) seed: u64,
     pub(crate) scale: u32,
+    /// The quarter written (the model's own days are Q3's; see `quarter.rs`).
+    pub(crate) quarter: Quarter,
     pub(crate) resources: Vec<Resource>,
+    /// Whether each resource exists in this quarter (indexes `resources`).
+    pub(crate) exists: Vec<bool>,
     pub(crate) vaults: Vec<Vault>,
     pub(crate) plans: Vec<Plan>,
     pub(crate) restore_plans: Vec<RestorePlan>,
@@ -390,7 +396,7 @@ fn ts_utc(y: i32, m: u32, d: u32, h: u32) -> i64 {
 
 impl Model {
     /// The estate of `scale` for `seed`: a pure function of the two.
-    pub(crate) fn build(seed: u64, scale: u32) -> Model {
+    pub(crate) fn build(seed: u64, scale: u32, quarter: Quarter) -> Model {
         // One generator for vaults, plans and restore-testing plans, drawn in this order;
         // resources draw from their own (seed, template, replica) generators.
         let mut rng = Rng::with_seed(mix(&[seed, 1]));
@@ -398,7 +404,7 @@ impl Model {
             ACCOUNTS.map(|a| format!("arn:aws:iam::{}:role/service-role/AWSBackupDefaultServiceRole", a.id));
         let vaults = vaults(&mut rng);
         let (plans, plan_of) = plans(&mut rng);
-        let (resources, by_ar) = resources(seed, scale, |tp| {
+        let (resources, mut by_ar) = resources(seed, scale, |tp| {
             let (acct, region, kind, _, tier, _, _, flags, _) = *tp;
             if flags & UNPROTECTED != 0 {
                 None
@@ -411,7 +417,16 @@ impl Model {
             }
         });
         let restore_plans = restore_plans(&mut rng, &resources, &by_ar);
-        Model { seed, scale, resources, vaults, plans, restore_plans, by_ar, default_role }
+        // A resource created later keeps its index (so every other resource's jobs stay the
+        // same) but is listed nowhere before it exists.
+        let exists: Vec<bool> =
+            resources.iter().map(|r| quarter.has(Planted::TmpImportTable) || r.base_name != TMP_IMPORT).collect();
+        for of_account in &mut by_ar {
+            for of_region in of_account {
+                of_region.retain(|&r| exists[r as usize]);
+            }
+        }
+        Model { seed, scale, quarter, resources, exists, vaults, plans, restore_plans, by_ar, default_role }
     }
 
     /// The IAM role a resource's backups run with.
@@ -734,7 +749,7 @@ mod tests {
 
     #[test]
     fn estate_shape() {
-        let m = Model::build(2026, 1);
+        let m = Model::build(2026, 1, Quarter::Q3);
         assert!(m.resources.len() >= 40);
         assert_eq!(weekday(20_636), 4); // 2026-07-02 is a Thursday
         assert_eq!(PERIOD_START, 1_782_864_000_000);
@@ -747,7 +762,7 @@ mod tests {
                 assert!(!s.candidates.is_empty(), "{} {}", p.name, s.name);
             }
         }
-        let m3 = Model::build(2026, 3);
+        let m3 = Model::build(2026, 3, Quarter::Q3);
         assert_eq!(m3.resources.len(), 3 * m.resources.len());
     }
 }

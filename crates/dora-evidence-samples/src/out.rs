@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Datelike, Timelike};
 use serde::{Serialize, Serializer};
 
+use crate::quarter::Quarter;
+
 /// Milliseconds in a day, an hour, a minute.
 pub(crate) const DAY: i64 = 86_400_000;
 pub(crate) const HOUR: i64 = 3_600_000;
@@ -19,14 +21,16 @@ pub(crate) const MIN: i64 = 60_000;
 /// The output tree: root folder and running totals.
 pub(crate) struct Out {
     root: PathBuf,
+    /// The quarter written: every time and date is written through [`Quarter::at`].
+    pub(crate) quarter: Quarter,
     pub(crate) files: u64,
     pub(crate) bytes: u64,
     pub(crate) job_rows: u64,
 }
 
 impl Out {
-    pub(crate) fn new(root: &Path) -> Self {
-        Out { root: root.to_path_buf(), files: 0, bytes: 0, job_rows: 0 }
+    pub(crate) fn new(root: &Path, quarter: Quarter) -> Self {
+        Out { root: root.to_path_buf(), quarter, files: 0, bytes: 0, job_rows: 0 }
     }
 
     /// Creates `rel` (and its folders) for writing.

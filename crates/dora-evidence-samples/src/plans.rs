@@ -113,7 +113,7 @@ struct SelectionItem<'a> {
 pub(crate) fn write_plans(m: &Model, out: &mut Out, dir: &str, acct: usize, region: usize) -> io::Result<()> {
     let scope = format!(":{}:{}:", REGIONS[region], ACCOUNTS[acct].id);
     let plans: Vec<(usize, &Plan)> = m.plans.iter().enumerate().filter(|(_, p)| p.arn.contains(&scope)).collect();
-    let created = Ts(CREATED, TsStyle::CliV2);
+    let created = Ts(m.quarter.at(CREATED), TsStyle::CliV2);
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct PlansList<'a> {
@@ -161,7 +161,7 @@ fn get_plan<'a>(m: &'a Model, p: &'a Plan) -> GetPlan<'a> {
         backup_plan_id: &p.id,
         backup_plan_arn: &p.arn,
         version_id: &p.version,
-        creation_date: Ts(CREATED, TsStyle::CliV2),
+        creation_date: Ts(m.quarter.at(CREATED), TsStyle::CliV2),
     }
 }
 
@@ -169,7 +169,7 @@ fn get_plan<'a>(m: &'a Model, p: &'a Plan) -> GetPlan<'a> {
 fn write_selection(m: &Model, out: &mut Out, dir: &str, i: usize, p: &Plan, role: &str) -> io::Result<()> {
     let id = guid(u128::from(mix(&[m.seed, 50, i as u64])) << 64 | u128::from(mix(&[m.seed, 51, i as u64])), false);
     let name = format!("{}-by-tag", p.name);
-    let created = Ts(CREATED + 60_000, TsStyle::CliV2);
+    let created = Ts(m.quarter.at(CREATED + 60_000), TsStyle::CliV2);
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct SelectionsList<'a> {

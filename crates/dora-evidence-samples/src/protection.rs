@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::jobs::{Job, State, backups};
 use super::model::{Model, central_vault};
 use super::out::{DAY, Out, Ts, TsStyle};
+use super::quarter::Planted;
 
 /// `VaultType` of a logically air-gapped vault.
 pub(crate) const AIR_GAPPED: &str = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT";
@@ -26,13 +27,13 @@ pub(crate) fn air_gapped_vault() -> usize {
     central_vault(0)
 }
 
-/// The planted problem: payments' standard vault in eu-central-1 (silver, daily) has neither
-/// an access policy nor a lock.
-pub(crate) fn unprotected_vault(m: &Model) -> usize {
-    m.vaults
-        .iter()
-        .position(|v| v.account == 1 && v.region == 0 && v.name.ends_with("-standard"))
-        .expect("payments has a standard vault in eu-central-1")
+/// The planted problem (2026-Q3 only; in Q2 it still had its policy): payments' standard vault
+/// in eu-central-1 (silver, daily) has neither an access policy nor a lock.
+pub(crate) fn unprotected_vault(m: &Model) -> Option<usize> {
+    if !m.quarter.has(Planted::VaultWithoutAccessPolicy) {
+        return None;
+    }
+    m.vaults.iter().position(|v| v.account == 1 && v.region == 0 && v.name.ends_with("-standard"))
 }
 
 /// `VaultType` of vault `v` as the AWS CLI prints it.
@@ -78,7 +79,7 @@ fn deny_deletion_policy(vault_arn: &str, account: &str) -> String {
 pub(crate) fn write_access_policies(m: &Model, out: &mut Out, dir: &str, acct: usize, region: usize) -> io::Result<()> {
     let unprotected = unprotected_vault(m);
     for (i, v) in m.vaults.iter().enumerate() {
-        if v.account != acct || v.region != region || i == unprotected {
+        if v.account != acct || v.region != region || Some(i) == unprotected {
             continue;
         }
         let account = super::model::ACCOUNTS[acct].id;
@@ -151,7 +152,7 @@ pub(crate) fn write_protected_resources(
             ProtectedResource {
                 resource_arn: &res.arn,
                 resource_type: res.kind.label(),
-                last_backup_time: Ts(end, style),
+                last_backup_time: Ts(m.quarter.at(end), style),
                 resource_name: &res.name,
                 last_backup_vault_arn: &m.vaults[vault].arn,
                 last_recovery_point_arn: m.rp_arn(res, rp, vault),
@@ -164,20 +165,22 @@ pub(crate) fn write_protected_resources(
 /// `vault_protection` in `ground-truth.json`: the planted unprotected vault and the resources
 /// whose recovery points it holds, the air-gapped vault, and the vaults with a deny policy.
 pub(crate) fn truth(m: &Model) -> serde_json::Value {
-    let unprotected = unprotected_vault(m);
-    let held: Vec<&str> = m
-        .resources
-        .iter()
-        .filter(|r| r.plan.is_some_and(|p| m.plans[p].vault == unprotected))
-        .map(|r| r.arn.as_str())
-        .collect();
-    let with_policy = m.vaults.len() - 1;
-    serde_json::json!({
-        "unprotected_vault": {
-            "arn": m.vaults[unprotected].arn,
+    let unprotected = unprotected_vault(m).map(|u| {
+        let held: Vec<&str> = m
+            .resources
+            .iter()
+            .filter(|r| r.plan.is_some_and(|p| m.plans[p].vault == u))
+            .map(|r| r.arn.as_str())
+            .collect();
+        serde_json::json!({
+            "arn": m.vaults[u].arn,
             "holds_recovery_points_of": held,
             "why": "no access policy (no get-backup-vault-access-policy file) and no Vault Lock",
-        },
+        })
+    });
+    let with_policy = m.vaults.len() - usize::from(unprotected.is_some());
+    serde_json::json!({
+        "unprotected_vault": unprotected,
         "air_gapped_vault": {
             "arn": m.vaults[air_gapped_vault()].arn,
             "vault_type": AIR_GAPPED,

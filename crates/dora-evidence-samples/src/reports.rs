@@ -12,6 +12,7 @@ use std::io::{self, Write};
 use super::jobs::{Backup, Job, State, Timing, jobs_of_day};
 use super::model::{ACCOUNTS, Account, Model, Plan, REGIONS, Resource, Vault};
 use super::out::{DAY, HOUR, MIN, Out, Sink, TsStyle, date, guid, hms, ts};
+use super::quarter::Quarter;
 
 /// Hour (UTC) at which daily reports are generated.
 pub(crate) const REPORT_HOUR: i64 = 2;
@@ -385,10 +386,10 @@ impl Seen {
     }
 
     /// `jobRunTime`: HH:MM:SS when finished, a timestamp while active (an AWS quirk).
-    fn run_time(&self, t: &Timing) -> String {
+    fn run_time(&self, t: &Timing, q: Quarter) -> String {
         match self.end {
             Some(end) => hms(end - t.created),
-            None => ts(self.at + 10, TsStyle::Report).as_str().to_string(),
+            None => ts(q.at(self.at + 10), TsStyle::Report).as_str().to_string(),
         }
     }
 
@@ -444,7 +445,7 @@ impl<'a> Row<'a> {
             kind: RowKind::Restore,
             time,
             id: guid(core.id, true),
-            run_time: seen.run_time(time),
+            run_time: seen.run_time(time, m.quarter),
             msg: None,
             rp: None,
             dest_rp: None,
@@ -545,15 +546,15 @@ pub(crate) fn report_view(t: &Timing, day: i64, g: i64, waiting: State) -> Optio
     }
 }
 
-/// `[start, end, "start - end"]` of the report delivered on `day` covering `days` days.
-pub(crate) fn period_texts(day: i64, days: i64) -> [String; 3] {
-    let start = ts((day - days) * DAY, TsStyle::Seconds).as_str().to_string();
-    let end = ts(day * DAY, TsStyle::Seconds).as_str().to_string();
+/// `[start, end, "start - end"]` of the report delivered on (model) `day` covering `days` days.
+pub(crate) fn period_texts(q: Quarter, day: i64, days: i64) -> [String; 3] {
+    let start = ts(q.at((day - days) * DAY), TsStyle::Seconds).as_str().to_string();
+    let end = ts(q.at(day * DAY), TsStyle::Seconds).as_str().to_string();
     let both = format!("{start} - {end}");
     [start, end, both]
 }
 
-/// S3 key of a report: `Backup/<account|crossaccount>/<region>/<yyyy>/<mm>/<dd>/<plan>/<TEMPLATE>_<plan>_<start>_<end>.<ext>`.
+/// S3 key of a report delivered on (written) `day`: `Backup/<account|crossaccount>/<region>/<yyyy>/<mm>/<dd>/<plan>/<TEMPLATE>_<plan>_<start>_<end>.<ext>`.
 pub(crate) fn report_key(
     scope: &str,
     region: &str,
@@ -578,13 +579,14 @@ pub(crate) fn report_key(
 pub(crate) struct JsonReport {
     sink: Sink,
     items: u64,
+    quarter: Quarter,
 }
 
 impl JsonReport {
     pub(crate) fn open(out: &Out, rel: &str) -> io::Result<JsonReport> {
         let mut sink = out.create(rel)?;
         sink.write_all(b"{\"reportItems\":[")?;
-        Ok(JsonReport { sink, items: 0 })
+        Ok(JsonReport { sink, items: 0, quarter: out.quarter })
     }
 
     /// Starts an item; write fields with [`JsonReport::field`], then call [`JsonReport::end_item`].
@@ -610,7 +612,7 @@ impl JsonReport {
             Cell::Str(s) => serde_json::to_writer(&mut *w, s).map_err(io::Error::other)?,
             Cell::Int(v) => write!(w, "{v}")?,
             Cell::Bool(b) => w.write_all(if *b { b"true" } else { b"false" })?,
-            Cell::Ts(t) => write!(w, "\"{}\"", ts(*t, TsStyle::Report).as_str())?,
+            Cell::Ts(t) => write!(w, "\"{}\"", ts(self.quarter.at(*t), TsStyle::Report).as_str())?,
             Cell::Raw(s) => w.write_all(s.as_bytes())?,
             Cell::Null | Cell::Skip => w.write_all(b"null")?,
         }
@@ -640,6 +642,7 @@ impl JsonReport {
 pub(crate) struct CsvReport {
     w: csv::Writer<Sink>,
     buf: String,
+    quarter: Quarter,
 }
 
 impl CsvReport {
@@ -667,7 +670,7 @@ impl CsvReport {
             .has_headers(false)
             .terminator(if bom_crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
             .from_writer(sink);
-        Ok(CsvReport { w, buf: String::new() })
+        Ok(CsvReport { w, buf: String::new(), quarter: out.quarter })
     }
 
     pub(crate) fn field(&mut self, cell: &Cell<'_>) -> io::Result<()> {
@@ -687,7 +690,7 @@ impl CsvReport {
                 }
             }
             Cell::Ts(t) => {
-                self.buf.push_str(ts(*t, TsStyle::Report).as_str());
+                self.buf.push_str(ts(self.quarter.at(*t), TsStyle::Report).as_str());
                 &self.buf
             }
             Cell::Null | Cell::Skip => "",
@@ -749,7 +752,7 @@ fn open_json(
         Template::Restore => RESTORE_JSON,
     };
     let plan = t.plans().0;
-    let rel = report_key(acct.id, REGIONS[region], day, plan, t.name(), period, "json");
+    let rel = report_key(acct.id, REGIONS[region], out.quarter.day(day), plan, t.name(), period, "json");
     Ok(Report::Json(JsonReport::open(out, &rel)?, v.columns(base)))
 }
 
@@ -763,7 +766,7 @@ fn open_csv(out: &Out, t: Template, region: usize, day: i64, period: &[String; 3
     let cols = v.columns(base);
     let headers: Vec<String> = cols.iter().map(|c| if v.snake_old { c.snake() } else { c.title() }).collect();
     let plan = t.plans().1;
-    let rel = report_key("crossaccount", REGIONS[region], day, plan, t.name(), period, "csv");
+    let rel = report_key("crossaccount", REGIONS[region], out.quarter.day(day), plan, t.name(), period, "csv");
     Ok(Report::Csv(
         Box::new(CsvReport::open(out, &rel, &headers, v.bom_crlf, &["Status Message", "Account ID"])?),
         cols,
@@ -774,7 +777,7 @@ fn open_csv(out: &Out, t: Template, region: usize, day: i64, period: &[String; 3
 /// CSV cross-account per Region. Regenerates the jobs of days `day-2 ..= day`.
 pub(crate) fn write_job_reports(m: &Model, out: &mut Out, day: i64, buf: &mut Vec<Job>) -> io::Result<()> {
     let g = day * DAY + REPORT_HOUR * HOUR;
-    let period = period_texts(day, 1);
+    let period = period_texts(m.quarter, day, 1);
     for region in 0..REGIONS.len() {
         let mut csv = Vec::with_capacity(3);
         for t in TEMPLATES {

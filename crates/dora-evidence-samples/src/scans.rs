@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use super::jobs::{self, Job, State};
 use super::model::{ACCOUNTS, Kind, Model, REGIONS, Resource, SHARED, names};
 use super::out::{DAY, HOUR, Out, TsStyle, date, guid, mix, ts};
+use super::quarter::Planted;
 use super::reports::{period_texts, report_key};
 use super::snapshots::{FIRST_SNAPSHOT_DAY, LAST_SNAPSHOT_DAY, SNAPSHOT_HOUR};
 
@@ -86,7 +87,7 @@ fn scan(m: &Model, r: u32, day: i64, rp_end: i64, rp: u128) -> Scan {
         rp_arn: m.rp_arn(res, rp, m.vault_of(res)),
         created,
         completed: created + (15 + (h(5) % 60) as i64) * MINUTE + (h(6) % 1000) as i64,
-        infected: res.is(INFECTED.0) && day == INFECTED.1,
+        infected: m.quarter.has(Planted::InfectedRecoveryPoint) && res.is(INFECTED.0) && day == INFECTED.1,
     }
 }
 
@@ -109,7 +110,7 @@ fn report_item(m: &Model, s: &Scan, period: &[String; 3]) -> Value {
         "resourceType": res.kind.label(),
         "resourceArn": res.arn,
         "backupPlanArn": res.plan.map(|p| m.plans[p].arn.as_str()).unwrap_or(""),
-        "creationDate": ts(s.created, TsStyle::Report).as_str(),
+        "creationDate": ts(m.quarter.at(s.created), TsStyle::Report).as_str(),
         "recoveryPointArn": s.rp_arn,
         "backupVaultName": vault.name,
         "backupVaultArn": vault.arn,
@@ -137,7 +138,7 @@ struct Report<'a> {
 pub(crate) fn write_scans(m: &Model, out: &mut Out) -> io::Result<()> {
     let all = scans(m);
     for day in SCAN_DAYS.map(|d| d + 1) {
-        let period = period_texts(day, 1);
+        let period = period_texts(m.quarter, day, 1);
         let reported: Vec<&Scan> = all.iter().filter(|s| s.completed.div_euclid(DAY) == day - 1).collect();
         for region in 0..REGIONS.len() {
             let here: Vec<&Scan> =
@@ -183,14 +184,22 @@ fn write_csv(m: &Model, out: &mut Out, r: &Report<'_>, scans: &[&Scan]) -> io::R
     }
     let bytes = w.into_inner().map_err(io::Error::other)?;
     let plan = "org_malware_scans";
-    let key = report_key("crossaccount", REGIONS[r.region], r.day, plan, "MALWARE_JOB_REPORT", r.period, "csv");
+    let key = report_key(
+        "crossaccount",
+        REGIONS[r.region],
+        m.quarter.day(r.day),
+        plan,
+        "MALWARE_JOB_REPORT",
+        r.period,
+        "csv",
+    );
     out.write_file(&key, &bytes)
 }
 
 /// core-banking's current-account JSON: bare objects in eu-central-1, `reportItems` in eu-west-1.
 fn write_json(m: &Model, out: &mut Out, r: &Report<'_>, scans: &[&Scan]) -> io::Result<()> {
     let (plan, scope) = ("daily_malware_scans", ACCOUNTS[0].id);
-    let key = report_key(scope, REGIONS[r.region], r.day, plan, "MALWARE_JOB_REPORT", r.period, "json");
+    let key = report_key(scope, REGIONS[r.region], m.quarter.day(r.day), plan, "MALWARE_JOB_REPORT", r.period, "json");
     if r.region == 0 {
         for (part, s) in scans.iter().enumerate() {
             out.write_json(&key.replace(".json", &format!("_{}.json", part + 1)), &report_item(m, s, r.period))?;
@@ -219,8 +228,11 @@ fn write_listings(m: &Model, out: &mut Out, all: &[Scan]) -> io::Result<()> {
             if listed.is_empty() {
                 continue;
             }
-            let dir =
-                format!("input/collected/{}/{region_name}/{}", ACCOUNTS[SHARED].id, ts(at, TsStyle::Seconds).as_str());
+            let dir = format!(
+                "input/collected/{}/{region_name}/{}",
+                ACCOUNTS[SHARED].id,
+                ts(m.quarter.at(at), TsStyle::Seconds).as_str()
+            );
             out.write_json(&format!("{dir}/list-scan-jobs.json"), &json!({ "ScanJobs": listed }))?;
         }
     }
@@ -236,14 +248,14 @@ fn api_item(m: &Model, s: &Scan) -> Value {
         "AccountId": ACCOUNTS[res.account].id,
         "BackupVaultArn": vault.arn,
         "BackupVaultName": vault.name,
-        "CompletionDate": ts(s.completed, TsStyle::CliV2).as_str(),
+        "CompletionDate": ts(m.quarter.at(s.completed), TsStyle::CliV2).as_str(),
         "CreatedBy": {
             "BackupPlanArn": plan.map(|p| p.arn.as_str()),
             "BackupPlanId": plan.map(|p| p.id.as_str()),
             "BackupPlanVersion": plan.map(|p| p.version.as_str()),
             "BackupRuleId": plan.map(|p| p.rule_id.as_str()),
         },
-        "CreationDate": ts(s.created, TsStyle::CliV2).as_str(),
+        "CreationDate": ts(m.quarter.at(s.created), TsStyle::CliV2).as_str(),
         "IamRoleArn": m.backup_role(res),
         "MalwareScanner": "GUARDDUTY",
         "RecoveryPointArn": s.rp_arn,
@@ -268,7 +280,7 @@ pub(crate) fn planted(m: &Model) -> String {
             s.rp_arn,
             res.name,
             res.arn,
-            date(s.created.div_euclid(DAY)),
+            date(m.quarter.day(s.created.div_euclid(DAY))),
             s.id
         )
     });
@@ -285,11 +297,11 @@ pub(crate) fn truth(m: &Model) -> Value {
         .map(|s| {
             let res = &m.resources[s.res as usize];
             json!({ "resource": res.arn, "name": res.name, "recovery_point": s.rp_arn, "scan_job_id": s.id,
-                    "scan_day": date(s.created.div_euclid(DAY)) })
+                    "scan_day": date(m.quarter.day(s.created.div_euclid(DAY))) })
         })
         .collect();
     json!({
-        "scan_days": SCAN_DAYS.map(date),
+        "scan_days": SCAN_DAYS.map(|d| date(m.quarter.day(d))),
         "scans": all.len(),
         "scannable_resources": m.resources.iter().filter(|r| scannable(r)).count(),
         "scannable_resources_scanned": scanned.len(),

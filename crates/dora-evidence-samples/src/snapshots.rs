@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::jobs::{Backup, Copy, Dest, Job, JobCore, Restore, State, Validation, jobs_of_day};
 use super::model::{ACCOUNTS, FIRST_DAY, Kind, Lock, Model, REGIONS, Resource, Tier, Vault};
 use super::out::{DAY, HOUR, MIN, Out, Sink, Ts, TsStyle, guid, mix, ts};
+use super::quarter::Quarter;
 use super::reports::{Seen, composite_rp_arn};
 
 /// First snapshot (2026-07-01, a Wednesday) and the last (2026-10-07).
@@ -227,7 +228,7 @@ struct Snap<'a> {
 
 impl Snap<'_> {
     fn ts(&self, t: i64) -> Ts {
-        Ts(t, self.style)
+        Ts(self.m.quarter.at(t), self.style)
     }
 
     fn created_by<'b>(&'b self, res: &Resource) -> CreatedBy<'b> {
@@ -408,7 +409,12 @@ pub(crate) fn write_snapshots(m: &Model, out: &mut Out, day: i64, buf: &mut Vec<
                 at,
                 style: if acct.epoch_times { TsStyle::Epoch } else { TsStyle::CliV2 },
                 legacy: acct.epoch_times,
-                dir: format!("input/collected/{}/{}/{}", acct.id, region_name, ts(at, TsStyle::Seconds).as_str()),
+                dir: format!(
+                    "input/collected/{}/{}/{}",
+                    acct.id,
+                    region_name,
+                    ts(m.quarter.at(at), TsStyle::Seconds).as_str()
+                ),
             };
             write_jobs(&snap, out, buf)?;
             write_static(&snap, out)?;
@@ -626,6 +632,15 @@ pub(crate) const LEGAL_HOLDS: [(&str, &str, i64, Option<i64>); 2] = [
     ),
 ];
 
+/// Title and description of a legal hold as written in quarter `q` (the month the inquiry is
+/// named after moves with the quarter).
+pub(crate) fn legal_hold_texts(q: Quarter, title: &str, description: &str) -> (String, String) {
+    match q {
+        Quarter::Q2 => (title.replace("2026-07", "2026-04"), description.replace("July 2026", "April 2026")),
+        _ => (title.to_string(), description.to_string()),
+    }
+}
+
 /// Id of legal hold `i` (stable per seed).
 pub(crate) fn legal_hold_id(m: &Model, i: usize) -> String {
     guid(u128::from(mix(&[m.seed, 31, i as u64])) << 64 | u128::from(mix(&[m.seed, 32, i as u64])), false)
@@ -634,9 +649,9 @@ pub(crate) fn legal_hold_id(m: &Model, i: usize) -> String {
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct LegalHold {
-    title: &'static str,
+    title: String,
     status: &'static str,
-    description: &'static str,
+    description: String,
     legal_hold_id: String,
     legal_hold_arn: String,
     creation_date: Ts,
@@ -702,6 +717,7 @@ fn write_static(s: &Snap<'_>, out: &mut Out) -> io::Result<()> {
             .enumerate()
             .filter(|(_, h)| h.2 <= s.at)
             .map(|(i, &(title, description, created, canceled))| {
+                let (title, description) = legal_hold_texts(m.quarter, title, description);
                 let id = legal_hold_id(m, i);
                 let canceled = canceled.filter(|&c| c <= s.at);
                 LegalHold {
@@ -977,9 +993,12 @@ fn write_recovery_points(s: &Snap<'_>, out: &mut Out, buf: &mut Vec<Job>) -> io:
 /// Manager's own signature check of the assessment-report zip in its S3 destination, in the
 /// last snapshot of the first account's first Region.
 pub(crate) fn write_integrity(out: &mut Out, zip_name: &str) -> io::Result<()> {
+    let q = out.quarter;
     let at = LAST_SNAPSHOT_DAY * DAY + SNAPSHOT_HOUR * HOUR;
     let acct = ACCOUNTS[0].id;
-    let dir = format!("input/collected/{acct}/{}/{}", REGIONS[0], ts(at, TsStyle::Seconds).as_str());
+    let dir = format!("input/collected/{acct}/{}/{}", REGIONS[0], ts(q.at(at), TsStyle::Seconds).as_str());
+    // Signed on 2026-10-01 (model day 20 727) at 09:12:44.
+    let signed = ts(q.at(20_727 * DAY + 9 * HOUR + 12 * MIN + 44_000), TsStyle::Seconds);
     #[derive(Serialize)]
     struct Check<'a> {
         #[serde(rename = "s3RelativePath")]
@@ -1003,7 +1022,7 @@ pub(crate) fn write_integrity(out: &mut Out, zip_name: &str) -> io::Result<()> {
     let check = Check {
         s3_relative_path: format!("s3://nordhafen-audit-manager-reports-{acct}/dora/{zip_name}"),
         signature_algorithm: "SHA256withRSA",
-        signature_date_time: "2026-10-01T09:12:44Z",
+        signature_date_time: signed.as_str(),
         signature_key_id: format!("arn:aws:kms:{}:{acct}:key/6f1c1d3e-2f4b-4e0e-9a52-0d1c2b3a4f5e", REGIONS[0]),
         signature_valid: true,
         validation_errors: [],

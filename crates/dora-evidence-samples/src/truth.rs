@@ -15,11 +15,13 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::jobs::{Backup, Copy, Dest, Job, Restore, State, Timing, Validation};
-use super::model::{ACCOUNTS, Kind, Lock, Model, PERIOD_END, PERIOD_START, REGIONS};
+use super::model::{ACCOUNTS, Kind, Lock, Model, REGIONS};
 use super::out::{DAY, HOUR, MIN, TsStyle, guid, ts};
+use super::quarter::{Planted, Quarter};
 use super::reports::{REPORT_HOUR, Template, Variant};
 use super::snapshots::{
     ALARMS, FIRST_SNAPSHOT_DAY, LAST_SNAPSHOT_DAY, LEGAL_HOLDS, SNAPSHOT_HOUR, WINDOW_DAYS, legal_hold_id,
+    legal_hold_texts,
 };
 
 /// First and last report delivery days.
@@ -82,6 +84,8 @@ pub(crate) struct ResStats {
     recent_tests_next: usize,
     tests_in_period: u32,
     passing_tests_in_period: u32,
+    /// The period `[start, end)` in model milliseconds (see `Quarter::model_period`).
+    period: (i64, i64),
 }
 
 impl ResStats {
@@ -90,11 +94,11 @@ impl ResStats {
     /// within a day), which the gaps rely on.
     fn add_completion(&mut self, t: &Timing, id: u128) {
         let end = t.end;
-        if end < PERIOD_START {
+        if end < self.period.0 {
             if held_by_inputs(t) && self.latest_before_period.is_none_or(|(e, _)| end > e) {
                 self.latest_before_period = Some((end, id));
             }
-        } else if end < PERIOD_END {
+        } else if end < self.period.1 {
             if let Some(last) = self.last_completion_in_period {
                 assert!(end >= last, "backup completions of one resource out of order: {end} after {last}");
                 self.max_inner_gap = self.max_inner_gap.max(end - last);
@@ -113,8 +117,8 @@ impl ResStats {
     pub(crate) fn max_exposure_ms(&self) -> Option<i64> {
         let first = self.first_completion_in_period?;
         let last = self.last_completion_in_period?;
-        let from = self.latest_before_period.map_or(PERIOD_START, |(e, _)| e);
-        Some((first - from).max(self.max_inner_gap).max(PERIOD_END - last))
+        let from = self.latest_before_period.map_or(self.period.0, |(e, _)| e);
+        Some((first - from).max(self.max_inner_gap).max(self.period.1 - last))
     }
 
     /// The latest backup completion before `t`.
@@ -175,6 +179,8 @@ pub(crate) struct Truth {
     validating_then_final_snapshots: Examples,
     scenarios: BTreeMap<&'static str, Vec<Value>>,
     pub(crate) res: Vec<ResStats>,
+    /// The period `[start, end)` in model milliseconds.
+    period: (i64, i64),
 }
 
 impl Truth {
@@ -203,7 +209,8 @@ impl Truth {
             running_then_completed_snapshots: Default::default(),
             validating_then_final_snapshots: Examples::default(),
             scenarios: BTreeMap::new(),
-            res: vec![ResStats::default(); m.resources.len()],
+            res: vec![ResStats { period: m.quarter.model_period(), ..ResStats::default() }; m.resources.len()],
+            period: m.quarter.model_period(),
         }
     }
 
@@ -226,7 +233,7 @@ impl Truth {
     /// Counts one job (called once per job, in generation order).
     pub(crate) fn add(&mut self, m: &Model, job: &Job) {
         let t = job.time();
-        let in_period = (PERIOD_START..PERIOD_END).contains(&t.created);
+        let in_period = (self.period.0..self.period.1).contains(&t.created);
         let kind = match job {
             Job::Backup(_) => 0,
             Job::Copy(_) => 1,
@@ -349,13 +356,15 @@ impl Truth {
     pub(crate) fn to_json(&self, m: &Model, input_files: u64, input_bytes: u64) -> Value {
         let small = m.resources.len() <= 2000;
         let (candidates, untested) = self.candidates(m);
-        json!({
+        let q = m.quarter;
+        let month = if q == Quarter::Q3 { "July" } else { "April" };
+        let mut truth = json!({
             "semantics": 2,
-            "generator": { "command": format!("dora-evidence samples --scale {} --seed {} --out <dir>", m.scale, m.seed),
+            "generator": { "command": format!("dora-evidence samples --scale {} --seed {}{} --out <dir>", m.scale, m.seed, quarter_flag(m)),
                            "scale": m.scale, "seed": m.seed },
-            "period": { "id": "2026-Q3", "start": ts(PERIOD_START, TsStyle::Seconds).as_str(), "end": ts(PERIOD_END, TsStyle::Seconds).as_str(),
-                        "jobs_from": ts(super::model::FIRST_DAY * DAY, TsStyle::Seconds).as_str(),
-                        "jobs_until": ts((super::model::LAST_DAY + 1) * DAY, TsStyle::Seconds).as_str() },
+            "period": { "id": m.quarter.id(), "start": ts(q.at(self.period.0), TsStyle::Seconds).as_str(), "end": ts(q.at(self.period.1), TsStyle::Seconds).as_str(),
+                        "jobs_from": ts(q.at(super::model::FIRST_DAY * DAY), TsStyle::Seconds).as_str(),
+                        "jobs_until": ts(q.at((super::model::LAST_DAY + 1) * DAY), TsStyle::Seconds).as_str() },
             "accounts": ACCOUNTS.iter().map(|a| json!({"id": a.id, "name": a.name, "path_to_root": a.path_to_root,
                         "json_reports": a.json_reports, "snapshot_times": if a.epoch_times {"epoch seconds (CLI v1)"} else {"ISO 8601 (CLI v2)"}})).collect::<Vec<_>>(),
             "regions": REGIONS,
@@ -400,20 +409,24 @@ impl Truth {
             "alarms": alarms_section(),
             "backup_policy": backup_policy_section(m),
             "malware_scans": super::scans::truth(m),
-            "alert_paths": super::alerts::truth(),
+            "alert_paths": super::alerts::truth(q),
             "scenarios": self.scenarios_section(m, small, &untested),
             "schema_drift": [
                 "cross-account CSVs of eu-west-1: UTF-8 BOM, CRLF line ends, every header double-quoted",
                 "CSV headers 'Job Run Time [HH:MM:SS]' and 'Backup Size in Bytes [Bytes]' carry a [...] suffix; 'Account ID' and 'Status Message' are quoted",
-                "BACKUP_JOB_REPORT CSVs covering July: Athena-style snake_case headers and the older column set (no resource name, no parent fields)",
-                "RESTORE_JOB_REPORT covering July (JSON and CSV): single reportTimePeriod / 'Report Time Period' = 'start - end'",
+                format!("BACKUP_JOB_REPORT CSVs covering {month}: Athena-style snake_case headers and the older column set (no resource name, no parent fields)"),
+                format!("RESTORE_JOB_REPORT covering {month} (JSON and CSV): single reportTimePeriod / 'Report Time Period' = 'start - end'"),
                 "eu-west-1 reports (JSON and CSV) have no vaultType",
                 "jobRunTime is HH:MM:SS for finished jobs, a timestamp for active ones",
                 "restore reports carry no restore-testing fields; list-restore-jobs snapshots do",
                 "payments (444455556666) snapshots use epoch-second floats; the others ISO 8601 with +00:00",
                 "Path To Root column in cross-account CSVs",
             ],
-        })
+        });
+        if q != Quarter::Q3 {
+            truth["quarter_differences"] = super::quarter::truth(m);
+        }
+        truth
     }
 
     /// Candidates (`restore_testing_candidate=true`) and the ARNs of those without a passing
@@ -431,8 +444,10 @@ impl Truth {
 
     /// `resources`: counts, RPO breaches and exposure, and the per-resource list.
     fn resources_section(&self, m: &Model, small: bool) -> Value {
+        // Only the resources that exist in this quarter (see `Model::exists`).
+        let present: Vec<usize> = (0..m.resources.len()).filter(|&i| m.exists[i]).collect();
         let resources: Vec<Value> = if small {
-            m.resources.iter().enumerate().map(|(i, r)| self.resource_json(m, i, r)).collect()
+            present.iter().map(|&i| self.resource_json(m, i, &m.resources[i])).collect()
         } else {
             Vec::new()
         };
@@ -440,13 +455,14 @@ impl Truth {
         // catch-all target a resource breaches RPO h when its exposure exceeds h or nothing
         // completed inside the period.
         let exposure = |i: usize| self.res[i].max_exposure_ms();
-        let breaches = |h: i64| (0..m.resources.len()).filter(|&i| exposure(i).is_none_or(|e| e > h * HOUR)).count();
+        let breaches = |h: i64| present.iter().filter(|&&i| exposure(i).is_none_or(|e| e > h * HOUR)).count();
         let without_rp: Vec<&str> =
-            (0..m.resources.len()).filter(|&i| exposure(i).is_none()).map(|i| m.resources[i].arn.as_str()).collect();
+            present.iter().filter(|&&i| exposure(i).is_none()).map(|&i| m.resources[i].arn.as_str()).collect();
+        let listed = || present.iter().map(|&i| &m.resources[i]);
         json!({
-            "total": m.resources.len(),
-            "by_type": count_by(m.resources.iter().map(|r| r.kind.label())),
-            "by_tier": count_by(m.resources.iter().filter(|r| r.kind != Kind::Stack).map(|r| r.tier.label())),
+            "total": present.len(),
+            "by_type": count_by(listed().map(|r| r.kind.label())),
+            "by_tier": count_by(listed().filter(|r| r.kind != Kind::Stack).map(|r| r.tier.label())),
             "rpo_breaches_with_catch_all_target_of_hours": {
                 "24": breaches(24), "25": breaches(25), "26": breaches(26), "48": breaches(48),
                 "168": breaches(168), "169": breaches(169), "192": breaches(192),
@@ -492,10 +508,12 @@ impl Truth {
         let mut scenarios: serde_json::Map<String, Value> =
             self.scenarios.iter().map(|(k, v)| (k.to_string(), Value::Array(v.clone()))).collect();
         let by_arn = |name: &str| m.resources.iter().find(|r| r.is(name)).map(|r| r.arn.clone());
-        scenarios.insert(
-            "unprotected_resource".into(),
-            json!({ "arn": by_arn(TMP_IMPORT), "note": "in the tag inventory, in no backup plan: no jobs" }),
-        );
+        if m.quarter.has(Planted::TmpImportTable) {
+            scenarios.insert(
+                "unprotected_resource".into(),
+                json!({ "arn": by_arn(TMP_IMPORT), "note": "in the tag inventory, in no backup plan: no jobs" }),
+            );
+        }
         scenarios.insert(
             "unencrypted_resource".into(),
             json!({ "arn": by_arn(AD_DC_03_DATA), "note": "unencrypted EBS volume: isEncrypted false, control BACKUP_RECOVERY_POINT_ENCRYPTED NON_COMPLIANT" }),
@@ -530,7 +548,7 @@ impl Truth {
             "completed_backups_in_period": s.completed_in_period,
             "recovery_points_in_period": s.completions_in_period,
             "latest_recovery_point_before_period": s.latest_before_period.map(|(e, id)| json!({
-                "completed": ts(e, TsStyle::Report).as_str(), "job_id": guid(id, true) })),
+                "completed": ts(m.quarter.at(e), TsStyle::Report).as_str(), "job_id": guid(id, true) })),
             "max_exposure_ms_in_period": s.max_exposure_ms(),
             "max_exposure_hours_in_period":
                 s.max_exposure_ms().map(|g| (g as f64 / HOUR as f64 * 100.0).round() / 100.0),
@@ -572,7 +590,7 @@ fn vaults_section(m: &Model) -> Value {
             let (mode, lock_date) = match v.lock {
                 Lock::None => ("none", None),
                 Lock::Governance => ("governance", None),
-                Lock::Compliance(t) => ("compliance", Some(ts(t, TsStyle::Seconds).as_str().to_string())),
+                Lock::Compliance(t) => ("compliance", Some(ts(m.quarter.at(t), TsStyle::Seconds).as_str().to_string())),
             };
             json!({ "account": ACCOUNTS[v.account].id, "region": REGIONS[v.region], "name": v.name, "arn": v.arn,
                     "lock_mode": mode, "locked": v.lock != Lock::None, "lock_date": lock_date,
@@ -588,9 +606,9 @@ fn legal_holds_section(m: &Model) -> Value {
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            json!({ "id": legal_hold_id(m, i), "title": h.0, "account": ACCOUNTS[0].id, "region": REGIONS[0],
+            json!({ "id": legal_hold_id(m, i), "title": legal_hold_texts(m.quarter, h.0, h.1).0, "account": ACCOUNTS[0].id, "region": REGIONS[0],
                     "final_status": if h.3.is_some() { "CANCELED" } else { "ACTIVE" },
-                    "created": ts(h.2, TsStyle::Seconds).as_str(), "canceled": h.3.map(|c| ts(c, TsStyle::Seconds).as_str().to_string()) })
+                    "created": ts(m.quarter.at(h.2), TsStyle::Seconds).as_str(), "canceled": h.3.map(|c| ts(m.quarter.at(c), TsStyle::Seconds).as_str().to_string()) })
         })
         .collect();
     Value::from(holds)
@@ -617,7 +635,13 @@ fn alarms_section() -> Value {
 /// `backup_policy`: the resources in no backup plan, and those on a plan whose schedule is
 /// slower than their tier's (what `policy_covers_targets` must name with the example config).
 fn backup_policy_section(m: &Model) -> Value {
-    let in_no_plan: Vec<&str> = m.resources.iter().filter(|r| r.plan.is_none()).map(|r| r.arn.as_str()).collect();
+    let in_no_plan: Vec<&str> = m
+        .resources
+        .iter()
+        .zip(&m.exists)
+        .filter(|(r, exists)| **exists && r.plan.is_none())
+        .map(|(r, _)| r.arn.as_str())
+        .collect();
     let slower: Vec<Value> = m
         .resources
         .iter()
@@ -638,6 +662,11 @@ fn count_by<'a>(items: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, u64> 
     map
 }
 
+/// ` --quarter <id>` for the generator command, empty for the default quarter.
+fn quarter_flag(m: &Model) -> String {
+    if m.quarter == Quarter::default() { String::new() } else { format!(" --quarter {}", m.quarter.id()) }
+}
+
 /// A scenario job as ground truth lists it.
 fn describe(m: &Model, job: &Job) -> Value {
     let kind = match job {
@@ -649,16 +678,16 @@ fn describe(m: &Model, job: &Job) -> Value {
         Job::Restore(_) => "restore",
     };
     let core = job.core();
-    let (res, t) = (&m.resources[core.res as usize], &core.time);
+    let (res, t, q) = (&m.resources[core.res as usize], &core.time, m.quarter);
     let mut v = json!({
         "job_id": guid(core.id, true), "job": kind, "resource_arn": res.arn, "account": ACCOUNTS[res.account].id,
-        "region": REGIONS[res.region], "created": ts(t.created, TsStyle::Report).as_str(), "ended": ts(t.end, TsStyle::Report).as_str(),
+        "region": REGIONS[res.region], "created": ts(q.at(t.created), TsStyle::Report).as_str(), "ended": ts(q.at(t.end), TsStyle::Report).as_str(),
         "final_state": t.state.as_str(), "duration_minutes": ((t.end - t.created) as f64 / MIN as f64 * 100.0).round() / 100.0,
     });
     match job {
         Job::Backup(b) => {
             v["parent_job_id"] = json!(b.parent.map(|p| guid(p, true)));
-            v["running_in_report_of"] = json!(first_running_report(t).map(super::out::date));
+            v["running_in_report_of"] = json!(first_running_report(t).map(|d| super::out::date(q.day(d))));
         }
         Job::Copy(c) => {
             v["destination_vault"] = json!(m.vaults[c.dest_vault].arn);
@@ -670,11 +699,11 @@ fn describe(m: &Model, job: &Job) -> Value {
                 if let Some((_, at)) = test.validation
                     && validating_in_snapshot(t.end, at)
                 {
-                    v["validating_in_snapshot_of"] = json!(ts(snapshot_after(t.end), TsStyle::Seconds).as_str());
+                    v["validating_in_snapshot_of"] = json!(ts(q.at(snapshot_after(t.end)), TsStyle::Seconds).as_str());
                 }
                 let day = t.created.div_euclid(DAY);
-                v["in_report_of"] = json!(super::out::date(day + 1));
-                v["in_snapshot_of"] = json!(ts(snapshot_after(t.end), TsStyle::Seconds).as_str());
+                v["in_report_of"] = json!(super::out::date(q.day(day + 1)));
+                v["in_snapshot_of"] = json!(ts(q.at(snapshot_after(t.end)), TsStyle::Seconds).as_str());
             }
         }
     }
