@@ -241,7 +241,7 @@ fn no_page_ends_with_a_heading_and_one_is_never_plural() {
     let pages: u32 = info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse().unwrap();
     for n in 1..=pages {
         let text = pages_text(n, n);
-        let last = text.lines().filter(|l| !l.trim().is_empty() && !l.contains("Generated 2026")).last().unwrap_or("");
+        let last = text.lines().rfind(|l| !l.trim().is_empty() && !l.contains("Generated 2026")).unwrap_or("");
         let words: Vec<&str> = last.split_whitespace().collect();
         // A numbered heading alone at the foot of a page: "5.3 Backup plans cover …".
         let numbered = words.first().is_some_and(|w| w.split('.').all(|p| p.parse::<u32>().is_ok()));
