@@ -357,7 +357,7 @@ fn items(check: Option<&CheckEntry>, keyed_by: ExceptionKey) -> BTreeMap<String,
                 let item = ExceptionItem {
                     key: r.resource.clone(),
                     what: Some(r.what.clone()),
-                    scope: Some(format!("{}/{}", r.account_id, r.region)),
+                    scope: (!r.account_id.is_empty()).then(|| format!("{}/{}", r.account_id, r.region)),
                 };
                 (r.resource.clone(), item)
             })

@@ -156,7 +156,8 @@ fn first_few(items: &[ExceptionItem]) -> String {
         .take(SHOWN)
         .map(|i| match (&i.what, &i.scope) {
             (Some(what), Some(scope)) => format!("{} ({scope}: {what})", i.key),
-            _ => i.key.clone(),
+            (Some(what), None) => format!("{} ({what})", i.key),
+            (None, _) => i.key.clone(),
         })
         .collect();
     if items.len() > SHOWN {
