@@ -31,6 +31,7 @@ mod integration {
     pub mod semantics_v2;
     pub mod sign;
     pub mod tamper;
+    pub mod test_tsa;
     pub mod trend;
     pub mod util;
     pub mod vault_protection;
