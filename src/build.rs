@@ -28,6 +28,7 @@ use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, Skipp
 use crate::package::report_data::{ReportData, ReportInputs};
 use crate::package::{self, Manifest, layout};
 use crate::render::{self, RenderOptions};
+use crate::sign::tsa::TsaClient;
 use crate::sign::{self, Identity, SignatureInfo};
 use crate::source::{self, SourceFile};
 use crate::time::{Period, Timestamp};
@@ -93,6 +94,10 @@ pub struct Signing {
     pub location: Option<String>,
     /// `/ContactInfo`.
     pub contact_info: Option<String>,
+    /// The RFC 3161 TSA that timestamps both signatures (`None`: claimed signing time only).
+    pub tsa: Option<Arc<TsaClient>>,
+    /// The TSA asked, and why it gave nothing (`--tsa-optional`), for the manifest and cover.
+    pub timestamp_missing: Option<(String, String)>,
 }
 
 /// What a build produced.
@@ -405,7 +410,7 @@ fn write_late_files(opts: &BuildOptions, staging: &Path, listed: &[package::File
         let manifest = staging.join(layout::MANIFEST);
         let bytes = fs::read(&manifest).map_err(write_err(&manifest))?;
         let started = Instant::now();
-        let p7s = sign::sign_detached(&s.identity, &bytes, opts.generated_at)?;
+        let p7s = sign::sign_detached(&s.identity, &bytes, opts.generated_at, s.tsa.as_deref())?;
         let path = staging.join(layout::MANIFEST_SIGNATURE);
         fs::write(&path, p7s).map_err(write_err(&path))?;
         tracing::info!("signed manifest.json (CMS) in {:.2?}", started.elapsed());
@@ -644,6 +649,12 @@ fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skip
             signer_certificate_sha256: s.identity.certificate_sha256(),
             key: s.identity.key_kind().into(),
             signing_time: opts.generated_at.to_rfc3339(),
+            timestamp_authority: s
+                .tsa
+                .as_ref()
+                .map(|t| t.url().to_owned())
+                .or_else(|| s.timestamp_missing.as_ref().map(|(url, _)| url.clone())),
+            timestamp_missing: s.timestamp_missing.as_ref().map(|(_, why)| why.clone()),
         }),
         previous,
         ..Manifest::header(id, period)

@@ -9,11 +9,12 @@ use std::time::Duration;
 use sha2::Digest as _;
 
 use super::cades::{self, Verified, check_chain, verify_detached};
-use super::{Check, CheckId, VerifyOptions, is_safe_relative};
+use super::{Check, CheckId, SignatureTime, Status, VerifyOptions, is_safe_relative};
 use crate::package::hash_file;
 use crate::package::layout;
 use crate::package::manifest::{FileEntry, Manifest, SignatureDecl};
 use crate::pdf::Pdf;
+use crate::sign::tsa;
 
 /// A manifest that could be read, with its bytes (the signature is over those).
 pub(super) struct Loaded {
@@ -269,9 +270,74 @@ fn signer_check(v: &Verified, declared: Option<&SignatureDecl>, manifest_signer:
     }
 }
 
-/// `trust`: the signers chain to a `--ca` trust anchor at their signing time (skipped
-/// without `--ca`).
-pub(super) fn trust(opts: &VerifyOptions, manifest_signer: Option<&Verified>, report: Option<&ReportSigner>) -> Check {
+/// `manifest-timestamp`: the CAdES-T token on the manifest's signature is over its signature
+/// value, by a TSA certificate for time-stamping (chaining to `--tsa-ca` when given). Returns
+/// the verified token (its time is the proven signing time). A signature without a token still
+/// verifies, with a warning.
+pub(super) fn manifest_timestamp(
+    signer: Option<&Verified>,
+    declared: Option<&SignatureDecl>,
+    opts: &VerifyOptions,
+    times: &mut Vec<SignatureTime>,
+) -> (Check, Option<tsa::VerifiedToken>) {
+    let id = CheckId::ManifestTimestamp;
+    let Some(v) = signer else { return (Check::skip(id, "no valid manifest signature"), None) };
+    let claimed = v.signing_time.map(rfc3339);
+    let mut time = SignatureTime { what: layout::MANIFEST_SIGNATURE.into(), claimed, proven: None, tsa: None };
+    let Some(token) = &v.timestamp_token else {
+        let missing = declared.and_then(|d| d.timestamp_missing.as_deref());
+        let check = match (declared.and_then(|d| d.timestamp_authority.as_deref()), missing) {
+            (Some(url), None) => Check::fail(
+                id,
+                format!("the manifest names the TSA {url}, but the signature carries no timestamp (removed?)"),
+            ),
+            _ => {
+                let why = missing.map(|w| format!(" (the TSA failed at build time: {w})")).unwrap_or_default();
+                let at = time.claimed.clone().unwrap_or_else(|| "not stated".into());
+                Check::warn(
+                    id,
+                    format!("no trusted timestamp{why}: the signing time {at} is only claimed by the signer"),
+                )
+            }
+        };
+        times.push(time);
+        return (check, None);
+    };
+    let anchors = opts.tsa_anchors.as_deref().unwrap_or(&[]);
+    match tsa::verify_token(token, &[&v.signature_value], anchors) {
+        Ok(t) => {
+            let proven = rfc3339(t.gen_time);
+            let by = t.tsa_subject();
+            let (status, trust) = match &t.anchor {
+                Some(a) => (Status::Pass, format!("TSA chains to {a}")),
+                None => (Status::Warn, "TSA NOT checked against a trust anchor (pass --tsa-ca FILE)".to_owned()),
+            };
+            let detail = format!("RFC 3161 token by {by}: signature proven to exist at {proven} ({}; {trust})", t.hash);
+            time.proven = Some(proven);
+            time.tsa = Some(by);
+            times.push(time);
+            (Check { check: id, status, detail }, Some(t))
+        }
+        Err(e) => {
+            times.push(time);
+            (Check::fail(id, format!("forged or mismatched timestamp token: {e}")), None)
+        }
+    }
+}
+
+/// A time as RFC 3339 (UTC, seconds).
+pub(super) fn rfc3339(t: Duration) -> String {
+    crate::time::Timestamp(i64::try_from(t.as_millis()).unwrap_or(i64::MAX)).to_rfc3339()
+}
+
+/// `trust`: the signers chain to a `--ca` trust anchor at their proven signing time (the
+/// TSA's), else at the claimed one; a certificate that expired after the proven time still
+/// counts, one not valid at it does not. Skipped without `--ca`.
+pub(super) fn trust(
+    opts: &VerifyOptions,
+    manifest_signer: Option<(&Verified, Option<Duration>)>,
+    report: Option<&ReportSigner>,
+) -> Check {
     let id = CheckId::Trust;
     let anchors = match (&opts.anchors, manifest_signer, report) {
         (_, None, None) => return Check::skip(id, "no valid signature to check"),
@@ -281,21 +347,42 @@ pub(super) fn trust(opts: &VerifyOptions, manifest_signer: Option<&Verified>, re
         (Some(anchors), _, _) => anchors,
     };
     let mut results = Vec::new();
-    if let Some(v) = manifest_signer {
-        let at = v.signing_time.unwrap_or_else(now);
-        results.push(("manifest signer", check_chain(&v.signer, &v.certificates, anchors, at)));
+    if let Some((v, proven)) = manifest_signer {
+        results.push(("manifest signer", chain_at(v, proven, v.signing_time, anchors)));
     }
     if let Some((v, t)) = report {
-        let at = t.unwrap_or_else(now);
-        results.push(("report signer", check_chain(&v.signer, &v.certificates, anchors, at)));
+        results.push(("report signer", chain_at(v, None, *t, anchors)));
     }
     match results.iter().find(|(_, r)| r.is_err()) {
         Some((who, Err(e))) => Check::fail(id, format!("{who}: {e}")),
         _ => {
-            let anchor = results.first().and_then(|(_, r)| r.as_ref().ok()).cloned().unwrap_or_default();
-            Check::pass(id, format!("signer chains to trusted CA {anchor}"))
+            let detail = results.first().and_then(|(_, r)| r.as_ref().ok()).cloned().unwrap_or_default();
+            Check::pass(id, detail)
         }
     }
+}
+
+/// The chain of `v` at the proven time, else the claimed one, else now — said in the result.
+fn chain_at(
+    v: &Verified,
+    proven: Option<Duration>,
+    claimed: Option<Duration>,
+    anchors: &[x509_cert::Certificate],
+) -> Result<String, String> {
+    let (at, which) = match (proven, claimed) {
+        (Some(p), _) => (p, "the proven signing time"),
+        (None, Some(c)) => (c, "the claimed signing time"),
+        (None, None) => (now(), "now"),
+    };
+    let when = rfc3339(at);
+    let anchor = check_chain(&v.signer, &v.certificates, anchors, at).map_err(|e| format!("at {which} {when}: {e}"))?;
+    let mut detail = format!("signer chains to trusted CA {anchor} at {which} {when}");
+    let not_after = v.signer.tbs_certificate().validity().not_after;
+    if not_after.to_unix_duration() < now() {
+        let stands = if proven.is_some() { "; the signature stands" } else { "; only the signer claims that time" };
+        detail.push_str(&format!(" (the certificate expired {not_after}, after that time{stands})"));
+    }
+    Ok(detail)
 }
 
 fn now() -> Duration {
