@@ -335,7 +335,7 @@ fn kms_build(endpoint: &str, key_id: &str, cert: &Path, pkg: &Path) {
 }
 
 /// An ECC_NIST_P256 signing key in moto: (ARN, public key as DER SPKI).
-fn create_kms_key(endpoint: &str) -> (String, Vec<u8>) {
+pub fn create_kms_key(endpoint: &str) -> (String, Vec<u8>) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         let conf = aws_sdk_kms::Config::builder()

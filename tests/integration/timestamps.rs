@@ -492,3 +492,31 @@ fn force_replaces_a_renewed_package_whole() {
     let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
 }
+
+/// The token is asked for after AWS KMS signed (moto): CAdES-T works with a key that never
+/// leaves KMS, and openssl confirms the token over the KMS signature value.
+#[test]
+fn a_kms_signature_gets_its_timestamp_too() {
+    let endpoint = super::util::moto_endpoint();
+    let (key_id, _) = super::sign::create_kms_key(&endpoint);
+    let tsa = TestTsa::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let id = tmp.path().join("id");
+    let o = super::util::bin_on_moto(&endpoint).args(["keygen", "--out", s(&id), "--kms-key-id", &key_id]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let pkg = tmp.path().join("pkg");
+    let o = super::util::bin_on_moto(&endpoint)
+        .args(["build", "--input", s(&small_input()), "--period", "2026-Q3", "--allow-partial", "--out", s(&pkg)])
+        .args(["--sign-kms-key-id", &key_id, "--sign-cert", s(&id.join("signer.pem")), "--tsa", &tsa.url])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = verify(&pkg, &id.join("ca.pem"), &tsa.ca(), &[]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("PASS  manifest-timestamp"), "{text}");
+    let (sig, token) = (tmp.path().join("sig.bin"), tmp.path().join("token.der"));
+    extract_token(&pkg.join("manifest.json.p7s"), &sig, &token);
+    let (ok, out) = openssl_ts_verify(&tsa, &sig, &token);
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+}
