@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the independent checkers the tests call
-# (poppler-utils, qpdf, libnss3-tools, openssl) and moto, starts moto on 127.0.0.1 for the
+# (poppler-utils, qpdf, libnss3-tools, openssl), moto and pyHanko, starts moto on 127.0.0.1 for the
 # S3/KMS/STS tests, runs clippy (warnings are errors) and `cargo test` over the workspace,
 # and stops moto again.
 set -euo pipefail
@@ -18,6 +18,11 @@ fi
 if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("moto") != "5.2.5")' 2>/dev/null; then
   echo "installing moto[server]==5.2.5"
   python3 -m pip install -q 'moto[server]==5.2.5'
+fi
+# pyHanko validates the PAdES B-LTA report (tests only; the product never uses it).
+if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("pyhanko") != "0.38.0")' 2>/dev/null; then
+  echo "installing pyhanko==0.38.0"
+  python3 -m pip install -q 'pyhanko==0.38.0'
 fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -10,13 +10,15 @@
 //! | `sha256sums` | `SHA256SUMS` lists exactly those files, with the manifest's digests and the real ones of `manifest.json` and `report.pdf` |
 //! | `manifest-signature` | `manifest.json.p7s` is a valid CMS signature over `manifest.json` by the signer the manifest names |
 //! | `report-signature` | `report.pdf` carries one valid PAdES signature by the same signer |
-//! | `report-coverage` | that signature covers the whole file (nothing appended or hidden) |
+//! | `report-coverage` | that signature covers the whole file (nothing appended or hidden; after it only a `/DSS` and a document timestamp that covers the rest) |
+//! | `report-level` | every timestamp the PDF carries is valid (signature timestamp, document timestamp); says the PAdES level and the proven times |
 //! | `trust` | the signer chains to a `--ca` trust anchor (skipped without `--ca`) |
 //!
 //! [`verify_dir`] returns a [`Report`]; it never fails on bad input — bad input is a failed check.
 
 pub mod cades;
 mod local;
+mod pades;
 mod s3;
 
 use std::path::Path;
@@ -25,6 +27,7 @@ use serde_json::json;
 use x509_cert::Certificate;
 
 pub use cades::{Verified, check_chain, verify_detached};
+pub use pades::PdfTimestamps;
 pub use s3::{verify_s3, verify_s3_into};
 
 /// What to check against.
@@ -87,6 +90,8 @@ verify_checks! {
     ReportSignature = "report-signature",
     /// That signature covers the whole PDF.
     ReportCoverage = "report-coverage",
+    /// Its PAdES level: timestamps, validation data, document timestamp (issue 17).
+    ReportLevel = "report-level",
     /// The signer chains to a trust anchor.
     Trust = "trust",
     /// In the bucket: the receipt's objects, and nothing else.
@@ -151,6 +156,8 @@ pub struct Report {
     pub package_id: Option<String>,
     /// Every check, in order.
     pub checks: Vec<Check>,
+    /// The report's PAdES level and proven times, when it carries a signature.
+    pub report_timestamps: Option<PdfTimestamps>,
 }
 
 impl Report {
@@ -211,6 +218,7 @@ impl Report {
             "passed": self.passed(),
             "verdict": self.verdict(),
             "checks": self.checks,
+            "report_timestamps": self.report_timestamps,
         });
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     }
@@ -230,10 +238,12 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Report {
     let declared = loaded.as_ref().and_then(|l| l.manifest.signature.as_ref());
     let (check, manifest_signer) = local::manifest_signature(dir, loaded.as_ref(), declared, opts);
     checks.push(check);
-    let (report_checks, report_signer) = local::report_signature(dir, declared, manifest_signer.as_ref(), opts);
+    let (report_checks, report_signer, report_timestamps) =
+        local::report_signature(dir, declared, manifest_signer.as_ref(), opts);
     checks.extend(report_checks);
     checks.push(local::trust(opts, manifest_signer.as_ref(), report_signer.as_ref()));
-    Report { target: dir.display().to_string(), package_id: loaded.map(|l| l.manifest.package_id), checks }
+    let package_id = loaded.map(|l| l.manifest.package_id);
+    Report { target: dir.display().to_string(), package_id, checks, report_timestamps }
 }
 
 /// The first few of `problems` (of `total` items checked), for a check's detail.
