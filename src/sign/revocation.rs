@@ -296,7 +296,7 @@ struct CertId {
 /// The serial numbers a successful basic OCSP response speaks about.
 fn ocsp_serials_of(der: &[u8]) -> Result<Vec<SerialNumber>, String> {
     let resp = OcspResponse::from_der(der).map_err(|e| format!("not a DER OCSP response: {e}"))?;
-    if resp.status.tag() != der::Tag::Enumerated || resp.status.value() != [0] {
+    if der::Tagged::tag(&resp.status) != der::Tag::Enumerated || resp.status.value() != [0] {
         return Err("the OCSP response's status is not 'successful'".into());
     }
     let bytes = resp.bytes.ok_or("the OCSP response holds no response")?;

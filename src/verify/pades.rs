@@ -79,8 +79,8 @@ pub(super) enum PdfOutcome {
     Signed {
         /// The CAdES signature's check.
         signature: Box<Result<Verified, String>>,
-        /// Whether the signatures cover the file (its length) or what is outside them.
-        coverage: Result<usize, String>,
+        /// What covers the file, or what is outside the signatures.
+        coverage: Result<String, String>,
         /// The claimed signing time (`/M`).
         claimed: Option<Duration>,
         /// Timestamps and level.
@@ -212,9 +212,9 @@ fn doc_timestamp(bytes: &[u8], s: &Signature, anchors: &[Certificate]) -> Result
 }
 
 /// Whether the signed ranges cover the file: the signature's revision, then only changes
-/// PAdES allows, then the last document timestamp's revision ending the file. Returns the
-/// file length.
-fn coverage(bytes: &[u8], pdf: &Pdf<'_>, sig: &Signature, stamp: Option<&Signature>) -> Result<usize, String> {
+/// PAdES allows, then the last document timestamp's revision ending the file. Says what
+/// covers the file.
+fn coverage(bytes: &[u8], pdf: &Pdf<'_>, sig: &Signature, stamp: Option<&Signature>) -> Result<String, String> {
     let len = bytes.len();
     let exact = |s: &Signature| match s.byte_range.as_slice() {
         [0, a, b, _] => usize::try_from(*a).ok() == Some(s.contents_span.start)
@@ -235,10 +235,14 @@ fn coverage(bytes: &[u8], pdf: &Pdf<'_>, sig: &Signature, stamp: Option<&Signatu
         _ => return Err("the /ByteRange runs past the end of the file".into()),
     }
     let signed_end = sig.revision_end().filter(|&e| e <= len).ok_or("the signature's /ByteRange runs past the file")?;
-    if signed_end < len {
-        allowed_changes(pdf, &bytes[..signed_end])?;
+    if signed_end == len {
+        return Ok(format!("the signature covers the whole file ({len} bytes)"));
     }
-    Ok(len)
+    allowed_changes(pdf, &bytes[..signed_end])?;
+    Ok(format!(
+        "the signature covers the file's first {signed_end} bytes; after them only validation data (/DSS) and a \
+         document timestamp covering the whole file ({len} bytes)"
+    ))
 }
 
 /// The changes after the signed revision `signed` are only: new objects, the catalog gaining
@@ -247,7 +251,7 @@ fn allowed_changes(pdf: &Pdf<'_>, signed: &[u8]) -> Result<(), String> {
     let old = Pdf::parse(signed).map_err(|e| format!("the signed revision: {e}"))?;
     let old_size = old.size().map_err(|e| e.to_string())?;
     let (old_root, old_catalog) = old.root().map_err(|e| e.to_string())?;
-    let (root, catalog) = pdf.root().map_err(|e| e.to_string())?;
+    let (root, _) = pdf.root().map_err(|e| e.to_string())?;
     if root != old_root {
         return Err("the document catalog was replaced after signing".into());
     }
