@@ -1283,8 +1283,15 @@ mod tests {
         let (_, _, stamped) = signed_with_dss_and_stamp();
         let text = String::from_utf8_lossy(&stamped).into_owned();
         // A /Length past the end, a missing endstream, a DSS that is not a dictionary.
-        for (from, to) in [("/Length 8 >>", "/Length 0 >>"), ("cert one\nendstream", "cert one\nendstreaX"), ("/DSS 9 0 R", "/DSS 6 0 R")] {
-            let bad = text.replacen(from, to, 1);
+        let cases = [
+            ("/Length 8 >>", "/Length 0 >>"),
+            ("cert one\nendstream", "cert one\nendstreaX"),
+            ("/DSS 9 0 R", "/DSS 6 0 R"),
+        ];
+        for (from, to) in cases {
+            // The last occurrence: the catalog is rewritten by each update.
+            let at = text.rfind(from).unwrap();
+            let bad = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
             assert_ne!(bad, text, "{from}");
             let pdf = Pdf::parse(bad.as_bytes()).unwrap();
             let e = pdf.dss().unwrap_err();
