@@ -807,7 +807,12 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
 
 /// The objects to rewrite so the form lists `widget`: the catalog with a new or extended
 /// inline `/AcroForm`, or the form object (or its `/Fields` array object) when indirect.
-fn form_with_field(pdf: &Pdf<'_>, catalog_num: u32, catalog: &Value, widget: u32) -> Result<Vec<(u32, Vec<u8>)>, PdfError> {
+fn form_with_field(
+    pdf: &Pdf<'_>,
+    catalog_num: u32,
+    catalog: &Value,
+    widget: u32,
+) -> Result<Vec<(u32, Vec<u8>)>, PdfError> {
     let bytes = pdf.bytes;
     let Some(form_value) = catalog.get("AcroForm") else {
         let mut cat = dict_text(bytes, catalog, &[]);
@@ -1206,9 +1211,13 @@ mod tests {
     /// A B-B signature, a /DSS, then a document timestamp: three readable revisions.
     fn signed_with_dss_and_stamp() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         let signed = prepare_signature(&tiny_pdf(), &bare_fields(16)).unwrap().finish(&[0x30, 0x00]).unwrap();
-        let dss = Dss { certs: vec![b"cert one".to_vec(), b"cert\ntwo)".to_vec()], crls: vec![vec![0, 1, 2]], ocsps: vec![] };
+        let dss =
+            Dss { certs: vec![b"cert one".to_vec(), b"cert\ntwo)".to_vec()], crls: vec![vec![0, 1, 2]], ocsps: vec![] };
         let with_dss = add_dss(&signed, &dss).unwrap();
-        let stamped = prepare_signature(&with_dss, &SignatureFields::doc_timestamp(16)).unwrap().finish(&[0x30, 0x01, 0x05]).unwrap();
+        let stamped = prepare_signature(&with_dss, &SignatureFields::doc_timestamp(16))
+            .unwrap()
+            .finish(&[0x30, 0x01, 0x05])
+            .unwrap();
         (signed, with_dss, stamped)
     }
 

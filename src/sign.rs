@@ -153,10 +153,14 @@ pub fn sign_pdf_pades(
     let reserve = (chain_len + 4096 + token_room).next_multiple_of(1024).max(8192);
     let (signed, token) = match sign_cades_pdf(identity, original, info, opts.tsa, reserve)? {
         Ok(done) => done,
-        Err(needed) => match sign_cades_pdf(identity, original, info, opts.tsa, (needed + 1024).next_multiple_of(1024))? {
-            Ok(done) => done,
-            Err(needed) => return Err(SignError::Build(format!("the PDF signature grew to {needed} bytes on retry"))),
-        },
+        Err(needed) => {
+            match sign_cades_pdf(identity, original, info, opts.tsa, (needed + 1024).next_multiple_of(1024))? {
+                Ok(done) => done,
+                Err(needed) => {
+                    return Err(SignError::Build(format!("the PDF signature grew to {needed} bytes on retry")));
+                }
+            }
+        }
     };
     let Some((tsa, token)) = opts.tsa.zip(token) else {
         let outcome = PadesOutcome {
@@ -175,7 +179,11 @@ pub fn sign_pdf_pades(
         }
     }
     let revocation = revocation::collect(&chain, &opts.revocation)?;
-    let certs = chain.iter().map(der::Encode::to_der).collect::<Result<Vec<_>, _>>().map_err(|e| SignError::Build(e.to_string()))?;
+    let certs = chain
+        .iter()
+        .map(der::Encode::to_der)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SignError::Build(e.to_string()))?;
     let dss = pdf::Dss { certs, crls: revocation.crls, ocsps: revocation.ocsps };
     let with_dss = pdf::add_dss(&signed, &dss)?;
     // B-LTA: a document timestamp over everything so far.

@@ -231,7 +231,9 @@ fn check_crl_issuer(crl: &CertificateList, chain: &[&Certificate]) -> Result<(),
     let tbs = crl.tbs_cert_list.to_der().map_err(|e| e.to_string())?;
     let sig = crl.signature.as_bytes().ok_or("the CRL's signature is not whole bytes")?;
     let alg = &crl.signature_algorithm;
-    if candidates.iter().any(|c| verify_signature(c.tbs_certificate().subject_public_key_info(), alg, &tbs, sig).is_ok())
+    if candidates
+        .iter()
+        .any(|c| verify_signature(c.tbs_certificate().subject_public_key_info(), alg, &tbs, sig).is_ok())
     {
         Ok(())
     } else {
@@ -303,7 +305,8 @@ fn ocsp_serials_of(der: &[u8]) -> Result<Vec<SerialNumber>, String> {
     if bytes.response_type != ID_PKIX_OCSP_BASIC {
         return Err(format!("OCSP response type {} is not id-pkix-ocsp-basic", bytes.response_type));
     }
-    let basic = BasicOcspResponse::from_der(bytes.response.as_bytes()).map_err(|e| format!("bad BasicOCSPResponse: {e}"))?;
+    let basic =
+        BasicOcspResponse::from_der(bytes.response.as_bytes()).map_err(|e| format!("bad BasicOCSPResponse: {e}"))?;
     Ok(basic.tbs.responses.into_iter().map(|r| r.cert_id.serial_number).collect())
 }
 

@@ -275,7 +275,9 @@ pub(super) fn report_signature(
             };
             let time = timestamps.signature_time.or(claimed);
             match *signature {
-                Ok(v) => ([signer_check(&v, declared, manifest_signer), coverage, level], Some((v, time)), Some(timestamps)),
+                Ok(v) => {
+                    ([signer_check(&v, declared, manifest_signer), coverage, level], Some((v, time)), Some(timestamps))
+                }
                 Err(e) => ([Check::fail(sig, format!("report.pdf: {e}")), coverage, level], None, Some(timestamps)),
             }
         }

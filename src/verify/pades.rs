@@ -59,7 +59,8 @@ impl PdfTimestamps {
 }
 
 fn time_text(t: Duration) -> String {
-    i64::try_from(t.as_millis()).map_or_else(|_| format!("{}s", t.as_secs()), |m| crate::time::Timestamp(m).to_rfc3339())
+    i64::try_from(t.as_millis())
+        .map_or_else(|_| format!("{}s", t.as_secs()), |m| crate::time::Timestamp(m).to_rfc3339())
 }
 
 fn rfc3339<S: serde::Serializer>(t: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -197,7 +198,9 @@ fn split_timestamp(cms_der: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>, Vec<u8>)
     if attr.oid != SIGNATURE_TIME_STAMP_TOKEN {
         return Err(format!("unexpected unsigned attribute {}", attr.oid));
     }
-    let [token] = attr.values.as_slice() else { return Err("the signature timestamp attribute holds several values".into()) };
+    let [token] = attr.values.as_slice() else {
+        return Err("the signature timestamp attribute holds several values".into());
+    };
     let token = token.to_der().map_err(e)?;
     sd.signer_infos = SignerInfos(SetOfVec::try_from(signers).map_err(e)?);
     let stripped = ContentInfo { content_type: info.content_type, content: der::Any::encode_from(&sd).map_err(e)? };
@@ -217,8 +220,10 @@ fn doc_timestamp(bytes: &[u8], s: &Signature, anchors: &[Certificate]) -> Result
 fn coverage(bytes: &[u8], pdf: &Pdf<'_>, sig: &Signature, stamp: Option<&Signature>) -> Result<String, String> {
     let len = bytes.len();
     let exact = |s: &Signature| match s.byte_range.as_slice() {
-        [0, a, b, _] => usize::try_from(*a).ok() == Some(s.contents_span.start)
-            && usize::try_from(*b).ok() == Some(s.contents_span.end),
+        [0, a, b, _] => {
+            usize::try_from(*a).ok() == Some(s.contents_span.start)
+                && usize::try_from(*b).ok() == Some(s.contents_span.end)
+        }
         _ => false,
     };
     let last = stamp.unwrap_or(sig);
@@ -264,10 +269,12 @@ fn allowed_changes(pdf: &Pdf<'_>, signed: &[u8]) -> Result<(), String> {
         let (now, _) = pdf.object(num).map_err(|e| e.to_string())?;
         if num == root {
             same_except(&old, &old_catalog, pdf, &now, &["DSS", "AcroForm"]).map_err(|_| changed())?;
-            grown_list(&old, old_catalog.get("AcroForm"), pdf, now.get("AcroForm"), "Fields").map_err(|e| format!("{}: {e}", changed()))?;
+            grown_list(&old, old_catalog.get("AcroForm"), pdf, now.get("AcroForm"), "Fields")
+                .map_err(|e| format!("{}: {e}", changed()))?;
         } else if num == page_num {
             same_except(&old, &old_page, pdf, &now, &["Annots"]).map_err(|_| changed())?;
-            let added = grown_array(&old, old_page.get("Annots"), pdf, now.get("Annots")).map_err(|e| format!("{}: {e}", changed()))?;
+            let added = grown_array(&old, old_page.get("Annots"), pdf, now.get("Annots"))
+                .map_err(|e| format!("{}: {e}", changed()))?;
             for annot in added {
                 invisible_signature_widget(pdf, &annot).map_err(|e| format!("{}: {e}", changed()))?;
             }
@@ -282,9 +289,11 @@ fn allowed_changes(pdf: &Pdf<'_>, signed: &[u8]) -> Result<(), String> {
 fn same_except(old: &Pdf<'_>, a: &Value, new: &Pdf<'_>, b: &Value, skip: &[&str]) -> Result<(), ()> {
     let entries = |pdf: &Pdf<'_>, v: &Value| -> Vec<(String, Vec<u8>)> {
         match v {
-            Value::Dict(e, _) => {
-                e.iter().filter(|(k, _)| !skip.contains(&k.as_str())).map(|(k, v)| (k.clone(), pdf.bytes[v.span()].to_vec())).collect()
-            }
+            Value::Dict(e, _) => e
+                .iter()
+                .filter(|(k, _)| !skip.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), pdf.bytes[v.span()].to_vec()))
+                .collect(),
             _ => Vec::new(),
         }
     };
@@ -327,7 +336,11 @@ fn invisible_signature_widget(pdf: &Pdf<'_>, annot: &Value) -> Result<(), String
         Some(Value::Array(r, _)) => r.iter().all(|v| matches!(v, Value::Number(n, _) if *n == 0.0)),
         _ => false,
     };
-    if is_sig && empty { Ok(()) } else { Err("an annotation other than an invisible signature widget was added".into()) }
+    if is_sig && empty {
+        Ok(())
+    } else {
+        Err("an annotation other than an invisible signature widget was added".into())
+    }
 }
 
 /// Whether the `/DSS` holds the signer's certificate, and the chain certificates without

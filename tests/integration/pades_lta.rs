@@ -15,7 +15,10 @@ use super::util::{build_q3, run, samples, stderr, stdout, tool};
 /// Fails (never skips) when a Python module the test needs is missing.
 fn require_python_module(module: &str, install: &str) {
     let ok = Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
-    assert!(ok, "python3 module '{module}' is needed by this test: run scripts/test.sh or `python3 -m pip install {install}`");
+    assert!(
+        ok,
+        "python3 module '{module}' is needed by this test: run scripts/test.sh or `python3 -m pip install {install}`"
+    );
 }
 
 struct Lta {
