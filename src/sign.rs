@@ -152,11 +152,11 @@ pub fn sign_pdf_pades(
     let token_room = if opts.tsa.is_some() { 12 * 1024 } else { 0 };
     let reserve = (chain_len + 4096 + token_room).next_multiple_of(1024).max(8192);
     let (signed, token) = match sign_cades_pdf(identity, original, info, opts.tsa, reserve)? {
-        Ok(done) => done,
-        Err(needed) => {
+        Fit::Done(signed, token) => (signed, token),
+        Fit::Needs(needed) => {
             match sign_cades_pdf(identity, original, info, opts.tsa, (needed + 1024).next_multiple_of(1024))? {
-                Ok(done) => done,
-                Err(needed) => {
+                Fit::Done(signed, token) => (signed, token),
+                Fit::Needs(needed) => {
                     return Err(SignError::Build(format!("the PDF signature grew to {needed} bytes on retry")));
                 }
             }
@@ -198,14 +198,14 @@ pub fn sign_pdf_pades(
 }
 
 /// The CAdES signature (with its signature timestamp when `tsa` is given) in a `/Contents`
-/// of `reserve` bytes; `Ok(Err(n))` when it needs `n` bytes instead.
+/// of `reserve` bytes, or the room it needs instead.
 fn sign_cades_pdf(
     identity: &Identity,
     original: &[u8],
     info: &SignatureInfo,
     tsa: Option<&tsa::TsaClient>,
     reserve: usize,
-) -> Result<Result<(Vec<u8>, Option<tsa::Token>), usize>, SignError> {
+) -> Result<Fit, SignError> {
     let fields = pdf::SignatureFields {
         sub_filter: PDF_SUB_FILTER,
         signing_time: pdf_date(info.signing_time),
@@ -227,9 +227,15 @@ fn sign_cades_pdf(
         None => (cms, None),
     };
     if cms.len() > reserve {
-        return Ok(Err(cms.len()));
+        return Ok(Fit::Needs(cms.len()));
     }
-    Ok(Ok((prepared.finish(&cms)?, token)))
+    Ok(Fit::Done(prepared.finish(&cms)?, token))
+}
+
+/// A signed PDF (with the signature timestamp's token), or the `/Contents` room it needs.
+enum Fit {
+    Done(Vec<u8>, Option<tsa::Token>),
+    Needs(usize),
 }
 
 /// Appends a document timestamp (`/Type /DocTimeStamp`, `ETSI.RFC3161`) over the whole file.

@@ -111,7 +111,7 @@ pub(super) fn check_pdf(bytes: &[u8], tsa_anchors: &[Certificate]) -> PdfOutcome
     let mut problems = Vec::new();
     let checked = cades_signature(bytes, sig);
     let signature_time = match &checked {
-        Ok((_, Some(token), value)) => {
+        Ok(Cades { token: Some(token), value, .. }) => {
             let digest: [u8; 32] = sha2::Sha256::digest(value).into();
             verify_token(token, &digest, tsa_anchors)
                 .map_err(|e| problems.push(format!("signature timestamp: {e}")))
@@ -130,7 +130,7 @@ pub(super) fn check_pdf(bytes: &[u8], tsa_anchors: &[Certificate]) -> PdfOutcome
         None => None,
     };
     let coverage = coverage(bytes, &pdf, sig, stamps.last().copied());
-    let (dss, revocation_missing) = dss_state(&pdf, checked.as_ref().ok().map(|c| &c.0), &mut problems);
+    let (dss, revocation_missing) = dss_state(&pdf, checked.as_ref().ok().map(|c| &c.verified), &mut problems);
     let level = match (&checked, signature_time, dss, document_timestamp_time) {
         (Ok(_), Some(_), true, Some(_)) if coverage.is_ok() => PadesLevel::BLta,
         (Ok(_), Some(_), true, _) => PadesLevel::BLt,
@@ -139,20 +139,27 @@ pub(super) fn check_pdf(bytes: &[u8], tsa_anchors: &[Certificate]) -> PdfOutcome
     };
     let timestamps = PdfTimestamps { level, signature_time, document_timestamp_time, revocation_missing, problems };
     let claimed = sig.signing_time.as_deref().and_then(super::local::parse_pdf_date);
-    let signature = Box::new(checked.map(|c| c.0));
+    let signature = Box::new(checked.map(|c| c.verified));
     PdfOutcome::Signed { signature, coverage, claimed, timestamps }
 }
 
-/// The CAdES signature over its byte ranges: (verified, its signature timestamp token, the
-/// signature value the token should cover).
-fn cades_signature(bytes: &[u8], sig: &Signature) -> Result<(Verified, Option<Vec<u8>>, Vec<u8>), String> {
+/// A CMS taken apart: the signature (verified, or the CMS without its unsigned attributes),
+/// its `signatureTimeStampToken` and the signature value that token should cover.
+struct Cades<T> {
+    verified: T,
+    token: Option<Vec<u8>>,
+    value: Vec<u8>,
+}
+
+/// The CAdES signature over its byte ranges, verified.
+fn cades_signature(bytes: &[u8], sig: &Signature) -> Result<Cades<Verified>, String> {
     if sig.sub_filter != crate::sign::PDF_SUB_FILTER && sig.sub_filter != "adbe.pkcs7.detached" {
         return Err(format!("unsupported signature type /{}", sig.sub_filter));
     }
     let digest = range_digest(bytes, sig)?;
     let cms = der_contents(sig)?;
-    let (stripped, token, value) = split_timestamp(cms)?;
-    Ok((verify_detached(&stripped, &digest)?, token, value))
+    let split = split_timestamp(cms)?;
+    Ok(Cades { verified: verify_detached(&split.verified, &digest)?, token: split.token, value: split.value })
 }
 
 /// SHA-256 over the signature's two byte ranges.
@@ -179,8 +186,8 @@ fn der_contents(sig: &Signature) -> Result<&[u8], String> {
 }
 
 /// Takes the `signatureTimeStampToken` (the only unsigned attribute allowed) off the CMS:
-/// (the CMS without it, the token, the signature value). The CMS must be canonical DER.
-fn split_timestamp(cms_der: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>, Vec<u8>), String> {
+/// the CMS without it is `verified` (still to be checked). The CMS must be canonical DER.
+fn split_timestamp(cms_der: &[u8]) -> Result<Cades<Vec<u8>>, String> {
     let e = |e: der::Error| e.to_string();
     let info = ContentInfo::from_der(cms_der).map_err(|e| format!("not a DER CMS ContentInfo: {e}"))?;
     let mut sd: SignedData = info.content.decode_as().map_err(|e| format!("bad SignedData: {e}"))?;
@@ -190,10 +197,13 @@ fn split_timestamp(cms_der: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>, Vec<u8>)
     }
     let mut signers = sd.signer_infos.0.into_vec();
     let [si] = signers.as_mut_slice() else {
-        return Ok((cms_der.to_vec(), None, Vec::new())); // verify_detached names the problem
+        // verify_detached names the problem.
+        return Ok(Cades { verified: cms_der.to_vec(), token: None, value: Vec::new() });
     };
     let value = si.signature.as_bytes().to_vec();
-    let Some(attrs) = si.unsigned_attrs.take() else { return Ok((cms_der.to_vec(), None, value)) };
+    let Some(attrs) = si.unsigned_attrs.take() else {
+        return Ok(Cades { verified: cms_der.to_vec(), token: None, value });
+    };
     let [attr] = attrs.as_slice() else { return Err("unsigned attributes besides one signature timestamp".into()) };
     if attr.oid != SIGNATURE_TIME_STAMP_TOKEN {
         return Err(format!("unexpected unsigned attribute {}", attr.oid));
@@ -204,7 +214,7 @@ fn split_timestamp(cms_der: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>, Vec<u8>)
     let token = token.to_der().map_err(e)?;
     sd.signer_infos = SignerInfos(SetOfVec::try_from(signers).map_err(e)?);
     let stripped = ContentInfo { content_type: info.content_type, content: der::Any::encode_from(&sd).map_err(e)? };
-    Ok((stripped.to_der().map_err(e)?, Some(token), value))
+    Ok(Cades { verified: stripped.to_der().map_err(e)?, token: Some(token), value })
 }
 
 /// The document timestamp's time, when its token covers its byte ranges.
