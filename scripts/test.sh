@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the independent checkers the tests call
-# (poppler-utils, qpdf, libnss3-tools, openssl), moto and pyHanko, starts moto on 127.0.0.1 for the
+# (poppler-utils, qpdf, libnss3-tools, openssl, curl), moto and pyHanko, starts moto on 127.0.0.1 for the
 # S3/KMS/STS tests, runs clippy (warnings are errors) and `cargo test` over the workspace,
 # and stops moto again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in poppler-utils qpdf libnss3-tools openssl; do
+for pkg in poppler-utils qpdf libnss3-tools openssl curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -15,15 +15,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("moto") != "5.2.5")' 2>/dev/null; then
-  echo "installing moto[server]==5.2.5"
-  python3 -m pip install -q 'moto[server]==5.2.5'
-fi
-# pyHanko validates the PAdES B-LTA report (tests only; the product never uses it).
-if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("pyhanko") != "0.38.0")' 2>/dev/null; then
-  echo "installing pyhanko==0.38.0"
-  python3 -m pip install -q 'pyhanko==0.38.0'
-fi
+# moto (S3/KMS/STS server); pyHanko validates PDF signatures independently (and brings
+# asn1crypto and cryptography, which the timestamp tests use to take CMS apart and make
+# short-lived certificates). Used by the tests only.
+for want in moto==5.2.5 pyHanko==0.38.0; do
+  name=${want%%==*} version=${want##*==}
+  if ! python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('$name') != '$version')" 2>/dev/null; then
+    echo "installing $want"
+    extra=""; [ "$name" = moto ] && extra="[server]"
+    python3 -m pip install -q "$name$extra==$version"
+  fi
+done
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m moto.server -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/dora-evidence-moto.log" 2>&1 &

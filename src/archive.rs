@@ -155,11 +155,69 @@ pub fn archive(dir: &Path, opts: &ArchiveOptions) -> Result<ArchiveSummary, Arch
     let files = package_files(dir, &manifest, &prefix, opts.part_size)?;
     let summary = crate::s3::runtime()?.block_on(async {
         let store = S3Store::connect(opts.path_style).await?;
-        upload::store_package(&store, opts, &prefix, &package_id, &files).await
+        upload::store_package(&store, opts, &prefix, &package_id, &files, RECEIPT).await
     })?;
     let text = serde_json::to_string_pretty(&summary.receipt).unwrap_or_default() + "\n";
     std::fs::write(dir.join(RECEIPT), text).map_err(io)?;
     Ok(summary)
+}
+
+/// The renewals' JSON and token files in `dir` (not their receipts, which are the bucket's).
+fn renewal_files(dir: &Path) -> std::io::Result<Vec<String>> {
+    let Ok(entries) = std::fs::read_dir(dir.join(layout::TIMESTAMPS_DIR)) else { return Ok(Vec::new()) };
+    let mut found = Vec::new();
+    for e in entries {
+        let path = format!("{}/{}", layout::TIMESTAMPS_DIR, e?.file_name().to_string_lossy());
+        if layout::parse_renewal_path(&path).is_some_and(|(_, part)| part != layout::RenewalPart::Receipt) {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+/// Stores renewal `sequence` of the archived package downloaded into `dir` (which holds its
+/// `archive-receipt.json`) beside the package's objects: new objects only, locked in the
+/// package's mode until its retain-until date, read back, then the renewal's receipt. The
+/// package's own receipt and objects are not touched.
+///
+/// # Errors
+/// See [`ArchiveError`].
+pub fn store_renewal(dir: &Path, sequence: u32, path_style: bool) -> Result<Receipt, ArchiveError> {
+    let io = |e: std::io::Error| ArchiveError::Io { path: dir.join(RECEIPT), message: e.to_string() };
+    let bytes = std::fs::read(dir.join(RECEIPT)).map_err(io)?;
+    let receipt: Receipt = serde_json::from_slice(&bytes).map_err(|e| io(std::io::Error::other(e)))?;
+    let until = crate::time::Timestamp::parse(&receipt.retain_until).map_err(|e| io(std::io::Error::other(e)))?;
+    let mode = match receipt.mode.as_deref() {
+        Some(m) => LockMode::parse(m).ok_or_else(|| io(std::io::Error::other(format!("lock mode {m:?}"))))?,
+        None => LockMode::Compliance,
+    };
+    let opts = ArchiveOptions {
+        to: S3Location { bucket: receipt.bucket.clone(), prefix: receipt.prefix.trim_end_matches('/').to_owned() },
+        mode,
+        retain_until: until.millis().div_euclid(1000),
+        policy_min_until: None,
+        allow_unlocked: receipt.mode.is_none(),
+        verify: VerifyOptions::default(),
+        concurrency: 2,
+        part_size: 64 << 20,
+        path_style,
+        progress: false,
+    };
+    let paths = [layout::RenewalPart::Covers, layout::RenewalPart::Token].map(|p| layout::renewal_path(sequence, p));
+    let mut entries = Vec::new();
+    for path in paths {
+        let (size, sha256) = crate::package::hash_file(&dir.join(&path)).map_err(io)?;
+        entries.push(FileEntry { path, size, sha256 });
+    }
+    let files = to_package_files(dir, entries, &receipt.prefix, opts.part_size)?;
+    let receipt_path = layout::renewal_path(sequence, layout::RenewalPart::Receipt);
+    let summary = crate::s3::runtime()?.block_on(async {
+        let store = S3Store::connect(path_style).await?;
+        upload::store_package(&store, &opts, &receipt.prefix, &receipt.package_id, &files, &receipt_path).await
+    })?;
+    let text = serde_json::to_string_pretty(&summary.receipt).unwrap_or_default() + "\n";
+    std::fs::write(dir.join(&receipt_path), text).map_err(io)?;
+    Ok(summary.receipt)
 }
 
 /// A package file to archive: where it is, where it goes, and what S3 must report for it.
@@ -192,14 +250,29 @@ fn package_files(
         move |e: std::io::Error| ArchiveError::Io { path, message: e.to_string() }
     };
     let mut entries = manifest.files.clone();
-    for late in layout::late_names(|f| f.archived) {
-        let local = dir.join(late);
+    let renewals = renewal_files(dir).map_err(io(dir))?;
+    for late in layout::late_names(|f| f.archived).map(str::to_owned).chain(renewals) {
+        let local = dir.join(&late);
         if local.is_file() {
             let (size, sha256) = crate::package::hash_file(&local).map_err(io(&local))?;
-            entries.push(FileEntry { path: late.to_owned(), size, sha256 });
+            entries.push(FileEntry { path: late, size, sha256 });
         }
     }
     entries.sort();
+    to_package_files(dir, entries, prefix, part_size)
+}
+
+/// The upload plan for `entries` of `dir` under `prefix`.
+fn to_package_files(
+    dir: &Path,
+    entries: Vec<FileEntry>,
+    prefix: &str,
+    part_size: usize,
+) -> Result<Vec<PackageFile>, ArchiveError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| ArchiveError::Io { path, message: e.to_string() }
+    };
     entries
         .into_iter()
         .map(|FileEntry { path, size, sha256 }| {

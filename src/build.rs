@@ -28,6 +28,7 @@ use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, Skipp
 use crate::package::report_data::{ReportData, ReportInputs};
 use crate::package::{self, Manifest, layout};
 use crate::render::{self, RenderOptions};
+use crate::sign::tsa::TsaClient;
 use crate::sign::{self, Identity, SignatureInfo};
 use crate::source::{self, SourceFile};
 use crate::time::{Period, Timestamp};
@@ -93,11 +94,13 @@ pub struct Signing {
     pub location: Option<String>,
     /// `/ContactInfo`.
     pub contact_info: Option<String>,
-    // issue 17, PDF side: revocation data for the report's /DSS (B-LT).
-    /// Where the report's revocation data comes from (`--crl`, `--ocsp-response`, CRL downloads).
+    /// The RFC 3161 TSA that timestamps both signatures (`None`: claimed signing time only).
+    pub tsa: Option<Arc<TsaClient>>,
+    /// The TSA asked, and why it gave nothing (`--tsa-optional`), for the manifest and cover.
+    pub timestamp_missing: Option<(String, String)>,
+    /// Where the report's revocation data (its `/DSS`, PAdES B-LT) comes from: `--crl`,
+    /// `--ocsp-response`, CRL downloads.
     pub revocation: sign::revocation::RevocationSources,
-    /// STAND-IN until the lead's `--tsa` lands: the TSA for the report's PAdES B-T/LT/LTA.
-    pub tsa: Option<sign::tsa::TsaClient>,
 }
 
 /// What a build produced.
@@ -393,7 +396,7 @@ fn write_report(
     let (pdf, pades) = match &opts.signing {
         Some(s) => {
             let started = Instant::now();
-            let ltv = sign::PadesOptions { tsa: s.tsa.as_ref(), revocation: s.revocation.clone() };
+            let ltv = sign::PadesOptions { tsa: s.tsa.as_deref(), revocation: s.revocation.clone() };
             let (signed, outcome) = sign::sign_pdf_pades(&s.identity, &pdf, &signature_info(opts, s), &ltv)?;
             tracing::info!("signed report.pdf (PAdES {}) in {:.2?}", outcome.level, started.elapsed());
             (signed, Some(outcome))
@@ -415,7 +418,7 @@ fn write_late_files(opts: &BuildOptions, staging: &Path, listed: &[package::File
         let manifest = staging.join(layout::MANIFEST);
         let bytes = fs::read(&manifest).map_err(write_err(&manifest))?;
         let started = Instant::now();
-        let p7s = sign::sign_detached(&s.identity, &bytes, opts.generated_at)?;
+        let p7s = sign::sign_detached(&s.identity, &bytes, opts.generated_at, s.tsa.as_deref())?;
         let path = staging.join(layout::MANIFEST_SIGNATURE);
         fs::write(&path, p7s).map_err(write_err(&path))?;
         tracing::info!("signed manifest.json (CMS) in {:.2?}", started.elapsed());
@@ -655,6 +658,12 @@ fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skip
             signer_certificate_sha256: s.identity.certificate_sha256(),
             key: s.identity.key_kind().into(),
             signing_time: opts.generated_at.to_rfc3339(),
+            timestamp_authority: s
+                .tsa
+                .as_ref()
+                .map(|t| t.url().to_owned())
+                .or_else(|| s.timestamp_missing.as_ref().map(|(url, _)| url.clone())),
+            timestamp_missing: s.timestamp_missing.as_ref().map(|(_, why)| why.clone()),
         }),
         previous,
         ..Manifest::header(id, period)

@@ -12,6 +12,7 @@ mod diff;
 mod keygen;
 mod log_json;
 mod samples;
+mod timestamp;
 mod verify;
 
 use std::process::ExitCode;
@@ -47,6 +48,9 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Upload a verified package to an S3 Object Lock bucket and check it there.
     Archive(archive::ArchiveArgs),
+    /// Renew a package's proof of existence: a new RFC 3161 archive timestamp over every file
+    /// and every earlier timestamp, added without changing a byte (also in the bucket).
+    Timestamp(timestamp::TimestampArgs),
     /// Make a certificate request for a signing key (local or in AWS KMS).
     Csr(csr::CsrArgs),
     /// Make a throw-away test CA and signing certificate (NOT for production).
@@ -84,6 +88,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Keygen(args) => keygen::run(args),
         Command::Archive(args) => archive::run(args),
+        Command::Timestamp(args) => timestamp::run(args),
         Command::Csr(args) => csr::run(args),
         Command::Samples(args) => samples::run(args),
         Command::Completions(args) => completions::run(args),

@@ -151,7 +151,7 @@ pub fn load_verified(
     path_style: bool,
     scratch: &Path,
 ) -> Result<Snapshot, CompareError> {
-    let opts = crate::verify::VerifyOptions { anchors, allow_unsigned: true };
+    let opts = crate::verify::VerifyOptions { anchors, allow_unsigned: true, tsa_anchors: None };
     let (dir, report) = if target.starts_with("s3://") {
         let location: crate::s3::S3Location =
             target.parse().map_err(|e: String| CompareError::Download { location: target.into(), message: e })?;

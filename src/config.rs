@@ -126,6 +126,20 @@ pub struct SigningConfig {
     pub location: Option<String>,
     /// `/ContactInfo` of the PDF signature.
     pub contact_info: Option<String>,
+    /// RFC 3161 time-stamping authority URL (CAdES-T and PAdES B-T / B-LT / B-LTA).
+    pub tsa: Option<String>,
+    /// Trust anchors (PEM) for the TSA's certificate; tokens are checked against them.
+    pub tsa_ca: Option<PathBuf>,
+    /// HTTP basic-auth user for the TSA; the password comes from `DORA_EVIDENCE_TSA_PASSWORD`.
+    pub tsa_user: Option<String>,
+    /// mTLS client certificate (PEM) for the TSA.
+    pub tsa_client_cert: Option<PathBuf>,
+    /// mTLS client key (PEM) for the TSA.
+    pub tsa_client_key: Option<PathBuf>,
+    /// Seconds to wait for the TSA (default 30).
+    pub tsa_timeout_seconds: Option<u32>,
+    /// Build an untimestamped package (said on the cover) when the TSA fails.
+    pub tsa_optional: bool,
 }
 
 /// `[report]`: the sign-off block on the report's cover. A role left out prints blank lines
@@ -228,7 +242,11 @@ impl Config {
         let mut config =
             Config::parse(&text).map_err(|(line, message)| ConfigError { path: path.to_path_buf(), line, message })?;
         let base = path.parent().unwrap_or(Path::new(""));
-        for p in [&mut config.signing.key, &mut config.signing.cert].into_iter().flatten() {
+        let s = &mut config.signing;
+        for p in [&mut s.key, &mut s.cert, &mut s.tsa_ca, &mut s.tsa_client_cert, &mut s.tsa_client_key]
+            .into_iter()
+            .flatten()
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -308,6 +326,13 @@ impl Config {
                     reason: s.reason,
                     location: s.location,
                     contact_info: s.contact_info,
+                    tsa: s.tsa,
+                    tsa_ca: s.tsa_ca.map(PathBuf::from),
+                    tsa_user: s.tsa_user,
+                    tsa_client_cert: s.tsa_client_cert.map(PathBuf::from),
+                    tsa_client_key: s.tsa_client_key.map(PathBuf::from),
+                    tsa_timeout_seconds: s.tsa_timeout_seconds,
+                    tsa_optional: s.tsa_optional.unwrap_or(false),
                 }
             }
             None => SigningConfig::default(),
@@ -436,6 +461,13 @@ struct RawSigning {
     reason: Option<String>,
     location: Option<String>,
     contact_info: Option<String>,
+    tsa: Option<String>,
+    tsa_ca: Option<String>,
+    tsa_user: Option<String>,
+    tsa_client_cert: Option<String>,
+    tsa_client_key: Option<String>,
+    tsa_timeout_seconds: Option<u32>,
+    tsa_optional: Option<bool>,
 }
 
 #[derive(Deserialize)]

@@ -8,8 +8,9 @@
 //! ```text
 //! cli                              the command line: one small file per subcommand
 //! build · collect                  the two jobs: build a package, snapshot the AWS APIs
-//! archive · compare                keep a verified package in an S3 Object Lock bucket; compare two
-//!                                  verified packages (`changes.json`, `diff`)
+//! archive · compare · renew        keep a verified package in an S3 Object Lock bucket; compare two
+//!                                  verified packages (`changes.json`, `diff`); renew its
+//!                                  archive timestamps (`timestamp`)
 //! verify · source                  check a package offline or in its bucket; list and fetch inputs
 //! output                           where a package may go; never destroy what is not ours
 //! package                          the contract: layout, manifest, findings, report data, receipt
@@ -70,6 +71,7 @@ pub mod package;
 pub mod pdf;
 mod progress;
 pub mod render;
+pub mod renew;
 pub mod s3;
 pub mod schedule;
 pub mod sign;

@@ -16,6 +16,7 @@ pub mod findings;
 pub mod layout;
 pub mod manifest;
 pub mod receipt;
+pub mod renewal;
 pub mod report_data;
 
 use std::fs::{self, File};

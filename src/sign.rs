@@ -19,6 +19,7 @@
 //! Nothing here prints or logs key material; errors name files and operations only.
 
 pub(crate) mod cades;
+pub(crate) mod check;
 pub(crate) mod csr;
 mod identity;
 pub(crate) mod keygen;
@@ -27,6 +28,7 @@ pub mod revocation;
 pub mod tsa;
 
 pub use identity::{Identity, KeySource, load_certificates};
+pub use tsa::{TsaClient, TsaOptions};
 
 use crate::pdf;
 use crate::time::Timestamp;
@@ -72,6 +74,9 @@ pub enum SignError {
     /// Building a signature structure failed.
     #[error("cannot build the signature: {0}")]
     Build(String),
+    /// The time-stamping authority failed, refused or answered with a token that fails a check.
+    #[error("timestamp: {0}")]
+    Timestamp(String),
     /// The PDF could not be prepared for signing.
     #[error("report.pdf: {0}")]
     Pdf(#[from] pdf::PdfError),
@@ -93,13 +98,23 @@ pub struct SignatureInfo {
 /// The PAdES sub-filter we write.
 pub const PDF_SUB_FILTER: &str = "ETSI.CAdES.detached";
 
-/// A detached CMS SignedData (DER) over `content`, with `signing-time` set.
+/// A detached CMS SignedData (DER) over `content`, with `signing-time` set; with a TSA, a
+/// CAdES-T signature (an RFC 3161 token over the signature value as an unsigned attribute).
 ///
 /// # Errors
-/// When the signer fails (KMS errors included).
-pub fn sign_detached(identity: &Identity, content: &[u8], signing_time: Timestamp) -> Result<Vec<u8>, SignError> {
+/// When the signer fails (KMS errors included) or the TSA fails or answers wrongly.
+pub fn sign_detached(
+    identity: &Identity,
+    content: &[u8],
+    signing_time: Timestamp,
+    tsa: Option<&TsaClient>,
+) -> Result<Vec<u8>, SignError> {
     let digest = sha2_digest(&[content]);
-    cades::signed_data(identity, &digest, Some(signing_time))
+    let cms = cades::signed_data(identity, &digest, Some(signing_time))?;
+    match tsa {
+        Some(tsa) => Ok(tsa::add_signature_timestamp(&cms, tsa)?.0),
+        None => Ok(cms),
+    }
 }
 
 /// Signs a PDF: returns the original bytes followed by an incremental update holding a PAdES
@@ -303,7 +318,7 @@ mod tests {
         let (_dir, out, id) = test_identity();
         assert!(!format!("{id:?}").contains("PRIVATE"));
         let t = Timestamp::now();
-        let sig = sign_detached(&id, b"manifest bytes", t).unwrap();
+        let sig = sign_detached(&id, b"manifest bytes", t, None).unwrap();
         let v = verify_detached(&sig, &sha(b"manifest bytes")).unwrap();
         assert!(v.subject().contains("unit (TEST - NOT FOR PRODUCTION)"));
         assert_eq!(v.signing_time, Some(Duration::from_secs(t.millis() as u64 / 1000)));
@@ -313,7 +328,7 @@ mod tests {
         longer.push(0);
         assert!(verify_detached(&longer, &sha(b"manifest bytes")).is_err());
         // Deterministic ECDSA: the same input gives the same signature.
-        assert_eq!(sig, sign_detached(&id, b"manifest bytes", t).unwrap());
+        assert_eq!(sig, sign_detached(&id, b"manifest bytes", t, None).unwrap());
         let anchors = load_certificates(&out.ca).unwrap();
         let at = v.signing_time.unwrap();
         assert!(check_chain(&v.signer, &v.certificates, &anchors, at).unwrap().contains("TEST CA"));
@@ -327,7 +342,7 @@ mod tests {
     #[test]
     fn every_changed_byte_of_a_signature_is_detected() {
         let (_dir, _, id) = test_identity();
-        let sig = sign_detached(&id, b"manifest", Timestamp::now()).unwrap();
+        let sig = sign_detached(&id, b"manifest", Timestamp::now(), None).unwrap();
         let digest = sha(b"manifest");
         assert!(verify_detached(&sig, &digest).is_ok());
         for i in 0..sig.len() {

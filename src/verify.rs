@@ -11,14 +11,17 @@
 //! | `manifest-signature` | `manifest.json.p7s` is a valid CMS signature over `manifest.json` by the signer the manifest names |
 //! | `report-signature` | `report.pdf` carries one valid PAdES signature by the same signer |
 //! | `report-coverage` | that signature covers the whole file (nothing appended or hidden; after it only a `/DSS` and a document timestamp that covers the rest) |
-//! | `report-level` | every timestamp the PDF carries is valid (signature timestamp, document timestamp); says the PAdES level and the proven times |
-//! | `trust` | the signer chains to a `--ca` trust anchor (skipped without `--ca`) |
+//! | `report-level` | every timestamp the PDF carries is valid (signature timestamp, document timestamp); says the PAdES level (B-B … B-LTA) and the proven times (warn: B-B, or the TSA not checked against `--tsa-ca`) |
+//! | `manifest-timestamp` | the manifest signature's RFC 3161 token (CAdES-T) is over its signature value, by a TSA certificate for time stamping that chains to `--tsa-ca`; gives the proven signing time (warn: no token, the time is only claimed) |
+//! | `trust` | the signer chains to a `--ca` trust anchor at the proven signing time (else the claimed one); a certificate that expired later still counts (skipped without `--ca`) |
+//! | `archive-timestamps` | every renewal added by `timestamp` verifies, covers the package and the renewals before it, and was made before the TSA certificate of the proof before it expired (skipped without renewals) |
 //!
 //! [`verify_dir`] returns a [`Report`]; it never fails on bad input — bad input is a failed check.
 
 pub mod cades;
 mod local;
 mod pades;
+mod renewals;
 mod s3;
 
 use std::path::Path;
@@ -28,6 +31,7 @@ use x509_cert::Certificate;
 
 pub use cades::{Verified, check_chain, verify_detached};
 pub use pades::PdfTimestamps;
+pub(crate) use renewals::hash_file;
 pub use s3::{verify_s3, verify_s3_into};
 
 /// What to check against.
@@ -37,6 +41,25 @@ pub struct VerifyOptions {
     pub anchors: Option<Vec<Certificate>>,
     /// Accept a package without signatures (its integrity checks still run).
     pub allow_unsigned: bool,
+    /// Trust anchors for time-stamping authorities (`--tsa-ca`); without them a token's TSA
+    /// is reported as not checked.
+    pub tsa_anchors: Option<Vec<Certificate>>,
+}
+
+/// When a signature or timestamp was made: claimed by the signer, and proven by a TSA.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignatureTime {
+    /// What was signed or timestamped (`manifest.json.p7s`, `report.pdf`, a renewal file).
+    pub what: String,
+    /// The signer's own claim (RFC 3339), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed: Option<String>,
+    /// The TSA's `genTime` (RFC 3339), if a valid token proves it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proven: Option<String>,
+    /// The TSA's subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tsa: Option<String>,
 }
 
 /// A check's outcome.
@@ -47,6 +70,8 @@ pub enum Status {
     Pass,
     /// Does not hold.
     Fail,
+    /// Holds, with a caveat the reader must know (an untimestamped signature, say).
+    Warn,
     /// Not checked (and why is in the detail).
     Skip,
 }
@@ -86,6 +111,8 @@ verify_checks! {
     Sha256sums = "sha256sums",
     /// The manifest's CMS signature.
     ManifestSignature = "manifest-signature",
+    /// Its RFC 3161 timestamp (CAdES-T): the proven signing time.
+    ManifestTimestamp = "manifest-timestamp",
     /// The report's PAdES signature.
     ReportSignature = "report-signature",
     /// That signature covers the whole PDF.
@@ -94,6 +121,8 @@ verify_checks! {
     ReportLevel = "report-level",
     /// The signer chains to a trust anchor.
     Trust = "trust",
+    /// The renewal chain of archive timestamps (`dora-evidence timestamp`).
+    ArchiveTimestamps = "archive-timestamps",
     /// In the bucket: the receipt's objects, and nothing else.
     BucketObjects = "bucket-objects",
     /// In the bucket: the versions the receipt names.
@@ -136,6 +165,11 @@ impl Check {
         Check { check, status: Status::Fail, detail: detail.into() }
     }
 
+    /// A check that holds with a caveat.
+    pub fn warn(check: CheckId, detail: impl Into<String>) -> Self {
+        Check { check, status: Status::Warn, detail: detail.into() }
+    }
+
     /// A check not made.
     pub fn skip(check: CheckId, detail: impl Into<String>) -> Self {
         Check { check, status: Status::Skip, detail: detail.into() }
@@ -156,7 +190,9 @@ pub struct Report {
     pub package_id: Option<String>,
     /// Every check, in order.
     pub checks: Vec<Check>,
-    /// The report's PAdES level and proven times, when it carries a signature.
+    /// The claimed and proven times of every signature and timestamp that verified.
+    pub times: Vec<SignatureTime>,
+    /// The report's PAdES level, proven times and missing revocation data, when signed.
     pub report_timestamps: Option<PdfTimestamps>,
 }
 
@@ -181,9 +217,14 @@ impl Report {
                 failed.join(", ")
             );
         }
-        let trust = self.checks.iter().find(|c| c.check == CheckId::Trust);
-        match trust.map(|c| c.status) {
-            Some(Status::Pass) => "VERIFIED: intact, complete and signed by a trusted signer".into(),
+        let status = |id: CheckId| self.checks.iter().find(|c| c.check == id).map(|c| c.status);
+        let time = match status(CheckId::ManifestTimestamp) {
+            Some(Status::Pass) => "; signing time proven by a trusted TSA",
+            Some(Status::Warn) => "; signing time NOT proven by a trusted TSA (see manifest-timestamp)",
+            _ => "",
+        };
+        match status(CheckId::Trust) {
+            Some(Status::Pass) => format!("VERIFIED: intact, complete and signed by a trusted signer{time}"),
             _ if self.checks.iter().any(|c| c.check == CheckId::ManifestSignature && c.status == Status::Skip) => {
                 "INTACT BUT UNSIGNED: files match the manifest; nobody vouches for it".into()
             }
@@ -202,6 +243,7 @@ impl Report {
             let tag = match c.status {
                 Status::Pass => "PASS",
                 Status::Fail => "FAIL",
+                Status::Warn => "WARN",
                 Status::Skip => "SKIP",
             };
             out.push_str(&format!("{tag}  {:<20} {}\n", c.check, c.detail));
@@ -218,6 +260,7 @@ impl Report {
             "passed": self.passed(),
             "verdict": self.verdict(),
             "checks": self.checks,
+            "times": self.times,
             "report_timestamps": self.report_timestamps,
         });
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
@@ -238,12 +281,21 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Report {
     let declared = loaded.as_ref().and_then(|l| l.manifest.signature.as_ref());
     let (check, manifest_signer) = local::manifest_signature(dir, loaded.as_ref(), declared, opts);
     checks.push(check);
+    let mut times = Vec::new();
+    let (check, manifest_token) = local::manifest_timestamp(manifest_signer.as_ref(), declared, opts, &mut times);
+    checks.push(check);
     let (report_checks, report_signer, report_timestamps) =
-        local::report_signature(dir, declared, manifest_signer.as_ref(), opts);
+        local::report_signature(dir, declared, manifest_signer.as_ref(), opts, &mut times);
     checks.extend(report_checks);
-    checks.push(local::trust(opts, manifest_signer.as_ref(), report_signer.as_ref()));
+    let manifest_proven = manifest_token.as_ref().map(|t| t.gen_time);
+    checks.push(local::trust(opts, manifest_signer.as_ref().map(|v| (v, manifest_proven)), report_signer.as_ref()));
+    let signatures = renewals::SignatureTimestamps {
+        tsa_expiry: manifest_token.as_ref().map(|t| t.tsa.tbs_certificate().validity().not_after.to_unix_duration()),
+    };
+    let package_id = loaded.as_ref().map(|l| l.manifest.package_id.as_str());
+    checks.push(renewals::archive_timestamps(dir, package_id, signatures, opts, &mut times));
     let package_id = loaded.map(|l| l.manifest.package_id);
-    Report { target: dir.display().to_string(), package_id, checks, report_timestamps }
+    Report { target: dir.display().to_string(), package_id, checks, times, report_timestamps }
 }
 
 /// The first few of `problems` (of `total` items checked), for a check's detail.

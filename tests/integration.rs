@@ -33,6 +33,7 @@ mod integration {
     pub mod sign;
     pub mod tamper;
     pub mod test_tsa;
+    pub mod timestamps;
     pub mod trend;
     pub mod util;
     pub mod vault_protection;

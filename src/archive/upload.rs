@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use futures_util::StreamExt as _;
 
-use super::{ArchiveError, ArchiveOptions, ArchiveSummary, PackageFile, RECEIPT, Receipt, ReceiptObject, rfc3339};
+use super::{ArchiveError, ArchiveOptions, ArchiveSummary, PackageFile, Receipt, ReceiptObject, rfc3339};
 use crate::s3::{
     BucketLock, Dest, Head, Lock, LockMode, ObjectStore, Put, PutBody, PutRequest, RetentionRequest, get_verified,
 };
@@ -27,6 +27,7 @@ pub(super) async fn store_package<S: ObjectStore>(
     prefix: &str,
     package_id: &str,
     files: &[PackageFile],
+    receipt_path: &str,
 ) -> Result<ArchiveSummary, ArchiveError> {
     let bucket = opts.to.bucket.as_str();
     let now = now_secs();
@@ -44,7 +45,7 @@ pub(super) async fn store_package<S: ObjectStore>(
         retain_until: rfc3339(opts.retain_until),
         objects,
     };
-    let receipt_written = put_receipt(store, &receipt, &lock).await?;
+    let receipt_written = put_receipt(store, &receipt, receipt_path, &lock).await?;
     Ok(ArchiveSummary {
         url: format!("s3://{bucket}/{prefix}"),
         uploaded: uploads.uploaded,
@@ -308,8 +309,13 @@ async fn read_back<S: ObjectStore>(
 }
 
 /// Writes the receipt beside the objects once; an existing one must list the same objects.
-async fn put_receipt<S: ObjectStore>(store: &S, receipt: &Receipt, lock: &Lock) -> Result<bool, ArchiveError> {
-    let key = format!("{}{RECEIPT}", receipt.prefix);
+async fn put_receipt<S: ObjectStore>(
+    store: &S,
+    receipt: &Receipt,
+    path: &str,
+    lock: &Lock,
+) -> Result<bool, ArchiveError> {
+    let key = format!("{}{path}", receipt.prefix);
     let mut existing = Vec::new();
     if get_verified(store, &receipt.bucket, &key, Dest::Memory(&mut existing)).await?.is_some() {
         let old: Result<Receipt, _> = serde_json::from_slice(&existing);
@@ -392,7 +398,7 @@ mod tests {
         opts: &ArchiveOptions,
         files: &[PackageFile],
     ) -> Result<ArchiveSummary, ArchiveError> {
-        block_on(store_package(store, opts, "p/", "pkg-1", files))
+        block_on(store_package(store, opts, "p/", "pkg-1", files, crate::package::layout::RECEIPT))
     }
 
     #[test]

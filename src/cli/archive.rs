@@ -35,6 +35,9 @@ pub(super) struct ArchiveArgs {
     /// Trust anchor(s) for the verification that runs first.
     #[arg(long, value_name = "FILE")]
     ca: Vec<PathBuf>,
+    /// Trust anchor(s) for the TSA of the package's timestamps, for that verification.
+    #[arg(long, value_name = "FILE")]
+    tsa_ca: Vec<PathBuf>,
     /// Archive an unsigned package.
     #[arg(long)]
     allow_unsigned: bool,
@@ -93,7 +96,11 @@ pub(super) fn run(args: ArchiveArgs) -> anyhow::Result<ExitCode> {
         retain_until,
         policy_min_until,
         allow_unlocked: args.allow_unlocked,
-        verify: VerifyOptions { anchors: super::verify::anchors(&args.ca)?, allow_unsigned: args.allow_unsigned },
+        verify: VerifyOptions {
+            anchors: super::verify::anchors(&args.ca)?,
+            allow_unsigned: args.allow_unsigned,
+            tsa_anchors: super::verify::anchors(&args.tsa_ca)?,
+        },
         concurrency: args.concurrency,
         part_size: args.part_size_mib as usize * 1024 * 1024,
         path_style: args.path_style,

@@ -8,12 +8,12 @@ use clap::Args;
 
 use crate::assess::mapping::Mapping;
 use crate::build::{self, BuildOptions};
-use crate::config::Config;
+use crate::config::{Config, SigningConfig};
 use crate::sign::revocation::RevocationSources;
-use crate::sign::tsa::TsaClient;
-use crate::sign::{Identity, KeySource};
+use crate::sign::{Identity, KeySource, TsaClient, TsaOptions, load_certificates};
 use crate::time::{Period, Timestamp};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Arguments of `dora-evidence build`.
 #[derive(Debug, Args)]
@@ -79,12 +79,25 @@ pub(super) struct BuildArgs {
     /// Do not download CRLs from the certificates' distribution points.
     #[arg(long)]
     no_crl_download: bool,
-    /// STAND-IN until the lead's flag lands: RFC 3161 TSA URL.
-    #[arg(long, value_name = "URL")]
-    tsa: Option<String>,
     /// Accept a key file readable by group or others.
     #[arg(long)]
     insecure_key_permissions: bool,
+    /// RFC 3161 time-stamping authority: both signatures get a trusted time (CAdES-T, PAdES
+    /// B-T/B-LT/B-LTA). Overrides `[signing] tsa`. HTTP basic auth: `[signing] tsa_user` (or
+    /// DORA_EVIDENCE_TSA_USER) with DORA_EVIDENCE_TSA_PASSWORD; mTLS: `[signing]
+    /// tsa_client_cert`/`tsa_client_key` (or DORA_EVIDENCE_TSA_CLIENT_CERT/_KEY).
+    #[arg(long, value_name = "URL")]
+    tsa: Option<String>,
+    /// Trust anchors (PEM) the TSA's certificate must chain to. Overrides `[signing] tsa_ca`.
+    #[arg(long, value_name = "FILE")]
+    tsa_ca: Option<PathBuf>,
+    /// When the TSA fails, build an untimestamped package (the manifest and cover say so)
+    /// instead of failing.
+    #[arg(long)]
+    tsa_optional: bool,
+    /// Seconds to wait for the TSA (default 30, or `[signing] tsa_timeout_seconds`).
+    #[arg(long, value_name = "SECONDS")]
+    tsa_timeout: Option<u32>,
     /// Parallel S3 downloads.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -122,6 +135,9 @@ fn signing(args: &BuildArgs, config: &Config) -> anyhow::Result<Option<build::Si
             if cert.is_some() {
                 anyhow::bail!("a signing certificate was given without a key (--sign-key or --sign-kms-key-id)");
             }
+            if args.tsa.is_some() || c.tsa.is_some() {
+                anyhow::bail!("a TSA timestamps signatures: give a signing key too (--sign-key or --sign-kms-key-id)");
+            }
             return Ok(None);
         }
         (Some(path), _) => KeySource::File { path, insecure_permissions: args.insecure_key_permissions },
@@ -131,18 +147,68 @@ fn signing(args: &BuildArgs, config: &Config) -> anyhow::Result<Option<build::Si
         anyhow::bail!("a signing key was given without its certificate (--sign-cert FILE)");
     };
     let identity = Identity::load(source, &cert)?;
+    let (tsa, timestamp_missing) = timestamping(args, c)?;
     Ok(Some(build::Signing {
         identity: Arc::new(identity),
         reason: c.reason.clone().or_else(|| Some("DORA ICT backup and restore evidence".into())),
         location: c.location.clone(),
         contact_info: c.contact_info.clone(),
+        tsa: tsa.map(Arc::new),
+        timestamp_missing,
         revocation: RevocationSources {
             crl_files: args.crls.clone(),
             ocsp_files: args.ocsp_responses.clone(),
             fetch: !args.no_crl_download,
         },
-        tsa: args.tsa.as_deref().map(TsaClient::new),
     }))
+}
+
+/// The TSA to use, or the TSA that failed and why (`--tsa-optional`).
+type Timestamping = (Option<TsaClient>, Option<(String, String)>);
+
+/// The TSA from flags, config and environment, asked once before anything is built so a
+/// TSA that is down fails the build at once (or, with `--tsa-optional`, is recorded).
+fn timestamping(args: &BuildArgs, c: &SigningConfig) -> anyhow::Result<Timestamping> {
+    let Some(url) = args.tsa.clone().or_else(|| c.tsa.clone()) else { return Ok((None, None)) };
+    let client = TsaClient::new(tsa_options(url.clone(), args.tsa_ca.as_ref(), c, args.tsa_timeout)?)?;
+    match client.timestamp(b"dora-evidence: is the TSA there?") {
+        Ok(_) => Ok((Some(client), None)),
+        Err(e) if args.tsa_optional || c.tsa_optional => {
+            eprintln!("warning: NOT TIMESTAMPED: {e}; building without trusted time (--tsa-optional)");
+            Ok((None, Some((url, e.to_string()))))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How to reach the TSA at `url`: its CA (flag, else config), basic auth and mTLS from the
+/// config or the environment, the timeout (flag, else config, else 30 s).
+pub(super) fn tsa_options(
+    url: String,
+    tsa_ca: Option<&PathBuf>,
+    c: &SigningConfig,
+    timeout: Option<u32>,
+) -> anyhow::Result<TsaOptions> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let ca = match tsa_ca.or(c.tsa_ca.as_ref()) {
+        Some(path) => load_certificates(path)?,
+        None => Vec::new(),
+    };
+    let user = c.tsa_user.clone().or_else(|| env("DORA_EVIDENCE_TSA_USER"));
+    let basic_auth = match (user, env("DORA_EVIDENCE_TSA_PASSWORD")) {
+        (Some(u), Some(p)) => Some((u, zeroize::Zeroizing::new(p))),
+        (Some(_), None) => anyhow::bail!("a TSA user is set but DORA_EVIDENCE_TSA_PASSWORD is empty"),
+        (None, _) => None,
+    };
+    let cert = c.tsa_client_cert.clone().or_else(|| env("DORA_EVIDENCE_TSA_CLIENT_CERT").map(PathBuf::from));
+    let key = c.tsa_client_key.clone().or_else(|| env("DORA_EVIDENCE_TSA_CLIENT_KEY").map(PathBuf::from));
+    let client_identity = match (cert, key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => anyhow::bail!("mTLS to the TSA needs both a client certificate and its key"),
+    };
+    let timeout = Duration::from_secs(u64::from(timeout.or(c.tsa_timeout_seconds).unwrap_or(30)));
+    Ok(TsaOptions { url, ca, basic_auth, client_identity, timeout })
 }
 
 /// Runs `build`.

@@ -18,6 +18,10 @@ pub(super) struct VerifyArgs {
     /// Trust anchor(s), PEM: the CA certificate(s) the signer must chain to.
     #[arg(long, value_name = "FILE")]
     ca: Vec<PathBuf>,
+    /// Trust anchor(s), PEM, for time-stamping authorities: the TSA of every RFC 3161 token
+    /// must chain to one of them (without, tokens are checked but their TSA is not trusted).
+    #[arg(long, value_name = "FILE")]
+    tsa_ca: Vec<PathBuf>,
     /// Accept a package without signatures (integrity is still checked).
     #[arg(long)]
     allow_unsigned: bool,
@@ -31,7 +35,11 @@ pub(super) struct VerifyArgs {
 
 /// Runs `verify`.
 pub(super) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let opts = VerifyOptions { anchors: anchors(&args.ca)?, allow_unsigned: args.allow_unsigned };
+    let opts = VerifyOptions {
+        anchors: anchors(&args.ca)?,
+        allow_unsigned: args.allow_unsigned,
+        tsa_anchors: anchors(&args.tsa_ca)?,
+    };
     let report = if args.package.starts_with("s3://") {
         let location: S3Location = args.package.parse().map_err(anyhow::Error::msg)?;
         // Not reaching the bucket says nothing about the package: exit 2, not a failed check.

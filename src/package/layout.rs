@@ -71,9 +71,50 @@ pub const LATE: [LateFile; 5] = [
     LateFile { name: RECEIPT, required: false, in_sha256sums: false, archived: false },
 ];
 
-/// Whether `path` (relative, `/`-separated) is a late file.
+/// Folder of the archive timestamps that `timestamp` adds, one renewal at a time.
+pub const TIMESTAMPS_DIR: &str = "timestamps";
+
+/// The parts of one renewal: what it covers (JSON), the RFC 3161 token over that JSON (DER),
+/// and, for a renewal made in a bucket, the receipt of the objects it wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RenewalPart {
+    /// `timestamps/renewal-NNNN.json`.
+    Covers,
+    /// `timestamps/renewal-NNNN.tsr`.
+    Token,
+    /// `timestamps/renewal-NNNN.receipt.json`.
+    Receipt,
+}
+
+impl RenewalPart {
+    fn suffix(self) -> &'static str {
+        match self {
+            RenewalPart::Covers => ".json",
+            RenewalPart::Token => ".tsr",
+            RenewalPart::Receipt => ".receipt.json",
+        }
+    }
+}
+
+/// The path of renewal `sequence`'s `part` (`timestamps/renewal-0001.tsr`).
+pub fn renewal_path(sequence: u32, part: RenewalPart) -> String {
+    format!("{TIMESTAMPS_DIR}/renewal-{sequence:04}{}", part.suffix())
+}
+
+/// The renewal sequence and part a path names, if it is one.
+pub fn parse_renewal_path(path: &str) -> Option<(u32, RenewalPart)> {
+    let name = path.strip_prefix(TIMESTAMPS_DIR)?.strip_prefix("/renewal-")?;
+    let (digits, rest) = name.split_at_checked(4)?;
+    let seq: u32 = digits.parse().ok().filter(|_| digits.bytes().all(|b| b.is_ascii_digit()))?;
+    let part =
+        [RenewalPart::Receipt, RenewalPart::Covers, RenewalPart::Token].into_iter().find(|p| rest == p.suffix())?;
+    (seq > 0).then_some((seq, part))
+}
+
+/// Whether `path` (relative, `/`-separated) is a late file: one written after the manifest,
+/// or a renewal's.
 pub fn is_late(path: &str) -> bool {
-    LATE.iter().any(|f| f.name == path)
+    LATE.iter().any(|f| f.name == path) || parse_renewal_path(path).is_some()
 }
 
 /// The late files with a property, by name.
@@ -92,5 +133,26 @@ mod tests {
         assert_eq!(late_names(|f| f.in_sha256sums).collect::<Vec<_>>(), [MANIFEST, REPORT]);
         assert_eq!(late_names(|f| f.required).collect::<Vec<_>>(), [MANIFEST, REPORT, SHA256SUMS]);
         assert!(is_late(RECEIPT) && !is_late(FINDINGS_JSON) && !is_late("evidence/manifest.json"));
+    }
+
+    #[test]
+    fn renewal_paths_round_trip_and_nothing_else_parses() {
+        for part in [RenewalPart::Covers, RenewalPart::Token, RenewalPart::Receipt] {
+            let path = renewal_path(12, part);
+            assert_eq!(parse_renewal_path(&path), Some((12, part)), "{path}");
+            assert!(is_late(&path));
+        }
+        assert_eq!(renewal_path(1, RenewalPart::Token), "timestamps/renewal-0001.tsr");
+        for bad in [
+            "timestamps/renewal-0000.json",
+            "timestamps/renewal-1.json",
+            "timestamps/renewal-00x1.json",
+            "timestamps/renewal-0001.txt",
+            "timestamps/renewal-0001.json.bak",
+            "other/renewal-0001.json",
+            "timestamps/renewal-+001.tsr",
+        ] {
+            assert_eq!(parse_renewal_path(bad), None, "{bad}");
+        }
     }
 }

@@ -156,6 +156,12 @@ pub struct SignatureDecl {
     pub key: String,
     /// Claimed signing time (RFC 3339).
     pub signing_time: String,
+    /// The RFC 3161 time-stamping authority asked (absent: none was configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_authority: Option<String>,
+    /// Why a configured TSA gave no timestamps (`--tsa-optional`); the cover says it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_missing: Option<String>,
 }
 
 /// A file the manifest lists.

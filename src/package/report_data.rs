@@ -75,6 +75,8 @@ pub struct ReportData {
     pub omitted_attachments: Vec<String>,
     /// The signer's subject, when the package is signed.
     pub signed_by: Option<String>,
+    /// Whether the signatures carry RFC 3161 timestamps, and from which TSA (signed packages).
+    pub timestamp: Option<TimestampRow>,
     /// Prepared / reviewed / approved, in that order (`[report]` in the config).
     pub sign_off: Vec<SignOffRow>,
     /// The estate the figures cover.
@@ -97,6 +99,21 @@ pub struct ReportData {
     /// `account_regions.csv`).
     pub account_regions: Vec<crate::assess::scopes::ScopeRow>,
     pub account_regions_total: usize,
+}
+
+/// The cover's "Trusted time" line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimestampRow {
+    /// The TSA asked, if any.
+    pub tsa: Option<String>,
+    /// Why it gave nothing (`--tsa-optional`), if so.
+    pub missing: Option<String>,
+}
+
+impl TimestampRow {
+    fn of(s: &crate::package::manifest::SignatureDecl) -> TimestampRow {
+        TimestampRow { tsa: s.timestamp_authority.clone(), missing: s.timestamp_missing.clone() }
+    }
 }
 
 /// One line of the sign-off block; `name` empty when it is to be signed by hand.
@@ -303,6 +320,7 @@ impl ReportData {
                 .collect(),
             omitted_attachments: r.omitted.to_vec(),
             signed_by: m.signature.as_ref().map(|s| s.signer.clone()),
+            timestamp: m.signature.as_ref().map(TimestampRow::of),
             sign_off: sign_off(&r.config.report),
             scope: a.scope.clone(),
             targets: a.targets.clone(),

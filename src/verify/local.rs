@@ -10,10 +10,11 @@ use sha2::Digest as _;
 
 use super::cades::{Verified, check_chain, verify_detached};
 use super::pades::{PdfOutcome, PdfTimestamps, check_pdf};
-use super::{Check, CheckId, VerifyOptions, is_safe_relative};
+use super::{Check, CheckId, SignatureTime, Status, VerifyOptions, is_safe_relative};
 use crate::package::hash_file;
 use crate::package::layout;
 use crate::package::manifest::{FileEntry, Manifest, SignatureDecl};
+use crate::sign::tsa;
 
 /// A manifest that could be read, with its bytes (the signature is over those).
 pub(super) struct Loaded {
@@ -209,78 +210,95 @@ pub(super) fn manifest_signature(
     (check, None)
 }
 
-/// A valid report signature and its signing time: proven by its timestamp, else claimed.
-pub(super) type ReportSigner = (Verified, Option<Duration>);
+/// A valid report signature, its claimed signing time (`/M`) and the time its signature
+/// timestamp proves.
+pub(super) type ReportSigner = (Verified, Option<Duration>, Option<Duration>);
 
 /// `report-signature`, `report-coverage` and `report-level`: `report.pdf` carries one valid
-/// PAdES signature by the package's signer, covering the whole file (with what PAdES allows
-/// after it), and every timestamp in it is valid.
+/// PAdES signature by the package's signer, covering the whole file (with only what PAdES
+/// allows after it), and every timestamp in it is valid. Adds the report's times to `times`.
 pub(super) fn report_signature(
     dir: &Path,
     declared: Option<&SignatureDecl>,
     manifest_signer: Option<&Verified>,
     opts: &VerifyOptions,
+    times: &mut Vec<SignatureTime>,
 ) -> ([Check; 3], Option<ReportSigner>, Option<PdfTimestamps>) {
     let (sig, cov, lvl) = (CheckId::ReportSignature, CheckId::ReportCoverage, CheckId::ReportLevel);
+    let all = |status: fn(CheckId, String) -> Check, [a, b, c]: [&str; 3]| {
+        [status(sig, a.to_owned()), status(cov, b.to_owned()), status(lvl, c.to_owned())]
+    };
     let pdf = match std::fs::read(dir.join(layout::REPORT)) {
         Ok(pdf) => pdf,
         Err(e) => {
-            let checks = [
-                Check::fail(sig, format!("cannot read report.pdf: {e}")),
-                Check::fail(cov, "no report.pdf"),
-                Check::fail(lvl, "no report.pdf"),
-            ];
-            return (checks, None, None);
+            let e = format!("cannot read report.pdf: {e}");
+            return (all(Check::fail, [&e, "no report.pdf", "no report.pdf"]), None, None);
         }
     };
-    // TODO(issue 17 merge): the lead's `--tsa-ca` anchors go here.
-    let tsa_anchors: &[x509_cert::Certificate] = &[];
-    match check_pdf(&pdf, tsa_anchors) {
-        PdfOutcome::Unsigned if declared.is_none() && opts.allow_unsigned => (
-            [
-                Check::skip(sig, "report.pdf is not signed (accepted with --allow-unsigned)"),
-                Check::skip(cov, "no signature"),
-                Check::skip(lvl, "no signature"),
-            ],
-            None,
-            None,
-        ),
-        PdfOutcome::Unsigned => (
-            [
-                Check::fail(sig, "report.pdf carries no signature"),
-                Check::fail(cov, "no signature"),
-                Check::fail(lvl, "no signature"),
-            ],
-            None,
-            None,
-        ),
-        PdfOutcome::Broken(e) => (
-            [
-                Check::fail(sig, format!("report.pdf: {e}")),
-                Check::fail(cov, "signature unreadable"),
-                Check::fail(lvl, "signature unreadable"),
-            ],
-            None,
-            None,
-        ),
+    let anchors = opts.tsa_anchors.as_deref().unwrap_or(&[]);
+    match check_pdf(&pdf, anchors) {
+        PdfOutcome::Unsigned if declared.is_none() && opts.allow_unsigned => {
+            let why = "report.pdf is not signed (accepted with --allow-unsigned)";
+            (all(Check::skip, [why, "no signature", "no signature"]), None, None)
+        }
+        PdfOutcome::Unsigned => {
+            (all(Check::fail, ["report.pdf carries no signature", "no signature", "no signature"]), None, None)
+        }
+        PdfOutcome::Broken(e) => {
+            let e = format!("report.pdf: {e}");
+            (all(Check::fail, [&e, "signature unreadable", "signature unreadable"]), None, None)
+        }
         PdfOutcome::Signed { signature, coverage, claimed, timestamps } => {
             let coverage = match coverage {
                 Ok(what) => Check::pass(cov, what),
                 Err(e) => Check::fail(cov, e),
             };
-            let level = if timestamps.problems.is_empty() {
-                Check::pass(lvl, timestamps.summary())
-            } else {
-                Check::fail(lvl, format!("{}; {}", timestamps.summary(), timestamps.problems.join("; ")))
-            };
-            let time = timestamps.signature_time.or(claimed);
+            let level = level_check(&timestamps, opts);
+            report_times(&timestamps, claimed, times);
             match *signature {
                 Ok(v) => {
-                    ([signer_check(&v, declared, manifest_signer), coverage, level], Some((v, time)), Some(timestamps))
+                    let checks = [signer_check(&v, declared, manifest_signer), coverage, level];
+                    (checks, Some((v, claimed, timestamps.signature_time)), Some(timestamps))
                 }
                 Err(e) => ([Check::fail(sig, format!("report.pdf: {e}")), coverage, level], None, Some(timestamps)),
             }
         }
+    }
+}
+
+/// `report-level`: fails on a bad token or `/DSS`; warns at B-B (the time is only claimed)
+/// and when the TSA was not checked against `--tsa-ca`.
+fn level_check(t: &PdfTimestamps, opts: &VerifyOptions) -> Check {
+    let id = CheckId::ReportLevel;
+    if !t.problems.is_empty() {
+        return Check::fail(id, format!("{}; {}", t.summary(), t.problems.join("; ")));
+    }
+    if t.level == crate::pdf::PadesLevel::BB {
+        return Check::warn(id, t.summary());
+    }
+    match &opts.tsa_anchors {
+        Some(_) => Check::pass(id, format!("{}; TSA chains to a --tsa-ca anchor", t.summary())),
+        None => {
+            Check::warn(id, format!("{}; TSA NOT checked against a trust anchor (pass --tsa-ca FILE)", t.summary()))
+        }
+    }
+}
+
+/// The report signature's claimed and proven times, and the document timestamp's.
+fn report_times(t: &PdfTimestamps, claimed: Option<Duration>, times: &mut Vec<SignatureTime>) {
+    times.push(SignatureTime {
+        what: layout::REPORT.into(),
+        claimed: claimed.map(rfc3339),
+        proven: t.signature_time.map(rfc3339),
+        tsa: t.signature_tsa.clone(),
+    });
+    if let Some(at) = t.document_timestamp_time {
+        times.push(SignatureTime {
+            what: format!("{} (document timestamp)", layout::REPORT),
+            claimed: None,
+            proven: Some(rfc3339(at)),
+            tsa: t.document_timestamp_tsa.clone(),
+        });
     }
 }
 
@@ -296,9 +314,74 @@ fn signer_check(v: &Verified, declared: Option<&SignatureDecl>, manifest_signer:
     }
 }
 
-/// `trust`: the signers chain to a `--ca` trust anchor at their signing time (skipped
-/// without `--ca`).
-pub(super) fn trust(opts: &VerifyOptions, manifest_signer: Option<&Verified>, report: Option<&ReportSigner>) -> Check {
+/// `manifest-timestamp`: the CAdES-T token on the manifest's signature is over its signature
+/// value, by a TSA certificate for time-stamping (chaining to `--tsa-ca` when given). Returns
+/// the verified token (its time is the proven signing time). A signature without a token still
+/// verifies, with a warning.
+pub(super) fn manifest_timestamp(
+    signer: Option<&Verified>,
+    declared: Option<&SignatureDecl>,
+    opts: &VerifyOptions,
+    times: &mut Vec<SignatureTime>,
+) -> (Check, Option<tsa::VerifiedToken>) {
+    let id = CheckId::ManifestTimestamp;
+    let Some(v) = signer else { return (Check::skip(id, "no valid manifest signature"), None) };
+    let claimed = v.signing_time.map(rfc3339);
+    let mut time = SignatureTime { what: layout::MANIFEST_SIGNATURE.into(), claimed, proven: None, tsa: None };
+    let Some(token) = &v.timestamp_token else {
+        let missing = declared.and_then(|d| d.timestamp_missing.as_deref());
+        let check = match (declared.and_then(|d| d.timestamp_authority.as_deref()), missing) {
+            (Some(url), None) => Check::fail(
+                id,
+                format!("the manifest names the TSA {url}, but the signature carries no timestamp (removed?)"),
+            ),
+            _ => {
+                let why = missing.map(|w| format!(" (the TSA failed at build time: {w})")).unwrap_or_default();
+                let at = time.claimed.clone().unwrap_or_else(|| "not stated".into());
+                Check::warn(
+                    id,
+                    format!("no trusted timestamp{why}: the signing time {at} is only claimed by the signer"),
+                )
+            }
+        };
+        times.push(time);
+        return (check, None);
+    };
+    let anchors = opts.tsa_anchors.as_deref().unwrap_or(&[]);
+    match tsa::verify_token(token, &[&v.signature_value], anchors) {
+        Ok(t) => {
+            let proven = rfc3339(t.gen_time);
+            let by = t.tsa_subject();
+            let (status, trust) = match &t.anchor {
+                Some(a) => (Status::Pass, format!("TSA chains to {a}")),
+                None => (Status::Warn, "TSA NOT checked against a trust anchor (pass --tsa-ca FILE)".to_owned()),
+            };
+            let detail = format!("RFC 3161 token by {by}: signature proven to exist at {proven} ({}; {trust})", t.hash);
+            time.proven = Some(proven);
+            time.tsa = Some(by);
+            times.push(time);
+            (Check { check: id, status, detail }, Some(t))
+        }
+        Err(e) => {
+            times.push(time);
+            (Check::fail(id, format!("forged or mismatched timestamp token: {e}")), None)
+        }
+    }
+}
+
+/// A time as RFC 3339 (UTC, seconds).
+pub(super) fn rfc3339(t: Duration) -> String {
+    crate::time::Timestamp(i64::try_from(t.as_millis()).unwrap_or(i64::MAX)).to_rfc3339()
+}
+
+/// `trust`: the signers chain to a `--ca` trust anchor at their proven signing time (the
+/// TSA's), else at the claimed one; a certificate that expired after the proven time still
+/// counts, one not valid at it does not. Skipped without `--ca`.
+pub(super) fn trust(
+    opts: &VerifyOptions,
+    manifest_signer: Option<(&Verified, Option<Duration>)>,
+    report: Option<&ReportSigner>,
+) -> Check {
     let id = CheckId::Trust;
     let anchors = match (&opts.anchors, manifest_signer, report) {
         (_, None, None) => return Check::skip(id, "no valid signature to check"),
@@ -308,21 +391,42 @@ pub(super) fn trust(opts: &VerifyOptions, manifest_signer: Option<&Verified>, re
         (Some(anchors), _, _) => anchors,
     };
     let mut results = Vec::new();
-    if let Some(v) = manifest_signer {
-        let at = v.signing_time.unwrap_or_else(now);
-        results.push(("manifest signer", check_chain(&v.signer, &v.certificates, anchors, at)));
+    if let Some((v, proven)) = manifest_signer {
+        results.push(("manifest signer", chain_at(v, proven, v.signing_time, anchors)));
     }
-    if let Some((v, t)) = report {
-        let at = t.unwrap_or_else(now);
-        results.push(("report signer", check_chain(&v.signer, &v.certificates, anchors, at)));
+    if let Some((v, claimed, proven)) = report {
+        results.push(("report signer", chain_at(v, *proven, *claimed, anchors)));
     }
     match results.iter().find(|(_, r)| r.is_err()) {
         Some((who, Err(e))) => Check::fail(id, format!("{who}: {e}")),
         _ => {
-            let anchor = results.first().and_then(|(_, r)| r.as_ref().ok()).cloned().unwrap_or_default();
-            Check::pass(id, format!("signer chains to trusted CA {anchor}"))
+            let detail = results.first().and_then(|(_, r)| r.as_ref().ok()).cloned().unwrap_or_default();
+            Check::pass(id, detail)
         }
     }
+}
+
+/// The chain of `v` at the proven time, else the claimed one, else now — said in the result.
+fn chain_at(
+    v: &Verified,
+    proven: Option<Duration>,
+    claimed: Option<Duration>,
+    anchors: &[x509_cert::Certificate],
+) -> Result<String, String> {
+    let (at, which) = match (proven, claimed) {
+        (Some(p), _) => (p, "the proven signing time"),
+        (None, Some(c)) => (c, "the claimed signing time"),
+        (None, None) => (now(), "now"),
+    };
+    let when = rfc3339(at);
+    let anchor = check_chain(&v.signer, &v.certificates, anchors, at).map_err(|e| format!("at {which} {when}: {e}"))?;
+    let mut detail = format!("signer chains to trusted CA {anchor} at {which} {when}");
+    let not_after = v.signer.tbs_certificate().validity().not_after;
+    if not_after.to_unix_duration() < now() {
+        let stands = if proven.is_some() { "; the signature stands" } else { "; only the signer claims that time" };
+        detail.push_str(&format!(" (the certificate expired {not_after}, after that time{stands})"));
+    }
+    Ok(detail)
 }
 
 fn now() -> Duration {

@@ -4,22 +4,18 @@
 //! more than PAdES allows (the `/DSS`, the form's new field, the page's new invisible widget).
 //!
 //! [`check_pdf`] reads it all; `local.rs` turns the outcome into the report's checks. The
-//! CAdES signature itself is checked by [`verify_detached`] on the CMS without its unsigned
-//! attributes, after checking the whole CMS is canonical DER (so no byte of the token can
-//! change unnoticed besides what the token's own signature covers).
+//! CAdES signature itself is checked by [`verify_detached`] (canonical DER, the token its
+//! only unsigned attribute), its token and the document timestamp by [`verify_token`].
 
 use std::time::Duration;
 
-use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerInfos};
-use der::asn1::SetOfVec;
-use der::{Decode as _, Encode as _};
+use der::Decode as _;
 use sha2::Digest as _;
 use x509_cert::Certificate;
 
 use super::cades::{self, Verified, verify_detached};
 use crate::pdf::{DOC_TIMESTAMP_SUB_FILTER, PadesLevel, Pdf, Signature, Value};
-use crate::sign::tsa::{SIGNATURE_TIME_STAMP_TOKEN, verify_token};
+use crate::sign::tsa::{VerifiedToken, verify_token};
 
 /// What the report's timestamps prove; for `verify`'s output.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -32,6 +28,10 @@ pub struct PdfTimestamps {
     /// The document timestamp's time (Unix), when valid.
     #[serde(serialize_with = "rfc3339")]
     pub document_timestamp_time: Option<Duration>,
+    /// The subject of the TSA of the signature timestamp.
+    pub signature_tsa: Option<String>,
+    /// The subject of the TSA of the document timestamp.
+    pub document_timestamp_tsa: Option<String>,
     /// Certificates of the `/DSS` chains without revocation data there.
     pub revocation_missing: Vec<String>,
     /// What keeps the level from being higher (a bad token, a change after signing).
@@ -110,18 +110,15 @@ pub(super) fn check_pdf(bytes: &[u8], tsa_anchors: &[Certificate]) -> PdfOutcome
     };
     let mut problems = Vec::new();
     let checked = cades_signature(bytes, sig);
-    let signature_time = match &checked {
-        Ok(Cades { token: Some(token), value, .. }) => {
-            let digest: [u8; 32] = sha2::Sha256::digest(value).into();
-            verify_token(token, &digest, tsa_anchors)
+    let signature_token = match &checked {
+        Ok(Verified { timestamp_token: Some(token), signature_value, .. }) => {
+            verify_token(token, &[signature_value], tsa_anchors)
                 .map_err(|e| problems.push(format!("signature timestamp: {e}")))
                 .ok()
-                .map(|t| t.gen_time)
         }
         _ => None,
     };
-    let stamp = stamps.last().map(|s| doc_timestamp(bytes, s, tsa_anchors));
-    let document_timestamp_time = match stamp {
+    let document_token = match stamps.last().map(|s| doc_timestamp(bytes, s, tsa_anchors)) {
         Some(Ok(t)) => Some(t),
         Some(Err(e)) => {
             problems.push(format!("document timestamp: {e}"));
@@ -129,50 +126,56 @@ pub(super) fn check_pdf(bytes: &[u8], tsa_anchors: &[Certificate]) -> PdfOutcome
         }
         None => None,
     };
+    let signature_time = signature_token.as_ref().map(|t| t.gen_time);
+    let document_timestamp_time = document_token.as_ref().map(|t| t.gen_time);
     let coverage = coverage(bytes, &pdf, sig, stamps.last().copied());
-    let (dss, revocation_missing) = dss_state(&pdf, checked.as_ref().ok().map(|c| &c.verified), &mut problems);
+    let (dss, revocation_missing) = dss_state(&pdf, checked.as_ref().ok(), &mut problems);
     let level = match (&checked, signature_time, dss, document_timestamp_time) {
         (Ok(_), Some(_), true, Some(_)) if coverage.is_ok() => PadesLevel::BLta,
         (Ok(_), Some(_), true, _) => PadesLevel::BLt,
         (Ok(_), Some(_), _, _) => PadesLevel::BT,
         _ => PadesLevel::BB,
     };
-    let timestamps = PdfTimestamps { level, signature_time, document_timestamp_time, revocation_missing, problems };
+    let timestamps = PdfTimestamps {
+        level,
+        signature_time,
+        document_timestamp_time,
+        signature_tsa: signature_token.map(|t| t.tsa_subject()),
+        document_timestamp_tsa: document_token.map(|t| t.tsa_subject()),
+        revocation_missing,
+        problems,
+    };
     let claimed = sig.signing_time.as_deref().and_then(super::local::parse_pdf_date);
-    let signature = Box::new(checked.map(|c| c.verified));
+    let signature = Box::new(checked);
     PdfOutcome::Signed { signature, coverage, claimed, timestamps }
 }
 
-/// A CMS taken apart: the signature (verified, or the CMS without its unsigned attributes),
-/// its `signatureTimeStampToken` and the signature value that token should cover.
-struct Cades<T> {
-    verified: T,
-    token: Option<Vec<u8>>,
-    value: Vec<u8>,
-}
-
-/// The CAdES signature over its byte ranges, verified.
-fn cades_signature(bytes: &[u8], sig: &Signature) -> Result<Cades<Verified>, String> {
+/// The CAdES signature over its byte ranges, verified (its token not yet).
+fn cades_signature(bytes: &[u8], sig: &Signature) -> Result<Verified, String> {
     if sig.sub_filter != crate::sign::PDF_SUB_FILTER && sig.sub_filter != "adbe.pkcs7.detached" {
         return Err(format!("unsupported signature type /{}", sig.sub_filter));
     }
     let digest = range_digest(bytes, sig)?;
-    let cms = der_contents(sig)?;
-    let split = split_timestamp(cms)?;
-    Ok(Cades { verified: verify_detached(&split.verified, &digest)?, token: split.token, value: split.value })
+    verify_detached(der_contents(sig)?, &digest)
 }
 
-/// SHA-256 over the signature's two byte ranges.
-fn range_digest(bytes: &[u8], sig: &Signature) -> Result<[u8; 32], String> {
+/// The signature's two byte ranges.
+fn ranges<'a>(bytes: &'a [u8], sig: &Signature) -> Result<[&'a [u8]; 2], String> {
     let len = bytes.len() as i64;
     let [0, a, b, c] = sig.byte_range.as_slice() else { return Err("malformed /ByteRange".to_owned()) };
     let (a, b, c) = (*a, *b, *c);
     if a < 0 || b < a || c < 0 || b.checked_add(c).is_none_or(|e| e > len) {
         return Err("the /ByteRange points outside the file".into());
     }
+    Ok([&bytes[..a as usize], &bytes[b as usize..(b + c) as usize]])
+}
+
+/// SHA-256 over the signature's two byte ranges.
+fn range_digest(bytes: &[u8], sig: &Signature) -> Result<[u8; 32], String> {
     let mut h = sha2::Sha256::new();
-    h.update(&bytes[..a as usize]);
-    h.update(&bytes[b as usize..(b + c) as usize]);
+    for part in ranges(bytes, sig)? {
+        h.update(part);
+    }
     Ok(h.finalize().into())
 }
 
@@ -185,43 +188,9 @@ fn der_contents(sig: &Signature) -> Result<&[u8], String> {
     Ok(&sig.contents[..der_len])
 }
 
-/// Takes the `signatureTimeStampToken` (the only unsigned attribute allowed) off the CMS:
-/// the CMS without it is `verified` (still to be checked). The CMS must be canonical DER.
-fn split_timestamp(cms_der: &[u8]) -> Result<Cades<Vec<u8>>, String> {
-    let e = |e: der::Error| e.to_string();
-    let info = ContentInfo::from_der(cms_der).map_err(|e| format!("not a DER CMS ContentInfo: {e}"))?;
-    let mut sd: SignedData = info.content.decode_as().map_err(|e| format!("bad SignedData: {e}"))?;
-    let again = ContentInfo { content_type: info.content_type, content: der::Any::encode_from(&sd).map_err(e)? };
-    if again.to_der().map_err(e)? != cms_der {
-        return Err("the CMS is not canonical DER".into());
-    }
-    let mut signers = sd.signer_infos.0.into_vec();
-    let [si] = signers.as_mut_slice() else {
-        // verify_detached names the problem.
-        return Ok(Cades { verified: cms_der.to_vec(), token: None, value: Vec::new() });
-    };
-    let value = si.signature.as_bytes().to_vec();
-    let Some(attrs) = si.unsigned_attrs.take() else {
-        return Ok(Cades { verified: cms_der.to_vec(), token: None, value });
-    };
-    let [attr] = attrs.as_slice() else { return Err("unsigned attributes besides one signature timestamp".into()) };
-    if attr.oid != SIGNATURE_TIME_STAMP_TOKEN {
-        return Err(format!("unexpected unsigned attribute {}", attr.oid));
-    }
-    let [token] = attr.values.as_slice() else {
-        return Err("the signature timestamp attribute holds several values".into());
-    };
-    let token = token.to_der().map_err(e)?;
-    sd.signer_infos = SignerInfos(SetOfVec::try_from(signers).map_err(e)?);
-    let stripped = ContentInfo { content_type: info.content_type, content: der::Any::encode_from(&sd).map_err(e)? };
-    Ok(Cades { verified: stripped.to_der().map_err(e)?, token: Some(token), value })
-}
-
-/// The document timestamp's time, when its token covers its byte ranges.
-fn doc_timestamp(bytes: &[u8], s: &Signature, anchors: &[Certificate]) -> Result<Duration, String> {
-    let digest = range_digest(bytes, s)?;
-    let token = der_contents(s)?;
-    verify_token(token, &digest, anchors).map(|t| t.gen_time)
+/// The document timestamp's token, when it covers its byte ranges.
+fn doc_timestamp(bytes: &[u8], s: &Signature, anchors: &[Certificate]) -> Result<VerifiedToken, String> {
+    verify_token(der_contents(s)?, &ranges(bytes, s)?, anchors)
 }
 
 /// Whether the signed ranges cover the file: the signature's revision, then only changes

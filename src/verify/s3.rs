@@ -14,7 +14,7 @@ use std::path::Path;
 use futures_util::StreamExt as _;
 
 use super::{Check, CheckId, Report, VerifyOptions, verify_dir};
-use crate::package::layout::RECEIPT;
+use crate::package::layout::{self, RECEIPT};
 use crate::package::receipt::{Receipt, ReceiptObject};
 use crate::s3::{Dest, ObjectStore, S3Location, S3Store, StoreError, get_verified};
 
@@ -111,27 +111,63 @@ async fn bucket_checks<S: ObjectStore>(
     };
     std::fs::write(into.join(RECEIPT), &receipt_bytes).map_err(|e| StoreError::io(&into.join(RECEIPT), e))?;
     let mut problems = Problems::default();
-    version_problems(store, bucket, &prefix, &receipt_key, &receipt, &mut problems).await?;
-    download_all(store, bucket, &receipt, into, &mut problems).await?;
-    Ok(checks(&receipt, problems))
+    let versions = store.list_versions(bucket, &prefix).await?;
+    // Renewals (`timestamp`) add objects with a receipt of their own; the package's stays.
+    let mut all = receipt.clone();
+    let mut receipt_keys = vec![receipt_key];
+    for key in renewal_receipts(&versions, &prefix) {
+        let path = &key[prefix.len()..];
+        let mut bytes = Vec::new();
+        if get_verified(store, bucket, &key, Dest::Memory(&mut bytes)).await?.is_none() {
+            continue;
+        }
+        match serde_json::from_slice::<Receipt>(&bytes) {
+            Ok(r) if r.objects.iter().all(|o| layout::parse_renewal_path(&o.path).is_some()) => {
+                all.objects.extend(r.objects);
+                let local = into.join(path);
+                if let Some(parent) = local.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+                }
+                std::fs::write(&local, &bytes).map_err(|e| StoreError::io(&local, e))?;
+            }
+            _ => problems.objects.push(format!("{key}: not a renewal receipt")),
+        }
+        receipt_keys.push(key);
+    }
+    version_problems(versions, &receipt_keys, &all, &mut problems);
+    download_all(store, bucket, &all, into, &mut problems).await?;
+    Ok(checks(&all, problems))
 }
 
-/// Lists every version under the prefix: keys the receipt does not name, delete markers, keys
+/// The keys of renewal receipts (`timestamps/renewal-NNNN.receipt.json`) among the current versions.
+fn renewal_receipts(versions: &[crate::s3::VersionEntry], prefix: &str) -> Vec<String> {
+    let mut keys: Vec<String> = versions
+        .iter()
+        .filter(|v| v.is_latest && !v.delete_marker)
+        .filter(|v| {
+            let path = v.key.strip_prefix(prefix).unwrap_or("");
+            layout::parse_renewal_path(path).is_some_and(|(_, part)| part == layout::RenewalPart::Receipt)
+        })
+        .map(|v| v.key.clone())
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Every version under the prefix: keys the receipts do not name, delete markers, keys
 /// written more than once.
-async fn version_problems<S: ObjectStore>(
-    store: &S,
-    bucket: &str,
-    prefix: &str,
-    receipt_key: &str,
+fn version_problems(
+    listed: Vec<crate::s3::VersionEntry>,
+    receipt_keys: &[String],
     receipt: &Receipt,
     problems: &mut Problems,
-) -> Result<(), StoreError> {
+) {
     let mut versions: BTreeMap<String, Vec<(bool, bool)>> = BTreeMap::new(); // key → (latest, delete marker)
-    for v in store.list_versions(bucket, prefix).await? {
+    for v in listed {
         versions.entry(v.key).or_default().push((v.is_latest, v.delete_marker));
     }
     for key in versions.keys() {
-        if key != receipt_key && !receipt.objects.iter().any(|o| &o.key == key) {
+        if !receipt_keys.contains(key) && !receipt.objects.iter().any(|o| &o.key == key) {
             problems.objects.push(format!("{key}: not in the receipt"));
         }
     }
@@ -143,7 +179,6 @@ async fn version_problems<S: ObjectStore>(
             problems.versions.push(format!("{key}: {} versions (written over after archiving)", vs.len()));
         }
     }
-    Ok(())
 }
 
 /// Downloads every object of the receipt, checking its version and lock.
@@ -299,7 +334,12 @@ mod tests {
         let location: S3Location = "s3://b/pkg".parse().unwrap();
         let tmp = tempfile::tempdir().unwrap();
         let checks = block_on(bucket_checks(store, &location, tmp.path()))?;
-        Ok(report(&location, tmp.path(), &VerifyOptions { anchors: None, allow_unsigned: true }, checks))
+        Ok(report(
+            &location,
+            tmp.path(),
+            &VerifyOptions { anchors: None, allow_unsigned: true, tsa_anchors: None },
+            checks,
+        ))
     }
 
     fn status(report: &Report, check: CheckId) -> Status {

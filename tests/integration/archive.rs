@@ -16,7 +16,7 @@ use super::util::{bin, build_q3, moto_endpoint, put_object, stderr, stdout};
 
 const REGION: &str = "eu-central-1";
 
-fn env() -> Vec<(&'static str, String)> {
+pub fn env() -> Vec<(&'static str, String)> {
     vec![
         ("AWS_ENDPOINT_URL", moto_endpoint()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
@@ -26,11 +26,11 @@ fn env() -> Vec<(&'static str, String)> {
     ]
 }
 
-fn dora(args: &[&str]) -> Output {
+pub fn dora(args: &[&str]) -> Output {
     bin().args(args).envs(env()).output().unwrap()
 }
 
-fn client(rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
+pub fn client(rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
     let _guard = rt.enter();
     let conf = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
@@ -42,12 +42,12 @@ fn client(rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 /// A bucket; with Object Lock and a default COMPLIANCE retention of `default_days` when given.
-fn bucket(rt: &tokio::runtime::Runtime, s3: &aws_sdk_s3::Client, name: &str, lock_days: Option<i32>) {
+pub fn bucket(rt: &tokio::runtime::Runtime, s3: &aws_sdk_s3::Client, name: &str, lock_days: Option<i32>) {
     rt.block_on(async {
         let cfg =
             CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(REGION)).build();

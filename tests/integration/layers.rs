@@ -10,7 +10,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["build", "collect"],
-    &["archive", "compare"],
+    &["archive", "compare", "renew"],
     &["verify", "source"],
     &["output"],
     &["package"],

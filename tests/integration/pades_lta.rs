@@ -64,8 +64,10 @@ fn lta_sample() -> &'static Lta {
     })
 }
 
+/// `verify` with the test CA as the signer's and the TSA's trust anchor.
 fn verify(pkg: &Path, ca: &Path) -> (Option<i32>, String) {
-    let o = run(&["verify", pkg.to_str().unwrap(), "--ca", ca.to_str().unwrap()]);
+    let ca = ca.to_str().unwrap();
+    let o = run(&["verify", pkg.to_str().unwrap(), "--ca", ca, "--tsa-ca", ca]);
     (o.status.code(), format!("{}{}", stdout(&o), stderr(&o)))
 }
 
@@ -79,10 +81,17 @@ fn build_with_a_tsa_reaches_b_lta_with_revocation_data_and_verifies() {
     let level = out.lines().find(|l| l.contains("report-level")).unwrap_or_default();
     assert!(level.starts_with("PASS") && level.contains("PAdES B-LTA"), "{out}");
     assert!(level.contains("signature timestamped") && level.contains("document timestamp"), "{out}");
-    let o = run(&["verify", s.pkg.to_str().unwrap(), "--json", "--ca", s.tsa.ca().to_str().unwrap()]);
+    let ca = s.tsa.ca();
+    let o = run(&["verify", s.pkg.to_str().unwrap(), "--json", "--ca", ca.to_str().unwrap()]);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["report_timestamps"]["level"], "B-LTA", "{json}");
     assert!(json["report_timestamps"]["document_timestamp_time"].as_str().is_some_and(|t| t.ends_with('Z')), "{json}");
+    // The times list carries the report's proven times too; without --tsa-ca the level warns.
+    let times = json["times"].as_array().unwrap();
+    assert!(times.iter().any(|t| t["what"] == "report.pdf" && t["proven"].is_string()), "{json}");
+    assert!(times.iter().any(|t| t["what"] == "report.pdf (document timestamp)"), "{json}");
+    let level = json["checks"].as_array().unwrap().iter().find(|c| c["check"] == "report-level").unwrap();
+    assert_eq!(level["status"], "warn", "{json}");
 }
 
 #[test]

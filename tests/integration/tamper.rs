@@ -73,7 +73,11 @@ fn every_tampering_is_detected_by_the_right_check() {
     let o = build_q3(&small_input(), &pkg, &a);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
-    let opts = VerifyOptions { anchors: Some(load_certificates(&id.join("ca.pem")).unwrap()), allow_unsigned: false };
+    let opts = VerifyOptions {
+        anchors: Some(load_certificates(&id.join("ca.pem")).unwrap()),
+        allow_unsigned: false,
+        tsa_anchors: None,
+    };
     let clean = verify_dir(&pkg, &opts);
     assert!(clean.passed(), "{}", clean.to_text());
 
@@ -86,7 +90,8 @@ fn every_tampering_is_detected_by_the_right_check() {
     )
     .unwrap();
     let manifest = std::fs::read(pkg.join("manifest.json")).unwrap();
-    let foreign = sign_detached(&other_identity, &manifest, Timestamp::parse("2026-10-05T08:00:00Z").unwrap()).unwrap();
+    let foreign =
+        sign_detached(&other_identity, &manifest, Timestamp::parse("2026-10-05T08:00:00Z").unwrap(), None).unwrap();
 
     let pristine_p7s = std::fs::read(pkg.join("manifest.json.p7s")).unwrap();
     let pristine_pdf = std::fs::read(pkg.join("report.pdf")).unwrap();
