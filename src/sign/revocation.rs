@@ -25,7 +25,7 @@ use x509_cert::ext::pkix::{AuthorityInfoAccessSyntax, CrlDistributionPoints};
 use x509_cert::serial_number::SerialNumber;
 
 use super::SignError;
-use crate::verify::cades::verify_signature;
+use super::check::verify_signature;
 
 /// Where revocation data may come from.
 #[derive(Debug, Clone, Default)]
