@@ -865,7 +865,11 @@ fn form_with_field(
 /// Appends `objects` (number, body) to the file as one incremental update with a classic
 /// xref table and a trailer of `/Size size` pointing back at the previous one. Returns the
 /// new file and, per object, the offset where its body starts.
-fn append_update(pdf: &Pdf<'_>, objects: &[(u32, Vec<u8>)], size: u32) -> Result<(Vec<u8>, Vec<usize>), PdfError> {
+pub(crate) fn append_update(
+    pdf: &Pdf<'_>,
+    objects: &[(u32, Vec<u8>)],
+    size: u32,
+) -> Result<(Vec<u8>, Vec<usize>), PdfError> {
     let bytes = pdf.bytes;
     let Some((root, _)) = pdf.trailer.get("Root").and_then(Value::as_ref) else {
         return err(pdf.startxref, "trailer has no /Root");

@@ -347,3 +347,117 @@ fn dss_state(pdf: &Pdf<'_>, signer: Option<&Verified>, problems: &mut Vec<String
     let missing = crate::sign::revocation::uncovered(&certs, &dss.crls, &dss.ocsps);
     (has_signer, missing)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdf::{Dss, SignatureFields, add_dss, append_update, prepare_signature};
+
+    /// A one-page PDF with a classic xref.
+    fn tiny() -> Vec<u8> {
+        let objs = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        ];
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let mut offs = Vec::new();
+        for (i, o) in objs.iter().enumerate() {
+            offs.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 4\n0000000000 65535 f \n");
+        for o in offs {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(format!("trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        out
+    }
+
+    fn fields() -> SignatureFields {
+        SignatureFields {
+            sub_filter: crate::sign::PDF_SUB_FILTER,
+            signing_time: "D:20261001000000Z".into(),
+            name: None,
+            reason: None,
+            location: None,
+            contact_info: None,
+            reserve: 16,
+        }
+    }
+
+    /// Signed, then `between` (updates after the signature), then a document timestamp.
+    fn stamped(between: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
+        let signed = prepare_signature(&tiny(), &fields()).unwrap().finish(&[0x30, 0x00]).unwrap();
+        let with_dss = add_dss(&signed, &Dss { certs: vec![b"c".to_vec()], ..Dss::default() }).unwrap();
+        let changed = between(with_dss);
+        let doc = SignatureFields::doc_timestamp(16);
+        prepare_signature(&changed, &doc).unwrap().finish(&[0x30, 0x00]).unwrap()
+    }
+
+    fn coverage_of(bytes: &[u8]) -> Result<String, String> {
+        let pdf = Pdf::parse(bytes).unwrap();
+        let sigs = pdf.signatures().unwrap();
+        coverage(bytes, &pdf, &sigs[0], sigs.get(1))
+    }
+
+    #[test]
+    fn only_the_dss_and_the_document_timestamp_may_follow_the_signature() {
+        let ok = stamped(|b| b);
+        assert!(coverage_of(&ok).unwrap().contains("document timestamp covering the whole file"));
+        // An update that redefines the page tree, hidden under the document timestamp.
+        let sneaky = stamped(|b| {
+            let pdf = Pdf::parse(&b).unwrap();
+            let size = pdf.size().unwrap();
+            append_update(&pdf, &[(2, b"<< /Type /Pages /Kids [3 0 R] /Count 2 >>".to_vec())], size).unwrap().0
+        });
+        let e = coverage_of(&sneaky).unwrap_err();
+        assert!(e.contains("object 2 was changed after signing"), "{e}");
+        // A visible annotation added to the page.
+        let visible = stamped(|b| {
+            let pdf = Pdf::parse(&b).unwrap();
+            let size = pdf.size().unwrap();
+            let page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Annots [4 0 R 99 0 R] >>".to_vec();
+            let annot = b"<< /Type /Annot /Subtype /Text /Rect [0 0 100 100] >>".to_vec();
+            append_update(&pdf, &[(3, page), (99, annot)], size.max(100)).unwrap().0
+        });
+        let e = coverage_of(&visible).unwrap_err();
+        assert!(e.contains("other than an invisible signature widget"), "{e}");
+        // The catalog gaining an entry (an action run on opening).
+        let catalog = stamped(|b| {
+            let pdf = Pdf::parse(&b).unwrap();
+            let size = pdf.size().unwrap();
+            let (num, dict) = pdf.root().unwrap();
+            let text = String::from_utf8_lossy(&b[dict.span()]).into_owned();
+            let opened = format!("{} /OpenAction 3 0 R >>", text.trim_end_matches(">>"));
+            append_update(&pdf, &[(num, opened.into_bytes())], size).unwrap().0
+        });
+        assert!(coverage_of(&catalog).unwrap_err().contains("object 1 was changed"));
+    }
+
+    #[test]
+    fn damaged_files_are_outcomes_not_panics() {
+        let good = stamped(|b| b);
+        let mut rng = fastrand::Rng::with_seed(31);
+        for _ in 0..3000 {
+            let mut b = good.clone();
+            for _ in 0..rng.usize(1..4) {
+                let i = rng.usize(..b.len());
+                b[i] = rng.u8(..);
+            }
+            if rng.bool() {
+                b.truncate(rng.usize(..b.len()));
+            }
+            let _ = check_pdf(&b, &[]);
+        }
+    }
+
+    #[test]
+    fn a_signature_without_a_document_timestamp_must_end_the_file() {
+        let signed = prepare_signature(&tiny(), &fields()).unwrap().finish(&[0x30, 0x00]).unwrap();
+        assert!(coverage_of(&signed).is_ok());
+        let with_dss = add_dss(&signed, &Dss::default()).unwrap();
+        assert!(coverage_of(&with_dss).unwrap_err().contains("after the signed range"));
+    }
+}
