@@ -4,7 +4,10 @@
 # earlier, without four of Q3's problems and with four that Q3 no longer has); build and sign
 # the 2026-Q2 package from it; build and sign the 2026-Q3 package from samples/ compared with it
 # (--previous: changes.json and "Changes since 2026-Q2" in the report); verify both against
-# the test CA; print what changed (new, resolved and persisting exceptions).
+# the test CA; print what changed (new, resolved and persisting exceptions). The 2026-Q3
+# package gets RFC 3161 timestamps from a TEST time-stamping authority started here on
+# 127.0.0.1 (scripts/test_tsa.py: `openssl ts -reply`, its own throw-away CA in demo-tsa/),
+# and one archive-timestamp renewal (`dora-evidence timestamp`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run() { cargo run --quiet --release -- "$@"; }
@@ -15,10 +18,16 @@ if [ ! -d demo-samples-2026-Q2 ]; then
   run samples --quarter 2026-Q2 --out demo-samples-2026-Q2
 fi
 sign=(--sign-key demo-identity/signer.key --sign-cert demo-identity/signer.pem)
+# The TEST TSA: stops when this script ends (its standard input closes).
+rm -rf demo-tsa
+coproc TSA { exec python3 scripts/test_tsa.py demo-tsa --exit-on-stdin-eof; }
+read -r tsa <&"${TSA[0]}"
+tsa_flags=(--tsa "$tsa" --tsa-ca demo-tsa/ca.pem)
 run build --input demo-samples-2026-Q2/input --period 2026-Q2 --config samples/dora-evidence.toml "${sign[@]}" \
   --out demo-package-2026-Q2 --force
 run build --input samples/input --period 2026-Q3 --config samples/dora-evidence.toml "${sign[@]}" \
-  --previous demo-package-2026-Q2 --out demo-package --force
+  "${tsa_flags[@]}" --previous demo-package-2026-Q2 --out demo-package --force
 run verify demo-package-2026-Q2 --ca demo-identity/ca.pem
-run verify demo-package --ca demo-identity/ca.pem
+run verify demo-package --ca demo-identity/ca.pem --tsa-ca demo-tsa/ca.pem
 run diff demo-package-2026-Q2 demo-package --ca demo-identity/ca.pem
+run timestamp demo-package "${tsa_flags[@]}" --ca demo-identity/ca.pem

@@ -7,10 +7,10 @@
 //!
 //! ```text
 //! cli                              the command line: one small file per subcommand
-//! build · collect                  the two jobs: build a package, snapshot the AWS APIs
-//! archive · compare · renew        keep a verified package in an S3 Object Lock bucket; compare two
-//!                                  verified packages (`changes.json`, `diff`); renew its
-//!                                  archive timestamps (`timestamp`)
+//! build · collect · renew          the jobs: build a package, snapshot the AWS APIs, renew a
+//!                                  package's archive timestamps (`timestamp`)
+//! archive · compare                keep a verified package in an S3 Object Lock bucket; compare two
+//!                                  verified packages (`changes.json`, `diff`)
 //! verify · source                  check a package offline or in its bucket; list and fetch inputs
 //! output                           where a package may go; never destroy what is not ours
 //! package                          the contract: layout, manifest, findings, report data, receipt

@@ -527,10 +527,10 @@ fn first_foreign(dir: &Path, known: &BTreeSet<String>) -> Result<Option<PathBuf>
 
 /// The files a package folder consists of, when it is one of ours: those its manifest lists
 /// plus the ones a manifest cannot list (itself, the report, `SHA256SUMS`, signatures, an
-/// archive receipt).
+/// archive receipt, the renewals `timestamp` added).
 fn package_files(dir: &Path) -> Option<BTreeSet<String>> {
     let mut known: BTreeSet<String> = read_manifest(dir)?.files.into_iter().map(|f| f.path).collect();
-    known.extend(layout::late_names(|_| true).map(str::to_owned));
+    known.extend(package_files_without_manifest(dir));
     Some(known)
 }
 
@@ -580,9 +580,15 @@ fn remove_known(dir: &Path, known: &BTreeSet<String>) -> Vec<PathBuf> {
 }
 
 /// Once the manifest is gone every file it listed was already removed: only the late files
-/// may be left.
-fn package_files_without_manifest() -> BTreeSet<String> {
-    layout::late_names(|_| true).map(str::to_owned).collect()
+/// (renewals included) may be left.
+fn package_files_without_manifest(dir: &Path) -> BTreeSet<String> {
+    let mut known: BTreeSet<String> = layout::late_names(|_| true).map(str::to_owned).collect();
+    if let Ok(entries) = fs::read_dir(dir.join(layout::TIMESTAMPS_DIR)) {
+        let names =
+            entries.flatten().map(|e| format!("{}/{}", layout::TIMESTAMPS_DIR, e.file_name().to_string_lossy()));
+        known.extend(names.filter(|p| layout::parse_renewal_path(p).is_some()));
+    }
+    known
 }
 
 /// Removes the stale work folders of ours in `parent` (see the module docs); returns them.
@@ -601,7 +607,7 @@ fn sweep(parent: &Path) -> Vec<PathBuf> {
         }
         // A replaced package being removed: only its own files (see `remove_known`).
         if has_tag(name, ".old-") {
-            let known = package_files(&path).unwrap_or_else(package_files_without_manifest);
+            let known = package_files(&path).unwrap_or_else(|| package_files_without_manifest(&path));
             if remove_known(&path, &known).is_empty() {
                 removed.push(path);
             }

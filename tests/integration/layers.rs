@@ -9,8 +9,8 @@ use std::path::Path;
 /// foundation row: from modules listed after it).
 const LAYERS: &[&[&str]] = &[
     &["cli"],
-    &["build", "collect"],
-    &["archive", "compare", "renew"],
+    &["build", "collect", "renew"],
+    &["archive", "compare"],
     &["verify", "source"],
     &["output"],
     &["package"],

@@ -469,3 +469,26 @@ fn object(rt: &tokio::runtime::Runtime, s3: &aws_sdk_s3::Client, key: &str) -> V
         o.body.collect().await.unwrap().into_bytes().to_vec()
     })
 }
+
+/// Renewals are ours: `build --force` replaces a renewed package whole, leaving nothing of it.
+#[test]
+fn force_replaces_a_renewed_package_whole() {
+    let tsa = TestTsa::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let id = keygen(tmp.path(), &[]);
+    let pkg = tmp.path().join("pkg");
+    let mut args = vec!["--allow-partial".to_owned(), "--tsa".into(), tsa.url.clone()];
+    args.extend(sign_flags(&id));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = build_q3(&small_input(), &pkg, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["timestamp", s(&pkg), "--tsa", &tsa.url, "--ca", s(&id.join("ca.pem"))]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let mut again = args.clone();
+    again.push("--force");
+    let o = build_q3(&small_input(), &pkg, &again);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!pkg.join("timestamps").exists(), "the old renewal was left behind");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}
