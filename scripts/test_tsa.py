@@ -2,9 +2,12 @@
 """A real RFC 3161 time-stamping authority on 127.0.0.1, for tests only (stdlib + openssl).
 
 At start it makes, in DIR, a throw-away CA (ca.pem), a TSA certificate with the critical
-`extendedKeyUsage = timeStamping` (tsa.pem) and a second one without it (noeku.pem), then
-answers POSTed `application/timestamp-query` bodies with `openssl ts -reply`. It prints its
-URL (http://127.0.0.1:PORT) on one line once it is ready.
+`extendedKeyUsage = timeStamping` (tsa.pem), a second one without it (noeku.pem) and a
+document signer (signer.key, signer.pem; signer-chain.pem = signer + CA), then answers
+POSTed `application/timestamp-query` bodies with `openssl ts -reply`. Every certificate the
+CA issues names the CRL distribution point URL/crl/ca.crl, which the server answers (GET)
+with the CA's CRL (DER, made by `openssl ca -gencrl`, nothing revoked; also ca.crl in DIR).
+It prints its URL (http://127.0.0.1:PORT) on one line once it is ready.
 
 The path asks for a fault, so one server serves every fault test:
 
@@ -44,11 +47,29 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = critical,timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+crlDistributionPoints = URI:{url}/crl/ca.crl
 [noeku]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+crlDistributionPoints = URI:{url}/crl/ca.crl
+[signer]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+crlDistributionPoints = URI:{url}/crl/ca.crl
+"""
+
+CRL_CONFIG = """
+[ca]
+default_ca = ca_default
+[ca_default]
+database = {dir}/index.txt
+crlnumber = {dir}/crlnumber
+default_md = sha256
+default_crl_days = 3650
 """
 
 TS_CONFIG = """
@@ -80,10 +101,10 @@ def openssl(*args, data=None):
     return done.stdout
 
 
-def make_pki(d):
-    """The CA, the TSA certificate and the one without the timeStamping EKU."""
+def make_pki(d, url):
+    """The CA, the TSA certificate, the one without the timeStamping EKU, the signer and the CRL."""
     with open(os.path.join(d, "ext.cnf"), "w") as f:
-        f.write(EXTENSIONS)
+        f.write(EXTENSIONS.format(url=url))
     with open(os.path.join(d, "tsa.cnf"), "w") as f:
         f.write(TS_CONFIG.format(dir=d))
     with open(os.path.join(d, "serial"), "w") as f:
@@ -93,11 +114,25 @@ def make_pki(d):
     openssl("req", "-x509", *ec, "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "3650",
             "-subj", "/CN=dora-evidence TEST TSA CA (NOT FOR PRODUCTION)",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    for serial, name, cn in [(2, "tsa", "dora-evidence TEST TSA"), (3, "noeku", "dora-evidence TEST TSA without EKU")]:
+    for serial, name, cn in [(2, "tsa", "dora-evidence TEST TSA"), (3, "noeku", "dora-evidence TEST TSA without EKU"),
+                             (4, "signer", "dora-evidence TEST document signer")]:
         openssl("req", "-new", *ec, "-keyout", p(f"{name}.key"), "-out", p(f"{name}.csr"), "-subj", f"/CN={cn}")
         openssl("x509", "-req", "-in", p(f"{name}.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
                 "-set_serial", str(serial), "-days", "3650", "-extfile", p("ext.cnf"), "-extensions", name,
                 "-out", p(f"{name}.pem"))
+    os.chmod(p("signer.key"), 0o600)
+    with open(p("signer-chain.pem"), "w") as out:
+        for name in ("signer.pem", "ca.pem"):
+            with open(p(name)) as f:
+                out.write(f.read())
+    with open(p("crl.cnf"), "w") as f:
+        f.write(CRL_CONFIG.format(dir=d))
+    open(p("index.txt"), "w").close()
+    with open(p("crlnumber"), "w") as f:
+        f.write("01\n")
+    openssl("ca", "-gencrl", "-config", p("crl.cnf"), "-keyfile", p("ca.key"), "-cert", p("ca.pem"),
+            "-out", p("ca.crl.pem"))
+    openssl("crl", "-in", p("ca.crl.pem"), "-outform", "DER", "-out", p("ca.crl"))
 
 
 # --- just enough DER to take requests and replies apart --------------------------------------
@@ -209,6 +244,19 @@ class Tsa:
 
 def handler(tsa):
     class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            path = os.path.join(tsa.dir, "ca.crl")
+            if self.path == "/crl/ca.crl" and os.path.exists(path):
+                with open(path, "rb") as f:
+                    status, body, kind = 200, f.read(), "application/pkix-crl"
+            else:
+                status, body, kind = 404, b"not found", "text/plain"
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def do_POST(self):  # noqa: N802 (http.server's name)
             req = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if self.headers.get("Content-Type") != "application/timestamp-query":
@@ -243,8 +291,9 @@ def main():
     args = ap.parse_args()
     d = os.path.abspath(args.dir)
     os.makedirs(d, exist_ok=True)
-    make_pki(d)
+    # Bound first, so the certificates can name the CRL URL on this port.
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler(Tsa(d, args.slow)))
+    make_pki(d, f"http://127.0.0.1:{server.server_address[1]}")
     server.daemon_threads = True
     if args.exit_on_stdin_eof:
         def watch():

@@ -98,6 +98,9 @@ pub struct Signing {
     pub tsa: Option<Arc<TsaClient>>,
     /// The TSA asked, and why it gave nothing (`--tsa-optional`), for the manifest and cover.
     pub timestamp_missing: Option<(String, String)>,
+    /// Where the report's revocation data (its `/DSS`, PAdES B-LT) comes from: `--crl`,
+    /// `--ocsp-response`, CRL downloads.
+    pub revocation: sign::revocation::RevocationSources,
 }
 
 /// What a build produced.
@@ -129,6 +132,8 @@ pub struct BuildSummary {
     pub skipped_inputs: Vec<source::Skipped>,
     /// Stale work folders of killed runs removed beside `--out`.
     pub removed_work_folders: Vec<PathBuf>,
+    /// What the report's signature reached (level, times, missing revocation data).
+    pub pades: Option<sign::PadesOutcome>,
 }
 
 impl BuildSummary {
@@ -221,7 +226,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
-    write_report(opts, staging.path(), &meta, &manifest_sha, (&assessment, &ev), changes)?;
+    let pades = write_report(opts, staging.path(), &meta, &manifest_sha, (&assessment, &ev), changes)?;
     write_late_files(opts, staging.path(), &listed)?;
 
     let mut summary = summarise(&ev, opts.out.clone(), bytes);
@@ -230,6 +235,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     summary.signed_by = opts.signing.as_ref().map(|s| s.identity.subject());
     summary.skipped_inputs = listing.skipped;
     summary.removed_work_folders = work.swept().to_vec();
+    summary.pades = pades;
     work.commit(staging)?;
     Ok(summary)
 }
@@ -363,7 +369,7 @@ fn write_report(
     manifest_sha: &str,
     (assessment, ev): (&assess::Assessment, &Evidence),
     changes: Option<Changes>,
-) -> Result<(), BuildError> {
+) -> Result<Option<sign::PadesOutcome>, BuildError> {
     let started = Instant::now();
     let (attached, omitted) = package::attachments(staging);
     let entity =
@@ -387,17 +393,19 @@ fn write_report(
         ident: meta.package_id.clone(),
     })?;
     tracing::info!("rendered report.pdf in {:.2?}", started.elapsed());
-    let pdf = match &opts.signing {
+    let (pdf, pades) = match &opts.signing {
         Some(s) => {
             let started = Instant::now();
-            let signed = sign::sign_pdf(&s.identity, &pdf, &signature_info(opts, s))?;
-            tracing::info!("signed report.pdf (PAdES) in {:.2?}", started.elapsed());
-            signed
+            let ltv = sign::PadesOptions { tsa: s.tsa.as_deref(), revocation: s.revocation.clone() };
+            let (signed, outcome) = sign::sign_pdf_pades(&s.identity, &pdf, &signature_info(opts, s), &ltv)?;
+            tracing::info!("signed report.pdf (PAdES {}) in {:.2?}", outcome.level, started.elapsed());
+            (signed, Some(outcome))
         }
-        None => pdf,
+        None => (pdf, None),
     };
     let report = staging.join(layout::REPORT);
-    fs::write(&report, pdf).map_err(write_err(&report))
+    fs::write(&report, pdf).map_err(write_err(&report))?;
+    Ok(pades)
 }
 
 /// Writes the files that come after the report: `SHA256SUMS`, and the manifest's signature
@@ -577,6 +585,7 @@ fn summarise(ev: &Evidence, out: PathBuf, bytes: u64) -> BuildSummary {
         signed_by: None,
         skipped_inputs: Vec::new(),
         removed_work_folders: Vec::new(),
+        pades: None,
     }
 }
 

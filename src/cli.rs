@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Build an evidence package from input folders and S3 prefixes.
-    Build(build::BuildArgs),
+    Build(Box<build::BuildArgs>),
     /// Snapshot the AWS Backup, Audit Manager, CloudWatch, EventBridge, SNS and tagging APIs into the evidence store.
     Collect(collect::CollectArgs),
     /// Check a package: files against the manifest, SHA256SUMS, both signatures, trust.
@@ -82,7 +82,7 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.verbose, cli.log_format);
     let result = match cli.command {
-        Command::Build(args) => build::run(args),
+        Command::Build(args) => build::run(*args),
         Command::Collect(args) => collect::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Diff(args) => diff::run(args),

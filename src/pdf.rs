@@ -322,7 +322,99 @@ impl<'a> Pdf<'a> {
         }
     }
 
-    fn root(&self) -> Result<(u32, Value), PdfError> {
+    /// The trailer's `/Size`: the next free object number.
+    ///
+    /// # Errors
+    /// When the trailer has none.
+    pub fn size(&self) -> Result<u32, PdfError> {
+        let size = self.trailer.get("Size").and_then(Value::as_int).filter(|&s| s > 0);
+        size.and_then(|s| u32::try_from(s).ok()).map_or_else(|| err(self.startxref, "trailer has no valid /Size"), Ok)
+    }
+
+    /// The stream object `num`: its dictionary and its data (`/Length` must be a direct
+    /// integer, as we write it).
+    ///
+    /// # Errors
+    /// When the object is missing, not a stream, or its length runs past the file.
+    pub fn stream(&self, num: u32) -> Result<(Value, &'a [u8]), PdfError> {
+        let Some(&(generation, at)) = self.offsets.get(&num) else {
+            return err(0, format!("object {num} is not in the cross-reference table"));
+        };
+        let header = format!("{num} {generation} obj");
+        let start = skip_ws(self.bytes, at);
+        if !self.bytes.get(start..).is_some_and(|b| b.starts_with(header.as_bytes())) {
+            return err(at, format!("object {num}: xref offset does not point at '{header}'"));
+        }
+        let dict = parse_value(self.bytes, start + header.len())?;
+        let kw = skip_ws(self.bytes, dict.span().end);
+        if !matches!(dict, Value::Dict(..)) || !self.bytes.get(kw..).is_some_and(|b| b.starts_with(b"stream")) {
+            return err(kw, format!("object {num} is not a stream"));
+        }
+        let mut data = kw + b"stream".len();
+        if self.bytes.get(data) == Some(&b'\r') {
+            data += 1;
+        }
+        if self.bytes.get(data) != Some(&b'\n') {
+            return err(data, format!("object {num}: no end of line after 'stream'"));
+        }
+        data += 1;
+        let len = dict.get("Length").and_then(Value::as_int).and_then(|l| usize::try_from(l).ok());
+        let Some(end) = len.and_then(|l| data.checked_add(l)).filter(|&e| e <= self.bytes.len()) else {
+            return err(dict.span().start, format!("object {num}: /Length missing or past the end of the file"));
+        };
+        let close = skip_ws(self.bytes, end);
+        if !self.bytes.get(close..).is_some_and(|b| b.starts_with(b"endstream")) {
+            return err(close, format!("object {num}: no endstream after /Length bytes"));
+        }
+        Ok((dict, &self.bytes[data..end]))
+    }
+
+    /// The catalog's `/DSS` (document security store): the data of every stream it lists
+    /// under `/Certs`, `/CRLs` and `/OCSPs`, or `None` when there is no DSS.
+    ///
+    /// # Errors
+    /// When the DSS or one of its streams is malformed.
+    pub fn dss(&self) -> Result<Option<Dss>, PdfError> {
+        let (_, catalog) = self.root()?;
+        let Some(dss) = catalog.get("DSS") else { return Ok(None) };
+        let dss = self.resolve(dss)?;
+        if !matches!(dss, Value::Dict(..)) {
+            return err(dss.span().start, "/DSS is not a dictionary");
+        }
+        let list = |key: &str| -> Result<Vec<Vec<u8>>, PdfError> {
+            let items = match dss.get(key) {
+                None => return Ok(Vec::new()),
+                Some(v) => match self.resolve(v)? {
+                    Value::Array(items, _) => items,
+                    other => return err(other.span().start, format!("/DSS /{key} is not an array")),
+                },
+            };
+            items
+                .iter()
+                .take(4096)
+                .map(|v| match v.as_ref() {
+                    Some((n, _)) => Ok(self.stream(n)?.1.to_vec()),
+                    None => err(v.span().start, format!("/DSS /{key} holds a non-reference")),
+                })
+                .collect()
+        };
+        Ok(Some(Dss { certs: list("Certs")?, crls: list("CRLs")?, ocsps: list("OCSPs")? }))
+    }
+
+    /// The objects whose cross-reference entry differs from `earlier`'s (a revision of the
+    /// same file: new objects and redefined ones), sorted.
+    pub fn changed_objects(&self, earlier: &Pdf<'_>) -> Vec<u32> {
+        let mut changed: Vec<u32> =
+            self.offsets.iter().filter(|(n, e)| earlier.offsets.get(n) != Some(e)).map(|(n, _)| *n).collect();
+        changed.sort_unstable();
+        changed
+    }
+
+    /// The catalog: its object number and dictionary.
+    ///
+    /// # Errors
+    /// When the trailer has no `/Root` or it is unreadable.
+    pub fn root(&self) -> Result<(u32, Value), PdfError> {
         let Some((num, _)) = self.trailer.get("Root").and_then(Value::as_ref) else {
             return err(self.startxref, "trailer has no /Root");
         };
@@ -330,7 +422,10 @@ impl<'a> Pdf<'a> {
     }
 
     /// The first page: its object number and dictionary.
-    fn first_page(&self, catalog: &Value) -> Result<(u32, Value), PdfError> {
+    ///
+    /// # Errors
+    /// When the page tree is malformed.
+    pub fn first_page(&self, catalog: &Value) -> Result<(u32, Value), PdfError> {
         let mut node = catalog.get("Pages").and_then(Value::as_ref).map(|r| r.0);
         for _ in 0..32 {
             let Some(num) = node else { break };
@@ -386,6 +481,108 @@ pub struct Signature {
     pub contents: Vec<u8>,
     /// `/M`, the claimed signing time, as written (`D:…`).
     pub signing_time: Option<String>,
+}
+
+impl Signature {
+    /// Where the revision this signature signs ends (`/ByteRange` offset + length of its
+    /// second part), when the range is well formed.
+    pub fn revision_end(&self) -> Option<usize> {
+        match self.byte_range.as_slice() {
+            [0, _, b, c] => b.checked_add(*c).and_then(|e| usize::try_from(e).ok()),
+            _ => None,
+        }
+    }
+}
+
+/// The PAdES baseline level a signed PDF reaches (ETSI EN 319 142-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub enum PadesLevel {
+    /// A CAdES signature (`ETSI.CAdES.detached`) and nothing more.
+    #[serde(rename = "B-B")]
+    BB,
+    /// … with a signature timestamp (`signatureTimeStampToken`).
+    #[serde(rename = "B-T")]
+    BT,
+    /// … and validation data in the document security store (`/DSS`).
+    #[serde(rename = "B-LT")]
+    BLt,
+    /// … and a document timestamp over the whole file.
+    #[serde(rename = "B-LTA")]
+    BLta,
+}
+
+impl PadesLevel {
+    /// `B-B`, `B-T`, `B-LT` or `B-LTA`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PadesLevel::BB => "B-B",
+            PadesLevel::BT => "B-T",
+            PadesLevel::BLt => "B-LT",
+            PadesLevel::BLta => "B-LTA",
+        }
+    }
+}
+
+impl std::fmt::Display for PadesLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// A document security store (PAdES B-LT): DER certificates, CRLs and OCSP responses, each
+/// written as one uncompressed stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dss {
+    /// DER certificates.
+    pub certs: Vec<Vec<u8>>,
+    /// DER CRLs.
+    pub crls: Vec<Vec<u8>>,
+    /// DER OCSP responses.
+    pub ocsps: Vec<Vec<u8>>,
+}
+
+impl Dss {
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty() && self.crls.is_empty() && self.ocsps.is_empty()
+    }
+}
+
+/// Appends an incremental update that gives the catalog a `/DSS` holding `dss` (replacing
+/// any earlier one, whose data should then be included in `dss`). The signatures before it
+/// stay valid: PAdES allows exactly this change after a signature.
+///
+/// # Errors
+/// When the PDF has no classic xref or no catalog, or runs out of object numbers.
+pub fn add_dss(original: &[u8], dss: &Dss) -> Result<Vec<u8>, PdfError> {
+    let pdf = Pdf::parse(original)?;
+    let (catalog_num, catalog) = pdf.root()?;
+    let mut next = pdf.size()?;
+    let mut objects: Vec<(u32, Vec<u8>)> = Vec::new();
+    let mut dict = String::from("<<");
+    for (key, items) in [("Certs", &dss.certs), ("CRLs", &dss.crls), ("OCSPs", &dss.ocsps)] {
+        if items.is_empty() {
+            continue;
+        }
+        let mut refs = Vec::new();
+        for data in items {
+            let mut body = format!("<< /Length {} >>\nstream\n", data.len()).into_bytes();
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\nendstream");
+            refs.push(format!("{next} 0 R"));
+            objects.push((next, body));
+            next = next.checked_add(1).map_or_else(|| err(pdf.startxref, "no object numbers left"), Ok)?;
+        }
+        write!(dict, " /{key} [{}]", refs.join(" ")).ok();
+    }
+    dict.push_str(" >>");
+    let dss_num = next;
+    let size = next.checked_add(1).map_or_else(|| err(pdf.startxref, "no object numbers left"), Ok)?;
+    objects.push((dss_num, dict.into_bytes()));
+    let mut cat = dict_text(original, &catalog, &["DSS"]);
+    write!(cat, " /DSS {dss_num} 0 R").ok();
+    objects.push((catalog_num, close_dict(cat)));
+    Ok(append_update(&pdf, &objects, size)?.0)
 }
 
 impl Signature {
@@ -512,6 +709,24 @@ pub struct SignatureFields {
     pub reserve: usize,
 }
 
+/// The `/SubFilter` of a document timestamp (PAdES B-LTA): `/Contents` is an RFC 3161 token.
+pub const DOC_TIMESTAMP_SUB_FILTER: &str = "ETSI.RFC3161";
+
+impl SignatureFields {
+    /// A document timestamp (`/Type /DocTimeStamp`) with `reserve` bytes for the token.
+    pub fn doc_timestamp(reserve: usize) -> SignatureFields {
+        SignatureFields {
+            sub_filter: DOC_TIMESTAMP_SUB_FILTER,
+            signing_time: String::new(),
+            name: None,
+            reason: None,
+            location: None,
+            contact_info: None,
+            reserve,
+        }
+    }
+}
+
 /// A PDF with an incremental update appended whose signature `/Contents` is still zeros.
 #[derive(Debug)]
 pub struct Prepared {
@@ -544,75 +759,43 @@ impl Prepared {
 
 /// Appends an incremental update that adds an invisible signature field on the first page
 /// and a signature dictionary with a zero-filled `/Contents` and a final `/ByteRange`. The
-/// original bytes are kept unchanged, so what was PDF/A stays PDF/A.
+/// original bytes are kept unchanged, so what was PDF/A stays PDF/A. A PDF that already has
+/// signature fields (ours: the PAdES signature before its document timestamp) keeps them:
+/// the new field is added to the form's `/Fields`.
 ///
 /// # Errors
-/// When the PDF has no classic xref, no catalog or page, or already has a form.
+/// When the PDF has no classic xref, no catalog or page, or a malformed form.
 pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Prepared, PdfError> {
     let pdf = Pdf::parse(original)?;
     let (catalog_num, catalog) = pdf.root()?;
-    if catalog.get("AcroForm").is_some() {
-        return err(catalog.span().start, "the PDF already has a form (/AcroForm); signing it is not supported");
-    }
     let (page_num, page) = pdf.first_page(&catalog)?;
-    let size = pdf.trailer.get("Size").and_then(Value::as_int).filter(|&s| s > 0);
-    let Some(size) = size.and_then(|s| u32::try_from(s).ok()) else {
-        return err(pdf.startxref, "trailer has no valid /Size");
-    };
+    let size = pdf.size()?;
     let Some(after) = size.checked_add(2) else {
         return err(pdf.startxref, "trailer /Size leaves no room for two more objects");
     };
     let (widget, sig) = (size, after - 1);
-    let mut objects: Vec<(u32, Vec<u8>)> = Vec::new();
-    let bytes = original;
-    let text = |v: &Value| String::from_utf8_lossy(&bytes[v.span()]).into_owned();
-
-    // Catalog with the form added.
-    let mut cat = dict_text(bytes, &catalog, &[]);
-    write!(cat, " /AcroForm << /Fields [{widget} 0 R] /SigFlags 3 >>").ok();
-    objects.push((catalog_num, close_dict(cat)));
-
-    objects.push(page_with_widget(&pdf, page_num, &page, widget)?);
+    let existing = pdf.signatures()?.len();
+    let mut objects: Vec<(u32, Vec<u8>)> = form_with_field(&pdf, catalog_num, &catalog, widget)?;
+    let page_update = page_with_widget(&pdf, page_num, &page, widget)?;
+    // Crafted files can make the catalog (or the form) its own first page: refused, as the
+    // object would be written twice.
+    if objects.iter().any(|(n, _)| *n == page_update.0) {
+        return err(page.span().start, "the catalog is also a page (or the form's object is)");
+    }
+    objects.push(page_update);
     objects.push((
         widget,
         format!(
-            "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature1) /V {sig} 0 R /P {page_num} 0 R /Rect [0 0 0 0] /F 132 >>"
+            "<< /Type /Annot /Subtype /Widget /FT /Sig /T (Signature{}) /V {sig} 0 R /P {page_num} 0 R /Rect [0 0 0 0] /F 132 >>",
+            existing + 1
         )
         .into_bytes(),
     ));
-
     let (sig_dict, br_at, contents_at) = signature_dict(fields);
     objects.push((sig, sig_dict.into_bytes()));
 
-    // Write the update.
-    let mut out = original.to_vec();
-    if !out.ends_with(b"\n") {
-        out.push(b'\n');
-    }
-    let mut xref: Vec<(u32, usize)> = Vec::new();
-    let mut sig_body_at = 0;
-    for (num, body) in &objects {
-        xref.push((*num, out.len()));
-        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
-        if *num == sig {
-            sig_body_at = out.len();
-        }
-        out.extend_from_slice(body);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    xref.sort();
-    let xref_at = out.len();
-    let table = xref_table(&xref);
-    let mut trailer = format!("trailer\n<< /Size {after} /Root {catalog_num} 0 R");
-    for key in ["Info", "ID"] {
-        if let Some(v) = pdf.trailer.get(key) {
-            write!(trailer, " /{key} {}", text(v)).ok();
-        }
-    }
-    write!(trailer, " /Prev {} >>\nstartxref\n{xref_at}\n%%EOF\n", pdf.startxref).ok();
-    out.extend_from_slice(table.as_bytes());
-    out.extend_from_slice(trailer.as_bytes());
-
+    let (mut out, at) = append_update(&pdf, &objects, after)?;
+    let sig_body_at = at[objects.len() - 1];
     let contents = sig_body_at + contents_at..sig_body_at + contents_at + fields.reserve * 2 + 2;
     let range = format!("[0 {} {} {}]", contents.start, contents.end, out.len() - contents.end);
     if range.len() > BYTE_RANGE_SLOT {
@@ -620,6 +803,105 @@ pub fn prepare_signature(original: &[u8], fields: &SignatureFields) -> Result<Pr
     }
     out[sig_body_at + br_at..sig_body_at + br_at + range.len()].copy_from_slice(range.as_bytes());
     Ok(Prepared { bytes: out, contents })
+}
+
+/// The objects to rewrite so the form lists `widget`: the catalog with a new or extended
+/// inline `/AcroForm`, or the form object (or its `/Fields` array object) when indirect.
+fn form_with_field(
+    pdf: &Pdf<'_>,
+    catalog_num: u32,
+    catalog: &Value,
+    widget: u32,
+) -> Result<Vec<(u32, Vec<u8>)>, PdfError> {
+    let bytes = pdf.bytes;
+    let Some(form_value) = catalog.get("AcroForm") else {
+        let mut cat = dict_text(bytes, catalog, &[]);
+        write!(cat, " /AcroForm << /Fields [{widget} 0 R] /SigFlags 3 >>").ok();
+        return Ok(vec![(catalog_num, close_dict(cat))]);
+    };
+    let form = pdf.resolve(form_value)?;
+    if !matches!(form, Value::Dict(..)) {
+        return err(form.span().start, "/AcroForm is not a dictionary");
+    }
+    let (fields_obj, list) = match form.get("Fields") {
+        Some(Value::Ref(n, _, _)) => match pdf.object(*n)?.0 {
+            Value::Array(items, _) => (Some(*n), items),
+            other => return err(other.span().start, "/Fields is not an array"),
+        },
+        Some(Value::Array(items, _)) => (None, items.clone()),
+        Some(other) => return err(other.span().start, "/Fields is not an array"),
+        None => (None, Vec::new()),
+    };
+    let mut refs: Vec<String> = list.iter().map(|v| String::from_utf8_lossy(&bytes[v.span()]).into_owned()).collect();
+    refs.push(format!("{widget} 0 R"));
+    let array = format!("[{}]", refs.join(" "));
+    // /SigFlags 3: signatures exist, and the file is to be changed by incremental updates only.
+    let mut new_form = dict_text(bytes, &form, &["Fields", "SigFlags"]);
+    match fields_obj {
+        Some(n) => write!(new_form, " /Fields {n} 0 R /SigFlags 3").ok(),
+        None => write!(new_form, " /Fields {array} /SigFlags 3").ok(),
+    };
+    let new_form = close_dict(new_form);
+    let mut out = Vec::new();
+    if let Some(n) = fields_obj {
+        out.push((n, array.into_bytes()));
+    }
+    match form_value {
+        Value::Ref(n, _, _) => out.push((*n, new_form)),
+        _ => {
+            let mut cat = dict_text(bytes, catalog, &["AcroForm"]);
+            write!(cat, " /AcroForm {}", String::from_utf8_lossy(&new_form)).ok();
+            out.push((catalog_num, close_dict(cat)));
+        }
+    }
+    if let (Some(f), Value::Ref(n, _, _)) = (fields_obj, form_value)
+        && f == *n
+    {
+        return err(form.span().start, "the form and its /Fields are the same object");
+    }
+    Ok(out)
+}
+
+/// Appends `objects` (number, body) to the file as one incremental update with a classic
+/// xref table and a trailer of `/Size size` pointing back at the previous one. Returns the
+/// new file and, per object, the offset where its body starts.
+pub(crate) fn append_update(
+    pdf: &Pdf<'_>,
+    objects: &[(u32, Vec<u8>)],
+    size: u32,
+) -> Result<(Vec<u8>, Vec<usize>), PdfError> {
+    let bytes = pdf.bytes;
+    let Some((root, _)) = pdf.trailer.get("Root").and_then(Value::as_ref) else {
+        return err(pdf.startxref, "trailer has no /Root");
+    };
+    let mut out = bytes.to_vec();
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    let mut xref: Vec<(u32, usize)> = Vec::new();
+    let mut body_at = Vec::new();
+    for (num, body) in objects {
+        if xref.iter().any(|(n, _)| n == num) {
+            return err(pdf.startxref, format!("object {num} written twice in one update"));
+        }
+        xref.push((*num, out.len()));
+        out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+        body_at.push(out.len());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    xref.sort();
+    let xref_at = out.len();
+    let mut trailer = format!("trailer\n<< /Size {size} /Root {root} 0 R");
+    for key in ["Info", "ID"] {
+        if let Some(v) = pdf.trailer.get(key) {
+            write!(trailer, " /{key} {}", String::from_utf8_lossy(&bytes[v.span()])).ok();
+        }
+    }
+    write!(trailer, " /Prev {} >>\nstartxref\n{xref_at}\n%%EOF\n", pdf.startxref).ok();
+    out.extend_from_slice(xref_table(&xref).as_bytes());
+    out.extend_from_slice(trailer.as_bytes());
+    Ok((out, body_at))
 }
 
 /// The first page (or its `/Annots` array object) with the widget added to `/Annots`.
@@ -651,7 +933,9 @@ fn page_with_widget(pdf: &Pdf<'_>, page_num: u32, page: &Value, widget: u32) -> 
 /// The signature dictionary with a zero-filled `/Contents` and a blank, fixed-width
 /// `/ByteRange` slot; returns it with the offsets of that slot and of `/Contents`.
 fn signature_dict(fields: &SignatureFields) -> (String, usize, usize) {
-    let mut s = format!("<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /{} /ByteRange ", fields.sub_filter);
+    let doc_timestamp = fields.sub_filter == DOC_TIMESTAMP_SUB_FILTER;
+    let kind = if doc_timestamp { "DocTimeStamp" } else { "Sig" };
+    let mut s = format!("<< /Type /{kind} /Filter /Adobe.PPKLite /SubFilter /{} /ByteRange ", fields.sub_filter);
     let br_at = s.len();
     s.push_str(&" ".repeat(BYTE_RANGE_SLOT));
     s.push_str(" /Contents ");
@@ -659,6 +943,11 @@ fn signature_dict(fields: &SignatureFields) -> (String, usize, usize) {
     s.push('<');
     s.push_str(&"0".repeat(fields.reserve * 2));
     s.push('>');
+    if doc_timestamp {
+        // The time is the token's; a document timestamp has no signer to describe.
+        s.push_str(" >>");
+        return (s, br_at, contents_at);
+    }
     write!(s, " /M {}", pdf_string(&fields.signing_time)).ok();
     for (key, value) in [
         ("Name", &fields.name),
@@ -917,11 +1206,129 @@ mod tests {
         let big = String::from_utf8(tiny_pdf()).unwrap().replacen("/Size 4", "/Size 4294967295", 1);
         let e = prepare_signature(big.as_bytes(), &fields).unwrap_err();
         assert!(e.message.contains("/Size"), "{e}");
-        // The catalog and the page are both object 4294967295: the update's xref lists it twice
-        // and must not compute 4294967295 + 1 when grouping subsections.
-        let prepared = prepare_signature(&crafted_last_object(), &fields).unwrap();
-        let signed = prepared.finish(&[0x30, 0x00]).unwrap();
-        assert!(Pdf::parse(&signed).is_ok());
+        // The catalog and the page are both object 4294967295: refused (it would be written
+        // twice), with an error, not a wrap or a panic.
+        let e = prepare_signature(&crafted_last_object(), &fields).unwrap_err();
+        assert!(e.message.contains("catalog is also a page"), "{e}");
+    }
+
+    /// A B-B signature, a /DSS, then a document timestamp: three readable revisions.
+    fn signed_with_dss_and_stamp() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let signed = prepare_signature(&tiny_pdf(), &bare_fields(16)).unwrap().finish(&[0x30, 0x00]).unwrap();
+        let dss =
+            Dss { certs: vec![b"cert one".to_vec(), b"cert\ntwo)".to_vec()], crls: vec![vec![0, 1, 2]], ocsps: vec![] };
+        let with_dss = add_dss(&signed, &dss).unwrap();
+        let stamped = prepare_signature(&with_dss, &SignatureFields::doc_timestamp(16))
+            .unwrap()
+            .finish(&[0x30, 0x01, 0x05])
+            .unwrap();
+        (signed, with_dss, stamped)
+    }
+
+    #[test]
+    fn dss_and_a_second_field_are_incremental_and_readable() {
+        let (signed, with_dss, stamped) = signed_with_dss_and_stamp();
+        assert!(with_dss.starts_with(&signed) && stamped.starts_with(&with_dss));
+        let pdf = Pdf::parse(&stamped).unwrap();
+        let dss = pdf.dss().unwrap().unwrap();
+        assert_eq!(dss.certs, vec![b"cert one".to_vec(), b"cert\ntwo)".to_vec()]);
+        assert_eq!((dss.crls.len(), dss.ocsps.len()), (1, 0));
+        let sigs = pdf.signatures().unwrap();
+        assert_eq!(sigs.len(), 2);
+        assert_eq!(sigs[1].sub_filter, DOC_TIMESTAMP_SUB_FILTER);
+        assert_eq!(&sigs[1].contents[..3], &[0x30, 0x01, 0x05]);
+        // The first signature still ends where its revision ended; the stamp covers the file.
+        assert_eq!(sigs[0].revision_end(), Some(signed.len()));
+        assert_eq!(sigs[1].revision_end(), Some(stamped.len()));
+        // The form keeps /SigFlags 3 and lists both fields; the page both widgets.
+        let (_, catalog) = pdf.root().unwrap();
+        let form = catalog.get("AcroForm").unwrap();
+        assert!(matches!(form.get("SigFlags"), Some(Value::Number(n, _)) if *n == 3.0));
+        assert!(matches!(form.get("Fields"), Some(Value::Array(f, _)) if f.len() == 2));
+        let (_, page) = pdf.first_page(&catalog).unwrap();
+        assert!(matches!(page.get("Annots"), Some(Value::Array(a, _)) if a.len() == 2));
+        // The document timestamp dictionary is typed and has no signer fields.
+        let text = String::from_utf8_lossy(&stamped[with_dss.len()..]);
+        assert!(text.contains("/Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161"), "{text}");
+        assert!(!text.contains("/M "), "{text}");
+        // Only the catalog, the page and new objects changed after the signature.
+        let old = Pdf::parse(&signed).unwrap();
+        let size = old.size().unwrap();
+        assert!(pdf.changed_objects(&old).iter().all(|&n| n >= size || n == 1 || n == 3));
+        // A second DSS replaces the first.
+        let again = add_dss(&stamped, &Dss { certs: vec![b"x".to_vec()], ..Dss::default() }).unwrap();
+        assert_eq!(Pdf::parse(&again).unwrap().dss().unwrap().unwrap().certs, vec![b"x".to_vec()]);
+    }
+
+    #[test]
+    fn indirect_forms_get_the_new_field() {
+        // The form and its /Fields are objects of their own.
+        let pdf = crafted(
+            &[
+                (1, "<< /Type /Catalog /Pages 2 0 R /AcroForm 4 0 R >>"),
+                (2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                (3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 1 1] >>"),
+                (4, "<< /Fields 5 0 R /DA (x) >>"),
+                (5, "[]"),
+            ],
+            "<< /Size 6 /Root 1 0 R >>",
+        );
+        let signed = prepare_signature(&pdf, &bare_fields(8)).unwrap().finish(&[0x30, 0x00]).unwrap();
+        let p = Pdf::parse(&signed).unwrap();
+        assert!(matches!(p.object(5).unwrap().0, Value::Array(a, _) if a.len() == 1));
+        assert!(matches!(p.object(4).unwrap().0.get("SigFlags"), Some(Value::Number(n, _)) if *n == 3.0));
+        assert_eq!(p.signatures().unwrap().len(), 1);
+        // Form and /Fields being one object is refused.
+        let same = crafted(
+            &[
+                (1, "<< /Type /Catalog /Pages 2 0 R /AcroForm 4 0 R >>"),
+                (2, "<< /Type /Pages /Kids [3 0 R] /Count 1 >>"),
+                (3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 1 1] >>"),
+                (4, "<< /Fields 4 0 R >>"),
+            ],
+            "<< /Size 5 /Root 1 0 R >>",
+        );
+        assert!(prepare_signature(&same, &bare_fields(8)).is_err());
+    }
+
+    #[test]
+    fn hostile_streams_and_dss_are_errors_with_offsets() {
+        let (_, _, stamped) = signed_with_dss_and_stamp();
+        let text = String::from_utf8_lossy(&stamped).into_owned();
+        // A /Length past the end, a missing endstream, a DSS that is not a dictionary.
+        let cases = [
+            ("/Length 8 >>", "/Length 0 >>"),
+            ("cert one\nendstream", "cert one\nendstreaX"),
+            ("/DSS 9 0 R", "/DSS 6 0 R"),
+        ];
+        for (from, to) in cases {
+            // The last occurrence: the catalog is rewritten by each update.
+            let at = text.rfind(from).unwrap();
+            let bad = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
+            assert_ne!(bad, text, "{from}");
+            let pdf = Pdf::parse(bad.as_bytes()).unwrap();
+            let e = pdf.dss().unwrap_err();
+            assert!(e.offset > 0 || e.message.contains("object"), "{e}");
+        }
+        // Random damage anywhere: errors, never panics.
+        let mut rng = fastrand::Rng::with_seed(17);
+        for _ in 0..3000 {
+            let mut b = stamped.clone();
+            for _ in 0..rng.usize(1..4) {
+                let i = rng.usize(..b.len());
+                b[i] = rng.u8(..);
+            }
+            if rng.bool() {
+                b.truncate(rng.usize(..b.len()));
+            }
+            if let Ok(pdf) = Pdf::parse(&b) {
+                let _ = pdf.signatures();
+                let _ = pdf.dss();
+                let _ = Pdf::parse(&stamped).map(|old| pdf.changed_objects(&old));
+                let _ = add_dss(&b, &Dss::default());
+                let _ = prepare_signature(&b, &SignatureFields::doc_timestamp(8));
+            }
+        }
     }
 
     #[test]

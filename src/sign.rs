@@ -24,6 +24,7 @@ pub(crate) mod csr;
 mod identity;
 pub(crate) mod keygen;
 mod kms;
+pub mod revocation;
 pub mod tsa;
 
 pub use identity::{Identity, KeySource, load_certificates};
@@ -122,8 +123,104 @@ pub fn sign_detached(
 /// # Errors
 /// When the PDF cannot be prepared (no classic xref, already a form) or the signer fails.
 pub fn sign_pdf(identity: &Identity, original: &[u8], info: &SignatureInfo) -> Result<Vec<u8>, SignError> {
-    let reserve = identity.chain.iter().map(der_len).sum::<usize>() + 4096;
-    let reserve = reserve.next_multiple_of(1024).max(8192);
+    Ok(sign_pdf_pades(identity, original, info, &PadesOptions::default())?.0)
+}
+
+/// How far beyond B-B the PDF signature goes.
+#[derive(Debug, Clone, Default)]
+pub struct PadesOptions<'a> {
+    /// The TSA: with it the signature is B-T, then B-LT (`/DSS`) and B-LTA (a document
+    /// timestamp); without it B-B, byte for byte as before.
+    pub tsa: Option<&'a tsa::TsaClient>,
+    /// Where the revocation data for the `/DSS` comes from (used only with a TSA).
+    pub revocation: revocation::RevocationSources,
+}
+
+/// What [`sign_pdf_pades`] reached.
+#[derive(Debug, Clone)]
+pub struct PadesOutcome {
+    /// The PAdES level written.
+    pub level: pdf::PadesLevel,
+    /// The signature timestamp's time (B-T and up).
+    pub signature_time: Option<std::time::Duration>,
+    /// The document timestamp's time (B-LTA).
+    pub document_timestamp_time: Option<std::time::Duration>,
+    /// Certificates for which no revocation data went into the `/DSS`, and why.
+    pub revocation_missing: Vec<String>,
+}
+
+/// Signs a PDF at PAdES B-B, or with a TSA at B-LTA: the CAdES signature with its
+/// `signatureTimeStampToken` (B-T), then an incremental update adding the `/DSS` with the
+/// signer's and the TSA's chains and their revocation data (B-LT), then one adding a
+/// document timestamp over the whole file (B-LTA).
+///
+/// # Errors
+/// When the PDF cannot be prepared, the signer or the TSA fails, or a revocation file is bad.
+pub fn sign_pdf_pades(
+    identity: &Identity,
+    original: &[u8],
+    info: &SignatureInfo,
+    opts: &PadesOptions<'_>,
+) -> Result<(Vec<u8>, PadesOutcome), SignError> {
+    let chain_len = identity.chain.iter().map(der_len).sum::<usize>();
+    // A token carries the TSA's chain: 3–8 KB for the TSAs we know; a larger one is retried.
+    let token_room = if opts.tsa.is_some() { 12 * 1024 } else { 0 };
+    let reserve = (chain_len + 4096 + token_room).next_multiple_of(1024).max(8192);
+    let (signed, token) = match sign_cades_pdf(identity, original, info, opts.tsa, reserve)? {
+        Fit::Done(signed, token) => (signed, token),
+        Fit::Needs(needed) => {
+            match sign_cades_pdf(identity, original, info, opts.tsa, (needed + 1024).next_multiple_of(1024))? {
+                Fit::Done(signed, token) => (signed, token),
+                Fit::Needs(needed) => {
+                    return Err(SignError::Build(format!("the PDF signature grew to {needed} bytes on retry")));
+                }
+            }
+        }
+    };
+    let Some((tsa, token)) = opts.tsa.zip(token) else {
+        let outcome = PadesOutcome {
+            level: pdf::PadesLevel::BB,
+            signature_time: None,
+            document_timestamp_time: None,
+            revocation_missing: Vec::new(),
+        };
+        return Ok((signed, outcome));
+    };
+    // B-LT: both chains and their revocation data.
+    let mut chain: Vec<x509_cert::Certificate> = identity.chain.clone();
+    for c in &token.certificates {
+        if !chain.contains(c) {
+            chain.push(c.clone());
+        }
+    }
+    let revocation = revocation::collect(&chain, &opts.revocation)?;
+    let certs = chain
+        .iter()
+        .map(der::Encode::to_der)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SignError::Build(e.to_string()))?;
+    let dss = pdf::Dss { certs, crls: revocation.crls, ocsps: revocation.ocsps };
+    let with_dss = pdf::add_dss(&signed, &dss)?;
+    // B-LTA: a document timestamp over everything so far.
+    let (stamped, doc_token) = document_timestamp(&with_dss, tsa)?;
+    let outcome = PadesOutcome {
+        level: pdf::PadesLevel::BLta,
+        signature_time: Some(token.gen_time),
+        document_timestamp_time: Some(doc_token.gen_time),
+        revocation_missing: revocation.missing,
+    };
+    Ok((stamped, outcome))
+}
+
+/// The CAdES signature (with its signature timestamp when `tsa` is given) in a `/Contents`
+/// of `reserve` bytes, or the room it needs instead.
+fn sign_cades_pdf(
+    identity: &Identity,
+    original: &[u8],
+    info: &SignatureInfo,
+    tsa: Option<&tsa::TsaClient>,
+    reserve: usize,
+) -> Result<Fit, SignError> {
     let fields = pdf::SignatureFields {
         sub_filter: PDF_SUB_FILTER,
         signing_time: pdf_date(info.signing_time),
@@ -137,7 +234,37 @@ pub fn sign_pdf(identity: &Identity, original: &[u8], info: &SignatureInfo) -> R
     let digest = sha2_digest(&prepared.signed_ranges());
     // PAdES: no signing-time attribute in the CMS; the claimed time is /M.
     let cms = cades::signed_data(identity, &digest, None)?;
-    Ok(prepared.finish(&cms)?)
+    let (cms, token) = match tsa {
+        Some(tsa) => {
+            let (cms, token) = tsa::add_signature_timestamp(&cms, tsa)?;
+            (cms, Some(token))
+        }
+        None => (cms, None),
+    };
+    if cms.len() > reserve {
+        return Ok(Fit::Needs(cms.len()));
+    }
+    Ok(Fit::Done(prepared.finish(&cms)?, token))
+}
+
+/// A signed PDF (with the signature timestamp's token), or the `/Contents` room it needs.
+enum Fit {
+    Done(Vec<u8>, Option<tsa::Token>),
+    Needs(usize),
+}
+
+/// Appends a document timestamp (`/Type /DocTimeStamp`, `ETSI.RFC3161`) over the whole file.
+fn document_timestamp(pdf_bytes: &[u8], tsa: &tsa::TsaClient) -> Result<(Vec<u8>, tsa::Token), SignError> {
+    let mut reserve = 12 * 1024;
+    for _ in 0..2 {
+        let prepared = pdf::prepare_signature(pdf_bytes, &pdf::SignatureFields::doc_timestamp(reserve))?;
+        let token = tsa.timestamp_digest(&sha2_digest(&prepared.signed_ranges()))?;
+        if token.der.len() <= reserve {
+            return Ok((prepared.finish(&token.der)?, token));
+        }
+        reserve = (token.der.len() + 1024).next_multiple_of(1024);
+    }
+    Err(SignError::Build("the document timestamp token keeps growing".into()))
 }
 
 fn der_len(cert: &x509_cert::Certificate) -> usize {

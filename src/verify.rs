@@ -10,7 +10,8 @@
 //! | `sha256sums` | `SHA256SUMS` lists exactly those files, with the manifest's digests and the real ones of `manifest.json` and `report.pdf` |
 //! | `manifest-signature` | `manifest.json.p7s` is a valid CMS signature over `manifest.json` by the signer the manifest names |
 //! | `report-signature` | `report.pdf` carries one valid PAdES signature by the same signer |
-//! | `report-coverage` | that signature covers the whole file (nothing appended or hidden) |
+//! | `report-coverage` | that signature covers the whole file (nothing appended or hidden; after it only a `/DSS` and a document timestamp that covers the rest) |
+//! | `report-level` | every timestamp the PDF carries is valid (signature timestamp, document timestamp); says the PAdES level (B-B … B-LTA) and the proven times (warn: B-B, or the TSA not checked against `--tsa-ca`) |
 //! | `manifest-timestamp` | the manifest signature's RFC 3161 token (CAdES-T) is over its signature value, by a TSA certificate for time stamping that chains to `--tsa-ca`; gives the proven signing time (warn: no token, the time is only claimed) |
 //! | `trust` | the signer chains to a `--ca` trust anchor at the proven signing time (else the claimed one); a certificate that expired later still counts (skipped without `--ca`) |
 //! | `archive-timestamps` | every renewal added by `timestamp` verifies, covers the package and the renewals before it, and was made before the TSA certificate of the proof before it expired (skipped without renewals) |
@@ -19,6 +20,7 @@
 
 pub mod cades;
 mod local;
+mod pades;
 mod renewals;
 mod s3;
 
@@ -28,6 +30,7 @@ use serde_json::json;
 use x509_cert::Certificate;
 
 pub use cades::{Verified, check_chain, verify_detached};
+pub use pades::PdfTimestamps;
 pub(crate) use renewals::hash_file;
 pub use s3::{verify_s3, verify_s3_into};
 
@@ -114,6 +117,8 @@ verify_checks! {
     ReportSignature = "report-signature",
     /// That signature covers the whole PDF.
     ReportCoverage = "report-coverage",
+    /// Its PAdES level: timestamps, validation data, document timestamp (issue 17).
+    ReportLevel = "report-level",
     /// The signer chains to a trust anchor.
     Trust = "trust",
     /// The renewal chain of archive timestamps (`dora-evidence timestamp`).
@@ -187,6 +192,8 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// The claimed and proven times of every signature and timestamp that verified.
     pub times: Vec<SignatureTime>,
+    /// The report's PAdES level, proven times and missing revocation data, when signed.
+    pub report_timestamps: Option<PdfTimestamps>,
 }
 
 impl Report {
@@ -254,6 +261,7 @@ impl Report {
             "verdict": self.verdict(),
             "checks": self.checks,
             "times": self.times,
+            "report_timestamps": self.report_timestamps,
         });
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     }
@@ -276,7 +284,8 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Report {
     let mut times = Vec::new();
     let (check, manifest_token) = local::manifest_timestamp(manifest_signer.as_ref(), declared, opts, &mut times);
     checks.push(check);
-    let (report_checks, report_signer) = local::report_signature(dir, declared, manifest_signer.as_ref(), opts);
+    let (report_checks, report_signer, report_timestamps) =
+        local::report_signature(dir, declared, manifest_signer.as_ref(), opts, &mut times);
     checks.extend(report_checks);
     let manifest_proven = manifest_token.as_ref().map(|t| t.gen_time);
     checks.push(local::trust(opts, manifest_signer.as_ref().map(|v| (v, manifest_proven)), report_signer.as_ref()));
@@ -285,7 +294,8 @@ pub fn verify_dir(dir: &Path, opts: &VerifyOptions) -> Report {
     };
     let package_id = loaded.as_ref().map(|l| l.manifest.package_id.as_str());
     checks.push(renewals::archive_timestamps(dir, package_id, signatures, opts, &mut times));
-    Report { target: dir.display().to_string(), package_id: loaded.map(|l| l.manifest.package_id), checks, times }
+    let package_id = loaded.map(|l| l.manifest.package_id);
+    Report { target: dir.display().to_string(), package_id, checks, times, report_timestamps }
 }
 
 /// The first few of `problems` (of `total` items checked), for a check's detail.

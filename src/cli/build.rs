@@ -9,6 +9,7 @@ use clap::Args;
 use crate::assess::mapping::Mapping;
 use crate::build::{self, BuildOptions};
 use crate::config::{Config, SigningConfig};
+use crate::sign::revocation::RevocationSources;
 use crate::sign::{Identity, KeySource, TsaClient, TsaOptions, load_certificates};
 use crate::time::{Period, Timestamp};
 use std::sync::Arc;
@@ -66,6 +67,18 @@ pub(super) struct BuildArgs {
     /// Certificate chain of the signing key, PEM, signer first.
     #[arg(long, value_name = "FILE")]
     sign_cert: Option<PathBuf>,
+    // issue 17, PDF side (revocation data for the report's /DSS).
+    /// A CRL (DER or PEM) for the signer's or the TSA's chain, put into the report's /DSS
+    /// (repeatable); it must be issued by a certificate of those chains.
+    #[arg(long = "crl", value_name = "FILE")]
+    crls: Vec<PathBuf>,
+    /// An OCSP response (DER) for a certificate of those chains, put into the report's /DSS
+    /// (repeatable).
+    #[arg(long = "ocsp-response", value_name = "FILE")]
+    ocsp_responses: Vec<PathBuf>,
+    /// Do not download CRLs from the certificates' distribution points.
+    #[arg(long)]
+    no_crl_download: bool,
     /// Accept a key file readable by group or others.
     #[arg(long)]
     insecure_key_permissions: bool,
@@ -142,6 +155,11 @@ fn signing(args: &BuildArgs, config: &Config) -> anyhow::Result<Option<build::Si
         contact_info: c.contact_info.clone(),
         tsa: tsa.map(Arc::new),
         timestamp_missing,
+        revocation: RevocationSources {
+            crl_files: args.crls.clone(),
+            ocsp_files: args.ocsp_responses.clone(),
+            fetch: !args.no_crl_download,
+        },
     }))
 }
 
@@ -264,6 +282,12 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
     match &summary.signed_by {
         Some(who) => println!("signed by: {who} (manifest.json.p7s, PAdES in report.pdf)"),
         None => println!("signed by: nobody (unsigned package)"),
+    }
+    if let Some(p) = &summary.pades {
+        println!("report.pdf: PAdES {}", p.level);
+        for line in &p.revocation_missing {
+            eprintln!("warning: {line}");
+        }
     }
     println!(
         "artifacts: {} ({} bytes), {} unclassified, {} with problems",

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use sha2::Digest as _;
 
-use super::cades::{self, Verified, check_chain, verify_detached};
+use super::cades::{Verified, check_chain, verify_detached};
+use super::pades::{PdfOutcome, PdfTimestamps, check_pdf};
 use super::{Check, CheckId, SignatureTime, Status, VerifyOptions, is_safe_relative};
 use crate::package::hash_file;
 use crate::package::layout;
 use crate::package::manifest::{FileEntry, Manifest, SignatureDecl};
-use crate::pdf::Pdf;
 use crate::sign::tsa;
 
 /// A manifest that could be read, with its bytes (the signature is over those).
@@ -210,51 +210,95 @@ pub(super) fn manifest_signature(
     (check, None)
 }
 
-/// A valid report signature and the signing time the PDF claims.
-pub(super) type ReportSigner = (Verified, Option<Duration>);
+/// A valid report signature, its claimed signing time (`/M`) and the time its signature
+/// timestamp proves.
+pub(super) type ReportSigner = (Verified, Option<Duration>, Option<Duration>);
 
-/// `report-signature` and `report-coverage`: `report.pdf` carries one valid PAdES signature
-/// by the package's signer, covering the whole file.
+/// `report-signature`, `report-coverage` and `report-level`: `report.pdf` carries one valid
+/// PAdES signature by the package's signer, covering the whole file (with only what PAdES
+/// allows after it), and every timestamp in it is valid. Adds the report's times to `times`.
 pub(super) fn report_signature(
     dir: &Path,
     declared: Option<&SignatureDecl>,
     manifest_signer: Option<&Verified>,
     opts: &VerifyOptions,
-) -> ([Check; 2], Option<ReportSigner>) {
-    let (sig, cov) = (CheckId::ReportSignature, CheckId::ReportCoverage);
+    times: &mut Vec<SignatureTime>,
+) -> ([Check; 3], Option<ReportSigner>, Option<PdfTimestamps>) {
+    let (sig, cov, lvl) = (CheckId::ReportSignature, CheckId::ReportCoverage, CheckId::ReportLevel);
+    let all = |status: fn(CheckId, String) -> Check, [a, b, c]: [&str; 3]| {
+        [status(sig, a.to_owned()), status(cov, b.to_owned()), status(lvl, c.to_owned())]
+    };
     let pdf = match std::fs::read(dir.join(layout::REPORT)) {
         Ok(pdf) => pdf,
         Err(e) => {
-            return (
-                [Check::fail(sig, format!("cannot read report.pdf: {e}")), Check::fail(cov, "no report.pdf")],
-                None,
-            );
+            let e = format!("cannot read report.pdf: {e}");
+            return (all(Check::fail, [&e, "no report.pdf", "no report.pdf"]), None, None);
         }
     };
-    match check_pdf(&pdf) {
-        PdfOutcome::Unsigned if declared.is_none() && opts.allow_unsigned => (
-            [
-                Check::skip(sig, "report.pdf is not signed (accepted with --allow-unsigned)"),
-                Check::skip(cov, "no signature"),
-            ],
-            None,
-        ),
+    let anchors = opts.tsa_anchors.as_deref().unwrap_or(&[]);
+    match check_pdf(&pdf, anchors) {
+        PdfOutcome::Unsigned if declared.is_none() && opts.allow_unsigned => {
+            let why = "report.pdf is not signed (accepted with --allow-unsigned)";
+            (all(Check::skip, [why, "no signature", "no signature"]), None, None)
+        }
         PdfOutcome::Unsigned => {
-            ([Check::fail(sig, "report.pdf carries no signature"), Check::fail(cov, "no signature")], None)
+            (all(Check::fail, ["report.pdf carries no signature", "no signature", "no signature"]), None, None)
         }
         PdfOutcome::Broken(e) => {
-            ([Check::fail(sig, format!("report.pdf: {e}")), Check::fail(cov, "signature unreadable")], None)
+            let e = format!("report.pdf: {e}");
+            (all(Check::fail, [&e, "signature unreadable", "signature unreadable"]), None, None)
         }
-        PdfOutcome::Signed { signature, coverage, time } => {
+        PdfOutcome::Signed { signature, coverage, claimed, timestamps } => {
             let coverage = match coverage {
-                Ok(n) => Check::pass(cov, format!("the signature covers the whole file ({n} bytes)")),
+                Ok(what) => Check::pass(cov, what),
                 Err(e) => Check::fail(cov, e),
             };
+            let level = level_check(&timestamps, opts);
+            report_times(&timestamps, claimed, times);
             match *signature {
-                Ok(v) => ([signer_check(&v, declared, manifest_signer), coverage], Some((v, time))),
-                Err(e) => ([Check::fail(sig, format!("report.pdf: {e}")), coverage], None),
+                Ok(v) => {
+                    let checks = [signer_check(&v, declared, manifest_signer), coverage, level];
+                    (checks, Some((v, claimed, timestamps.signature_time)), Some(timestamps))
+                }
+                Err(e) => ([Check::fail(sig, format!("report.pdf: {e}")), coverage, level], None, Some(timestamps)),
             }
         }
+    }
+}
+
+/// `report-level`: fails on a bad token or `/DSS`; warns at B-B (the time is only claimed)
+/// and when the TSA was not checked against `--tsa-ca`.
+fn level_check(t: &PdfTimestamps, opts: &VerifyOptions) -> Check {
+    let id = CheckId::ReportLevel;
+    if !t.problems.is_empty() {
+        return Check::fail(id, format!("{}; {}", t.summary(), t.problems.join("; ")));
+    }
+    if t.level == crate::pdf::PadesLevel::BB {
+        return Check::warn(id, t.summary());
+    }
+    match &opts.tsa_anchors {
+        Some(_) => Check::pass(id, format!("{}; TSA chains to a --tsa-ca anchor", t.summary())),
+        None => {
+            Check::warn(id, format!("{}; TSA NOT checked against a trust anchor (pass --tsa-ca FILE)", t.summary()))
+        }
+    }
+}
+
+/// The report signature's claimed and proven times, and the document timestamp's.
+fn report_times(t: &PdfTimestamps, claimed: Option<Duration>, times: &mut Vec<SignatureTime>) {
+    times.push(SignatureTime {
+        what: layout::REPORT.into(),
+        claimed: claimed.map(rfc3339),
+        proven: t.signature_time.map(rfc3339),
+        tsa: t.signature_tsa.clone(),
+    });
+    if let Some(at) = t.document_timestamp_time {
+        times.push(SignatureTime {
+            what: format!("{} (document timestamp)", layout::REPORT),
+            claimed: None,
+            proven: Some(rfc3339(at)),
+            tsa: t.document_timestamp_tsa.clone(),
+        });
     }
 }
 
@@ -350,8 +394,8 @@ pub(super) fn trust(
     if let Some((v, proven)) = manifest_signer {
         results.push(("manifest signer", chain_at(v, proven, v.signing_time, anchors)));
     }
-    if let Some((v, t)) = report {
-        results.push(("report signer", chain_at(v, None, *t, anchors)));
+    if let Some((v, claimed, proven)) = report {
+        results.push(("report signer", chain_at(v, *proven, *claimed, anchors)));
     }
     match results.iter().find(|(_, r)| r.is_err()) {
         Some((who, Err(e))) => Check::fail(id, format!("{who}: {e}")),
@@ -406,66 +450,8 @@ fn list_dir(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
     Ok(out)
 }
 
-enum PdfOutcome {
-    Unsigned,
-    Broken(String),
-    Signed { signature: Box<Result<Verified, String>>, coverage: Result<usize, String>, time: Option<Duration> },
-}
-
-/// Checks the PDF's one signature: the CMS over the byte ranges, and that those ranges are
-/// the whole file minus exactly the `/Contents` hex string.
-fn check_pdf(bytes: &[u8]) -> PdfOutcome {
-    let pdf = match Pdf::parse(bytes) {
-        Ok(p) => p,
-        Err(e) => return PdfOutcome::Broken(e.to_string()),
-    };
-    let sigs = match pdf.signatures() {
-        Ok(s) => s,
-        Err(e) => return PdfOutcome::Broken(e.to_string()),
-    };
-    let sig = match sigs.as_slice() {
-        [] => return PdfOutcome::Unsigned,
-        [s] => s,
-        more => return PdfOutcome::Broken(format!("{} signatures; expected one", more.len())),
-    };
-    let len = bytes.len() as i64;
-    let br = &sig.byte_range;
-    let coverage = match br.as_slice() {
-        [0, a, b, c]
-            if *a as usize == sig.contents_span.start && *b as usize == sig.contents_span.end && b + c == len =>
-        {
-            Ok(bytes.len())
-        }
-        [0, _, b, c] if b + c < len => {
-            Err(format!("{} bytes after the signed range: the file was changed after signing", len - b - c))
-        }
-        _ => Err(format!("the /ByteRange {br:?} does not cover the whole file except the signature")),
-    };
-    let signature = (|| {
-        if sig.sub_filter != crate::sign::PDF_SUB_FILTER && sig.sub_filter != "adbe.pkcs7.detached" {
-            return Err(format!("unsupported signature type /{}", sig.sub_filter));
-        }
-        let [0, a, b, c] = br.as_slice() else { return Err("malformed /ByteRange".to_owned()) };
-        let (a, b, c) = (*a, *b, *c);
-        if a < 0 || b < a || c < 0 || b + c > len {
-            return Err("the /ByteRange points outside the file".into());
-        }
-        let mut h = sha2::Sha256::new();
-        h.update(&bytes[..a as usize]);
-        h.update(&bytes[b as usize..(b + c) as usize]);
-        let digest: [u8; 32] = h.finalize().into();
-        let der_len = cades::der_element_len(&sig.contents).ok_or("the signature is not a DER structure")?;
-        if sig.contents[der_len..].iter().any(|&b| b != 0) {
-            return Err("bytes after the CMS in /Contents are not zero padding".into());
-        }
-        verify_detached(&sig.contents[..der_len], &digest)
-    })();
-    let time = sig.signing_time.as_deref().and_then(parse_pdf_date);
-    PdfOutcome::Signed { signature: Box::new(signature), coverage, time }
-}
-
 /// `D:YYYYMMDDHHmmSS` with `Z` or an offset, as Unix time.
-fn parse_pdf_date(s: &str) -> Option<Duration> {
+pub(super) fn parse_pdf_date(s: &str) -> Option<Duration> {
     let s = s.strip_prefix("D:")?;
     let digits = s.get(..14)?;
     let dt = chrono::NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S").ok()?;

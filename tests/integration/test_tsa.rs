@@ -60,6 +60,16 @@ impl TestTsa {
     pub fn cert(&self) -> PathBuf {
         self.dir.path().join("pki/tsa.pem")
     }
+
+    /// A document signer issued by the same CA, naming the server's CRL: (key, chain PEM).
+    pub fn signer(&self) -> (PathBuf, PathBuf) {
+        (self.dir.path().join("pki/signer.key"), self.dir.path().join("pki/signer-chain.pem"))
+    }
+
+    /// The CA's CRL (DER), as the server serves it at `/crl/ca.crl`.
+    pub fn crl(&self) -> PathBuf {
+        self.dir.path().join("pki/ca.crl")
+    }
 }
 
 impl Drop for TestTsa {
