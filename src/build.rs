@@ -418,7 +418,10 @@ fn write_late_files(opts: &BuildOptions, staging: &Path, listed: &[package::File
         let manifest = staging.join(layout::MANIFEST);
         let bytes = fs::read(&manifest).map_err(write_err(&manifest))?;
         let started = Instant::now();
-        let p7s = sign::sign_detached(&s.identity, &bytes, opts.generated_at, s.tsa.as_deref())?;
+        let p7s = match s.tsa.as_deref() {
+            Some(tsa) => sign::sign_detached_ltv(&s.identity, &bytes, opts.generated_at, tsa, &s.revocation)?.0,
+            None => sign::sign_detached(&s.identity, &bytes, opts.generated_at, None)?,
+        };
         let path = staging.join(layout::MANIFEST_SIGNATURE);
         fs::write(&path, p7s).map_err(write_err(&path))?;
         tracing::info!("signed manifest.json (CMS) in {:.2?}", started.elapsed());
@@ -653,7 +656,12 @@ fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skip
         parse_errors: ev.errors.len() as u64,
         signature: opts.signing.as_ref().map(|s| SignatureDecl {
             manifest: format!("{} (detached CMS, DER)", layout::MANIFEST_SIGNATURE),
-            report: format!("{} (PAdES B-B, {})", layout::REPORT, sign::PDF_SUB_FILTER),
+            report: format!(
+                "{} (PAdES {}, {})",
+                layout::REPORT,
+                if s.tsa.is_some() { "B-LTA" } else { "B-B" },
+                sign::PDF_SUB_FILTER
+            ),
             signer: s.identity.subject(),
             signer_certificate_sha256: s.identity.certificate_sha256(),
             key: s.identity.key_kind().into(),

@@ -117,6 +117,29 @@ pub fn sign_detached(
     }
 }
 
+/// [`sign_detached`] with a TSA, plus long-term validation data: the TSA's chain in
+/// `certificates` and the CRLs of both chains in `crls` (CAdES-T with its validation data).
+/// Returns the CMS and one line per certificate without revocation data.
+///
+/// # Errors
+/// As [`sign_detached`], and when a given revocation file is bad.
+pub fn sign_detached_ltv(
+    identity: &Identity,
+    content: &[u8],
+    signing_time: Timestamp,
+    tsa: &TsaClient,
+    sources: &revocation::RevocationSources,
+) -> Result<(Vec<u8>, Vec<String>), SignError> {
+    let digest = sha2_digest(&[content]);
+    let cms = cades::signed_data(identity, &digest, Some(signing_time))?;
+    let (cms, token) = tsa::add_signature_timestamp(&cms, tsa)?;
+    let mut chain = identity.chain.clone();
+    chain.extend(token.certificates.iter().filter(|c| !identity.chain.contains(c)).cloned());
+    let data = revocation::collect(&chain, sources)?;
+    let cms = cades::add_validation_data(&cms, &token.certificates, &data.crls)?;
+    Ok((cms, data.missing))
+}
+
 /// Signs a PDF: returns the original bytes followed by an incremental update holding a PAdES
 /// B-B signature over the whole file (everything but the signature's own `/Contents`).
 ///

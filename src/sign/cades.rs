@@ -121,3 +121,44 @@ pub(crate) fn signed_data(
     let info = builder.build().map_err(build_err)?;
     info.to_der().map_err(build_err)
 }
+
+/// Long-term validation data in a SignedData: the certificates it does not hold yet (the
+/// TSA's chain) and CRLs in `crls` (RFC 5652 §10.2.1), neither of them signed content. OCSP
+/// responses go into the PDF's `/DSS` only: this `cms` version encodes the `other` revocation
+/// format with an algorithm identifier where RFC 5940 has an OID.
+///
+/// # Errors
+/// When `cms_der` is not a SignedData or a CRL does not parse.
+pub(crate) fn add_validation_data(
+    cms_der: &[u8],
+    certs: &[Certificate],
+    crls: &[Vec<u8>],
+) -> Result<Vec<u8>, SignError> {
+    use cms::content_info::ContentInfo;
+    use cms::revocation::{RevocationInfoChoice, RevocationInfoChoices};
+    use cms::signed_data::{CertificateSet, SignedData};
+    use der::Decode as _;
+    let info = ContentInfo::from_der(cms_der).map_err(build_err)?;
+    let mut sd: SignedData = info.content.decode_as().map_err(build_err)?;
+    let mut set = sd.certificates.take().map(|s| s.0).unwrap_or_default();
+    for c in certs {
+        let choice = CertificateChoices::Certificate(c.clone());
+        if !set.iter().any(|have| have == &choice) {
+            set.insert(choice).map_err(build_err)?;
+        }
+    }
+    sd.certificates = Some(CertificateSet(set));
+    if !crls.is_empty() {
+        let mut choices = sd.crls.take().map(|c| c.0).unwrap_or_default();
+        for der in crls {
+            let crl = x509_cert::crl::CertificateList::from_der(der).map_err(build_err)?;
+            let choice = RevocationInfoChoice::Crl(crl);
+            if !choices.iter().any(|have| have == &choice) {
+                choices.insert(choice).map_err(build_err)?;
+            }
+        }
+        sd.crls = Some(RevocationInfoChoices(choices));
+    }
+    let out = ContentInfo { content_type: info.content_type, content: Any::encode_from(&sd).map_err(build_err)? };
+    out.to_der().map_err(build_err)
+}

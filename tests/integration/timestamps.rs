@@ -97,6 +97,11 @@ fn a_timestamped_package_verifies_with_its_proven_time_and_openssl_agrees() {
     std::fs::write(&sig, b"another signature value").unwrap();
     let (ok, out) = openssl_ts_verify(&st.tsa, &sig, &token);
     assert!(!ok && out.contains("message imprint mismatch"), "{out}");
+    // Long-term validation data in the CMS: the TSA's certificate and the CRL its CA serves.
+    let (ok, out) = tool("openssl", &["pkcs7", "-inform", "DER", "-in", "manifest.json.p7s", "-print_certs"], &st.pkg);
+    assert!(ok, "{out}");
+    assert!(out.contains("subject=CN = dora-evidence TEST TSA\n"), "the TSA's certificate: {out}");
+    assert!(out.contains("Certificate Revocation List"), "the TSA CA's CRL: {out}");
     // openssl still verifies the CMS itself (the unsigned attribute is not signed content).
     let args = ["cms", "-verify", "-binary", "-inform", "DER", "-in", "manifest.json.p7s", "-content", "manifest.json"];
     let ca = st.id.join("ca.pem");
@@ -502,7 +507,10 @@ fn a_kms_signature_gets_its_timestamp_too() {
     let tsa = TestTsa::start();
     let tmp = tempfile::tempdir().unwrap();
     let id = tmp.path().join("id");
-    let o = super::util::bin_on_moto(&endpoint).args(["keygen", "--out", s(&id), "--kms-key-id", &key_id]).output().unwrap();
+    let o = super::util::bin_on_moto(&endpoint)
+        .args(["keygen", "--out", s(&id), "--kms-key-id", &key_id])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let pkg = tmp.path().join("pkg");
     let o = super::util::bin_on_moto(&endpoint)
