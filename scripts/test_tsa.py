@@ -22,6 +22,7 @@ The path asks for a fault, so one server serves every fault test:
   /no-eku           a token signed by noeku.pem (openssl ts refuses that cert, so the
                     TSTInfo of a correct reply is signed again with `openssl cms -sign`)
   /bad-signature    a correct reply with the last byte of its signature changed
+  /auth             a correct reply only with HTTP basic auth `tsa-user:tsa-secret`, else 401
 
 Usage: test_tsa.py DIR [--port N] [--slow SECONDS] [--exit-on-stdin-eof]
 With --exit-on-stdin-eof the server stops when its standard input closes, so a test that
@@ -29,6 +30,7 @@ started it cannot leave it running.
 """
 
 import argparse
+import base64
 import http.server
 import os
 import subprocess
@@ -37,6 +39,7 @@ import tempfile
 import threading
 import time
 
+BASIC_AUTH = "Basic " + base64.b64encode(b"tsa-user:tsa-secret").decode()
 TST_INFO_OID = "1.2.840.113549.1.9.16.1.4"
 SHA1_OID = bytes.fromhex("2b0e03021a")  # 1.3.14.3.2.26
 
@@ -225,6 +228,8 @@ class Tsa:
 
     def answer(self, path, req):
         """(HTTP status, body) for a request on `path`."""
+        if path == "/auth":
+            path = "/"
         if path == "/503":
             return 503, b"busy"
         if path == "/garbage":
@@ -261,6 +266,8 @@ def handler(tsa):
             req = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if self.headers.get("Content-Type") != "application/timestamp-query":
                 status, body = 415, b"expected application/timestamp-query"
+            elif self.path == "/auth" and self.headers.get("Authorization") != BASIC_AUTH:
+                status, body = 401, b"basic auth required"
             else:
                 try:
                     status, body = tsa.answer(self.path, req)

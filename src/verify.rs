@@ -218,9 +218,11 @@ impl Report {
             );
         }
         let status = |id: CheckId| self.checks.iter().find(|c| c.check == id).map(|c| c.status);
-        let time = match status(CheckId::ManifestTimestamp) {
-            Some(Status::Pass) => "; signing time proven by a trusted TSA",
-            Some(Status::Warn) => "; signing time NOT proven by a trusted TSA (see manifest-timestamp)",
+        let time = match (status(CheckId::ManifestTimestamp), status(CheckId::ReportLevel)) {
+            (Some(Status::Pass), Some(Status::Pass) | None) => "; signing time proven by a trusted TSA",
+            (Some(Status::Pass | Status::Warn), _) | (_, Some(Status::Warn)) => {
+                "; signing time NOT proven by a trusted TSA (see manifest-timestamp and report-level)"
+            }
             _ => "",
         };
         match status(CheckId::Trust) {

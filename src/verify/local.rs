@@ -114,7 +114,7 @@ pub(super) fn no_extra_files(dir: &Path, listed: &Listed) -> Check {
     };
     problems
         .extend(layout::late_names(|f| f.required).filter(|f| !dir.join(f).is_file()).map(|f| format!("{f}: missing")));
-    let ok = "no file besides the listed ones, the report, SHA256SUMS, the signature (and an archive receipt)";
+    let ok = "no file besides the listed ones, the report, SHA256SUMS, the signature (and an archive receipt, timestamp renewals)";
     Check::from_problems(CheckId::NoExtraFiles, &problems, problems.len(), ok)
 }
 

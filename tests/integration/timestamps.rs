@@ -528,3 +528,38 @@ fn a_kms_signature_gets_its_timestamp_too() {
     let (ok, out) = openssl_ts_verify(&tsa, &sig, &token);
     assert!(ok && out.contains("Verification: OK"), "{out}");
 }
+
+/// HTTP basic auth: the user and password come from the environment; a wrong password is a
+/// clear failure, and the password shows nowhere (stderr, package).
+#[test]
+fn tsa_basic_auth_comes_from_the_environment_and_never_shows() {
+    let tsa = TestTsa::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let id = keygen(tmp.path(), &[]);
+    let build = |out: &str, password: Option<&str>| {
+        let mut cmd = super::util::bin();
+        cmd.args(["build", "--input", s(&small_input()), "--period", "2026-Q3", "--allow-partial"])
+            .args(["--out", s(&tmp.path().join(out)), "--tsa", &tsa.at("/auth")])
+            .args(sign_flags(&id));
+        if let Some(p) = password {
+            cmd.env("DORA_EVIDENCE_TSA_USER", "tsa-user").env("DORA_EVIDENCE_TSA_PASSWORD", p);
+        }
+        cmd.output().unwrap()
+    };
+    let o = build("ok", Some("tsa-secret"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("tsa-secret"));
+    for f in files_under(&tmp.path().join("ok")) {
+        let bytes = std::fs::read(tmp.path().join("ok").join(&f)).unwrap();
+        assert!(!bytes.windows(10).any(|w| w == b"tsa-secret"), "{f} holds the password");
+    }
+    let o = run(&["verify", s(&tmp.path().join("ok")), "--ca", s(&id.join("ca.pem")), "--tsa-ca", s(&tsa.ca())]);
+    assert!(stdout(&o).contains("PASS  manifest-timestamp"), "{}", stdout(&o));
+    for (out, password) in [("wrong", Some("wrong-secret-123")), ("none", None)] {
+        let o = build(out, password);
+        assert_eq!(o.status.code(), Some(2), "{out}: {}", stderr(&o));
+        assert!(stderr(&o).contains("HTTP 401"), "{out}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("wrong-secret-123"), "{}", stderr(&o));
+        assert!(!tmp.path().join(out).exists());
+    }
+}
