@@ -6,13 +6,13 @@
 //! |---|---|
 //! | `manifest` | `manifest.json` is there and readable |
 //! | `files` | every file the manifest lists is there with its size and SHA-256 |
-//! | `no-extra-files` | nothing else is in the folder besides manifest, report, `SHA256SUMS` and the signature |
+//! | `no-extra-files` | nothing else is in the folder besides manifest, report, `SHA256SUMS`, the signature, an archive receipt and timestamp renewals |
 //! | `sha256sums` | `SHA256SUMS` lists exactly those files, with the manifest's digests and the real ones of `manifest.json` and `report.pdf` |
 //! | `manifest-signature` | `manifest.json.p7s` is a valid CMS signature over `manifest.json` by the signer the manifest names |
+//! | `manifest-timestamp` | the manifest signature's RFC 3161 token (CAdES-T) is over its signature value, by a TSA certificate for time stamping that chains to `--tsa-ca`; gives the proven signing time (warn: no token, the time is only claimed) |
 //! | `report-signature` | `report.pdf` carries one valid PAdES signature by the same signer |
 //! | `report-coverage` | that signature covers the whole file (nothing appended or hidden; after it only a `/DSS` and a document timestamp that covers the rest) |
 //! | `report-level` | every timestamp the PDF carries is valid (signature timestamp, document timestamp); says the PAdES level (B-B … B-LTA) and the proven times (warn: B-B, or the TSA not checked against `--tsa-ca`) |
-//! | `manifest-timestamp` | the manifest signature's RFC 3161 token (CAdES-T) is over its signature value, by a TSA certificate for time stamping that chains to `--tsa-ca`; gives the proven signing time (warn: no token, the time is only claimed) |
 //! | `trust` | the signer chains to a `--ca` trust anchor at the proven signing time (else the claimed one); a certificate that expired later still counts (skipped without `--ca`) |
 //! | `archive-timestamps` | every renewal added by `timestamp` verifies, covers the package and the renewals before it, and was made before the TSA certificate of the proof before it expired (skipped without renewals) |
 //!
