@@ -24,12 +24,13 @@ The path asks for a fault, so one server serves every fault test:
   /bad-signature    a correct reply with the last byte of its signature changed
   /auth             a correct reply only with HTTP basic auth `tsa-user:tsa-secret`, else 401
 
-Usage: test_tsa.py DIR [--port N] [--slow SECONDS] [--exit-on-stdin-eof]
+Usage: test_tsa.py DIR [--port N] [--slow SECONDS] [--exit-on-stdin-eof] [--tls]
 With --exit-on-stdin-eof the server stops when its standard input closes, so a test that
 started it cannot leave it running.
 """
 
 import argparse
+import ssl
 import base64
 import http.server
 import os
@@ -63,6 +64,15 @@ keyUsage = critical,digitalSignature,nonRepudiation
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 crlDistributionPoints = URI:{url}/crl/ca.crl
+[tls]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1
+[client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
 """
 
 CRL_CONFIG = """
@@ -118,7 +128,8 @@ def make_pki(d, url):
             "-subj", "/CN=dora-evidence TEST TSA CA (NOT FOR PRODUCTION)",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     for serial, name, cn in [(2, "tsa", "dora-evidence TEST TSA"), (3, "noeku", "dora-evidence TEST TSA without EKU"),
-                             (4, "signer", "dora-evidence TEST document signer")]:
+                             (4, "signer", "dora-evidence TEST document signer"),
+                             (5, "tls", "127.0.0.1"), (6, "client", "dora-evidence TEST TSA client")]:
         openssl("req", "-new", *ec, "-keyout", p(f"{name}.key"), "-out", p(f"{name}.csr"), "-subj", f"/CN={cn}")
         openssl("x509", "-req", "-in", p(f"{name}.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
                 "-set_serial", str(serial), "-days", "3650", "-extfile", p("ext.cnf"), "-extensions", name,
@@ -295,19 +306,28 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--slow", type=float, default=30.0)
     ap.add_argument("--exit-on-stdin-eof", action="store_true")
+    ap.add_argument("--tls", action="store_true",
+                    help="serve HTTPS (tls.pem, for IP 127.0.0.1) and require a client certificate of the CA (client.pem)")
     args = ap.parse_args()
     d = os.path.abspath(args.dir)
     os.makedirs(d, exist_ok=True)
     # Bound first, so the certificates can name the CRL URL on this port.
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), handler(Tsa(d, args.slow)))
-    make_pki(d, f"http://127.0.0.1:{server.server_address[1]}")
+    scheme = "https" if args.tls else "http"
+    make_pki(d, f"{scheme}://127.0.0.1:{server.server_address[1]}")
+    if args.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(d, "tls.pem"), os.path.join(d, "tls.key"))
+        ctx.load_verify_locations(os.path.join(d, "ca.pem"))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     if args.exit_on_stdin_eof:
         def watch():
             sys.stdin.buffer.read()
             os._exit(0)
         threading.Thread(target=watch, daemon=True).start()
-    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    print(f"{scheme}://127.0.0.1:{server.server_address[1]}", flush=True)
     server.serve_forever()
 
 

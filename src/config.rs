@@ -136,6 +136,8 @@ pub struct SigningConfig {
     pub tsa_client_cert: Option<PathBuf>,
     /// mTLS client key (PEM) for the TSA.
     pub tsa_client_key: Option<PathBuf>,
+    /// Roots (PEM) for the TSA's HTTPS certificate, instead of the public web roots.
+    pub tsa_tls_ca: Option<PathBuf>,
     /// Seconds to wait for the TSA (default 30).
     pub tsa_timeout_seconds: Option<u32>,
     /// Build an untimestamped package (said on the cover) when the TSA fails.
@@ -243,9 +245,10 @@ impl Config {
             Config::parse(&text).map_err(|(line, message)| ConfigError { path: path.to_path_buf(), line, message })?;
         let base = path.parent().unwrap_or(Path::new(""));
         let s = &mut config.signing;
-        for p in [&mut s.key, &mut s.cert, &mut s.tsa_ca, &mut s.tsa_client_cert, &mut s.tsa_client_key]
-            .into_iter()
-            .flatten()
+        for p in
+            [&mut s.key, &mut s.cert, &mut s.tsa_ca, &mut s.tsa_client_cert, &mut s.tsa_client_key, &mut s.tsa_tls_ca]
+                .into_iter()
+                .flatten()
         {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -331,6 +334,7 @@ impl Config {
                     tsa_user: s.tsa_user,
                     tsa_client_cert: s.tsa_client_cert.map(PathBuf::from),
                     tsa_client_key: s.tsa_client_key.map(PathBuf::from),
+                    tsa_tls_ca: s.tsa_tls_ca.map(PathBuf::from),
                     tsa_timeout_seconds: s.tsa_timeout_seconds,
                     tsa_optional: s.tsa_optional.unwrap_or(false),
                 }
@@ -466,6 +470,7 @@ struct RawSigning {
     tsa_user: Option<String>,
     tsa_client_cert: Option<String>,
     tsa_client_key: Option<String>,
+    tsa_tls_ca: Option<String>,
     tsa_timeout_seconds: Option<u32>,
     tsa_optional: Option<bool>,
 }

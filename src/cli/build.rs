@@ -85,7 +85,8 @@ pub(super) struct BuildArgs {
     /// RFC 3161 time-stamping authority: both signatures get a trusted time (CAdES-T, PAdES
     /// B-T/B-LT/B-LTA). Overrides `[signing] tsa`. HTTP basic auth: `[signing] tsa_user` (or
     /// DORA_EVIDENCE_TSA_USER) with DORA_EVIDENCE_TSA_PASSWORD; mTLS: `[signing]
-    /// tsa_client_cert`/`tsa_client_key` (or DORA_EVIDENCE_TSA_CLIENT_CERT/_KEY).
+    /// tsa_client_cert`/`tsa_client_key` (or DORA_EVIDENCE_TSA_CLIENT_CERT/_KEY); a private
+    /// root for the TSA's HTTPS certificate: `tsa_tls_ca` (or DORA_EVIDENCE_TSA_TLS_CA).
     #[arg(long, value_name = "URL")]
     tsa: Option<String>,
     /// Trust anchors (PEM) the TSA's certificate must chain to. Overrides `[signing] tsa_ca`.
@@ -207,8 +208,9 @@ pub(super) fn tsa_options(
         (None, None) => None,
         _ => anyhow::bail!("mTLS to the TSA needs both a client certificate and its key"),
     };
+    let tls_roots = c.tsa_tls_ca.clone().or_else(|| env("DORA_EVIDENCE_TSA_TLS_CA").map(PathBuf::from));
     let timeout = Duration::from_secs(u64::from(timeout.or(c.tsa_timeout_seconds).unwrap_or(30)));
-    Ok(TsaOptions { url, ca, basic_auth, client_identity, timeout })
+    Ok(TsaOptions { url, ca, basic_auth, client_identity, tls_roots, timeout })
 }
 
 /// Runs `build`.

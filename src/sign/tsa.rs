@@ -183,6 +183,8 @@ pub struct TsaOptions {
     pub basic_auth: Option<(String, zeroize::Zeroizing<String>)>,
     /// mTLS: client certificate chain and key, PEM files.
     pub client_identity: Option<(PathBuf, PathBuf)>,
+    /// Roots (PEM) for the TSA's HTTPS certificate, instead of the public web roots.
+    pub tls_roots: Option<PathBuf>,
     /// Whole-request timeout.
     pub timeout: Duration,
 }
@@ -194,6 +196,7 @@ impl std::fmt::Debug for TsaOptions {
             .field("ca", &self.ca.len())
             .field("basic_auth", &self.basic_auth.as_ref().map(|(u, _)| u))
             .field("client_identity", &self.client_identity)
+            .field("tls_roots", &self.tls_roots)
             .field("timeout", &self.timeout)
             .finish()
     }
@@ -262,19 +265,14 @@ impl TsaClient {
             ));
         }
         let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(roots) = &options.tls_roots {
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&pem_certificates(roots)?));
+        }
         if let Some((cert, key)) = &options.client_identity {
             let read = |p: &PathBuf| {
                 std::fs::read(p).map_err(|e| SignError::File { path: p.display().to_string(), message: e.to_string() })
             };
-            let certs = ureq::tls::parse_pem(&read(cert)?)
-                .filter_map(|item| match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-                    _ => None,
-                })
-                .collect::<Vec<_>>();
-            if certs.is_empty() {
-                return Err(SignError::File { path: cert.display().to_string(), message: "no PEM certificate".into() });
-            }
+            let certs = pem_certificates(cert)?;
             let key = ureq::tls::PrivateKey::from_pem(&read(key)?).map_err(|_| SignError::File {
                 path: key.display().to_string(),
                 message: "no PEM private key".into(),
@@ -371,6 +369,22 @@ impl TsaClient {
             .read_to_vec()
             .map_err(|e| tsa_err(url, format!("reading the answer: {}", describe_transport(&e, self.options.timeout))))
     }
+}
+
+/// The certificates of a PEM file, for TLS.
+fn pem_certificates(path: &PathBuf) -> Result<Vec<ureq::tls::Certificate<'static>>, SignError> {
+    let file_err = |message: String| SignError::File { path: path.display().to_string(), message };
+    let bytes = std::fs::read(path).map_err(|e| file_err(e.to_string()))?;
+    let certs: Vec<_> = ureq::tls::parse_pem(&bytes)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if certs.is_empty() {
+        return Err(file_err("no PEM certificate".into()));
+    }
+    Ok(certs)
 }
 
 fn describe_transport(e: &ureq::Error, timeout: Duration) -> String {

@@ -23,12 +23,23 @@ pub struct TestTsa {
 impl TestTsa {
     /// Starts a TSA whose `/slow` path answers after `slow_secs`.
     pub fn start_with_slow(slow_secs: u32) -> TestTsa {
+        TestTsa::spawn(slow_secs, false)
+    }
+
+    /// Starts a TSA that speaks HTTPS only (certificate `tls.pem` for 127.0.0.1) and requires
+    /// a client certificate issued by its CA (`client.pem` / `client.key`).
+    pub fn start_tls() -> TestTsa {
+        TestTsa::spawn(30, true)
+    }
+
+    fn spawn(slow_secs: u32, tls: bool) -> TestTsa {
         let dir = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test_tsa.py");
         let mut child = Command::new("python3")
             .arg(&script)
             .arg(dir.path().join("pki"))
             .args(["--slow", &slow_secs.to_string(), "--exit-on-stdin-eof"])
+            .args(if tls { &["--tls"][..] } else { &[] })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -37,13 +48,21 @@ impl TestTsa {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let url = line.trim().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "the test TSA did not start: {url:?}");
+        assert!(
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
+            "the test TSA did not start: {url:?}"
+        );
         TestTsa { child, _stdin: stdin, url, dir }
     }
 
     /// Starts a TSA whose `/slow` path answers after 30 s.
     pub fn start() -> TestTsa {
         TestTsa::start_with_slow(30)
+    }
+
+    /// A file of the TSA's test PKI (`client.pem`, `client.key`, …).
+    pub fn pki(&self, name: &str) -> PathBuf {
+        self.dir.path().join("pki").join(name)
     }
 
     /// The URL of fault `path` (`"/no-eku"`), or of the correct TSA for `"/"`.

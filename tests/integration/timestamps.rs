@@ -563,3 +563,41 @@ fn tsa_basic_auth_comes_from_the_environment_and_never_shows() {
         assert!(!tmp.path().join(out).exists());
     }
 }
+
+/// mTLS: a TSA behind HTTPS that requires a client certificate (Python's ssl, CERT_REQUIRED)
+/// answers with the certificate and key from the environment, and refuses without them.
+#[test]
+fn tsa_mtls_uses_the_client_certificate_from_the_environment() {
+    let tsa = TestTsa::start_tls();
+    let tmp = tempfile::tempdir().unwrap();
+    let id = keygen(tmp.path(), &[]);
+    let build = |out: &str, with_client: bool| {
+        let mut cmd = super::util::bin();
+        cmd.args(["build", "--input", s(&small_input()), "--period", "2026-Q3", "--allow-partial"])
+            .args([
+                "--out",
+                s(&tmp.path().join(out)),
+                "--tsa",
+                &tsa.url,
+                "--tsa-ca",
+                s(&tsa.ca()),
+                "--tsa-timeout",
+                "10",
+            ])
+            .args(sign_flags(&id))
+            .env("DORA_EVIDENCE_TSA_TLS_CA", tsa.ca());
+        if with_client {
+            cmd.env("DORA_EVIDENCE_TSA_CLIENT_CERT", tsa.pki("client.pem"));
+            cmd.env("DORA_EVIDENCE_TSA_CLIENT_KEY", tsa.pki("client.key"));
+        }
+        cmd.output().unwrap()
+    };
+    let o = build("ok", true);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&["verify", s(&tmp.path().join("ok")), "--ca", s(&id.join("ca.pem")), "--tsa-ca", s(&tsa.ca())]);
+    assert!(stdout(&o).contains("PASS  manifest-timestamp"), "{}", stdout(&o));
+    let o = build("refused", false);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TSA https://127.0.0.1:"), "{}", stderr(&o));
+    assert!(!tmp.path().join("refused").exists());
+}
