@@ -23,6 +23,7 @@ The path asks for a fault, so one server serves every fault test:
                     TSTInfo of a correct reply is signed again with `openssl cms -sign`)
   /bad-signature    a correct reply with the last byte of its signature changed
   /auth             a correct reply only with HTTP basic auth `tsa-user:tsa-secret`, else 401
+  POST /ocsp        an OCSP responder for the CA (application/ocsp-request); GET /crl/ca.crl its CRL
 
 Usage: test_tsa.py DIR [--port N] [--slow SECONDS] [--exit-on-stdin-eof] [--tls]
 With --exit-on-stdin-eof the server stops when its standard input closes, so a test that
@@ -64,6 +65,12 @@ keyUsage = critical,digitalSignature,nonRepudiation
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 crlDistributionPoints = URI:{url}/crl/ca.crl
+[ocspsigner]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,nonRepudiation
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+authorityInfoAccess = OCSP;URI:{url}/ocsp
 [tls]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -129,16 +136,18 @@ def make_pki(d, url):
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     for serial, name, cn in [(2, "tsa", "dora-evidence TEST TSA"), (3, "noeku", "dora-evidence TEST TSA without EKU"),
                              (4, "signer", "dora-evidence TEST document signer"),
-                             (5, "tls", "127.0.0.1"), (6, "client", "dora-evidence TEST TSA client")]:
+                             (5, "tls", "127.0.0.1"), (6, "client", "dora-evidence TEST TSA client"),
+                             (7, "ocspsigner", "dora-evidence TEST document signer with OCSP only")]:
         openssl("req", "-new", *ec, "-keyout", p(f"{name}.key"), "-out", p(f"{name}.csr"), "-subj", f"/CN={cn}")
         openssl("x509", "-req", "-in", p(f"{name}.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
                 "-set_serial", str(serial), "-days", "3650", "-extfile", p("ext.cnf"), "-extensions", name,
                 "-out", p(f"{name}.pem"))
-    os.chmod(p("signer.key"), 0o600)
-    with open(p("signer-chain.pem"), "w") as out:
-        for name in ("signer.pem", "ca.pem"):
-            with open(p(name)) as f:
-                out.write(f.read())
+    for name in ("signer", "ocspsigner"):
+        os.chmod(p(f"{name}.key"), 0o600)
+        with open(p(f"{name}-chain.pem"), "w") as out:
+            for part in (f"{name}.pem", "ca.pem"):
+                with open(p(part)) as f:
+                    out.write(f.read())
     with open(p("crl.cnf"), "w") as f:
         f.write(CRL_CONFIG.format(dir=d))
     open(p("index.txt"), "w").close()
@@ -147,6 +156,13 @@ def make_pki(d, url):
     openssl("ca", "-gencrl", "-config", p("crl.cnf"), "-keyfile", p("ca.key"), "-cert", p("ca.pem"),
             "-out", p("ca.crl.pem"))
     openssl("crl", "-in", p("ca.crl.pem"), "-outform", "DER", "-out", p("ca.crl"))
+    # The OCSP responder's database (after the CRL, which lists only revoked entries): every
+    # issued certificate is good.
+    with open(p("index.txt"), "w") as f:
+        for serial, name in [(2, "tsa"), (4, "signer"), (7, "ocspsigner")]:
+            subject = openssl("x509", "-in", p(f"{name}.pem"), "-noout", "-subject", "-nameopt", "compat")
+            subject = subject.decode().strip().removeprefix("subject=")
+            f.write(f"V\t351231235959Z\t\t{serial:02X}\tunknown\t{subject}\n")
 
 
 # --- just enough DER to take requests and replies apart --------------------------------------
@@ -237,6 +253,18 @@ class Tsa:
                         data=tst_info(resp))
         return enc(0x30, enc(0x30, enc(0x02, b"\x00")) + token)
 
+    def ocsp(self, req):
+        """An OCSP response for a DER request, signed by the CA (`openssl ocsp` as a one-shot responder)."""
+        p = lambda name: os.path.join(self.dir, name)  # noqa: E731
+        with self.lock, tempfile.TemporaryDirectory() as tmp:
+            q, r = os.path.join(tmp, "req.der"), os.path.join(tmp, "resp.der")
+            with open(q, "wb") as f:
+                f.write(req)
+            openssl("ocsp", "-index", p("index.txt"), "-CA", p("ca.pem"), "-rsigner", p("ca.pem"), "-rkey", p("ca.key"),
+                    "-reqin", q, "-respout", r, "-ndays", "30")
+            with open(r, "rb") as f:
+                return f.read()
+
     def answer(self, path, req):
         """(HTTP status, body) for a request on `path`."""
         if path == "/auth":
@@ -275,6 +303,17 @@ def handler(tsa):
 
         def do_POST(self):  # noqa: N802 (http.server's name)
             req = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path == "/ocsp" and self.headers.get("Content-Type") == "application/ocsp-request":
+                try:
+                    status, body = 200, tsa.ocsp(req)
+                except Exception as e:  # noqa: BLE001 (a bad request: say why)
+                    status, body = 400, str(e).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/ocsp-response" if status == 200 else "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             if self.headers.get("Content-Type") != "application/timestamp-query":
                 status, body = 415, b"expected application/timestamp-query"
             elif self.path == "/auth" and self.headers.get("Authorization") != BASIC_AUTH:

@@ -9,7 +9,9 @@
 //! certificate's key; an OCSP response must be a successful basic response naming a serial
 //! number of the chain (its signature is left to the verifier, as its responder may be a
 //! delegate outside the chain). Self-signed certificates are trust anchors and need none.
-//! OCSP responders are not queried (a file is needed); their URLs are reported.
+//! When no CRL covers a certificate, its OCSP responders (authority information access) are
+//! asked over HTTP POST (RFC 6960, one request, a SHA-1 CertID as RFC 5019 responders
+//! expect); the answer must be a successful basic response naming that certificate.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,6 +56,7 @@ const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest CRL we download.
 const MAX_CRL: u64 = 16 << 20;
 const ID_AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
+const ID_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
 const ID_PKIX_OCSP_BASIC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.1");
 
 /// Revocation data for every certificate of `chain` (duplicates ignored) from `sources`.
@@ -99,6 +102,17 @@ pub fn collect(chain: &[Certificate], sources: &RevocationSources) -> Result<Rev
         if covered(&crls) {
             continue;
         }
+        let why = match (sources.fetch, issuer_in(cert, &chain)) {
+            (true, Some(issuer)) if !ocsp_urls(cert).is_empty() => match ask_ocsp(cert, issuer) {
+                Ok(response) => {
+                    ocsp_serials.push(tbs.serial_number().clone());
+                    out.ocsps.push(response);
+                    continue;
+                }
+                Err(e) => Some(why.map_or(e.clone(), |w| format!("{w}; {e}"))),
+            },
+            _ => why,
+        };
         let why = why.unwrap_or_else(|| no_source_reason(cert, sources.fetch));
         out.missing.push(format!("no revocation data for {}: {why}", tbs.subject()));
     }
@@ -157,7 +171,12 @@ fn no_source_reason(cert: &Certificate, fetch: bool) -> String {
     match (crl_urls(cert).is_empty(), ocsp.is_empty(), fetch) {
         (true, true, _) => "the certificate names no CRL distribution point or OCSP responder".into(),
         (false, _, false) => "CRL downloads are off and no --crl was given for its issuer".into(),
-        (_, false, _) => format!("OCSP responder {} is not queried (give --ocsp-response FILE)", ocsp.join(", ")),
+        (_, false, false) => {
+            format!("downloads are off; OCSP responder {} not asked (give --ocsp-response FILE)", ocsp.join(", "))
+        }
+        (_, false, true) => {
+            format!("its issuer is not in the chain, so OCSP responder {} cannot be asked", ocsp.join(", "))
+        }
         (false, true, true) => "no CRL could be had".into(),
     }
 }
@@ -239,6 +258,76 @@ fn check_crl_issuer(crl: &CertificateList, chain: &[&Certificate]) -> Result<(),
     } else {
         Err(format!("the CRL's signature does not verify with the key of {issuer}"))
     }
+}
+
+/// The certificate of `chain` that issued `cert` (by name and signature).
+fn issuer_in<'a>(cert: &Certificate, chain: &[&'a Certificate]) -> Option<&'a Certificate> {
+    let tbs = cert.tbs_certificate();
+    chain.iter().copied().find(|c| {
+        c.tbs_certificate().subject() == tbs.issuer()
+            && tbs.to_der().is_ok_and(|der| {
+                let key = c.tbs_certificate().subject_public_key_info();
+                let sig = cert.signature().as_bytes().unwrap_or_default();
+                verify_signature(key, cert.signature_algorithm(), &der, sig).is_ok()
+            })
+    })
+}
+
+/// Asks each OCSP responder of `cert` in turn; returns the first successful basic response
+/// that names `cert`, or why none did.
+fn ask_ocsp(cert: &Certificate, issuer: &Certificate) -> Result<Vec<u8>, String> {
+    let request = ocsp_request(cert, issuer)?;
+    let serial = cert.tbs_certificate().serial_number();
+    let mut problems = Vec::new();
+    for url in ocsp_urls(cert).into_iter().filter(|u| u.starts_with("http://") || u.starts_with("https://")) {
+        let config = ureq::Agent::config_builder().timeout_global(Some(FETCH_TIMEOUT)).build();
+        let answer = ureq::Agent::new_with_config(config)
+            .post(&url)
+            .header("Content-Type", "application/ocsp-request")
+            .send(&request[..])
+            .map_err(|e| e.to_string())
+            .and_then(|mut r| r.body_mut().with_config().limit(1 << 20).read_to_vec().map_err(|e| e.to_string()))
+            .and_then(|bytes| match ocsp_serials_of(&bytes)?.contains(serial) {
+                true => Ok(bytes),
+                false => Err("the response does not name the certificate".into()),
+            });
+        match answer {
+            Ok(bytes) => return Ok(bytes),
+            Err(e) => problems.push(format!("OCSP {url}: {e}")),
+        }
+    }
+    Err(problems.join("; "))
+}
+
+/// `OCSPRequest` for one certificate: `tbsRequest { requestList { Request { reqCert } } }`.
+#[derive(Sequence)]
+struct OcspRequest {
+    tbs_request: TbsRequest,
+}
+
+#[derive(Sequence)]
+struct TbsRequest {
+    request_list: Vec<OneRequest>,
+}
+
+#[derive(Sequence)]
+struct OneRequest {
+    req_cert: CertId,
+}
+
+/// The DER request for `cert`, with a SHA-1 CertID of its issuer's name and key.
+fn ocsp_request(cert: &Certificate, issuer: &Certificate) -> Result<Vec<u8>, String> {
+    use sha1::Digest as _;
+    let e = |e: der::Error| e.to_string();
+    let name = issuer.tbs_certificate().subject().to_der().map_err(e)?;
+    let key = issuer.tbs_certificate().subject_public_key_info().subject_public_key.raw_bytes();
+    let id = CertId {
+        hash_algorithm: AlgorithmIdentifierOwned { oid: ID_SHA1, parameters: None },
+        issuer_name_hash: OctetString::new(sha1::Sha1::digest(&name).to_vec()).map_err(e)?,
+        issuer_key_hash: OctetString::new(sha1::Sha1::digest(key).to_vec()).map_err(e)?,
+        serial_number: cert.tbs_certificate().serial_number().clone(),
+    };
+    OcspRequest { tbs_request: TbsRequest { request_list: vec![OneRequest { req_cert: id }] } }.to_der().map_err(e)
 }
 
 /// `OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED, responseBytes [0] EXPLICIT … }`.

@@ -214,3 +214,33 @@ fn revocation_data_absent_is_reported_and_given_crls_are_used() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("tsa-ca.pem"), "{}", stderr(&o));
 }
+
+/// A signer whose certificate names only an OCSP responder (no CRL distribution point):
+/// `build` asks the responder (RFC 6960 over HTTP POST), the response goes into the `/DSS`,
+/// and pyHanko's long-term validation — revocation data required — passes with it.
+#[test]
+fn an_ocsp_only_signer_gets_its_response_from_the_responder() {
+    require_python_module("pyhanko", "pyhanko==0.38.0");
+    let tsa = TestTsa::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("pkg");
+    let (key, chain) = (tsa.pki("ocspsigner.key"), tsa.pki("ocspsigner-chain.pem"));
+    let args = ["--allow-partial", "--sign-key", key.to_str().unwrap(), "--sign-cert", chain.to_str().unwrap()];
+    let mut args = args.to_vec();
+    args.extend(["--tsa", &tsa.url]);
+    let o = build_q3(&super::sign::small_input(), &pkg, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("no revocation data"), "{}", stderr(&o));
+    let ca = tsa.ca();
+    let o = run(&["verify", pkg.to_str().unwrap(), "--ca", ca.to_str().unwrap(), "--tsa-ca", ca.to_str().unwrap()]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(check_line(&text, "report-level").starts_with("PASS"), "{text}");
+    assert!(!text.contains("no revocation data"), "{text}");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pyhanko_level.py");
+    let (ok, out) = tool("python3", &[script.to_str().unwrap(), "report.pdf", ca.to_str().unwrap()], &pkg);
+    assert!(ok, "{out}");
+    for want in ["ades_status: PASSED", "level: B-LTA"] {
+        assert!(out.lines().any(|l| l == want), "pyHanko did not say '{want}':\n{out}");
+    }
+}
