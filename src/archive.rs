@@ -237,6 +237,12 @@ struct PackageFile {
     checksum: String,
 }
 
+/// An I/O error on `path`, for `map_err`.
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError {
+    let path = path.to_path_buf();
+    move |e| ArchiveError::Io { path, message: e.to_string() }
+}
+
 /// The files of a package that just verified: the manifest's entries (whose digests were
 /// checked a moment ago, so they are not read again) plus the files written after it.
 fn package_files(
@@ -245,16 +251,12 @@ fn package_files(
     prefix: &str,
     part_size: usize,
 ) -> Result<Vec<PackageFile>, ArchiveError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e: std::io::Error| ArchiveError::Io { path, message: e.to_string() }
-    };
     let mut entries = manifest.files.clone();
-    let renewals = renewal_files(dir).map_err(io(dir))?;
+    let renewals = renewal_files(dir).map_err(io_at(dir))?;
     for late in layout::late_names(|f| f.archived).map(str::to_owned).chain(renewals) {
         let local = dir.join(&late);
         if local.is_file() {
-            let (size, sha256) = crate::package::hash_file(&local).map_err(io(&local))?;
+            let (size, sha256) = crate::package::hash_file(&local).map_err(io_at(&local))?;
             entries.push(FileEntry { path: late, size, sha256 });
         }
     }
@@ -269,16 +271,12 @@ fn to_package_files(
     prefix: &str,
     part_size: usize,
 ) -> Result<Vec<PackageFile>, ArchiveError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e: std::io::Error| ArchiveError::Io { path, message: e.to_string() }
-    };
     entries
         .into_iter()
         .map(|FileEntry { path, size, sha256 }| {
             let local = dir.join(&path);
             let checksum = if size >= part_size as u64 {
-                crate::s3::composite_checksum(&local, part_size).map_err(io(&local))?
+                crate::s3::composite_checksum(&local, part_size).map_err(io_at(&local))?
             } else {
                 crate::s3::b64(&hex::decode(&sha256).unwrap_or_default())
             };

@@ -295,6 +295,17 @@ impl<'a> Pdf<'a> {
     /// # Errors
     /// When the object is missing or malformed.
     pub fn object(&self, num: u32) -> Result<(Value, Range<usize>), PdfError> {
+        let (start, body) = self.object_header(num)?;
+        let value = parse_value(self.bytes, body)?;
+        let end = skip_ws(self.bytes, value.span().end);
+        if !self.bytes.get(end..).is_some_and(|b| b.starts_with(b"endobj")) {
+            return err(end, format!("object {num}: no endobj"));
+        }
+        Ok((value, start..end + b"endobj".len()))
+    }
+
+    /// Where object `num`'s `N G obj` header starts, and where its value starts after it.
+    fn object_header(&self, num: u32) -> Result<(usize, usize), PdfError> {
         let Some(&(generation, at)) = self.offsets.get(&num) else {
             return err(0, format!("object {num} is not in the cross-reference table"));
         };
@@ -303,12 +314,7 @@ impl<'a> Pdf<'a> {
         if !self.bytes.get(start..).is_some_and(|b| b.starts_with(header.as_bytes())) {
             return err(at, format!("object {num}: xref offset does not point at '{header}'"));
         }
-        let value = parse_value(self.bytes, start + header.len())?;
-        let end = skip_ws(self.bytes, value.span().end);
-        if !self.bytes.get(end..).is_some_and(|b| b.starts_with(b"endobj")) {
-            return err(end, format!("object {num}: no endobj"));
-        }
-        Ok((value, start..end + b"endobj".len()))
+        Ok((start, start + header.len()))
     }
 
     /// Follows a reference (or returns a direct value as is).
@@ -337,15 +343,8 @@ impl<'a> Pdf<'a> {
     /// # Errors
     /// When the object is missing, not a stream, or its length runs past the file.
     pub fn stream(&self, num: u32) -> Result<(Value, &'a [u8]), PdfError> {
-        let Some(&(generation, at)) = self.offsets.get(&num) else {
-            return err(0, format!("object {num} is not in the cross-reference table"));
-        };
-        let header = format!("{num} {generation} obj");
-        let start = skip_ws(self.bytes, at);
-        if !self.bytes.get(start..).is_some_and(|b| b.starts_with(header.as_bytes())) {
-            return err(at, format!("object {num}: xref offset does not point at '{header}'"));
-        }
-        let dict = parse_value(self.bytes, start + header.len())?;
+        let (_, body) = self.object_header(num)?;
+        let dict = parse_value(self.bytes, body)?;
         let kw = skip_ws(self.bytes, dict.span().end);
         if !matches!(dict, Value::Dict(..)) || !self.bytes.get(kw..).is_some_and(|b| b.starts_with(b"stream")) {
             return err(kw, format!("object {num} is not a stream"));
@@ -1026,7 +1025,7 @@ pub fn pdf_string(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Signature fields with no optional entries and `reserve` bytes for the CMS.

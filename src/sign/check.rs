@@ -143,3 +143,25 @@ pub fn check_chain(
     }
     Err("certificate chain too long".into())
 }
+
+/// The certificate among `certs` that a CMS signer identifier names (issuer and serial, or
+/// subject key identifier).
+pub(crate) fn find_signer(certs: &[Certificate], sid: &cms::signed_data::SignerIdentifier) -> Option<Certificate> {
+    use cms::signed_data::SignerIdentifier;
+    certs
+        .iter()
+        .find(|c| {
+            let tbs = c.tbs_certificate();
+            match sid {
+                SignerIdentifier::IssuerAndSerialNumber(ias) => {
+                    tbs.issuer() == &ias.issuer && tbs.serial_number() == &ias.serial_number
+                }
+                SignerIdentifier::SubjectKeyIdentifier(ski) => tbs
+                    .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|(_, k)| &k == ski),
+            }
+        })
+        .cloned()
+}

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo, SignerInfos};
+use cms::signed_data::{SignedData, SignerInfo, SignerInfos};
 use der::asn1::{Int, OctetString, SetOfVec};
 use der::{Any, Decode as _, Encode as _, Sequence};
 use sha2::Digest as _;
@@ -469,7 +469,7 @@ fn check_token(
         })
         .collect();
     let si = single_signer(&sd.signer_infos)?;
-    let tsa = find_signer(&certificates, &si.sid).ok_or("the TSA's certificate is not in the token")?;
+    let tsa = super::check::find_signer(&certificates, &si.sid).ok_or("the TSA's certificate is not in the token")?;
     check_tsa_eku(&tsa)?;
     check_signed_attributes(si, tst_der.as_bytes(), &tsa)?;
     let anchor = if anchors.is_empty() {
@@ -494,25 +494,6 @@ fn single_signer(infos: &SignerInfos) -> Result<&SignerInfo, String> {
         [si] => Ok(si),
         _ => Err(format!("the token has {} signers; expected one", all.len())),
     }
-}
-
-fn find_signer(certs: &[Certificate], sid: &SignerIdentifier) -> Option<Certificate> {
-    certs
-        .iter()
-        .find(|c| {
-            let tbs = c.tbs_certificate();
-            match sid {
-                SignerIdentifier::IssuerAndSerialNumber(ias) => {
-                    tbs.issuer() == &ias.issuer && tbs.serial_number() == &ias.serial_number
-                }
-                SignerIdentifier::SubjectKeyIdentifier(ski) => tbs
-                    .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
-                    .ok()
-                    .flatten()
-                    .is_some_and(|(_, k)| &k == ski),
-            }
-        })
-        .cloned()
 }
 
 /// Content type, message digest and ESS certificate binding, then the signature itself.

@@ -135,23 +135,8 @@ pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, St
     if md.as_bytes() != digest {
         return Err("the signed content changed: its SHA-256 does not match the signed message digest".into());
     }
-    let signer = certificates
-        .iter()
-        .find(|c| {
-            let tbs = c.tbs_certificate();
-            match &si.sid {
-                SignerIdentifier::IssuerAndSerialNumber(ias) => {
-                    tbs.issuer() == &ias.issuer && tbs.serial_number() == &ias.serial_number
-                }
-                SignerIdentifier::SubjectKeyIdentifier(ski) => tbs
-                    .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
-                    .ok()
-                    .flatten()
-                    .is_some_and(|(_, k)| &k == ski),
-            }
-        })
-        .cloned()
-        .ok_or("the signer's certificate is not in the CMS")?;
+    let signer =
+        crate::sign::check::find_signer(&certificates, &si.sid).ok_or("the signer's certificate is not in the CMS")?;
     let signer_der = signer.to_der().map_err(|e| e.to_string())?;
     let esscert = single(SIGNING_CERTIFICATE_V2)?.ok_or("no signing-certificate-v2 attribute (required by CAdES)")?;
     let esscert: SigningCertificateV2 = esscert.decode_as().map_err(|e| format!("bad signing-certificate-v2: {e}"))?;

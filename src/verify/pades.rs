@@ -353,26 +353,9 @@ mod tests {
     use super::*;
     use crate::pdf::{Dss, SignatureFields, add_dss, append_update, prepare_signature};
 
-    /// A one-page PDF with a classic xref.
+    /// A one-page PDF with a classic xref (`pdf`'s test fixture).
     fn tiny() -> Vec<u8> {
-        let objs = [
-            "<< /Type /Catalog /Pages 2 0 R >>",
-            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
-        ];
-        let mut out = b"%PDF-1.7\n".to_vec();
-        let mut offs = Vec::new();
-        for (i, o) in objs.iter().enumerate() {
-            offs.push(out.len());
-            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-        }
-        let xref = out.len();
-        out.extend_from_slice(b"xref\n0 4\n0000000000 65535 f \n");
-        for o in offs {
-            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-        }
-        out.extend_from_slice(format!("trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
-        out
+        crate::pdf::tests::tiny_pdf()
     }
 
     fn fields() -> SignatureFields {
