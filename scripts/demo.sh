@@ -18,7 +18,12 @@ if [ ! -d demo-samples-2026-Q2 ]; then
   run samples --quarter 2026-Q2 --out demo-samples-2026-Q2
 fi
 sign=(--sign-key demo-identity/signer.key --sign-cert demo-identity/signer.pem)
-# The TEST TSA: stops when this script ends (its standard input closes).
+# The TEST TSA: stops when this script ends (its standard input closes). Its folder is
+# remade each run, but only if it is the demo's own (never a folder the demo did not make).
+if [ -e demo-tsa ] && [ ! -f demo-tsa/tsa.cnf ]; then
+  echo "demo-tsa exists and is not the demo's TSA folder (no tsa.cnf); move it away first" >&2
+  exit 2
+fi
 rm -rf demo-tsa
 coproc TSA { exec python3 scripts/test_tsa.py demo-tsa --exit-on-stdin-eof; }
 read -r tsa <&"${TSA[0]}"

@@ -227,7 +227,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
     let pades = write_report(opts, staging.path(), &meta, &manifest_sha, (&assessment, &ev), changes)?;
-    write_late_files(opts, staging.path(), &listed)?;
+    write_late_files(opts, staging.path(), &listed, pades.as_ref())?;
 
     let mut summary = summarise(&ev, opts.out.clone(), bytes);
     summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();
@@ -410,7 +410,12 @@ fn write_report(
 
 /// Writes the files that come after the report: `SHA256SUMS`, and the manifest's signature
 /// when signing.
-fn write_late_files(opts: &BuildOptions, staging: &Path, listed: &[package::FileEntry]) -> Result<(), BuildError> {
+fn write_late_files(
+    opts: &BuildOptions,
+    staging: &Path,
+    listed: &[package::FileEntry],
+    pades: Option<&sign::PadesOutcome>,
+) -> Result<(), BuildError> {
     let started = Instant::now();
     package::write_sha256sums(staging, listed).map_err(write_err(staging))?;
     tracing::info!("wrote SHA256SUMS in {:.2?}", started.elapsed());
@@ -419,7 +424,10 @@ fn write_late_files(opts: &BuildOptions, staging: &Path, listed: &[package::File
         let bytes = fs::read(&manifest).map_err(write_err(&manifest))?;
         let started = Instant::now();
         let p7s = match s.tsa.as_deref() {
-            Some(tsa) => sign::sign_detached_ltv(&s.identity, &bytes, opts.generated_at, tsa, &s.revocation)?.0,
+            Some(tsa) => {
+                let crls = pades.map(|p| p.crls.as_slice()).unwrap_or_default();
+                sign::sign_detached_ltv(&s.identity, &bytes, opts.generated_at, tsa, crls)?
+            }
             None => sign::sign_detached(&s.identity, &bytes, opts.generated_at, None)?,
         };
         let path = staging.join(layout::MANIFEST_SIGNATURE);

@@ -580,14 +580,18 @@ fn remove_known(dir: &Path, known: &BTreeSet<String>) -> Vec<PathBuf> {
 }
 
 /// Once the manifest is gone every file it listed was already removed: only the late files
-/// (renewals included) may be left.
+/// may be left — and the renewals `timestamp` wrote: a renewal's files count as ours only
+/// when its JSON is a renewal (a user's file that merely has such a name is kept).
 fn package_files_without_manifest(dir: &Path) -> BTreeSet<String> {
     let mut known: BTreeSet<String> = layout::late_names(|_| true).map(str::to_owned).collect();
-    if let Ok(entries) = fs::read_dir(dir.join(layout::TIMESTAMPS_DIR)) {
-        let names =
-            entries.flatten().map(|e| format!("{}/{}", layout::TIMESTAMPS_DIR, e.file_name().to_string_lossy()));
-        known.extend(names.filter(|p| layout::parse_renewal_path(p).is_some()));
-    }
+    let Ok(entries) = fs::read_dir(dir.join(layout::TIMESTAMPS_DIR)) else { return known };
+    let names = entries.flatten().map(|e| format!("{}/{}", layout::TIMESTAMPS_DIR, e.file_name().to_string_lossy()));
+    known.extend(names.filter(|p| {
+        layout::parse_renewal_path(p).is_some_and(|(seq, _)| {
+            let json = dir.join(layout::renewal_path(seq, layout::RenewalPart::Covers));
+            fs::read(json).is_ok_and(|b| crate::package::renewal::Renewal::from_slice(&b).is_ok())
+        })
+    }));
     known
 }
 

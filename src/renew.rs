@@ -13,9 +13,9 @@
 use std::path::Path;
 
 use crate::archive::{self, ArchiveError};
+use crate::package::Manifest;
 use crate::package::layout::{self, RenewalPart};
 use crate::package::renewal::{Covered, RENEWAL_FORMAT, Renewal};
-use crate::package::{Manifest, list_files};
 use crate::s3::{S3Location, StoreError};
 use crate::sign::SignError;
 use crate::sign::tsa::{HashAlg, Token, TsaClient};
@@ -132,8 +132,9 @@ fn add_renewal(dir: &Path, opts: &RenewOptions) -> Result<(u32, Token, usize), R
     let bytes = std::fs::read(&manifest_path).map_err(io_err(&manifest_path))?;
     let manifest = Manifest::from_slice(&bytes)
         .map_err(|e| RenewError::Io { path: layout::MANIFEST.into(), message: e.to_string() })?;
-    let sequence = next_sequence(dir)?;
-    let covers = covers(dir, opts.hash)?;
+    let files = package_paths(dir)?;
+    let sequence = next_sequence(&files);
+    let covers = covers(dir, files, opts.hash)?;
     let renewal = Renewal {
         format: RENEWAL_FORMAT.into(),
         package_id: manifest.package_id,
@@ -165,26 +166,37 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<(), RenewError> {
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(io_err(path))
 }
 
-/// One more than the highest renewal in `dir`.
-fn next_sequence(dir: &Path) -> Result<u32, RenewError> {
-    let files = list_files(dir).map_err(io_err(dir))?;
-    let last = files.iter().filter_map(|f| layout::parse_renewal_path(&f.path)).map(|(s, _)| s).max().unwrap_or(0);
-    Ok(last + 1)
+/// Every regular file of the package (relative path, size), sorted, none read.
+fn package_paths(dir: &Path) -> Result<Vec<(String, u64)>, RenewError> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(|e| io_err(dir)(std::io::Error::other(e)))?;
+        if entry.file_type().is_file() {
+            let size = entry.metadata().map_err(|e| io_err(entry.path())(std::io::Error::other(e)))?.len();
+            files.push((layout::relative_path(dir, entry.path()), size));
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
-/// Every file of the package but the receipts, with its digest under `alg`.
-fn covers(dir: &Path, alg: HashAlg) -> Result<Vec<Covered>, RenewError> {
+/// One more than the highest renewal among `files`.
+fn next_sequence(files: &[(String, u64)]) -> u32 {
+    files.iter().filter_map(|(p, _)| layout::parse_renewal_path(p)).map(|(s, _)| s).max().unwrap_or(0) + 1
+}
+
+/// Every file of `files` but the receipts, with its digest under `alg` (each read once).
+fn covers(dir: &Path, files: Vec<(String, u64)>, alg: HashAlg) -> Result<Vec<Covered>, RenewError> {
     let mut covers = Vec::new();
-    for f in list_files(dir).map_err(io_err(dir))? {
-        let receipt = f.path == layout::RECEIPT
-            || layout::parse_renewal_path(&f.path).is_some_and(|(_, p)| p == RenewalPart::Receipt);
+    for (rel, size) in files {
+        let receipt =
+            rel == layout::RECEIPT || layout::parse_renewal_path(&rel).is_some_and(|(_, p)| p == RenewalPart::Receipt);
         if receipt {
             continue;
         }
-        let path = dir.join(&f.path);
+        let path = dir.join(&rel);
         let digest = crate::verify::hash_file(&path, alg).map_err(io_err(&path))?;
-        covers.push(Covered { path: f.path, size: f.size, digest });
+        covers.push(Covered { path: rel, size, digest });
     }
-    covers.sort();
     Ok(covers)
 }

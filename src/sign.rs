@@ -118,26 +118,22 @@ pub fn sign_detached(
 }
 
 /// [`sign_detached`] with a TSA, plus long-term validation data: the TSA's chain in
-/// `certificates` and the CRLs of both chains in `crls` (CAdES-T with its validation data).
-/// Returns the CMS and one line per certificate without revocation data.
+/// `certificates` and `crls` (those collected for the report's `/DSS`, so nothing is
+/// downloaded twice) in `crls` (CAdES-T with its validation data).
 ///
 /// # Errors
-/// As [`sign_detached`], and when a given revocation file is bad.
+/// As [`sign_detached`].
 pub fn sign_detached_ltv(
     identity: &Identity,
     content: &[u8],
     signing_time: Timestamp,
     tsa: &TsaClient,
-    sources: &revocation::RevocationSources,
-) -> Result<(Vec<u8>, Vec<String>), SignError> {
+    crls: &[Vec<u8>],
+) -> Result<Vec<u8>, SignError> {
     let digest = sha2_digest(&[content]);
     let cms = cades::signed_data(identity, &digest, Some(signing_time))?;
     let (cms, token) = tsa::add_signature_timestamp(&cms, tsa)?;
-    let mut chain = identity.chain.clone();
-    chain.extend(token.certificates.iter().filter(|c| !identity.chain.contains(c)).cloned());
-    let data = revocation::collect(&chain, sources)?;
-    let cms = cades::add_validation_data(&cms, &token.certificates, &data.crls)?;
-    Ok((cms, data.missing))
+    cades::add_validation_data(&cms, &token.certificates, crls)
 }
 
 /// Signs a PDF: returns the original bytes followed by an incremental update holding a PAdES
@@ -170,6 +166,8 @@ pub struct PadesOutcome {
     pub document_timestamp_time: Option<std::time::Duration>,
     /// Certificates for which no revocation data went into the `/DSS`, and why.
     pub revocation_missing: Vec<String>,
+    /// The CRLs that went into the `/DSS` (DER), for the manifest signature's CMS too.
+    pub crls: Vec<Vec<u8>>,
 }
 
 /// Signs a PDF at PAdES B-B, or with a TSA at B-LTA: the CAdES signature with its
@@ -206,6 +204,7 @@ pub fn sign_pdf_pades(
             signature_time: None,
             document_timestamp_time: None,
             revocation_missing: Vec::new(),
+            crls: Vec::new(),
         };
         return Ok((signed, outcome));
     };
@@ -222,7 +221,7 @@ pub fn sign_pdf_pades(
         .map(der::Encode::to_der)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| SignError::Build(e.to_string()))?;
-    let dss = pdf::Dss { certs, crls: revocation.crls, ocsps: revocation.ocsps };
+    let dss = pdf::Dss { certs, crls: revocation.crls.clone(), ocsps: revocation.ocsps };
     let with_dss = pdf::add_dss(&signed, &dss)?;
     // B-LTA: a document timestamp over everything so far.
     let (stamped, doc_token) = document_timestamp(&with_dss, tsa)?;
@@ -231,6 +230,7 @@ pub fn sign_pdf_pades(
         signature_time: Some(token.gen_time),
         document_timestamp_time: Some(doc_token.gen_time),
         revocation_missing: revocation.missing,
+        crls: revocation.crls,
     };
     Ok((stamped, outcome))
 }

@@ -55,6 +55,8 @@ pub(super) fn archive_timestamps(
     }
     let anchors = opts.tsa_anchors.as_deref().unwrap_or(&[]);
     let mut previous = Link { expiry: signatures.tsa_expiry, time: None };
+    // Each renewal covers every file: hash each file once per algorithm, not once per renewal.
+    let mut digests = Digests::new();
     let mut first = None;
     for (i, (&seq, parts)) in renewals.iter().enumerate() {
         if usize::try_from(seq).ok() != Some(i + 1) {
@@ -65,7 +67,7 @@ pub(super) fn archive_timestamps(
                 return Check::fail(id, format!("{} is missing", layout::renewal_path(seq, part)));
             }
         }
-        match renewal(dir, seq, package_id, anchors, &previous) {
+        match renewal(dir, seq, package_id, anchors, &previous, &mut digests) {
             Ok((r, v)) => {
                 times.push(SignatureTime {
                     what: layout::renewal_path(seq, RenewalPart::Token),
@@ -82,6 +84,9 @@ pub(super) fn archive_timestamps(
     }
     summary(renewals.len(), first, previous, !anchors.is_empty())
 }
+
+/// File digests already computed in this verification, by path and algorithm.
+type Digests = std::collections::HashMap<(String, HashAlg), String>;
 
 /// The proof a renewal extends: when it was made and when its TSA certificate expires.
 struct Link {
@@ -120,6 +125,7 @@ fn renewal(
     package_id: Option<&str>,
     anchors: &[x509_cert::Certificate],
     previous: &Link,
+    digests: &mut Digests,
 ) -> Result<(Renewal, VerifiedToken), String> {
     let json_path = layout::renewal_path(seq, RenewalPart::Covers);
     let bytes = std::fs::read(dir.join(&json_path)).map_err(|e| e.to_string())?;
@@ -145,12 +151,12 @@ fn renewal(
             rfc3339(expiry)
         ));
     }
-    check_covers(dir, &r, alg)?;
+    check_covers(dir, &r, alg, digests)?;
     Ok((r, v))
 }
 
 /// Every covered file matches, and the covered set holds the signed files and earlier renewals.
-fn check_covers(dir: &Path, r: &Renewal, alg: HashAlg) -> Result<(), String> {
+fn check_covers(dir: &Path, r: &Renewal, alg: HashAlg, digests: &mut Digests) -> Result<(), String> {
     let covered: BTreeSet<&str> = r.covers.iter().map(|c| c.path.as_str()).collect();
     let mut required: Vec<String> = [layout::MANIFEST, layout::REPORT, layout::SHA256SUMS].map(String::from).to_vec();
     if dir.join(layout::MANIFEST_SIGNATURE).is_file() {
@@ -167,8 +173,13 @@ fn check_covers(dir: &Path, r: &Renewal, alg: HashAlg) -> Result<(), String> {
         if !is_safe_relative(&c.path) || layout::parse_renewal_path(&c.path).is_some_and(|(s, _)| s >= r.sequence) {
             return Err(format!("covers {:?}, which it cannot", c.path));
         }
-        let digest = hash_file(&dir.join(&c.path), alg).map_err(|e| format!("covers {}: {e}", c.path))?;
-        if digest != c.digest {
+        let digest = match digests.entry((c.path.clone(), alg)) {
+            std::collections::hash_map::Entry::Occupied(d) => d.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(hash_file(&dir.join(&c.path), alg).map_err(|e| format!("covers {}: {e}", c.path))?)
+            }
+        };
+        if *digest != c.digest {
             return Err(format!("{} changed since this renewal ({} differs)", c.path, alg.name()));
         }
     }

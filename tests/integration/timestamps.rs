@@ -601,3 +601,17 @@ fn tsa_mtls_uses_the_client_certificate_from_the_environment() {
     assert!(stderr(&o).contains("TSA https://127.0.0.1:"), "{}", stderr(&o));
     assert!(!tmp.path().join("refused").exists());
 }
+
+/// `--force` removes renewal files only when they are renewals: a user's file that merely
+/// carries such a name keeps the old package (and itself) in place.
+#[test]
+fn force_keeps_a_users_file_named_like_a_renewal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = tmp.path().join("pkg");
+    let o = build_q3(&small_input(), &pkg, &["--allow-partial"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    std::fs::create_dir_all(pkg.join("timestamps")).unwrap();
+    std::fs::write(pkg.join("timestamps/renewal-0001.json"), b"my notes\n").unwrap();
+    let o = build_q3(&small_input(), &pkg, &["--allow-partial", "--force"]);
+    assert_eq!(std::fs::read(pkg.join("timestamps/renewal-0001.json")).unwrap(), b"my notes\n", "{}", stderr(&o));
+}
