@@ -103,6 +103,10 @@ pub fn renew(target: &str, opts: &RenewOptions) -> Result<RenewSummary, RenewErr
         return renew_s3(&location, opts);
     }
     let dir = Path::new(target);
+    if !dir.join(layout::MANIFEST).is_file() {
+        let message = "not a dora-evidence package (no manifest.json)".to_owned();
+        return Err(RenewError::Io { path: target.to_owned(), message });
+    }
     require(verify_dir(dir, &opts.verify), target)?;
     let (sequence, token, covered) = add_renewal(dir, opts)?;
     let report = require(verify_dir(dir, &opts.verify), target)?;

@@ -420,6 +420,11 @@ fn a_package_that_does_not_verify_is_not_renewed() {
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     assert!(stderr(&o).contains("does not verify"), "{}", stderr(&o));
     assert!(!pkg.join("timestamps").exists());
+    let empty = tempfile::tempdir().unwrap();
+    let o = run(&["timestamp", s(empty.path()), "--tsa", &st.tsa.url]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not a dora-evidence package (no manifest.json)"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0, "nothing written into a folder that is no package");
 }
 
 /// In an Object Lock bucket (moto): the renewal writes two new locked objects and a renewal
