@@ -7,7 +7,8 @@
 # the test CA; print what changed (new, resolved and persisting exceptions). The 2026-Q3
 # package gets RFC 3161 timestamps from a TEST time-stamping authority started here on
 # 127.0.0.1 (scripts/test_tsa.py: `openssl ts -reply`, its own throw-away CA in demo-tsa/),
-# and one archive-timestamp renewal (`dora-evidence timestamp`).
+# and one archive-timestamp renewal (`dora-evidence timestamp`). Last, the 2026-Q3 package is
+# re-performed from its own artifacts and compared byte for byte (`dora-evidence rebuild`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run() { cargo run --quiet --release -- "$@"; }
@@ -36,3 +37,4 @@ run verify demo-package-2026-Q2 --ca demo-identity/ca.pem
 run verify demo-package --ca demo-identity/ca.pem --tsa-ca demo-tsa/ca.pem
 run diff demo-package-2026-Q2 demo-package --ca demo-identity/ca.pem
 run timestamp demo-package "${tsa_flags[@]}" --ca demo-identity/ca.pem
+run rebuild demo-package --ca demo-identity/ca.pem --tsa-ca demo-tsa/ca.pem --previous demo-package-2026-Q2

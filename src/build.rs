@@ -212,16 +212,70 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     if files.is_empty() {
         return Err(no_input(opts, &listing.skipped));
     }
+    let declared = Declared {
+        inputs: sorted_inputs(opts),
+        skipped_inputs: listing
+            .skipped
+            .iter()
+            .map(|s| SkippedInput { path: s.path.clone(), kind: s.kind.as_str().into() })
+            .collect(),
+        signature: opts.signing.as_ref().map(|s| signature_decl(opts, s)),
+    };
+    let (mut summary, staging) = assemble(opts, &work, &files, &declared)?;
+    summary.skipped_inputs = listing.skipped;
+    summary.removed_work_folders = work.swept().to_vec();
+    work.commit(staging)?;
+    Ok(summary)
+}
+
+/// What a package declares about how it was made, besides its evidence: the inputs as named,
+/// the folders skipped in them, and its signature. A build works these out; a replay
+/// (`rebuild`) takes them from the package it re-performs.
+#[derive(Debug, Clone, Default)]
+pub struct Declared {
+    /// The inputs as named (local folders and S3 URLs), sorted.
+    pub inputs: Vec<String>,
+    /// Folders found in the inputs and not read.
+    pub skipped_inputs: Vec<SkippedInput>,
+    /// How the package is (to be) signed.
+    pub signature: Option<SignatureDecl>,
+}
+
+/// Builds a package from `files` as they were read once before (`rebuild`): no listing, no
+/// download, no signing; `declared` comes from the package being re-performed. The cover and
+/// manifest then say what the original's do, and the report is its unsigned first revision.
+///
+/// # Errors
+/// As for [`run`].
+pub fn replay(opts: &BuildOptions, files: &[SourceFile], declared: &Declared) -> Result<BuildSummary, BuildError> {
+    if let Some(previous) = &opts.previous {
+        compare::check_periods(&previous.package.period, &opts.period.to_string())?;
+    }
+    let work = Workspace::prepare(&opts.out, &[], opts.force)?;
+    let (summary, staging) = assemble(opts, &work, files, declared)?;
+    work.commit(staging)?;
+    Ok(summary)
+}
+
+/// Reads, assesses and writes the package into a staging folder of `work`, which the caller
+/// commits.
+fn assemble(
+    opts: &BuildOptions,
+    work: &Workspace,
+    files: &[SourceFile],
+    declared: &Declared,
+) -> Result<(BuildSummary, WorkDir), BuildError> {
     let staging = work.work_dir(WorkKind::Staging)?;
     let spill = work.work_dir(WorkKind::Spill)?;
-    let (ev, assessment, bytes) = read_and_assess(opts, &files, staging.path(), spill.path())?;
+    let (ev, assessment, bytes) = read_and_assess(opts, files, staging.path(), spill.path())?;
     let empty = emptiness(&ev, &assessment, opts.period);
     if let (Some(why), false) = (&empty, opts.allow_empty) {
         return Err(BuildError::Empty(why.clone()));
     }
     let started = Instant::now();
     write_documents(staging.path(), &assessment, &ev, opts.period)?;
-    let meta = manifest_header(opts, &ev, empty.as_deref(), &listing.skipped);
+    write_recorded(opts, staging.path())?;
+    let meta = manifest_header(opts, &ev, empty.as_deref(), declared);
     let changes = write_changes(opts, staging.path(), &meta, &assessment, &ev)?;
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
@@ -233,11 +287,28 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
     summary.findings = assessment.findings.iter().map(|f| (f.id.clone(), f.status.as_str())).collect();
     summary.not_satisfied = assessment.any_not_satisfied();
     summary.signed_by = opts.signing.as_ref().map(|s| s.identity.subject());
-    summary.skipped_inputs = listing.skipped;
-    summary.removed_work_folders = work.swept().to_vec();
     summary.pades = pades;
-    work.commit(staging)?;
-    Ok(summary)
+    Ok((summary, staging))
+}
+
+/// Writes what the package needs to be re-performed (`rebuild`): the configuration and the
+/// mapping verbatim, and the report template when it is not the built-in one.
+fn write_recorded(opts: &BuildOptions, staging: &Path) -> Result<(), BuildError> {
+    let dir = staging.join(layout::CONFIG_DIR);
+    fs::create_dir_all(&dir).map_err(write_err(&dir))?;
+    let mut files =
+        vec![(layout::CONFIG_FILE, opts.config.text.clone()), (layout::MAPPING_FILE, opts.mapping.text.clone())];
+    if let Some(templates) = &opts.templates {
+        let path = templates.join("report.typ");
+        let text = fs::read_to_string(&path)
+            .map_err(|source| BuildError::Read { path: path.display().to_string(), source })?;
+        files.push((layout::TEMPLATE_FILE, text));
+    }
+    for (name, text) in files {
+        let path = staging.join(name);
+        fs::write(&path, text).map_err(write_err(&path))?;
+    }
+    Ok(())
 }
 
 /// Downloads the S3 inputs (streamed to disk, never held in memory) into a folder beside the
@@ -630,7 +701,7 @@ fn evidence_gaps(ev: &Evidence, period: Period) -> Vec<EvidenceGap> {
 }
 
 /// The manifest's header: what the package is, from what, and how complete.
-fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skipped: &[source::Skipped]) -> Manifest {
+fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, declared: &Declared) -> Manifest {
     let status = |s: &str| ev.artifacts.iter().filter(|a| a.parse_status() == s).count() as u64;
     let period = opts.period.to_string();
     let previous = opts.previous.as_ref().map(Snapshot::as_previous);
@@ -646,12 +717,8 @@ fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skip
         entity: opts.config.entity.clone(),
         config_sha256: opts.config.sha256.clone(),
         mapping_sha256: opts.mapping.sha256.clone(),
-        // Sorted: the order the inputs were named in changes nothing else, so not the package.
-        inputs: sorted_inputs(opts),
-        skipped_inputs: skipped
-            .iter()
-            .map(|s| SkippedInput { path: s.path.clone(), kind: s.kind.as_str().into() })
-            .collect(),
+        inputs: declared.inputs.clone(),
+        skipped_inputs: declared.skipped_inputs.clone(),
         partial: ev.is_partial(),
         evidence_gaps: evidence_gaps(ev, opts.period),
         artifacts: ArtifactCounts {
@@ -662,31 +729,37 @@ fn manifest_header(opts: &BuildOptions, ev: &Evidence, empty: Option<&str>, skip
         },
         records: record_counts(ev).into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
         parse_errors: ev.errors.len() as u64,
-        signature: opts.signing.as_ref().map(|s| SignatureDecl {
-            manifest: format!("{} (detached CMS, DER)", layout::MANIFEST_SIGNATURE),
-            report: format!(
-                "{} (PAdES {}, {})",
-                layout::REPORT,
-                if s.tsa.is_some() { "B-LTA" } else { "B-B" },
-                sign::PDF_SUB_FILTER
-            ),
-            signer: s.identity.subject(),
-            signer_certificate_sha256: s.identity.certificate_sha256(),
-            key: s.identity.key_kind().into(),
-            signing_time: opts.generated_at.to_rfc3339(),
-            timestamp_authority: s
-                .tsa
-                .as_ref()
-                .map(|t| t.url().to_owned())
-                .or_else(|| s.timestamp_missing.as_ref().map(|(url, _)| url.clone())),
-            timestamp_missing: s.timestamp_missing.as_ref().map(|(_, why)| why.clone()),
-        }),
+        signature: declared.signature.clone(),
         previous,
         ..Manifest::header(id, period)
     }
 }
 
-/// The inputs as named (local folders and S3 URLs), sorted.
+/// What the manifest and the cover say of the signature `s` will make.
+fn signature_decl(opts: &BuildOptions, s: &Signing) -> SignatureDecl {
+    SignatureDecl {
+        manifest: format!("{} (detached CMS, DER)", layout::MANIFEST_SIGNATURE),
+        report: format!(
+            "{} (PAdES {}, {})",
+            layout::REPORT,
+            if s.tsa.is_some() { "B-LTA" } else { "B-B" },
+            sign::PDF_SUB_FILTER
+        ),
+        signer: s.identity.subject(),
+        signer_certificate_sha256: s.identity.certificate_sha256(),
+        key: s.identity.key_kind().into(),
+        signing_time: opts.generated_at.to_rfc3339(),
+        timestamp_authority: s
+            .tsa
+            .as_ref()
+            .map(|t| t.url().to_owned())
+            .or_else(|| s.timestamp_missing.as_ref().map(|(url, _)| url.clone())),
+        timestamp_missing: s.timestamp_missing.as_ref().map(|(_, why)| why.clone()),
+    }
+}
+
+/// The inputs as named (local folders and S3 URLs), sorted: the order they were named in
+/// changes nothing else, so not the package.
 fn sorted_inputs(opts: &BuildOptions) -> Vec<String> {
     let local = opts.inputs.iter().map(|p| p.display().to_string());
     let mut inputs: Vec<String> = local.chain(opts.s3_inputs.iter().map(ToString::to_string)).collect();

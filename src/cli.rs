@@ -11,6 +11,7 @@ mod csr;
 mod diff;
 mod keygen;
 mod log_json;
+mod rebuild;
 mod samples;
 mod timestamp;
 mod verify;
@@ -51,6 +52,9 @@ enum Command {
     /// Renew a package's proof of existence: a new RFC 3161 archive timestamp over every file
     /// and every earlier timestamp, added without changing a byte (also in the bucket).
     Timestamp(timestamp::TimestampArgs),
+    /// Re-perform a package from its own artifacts, configuration and mapping, and compare
+    /// every file byte for byte (signatures excepted).
+    Rebuild(rebuild::RebuildArgs),
     /// Make a certificate request for a signing key (local or in AWS KMS).
     Csr(csr::CsrArgs),
     /// Make a throw-away test CA and signing certificate (NOT for production).
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Archive(args) => archive::run(args),
         Command::Timestamp(args) => timestamp::run(args),
+        Command::Rebuild(args) => rebuild::run(args),
         Command::Csr(args) => csr::run(args),
         Command::Samples(args) => samples::run(args),
         Command::Completions(args) => completions::run(args),

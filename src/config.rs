@@ -33,6 +33,9 @@ pub struct Config {
     pub report: ReportConfig,
     /// SHA-256 of the file's bytes (empty config: of the empty string).
     pub sha256: String,
+    /// The file's text, recorded verbatim in the package (`config/dora-evidence.toml`) so that
+    /// `rebuild` can re-perform it.
+    pub text: String,
 }
 
 /// The ICT risk-management framework an entity is under: the standard one (DORA Art. 5–15,
@@ -386,6 +389,7 @@ impl Config {
             policy,
             report: raw.report.unwrap_or_default(),
             sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
+            text: text.to_owned(),
         })
     }
 }
@@ -403,6 +407,7 @@ impl Default for Config {
             policy: PolicyConfig::default(),
             report: ReportConfig::default(),
             sha256: String::new(),
+            text: String::new(),
         })
     }
 }

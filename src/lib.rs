@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! cli                              the command line: one small file per subcommand
+//! rebuild                          re-perform a package from its own artifacts and compare
 //! build · collect · renew          the jobs: build a package, snapshot the AWS APIs, renew a
 //!                                  package's archive timestamps (`timestamp`)
 //! archive · compare                keep a verified package in an S3 Object Lock bucket; compare two
@@ -43,7 +44,8 @@
 //!   toolkit below every stage that touches S3, with the object store behind a trait;
 //! * [`collect`] snapshots the AWS Backup (and Audit Manager, CloudWatch, tagging) APIs
 //!   into the evidence store, account by account and Region by Region;
-//! * [`build`] ties the stages together for `dora-evidence build`; [`output`] keeps it from
+//! * [`build`] ties the stages together for `dora-evidence build`; [`rebuild`] runs them again
+//!   on a package's own artifacts and recorded configuration and compares; [`output`] keeps it from
 //!   destroying anything it did not create (where a package may go, marked work folders);
 //! * the sample-quarter generator behind `dora-evidence samples` lives in
 //!   `crates/dora-evidence-samples`.
@@ -70,6 +72,7 @@ pub mod output;
 pub mod package;
 pub mod pdf;
 mod progress;
+pub mod rebuild;
 pub mod render;
 pub mod renew;
 pub mod s3;

@@ -25,6 +25,7 @@ mod integration {
     pub mod output_safety;
     pub mod pades_lta;
     pub mod policy;
+    pub mod rebuild;
     pub mod replay;
     pub mod report;
     pub mod s3_input;

@@ -98,6 +98,8 @@ pub struct Mapping {
     pub requirements: Vec<Requirement>,
     /// SHA-256 of the file.
     pub sha256: String,
+    /// The file's text, recorded verbatim in the package (`config/dora-mapping.toml`).
+    pub text: String,
 }
 
 #[derive(Deserialize)]
@@ -122,7 +124,11 @@ impl Mapping {
     /// The built-in mapping.
     pub fn builtin() -> Mapping {
         // The built-in file is checked by a unit test, so this cannot fail in a release.
-        Mapping::parse(DEFAULT_MAPPING).unwrap_or_else(|_| Mapping { requirements: Vec::new(), sha256: String::new() })
+        Mapping::parse(DEFAULT_MAPPING).unwrap_or_else(|_| Mapping {
+            requirements: Vec::new(),
+            sha256: String::new(),
+            text: String::new(),
+        })
     }
 
     /// Reads a mapping file.
@@ -157,7 +163,11 @@ impl Mapping {
             }
             requirements.push(r.validate(&line_of)?);
         }
-        Ok(Mapping { requirements, sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex() })
+        Ok(Mapping {
+            requirements,
+            sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
+            text: text.to_owned(),
+        })
     }
 }
 

@@ -41,6 +41,14 @@ pub const EVIDENCE_DIR: &str = "evidence";
 pub const ALERT_PATHS_CSV: &str = "evidence/alert_paths.csv";
 /// Folder of the raw artifacts, each named by its SHA-256 below `sha256/`.
 pub const ARTIFACTS_DIR: &str = "artifacts";
+/// Folder of what the package was built with, verbatim, so `rebuild` can re-perform it.
+pub const CONFIG_DIR: &str = "config";
+/// The configuration (`--config`; empty when none was given), whose SHA-256 the manifest names.
+pub const CONFIG_FILE: &str = "config/dora-evidence.toml";
+/// The DORA mapping (`--mapping`, or the built-in one), whose SHA-256 the manifest names.
+pub const MAPPING_FILE: &str = "config/dora-mapping.toml";
+/// The report template, only when it is not the built-in one (`--templates`).
+pub const TEMPLATE_FILE: &str = "config/report.typ";
 
 /// `path` below `root` as `/`-separated text: how a package (and an artifact's origin below
 /// an input folder) names a file on every platform.

@@ -9,6 +9,7 @@ use std::path::Path;
 /// foundation row: from modules listed after it).
 const LAYERS: &[&[&str]] = &[
     &["cli"],
+    &["rebuild"],
     &["build", "collect", "renew"],
     &["archive", "compare"],
     &["verify", "source"],

@@ -95,7 +95,10 @@ fn every_tampering_is_detected_by_the_right_check() {
 
     let pristine_p7s = std::fs::read(pkg.join("manifest.json.p7s")).unwrap();
     let pristine_pdf = std::fs::read(pkg.join("report.pdf")).unwrap();
-    let all = files_under(&pkg);
+    // An empty file (the recorded configuration of a build without --config) has no byte to
+    // flip or cut; its deletion and growth are covered by the other files' trials.
+    let all: Vec<String> =
+        files_under(&pkg).into_iter().filter(|f| std::fs::metadata(pkg.join(f)).unwrap().len() > 0).collect();
     let mut by_kind: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
     for f in &all {
         by_kind.entry(kind(f)).or_default().push(f);
