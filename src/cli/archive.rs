@@ -9,7 +9,6 @@ use clap::Args;
 use crate::archive::{ArchiveOptions, archive};
 use crate::config::Config;
 use crate::s3::{LockMode, S3Location};
-use crate::verify::VerifyOptions;
 
 /// Arguments of `dora-evidence archive`.
 #[derive(Debug, Args)]
@@ -32,15 +31,9 @@ pub(super) struct ArchiveArgs {
     /// Settings file with an `[archive]` section (dora-evidence.toml).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Trust anchor(s) for the verification that runs first.
-    #[arg(long, value_name = "FILE")]
-    ca: Vec<PathBuf>,
-    /// Trust anchor(s) for the TSA of the package's timestamps, for that verification.
-    #[arg(long, value_name = "FILE")]
-    tsa_ca: Vec<PathBuf>,
-    /// Archive an unsigned package.
-    #[arg(long)]
-    allow_unsigned: bool,
+    /// Whom to trust in the verification that runs first.
+    #[command(flatten)]
+    trust: super::verify::TrustArgs,
     /// Archive to a bucket without Object Lock or versioning (the objects are NOT protected).
     #[arg(long)]
     allow_unlocked: bool,
@@ -96,11 +89,7 @@ pub(super) fn run(args: ArchiveArgs) -> anyhow::Result<ExitCode> {
         retain_until,
         policy_min_until,
         allow_unlocked: args.allow_unlocked,
-        verify: VerifyOptions {
-            anchors: super::verify::anchors(&args.ca)?,
-            allow_unsigned: args.allow_unsigned,
-            tsa_anchors: super::verify::anchors(&args.tsa_ca)?,
-        },
+        verify: args.trust.options()?,
         concurrency: args.concurrency,
         part_size: args.part_size_mib as usize * 1024 * 1024,
         path_style: args.path_style,

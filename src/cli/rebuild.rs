@@ -1,13 +1,11 @@
 //! `rebuild` subcommand: re-perform a package from its own artifacts and compare (see
 //! [`crate::rebuild`]).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::rebuild::{Comparison, Outcome, RebuildOptions, rebuild};
-use crate::verify::VerifyOptions;
 
 /// Arguments of `dora-evidence rebuild`.
 #[derive(Debug, Args)]
@@ -22,15 +20,9 @@ pub(super) struct RebuildArgs {
     /// The earlier package the package was compared with (`build --previous`).
     #[arg(long, value_name = "DIR|S3_URL")]
     previous: Option<String>,
-    /// Trust anchor(s), PEM: the CA certificate(s) the signer must chain to.
-    #[arg(long, value_name = "FILE")]
-    ca: Vec<PathBuf>,
-    /// Trust anchor(s), PEM, for time-stamping authorities.
-    #[arg(long, value_name = "FILE")]
-    tsa_ca: Vec<PathBuf>,
-    /// Re-perform an unsigned package (its integrity is still checked first).
-    #[arg(long)]
-    allow_unsigned: bool,
+    /// Whom to trust in the verification that runs first.
+    #[command(flatten)]
+    trust: super::verify::TrustArgs,
     /// Parse worker threads (default: one per core); the result does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
@@ -43,11 +35,7 @@ pub(super) struct RebuildArgs {
 pub(super) fn run(args: RebuildArgs) -> anyhow::Result<ExitCode> {
     let opts = RebuildOptions {
         target: args.package,
-        verify: VerifyOptions {
-            anchors: super::verify::anchors(&args.ca)?,
-            allow_unsigned: args.allow_unsigned,
-            tsa_anchors: super::verify::anchors(&args.tsa_ca)?,
-        },
+        verify: args.trust.options()?,
         previous: args.previous,
         path_style: args.path_style,
         threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

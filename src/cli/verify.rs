@@ -15,16 +15,9 @@ pub(super) struct VerifyArgs {
     /// The package folder, or an archived package: s3://bucket/prefix/…/<package-id>/.
     #[arg(value_name = "DIR|S3_URL")]
     package: String,
-    /// Trust anchor(s), PEM: the CA certificate(s) the signer must chain to.
-    #[arg(long, value_name = "FILE")]
-    ca: Vec<PathBuf>,
-    /// Trust anchor(s), PEM, for time-stamping authorities: the TSA of every RFC 3161 token
-    /// must chain to one of them (without, tokens are checked but their TSA is not trusted).
-    #[arg(long, value_name = "FILE")]
-    tsa_ca: Vec<PathBuf>,
-    /// Accept a package without signatures (integrity is still checked).
-    #[arg(long)]
-    allow_unsigned: bool,
+    /// Whom to trust.
+    #[command(flatten)]
+    trust: TrustArgs,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -35,11 +28,7 @@ pub(super) struct VerifyArgs {
 
 /// Runs `verify`.
 pub(super) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let opts = VerifyOptions {
-        anchors: anchors(&args.ca)?,
-        allow_unsigned: args.allow_unsigned,
-        tsa_anchors: anchors(&args.tsa_ca)?,
-    };
+    let opts = args.trust.options()?;
     let report = if args.package.starts_with("s3://") {
         let location: S3Location = args.package.parse().map_err(anyhow::Error::msg)?;
         // Not reaching the bucket says nothing about the package: exit 2, not a failed check.
@@ -68,6 +57,33 @@ pub(super) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn looks_like_package(dir: &std::path::Path) -> bool {
     use crate::package::layout;
     [layout::MANIFEST, layout::SHA256SUMS, layout::MANIFEST_SIGNATURE].iter().any(|f| dir.join(f).exists())
+}
+
+/// How a package is verified (`verify`, and before `archive` and `rebuild`): the trust
+/// anchors for its signer and its TSAs, and whether an unsigned package is accepted.
+#[derive(Debug, Args)]
+pub(super) struct TrustArgs {
+    /// Trust anchor(s), PEM: the CA certificate(s) the signer must chain to.
+    #[arg(long, value_name = "FILE")]
+    ca: Vec<PathBuf>,
+    /// Trust anchor(s), PEM, for time-stamping authorities: the TSA of every RFC 3161 token
+    /// must chain to one of them (without, tokens are checked but their TSA is not trusted).
+    #[arg(long, value_name = "FILE")]
+    tsa_ca: Vec<PathBuf>,
+    /// Accept a package without signatures (integrity is still checked).
+    #[arg(long)]
+    allow_unsigned: bool,
+}
+
+impl TrustArgs {
+    /// The verification options these arguments ask for.
+    pub(super) fn options(&self) -> anyhow::Result<VerifyOptions> {
+        Ok(VerifyOptions {
+            anchors: anchors(&self.ca)?,
+            allow_unsigned: self.allow_unsigned,
+            tsa_anchors: anchors(&self.tsa_ca)?,
+        })
+    }
 }
 
 /// Reads `--ca` files into trust anchors.
