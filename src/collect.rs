@@ -11,8 +11,10 @@
 mod alarm;
 pub(crate) mod capture;
 pub(crate) mod scope;
+mod shard;
 mod store;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -24,6 +26,7 @@ use futures_util::StreamExt as _;
 
 pub use capture::{FailureKind, OpError};
 pub use scope::ScopeSummary;
+pub use shard::{Shard, parse_account_list};
 pub use store::Store;
 
 use crate::s3::{S3Location, S3Store};
@@ -95,6 +98,14 @@ pub struct CollectOptions {
     pub regions: Regions,
     /// Accounts (default: the caller's, or all of the organization with a role name).
     pub accounts: Option<Vec<String>>,
+    /// Where to read the accounts from instead (`--accounts-from FILE|s3://bucket/key`):
+    /// one id per line, or the JSON of `aws organizations list-accounts`.
+    pub accounts_from: Option<String>,
+    /// Collect only this shard's scopes (`--shard I/N`; see [`Shard`]).
+    pub shard: Option<Shard>,
+    /// The time this run's snapshots are stamped with and its windows are measured from
+    /// (`--run-time`; default now). The shards of one run pass the same.
+    pub run_time: Timestamp,
     /// Role to assume in each account other than the caller's.
     pub assume_role_name: Option<String>,
     /// ListBackupJobs with `ByAccountId="*"` in the caller's own scope, when the caller is
@@ -144,6 +155,8 @@ pub struct CollectSummary {
     pub store: String,
     /// What `--organization-jobs` found the caller to be, and what it did about it.
     pub organization_role: Option<String>,
+    /// Scopes of the whole run, every shard's (with `--shard`, more than `scopes`).
+    pub scopes_in_run: usize,
 }
 
 impl CollectSummary {
@@ -385,9 +398,13 @@ async fn run(opts: &CollectOptions) -> Result<CollectSummary, CollectError> {
     };
     let mut summary = CollectSummary { caller_arn, store: store.describe(), ..Default::default() };
     let org_jobs = opts.organization_jobs && organization_jobs(&base, &caller_account, &mut summary).await;
-    let accounts = target_accounts(opts, &base, &caller_account, &mut summary).await;
-    let scopes = scopes(opts, &base, &caller_account, &partition, &accounts, &mut summary).await;
-    let mut done = run_scopes(opts, &store, scopes, org_jobs, &caller_account).await;
+    let accounts = match &opts.accounts_from {
+        Some(source) => accounts_from(source, &base, opts.path_style).await?,
+        None => target_accounts(opts, &base, &caller_account, &mut summary).await,
+    };
+    let (scopes, all) = scopes(opts, &base, &caller_account, &partition, &accounts, &mut summary).await;
+    summary.scopes_in_run = all.len();
+    let mut done = run_scopes(opts, &store, scopes, &all, org_jobs, &caller_account).await;
     done.sort_by(|a, b| (&a.account, &a.region).cmp(&(&b.account, &b.region)));
     summary.scopes = done;
     Ok(summary)
@@ -433,8 +450,30 @@ async fn target_accounts(
     }
 }
 
-/// Every account × Region scope with its SDK configuration; accounts whose role or Regions
-/// cannot be had are recorded in the summary and left out.
+/// The account ids of an `--accounts-from` file or S3 object ([`parse_account_list`]).
+async fn accounts_from(source: &str, base: &SdkConfig, path_style: bool) -> Result<Vec<String>, CollectError> {
+    let usage = |e: String| CollectError::Usage(format!("--accounts-from {source}: {e}"));
+    let bytes = match source.strip_prefix("s3://") {
+        Some(rest) => {
+            let (bucket, key) = rest.split_once('/').ok_or_else(|| usage("expected s3://bucket/key".into()))?;
+            let store = S3Store::new(crate::s3::client_for(base, path_style));
+            let mut buf = Vec::new();
+            let got = crate::s3::get_verified(&store, bucket, key, crate::s3::Dest::Memory(&mut buf)).await;
+            match got.map_err(|e| usage(e.detail()))? {
+                Some(_) => buf,
+                None => return Err(usage("NoSuchKey".into())),
+            }
+        }
+        None => std::fs::read(source).map_err(|e| usage(e.to_string()))?,
+    };
+    parse_account_list(&String::from_utf8_lossy(&bytes)).map_err(usage)
+}
+
+/// The scopes to collect (this shard's, with their SDK configuration) and the names of every
+/// scope of the run, all shards together. Accounts whose role or Regions cannot be had are
+/// recorded in the summary and left out. With named Regions an account none of whose scopes
+/// is this shard's is not entered at all; with `--regions all` every account is asked for its
+/// Regions first.
 async fn scopes(
     opts: &CollectOptions,
     base: &SdkConfig,
@@ -442,11 +481,23 @@ async fn scopes(
     partition: &str,
     accounts: &[String],
     summary: &mut CollectSummary,
-) -> Vec<(String, String, SdkConfig)> {
-    let mut scopes = Vec::new();
+) -> (Vec<(String, String, SdkConfig)>, BTreeSet<(String, String)>) {
+    let mine = |account: &str, region: &str| opts.shard.is_none_or(|s| s.holds(account, region));
+    let named = match &opts.regions {
+        Regions::Configured => Some(vec![base.region().map(|r| r.to_string()).unwrap_or_default()]),
+        Regions::List(list) => Some(list.clone()),
+        Regions::All => None,
+    };
+    let (mut scopes, mut all) = (Vec::new(), BTreeSet::new());
     for account in accounts {
-        let cfg = match account_config(base, caller_account, partition, account, opts.assume_role_name.as_deref()).await
-        {
+        if let Some(regions) = &named {
+            all.extend(regions.iter().map(|r| (account.clone(), r.clone())));
+            if !regions.iter().any(|r| mine(account, r)) {
+                continue;
+            }
+        }
+        let role = opts.assume_role_name.as_deref();
+        let cfg = match account_config(base, caller_account, partition, account, role).await {
             Ok(c) => c,
             Err(error) => {
                 tracing::warn!("account {account}: {error}");
@@ -454,10 +505,9 @@ async fn scopes(
                 continue;
             }
         };
-        let regions = match &opts.regions {
-            Regions::Configured => vec![base.region().map(|r| r.to_string()).unwrap_or_default()],
-            Regions::List(list) => list.clone(),
-            Regions::All => match enabled_regions(&cfg).await {
+        let regions = match &named {
+            Some(list) => list.clone(),
+            None => match enabled_regions(&cfg).await {
                 Ok(r) => r,
                 Err(error) => {
                     tracing::warn!("account {account}: {error}");
@@ -467,25 +517,25 @@ async fn scopes(
             },
         };
         for region in regions {
-            let cfg = cfg.to_builder().region(aws_config::Region::new(region.clone())).build();
-            scopes.push((account.clone(), region, cfg));
+            all.insert((account.clone(), region.clone()));
+            if mine(account, &region) {
+                let cfg = cfg.to_builder().region(aws_config::Region::new(region.clone())).build();
+                scopes.push((account.clone(), region, cfg));
+            }
         }
     }
-    scopes
+    (scopes, all)
 }
 
-/// Collects every scope, `--concurrency` at a time, with a progress bar on a terminal and a
 /// line per finished scope otherwise.
 async fn run_scopes(
     opts: &CollectOptions,
     store: &Store,
     scopes: Vec<(String, String, SdkConfig)>,
+    collected: &BTreeSet<(String, String)>,
     org_jobs: bool,
     caller_account: &str,
 ) -> Vec<ScopeSummary> {
-    let collected: std::collections::BTreeSet<(String, String)> =
-        scopes.iter().map(|(a, r, _)| (a.clone(), r.clone())).collect();
-    let collected = &collected;
     let bar = crate::progress::bar("collect {bar:40} {pos}/{len} account/Region scopes {eta}", scopes.len() as u64);
     let total = scopes.len();
     let done: Vec<ScopeSummary> = futures_util::stream::iter(scopes)

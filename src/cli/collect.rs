@@ -23,6 +23,18 @@ pub(super) struct CollectArgs {
     /// account of the organization when the caller may list them).
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     accounts: Vec<String>,
+    /// Read the accounts from a file or S3 object: one id per line (`#` comments), or the
+    /// JSON of `aws organizations list-accounts` (active accounts).
+    #[arg(long, value_name = "FILE|S3_URL", conflicts_with = "accounts")]
+    accounts_from: Option<String>,
+    /// Collect only shard I of N (1-based): the account × Region scopes whose hash falls in
+    /// it. N tasks with the same --run-time together write exactly what one run writes.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<crate::collect::Shard>,
+    /// Stamp this run's snapshots with this time and measure its windows from it (default:
+    /// now). Give every shard of one run the same (e.g. the Step Functions execution's start).
+    #[arg(long, value_name = "TIME")]
+    run_time: Option<String>,
     /// Role to assume in each account other than the caller's (sts:AssumeRole).
     #[arg(long, value_name = "ROLE")]
     assume_role_name: Option<String>,
@@ -54,6 +66,18 @@ pub(super) struct CollectArgs {
     path_style: bool,
 }
 
+/// `--run-time`, refused in the future (later runs measure their windows from the newest
+/// snapshot, so a future stamp would hide jobs); default now.
+fn run_time(arg: Option<&str>) -> anyhow::Result<crate::time::Timestamp> {
+    let now = crate::time::Timestamp::now();
+    let Some(t) = arg else { return Ok(now) };
+    let at = crate::time::Timestamp::parse(t).map_err(|e| anyhow::anyhow!("--run-time {t}: {e}"))?;
+    if at.millis() > now.millis() + 5 * 60_000 {
+        anyhow::bail!("--run-time {t} is in the future");
+    }
+    Ok(at)
+}
+
 /// Runs `collect`.
 pub(super) fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
     let out = if args.out.starts_with("s3://") {
@@ -75,6 +99,9 @@ pub(super) fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
         profile: args.profile,
         regions,
         accounts: (!args.accounts.is_empty()).then_some(args.accounts),
+        accounts_from: args.accounts_from,
+        shard: args.shard,
+        run_time: run_time(args.run_time.as_deref())?,
         assume_role_name: args.assume_role_name,
         organization_jobs: args.organization_jobs,
         since: args
@@ -90,6 +117,13 @@ pub(super) fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
     };
     let summary = collect(&opts)?;
     println!("collected as {} into {}", summary.caller_arn, summary.store);
+    if let Some(shard) = &opts.shard {
+        println!(
+            "  shard {shard}: {} of the run's {} account × Region scopes",
+            summary.scopes.len(),
+            summary.scopes_in_run
+        );
+    }
     if let Some(role) = &summary.organization_role {
         println!("  --organization-jobs: {role}");
     }

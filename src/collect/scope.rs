@@ -285,7 +285,7 @@ impl<'a> Scope<'a> {
         region: &str,
         collected: &'a BTreeSet<(String, String)>,
     ) -> Self {
-        let now = Timestamp::now();
+        let now = opts.run_time;
         let ts = Timestamp(now.millis() - now.millis().rem_euclid(1000)).to_rfc3339();
         Scope {
             opts,
@@ -397,7 +397,7 @@ impl<'a> Scope<'a> {
         // An empty listing is written the first time and then at most once a day: the call
         // was made and found nothing new (what the history-gap check reads).
         let newest = self.stored.iter().filter(|s| s.name == name).map(|s| s.ts).max();
-        let due = newest.is_none_or(|t| Timestamp::now().millis() - t.millis() >= DAY_MS);
+        let due = newest.is_none_or(|t| self.opts.run_time.millis() - t.millis() >= DAY_MS);
         if fresh.is_empty() && !due {
             self.summary.unchanged += 1;
             return;
@@ -441,7 +441,7 @@ impl<'a> Scope<'a> {
     /// older than 29 days may have missed jobs for good. Written down in the store
     /// (`collection-gap.json`, read by `build`) and reported as a failure.
     async fn check_gap(&mut self) {
-        let now = Timestamp::now();
+        let now = self.opts.run_time;
         let mut stale: Vec<(Timestamp, &'static str)> = Kind::ALL
             .iter()
             .filter_map(|k| {
@@ -511,7 +511,7 @@ impl<'a> Scope<'a> {
     /// The jobs of `kind` whose latest state in the store (listings and re-reads of the last
     /// 31 days, oldest first) is not final, by id. `None` when the store cannot be read.
     async fn stored_pending(&mut self, kind: Kind) -> Option<BTreeMap<String, Value>> {
-        let now = Timestamp::now().millis();
+        let now = self.opts.run_time.millis();
         let mut files: Vec<(Timestamp, String)> = self
             .stored
             .iter()
@@ -557,7 +557,7 @@ impl<'a> Scope<'a> {
         listed: &HashSet<String>,
     ) {
         let Some(pending) = self.stored_pending(kind).await else { return };
-        let now = Timestamp::now().millis();
+        let now = self.opts.run_time.millis();
         for (id, job) in pending {
             if listed.contains(&id) || self.backup_down {
                 continue;

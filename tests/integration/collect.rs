@@ -71,7 +71,7 @@ fn backup_plan(id: &str, name: &str, region: &str) -> (String, String) {
 }
 
 /// The Backup / Audit Manager / Account answers. `throttled` counts 429s sent.
-fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send + Sync + 'static {
+pub(crate) fn handler(throttled: Arc<AtomicUsize>) -> impl Fn(&Req, usize) -> Resp + Send + Sync + 'static {
     move |r: &Req, _n: usize| {
         if let Some(answer) = super::vault_protection::replay(r) {
             return answer;
