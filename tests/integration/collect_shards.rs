@@ -37,13 +37,27 @@ fn four_shards_write_exactly_what_one_run_writes() {
     let o = collect_cmd(&replay, &single, &["--accounts", &ids], &run_time, &[]).output().unwrap();
     assert!(o.status.code() == Some(1), "eu-central-1 refuses calls in this replay: {}{}", stdout(&o), stderr(&o));
 
+    // Shards 1 and 3 read the list from a file, 2 and 4 from S3 (moto), as `aws organizations
+    // list-accounts` prints it.
     let list = tmp.path().join("accounts.txt");
     std::fs::write(&list, format!("# the organization\n{}\n", ids.replace(',', "\n"))).unwrap();
+    let json = format!(
+        r#"{{"Accounts":[{}]}}"#,
+        ids.split(',').map(|id| format!(r#"{{"Id":"{id}","State":"ACTIVE"}}"#)).collect::<Vec<_>>().join(",")
+    );
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+        let s3 = super::util::moto_s3(&super::util::moto_endpoint());
+        super::util::create_bucket(&s3, "shard-accounts").await;
+        super::util::put_object(&s3, "shard-accounts", "org/accounts.json", json).await;
+    });
     let sharded = tmp.path().join("sharded");
     let children: Vec<_> = (1..=4)
         .map(|i| {
             let shard = format!("{i}/4");
-            let from = ["--accounts-from", list.to_str().unwrap()];
+            let from = [
+                "--accounts-from",
+                if i % 2 == 1 { list.to_str().unwrap() } else { "s3://shard-accounts/org/accounts.json" },
+            ];
             let mut cmd = collect_cmd(&replay, &sharded, &from, &run_time, &["--shard", &shard]);
             cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
         })
