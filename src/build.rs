@@ -3,10 +3,11 @@
 //! The steps, in order: list every input file ([`crate::source`]); on each worker thread,
 //! read a file, hash it and keep it verbatim ([`crate::artifact`]), then parse it
 //! ([`crate::ingest`]) into a [`Collector`]; merge everything ([`crate::evidence::assemble`]);
-//! write `artifacts.csv`, `evidence/*.csv`, the findings, the OSCAL documents and `manifest.json`. The package is built in a
-//! hidden folder beside `--out` and renamed into place at the end, so a crashed run never
-//! leaves a half package under `--out`; [`crate::output`] decides where a package may go and
-//! removes only what a run made (DESIGN §8).
+//! write `artifacts.csv`, `evidence/*.csv`, the findings, the OSCAL documents and
+//! `manifest.json`. The package is built in a hidden folder beside `--out` and renamed into
+//! place at the end, so a crashed run never leaves a half package under `--out`;
+//! [`crate::output`] decides where a package may go and removes only what a run made (DESIGN
+//! §8).
 
 use std::fs::{self, File};
 use std::io::{self, Read};

@@ -208,3 +208,28 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
     }
     (out, omitted)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oscal_results_over_the_budget_stay_in_the_package_and_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join(layout::OSCAL_DIR)).unwrap();
+        fs::create_dir_all(dir.path().join(layout::EVIDENCE_DIR)).unwrap();
+        fs::write(dir.path().join(layout::OSCAL_CATALOG), "{}").unwrap();
+        fs::write(dir.path().join(layout::EVIDENCE_DIR).join("vaults.csv"), "a\n").unwrap();
+        let results = File::create(dir.path().join(layout::OSCAL_RESULTS)).unwrap();
+        let names = |a: &[Attachment]| a.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+        // Sparse: over the budget without writing it.
+        results.set_len(ATTACHMENT_BUDGET + 1).unwrap();
+        let (attached, omitted) = attachments(dir.path());
+        assert_eq!(omitted, [layout::OSCAL_RESULTS]);
+        assert!(names(&attached).contains(&"dora-catalog.json".to_owned()));
+        assert!(names(&attached).contains(&"vaults.csv".to_owned()), "the CSVs still fit");
+        results.set_len(1000).unwrap();
+        let (attached, omitted) = attachments(dir.path());
+        assert!(omitted.is_empty() && names(&attached).contains(&"assessment-results.json".to_owned()));
+    }
+}
