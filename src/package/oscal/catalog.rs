@@ -25,6 +25,8 @@ struct CatalogDoc {
 struct Catalog {
     uuid: String,
     metadata: Metadata,
+    // OSCAL wants at least one when present; a mapping without requirements has none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     controls: Vec<Control>,
 }
 
@@ -125,6 +127,13 @@ mod tests {
             assert_eq!(checks, r.checks.iter().map(|c| c.as_str()).collect::<Vec<_>>());
         }
         assert_eq!(doc["catalog"]["metadata"]["version"], mapping.sha256.as_str());
+    }
+
+    #[test]
+    fn a_mapping_without_requirements_gives_a_catalog_without_controls() {
+        let empty = Mapping { requirements: Vec::new(), sha256: "0".repeat(64) };
+        let doc: serde_json::Value = serde_json::from_slice(&catalog(&empty)).unwrap();
+        assert!(doc["catalog"].get("controls").is_none(), "{doc}");
     }
 
     #[test]

@@ -60,6 +60,7 @@ struct AssessmentResult {
     observations: Vec<Observation>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     risks: Vec<Risk>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     findings: Vec<Finding>,
 }
 
@@ -85,8 +86,16 @@ struct ReviewedControls {
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
 struct ControlSelection {
+    /// Only when the mapping has no requirement (`include-controls` may not be empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    include_all: Option<IncludeAll>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     include_controls: Vec<ControlRef>,
 }
+
+/// `include-all`: `{}`.
+#[derive(Serialize)]
+struct IncludeAll {}
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -236,15 +245,7 @@ pub(crate) fn assessment_results(
         end: meta.period_end.clone(),
         props: Prop::ours("period", &meta.period).into_iter().collect(),
         local_definitions: (!inventory.is_empty()).then_some(LocalDefinitions { inventory_items: inventory }),
-        reviewed_controls: ReviewedControls {
-            control_selections: vec![ControlSelection {
-                include_controls: findings
-                    .requirements
-                    .iter()
-                    .map(|r| ControlRef { control_id: r.id.clone() })
-                    .collect(),
-            }],
-        },
+        reviewed_controls: reviewed_controls(findings),
         observations,
         findings: findings.requirements.iter().map(|r| finding(r, findings, &ids)).collect(),
         risks,
@@ -257,6 +258,14 @@ pub(crate) fn assessment_results(
         back_matter: BackMatter { resources },
     };
     to_bytes(&ResultsDoc { assessment_results: doc })
+}
+
+/// Every control of the catalog: the requirements of the mapping.
+fn reviewed_controls(findings: &FindingsDoc) -> ReviewedControls {
+    let include_controls: Vec<ControlRef> =
+        findings.requirements.iter().map(|r| ControlRef { control_id: r.id.clone() }).collect();
+    let include_all = include_controls.is_empty().then_some(IncludeAll {});
+    ReviewedControls { control_selections: vec![ControlSelection { include_all, include_controls }] }
 }
 
 fn metadata(meta: &Manifest) -> Metadata {
