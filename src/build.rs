@@ -3,10 +3,11 @@
 //! The steps, in order: list every input file ([`crate::source`]); on each worker thread,
 //! read a file, hash it and keep it verbatim ([`crate::artifact`]), then parse it
 //! ([`crate::ingest`]) into a [`Collector`]; merge everything ([`crate::evidence::assemble`]);
-//! write `artifacts.csv`, `evidence/*.csv` and `manifest.json`. The package is built in a
-//! hidden folder beside `--out` and renamed into place at the end, so a crashed run never
-//! leaves a half package under `--out`; [`crate::output`] decides where a package may go and
-//! removes only what a run made (DESIGN §8).
+//! write `artifacts.csv`, `evidence/*.csv`, the findings, the OSCAL documents and
+//! `manifest.json`. The package is built in a hidden folder beside `--out` and renamed into
+//! place at the end, so a crashed run never leaves a half package under `--out`;
+//! [`crate::output`] decides where a package may go and removes only what a run made (DESIGN
+//! §8).
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -26,7 +27,7 @@ use crate::output::{self, WorkDir, WorkKind, Workspace};
 use crate::package::findings::FindingsDoc;
 use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, SkippedInput};
 use crate::package::report_data::{ReportData, ReportInputs};
-use crate::package::{self, Manifest, layout};
+use crate::package::{self, Manifest, layout, oscal};
 use crate::render::{self, RenderOptions};
 use crate::sign::tsa::TsaClient;
 use crate::sign::{self, Identity, SignatureInfo};
@@ -273,9 +274,9 @@ fn assemble(
         return Err(BuildError::Empty(why.clone()));
     }
     let started = Instant::now();
-    write_documents(staging.path(), &assessment, &ev, opts.period)?;
-    write_recorded(opts, staging.path())?;
     let meta = manifest_header(opts, &ev, empty.as_deref(), declared);
+    write_documents(staging.path(), &meta, (&assessment, &ev), opts)?;
+    write_recorded(opts, staging.path())?;
     let changes = write_changes(opts, staging.path(), &meta, &assessment, &ev)?;
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
@@ -380,27 +381,34 @@ fn read_and_assess(
 }
 
 /// Writes what the manifest lists besides the artifacts and the bulky evidence: metrics,
-/// findings, the small evidence tables and `artifacts.csv`.
+/// findings, the OSCAL documents, the small evidence tables and `artifacts.csv`.
 fn write_documents(
     staging: &Path,
-    assessment: &assess::Assessment,
-    ev: &Evidence,
-    period: Period,
+    meta: &Manifest,
+    (assessment, ev): (&assess::Assessment, &Evidence),
+    opts: &BuildOptions,
 ) -> Result<(), BuildError> {
     let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
+    let findings = FindingsDoc::new(assessment, &shas);
+    let catalog = oscal::catalog(&opts.mapping);
+    let results = oscal::assessment_results(meta, &findings, &ev.artifacts, &catalog);
+    let oscal_dir = staging.join(layout::OSCAL_DIR);
+    fs::create_dir_all(&oscal_dir).map_err(write_err(&oscal_dir))?;
     for (name, bytes) in [
         (layout::METRICS_JSON, assessment.metrics_json()),
         (layout::FINDINGS_CSV, assessment.findings_csv()),
-        (layout::FINDINGS_JSON, FindingsDoc::new(assessment, &shas).to_bytes()),
+        (layout::FINDINGS_JSON, findings.to_bytes()),
         (layout::BACKUP_POLICY_CSV, assessment.backup_policy.targets_csv()),
         (layout::BACKUP_POLICY_RULES_CSV, assessment.backup_policy.rules_csv()),
         (layout::ACCOUNT_REGIONS_CSV, assessment.account_regions_csv()),
+        (layout::OSCAL_CATALOG, catalog),
+        (layout::OSCAL_RESULTS, results),
     ] {
         let path = staging.join(name);
         fs::write(&path, bytes).map_err(write_err(&path))?;
     }
     let evidence_dir = staging.join(layout::EVIDENCE_DIR);
-    evidence::write::write_small(ev, &evidence_dir, period).map_err(write_err(&evidence_dir))?;
+    evidence::write::write_small(ev, &evidence_dir, opts.period).map_err(write_err(&evidence_dir))?;
     let alert_paths = staging.join(layout::ALERT_PATHS_CSV);
     fs::write(&alert_paths, assessment.alert_paths_csv()).map_err(write_err(&alert_paths))?;
     let artifacts_csv = staging.join(layout::ARTIFACTS_CSV);

@@ -5,6 +5,7 @@
 
 mod archive;
 mod build;
+mod catalog;
 mod collect;
 mod completions;
 mod csr;
@@ -61,6 +62,9 @@ enum Command {
     Keygen(keygen::KeygenArgs),
     /// Write a fictional sample quarter in the real AWS formats.
     Samples(samples::SamplesArgs),
+    /// Write the DORA catalog of a mapping in OSCAL 1.2.1 (the controls the packages'
+    /// `oscal/assessment-results.json` targets).
+    Catalog(catalog::CatalogArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).
     Completions(completions::CompletionsArgs),
 }
@@ -96,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Rebuild(args) => rebuild::run(args),
         Command::Csr(args) => csr::run(args),
         Command::Samples(args) => samples::run(args),
+        Command::Catalog(args) => catalog::run(args),
         Command::Completions(args) => completions::run(args),
     };
     match result {

@@ -14,7 +14,8 @@
 //!                                  verified packages (`changes.json`, `diff`)
 //! verify · source                  check a package offline or in its bucket; list and fetch inputs
 //! output                           where a package may go; never destroy what is not ours
-//! package                          the contract: layout, manifest, findings, report data, receipt
+//! package                          the contract: layout, manifest, findings, report data, receipt,
+//!                                  the OSCAL catalog and assessment results
 //! render · sign                    the PDF/A-3b report (Typst); CMS and PAdES signatures
 //! assess                           metrics, checks (`CheckId`), the DORA mapping
 //! ingest                           parsers: an artifact's bytes → evidence records
@@ -35,7 +36,7 @@
 //!   AWS cron and rate expressions (how often a backup rule runs, in its time zone);
 //! * [`render`] writes the PDF/A-3b report (Typst embedded); [`package`] names every file of
 //!   a package ([`package::layout`]) and holds its documents as types (manifest, findings,
-//!   report data, archive receipt);
+//!   report data, archive receipt) and writes the findings in OSCAL for auditors' tools;
 //! * [`sign`] signs the manifest (CMS) and the report (PAdES, through [`pdf`]) with a local key
 //!   or an AWS KMS key; [`verify`] checks a package offline or in its bucket;
 //! * [`compare`] compares two verified packages of different quarters (`diff`,

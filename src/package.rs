@@ -9,12 +9,14 @@
 //!
 //! [`layout`] names every file of a package; [`manifest`], [`findings`], [`changes`] and
 //! [`report_data`] are `manifest.json`, `findings.json`, `changes.json` and the report's
-//! `data.json` as types.
+//! `data.json` as types; `oscal` writes `oscal/dora-catalog.json` and
+//! `oscal/assessment-results.json` (OSCAL 1.2.1, for auditors' tools).
 
 pub mod changes;
 pub mod findings;
 pub mod layout;
 pub mod manifest;
+pub(crate) mod oscal;
 pub mod receipt;
 pub mod renewal;
 pub mod report_data;
@@ -29,8 +31,8 @@ use crate::evidence::Evidence;
 use crate::render::Attachment;
 pub use manifest::{FileEntry, Manifest};
 
-/// Total bytes of evidence CSVs attached to the PDF; larger ones stay in the package only
-/// (a PDF of gigabytes helps nobody and would take minutes to write).
+/// Total bytes of OSCAL results and evidence CSVs attached to the PDF; larger ones stay in the
+/// package only (a PDF of gigabytes helps nobody and would take minutes to write).
 pub const ATTACHMENT_BUDGET: u64 = 16 * 1024 * 1024;
 
 /// A stable id for the package: the period plus a digest of everything that decides its
@@ -131,10 +133,10 @@ pub fn write_sha256sums(dir: &Path, manifest_entries: &[FileEntry]) -> io::Resul
     fs::write(dir.join(layout::SHA256SUMS), text)
 }
 
-/// The files to attach to the PDF: findings, metrics, the artifact list and the backup policy
-/// always, then the
-/// evidence CSVs in a fixed order while they fit [`ATTACHMENT_BUDGET`]. Returns the
-/// attachments and the names left out.
+/// The files to attach to the PDF: findings, metrics, the artifact list, the backup policy and
+/// the OSCAL catalog always, then the OSCAL assessment results and the evidence CSVs in a
+/// fixed order while they fit [`ATTACHMENT_BUDGET`]. Returns the attachments and the names
+/// left out.
 pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
     let mut out = Vec::new();
     let mut omitted = Vec::new();
@@ -162,7 +164,30 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
             description: "What changed since the previous package: statuses, metrics, exceptions".into(),
         });
     }
+    out.push(Attachment {
+        name: "dora-catalog.json".into(),
+        path: dir.join(layout::OSCAL_CATALOG),
+        mime: "application/json",
+        description:
+            "OSCAL 1.2.1 catalog: the DORA requirements of the mapping, in our words (oscal/dora-catalog.json)".into(),
+    });
     let mut budget = ATTACHMENT_BUDGET;
+    // The OSCAL results before the evidence CSVs: one file a GRC tool imports whole.
+    let results = dir.join(layout::OSCAL_RESULTS);
+    let size = fs::metadata(&results).map(|m| m.len()).unwrap_or(u64::MAX);
+    if size <= budget {
+        budget -= size;
+        out.push(Attachment {
+            name: "assessment-results.json".into(),
+            path: results,
+            mime: "application/json",
+            description: "OSCAL 1.2.1 assessment results: findings, observations, risks, artifacts with SHA-256 \
+                          (oscal/assessment-results.json)"
+                .into(),
+        });
+    } else {
+        omitted.push(layout::OSCAL_RESULTS.to_owned());
+    }
     let mut evidence: Vec<_> = fs::read_dir(dir.join("evidence"))
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
@@ -182,4 +207,29 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
         }
     }
     (out, omitted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oscal_results_over_the_budget_stay_in_the_package_and_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join(layout::OSCAL_DIR)).unwrap();
+        fs::create_dir_all(dir.path().join(layout::EVIDENCE_DIR)).unwrap();
+        fs::write(dir.path().join(layout::OSCAL_CATALOG), "{}").unwrap();
+        fs::write(dir.path().join(layout::EVIDENCE_DIR).join("vaults.csv"), "a\n").unwrap();
+        let results = File::create(dir.path().join(layout::OSCAL_RESULTS)).unwrap();
+        let names = |a: &[Attachment]| a.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+        // Sparse: over the budget without writing it.
+        results.set_len(ATTACHMENT_BUDGET + 1).unwrap();
+        let (attached, omitted) = attachments(dir.path());
+        assert_eq!(omitted, [layout::OSCAL_RESULTS]);
+        assert!(names(&attached).contains(&"dora-catalog.json".to_owned()));
+        assert!(names(&attached).contains(&"vaults.csv".to_owned()), "the CSVs still fit");
+        results.set_len(1000).unwrap();
+        let (attached, omitted) = attachments(dir.path());
+        assert!(omitted.is_empty() && names(&attached).contains(&"assessment-results.json".to_owned()));
+    }
 }

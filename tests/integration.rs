@@ -23,6 +23,7 @@ mod integration {
     pub mod malformed;
     pub mod malware;
     pub mod order;
+    pub mod oscal;
     pub mod output_safety;
     pub mod pades_lta;
     pub mod policy;

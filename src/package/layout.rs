@@ -1,6 +1,7 @@
 //! Every file of a package, named once (DESIGN §5).
 //!
-//! A package folder holds the files the manifest lists (evidence, artifacts, findings …) and
+//! A package folder holds the files the manifest lists (evidence, artifacts, findings, the OSCAL
+//! documents …) and
 //! the *late* files, which the manifest cannot list because they are written after it or about
 //! it. `build`, `verify`, `archive` and the `--out` safety code all read the late files from
 //! [`LATE`]; a new kind of file written after the manifest (a timestamp token, say) is one
@@ -39,6 +40,14 @@ pub const EVIDENCE_DIR: &str = "evidence";
 /// Every alert path (alarm, EventBridge rule, vault notification) per account and Region,
 /// with whether it reaches a confirmed SNS subscriber: derived by the detection check.
 pub const ALERT_PATHS_CSV: &str = "evidence/alert_paths.csv";
+/// Folder of the OSCAL documents, for auditors' and GRC tools (`package::oscal`).
+pub const OSCAL_DIR: &str = "oscal";
+/// The period's findings, checks and artifacts as OSCAL 1.2.1 assessment results; its
+/// back-matter links every artifact by path (relative to `oscal/`) and SHA-256.
+pub const OSCAL_RESULTS: &str = "oscal/assessment-results.json";
+/// The DORA catalog (OSCAL 1.2.1) of the mapping the package was built with: the controls the
+/// findings of `oscal/assessment-results.json` target.
+pub const OSCAL_CATALOG: &str = "oscal/dora-catalog.json";
 /// Folder of the raw artifacts, each named by its SHA-256 below `sha256/`.
 pub const ARTIFACTS_DIR: &str = "artifacts";
 /// Folder of what the package was built with, verbatim, so `rebuild` can re-perform it.

@@ -8,13 +8,13 @@
 //! originals' times.
 //!
 //! With the same folder names, whatever the order and thread count, every file is
-//! byte-identical. Under other names, three files legitimately record where the inputs were:
-//! `manifest.json` (`inputs`, and the digest of `artifacts.csv`) and `artifacts.csv`
-//! (`origin`, which also orders its rows), compared after replacing each input folder with its
-//! role (`<api>`, `<reports>`, `<samples>`) and sorting (see [`normalise`]), and `report.pdf`
-//! (its appendix lists the origins; it also prints the manifest's SHA-256), which is left out
-//! then, as are those three files' lines in `SHA256SUMS`. Every other file must be
-//! byte-identical.
+//! byte-identical. Under other names, four files legitimately record where the inputs were:
+//! `manifest.json` (`inputs`, and the digests of the others), `artifacts.csv` (`origin`, which
+//! also orders its rows) and `oscal/assessment-results.json` (each artifact's origin is its
+//! resource's title), compared after replacing each input folder with its role (`<api>`,
+//! `<reports>`, `<samples>`) and sorting (see [`normalise`]), and `report.pdf` (its appendix
+//! lists the origins; it also prints the manifest's SHA-256), which is left out then, as are
+//! those four files' lines in `SHA256SUMS`. Every other file must be byte-identical.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -93,11 +93,13 @@ fn package_files(dir: &Path) -> Files {
 }
 
 /// The files that record input paths.
-const PATH_BEARING: [&str; 3] = ["manifest.json", "artifacts.csv", "report.pdf"];
+const PATH_BEARING: [&str; 4] = ["manifest.json", "artifacts.csv", "report.pdf", "oscal/assessment-results.json"];
 
 /// A path-bearing file with each input folder replaced by its role, in an order that does not
 /// depend on the folder names: `artifacts.csv` rows sorted; in `manifest.json` the `inputs`
-/// sorted and the digest and size of `artifacts.csv` left out.
+/// sorted and the digest and size of the other path-bearing files left out; in the OSCAL
+/// results the back-matter resources sorted without their UUIDs (artifacts with the same bytes
+/// take their UUIDs in origin order; the links go to the first, whatever its origin).
 fn normalise(name: &str, bytes: &[u8], inputs: &[(PathBuf, &str)]) -> String {
     let mut text = String::from_utf8(bytes.to_vec()).unwrap();
     for (dir, role) in inputs {
@@ -108,10 +110,19 @@ fn normalise(name: &str, bytes: &[u8], inputs: &[(PathBuf, &str)]) -> String {
         lines[1..].sort_unstable();
         return lines.join("\n");
     }
+    if name == "oscal/assessment-results.json" {
+        let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let resources = doc["assessment-results"]["back-matter"]["resources"].as_array_mut().unwrap();
+        for r in resources.iter_mut() {
+            r.as_object_mut().unwrap().remove("uuid");
+        }
+        resources.sort_by_key(|r| r.to_string());
+        return serde_json::to_string_pretty(&doc).unwrap();
+    }
     let mut manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
     manifest["inputs"].as_array_mut().unwrap().sort_by_key(|v| v.to_string());
     for f in manifest["files"].as_array_mut().unwrap() {
-        if f["path"] == "artifacts.csv" {
+        if PATH_BEARING.contains(&f["path"].as_str().unwrap()) {
             f["sha256"] = serde_json::Value::Null;
             f["size"] = serde_json::Value::Null;
         }

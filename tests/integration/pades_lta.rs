@@ -6,20 +6,10 @@
 //! changed after it. `scripts/test.sh` installs pyHanko; a missing module fails the test.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use super::test_tsa::TestTsa;
-use super::util::{build_q3, run, samples, stderr, stdout, tool};
-
-/// Fails (never skips) when a Python module the test needs is missing.
-fn require_python_module(module: &str, install: &str) {
-    let ok = Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "python3 module '{module}' is needed by this test: run scripts/test.sh or `python3 -m pip install {install}`"
-    );
-}
+use super::util::{build_q3, require_python_module, run, samples, stderr, stdout, tool};
 
 struct Lta {
     tsa: TestTsa,

@@ -71,6 +71,15 @@ pub fn tool(cmd: &str, args: &[&str], cwd: &Path) -> (bool, String) {
     (o.status.success(), format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
 }
 
+/// Fails (never skips) when a Python module the test needs is missing.
+pub fn require_python_module(module: &str, install: &str) {
+    let ok = Command::new("python3").args(["-c", &format!("import {module}")]).status().is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "python3 module '{module}' is needed by this test: run scripts/test.sh or `python3 -m pip install {install}`"
+    );
+}
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_dora-evidence"))
 }
