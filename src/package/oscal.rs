@@ -3,8 +3,8 @@
 //! `oscal/assessment-results.json` (the period's findings, checks and artifacts as OSCAL
 //! assessment results).
 //!
-//! **Version.** OSCAL 1.2.1 JSON ([`OSCAL_VERSION`]): NIST's current release, and the newest one
-//! compliance-trestle 5.x reads (it accepts 1.2.0 to 1.2.1). The tests validate both files against
+//! **Version.** OSCAL 1.2.1 JSON ([`OSCAL_VERSION`]): the newest version compliance-trestle 5.x
+//! reads (it accepts 1.2.0 to 1.2.1; NIST has released later 1.2.x versions since). The tests validate both files against
 //! NIST's published JSON schemas (`tests/fixtures/oscal/`) and load them with trestle's models
 //! (`scripts/oscal_check.py`).
 //!
