@@ -27,7 +27,10 @@ import subprocess
 import sys
 import uuid
 
-from cfnlint.decode import decode
+try:
+    from cfnlint.decode import decode
+except ImportError:
+    sys.exit("FAIL: the python3 module cfnlint is missing: run scripts/test.sh or `python3 -m pip install cfn-lint==1.51.0`")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
