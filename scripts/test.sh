@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs the independent checkers the tests call
-# (poppler-utils, qpdf, libnss3-tools, openssl, curl), moto, pyHanko and the OSCAL checkers
-# (compliance-trestle, jsonschema, regex), starts moto on 127.0.0.1 for the
+# (poppler-utils, qpdf, libnss3-tools, openssl, curl), moto, pyHanko, the OSCAL checkers
+# (compliance-trestle, jsonschema, regex) and cfn-lint, starts moto on 127.0.0.1 for the
 # S3/KMS/STS tests, runs clippy (warnings are errors) and `cargo test` over the workspace,
 # and stops moto again.
 set -euo pipefail
@@ -19,9 +19,9 @@ fi
 # moto (S3/KMS/STS server); pyHanko validates PDF signatures independently (and brings
 # asn1crypto and cryptography, which the timestamp tests use to take CMS apart and make
 # short-lived certificates); compliance-trestle (OSCAL models), jsonschema and regex (for the
-# \p{L} patterns of NIST's schemas) check the OSCAL files (scripts/oscal_check.py). Used by the
-# tests only.
-for want in moto==5.2.5 pyHanko==0.38.0 compliance-trestle==5.2.0 jsonschema==4.26.0 regex==2026.5.9; do
+# \p{L} patterns of NIST's schemas) check the OSCAL files (scripts/oscal_check.py); cfn-lint
+# validates the CloudFormation in deploy/ (scripts/deploy_check.py). Used by the tests only.
+for want in moto==5.2.5 pyHanko==0.38.0 compliance-trestle==5.2.0 jsonschema==4.26.0 regex==2026.5.9 cfn-lint==1.51.0; do
   name=${want%%==*} version=${want##*==}
   if ! python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('$name') != '$version')" 2>/dev/null; then
     echo "installing $want"

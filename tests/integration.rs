@@ -13,6 +13,7 @@ mod integration {
     pub mod collect_history;
     pub mod collect_policy_calls;
     pub mod collect_shards;
+    pub mod deploy;
     pub mod detection;
     pub mod fault_proxy;
     pub mod findings;
