@@ -119,7 +119,7 @@ pub struct CollectOptions {
     pub skip: Vec<Service>,
     /// Account × Region scopes collected at once.
     pub concurrency: usize,
-    /// Attempts per call (adaptive retry, throttling included).
+    /// Attempts per call (standard retry, throttling included).
     pub max_attempts: u32,
     /// Path-style S3 addressing.
     pub path_style: bool,
@@ -197,14 +197,30 @@ pub enum CollectError {
     Runtime(String),
 }
 
+/// Accounts whose credentials one process keeps at once (an organisation has at most a few
+/// thousand; a task of a sharded run enters a fraction of them).
+const IDENTITY_PARTITIONS: usize = 20_000;
+
 async fn base_config(opts: &CollectOptions) -> SdkConfig {
     // A hung endpoint must not hang a scheduled run: bounded connect and per-attempt times.
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
         .operation_attempt_timeout(Duration::from_secs(120))
         .build();
+    // Standard retries (exponential back-off with jitter), each scope in its own retry partition
+    // (`capture::client!`): AWS throttles per account and Region. The adaptive mode's
+    // client-side limiter starts every partition at a measured rate of 0 and then sleeps up to
+    // 20 s on the first throttle (BENCHMARKS.md, "collect at organisation scale").
+    // One identity per account entered: the SDK's default cache keeps 64 and evicts at random,
+    // so an organisation's accounts would assume their roles again and again.
+    let identities = aws_config::identity::IdentityCache::lazy().max_partitions(IDENTITY_PARTITIONS).build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1)))
+        .identity_cache(identities)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(opts.max_attempts.max(1))
+                .with_initial_backoff(Duration::from_millis(250)),
+        )
         .timeout_config(timeouts);
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);

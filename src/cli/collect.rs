@@ -58,7 +58,7 @@ pub(super) struct CollectArgs {
     /// Account × Region scopes collected at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
-    /// Attempts per call, throttling included (adaptive retry mode).
+    /// Attempts per call, throttling included (standard retry mode, per account and Region).
     #[arg(long, default_value_t = 10)]
     max_attempts: u32,
     /// Path-style S3 addressing (automatic when AWS_ENDPOINT_URL[_S3] is set).

@@ -57,10 +57,30 @@ impl Intercept for Capture {
     }
 }
 
-/// A client of SDK crate `$krate` for `$cfg` whose response bodies go to `$capture`.
+/// A client of SDK crate `$krate` for `$cfg` whose response bodies go to `$capture` (when
+/// given), retrying in the retry partition of its service and scope `$partition`
+/// (`account/region`). AWS throttles per account and Region, so the SDK's client-side rate
+/// limiter and retry tokens are kept per scope too: by default they are shared by every client
+/// of a service in the process, and one account's throttling would slow every other account.
 macro_rules! client {
-    ($krate:ident, $cfg:expr, $capture:expr) => {
-        $krate::Client::from_conf($krate::config::Builder::from($cfg).interceptor($capture.clone()).build())
+    ($krate:ident, $cfg:expr, $partition:expr) => {
+        $krate::Client::from_conf($crate::collect::capture::partitioned!($krate, $cfg, $partition).build())
+    };
+    ($krate:ident, $cfg:expr, $capture:expr, $partition:expr) => {
+        $krate::Client::from_conf(
+            $crate::collect::capture::partitioned!($krate, $cfg, $partition).interceptor($capture.clone()).build(),
+        )
+    };
+}
+
+/// The config builder of SDK crate `$krate` for `$cfg` in retry partition `$partition`.
+macro_rules! partitioned {
+    ($krate:ident, $cfg:expr, $partition:expr) => {
+        $krate::config::Builder::from($cfg).retry_partition($krate::config::retry::RetryPartition::new(format!(
+            "{}/{}",
+            stringify!($krate),
+            $partition
+        )))
     };
 }
 
@@ -125,7 +145,7 @@ macro_rules! token_pages {
     }};
 }
 
-pub(crate) use {client, one, pages, token_pages};
+pub(crate) use {client, one, pages, partitioned, token_pages};
 
 /// Page-token members, dropped from merged documents (the AWS CLI drops them too).
 const TOKEN_KEYS: [&str; 3] = ["NextToken", "nextToken", "PaginationToken"];

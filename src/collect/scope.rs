@@ -277,6 +277,11 @@ impl Kind {
 }
 
 impl<'a> Scope<'a> {
+    /// This scope's retry partition (`account/region`; see `capture::client!`).
+    fn partition(&self) -> String {
+        format!("{}/{}", self.summary.account, self.summary.region)
+    }
+
     pub(crate) fn new(
         opts: &'a CollectOptions,
         store: &'a Store,
@@ -584,7 +589,7 @@ impl<'a> Scope<'a> {
 
     async fn backup(&mut self) {
         let cap = Capture::default();
-        let c = client!(aws_sdk_backup, &self.cfg, cap);
+        let c = client!(aws_sdk_backup, &self.cfg, cap, self.partition());
 
         // Jobs first: they are what ages out of the APIs.
         self.jobs(&c, &cap).await;
@@ -944,7 +949,7 @@ impl<'a> Scope<'a> {
     /// names one of them (directly or through another composite alarm).
     async fn alarms(&mut self) {
         use aws_sdk_cloudwatch::types::AlarmType;
-        let c = aws_sdk_cloudwatch::Client::new(&self.cfg);
+        let c = client!(aws_sdk_cloudwatch, &self.cfg, self.partition());
         let mut metric = Vec::new();
         let mut composite = Vec::new();
         let mut pages = c
@@ -978,7 +983,7 @@ impl<'a> Scope<'a> {
     /// subscriptions of every SNS topic an alert path names.
     async fn alert_paths(&mut self) {
         let cap = Capture::default();
-        let c = client!(aws_sdk_eventbridge, &self.cfg, cap);
+        let c = client!(aws_sdk_eventbridge, &self.cfg, cap, self.partition());
         match token_pages!(cap, "events:ListRules", c.list_rules()) {
             Ok(doc) => {
                 let on_backup: Vec<String> = doc
@@ -1017,7 +1022,7 @@ impl<'a> Scope<'a> {
     /// (subscriber addresses are personal data, and the package keeps every artifact). A
     /// topic elsewhere, or one that no longer exists, is noted.
     async fn subscriptions(&mut self) {
-        let c = aws_sdk_sns::Client::new(&self.cfg);
+        let c = client!(aws_sdk_sns, &self.cfg, self.partition());
         let here = (Some(self.summary.account.as_str()), Some(self.summary.region.as_str()));
         let (local, elsewhere): (Vec<String>, Vec<String>) = std::mem::take(&mut self.topics)
             .into_iter()
@@ -1053,7 +1058,7 @@ impl<'a> Scope<'a> {
     /// The tag inventory (Resource Groups Tagging API).
     async fn tags(&mut self) {
         let cap = Capture::default();
-        let c = client!(aws_sdk_resourcegroupstagging, &self.cfg, cap);
+        let c = client!(aws_sdk_resourcegroupstagging, &self.cfg, cap, self.partition());
         let r = pages!(cap, "tag:GetResources", c.get_resources().resources_per_page(100));
         match r {
             Ok(doc) => self.state("get-resources.json", doc).await,
@@ -1067,7 +1072,7 @@ impl<'a> Scope<'a> {
     /// note, not a failure.
     async fn audit_manager(&mut self) {
         let cap = Capture::default();
-        let c = client!(aws_sdk_auditmanager, &self.cfg, cap);
+        let c = client!(aws_sdk_auditmanager, &self.cfg, cap, self.partition());
         match c.get_account_status().send().await {
             Ok(out) if out.status() == Some(&aws_sdk_auditmanager::types::AccountStatus::Active) => {}
             Ok(out) => {
