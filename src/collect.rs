@@ -497,7 +497,7 @@ async fn scopes(
     partition: &str,
     accounts: &[String],
     summary: &mut CollectSummary,
-) -> (Vec<(String, String, SdkConfig)>, BTreeSet<(String, String)>) {
+) -> (Vec<(String, String, std::sync::Arc<SdkConfig>)>, BTreeSet<(String, String)>) {
     let mine = |account: &str, region: &str| opts.shard.is_none_or(|s| s.holds(account, region));
     let named = match &opts.regions {
         Regions::Configured => Some(vec![base.region().map(|r| r.to_string()).unwrap_or_default()]),
@@ -521,6 +521,7 @@ async fn scopes(
                 continue;
             }
         };
+        let cfg = std::sync::Arc::new(cfg);
         let regions = match &named {
             Some(list) => list.clone(),
             None => match enabled_regions(&cfg).await {
@@ -535,8 +536,9 @@ async fn scopes(
         for region in regions {
             all.insert((account.clone(), region.clone()));
             if mine(account, &region) {
-                let cfg = cfg.to_builder().region(aws_config::Region::new(region.clone())).build();
-                scopes.push((account.clone(), region, cfg));
+                // The account's configuration (shared, cheap to clone); the scope's Region is set
+                // when it starts, so memory does not grow with the number of scopes.
+                scopes.push((account.clone(), region, std::sync::Arc::clone(&cfg)));
             }
         }
     }
@@ -547,7 +549,7 @@ async fn scopes(
 async fn run_scopes(
     opts: &CollectOptions,
     store: &Store,
-    scopes: Vec<(String, String, SdkConfig)>,
+    scopes: Vec<(String, String, std::sync::Arc<SdkConfig>)>,
     collected: &BTreeSet<(String, String)>,
     org_jobs: bool,
     caller_account: &str,
@@ -556,6 +558,7 @@ async fn run_scopes(
     let total = scopes.len();
     let done: Vec<ScopeSummary> = futures_util::stream::iter(scopes)
         .map(|(account, region, cfg)| {
+            let cfg = cfg.to_builder().region(aws_config::Region::new(region.clone())).build();
             let mut scope = scope::Scope::new(opts, store, cfg, &account, &region, collected);
             // ByAccountId="*" only where AWS documents it: ListBackupJobs, from the caller's own
             // account when it is the management account or a delegated administrator.
@@ -573,7 +576,7 @@ async fn run_scopes(
                     i + 1,
                     s.account,
                     s.region,
-                    s.written.len(),
+                    s.written,
                     s.unchanged,
                     s.failures.len()
                 ),

@@ -133,7 +133,7 @@ pub(super) fn run(args: CollectArgs) -> anyhow::Result<ExitCode> {
             "  {} {}: {} written, {} unchanged, {} failed — {status}",
             s.account,
             s.region,
-            s.written.len(),
+            s.written,
             s.unchanged,
             s.failures.len()
         );

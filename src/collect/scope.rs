@@ -38,8 +38,9 @@ pub struct ScopeSummary {
     pub account: String,
     /// The Region.
     pub region: String,
-    /// Snapshot files written (paths or URLs).
-    pub written: Vec<String>,
+    /// Snapshot files written (each is logged with its path or URL; only the count is kept,
+    /// so a run's memory does not grow with what it writes).
+    pub written: usize,
     /// Operations whose result was already stored.
     pub unchanged: usize,
     /// Failed operations.
@@ -326,7 +327,7 @@ impl<'a> Scope<'a> {
         match self.store.create(&account, &region, &self.ts, name, &bytes).await {
             Ok(Written::New(at)) => {
                 tracing::info!("wrote {at}");
-                self.summary.written.push(at);
+                self.summary.written += 1;
             }
             Ok(Written::Same(_)) => self.summary.unchanged += 1,
             Err(message) => self.fail(store_error("WriteFailed", message)),
