@@ -152,24 +152,12 @@ pub fn load_verified(
     scratch: &Path,
 ) -> Result<Snapshot, CompareError> {
     let opts = crate::verify::VerifyOptions { anchors, allow_unsigned: true, tsa_anchors: None };
-    let (dir, report) = if target.starts_with("s3://") {
-        let location: crate::s3::S3Location =
-            target.parse().map_err(|e: String| CompareError::Download { location: target.into(), message: e })?;
-        let report = crate::verify::verify_s3_into(&location, &opts, path_style, scratch)
-            .map_err(|e| CompareError::Download { location: target.into(), message: e.to_string() })?;
-        (scratch.to_path_buf(), report)
-    } else {
-        let dir = PathBuf::from(target);
-        if !dir.join(layout::MANIFEST).is_file() {
-            return Err(CompareError::Unverified {
-                target: target.into(),
-                failed: "manifest".into(),
-                detail: "not a dora-evidence package (no manifest.json)".into(),
-            });
+    let (dir, report) = crate::verify::verify_target(target, &opts, path_style, scratch).map_err(|e| match e {
+        crate::verify::ReachError::NotAPackage => {
+            CompareError::Unverified { target: target.into(), failed: "manifest".into(), detail: e.to_string() }
         }
-        let report = crate::verify::verify_dir(&dir, &opts);
-        (dir, report)
-    };
+        e => CompareError::Download { location: target.into(), message: e.to_string() },
+    })?;
     if let Some(bad) = report.checks.iter().find(|c| c.status == crate::verify::Status::Fail) {
         return Err(CompareError::Unverified {
             target: target.into(),

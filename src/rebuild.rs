@@ -22,7 +22,6 @@ use crate::compare;
 use crate::config::Config;
 use crate::package::findings::FindingsDoc;
 use crate::package::{FileEntry, Manifest, layout};
-use crate::s3::S3Location;
 use crate::source::SourceFile;
 use crate::time::{Period, Timestamp};
 use crate::verify::{self, Report, Status, VerifyOptions};
@@ -141,20 +140,9 @@ pub fn rebuild(opts: &RebuildOptions) -> Result<Outcome, RebuildError> {
 
 /// The package folder (downloaded into `scratch` for `s3://`) and its verification.
 fn fetch_verified(opts: &RebuildOptions, scratch: &Path) -> Result<(PathBuf, Report), String> {
-    if opts.target.starts_with("s3://") {
-        let location: S3Location = opts.target.parse()?;
-        let dir = scratch.join("package");
-        fs::create_dir(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
-        let report =
-            verify::verify_s3_into(&location, &opts.verify, opts.path_style, &dir).map_err(|e| e.to_string())?;
-        return Ok((dir, report));
-    }
-    let dir = PathBuf::from(&opts.target);
-    if !dir.join(layout::MANIFEST).is_file() {
-        return Err("not a dora-evidence package (no manifest.json)".into());
-    }
-    let report = verify::verify_dir(&dir, &opts.verify);
-    Ok((dir, report))
+    let dir = scratch.join("package");
+    fs::create_dir(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    verify::verify_target(&opts.target, &opts.verify, opts.path_style, &dir).map_err(|e| e.to_string())
 }
 
 fn read_manifest(dir: &Path) -> Result<Manifest, String> {
@@ -380,15 +368,23 @@ fn compare_late_files(dir: &Path, rebuilt: &Path, signed: bool, c: &mut Comparis
 
 /// The manifest's members besides `files` whose values differ.
 fn manifest_members(a: &Manifest, b: &Manifest) -> Vec<String> {
-    let header = |m: &Manifest| {
-        let mut v = serde_json::to_value(Manifest { files: Vec::new(), ..m.clone() }).unwrap_or_default();
-        std::mem::take(v.as_object_mut().unwrap_or(&mut serde_json::Map::new()))
+    let header = |m: &Manifest| -> JsonMap {
+        serde_json::from_value(serde_json::to_value(Manifest { files: Vec::new(), ..m.clone() }).unwrap_or_default())
+            .unwrap_or_default()
     };
-    let (a, b) = (header(a), header(b));
+    differing_members(&header(a), &header(b)).into_iter().cloned().collect()
+}
+
+/// A JSON object's members, sorted by name.
+type JsonMap = BTreeMap<String, serde_json::Value>;
+
+/// The members, by name, whose values differ between `a` and `b` (absent in one counts).
+fn differing_members<'a>(a: &'a JsonMap, b: &'a JsonMap) -> Vec<&'a String> {
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
     keys.sort();
     keys.dedup();
-    keys.into_iter().filter(|k| a.get(*k) != b.get(*k)).cloned().collect()
+    keys.retain(|k| a.get(*k) != b.get(*k));
+    keys
 }
 
 /// The first requirement, then check, whose result differs between the two `findings.json`.
@@ -438,16 +434,13 @@ fn changed(what: &str, (old, new): (&str, &str), (a, b): (&str, &str)) -> String
 
 /// The first metric (by name) whose value differs between the two `metrics.json`.
 fn first_metric(dir: &Path, rebuilt: &Path) -> Option<String> {
-    let read = |root: &Path| -> Option<BTreeMap<String, serde_json::Value>> {
+    let read = |root: &Path| -> Option<JsonMap> {
         serde_json::from_slice(&fs::read(root.join(layout::METRICS_JSON)).ok()?).ok()
     };
     let (old, new) = (read(dir)?, read(rebuilt)?);
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter().find(|k| old.get(*k) != new.get(*k)).map(|k| {
+    differing_members(&old, &new).first().map(|k| {
         let show = |v: Option<&serde_json::Value>| v.map_or_else(|| "absent".to_owned(), ToString::to_string);
-        format!("{k}: {} in the package; {} re-performed", show(old.get(k)), show(new.get(k)))
+        format!("{k}: {} in the package; {} re-performed", show(old.get(*k)), show(new.get(*k)))
     })
 }
 

@@ -24,7 +24,7 @@ mod pades;
 mod renewals;
 mod s3;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use x509_cert::Certificate;
@@ -267,6 +267,45 @@ impl Report {
         });
         serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
     }
+}
+
+/// Why a package named on the command line could not be reached to be verified.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReachError {
+    /// A local folder without `manifest.json`.
+    #[error("not a dora-evidence package (no manifest.json)")]
+    NotAPackage,
+    /// The `s3://` location is malformed or could not be read.
+    #[error("{0}")]
+    Download(String),
+}
+
+/// Verifies the package at `target`, a folder or `s3://bucket/prefix/…/<package-id>/` (then
+/// downloaded into `scratch`, an empty folder, which keeps it); returns where it is and the
+/// report, for the commands that read a package after verifying it (`diff`, `build
+/// --previous`, `rebuild`).
+///
+/// # Errors
+/// When it is no package or cannot be downloaded; failed checks are in the report.
+pub fn verify_target(
+    target: &str,
+    opts: &VerifyOptions,
+    path_style: bool,
+    scratch: &Path,
+) -> Result<(PathBuf, Report), ReachError> {
+    if target.starts_with("s3://") {
+        let location: crate::s3::S3Location = target.parse().map_err(ReachError::Download)?;
+        let report =
+            verify_s3_into(&location, opts, path_style, scratch).map_err(|e| ReachError::Download(e.to_string()))?;
+        return Ok((scratch.to_path_buf(), report));
+    }
+    let dir = PathBuf::from(target);
+    if !dir.join(crate::package::layout::MANIFEST).is_file() {
+        return Err(ReachError::NotAPackage);
+    }
+    let report = verify_dir(&dir, opts);
+    Ok((dir, report))
 }
 
 /// Verifies the package in `dir`: every check of [`local`], in order.
