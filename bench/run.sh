@@ -35,6 +35,12 @@ t0=$(now); find "$input" -type f -print0 | sort -z | xargs -0 openssl dgst -sha2
 t_openssl=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
 t0=$(now); find "$input" -type f -print0 | sort -z | xargs -0 sha256sum >/dev/null; t1=$(now)
 t_sha=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
+# The copy floor: what putting the same bytes into new files on this file system costs (the
+# package keeps a verbatim copy of every input; `cp` uses copy_file_range or a reflink).
+rm -rf "$work/cp"; sync
+t0=$(now); cp -r "$input" "$work/cp"; t1=$(now)
+t_cp=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
+rm -rf "$work/cp"
 
 rm -rf "$work/pkg"; sync
 t0=$(now)
@@ -48,6 +54,7 @@ echo
 printf '%-28s %9s %9s %12s\n' "step" "seconds" "MB/s" "peak RSS KiB"
 printf '%-28s %9.2f %9s %12s\n' "openssl dgst -sha256" "$t_openssl" "$(rate "$t_openssl")" "-"
 printf '%-28s %9.2f %9s %12s\n' "sha256sum" "$t_sha" "$(rate "$t_sha")" "-"
+printf '%-28s %9.2f %9s %12s\n' "cp -r (copy floor)" "$t_cp" "$(rate "$t_cp")" "-"
 printf '%-28s %9.2f %9s %12s\n' "dora-evidence build" "$t_build" "$(rate "$t_build")" "$rss_build"
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
   rm -rf "$work/py"; sync

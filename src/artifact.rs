@@ -1,14 +1,19 @@
 //! Raw artifacts: bytes, SHA-256, origin, and the content-addressed store.
 //!
 //! Every input file becomes an [`Artifact`]. Its bytes are kept verbatim under
-//! `artifacts/sha256/<hex>` — the same bytes twice are stored once — and its SHA-256 is
-//! computed while the bytes are read (SHA-NI where the CPU has it). Parsing is left to
-//! [`crate::ingest`]; this module only moves and hashes bytes.
+//! `artifacts/sha256/<hex>` — the same bytes twice are stored once. The kernel copies a local
+//! input into the store ([`ArtifactStore::put_file`]: `copy_file_range`, which is a reflink on
+//! XFS and Btrfs and an in-kernel copy elsewhere, so the bytes never pass through this
+//! program to be written); the copy is then read once, and its SHA-256 (SHA-NI where the CPU
+//! has it) is computed from the bytes the parser reads. Hashing the copy rather than the
+//! input also means the digest is that of the stored bytes, even if the input changes while it
+//! is read. Parsing is left to [`crate::ingest`]; this module only moves and hashes bytes.
 
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -55,9 +60,11 @@ pub struct Artifact {
 }
 
 /// Content-addressed store rooted at `<package>/artifacts`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ArtifactStore {
     dir: PathBuf,
+    /// Whether reflinks into the store still look possible.
+    reflink: AtomicBool,
 }
 
 /// Files up to this size are read whole (one read, hash and parse from memory); larger ones
@@ -72,7 +79,7 @@ impl ArtifactStore {
     pub fn create(root: &Path) -> io::Result<Self> {
         let dir = root.join("sha256");
         fs::create_dir_all(&dir)?;
-        Ok(ArtifactStore { dir })
+        Ok(ArtifactStore { dir, reflink: AtomicBool::new(true) })
     }
 
     /// Path of the stored copy of a digest.
@@ -80,19 +87,71 @@ impl ArtifactStore {
         self.dir.join(sha.hex())
     }
 
-    /// Stores bytes already in memory; returns their digest.
+    /// Stores a file and leaves its bytes in `buf` (whole, for parsing from memory); returns
+    /// the digest. The input's bytes are read once: by the reflink, whose copy is then read,
+    /// or into `buf`, which is hashed and written.
     ///
     /// # Errors
-    /// On write errors.
-    pub fn put_bytes(&self, bytes: &[u8]) -> io::Result<Sha256Digest> {
-        let sha = Sha256Digest::of(bytes);
-        let path = self.path_of(&sha);
-        match File::create_new(&path) {
-            Ok(mut f) => f.write_all(bytes)?,
+    /// On read or write errors.
+    pub fn put_file(&self, src: &Path, buf: &mut Vec<u8>) -> io::Result<Sha256Digest> {
+        buf.clear();
+        if let Some(mut clone) = self.clone_in(src)? {
+            clone.as_file_mut().read_to_end(buf)?;
+            let sha = Sha256Digest::of(buf);
+            self.keep(clone, &sha)?;
+            return Ok(sha);
+        }
+        File::open(src)?.read_to_end(buf)?;
+        let sha = Sha256Digest::of(buf);
+        match File::create_new(self.path_of(&sha)) {
+            Ok(mut f) => f.write_all(buf)?,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
         Ok(sha)
+    }
+
+    /// As [`Self::put_file`] for a file too large to hold: hashed in chunks while it is read
+    /// (from the reflink, or from the input while writing the copy); the parser then streams
+    /// the stored copy. Returns digest and size.
+    ///
+    /// # Errors
+    /// On read or write errors.
+    pub fn put_file_streamed(&self, src: &Path) -> io::Result<(Sha256Digest, u64)> {
+        let (mut tmp, from, cloned) = match self.clone_in(src)? {
+            Some(clone) => {
+                let reader = clone.reopen()?;
+                (clone, reader, true)
+            }
+            None => (tempfile::NamedTempFile::new_in(&self.dir)?, File::open(src)?, false),
+        };
+        let (sha, size) = hash_reader(from, (!cloned).then(|| tmp.as_file_mut()))?;
+        self.keep(tmp, &sha)?;
+        Ok((sha, size))
+    }
+
+    /// A reflink of `src` in the store (XFS, Btrfs: no byte copied), or `None` where the file
+    /// systems cannot (then reflinks are not tried again).
+    fn clone_in(&self, src: &Path) -> io::Result<Option<tempfile::NamedTempFile>> {
+        if !self.reflink.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let from = File::open(src)?;
+        let tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        if reflink(&from, tmp.as_file()) {
+            return Ok(Some(tmp));
+        }
+        self.reflink.store(false, Ordering::Relaxed);
+        Ok(None)
+    }
+
+    /// Names a private copy by its digest, or drops it when the store has those bytes already.
+    fn keep(&self, tmp: tempfile::NamedTempFile, sha: &Sha256Digest) -> io::Result<()> {
+        match tmp.persist_noclobber(self.path_of(sha)) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(e.error),
+        }
     }
 
     /// Takes over a file whose digest is already known (a private download): moved into
@@ -109,41 +168,42 @@ impl ArtifactStore {
         if fs::rename(path, &target).is_ok() {
             return Ok(());
         }
-        let (copied, _) = self.put_reader(File::open(path)?)?;
+        let (copied, _) = self.put_file_streamed(path)?;
         if copied != sha {
             return Err(io::Error::other(format!("{}: changed since it was downloaded", path.display())));
         }
         fs::remove_file(path)
     }
+}
 
-    /// Streams a reader into the store, hashing as it goes; returns digest and size.
-    ///
-    /// # Errors
-    /// On read or write errors.
-    pub fn put_reader(&self, mut reader: impl Read) -> io::Result<(Sha256Digest, u64)> {
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut size = 0u64;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            hasher.update(&buf[..n]);
-            tmp.write_all(&buf[..n])?;
-            size += n as u64;
+/// Makes `to` share `from`'s extents (`FICLONE`); false where the file systems cannot.
+#[cfg(target_os = "linux")]
+fn reflink(from: &File, to: &File) -> bool {
+    rustix::fs::ioctl_ficlone(to, from).is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn reflink(_from: &File, _to: &File) -> bool {
+    false
+}
+
+/// Reads to the end, hashing, and writing the bytes to `copy` when given.
+fn hash_reader(mut from: File, mut copy: Option<&mut File>) -> io::Result<(Sha256Digest, u64)> {
+    let (mut hasher, mut buf, mut size) = (Sha256::new(), vec![0u8; 1 << 20], 0u64);
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        if let Some(out) = copy.as_deref_mut() {
+            out.write_all(&buf[..n])?;
         }
-        let sha = Sha256Digest(hasher.finalize().into());
-        let path = self.path_of(&sha);
-        if path.exists() {
-            return Ok((sha, size));
-        }
-        tmp.persist(&path).map_err(|e| e.error)?;
-        Ok((sha, size))
+        size += n as u64;
     }
+    Ok((Sha256Digest(hasher.finalize().into()), size))
 }
 
 #[cfg(test)]
@@ -166,18 +226,34 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path().join("store/sha256")).unwrap().count(), 1);
     }
 
+    /// Both ways in: a reflink where the test's file system has them (run with TMPDIR on XFS
+    /// or Btrfs to take that path), and read + write everywhere.
     #[test]
-    fn same_bytes_stored_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ArtifactStore::create(dir.path()).unwrap();
-        let a = store.put_bytes(b"abc").unwrap();
-        let b = store.put_bytes(b"abc").unwrap();
-        let (c, size) = store.put_reader(&b"abc"[..]).unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a, c);
-        assert_eq!(size, 3);
-        assert_eq!(a.hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_eq!(fs::read_dir(dir.path().join("sha256")).unwrap().count(), 1);
-        assert_eq!(fs::read(store.path_of(&a)).unwrap(), b"abc");
+    fn files_are_copied_in_once_and_hashed_as_stored() {
+        for try_reflink in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = ArtifactStore::create(&dir.path().join("store")).unwrap();
+            store.reflink.store(try_reflink, Ordering::Relaxed);
+            let (a, b, c) = (dir.path().join("a"), dir.path().join("b"), dir.path().join("c"));
+            fs::write(&a, b"abc").unwrap();
+            fs::write(&b, b"abc").unwrap();
+            let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+            fs::write(&c, &big).unwrap();
+            let mut buf = b"left over".to_vec();
+            let sha = store.put_file(&a, &mut buf).unwrap();
+            assert_eq!(buf, b"abc", "the stored bytes, for the parser");
+            assert_eq!(sha.hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+            assert_eq!(store.put_file(&b, &mut buf).unwrap(), sha);
+            let (big_sha, size) = store.put_file_streamed(&c).unwrap();
+            assert_eq!((big_sha, size), (Sha256Digest::of(&big), big.len() as u64));
+            assert_eq!(fs::read(store.path_of(&big_sha)).unwrap(), big);
+            assert_eq!(fs::read(store.path_of(&sha)).unwrap(), b"abc");
+            assert_eq!(fs::read(&a).unwrap(), b"abc", "inputs untouched");
+            let names: Vec<_> =
+                fs::read_dir(dir.path().join("store/sha256")).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(names.len(), 2, "same bytes stored once, no copy left behind: {names:?}");
+            let err = store.put_file(&dir.path().join("missing"), &mut buf).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        }
     }
 }

@@ -65,6 +65,8 @@ pub struct BuildOptions {
     pub mapping: Mapping,
     /// Folder with a user's `report.typ` (default: the built-in template).
     pub templates: Option<PathBuf>,
+    /// Where the report is laid out (the command line uses a child process).
+    pub renderer: render::Renderer,
     /// Bytes of observations a worker holds before it writes a sorted run (default
     /// [`SPILL_BUDGET`]); smaller means less memory and more runs to merge.
     pub spill_budget: usize,
@@ -268,6 +270,7 @@ fn assemble(
 ) -> Result<(BuildSummary, WorkDir), BuildError> {
     let staging = work.work_dir(WorkKind::Staging)?;
     let spill = work.work_dir(WorkKind::Spill)?;
+    let renderer = opts.renderer.start()?;
     let (ev, assessment, bytes) = read_and_assess(opts, files, staging.path(), spill.path())?;
     let empty = emptiness(&ev, &assessment, opts.period);
     if let (Some(why), false) = (&empty, opts.allow_empty) {
@@ -281,7 +284,8 @@ fn assemble(
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
     drop(spill);
-    let pades = write_report(opts, staging.path(), &meta, &manifest_sha, (&assessment, &ev), changes)?;
+    let report = Report { renderer, manifest_sha: &manifest_sha, changes };
+    let pades = write_report(opts, staging.path(), &meta, report, (&assessment, &ev))?;
     write_late_files(opts, staging.path(), &listed, pades.as_ref())?;
 
     let mut summary = summarise(&ev, opts.out.clone(), bytes);
@@ -440,14 +444,21 @@ fn write_changes(
     Ok(Some(changes))
 }
 
+/// What the report needs besides the assessment: the started renderer, the manifest's digest
+/// it cites, and the changes since the earlier package.
+struct Report<'a> {
+    renderer: render::Prepared,
+    manifest_sha: &'a str,
+    changes: Option<Changes>,
+}
+
 /// Renders `report.pdf` (citing the manifest's digest) and signs it when asked.
 fn write_report(
     opts: &BuildOptions,
     staging: &Path,
     meta: &Manifest,
-    manifest_sha: &str,
+    Report { renderer, manifest_sha, changes }: Report<'_>,
     (assessment, ev): (&assess::Assessment, &Evidence),
-    changes: Option<Changes>,
 ) -> Result<Option<sign::PadesOutcome>, BuildError> {
     let started = Instant::now();
     let (attached, omitted) = package::attachments(staging);
@@ -464,7 +475,10 @@ fn write_report(
     };
     let mut data = ReportData::new(meta, inputs);
     data.changes = changes;
-    let pdf = render::render_pdf(&RenderOptions {
+    if let Some(kib) = render::child::peak_rss_kib() {
+        tracing::info!("build process peak RSS before the report: {} MiB", kib / 1024);
+    }
+    let pdf = renderer.render(&RenderOptions {
         data: data.to_bytes(),
         attachments: &attached,
         templates: opts.templates.as_deref(),
@@ -583,18 +597,23 @@ fn read_one(
     // v2: the whole location gives the hints (a time may sit in the input root or S3 prefix).
     let ctx = Context { artifact: index, file_name, hint: PathHint::for_file(&file.origin, &file.relative) };
     collector.start(index);
+    // A download was hashed while streaming: it is moved into the store, not copied.
+    let adopted = file.sha256.map(|sha| store.adopt(&file.path, sha).map(|()| sha)).transpose().map_err(read_err)?;
     let (sha256, size, kind, format) = if file.size <= in_memory_limit {
-        buf.clear();
-        File::open(&file.path).and_then(|mut f| f.read_to_end(buf)).map_err(read_err)?;
-        let sha = store.put_bytes(buf).map_err(write_err(&file.path))?;
+        let sha = match adopted {
+            Some(sha) => {
+                buf.clear();
+                File::open(store.path_of(&sha)).and_then(|mut f| f.read_to_end(buf)).map_err(read_err)?;
+                sha
+            }
+            None => store.put_file(&file.path, buf).map_err(read_err)?,
+        };
         let (kind, format) = ingest::parse(Input::Bytes(buf), &ctx, collector).map_err(read_err)?;
         (sha, buf.len() as u64, kind, format)
     } else {
-        // A download was hashed while streaming: move it into the store instead of copying
-        // and hashing it again.
-        let (sha, size) = match file.sha256 {
-            Some(sha) => store.adopt(&file.path, sha).map(|()| (sha, file.size)).map_err(read_err)?,
-            None => File::open(&file.path).and_then(|f| store.put_reader(f)).map_err(read_err)?,
+        let (sha, size) = match adopted {
+            Some(sha) => (sha, file.size),
+            None => store.put_file_streamed(&file.path).map_err(read_err)?,
         };
         let stored = store.path_of(&sha);
         let (kind, format) = ingest::parse(Input::File(&stored), &ctx, collector).map_err(read_err)?;

@@ -67,6 +67,9 @@ enum Command {
     Catalog(catalog::CatalogArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).
     Completions(completions::CompletionsArgs),
+    /// Internal: lay out a report sent on stdin (the build's render child process).
+    #[command(name = "render-report", hide = true)]
+    RenderReport,
 }
 
 /// `--log-format`.
@@ -102,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Samples(args) => samples::run(args),
         Command::Catalog(args) => catalog::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::RenderReport => return ExitCode::from(crate::render::child::serve()),
     };
     match result {
         Ok(code) => code,

@@ -39,6 +39,8 @@ pub struct RebuildOptions {
     pub path_style: bool,
     /// Parse worker threads (the result does not depend on them).
     pub threads: usize,
+    /// Where the report is laid out again.
+    pub renderer: crate::render::Renderer,
 }
 
 /// What a re-performance found.
@@ -189,6 +191,7 @@ fn replay_options(opts: &RebuildOptions, dir: &Path, m: &Manifest, scratch: &Pat
         config,
         mapping,
         templates: template.is_file().then(|| dir.join(layout::CONFIG_DIR)),
+        renderer: opts.renderer.clone(),
         spill_budget: build::SPILL_BUDGET,
         signing: None,
         s3_inputs: Vec::new(),

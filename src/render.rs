@@ -7,6 +7,12 @@
 //! document id from the package id, so the same inputs give the same bytes. The output is
 //! PDF/A-3b: the attached CSV/JSON files carry a MIME type, a description and an AF
 //! relationship.
+//!
+//! [`Renderer::Child`] lays the report out in a child process ([`child`]), which the command
+//! line uses so Typst's memory is not added to the build's peak; library callers get the same
+//! bytes in-process with [`Renderer::InProcess`].
+
+pub mod child;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -70,6 +76,55 @@ pub enum RenderError {
     /// Typst reported errors (each as `file:line:col: message`).
     #[error("the report template failed:\n{0}")]
     Template(String),
+    /// The render child process could not be started or did not answer.
+    #[error("{0}")]
+    Child(String),
+}
+
+/// Where the report is laid out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Renderer {
+    /// In this process.
+    #[default]
+    InProcess,
+    /// In a child process running this executable's hidden `render-report` command.
+    Child(PathBuf),
+}
+
+impl Renderer {
+    /// The child-process renderer for the running executable, or in-process when its path is
+    /// not known.
+    pub fn child_of_current_exe() -> Self {
+        std::env::current_exe().map_or(Renderer::InProcess, Renderer::Child)
+    }
+
+    /// Gets ready to render: starts the child, which parses the fonts while the caller works.
+    ///
+    /// # Errors
+    /// When the child cannot be started.
+    pub fn start(&self) -> Result<Prepared, RenderError> {
+        Ok(Prepared(match self {
+            Renderer::InProcess => None,
+            Renderer::Child(exe) => Some(child::start(exe)?),
+        }))
+    }
+}
+
+/// A renderer ready for its one report (see [`Renderer::start`]).
+#[derive(Debug)]
+pub struct Prepared(Option<child::Started>);
+
+impl Prepared {
+    /// Renders the report to PDF/A-3b bytes, as [`render_pdf`] does.
+    ///
+    /// # Errors
+    /// As for [`render_pdf`], and when the child fails.
+    pub fn render(self, opts: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
+        match self.0 {
+            None => render_pdf(opts),
+            Some(started) => started.render(opts),
+        }
+    }
 }
 
 fn file_id(path: &str) -> Result<FileId, RenderError> {
@@ -127,12 +182,31 @@ fn datetime(t: Timestamp) -> Option<Datetime> {
     Datetime::from_ymd_hms(d.year(), d.month() as u8, d.day() as u8, d.hour() as u8, d.minute() as u8, d.second() as u8)
 }
 
-/// Renders the report to PDF/A-3b bytes.
+/// Parses the fonts now rather than at the first render.
+pub(crate) fn preload() {
+    let _ = fonts();
+}
+
+/// Renders the report to PDF/A-3b bytes, in this process.
 ///
 /// # Errors
 /// When the template or an attachment cannot be read, or the template has errors.
 pub fn render_pdf(opts: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
-    let template = match opts.templates {
+    let files: Vec<(&str, &Path)> = opts.attachments.iter().map(|a| (a.name.as_str(), a.path.as_path())).collect();
+    let sources = Sources { data: &opts.data, files: &files, templates: opts.templates };
+    compile(&sources, opts.generated_at, &opts.ident)
+}
+
+/// What the template reads: its data, the files to attach (flat name, path) and the folder
+/// of a user's template.
+struct Sources<'a> {
+    data: &'a [u8],
+    files: &'a [(&'a str, &'a Path)],
+    templates: Option<&'a Path>,
+}
+
+fn compile(src: &Sources<'_>, generated_at: Timestamp, ident: &str) -> Result<Vec<u8>, RenderError> {
+    let template = match src.templates {
         Some(dir) => {
             let path = dir.join("report.typ");
             std::fs::read_to_string(&path).map_err(|source| RenderError::Read { path, source })?
@@ -140,12 +214,12 @@ pub fn render_pdf(opts: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
         None => DEFAULT_TEMPLATE.to_owned(),
     };
     let mut files = HashMap::new();
-    files.insert(file_id("data.json")?, Bytes::new(opts.data.clone()));
-    for a in opts.attachments {
-        let bytes = std::fs::read(&a.path).map_err(|source| RenderError::Read { path: a.path.clone(), source })?;
-        files.insert(file_id(&a.name)?, Bytes::new(bytes));
+    files.insert(file_id("data.json")?, Bytes::new(src.data.to_vec()));
+    for (name, path) in src.files {
+        let bytes = std::fs::read(path).map_err(|source| RenderError::Read { path: path.to_path_buf(), source })?;
+        files.insert(file_id(name)?, Bytes::new(bytes));
     }
-    let today = datetime(opts.generated_at).ok_or_else(|| RenderError::Template("generated-at out of range".into()))?;
+    let today = datetime(generated_at).ok_or_else(|| RenderError::Template("generated-at out of range".into()))?;
     let world = ReportWorld {
         library: LazyHash::new(Library::builder().build()),
         main: Source::new(file_id("report.typ")?, template),
@@ -157,7 +231,7 @@ pub fn render_pdf(opts: &RenderOptions<'_>) -> Result<Vec<u8>, RenderError> {
     let standards =
         PdfStandards::new(&[PdfStandard::A_3b]).map_err(|e| RenderError::Template(e.message().to_string()))?;
     let options = PdfOptions {
-        ident: Smart::Custom(opts.ident.clone()),
+        ident: Smart::Custom(ident.to_owned()),
         timestamp: Some(PdfTimestamp::new_utc(today)),
         standards,
         ..PdfOptions::default()

@@ -268,6 +268,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         config,
         mapping,
         templates: args.templates,
+        renderer: crate::render::Renderer::child_of_current_exe(),
         signing,
     };
     // SIGINT/SIGTERM remove this run's work folders (DESIGN §8).

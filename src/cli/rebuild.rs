@@ -39,6 +39,7 @@ pub(super) fn run(args: RebuildArgs) -> anyhow::Result<ExitCode> {
         previous: args.previous,
         path_style: args.path_style,
         threads: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        renderer: crate::render::Renderer::child_of_current_exe(),
     };
     crate::output::remove_work_on_signals().map_err(|e| anyhow::anyhow!("cannot install the signal handler: {e}"))?;
     match rebuild(&opts)? {

@@ -238,6 +238,7 @@ fn streamed_files_and_many_spill_runs_give_the_same_evidence() {
         allow_empty: false,
         mapping: dora_evidence::assess::mapping::Mapping::builtin(),
         templates: None,
+        renderer: Default::default(),
         signing: None,
         s3_inputs: Vec::new(),
         s3_concurrency: 1,
@@ -263,6 +264,53 @@ fn streamed_files_and_many_spill_runs_give_the_same_evidence() {
             .collect()
     };
     assert_eq!(strip(&ra), strip(&rb));
+}
+
+/// The command line lays the report out in a child process (`render-report`); the library
+/// does it in-process by default. Both give the same report byte for byte, and the child's
+/// failures read like in-process ones.
+#[test]
+fn the_render_child_gives_the_in_process_report() {
+    use dora_evidence::build::{BuildOptions, SPILL_BUDGET, run};
+    use dora_evidence::render::Renderer;
+    let tmp = tempfile::tempdir().unwrap();
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/api");
+    let opts = |out: &str, renderer: Renderer, templates: Option<PathBuf>| BuildOptions {
+        inputs: vec![input.clone()],
+        period: "2026-Q3".parse().unwrap(),
+        out: tmp.path().join(out),
+        force: false,
+        generated_at: dora_evidence::time::Timestamp::parse("2026-10-05T08:00:00Z").unwrap(),
+        threads: 2,
+        in_memory_limit: dora_evidence::artifact::IN_MEMORY_LIMIT,
+        spill_budget: SPILL_BUDGET,
+        config: dora_evidence::config::Config::default(),
+        allow_empty: true,
+        mapping: dora_evidence::assess::mapping::Mapping::builtin(),
+        templates,
+        renderer,
+        signing: None,
+        s3_inputs: Vec::new(),
+        s3_concurrency: 1,
+        path_style: false,
+        previous: None,
+    };
+    let child = Renderer::Child(PathBuf::from(env!("CARGO_BIN_EXE_dora-evidence")));
+    run(&opts("in", Renderer::InProcess, None)).unwrap();
+    run(&opts("child", child.clone(), None)).unwrap();
+    let read = |dir: &str| std::fs::read(tmp.path().join(dir).join("report.pdf")).unwrap();
+    assert!(read("in") == read("child"), "report.pdf differs between in-process and child rendering");
+
+    let templates = dir_with_file(tmp.path(), "t", "report.typ", "= Title\n\n#json(\"data.json\").nothing\n");
+    let in_process = run(&opts("bad-in", Renderer::InProcess, Some(templates.clone()))).unwrap_err().to_string();
+    let in_child = run(&opts("bad-child", child, Some(templates))).unwrap_err().to_string();
+    assert!(in_child.contains("report.typ:3:"), "{in_child}");
+    assert_eq!(in_process, in_child);
+
+    let missing = Renderer::Child(tmp.path().join("no-such-program"));
+    let err = run(&opts("no-child", missing, None)).unwrap_err().to_string();
+    assert!(err.contains("cannot start") && err.contains("no-such-program"), "{err}");
+    assert!(!tmp.path().join("no-child").exists(), "no half package");
 }
 
 /// A backup job's KMS key (`encryptionKeyArn` in the backup job report) reaches
