@@ -7,6 +7,9 @@
 #   SCALE   sample-generator scale (see crates/dora-evidence-samples/src/lib.rs for jobs per scale)
 #   WORKDIR where the generated quarter and outputs go (default /var/tmp/dora-bench)
 # Set SKIP_PYTHON=1 to leave out the Python baseline (it is slow at large scales).
+# INPUT=DIR measures an existing input folder instead of a generated quarter (SCALE is then only
+# a label), PERIOD=YYYY-Qn its quarter (default 2026-Q3) and GENERATED_AT its build time; e.g. the small-file quarter that
+# bench/small_files.sh collects.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${1:?usage: bench/run.sh SCALE [WORKDIR]}
@@ -16,10 +19,11 @@ target=${CARGO_TARGET_DIR:-target}
 cargo build --release --quiet
 bin="$target/release/dora-evidence"
 data="$work/scale-$scale"
-if [ ! -d "$data/input" ]; then
+if [ -z "${INPUT:-}" ] && [ ! -d "$data/input" ]; then
   "$bin" samples --scale "$scale" --out "$data"
 fi
-input="$data/input"
+input=${INPUT:-$data/input}
+period=${PERIOD:-2026-Q3}
 files=$(find "$input" -type f | wc -l)
 bytes=$(find "$input" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
 mb=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1e6}')
@@ -44,8 +48,8 @@ rm -rf "$work/cp"
 
 rm -rf "$work/pkg"; sync
 t0=$(now)
-/usr/bin/time -v "$bin" -v build --input "$input" --period 2026-Q3 --out "$work/pkg" --allow-partial \
-  --generated-at 2026-10-05T00:00:00Z >"$work/build.out" 2>"$work/build.time"
+/usr/bin/time -v "$bin" -v build --input "$input" --period "$period" --out "$work/pkg" --allow-partial \
+  --generated-at "${GENERATED_AT:-2026-10-05T00:00:00Z}" >"$work/build.out" 2>"$work/build.time"
 t1=$(now)
 t_build=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
 rss_build=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/build.time")

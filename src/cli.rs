@@ -92,6 +92,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose, cli.log_format);
+    no_huge_pages();
     let result = match cli.command {
         Command::Build(args) => build::run(*args),
         Command::Collect(args) => collect::run(args),
@@ -113,6 +114,16 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Turns transparent huge pages off for this process and its render child. The allocator
+/// asks for them, and each first touch of a huge page zeroes 2 MiB: 15–20 % of a build's time
+/// went to zeroing pages it barely used (perf, BENCHMARKS.md).
+fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!("cannot turn transparent huge pages off: {e}");
     }
 }
 
