@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::evidence::model::{ControlResult, Job, JobKind, JobState, RecoveryPoint, TaggedResource};
+use crate::evidence::model::{ControlResult, Job, JobKind, JobState, MalwareScan, RecoveryPoint, TaggedResource};
 use crate::evidence::{Evidence, Record};
 use crate::time::{Period, Timestamp};
 
@@ -125,6 +125,8 @@ pub struct MetricsAccumulator {
     /// Per (account, Region) of in-period backup, copy and restore jobs (else of their
     /// resource ARN): what the jobs add up to, for the per-account view ([`scopes`]).
     pub(crate) scope_tallies: Vec<((String, String), scopes::ScopeTally)>,
+    /// What the malware-scan check needs from the period's scans.
+    pub(crate) scans: ScanFacts,
 }
 
 /// Where a resource was copied to, by COMPLETED copy jobs of the period.
@@ -184,6 +186,20 @@ pub(crate) struct ControlFact {
     pub(crate) non_compliant: u64,
 }
 
+/// The period's malware scans, folded for the `malware_scans` check.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ScanFacts {
+    /// Scans created (or completed) in the period.
+    pub(crate) in_period: u64,
+    /// Resources with a clean scan in the period.
+    pub(crate) clean: BTreeSet<String>,
+    /// The period's scans of a named resource that found malware, failed, were canceled or
+    /// ended with issues, in scan job id order (few, and each is reported).
+    pub(crate) notable: Vec<MalwareScan>,
+    /// Artifacts behind the period's scans.
+    pub(crate) artifacts: BTreeSet<u32>,
+}
+
 /// Artifact indices behind each kind of evidence (for `evidence_artifacts`).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Support {
@@ -219,6 +235,7 @@ impl MetricsAccumulator {
             support: Support::default(),
             weekly: BTreeMap::new(),
             scope_tallies: Vec::new(),
+            scans: ScanFacts::default(),
         }
     }
 
@@ -229,6 +246,28 @@ impl MetricsAccumulator {
             Record::Job(job) => self.job(job),
             Record::RecoveryPoint(rp) => self.recovery_point(rp),
             Record::Control(c) => self.control(c),
+            Record::MalwareScan(s) => self.scan(s),
+            _ => {}
+        }
+    }
+
+    /// A malware scan: counted when created (or completed) in the period; kept whole only when
+    /// it found malware or did not end cleanly, so memory follows the estate, not the scans.
+    fn scan(&mut self, s: &MalwareScan) {
+        if !s.creation_date.or(s.completion_date).is_some_and(|t| self.period.contains(t)) {
+            return;
+        }
+        let facts = &mut self.scans;
+        facts.in_period += 1;
+        facts.artifacts.extend(s.provenance.iter().map(|p| p.artifact));
+        use crate::evidence::model::ScanState::{Canceled, CompletedWithIssues, Failed};
+        match &s.resource_arn {
+            Some(_) if s.infected() || matches!(s.state, Some(Failed | Canceled | CompletedWithIssues)) => {
+                facts.notable.push(s.clone());
+            }
+            Some(resource) if s.clean() => {
+                facts.clean.insert(resource.clone());
+            }
             _ => {}
         }
     }

@@ -282,7 +282,7 @@ fn assemble(
     write_recorded(opts, staging.path())?;
     let changes = write_changes(opts, staging.path(), &meta, &assessment, &ev)?;
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
-    tracing::info!("wrote evidence and manifest in {:.2?}", started.elapsed());
+    tracing::info!("wrote evidence and manifest in {:.2?}{}", started.elapsed(), peak_so_far());
     drop(spill);
     let report = Report { renderer, manifest_sha: &manifest_sha, changes };
     let pades = write_report(opts, staging.path(), &meta, report, (&assessment, &ev))?;
@@ -367,7 +367,8 @@ fn read_and_assess(
     let started = Instant::now();
     let (entries, parts) = read_all(files, &store, spill, opts)?;
     let bytes = entries.iter().map(|e| e.artifact.size).sum();
-    tracing::info!("read, hashed and parsed {} files ({bytes} bytes) in {:.2?}", entries.len(), started.elapsed());
+    let took = started.elapsed();
+    tracing::info!("read, hashed and parsed {} files ({bytes} bytes) in {took:.2?}{}", entries.len(), peak_so_far());
     let started = Instant::now();
     let evidence_dir = staging.join(layout::EVIDENCE_DIR);
     fs::create_dir_all(&evidence_dir).map_err(write_err(&evidence_dir))?;
@@ -379,7 +380,7 @@ fn read_and_assess(
     })
     .map_err(write_err(spill))?;
     bulk.finish().map_err(write_err(&evidence_dir))?;
-    tracing::info!("merged observations and wrote their evidence in {:.2?}", started.elapsed());
+    tracing::info!("merged observations and wrote their evidence in {:.2?}{}", started.elapsed(), peak_so_far());
     let assessment = assess::assess(&metrics, &opts.config, &opts.mapping, &ev);
     Ok((ev, assessment, bytes))
 }
@@ -475,9 +476,6 @@ fn write_report(
     };
     let mut data = ReportData::new(meta, inputs);
     data.changes = changes;
-    if let Some(kib) = render::child::peak_rss_kib() {
-        tracing::info!("build process peak RSS before the report: {} MiB", kib / 1024);
-    }
     let pdf = renderer.render(&RenderOptions {
         data: data.to_bytes(),
         attachments: &attached,
@@ -499,6 +497,11 @@ fn write_report(
     let report = staging.join(layout::REPORT);
     fs::write(&report, pdf).map_err(write_err(&report))?;
     Ok(pades)
+}
+
+/// `" (peak RSS so far: N MiB)"` for the log, where `/proc` tells.
+fn peak_so_far() -> String {
+    render::child::peak_rss_kib().map(|kib| format!(" (peak RSS so far: {} MiB)", kib / 1024)).unwrap_or_default()
 }
 
 /// Writes the files that come after the report: `SHA256SUMS`, and the manifest's signature
@@ -666,7 +669,7 @@ fn record_counts(ev: &Evidence) -> Vec<(&'static str, u64)> {
         ("event_rules", ev.event_rules.len() as u64),
         ("sns_subscriptions", ev.sns_subscriptions.len() as u64),
         ("protected_resources", ev.protected_resources.len() as u64),
-        ("malware_scans", ev.malware_scans.len() as u64),
+        ("malware_scans", ev.malware_scan_count()),
         ("assessment_reports", ev.assessment_reports.len() as u64),
         ("conflicts", ev.conflicts.len() as u64),
     ]);

@@ -1,10 +1,11 @@
 //! The evidence model: normalised, merged records with provenance.
 //!
-//! Parsers hand records to a [`Collector`] (one per worker). Bulky records (jobs, recovery
-//! points, compliance rows) are spilled to disk in sorted runs; small tables (vaults, legal
-//! holds, alarms, tags, restore-testing plans, backup plan rules and selections, vault
-//! notifications and access policies, EventBridge rules, SNS subscriptions, malware scans, Audit Manager
-//! reports) stay in memory.
+//! Parsers hand records to a [`Collector`] (one per worker). Bulky records, those that grow
+//! with the quarter (jobs, recovery points, compliance rows, the tag inventory, malware
+//! scans), are spilled to disk in sorted runs; small tables, which grow with the estate
+//! (vaults, legal holds, alarms, restore-testing plans, backup plan rules and selections,
+//! vault notifications and access policies, EventBridge rules, SNS subscriptions, Audit
+//! Manager reports), stay in memory.
 //! [`assemble`] merges each key's observations into one record (rules in [`merge`]) and
 //! returns [`Evidence`], which later stages read: small tables directly, bulky ones as
 //! streams in key order. [`write`](mod@write) turns it into the `evidence/*.csv` files.
@@ -157,7 +158,6 @@ struct Small {
     event_rules: Vec<EventRule>,
     sns_subscriptions: Vec<SnsSubscription>,
     protected_resources: Vec<ProtectedResource>,
-    malware_scans: Vec<MalwareScan>,
 }
 
 /// Job ids that another job names as its parent (`parentJobId`), by job kind.
@@ -297,12 +297,12 @@ impl Sink for Collector {
             Record::EventRule(r) => s.event_rules.push(r),
             Record::SnsSubscription(r) => s.sns_subscriptions.push(r),
             Record::ProtectedResource(r) => s.protected_resources.push(r),
-            Record::MalwareScan(r) => s.malware_scans.push(r),
             Record::Job(_)
             | Record::RecoveryPoint(_)
             | Record::Control(_)
             | Record::ResourceCompliance(_)
-            | Record::TaggedResource(_) => {}
+            | Record::TaggedResource(_)
+            | Record::MalwareScan(_) => {}
         }
     }
 
@@ -358,8 +358,6 @@ pub struct Evidence {
     pub sns_subscriptions: Vec<SnsSubscription>,
     /// Resources AWS Backup lists as protected, with their latest backup.
     pub protected_resources: Vec<ProtectedResource>,
-    /// Malware scans of recovery points (GuardDuty through AWS Backup).
-    pub malware_scans: Vec<MalwareScan>,
     bulk: BulkCounts,
 }
 
@@ -401,7 +399,6 @@ pub fn assemble(
         small.event_rules.extend(p.small.event_rules);
         small.sns_subscriptions.extend(p.small.sns_subscriptions);
         small.protected_resources.extend(p.small.protected_resources);
-        small.malware_scans.extend(p.small.malware_scans);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);
@@ -451,7 +448,6 @@ pub fn assemble(
         event_rules: merge::merge_all(small.event_rules, &shas),
         sns_subscriptions: merge::merge_all(small.sns_subscriptions, &shas),
         protected_resources: merge::merge_all(small.protected_resources, &shas),
-        malware_scans: merge::merge_all(small.malware_scans, &shas),
         bulk,
     })
 }
@@ -481,7 +477,6 @@ impl Evidence {
             event_rules: Vec::new(),
             sns_subscriptions: Vec::new(),
             protected_resources: Vec::new(),
-            malware_scans: Vec::new(),
             bulk: BulkCounts::default(),
         }
     }
@@ -497,6 +492,12 @@ impl Evidence {
             ("controls", self.bulk.get(Bulk::Controls)),
             ("resource_compliance", self.bulk.get(Bulk::ResourceCompliance)),
         ]
+    }
+
+    /// Number of merged malware scans (streamed like the bulk tables, counted apart so the
+    /// manifest keeps its order of tables).
+    pub fn malware_scan_count(&self) -> u64 {
+        self.bulk.get(Bulk::MalwareScans)
     }
 
     /// Whether any artifact failed to parse cleanly.

@@ -1,4 +1,5 @@
-//! Disk-backed merge of the bulky records (jobs, recovery points, compliance rows).
+//! Disk-backed merge of the bulky records (jobs, recovery points, compliance rows, the tag
+//! inventory, malware scans): every table that grows with the quarter.
 //!
 //! A quarter can hold millions of job observations, more than should sit in memory. Each
 //! parse worker appends observations, encoded with `postcard`, to an in-memory arena; when the
@@ -17,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use super::Record;
 use super::merge::{Conflict, Merge, control_key, merge_group, resource_compliance_key};
-use super::model::{ControlResult, Job, JobKind, RecoveryPoint, ResourceCompliance, TaggedResource};
+use super::model::{ControlResult, Job, JobKind, MalwareScan, RecoveryPoint, ResourceCompliance, TaggedResource};
 use crate::artifact::Sha256Digest;
 
 /// Record types kept on disk, in output order.
@@ -38,10 +39,12 @@ pub(crate) enum Bulk {
     ResourceCompliance = 5,
     /// Tag inventory entries: few resources, but one observation per resource per snapshot.
     TaggedResources = 6,
+    /// Malware scans: one per recovery point scanned, so they grow with the quarter.
+    MalwareScans = 7,
 }
 
 impl Bulk {
-    const ALL: [Bulk; 7] = [
+    const ALL: [Bulk; 8] = [
         Bulk::BackupJobs,
         Bulk::CopyJobs,
         Bulk::RestoreJobs,
@@ -49,6 +52,7 @@ impl Bulk {
         Bulk::Controls,
         Bulk::ResourceCompliance,
         Bulk::TaggedResources,
+        Bulk::MalwareScans,
     ];
 
     fn from_u8(v: u8) -> Option<Bulk> {
@@ -70,6 +74,7 @@ impl Bulk {
             Record::Control(c) => (Bulk::Controls, control_key(c)),
             Record::ResourceCompliance(r) => (Bulk::ResourceCompliance, resource_compliance_key(r)),
             Record::TaggedResource(t) => (Bulk::TaggedResources, t.resource_arn.clone()),
+            Record::MalwareScan(m) => (Bulk::MalwareScans, m.scan_job_id.clone()),
             _ => return None,
         })
     }
@@ -95,11 +100,15 @@ struct Entry {
 
 impl SpillWriter {
     /// A writer whose runs go to `dir/<name>-<n>.run`, flushing at `budget` bytes.
+    ///
+    /// The arena is reserved once, with room for the record that crosses the budget: grown by
+    /// doubling it would reach up to twice the budget, and a reallocation keeps the old and the
+    /// new block resident at once (measured: 54 MiB for a 32 MiB budget).
     pub(crate) fn new(dir: &Path, name: &str, budget: usize) -> Self {
         SpillWriter {
             dir: dir.to_path_buf(),
             name: name.to_owned(),
-            arena: Vec::new(),
+            arena: Vec::with_capacity(budget + budget / 16 + 64 * 1024),
             index: Vec::new(),
             runs: Vec::new(),
             budget,
@@ -191,7 +200,7 @@ fn read_chunk(r: &mut impl Read) -> io::Result<Vec<u8>> {
 
 /// How many merged records of each bulk type a merge produced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct BulkCounts([u64; 7]);
+pub(crate) struct BulkCounts([u64; 8]);
 
 impl BulkCounts {
     /// Number of merged records of a type.
@@ -336,5 +345,6 @@ fn merge_records(
         Bulk::Controls => typed_merge::<ControlResult>(group, shas, conflicts),
         Bulk::ResourceCompliance => typed_merge::<ResourceCompliance>(group, shas, conflicts),
         Bulk::TaggedResources => typed_merge::<TaggedResource>(group, shas, conflicts),
+        Bulk::MalwareScans => typed_merge::<MalwareScan>(group, shas, conflicts),
     }
 }

@@ -299,7 +299,6 @@ pub(crate) fn write_small(ev: &Evidence, dir: &Path, period: Period) -> io::Resu
         write_table(dir, &EventRule::EVENT_RULES, &ev.event_rules, &cx)?,
         write_table(dir, &SnsSubscription::SNS_SUBSCRIPTIONS, &ev.sns_subscriptions, &cx)?,
         write_table(dir, &ProtectedResource::PROTECTED_RESOURCES, &ev.protected_resources, &cx)?,
-        write_table(dir, &MalwareScan::MALWARE_SCANS, &ev.malware_scans, &cx)?,
         write_errors(ev, dir)?,
         write_conflicts(ev, dir)?,
     ];
@@ -352,6 +351,7 @@ pub(crate) struct BulkWriter {
     recovery_points: Row,
     controls: Row,
     resources: Row,
+    scans: Row,
     cx: Cx,
 }
 
@@ -360,7 +360,7 @@ fn open<T>(dir: &Path, view: &View<T>) -> io::Result<Row> {
 }
 
 impl BulkWriter {
-    /// Creates the six files in `dir` with their headers. `artifacts` gives the digests that
+    /// Creates the seven files in `dir` with their headers. `artifacts` gives the digests that
     /// provenance indices point to.
     ///
     /// # Errors
@@ -373,6 +373,7 @@ impl BulkWriter {
             recovery_points: open(dir, &RecoveryPoint::RECOVERY_POINTS)?,
             controls: open(dir, &ControlResult::CONTROLS)?,
             resources: open(dir, &ResourceCompliance::RESOURCE_COMPLIANCE)?,
+            scans: open(dir, &MalwareScan::MALWARE_SCANS)?,
             cx: Cx::new(artifacts, Some(period)),
         })
     }
@@ -390,6 +391,7 @@ impl BulkWriter {
             Record::RecoveryPoint(p) => RecoveryPoint::RECOVERY_POINTS.write(p, cx, &mut self.recovery_points),
             Record::Control(c) => ControlResult::CONTROLS.write(c, cx, &mut self.controls),
             Record::ResourceCompliance(c) => ResourceCompliance::RESOURCE_COMPLIANCE.write(c, cx, &mut self.resources),
+            Record::MalwareScan(s) => MalwareScan::MALWARE_SCANS.write(s, cx, &mut self.scans),
             _ => Ok(()),
         }
     }
@@ -399,7 +401,9 @@ impl BulkWriter {
     /// # Errors
     /// On write errors.
     pub(crate) fn finish(self) -> io::Result<()> {
-        for row in [self.backup, self.copy, self.restore, self.recovery_points, self.controls, self.resources] {
+        let rows =
+            [self.backup, self.copy, self.restore, self.recovery_points, self.controls, self.resources, self.scans];
+        for row in rows {
             row.close()?;
         }
         Ok(())

@@ -10,9 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CheckId, CheckResult, CheckStatus, Inputs, count, prov_set};
+use super::{CheckId, CheckResult, CheckStatus, Inputs, count};
+use crate::assess::ScanFacts;
 use crate::evidence::ArtifactKind;
-use crate::evidence::model::{MalwareScan, ScanState};
+use crate::evidence::model::MalwareScan;
 
 /// The AWS Backup resource types GuardDuty Malware Protection scans.
 const SCANNABLE: [&str; 3] = ["EBS", "EC2", "S3"];
@@ -38,17 +39,12 @@ struct Tally<'a> {
 /// evidence from the period (a scan, or a scan report or `list-scan-jobs` snapshot that may
 /// list none) or without a targeted resource of a type GuardDuty scans.
 pub(super) fn malware_scans(cx: &Inputs<'_>) -> CheckResult {
-    let period = cx.period();
-    let scans: Vec<&MalwareScan> = cx
-        .ev
-        .malware_scans
-        .iter()
-        .filter(|s| s.creation_date.or(s.completion_date).is_some_and(|t| period.contains(t)))
-        .collect();
-    let evidence =
-        !scans.is_empty() || cx.collected(ArtifactKind::ScanJobsSnapshot) || cx.collected(ArtifactKind::ScanJobReport);
+    let scans = &cx.acc.scans;
+    let evidence = scans.in_period > 0
+        || cx.collected(ArtifactKind::ScanJobsSnapshot)
+        || cx.collected(ArtifactKind::ScanJobReport);
     let targets: Vec<&str> = cx.derived.targeted.iter().map(String::as_str).filter(|a| scannable(a)).collect();
-    let tally = tally(&targets, &scans);
+    let tally = tally(&targets, scans);
     let status = if !evidence || targets.is_empty() {
         CheckStatus::NoData
     } else if !tally.infected.is_empty() {
@@ -71,11 +67,11 @@ pub(super) fn malware_scans(cx: &Inputs<'_>) -> CheckResult {
             ("infected_recovery_points", tally.infected.len().to_string()),
             ("failed_scans", tally.failed.len().to_string()),
             ("without_clean_scan", tally.unscanned.len().to_string()),
-            ("scans_in_period", scans.len().to_string()),
+            ("scans_in_period", scans.in_period.to_string()),
         ]),
         exceptions: if status == CheckStatus::NoData { Vec::new() } else { exceptions(&tally) },
-        records: scans.len() as u64,
-        artifacts: prov_set(scans.iter().flat_map(|s| &s.provenance)),
+        records: scans.in_period,
+        artifacts: scans.artifacts.clone(),
     }
 }
 
@@ -85,22 +81,20 @@ fn scannable(arn: &str) -> bool {
 }
 
 /// Sorts the period's scans of the `targets` into clean, infected, failed and missing.
-fn tally<'a>(targets: &[&'a str], scans: &[&'a MalwareScan]) -> Tally<'a> {
+fn tally<'a>(targets: &[&'a str], scans: &'a ScanFacts) -> Tally<'a> {
     let wanted: BTreeSet<&str> = targets.iter().copied().collect();
     let mut t = Tally { resources: wanted.len(), ..Tally::default() };
-    let mut clean: BTreeSet<&str> = BTreeSet::new();
-    for s in scans {
+    for s in &scans.notable {
         let Some(resource) = s.resource_arn.as_deref().filter(|r| wanted.contains(r)) else { continue };
         if s.infected() {
             let point = s.recovery_point_arn.as_deref().unwrap_or("(recovery point not named)");
             let entry = t.infected.entry(point).or_insert((resource, Vec::new()));
             entry.1.push(&s.scan_job_id);
-        } else if s.clean() {
-            clean.insert(resource);
-        } else if matches!(s.state, Some(ScanState::Failed | ScanState::Canceled | ScanState::CompletedWithIssues)) {
+        } else {
             t.failed.push(s);
         }
     }
+    let clean: BTreeSet<&str> = wanted.iter().copied().filter(|r| scans.clean.contains(*r)).collect();
     t.clean = clean.len();
     t.unscanned = wanted.into_iter().filter(|r| !clean.contains(r)).collect();
     t
@@ -155,7 +149,7 @@ mod tests {
     use super::*;
     use crate::assess::MetricsAccumulator;
     use crate::config::Config;
-    use crate::evidence::model::{Job, JobKind, ScanResultStatus};
+    use crate::evidence::model::{Job, JobKind, ScanResultStatus, ScanState};
     use crate::evidence::{Evidence, Record};
 
     const VOLUME: &str = "arn:aws:ec2:eu-central-1:111122223333:volume/vol-1";
@@ -194,8 +188,10 @@ mod tests {
                 ..Job::default()
             }));
         }
+        for s in scans {
+            acc.observe(&Record::MalwareScan(s));
+        }
         let mut ev = Evidence::empty();
-        ev.malware_scans = scans;
         ev.artifacts = kinds.iter().map(|&kind| artifact(kind)).collect();
         let config = Config::parse(config).unwrap();
         let derived = acc.derive(&config, &ev.tagged_resources);
