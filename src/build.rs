@@ -10,7 +10,7 @@
 //! §8).
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -396,9 +396,16 @@ fn write_documents(
     let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
     let findings = FindingsDoc::new(assessment, &shas);
     let catalog = oscal::catalog(&opts.mapping);
-    let results = oscal::assessment_results(meta, &findings, &ev.artifacts, &catalog);
     let oscal_dir = staging.join(layout::OSCAL_DIR);
     fs::create_dir_all(&oscal_dir).map_err(write_err(&oscal_dir))?;
+    let results = staging.join(layout::OSCAL_RESULTS);
+    File::create(&results)
+        .map(io::BufWriter::new)
+        .and_then(|mut w| {
+            oscal::assessment_results(meta, &findings, &ev.artifacts, &catalog, &mut w)?;
+            w.flush()
+        })
+        .map_err(write_err(&results))?;
     for (name, bytes) in [
         (layout::METRICS_JSON, assessment.metrics_json()),
         (layout::FINDINGS_CSV, assessment.findings_csv()),
@@ -407,7 +414,6 @@ fn write_documents(
         (layout::BACKUP_POLICY_RULES_CSV, assessment.backup_policy.rules_csv()),
         (layout::ACCOUNT_REGIONS_CSV, assessment.account_regions_csv()),
         (layout::OSCAL_CATALOG, catalog),
-        (layout::OSCAL_RESULTS, results),
     ] {
         let path = staging.join(name);
         fs::write(&path, bytes).map_err(write_err(&path))?;

@@ -30,6 +30,10 @@ const MAX_RESTORE_RESOURCES: usize = 200;
 const MAX_SCOPE_ROWS: usize = 500;
 /// Alert paths carried into the report's data (all are in `evidence/alert_paths.csv`).
 const MAX_ALERT_PATHS: usize = 2_000;
+/// At most this many account × Region rows in the report's alert-path table: an organisation
+/// has tens of thousands, and laying each out costs the render memory (all are in
+/// `evidence/alert_paths.csv`).
+const MAX_ALERT_SCOPES: usize = 500;
 
 /// The whole document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,8 +66,12 @@ pub struct ReportData {
     pub backup_policy: crate::assess::checks::BackupPolicy,
     pub backup_policy_rules_total: usize,
     pub backup_policy_targets_total: usize,
-    /// Per account and Region in use: whether failed jobs reach a person, and through what.
+    /// Per account and Region in use: whether failed jobs reach a person, and through what
+    /// (at most [`MAX_ALERT_SCOPES`], see [`alert_scopes_first`]).
     pub alert_scopes: Vec<AlertScope>,
+    /// How many account × Region pairs there are in all.
+    #[serde(default)]
+    pub alert_scopes_total: usize,
     /// The rows of `evidence/alert_paths.csv`, the first [`MAX_ALERT_PATHS`].
     pub alert_paths: Vec<AlertPath>,
     /// The artifacts that failed to parse, the first [`MAX_LISTED`].
@@ -303,7 +311,8 @@ impl ReportData {
             },
             backup_policy_rules_total: a.backup_policy.rules.len(),
             backup_policy_targets_total: a.backup_policy.targets.len(),
-            alert_scopes: a.alert_scopes.clone(),
+            alert_scopes: alert_scopes_first(&a.alert_scopes),
+            alert_scopes_total: a.alert_scopes.len(),
             alert_paths: a.alert_paths.iter().take(MAX_ALERT_PATHS).cloned().collect(),
             artifacts: artifacts(ev),
             artifacts_total: ev.artifacts.len(),
@@ -343,6 +352,20 @@ impl ReportData {
 
 /// The targets the report lists: those short of the policy first (the ones a reader must
 /// see), then the others, each group in the table's order.
+/// The account × Region rows the report shows: all of them up to [`MAX_ALERT_SCOPES`]; beyond,
+/// those where failed jobs of some kind reach nobody first, then the others, kept in their
+/// order.
+fn alert_scopes_first(scopes: &[AlertScope]) -> Vec<AlertScope> {
+    if scopes.len() <= MAX_ALERT_SCOPES {
+        return scopes.to_vec();
+    }
+    let unreached = |s: &AlertScope| s.reach.iter().any(|r| r != "yes" && r != "no jobs");
+    let (short, reached): (Vec<usize>, Vec<usize>) = (0..scopes.len()).partition(|&i| unreached(&scopes[i]));
+    let mut shown: Vec<usize> = short.into_iter().chain(reached).take(MAX_ALERT_SCOPES).collect();
+    shown.sort_unstable();
+    shown.into_iter().map(|i| scopes[i].clone()).collect()
+}
+
 fn policy_targets_first(
     rows: &[crate::assess::checks::PolicyTargetRow],
 ) -> Vec<crate::assess::checks::PolicyTargetRow> {
@@ -522,6 +545,32 @@ fn kind_counts(ev: &Evidence) -> Vec<KindCount> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_organisations_alert_scopes_are_capped_with_the_unreached_ones_kept() {
+        let scope = |i: usize, reach: &str| AlertScope {
+            account_id: format!("{i:012}"),
+            region: "eu-central-1".into(),
+            reach: vec!["yes".into(), reach.into(), "no jobs".into()],
+            through: Vec::new(),
+            not_counted: Vec::new(),
+        };
+        let few: Vec<AlertScope> = (0..20).map(|i| scope(i, if i % 2 == 0 { "no" } else { "yes" })).collect();
+        let shown = alert_scopes_first(&few);
+        assert_eq!(
+            shown.iter().map(|s| &s.account_id).collect::<Vec<_>>(),
+            few.iter().map(|s| &s.account_id).collect::<Vec<_>>()
+        );
+        // 600 pairs, the last 50 of them with failed copies that reach nobody.
+        let many: Vec<AlertScope> = (0..600).map(|i| scope(i, if i >= 550 { "no" } else { "yes" })).collect();
+        let shown = alert_scopes_first(&many);
+        assert_eq!(shown.len(), MAX_ALERT_SCOPES);
+        assert_eq!(shown.iter().filter(|s| s.reach[1] == "no").count(), 50, "every unreached pair is shown");
+        let ids: Vec<usize> = shown.iter().map(|s| s.account_id.parse().unwrap()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "kept in their order");
+        assert_eq!(ids[..3], [0, 1, 2]);
+        assert_eq!(ids[MAX_ALERT_SCOPES - 50 - 1], 449);
+    }
 
     #[test]
     fn citations_shorten_for_the_matrix() {

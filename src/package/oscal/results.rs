@@ -11,9 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::catalog::statement_id;
-use super::{
-    BackMatter, Hash, Metadata, OSCAL_VERSION, Party, Prop, Resource, Rlink, is_token, line, line_or, to_bytes, uuid,
-};
+use super::{BackMatter, Hash, Metadata, OSCAL_VERSION, Party, Prop, Resource, Rlink, is_token, line, line_or, uuid};
 use crate::assess::checks::CheckStatus;
 use crate::assess::mapping::Status;
 use crate::evidence::{ArtifactEntry, Format};
@@ -210,14 +208,19 @@ impl Ids {
     }
 }
 
-/// `oscal/assessment-results.json` for a package: its manifest header (entity, period, times,
-/// tool, package id), findings, artifacts and the bytes of its `oscal/dora-catalog.json`.
+/// Writes `oscal/assessment-results.json` for a package to `out`: its manifest header (entity,
+/// period, times, tool, package id), findings, artifacts and the bytes of its
+/// `oscal/dora-catalog.json`. Streamed, because it holds ~2 KB per artifact.
+///
+/// # Errors
+/// When `out` fails.
 pub(crate) fn assessment_results(
     meta: &Manifest,
     findings: &FindingsDoc,
     artifacts: &[ArtifactEntry],
     catalog: &[u8],
-) -> Vec<u8> {
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let (mut resources, by_sha) = artifact_resources(artifacts);
     let catalog_resource = catalog_resource(catalog);
     let import_ap = ImportAp {
@@ -257,7 +260,8 @@ pub(crate) fn assessment_results(
         results: vec![result],
         back_matter: BackMatter { resources },
     };
-    to_bytes(&ResultsDoc { assessment_results: doc })
+    serde_json::to_writer_pretty(&mut *out, &ResultsDoc { assessment_results: doc })?;
+    out.write_all(b"\n")
 }
 
 /// Every control of the catalog: the requirements of the mapping.
