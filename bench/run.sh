@@ -41,10 +41,10 @@ t0=$(now); find "$input" -type f -print0 | sort -z | xargs -0 sha256sum >/dev/nu
 t_sha=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
 # The copy floor: what putting the same bytes into new files on this file system costs (the
 # package keeps a verbatim copy of every input; `cp` uses copy_file_range or a reflink).
-rm -rf "$work/cp"; sync
-t0=$(now); cp -r "$input" "$work/cp"; t1=$(now)
+copy=$(mktemp -d "$work/cp.XXXXXX"); sync
+t0=$(now); cp -r "$input" "$copy/input"; t1=$(now)
 t_cp=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
-rm -rf "$work/cp"
+rm -rf "$copy"
 
 rm -rf "$work/pkg"; sync
 t0=$(now)

@@ -507,7 +507,7 @@ fn write_report(
 
 /// `" (peak RSS so far: N MiB)"` for the log, where `/proc` tells.
 fn peak_so_far() -> String {
-    render::child::peak_rss_kib().map(|kib| format!(" (peak RSS so far: {} MiB)", kib / 1024)).unwrap_or_default()
+    crate::progress::peak_rss_kib().map(|kib| format!(" (peak RSS so far: {} MiB)", kib / 1024)).unwrap_or_default()
 }
 
 /// Writes the files that come after the report: `SHA256SUMS`, and the manifest's signature
@@ -675,7 +675,6 @@ fn record_counts(ev: &Evidence) -> Vec<(&'static str, u64)> {
         ("event_rules", ev.event_rules.len() as u64),
         ("sns_subscriptions", ev.sns_subscriptions.len() as u64),
         ("protected_resources", ev.protected_resources.len() as u64),
-        ("malware_scans", ev.malware_scan_count()),
         ("assessment_reports", ev.assessment_reports.len() as u64),
         ("conflicts", ev.conflicts.len() as u64),
     ]);

@@ -482,8 +482,8 @@ impl Evidence {
     }
 
     /// Number of merged records per bulk type: backup, copy, restore jobs, recovery points,
-    /// control and resource evaluations.
-    pub fn bulk_counts(&self) -> [(&'static str, u64); 6] {
+    /// control and resource evaluations, malware scans.
+    pub fn bulk_counts(&self) -> [(&'static str, u64); 7] {
         [
             ("backup_jobs", self.bulk.get(Bulk::BackupJobs)),
             ("copy_jobs", self.bulk.get(Bulk::CopyJobs)),
@@ -491,13 +491,8 @@ impl Evidence {
             ("recovery_points", self.bulk.get(Bulk::RecoveryPoints)),
             ("controls", self.bulk.get(Bulk::Controls)),
             ("resource_compliance", self.bulk.get(Bulk::ResourceCompliance)),
+            ("malware_scans", self.bulk.get(Bulk::MalwareScans)),
         ]
-    }
-
-    /// Number of merged malware scans (streamed like the bulk tables, counted apart so the
-    /// manifest keeps its order of tables).
-    pub fn malware_scan_count(&self) -> u64 {
-        self.bulk.get(Bulk::MalwareScans)
     }
 
     /// Whether any artifact failed to parse cleanly.

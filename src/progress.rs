@@ -1,5 +1,6 @@
 //! Progress for long steps: an indicatif bar when stderr is a terminal, nothing otherwise
-//! (callers then print a plain line now and then, which is what scheduled runs log).
+//! (callers then print a plain line now and then, which is what scheduled runs log); and the
+//! process's peak memory, which `-v` logs after each step of a build.
 
 use std::io::IsTerminal as _;
 
@@ -13,4 +14,12 @@ pub(crate) fn bar(template: &str, total: u64) -> Option<indicatif::ProgressBar> 
         bar.set_style(style);
     }
     Some(bar)
+}
+
+/// This process's peak resident set (`VmHWM` in `/proc/self/status`), in KiB, where `/proc`
+/// has it.
+pub(crate) fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -24,7 +24,7 @@ use crate::package::findings::FindingsDoc;
 use crate::package::{FileEntry, Manifest, layout};
 use crate::source::SourceFile;
 use crate::time::{Period, Timestamp};
-use crate::verify::{self, Report, Status, VerifyOptions};
+use crate::verify::{self, Report, VerifyOptions};
 
 /// What to re-perform.
 #[derive(Debug, Clone)]
@@ -121,7 +121,7 @@ pub fn rebuild(opts: &RebuildOptions) -> Result<Outcome, RebuildError> {
     let cannot = |why: String| RebuildError::Cannot { target: opts.target.clone(), why };
     let scratch = tempfile::tempdir().map_err(|e| cannot(format!("cannot make a temporary folder: {e}")))?;
     let (dir, report) = fetch_verified(opts, scratch.path()).map_err(cannot)?;
-    if report.checks.iter().any(|c| c.status == Status::Fail) {
+    if !report.passed() {
         return Ok(Outcome::Unverified(report));
     }
     let manifest = read_manifest(&dir).map_err(&cannot)?;
@@ -290,12 +290,7 @@ fn source_files(dir: &Path, m: &Manifest) -> Result<Vec<SourceFile>, String> {
 /// holds it (of several, the first in order, as the build's sort and dedup keep it), or the
 /// file's name when the input was the file itself.
 fn relative_of(origin: &str, inputs: &[String]) -> Option<String> {
-    if let Some(rest) = origin.strip_prefix("s3://") {
-        let key = rest.split_once('/').map_or("", |(_, k)| k);
-        let key = match key.rsplit_once('?') {
-            Some((k, q)) if q.split('&').all(|p| p.starts_with("versionId=") || p.starts_with("etag=")) => k,
-            _ => key,
-        };
+    if let Some(key) = crate::source::s3::key_of_origin(origin) {
         return Some(key.to_owned());
     }
     inputs

@@ -126,7 +126,7 @@ pub fn serve() -> u8 {
                 eprintln!("template\tcannot write the PDF to the parent process");
                 return 3;
             }
-            if let Some(kib) = peak_rss_kib() {
+            if let Some(kib) = crate::progress::peak_rss_kib() {
                 eprintln!("peak-rss-kib {kib}");
             }
             0
@@ -155,11 +155,4 @@ fn split_request(input: &[u8]) -> Result<(Request, &[u8]), RenderError> {
         return Err(bad(&format!("{} data bytes, {} announced", data.len(), req.data_len)));
     }
     Ok((req, data))
-}
-
-/// This process's peak resident set (`VmHWM`), in KiB, where `/proc` has it.
-pub(crate) fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -218,6 +218,30 @@ fn read_err(bucket: &str, key: &str, e: StoreError) -> SourceError {
     s3_err(format!("s3://{bucket}/{key}"), e.detail())
 }
 
+/// The origin a download records: `s3://bucket/key`, then `?versionId=…&etag=…` as far as
+/// they are known. [`key_of_origin`] reads the key back.
+fn origin(url: &str, version: Option<&str>, etag: Option<&str>) -> String {
+    let mut query = Vec::new();
+    if let Some(v) = version {
+        query.push(format!("versionId={v}"));
+    }
+    if let Some(e) = etag {
+        query.push(format!("etag={}", e.trim_matches('"')));
+    }
+    if query.is_empty() { url.to_owned() } else { format!("{url}?{}", query.join("&")) }
+}
+
+/// The key of an `s3://` origin as [`origin`] writes it, without the version and ETag (a key
+/// may itself hold a `?`); `None` for an origin that is not `s3://`.
+pub(crate) fn key_of_origin(origin: &str) -> Option<&str> {
+    let rest = origin.strip_prefix("s3://")?;
+    let key = rest.split_once('/').map_or("", |(_, k)| k);
+    Some(match key.rsplit_once('?') {
+        Some((k, q)) if q.split('&').all(|p| p.starts_with("versionId=") || p.starts_with("etag=")) => k,
+        _ => key,
+    })
+}
+
 /// Downloads one key with [`get_verified`] (retried, length and checksum checked, one
 /// version); the origin records its version id and ETag.
 async fn download<S: ObjectStore>(store: &S, bucket: &str, key: &str, path: &Path) -> Result<SourceFile, SourceError> {
@@ -226,16 +250,8 @@ async fn download<S: ObjectStore>(store: &S, bucket: &str, key: &str, path: &Pat
         .await
         .map_err(|e| read_err(bucket, key, e))?
         .ok_or_else(|| s3_err(url.clone(), "NoSuchKey: the key was listed but is gone (GetObject)"))?;
-    let mut query = Vec::new();
-    if let Some(v) = &got.version_id {
-        query.push(format!("versionId={v}"));
-    }
-    if let Some(e) = &got.etag {
-        query.push(format!("etag={}", e.trim_matches('"')));
-    }
-    let origin = if query.is_empty() { url } else { format!("{url}?{}", query.join("&")) };
     Ok(SourceFile {
-        origin,
+        origin: origin(&url, got.version_id.as_deref(), got.etag.as_deref()),
         relative: key.to_owned(),
         path: path.to_path_buf(),
         size: got.size,
@@ -247,6 +263,19 @@ async fn download<S: ObjectStore>(store: &S, bucket: &str, key: &str, path: &Pat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_origin_gives_its_key_back() {
+        for key in ["quarter/x.json", "quarter/odd?name.json", ""] {
+            let url = format!("s3://b/{key}");
+            for (v, e) in [(Some("v1"), Some("\"abc\"")), (Some("v1"), None), (None, Some("abc")), (None, None)] {
+                let o = origin(&url, v, e);
+                assert_eq!(key_of_origin(&o), Some(key), "{o}");
+            }
+        }
+        assert_eq!(origin("s3://b/k", Some("v1"), Some("\"abc\"")), "s3://b/k?versionId=v1&etag=abc");
+        assert_eq!(key_of_origin("samples/input/x.json"), None);
+    }
 
     #[test]
     fn windows_by_layout() {
