@@ -1,13 +1,13 @@
 //! Raw artifacts: bytes, SHA-256, origin, and the content-addressed store.
 //!
 //! Every input file becomes an [`Artifact`]. Its bytes are kept verbatim under
-//! `artifacts/sha256/<hex>` — the same bytes twice are stored once. The kernel copies a local
-//! input into the store ([`ArtifactStore::put_file`]: `copy_file_range`, which is a reflink on
-//! XFS and Btrfs and an in-kernel copy elsewhere, so the bytes never pass through this
-//! program to be written); the copy is then read once, and its SHA-256 (SHA-NI where the CPU
-//! has it) is computed from the bytes the parser reads. Hashing the copy rather than the
-//! input also means the digest is that of the stored bytes, even if the input changes while it
-//! is read. Parsing is left to [`crate::ingest`]; this module only moves and hashes bytes.
+//! `artifacts/sha256/<hex>` — the same bytes twice are stored once — and every input byte is
+//! read once ([`ArtifactStore::put_file`]). Where the file system has reflinks (XFS, Btrfs;
+//! `FICLONE`) the input is cloned into the store without copying a byte, and the clone is read
+//! to hash and parse it, so the digest is that of the stored bytes even if the input changes
+//! meanwhile. Elsewhere (ext4) the input is read into memory, hashed (SHA-NI where the CPU has
+//! it), parsed from there and written. Parsing is left to [`crate::ingest`]; this module only
+//! moves and hashes bytes.
 
 use std::fmt;
 use std::fs::{self, File};

@@ -278,9 +278,11 @@ fn assemble(
     }
     let started = Instant::now();
     let meta = manifest_header(opts, &ev, empty.as_deref(), declared);
-    write_documents(staging.path(), &meta, (&assessment, &ev), opts)?;
+    let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
+    let findings = FindingsDoc::new(&assessment, &shas);
+    write_documents(staging.path(), &meta, (&assessment, &ev, &findings), opts)?;
     write_recorded(opts, staging.path())?;
-    let changes = write_changes(opts, staging.path(), &meta, &assessment, &ev)?;
+    let changes = write_changes(opts, staging.path(), &meta, &assessment, findings)?;
     let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}{}", started.elapsed(), peak_so_far());
     drop(spill);
@@ -390,11 +392,9 @@ fn read_and_assess(
 fn write_documents(
     staging: &Path,
     meta: &Manifest,
-    (assessment, ev): (&assess::Assessment, &Evidence),
+    (assessment, ev, findings): (&assess::Assessment, &Evidence, &FindingsDoc),
     opts: &BuildOptions,
 ) -> Result<(), BuildError> {
-    let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
-    let findings = FindingsDoc::new(assessment, &shas);
     let catalog = oscal::catalog(&opts.mapping);
     let oscal_dir = staging.join(layout::OSCAL_DIR);
     fs::create_dir_all(&oscal_dir).map_err(write_err(&oscal_dir))?;
@@ -402,7 +402,7 @@ fn write_documents(
     File::create(&results)
         .map(io::BufWriter::new)
         .and_then(|mut w| {
-            oscal::assessment_results(meta, &findings, &ev.artifacts, &catalog, &mut w)?;
+            oscal::assessment_results(meta, findings, &ev.artifacts, &catalog, &mut w)?;
             w.flush()
         })
         .map_err(write_err(&results))?;
@@ -434,15 +434,14 @@ fn write_changes(
     staging: &Path,
     meta: &Manifest,
     assessment: &assess::Assessment,
-    ev: &Evidence,
+    findings: FindingsDoc,
 ) -> Result<Option<Changes>, BuildError> {
     let Some(previous) = &opts.previous else { return Ok(None) };
-    let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
     // Metrics as the package's metrics.json holds them, so `diff` on the two packages agrees.
     let metrics = serde_json::from_slice(&assessment.metrics_json()).unwrap_or_default();
     let current = Snapshot {
         package: PackageRef { package_id: meta.package_id.clone(), period: meta.period.clone(), manifest_sha256: None },
-        findings: FindingsDoc::new(assessment, &shas),
+        findings,
         metrics,
     };
     let changes = compare::compare(previous, &current)?;

@@ -70,7 +70,8 @@ impl Started {
         drop(stdin);
         let out = child.wait_with_output().map_err(|e| RenderError::Child(format!("render child: {e}")))?;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.success() {
+        // A child that got no request (the parent's write failed at once) exits 0 with no PDF.
+        if out.status.success() && !out.stdout.is_empty() {
             if let Some(kib) = stderr.lines().find_map(|l| l.strip_prefix("peak-rss-kib ")) {
                 tracing::info!("render child process peak RSS: {} MiB", kib.trim().parse::<u64>().unwrap_or(0) / 1024);
             }
@@ -78,7 +79,7 @@ impl Started {
         }
         Err(failure(&stderr).unwrap_or_else(|| {
             let why = sent.err().map(|e| format!(" (sending the request: {e})")).unwrap_or_default();
-            RenderError::Child(format!("render child exited with {}{why}: {}", out.status, stderr.trim()))
+            RenderError::Child(format!("render child exited with {} and no PDF{why}: {}", out.status, stderr.trim()))
         }))
     }
 }

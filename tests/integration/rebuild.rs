@@ -17,6 +17,12 @@ fn rebuild(args: &[&str]) -> Output {
     run(&[&["rebuild"], args].concat())
 }
 
+/// Asserts that `rebuild` of `what` exited 0 and said the re-performance is identical.
+fn assert_identical(o: &Output, what: &str) {
+    assert_eq!(o.status.code(), Some(0), "{what}: {}{}", stdout(o), stderr(o));
+    assert!(stdout(o).contains("re-performed: identical"), "{what}: {}", stdout(o));
+}
+
 /// Copies a package so a test may change it.
 fn copy(pkg: &Path, to: &Path) {
     for e in walkdir::WalkDir::new(pkg).into_iter().filter_map(Result::ok).filter(|e| e.file_type().is_file()) {
@@ -50,8 +56,7 @@ fn rewrite_consistently(pkg: &Path, file: &str, edit: impl FnOnce(String) -> Str
 fn the_sample_package_re_performs_identically_signed_or_not() {
     let pkg = sample_package();
     let o = rebuild(&[pkg.to_str().unwrap(), "--allow-unsigned", "--threads", "1"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("re-performed: identical"), "{}", stdout(&o));
+    assert_identical(&o, pkg.to_str().unwrap());
     assert!(pkg.join("config/dora-evidence.toml").is_file() && pkg.join("config/dora-mapping.toml").is_file());
     assert!(!pkg.join("config/report.typ").exists(), "the built-in template is not recorded");
     assert_eq!(
@@ -74,8 +79,7 @@ fn the_sample_package_re_performs_identically_signed_or_not() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let ca = id.join("ca.pem");
     let o = rebuild(&[signed.to_str().unwrap(), "--ca", ca.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("re-performed: identical"), "{}", stdout(&o));
+    assert_identical(&o, signed.to_str().unwrap());
 }
 
 #[test]
@@ -94,8 +98,7 @@ fn a_custom_template_is_recorded_and_used_again() {
     let (ok, text) = super::util::tool("pdftotext", &["report.pdf", "-"], &pkg);
     assert!(ok && text.contains("Custom template marker"), "the custom template was rendered");
     let o = rebuild(&[pkg.to_str().unwrap(), "--allow-unsigned"]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("re-performed: identical"), "{}", stdout(&o));
+    assert_identical(&o, pkg.to_str().unwrap());
 }
 
 #[test]
@@ -206,8 +209,7 @@ fn a_package_built_with_previous_needs_that_package() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("pass that package with --previous"), "{}", stderr(&o));
     let o = rebuild(&[q3.to_str().unwrap(), "--allow-unsigned", "--previous", q2.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("re-performed: identical"), "{}", stdout(&o));
+    assert_identical(&o, q3.to_str().unwrap());
     // Another earlier package is refused, naming both.
     let other = tmp.path().join("other");
     build_sample(&other);
@@ -250,8 +252,7 @@ fn a_package_built_from_s3_and_archived_re_performs_in_its_bucket_without_a_writ
     let ca = id.join("ca.pem");
     let ca = ca.to_str().unwrap();
     let o = dora(&["rebuild", pkg.to_str().unwrap(), "--ca", ca]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("re-performed: identical"), "{}", stdout(&o));
+    assert_identical(&o, pkg.to_str().unwrap());
 
     let rt = rt();
     let s3 = client(&rt);
@@ -262,7 +263,6 @@ fn a_package_built_from_s3_and_archived_re_performs_in_its_bucket_without_a_writ
     let url = format!("s3://rebuild-locked/dora/nordhafen-bank-ag/2026-q3/{}/", m["package_id"].as_str().unwrap());
     let before = versions(&rt, &s3, "rebuild-locked");
     let o = dora(&["rebuild", &url, "--ca", ca]);
-    assert_eq!(o.status.code(), Some(0), "{url}: {}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("re-performed: identical"), "{}", stdout(&o));
+    assert_identical(&o, &url);
     assert_eq!(versions(&rt, &s3, "rebuild-locked"), before, "rebuild wrote to the bucket");
 }
