@@ -60,6 +60,9 @@ printf '%-28s %9.2f %9s %12s\n' "openssl dgst -sha256" "$t_openssl" "$(rate "$t_
 printf '%-28s %9.2f %9s %12s\n' "sha256sum" "$t_sha" "$(rate "$t_sha")" "-"
 printf '%-28s %9.2f %9s %12s\n' "cp -r (copy floor)" "$t_cp" "$(rate "$t_cp")" "-"
 printf '%-28s %9.2f %9s %12s\n' "dora-evidence build" "$t_build" "$(rate "$t_build")" "$rss_build"
+# On a VM whose host backs memory lazily, written bytes can dominate: show them with the CPU split.
+awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /File system outputs/ {o=$2}
+  END {printf "%-28s user %.2f s, system %.2f s, %.0f MB written\n", "  (build)", u, s, o*512/1e6}' "$work/build.time"
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
   rm -rf "$work/py"; sync
   t0=$(now)
