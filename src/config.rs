@@ -275,99 +275,15 @@ impl Config {
                 .ok_or_else(|| (Some(line_of(t.span().start)), "candidate_tag must be key=value".to_owned()))?,
             None => ("restore_testing_candidate".to_owned(), "true".to_owned()),
         };
-        let mut thresholds = Thresholds::default();
-        if let Some(t) = raw.thresholds {
-            let rate = |v: Option<Spanned<f64>>, key: &str, default: f64| match v {
-                Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 1.0) => Err((
-                    Some(line_of(s.span().start)),
-                    format!("thresholds.{key} must be in (0, 1], got {}", s.get_ref()),
-                )),
-                Some(s) => Ok(s.into_inner()),
-                None => Ok(default),
-            };
-            thresholds.backup_success_rate =
-                rate(t.backup_success_rate, "backup_success_rate", thresholds.backup_success_rate)?;
-            thresholds.restore_test_pass_rate =
-                rate(t.restore_test_pass_rate, "restore_test_pass_rate", thresholds.restore_test_pass_rate)?;
-        }
-        let mut targets = Vec::new();
-        for (i, t) in raw.target.into_iter().enumerate() {
-            let at = |span: std::ops::Range<usize>| Some(line_of(span.start));
-            let name = t.name.map(Spanned::into_inner).unwrap_or_else(|| format!("target {}", i + 1));
-            let positive = |v: Option<Spanned<f64>>, key: &str| -> Result<Option<f64>, (Option<usize>, String)> {
-                match v {
-                    Some(s) if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) => {
-                        Err((at(s.span()), format!("{name}: {key} must be a positive number, got {}", s.get_ref())))
-                    }
-                    other => Ok(other.map(Spanned::into_inner)),
-                }
-            };
-            let rpo_hours = positive(t.rpo_hours, "rpo_hours")?;
-            let rto_minutes = positive(t.rto_minutes, "rto_minutes")?;
-            let tag = match t.tag {
-                Some(s) => Some(
-                    split_tag(s.get_ref()).ok_or_else(|| (at(s.span()), format!("{name}: tag must be key=value")))?,
-                ),
-                None => None,
-            };
-            let arn = match t.arn {
-                Some(s) => Some(
-                    glob::Pattern::new(s.get_ref())
-                        .map_err(|e| (at(s.span()), format!("{name}: arn is not a valid glob: {e}")))?,
-                ),
-                None => None,
-            };
-            targets.push(Target { name, resource_type: t.resource_type, tag, arn, rpo_hours, rto_minutes });
-        }
-        let signing = match raw.signing {
-            Some(s) => {
-                if s.key.is_some() && s.kms_key_id.is_some() {
-                    let at = s.kms_key_id.as_ref().map(|k| line_of(k.span().start));
-                    return Err((at, "signing: give either key or kms_key_id, not both".to_owned()));
-                }
-                SigningConfig {
-                    key: s.key.map(PathBuf::from),
-                    cert: s.cert.map(PathBuf::from),
-                    kms_key_id: s.kms_key_id.map(Spanned::into_inner),
-                    reason: s.reason,
-                    location: s.location,
-                    contact_info: s.contact_info,
-                    tsa: s.tsa,
-                    tsa_ca: s.tsa_ca.map(PathBuf::from),
-                    tsa_user: s.tsa_user,
-                    tsa_client_cert: s.tsa_client_cert.map(PathBuf::from),
-                    tsa_client_key: s.tsa_client_key.map(PathBuf::from),
-                    tsa_tls_ca: s.tsa_tls_ca.map(PathBuf::from),
-                    tsa_timeout_seconds: s.tsa_timeout_seconds,
-                    tsa_optional: s.tsa_optional.unwrap_or(false),
-                }
-            }
-            None => SigningConfig::default(),
-        };
-        let archive = match raw.archive {
-            Some(a) => {
-                if let Some(m) = &a.mode
-                    && !matches!(m.get_ref().to_ascii_uppercase().as_str(), "COMPLIANCE" | "GOVERNANCE")
-                {
-                    return Err((
-                        Some(line_of(m.span().start)),
-                        "archive.mode must be COMPLIANCE or GOVERNANCE".to_owned(),
-                    ));
-                }
-                if let Some(y) = &a.retain_years
-                    && *y.get_ref() == 0
-                {
-                    return Err((Some(line_of(y.span().start)), "archive.retain_years must be at least 1".to_owned()));
-                }
-                ArchiveConfig {
-                    to: a.to,
-                    mode: a.mode.map(|m| m.into_inner().to_ascii_uppercase()),
-                    retain_years: a.retain_years.map(Spanned::into_inner),
-                    min_retain_years: a.min_retain_years,
-                }
-            }
-            None => ArchiveConfig::default(),
-        };
+        let thresholds = Thresholds::parse(raw.thresholds, line_of)?;
+        let targets = raw
+            .target
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| Target::parse(t, i, line_of))
+            .collect::<Result<Vec<_>, _>>()?;
+        let signing = SigningConfig::parse(raw.signing, line_of)?;
+        let archive = ArchiveConfig::parse(raw.archive, line_of)?;
         let framework = match raw.ict_risk_framework {
             Some(s) => Framework::parse(s.get_ref()).ok_or_else(|| {
                 (
@@ -390,6 +306,108 @@ impl Config {
             report: raw.report.unwrap_or_default(),
             sha256: crate::artifact::Sha256Digest::of(text.as_bytes()).hex(),
             text: text.to_owned(),
+        })
+    }
+}
+
+/// A config error: the line (when known) and the message.
+type ParseError = (Option<usize>, String);
+
+impl Thresholds {
+    fn parse(raw: Option<RawThresholds>, line_of: impl Fn(usize) -> usize) -> Result<Self, ParseError> {
+        let mut thresholds = Thresholds::default();
+        let Some(t) = raw else { return Ok(thresholds) };
+        let rate = |v: Option<Spanned<f64>>, key: &str, default: f64| match v {
+            Some(s) if !(*s.get_ref() > 0.0 && *s.get_ref() <= 1.0) => {
+                Err((Some(line_of(s.span().start)), format!("thresholds.{key} must be in (0, 1], got {}", s.get_ref())))
+            }
+            Some(s) => Ok(s.into_inner()),
+            None => Ok(default),
+        };
+        thresholds.backup_success_rate =
+            rate(t.backup_success_rate, "backup_success_rate", thresholds.backup_success_rate)?;
+        thresholds.restore_test_pass_rate =
+            rate(t.restore_test_pass_rate, "restore_test_pass_rate", thresholds.restore_test_pass_rate)?;
+        Ok(thresholds)
+    }
+}
+
+impl Target {
+    /// The `i`-th `[[target]]`.
+    fn parse(t: RawTarget, i: usize, line_of: impl Fn(usize) -> usize) -> Result<Self, ParseError> {
+        let at = |span: std::ops::Range<usize>| Some(line_of(span.start));
+        let name = t.name.map(Spanned::into_inner).unwrap_or_else(|| format!("target {}", i + 1));
+        let positive = |v: Option<Spanned<f64>>, key: &str| -> Result<Option<f64>, ParseError> {
+            match v {
+                Some(s) if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) => {
+                    Err((at(s.span()), format!("{name}: {key} must be a positive number, got {}", s.get_ref())))
+                }
+                other => Ok(other.map(Spanned::into_inner)),
+            }
+        };
+        let rpo_hours = positive(t.rpo_hours, "rpo_hours")?;
+        let rto_minutes = positive(t.rto_minutes, "rto_minutes")?;
+        let tag = match t.tag {
+            Some(s) => {
+                Some(split_tag(s.get_ref()).ok_or_else(|| (at(s.span()), format!("{name}: tag must be key=value")))?)
+            }
+            None => None,
+        };
+        let arn = match t.arn {
+            Some(s) => Some(
+                glob::Pattern::new(s.get_ref())
+                    .map_err(|e| (at(s.span()), format!("{name}: arn is not a valid glob: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Target { name, resource_type: t.resource_type, tag, arn, rpo_hours, rto_minutes })
+    }
+}
+
+impl SigningConfig {
+    fn parse(raw: Option<RawSigning>, line_of: impl Fn(usize) -> usize) -> Result<Self, ParseError> {
+        let Some(s) = raw else { return Ok(SigningConfig::default()) };
+        if s.key.is_some() && s.kms_key_id.is_some() {
+            let at = s.kms_key_id.as_ref().map(|k| line_of(k.span().start));
+            return Err((at, "signing: give either key or kms_key_id, not both".to_owned()));
+        }
+        Ok(SigningConfig {
+            key: s.key.map(PathBuf::from),
+            cert: s.cert.map(PathBuf::from),
+            kms_key_id: s.kms_key_id.map(Spanned::into_inner),
+            reason: s.reason,
+            location: s.location,
+            contact_info: s.contact_info,
+            tsa: s.tsa,
+            tsa_ca: s.tsa_ca.map(PathBuf::from),
+            tsa_user: s.tsa_user,
+            tsa_client_cert: s.tsa_client_cert.map(PathBuf::from),
+            tsa_client_key: s.tsa_client_key.map(PathBuf::from),
+            tsa_tls_ca: s.tsa_tls_ca.map(PathBuf::from),
+            tsa_timeout_seconds: s.tsa_timeout_seconds,
+            tsa_optional: s.tsa_optional.unwrap_or(false),
+        })
+    }
+}
+
+impl ArchiveConfig {
+    fn parse(raw: Option<RawArchive>, line_of: impl Fn(usize) -> usize) -> Result<Self, ParseError> {
+        let Some(a) = raw else { return Ok(ArchiveConfig::default()) };
+        if let Some(m) = &a.mode
+            && !matches!(m.get_ref().to_ascii_uppercase().as_str(), "COMPLIANCE" | "GOVERNANCE")
+        {
+            return Err((Some(line_of(m.span().start)), "archive.mode must be COMPLIANCE or GOVERNANCE".to_owned()));
+        }
+        if let Some(y) = &a.retain_years
+            && *y.get_ref() == 0
+        {
+            return Err((Some(line_of(y.span().start)), "archive.retain_years must be at least 1".to_owned()));
+        }
+        Ok(ArchiveConfig {
+            to: a.to,
+            mode: a.mode.map(|m| m.into_inner().to_ascii_uppercase()),
+            retain_years: a.retain_years.map(Spanned::into_inner),
+            min_retain_years: a.min_retain_years,
         })
     }
 }
