@@ -718,53 +718,51 @@ async fn run_scope(
 mod tests {
     use super::*;
 
-    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// `account.enter` with a maker that counts its calls and grants or refuses the role.
+    fn enter(account: &Account, made: &AtomicUsize, grant: bool) -> Result<Option<Arc<SdkConfig>>, OpError> {
+        let make = || async {
+            made.fetch_add(1, Ordering::SeqCst);
+            if grant {
+                Ok(SdkConfig::builder().build())
+            } else {
+                Err(OpError::internal("sts:AssumeRole", "access denied"))
+            }
+        };
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(account.enter(make))
+    }
+
+    fn leave(account: &Account) {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(account.leave());
     }
 
     #[test]
     fn an_account_is_entered_at_its_first_scope_and_left_after_its_last() {
-        run(async {
-            let account = Account::new("111111111111", 0, 3);
-            let made = AtomicUsize::new(0);
-            let make = || async {
-                made.fetch_add(1, Ordering::SeqCst);
-                Ok(SdkConfig::builder().build())
-            };
-            assert_eq!(made.load(Ordering::SeqCst), 0, "nothing is entered before a scope starts");
-            let first = account.enter(make).await.unwrap().unwrap();
-            let second = account.enter(make).await.unwrap().unwrap();
-            assert!(Arc::ptr_eq(&first, &second), "the account's scopes share one configuration");
-            let held = Arc::downgrade(&first);
-            drop((first, second));
-            account.leave().await;
-            account.leave().await;
-            assert!(held.upgrade().is_some(), "kept while a scope is left");
-            let third = account.enter(make).await.unwrap().unwrap();
-            drop(third);
-            account.leave().await;
-            assert!(held.upgrade().is_none(), "dropped after the last scope");
-            assert_eq!(made.load(Ordering::SeqCst), 1);
-        });
+        let account = Account::new("111111111111", 0, 3);
+        let made = AtomicUsize::new(0);
+        let first = enter(&account, &made, true).unwrap().unwrap();
+        let second = enter(&account, &made, true).unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "the account's scopes share one configuration");
+        let held = Arc::downgrade(&first);
+        drop((first, second));
+        leave(&account);
+        leave(&account);
+        assert!(held.upgrade().is_some(), "kept while a scope is left");
+        drop(enter(&account, &made, true).unwrap().unwrap());
+        leave(&account);
+        assert!(held.upgrade().is_none(), "dropped after the last scope");
+        assert_eq!(made.load(Ordering::SeqCst), 1, "entered once");
     }
 
     #[test]
     fn an_account_that_cannot_be_entered_is_reported_once() {
-        run(async {
-            let account = Account::new("222222222222", 5, 3);
-            let tries = AtomicUsize::new(0);
-            let refuse = || async {
-                tries.fetch_add(1, Ordering::SeqCst);
-                Err(OpError::internal("sts:AssumeRole", "access denied"))
-            };
-            let e = account.enter(refuse).await.unwrap_err();
-            assert_eq!(e.message, "access denied");
-            account.leave().await;
-            for _ in 0..2 {
-                assert!(account.enter(refuse).await.unwrap().is_none(), "later scopes are skipped, not reported");
-                account.leave().await;
-            }
-            assert_eq!(tries.load(Ordering::SeqCst), 1, "the role is not tried again");
-        });
+        let account = Account::new("222222222222", 5, 3);
+        let tries = AtomicUsize::new(0);
+        assert_eq!(enter(&account, &tries, false).unwrap_err().message, "access denied");
+        leave(&account);
+        for _ in 0..2 {
+            assert!(enter(&account, &tries, false).unwrap().is_none(), "later scopes are skipped, not reported");
+            leave(&account);
+        }
+        assert_eq!(tries.load(Ordering::SeqCst), 1, "the role is not tried again");
     }
 }
