@@ -24,6 +24,8 @@
 
 use std::cmp::Ordering;
 
+use serde::Serialize;
+
 use super::model::{ControlResult, Job, JobKind, JobState, Provenance, ResourceCompliance, ValidationStatus};
 use crate::artifact::Sha256Digest;
 use crate::time::Timestamp;
@@ -87,7 +89,7 @@ impl Conflict {
 /// by a rule are pushed to `conflicts`.
 ///
 /// Returns `None` only for an empty group.
-pub(crate) fn merge_group<T: Merge>(
+pub(crate) fn merge_group<T: Merge + Serialize + Clone>(
     mut group: Vec<T>,
     shas: &[Sha256Digest],
     conflicts: &mut Vec<Conflict>,
@@ -99,6 +101,7 @@ pub(crate) fn merge_group<T: Merge>(
             .then_with(|| b.observed_at().cmp(&a.observed_at()))
             .then_with(|| b.severity().cmp(&a.severity()))
             .then_with(|| first_prov(a).cmp(&first_prov(b)))
+            .then_with(|| content(a).cmp(&content(b)))
     });
     if group.len() > 1 {
         T::settle(&mut group, conflicts);
@@ -115,6 +118,17 @@ pub(crate) fn merge_group<T: Merge>(
     Some(base)
 }
 
+/// The last tie-break: observations alike in rank and source go in the order of their content
+/// without provenance (as JSON text, so names compare as text: `eu-central-1` before
+/// `eu-west-1`). The same bytes stored under two paths (an organisation's identical snapshots of
+/// two Regions, say) are one artifact, but the path gives each its own account or Region;
+/// without this the base was whichever a worker handed in first.
+fn content<T: Merge + Serialize + Clone>(r: &T) -> Vec<u8> {
+    let mut bare = r.clone();
+    bare.provenance_mut().clear();
+    serde_json::to_vec(&bare).unwrap_or_default()
+}
+
 fn sha_of(shas: &[Sha256Digest], p: &Provenance) -> Sha256Digest {
     shas.get(p.artifact as usize).copied().unwrap_or(Sha256Digest([0xff; 32]))
 }
@@ -125,7 +139,7 @@ fn cmp_prov(shas: &[Sha256Digest], a: &Provenance, b: &Provenance) -> Ordering {
 
 /// Merges records held in memory by key (small tables: vaults, alarms, …; they have no
 /// rules that record conflicts).
-pub(crate) fn merge_all<T: Merge>(mut records: Vec<T>, shas: &[Sha256Digest]) -> Vec<T> {
+pub(crate) fn merge_all<T: Merge + Serialize + Clone>(mut records: Vec<T>, shas: &[Sha256Digest]) -> Vec<T> {
     records.sort_by_key(Merge::key);
     let mut out = Vec::new();
     let mut group: Vec<T> = Vec::new();
@@ -277,7 +291,7 @@ fn evaluation_key(parts: &[&str], evaluated: Option<Timestamp>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::model::{JobKind, Locator, Vault};
+    use crate::evidence::model::{BackupSelection, JobKind, Locator, Vault};
 
     fn obs(artifact: u32, state: &str, observed: i64) -> Job {
         Job {
@@ -484,5 +498,27 @@ mod tests {
         assert_eq!(merged[0].vault_arn, "a");
         assert_eq!(merged[0].locked, Some(false));
         assert_eq!(merged[0].observed_at, Some(Timestamp(2)));
+    }
+
+    #[test]
+    fn the_same_bytes_under_two_paths_merge_alike_whatever_the_order() {
+        // One snapshot stored once (artifacts 0 and 1 have the same digest), found under two
+        // Region folders: the records differ only in the Region the path gave them.
+        let shas = [Sha256Digest([7; 32]), Sha256Digest([7; 32])];
+        let sel = |artifact: u32, region: &str| BackupSelection {
+            selection_id: "sel-1".into(),
+            backup_plan_id: "plan-1".into(),
+            account_id: Some("111111111111".into()),
+            region: Some(region.into()),
+            observed_at: Some(Timestamp(100)),
+            provenance: vec![Provenance { artifact, locator: Locator::Document }],
+            ..BackupSelection::default()
+        };
+        let a = merge_all(vec![sel(0, "eu-west-1"), sel(1, "eu-central-1")], &shas);
+        let b = merge_all(vec![sel(1, "eu-central-1"), sel(0, "eu-west-1")], &shas);
+        assert_eq!(a, b);
+        assert_eq!(a[0].region.as_deref(), Some("eu-central-1"), "the smaller content is the base");
+        // Provenance names content (digest and place), so the one artifact is named once.
+        assert_eq!(a[0].provenance.len(), 1);
     }
 }

@@ -419,7 +419,7 @@ fn produce(
     Ok((counts, conflicts))
 }
 
-fn typed_merge<T: Merge + TryFrom<Record> + Into<Record>>(
+fn typed_merge<T: Merge + serde::Serialize + Clone + TryFrom<Record> + Into<Record>>(
     group: Vec<Record>,
     shas: &[Sha256Digest],
     conflicts: &mut Vec<Conflict>,
