@@ -95,10 +95,10 @@ pub struct MetricsAccumulator {
     /// In-period backup jobs that ended without completing.
     pub(crate) failures: Vec<Failure>,
     /// (account, Region) of in-period backup jobs: the scope in use.
-    pub(crate) scopes: BTreeSet<(String, String)>,
+    pub(crate) scopes: scopes::ScopeSet,
     /// (account, Region) of in-period copy jobs and of in-period restore jobs.
-    pub(crate) copy_scopes: BTreeSet<(String, String)>,
-    pub(crate) restore_scopes: BTreeSet<(String, String)>,
+    pub(crate) copy_scopes: scopes::ScopeSet,
+    pub(crate) restore_scopes: scopes::ScopeSet,
     /// Vaults written by in-period backup jobs.
     pub(crate) vaults_used: BTreeSet<String>,
     /// In-period COMPLETED backup jobs and recovery points that are not encrypted.
@@ -125,6 +125,8 @@ pub struct MetricsAccumulator {
     /// Per (account, Region) of in-period backup, copy and restore jobs (else of their
     /// resource ARN): what the jobs add up to, for the per-account view ([`scopes`]).
     pub(crate) scope_tallies: Vec<((String, String), scopes::ScopeTally)>,
+    /// Where each scope is in `scope_tallies`.
+    scope_ix: scopes::ScopeIndex<usize>,
     /// What the malware-scan check needs from the period's scans.
     pub(crate) scans: ScanFacts,
 }
@@ -221,9 +223,9 @@ impl MetricsAccumulator {
             tests: Vec::new(),
             resources: HashMap::new(),
             failures: Vec::new(),
-            scopes: BTreeSet::new(),
-            copy_scopes: BTreeSet::new(),
-            restore_scopes: BTreeSet::new(),
+            scopes: scopes::ScopeSet::default(),
+            copy_scopes: scopes::ScopeSet::default(),
+            restore_scopes: scopes::ScopeSet::default(),
             vaults_used: BTreeSet::new(),
             unencrypted: Vec::new(),
             encryption_known: 0,
@@ -235,6 +237,7 @@ impl MetricsAccumulator {
             support: Support::default(),
             weekly: BTreeMap::new(),
             scope_tallies: Vec::new(),
+            scope_ix: scopes::ScopeIndex::default(),
             scans: ScanFacts::default(),
         }
     }
@@ -772,11 +775,9 @@ pub struct DurationRow {
 
 /// Adds the job's (account, Region) to `scopes`. Met on every job but new only a few times per
 /// estate, so it allocates only for a pair not yet there.
-fn note_scope(scopes: &mut BTreeSet<(String, String)>, j: &Job) {
-    if let (Some(a), Some(r)) = (&j.account_id, &j.region)
-        && !scopes.iter().any(|(x, y)| x == a && y == r)
-    {
-        scopes.insert((a.clone(), r.clone()));
+fn note_scope(scopes: &mut scopes::ScopeSet, j: &Job) {
+    if let (Some(a), Some(r)) = (&j.account_id, &j.region) {
+        scopes.note(a, r);
     }
 }
 

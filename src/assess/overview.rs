@@ -63,7 +63,7 @@ pub struct RestoreResourceRow {
 /// The scope of the figures.
 pub(crate) fn scope(acc: &MetricsAccumulator, d: &Derived) -> Scope {
     let pairs: BTreeSet<&(String, String)> =
-        acc.scopes.iter().chain(&acc.copy_scopes).chain(&acc.restore_scopes).collect();
+        acc.scopes.iter().chain(acc.copy_scopes.iter()).chain(acc.restore_scopes.iter()).collect();
     let mut accounts: BTreeSet<String> = pairs.iter().map(|(a, _)| a.clone()).collect();
     let mut regions: BTreeSet<String> = pairs.iter().map(|(_, r)| r.clone()).collect();
     for arn in &d.considered {

@@ -3,7 +3,7 @@
 //! RPO target, worst first.
 //!
 //! The job counts are tallied while the records stream through [`MetricsAccumulator`] (one
-//! [`ScopeTally`] per scope, found by a short linear search that allocates only for a new
+//! [`ScopeTally`] per scope, found through a [`ScopeIndex`] that allocates only for a new
 //! scope); the RPO and RTO results come from [`Derived`], and whether failed backups reach a
 //! person from the `failure_detection` check's per-scope verdict ([`AlertScope`]). Each column
 //! counts exactly what its metric counts, so a column's sum over the rows is the metric: a job
@@ -12,7 +12,7 @@
 //! "Per account and Region" both read them.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -140,11 +140,63 @@ impl MetricsAccumulator {
     /// The index of the job's scope in `scope_tallies`, added when new.
     pub(crate) fn scope_index(&mut self, j: &Job) -> usize {
         let (account, region) = job_scope(j);
-        let found = self.scope_tallies.iter().position(|((a, r), _)| a == account && r == region);
-        found.unwrap_or_else(|| {
-            self.scope_tallies.push(((account.to_owned(), region.to_owned()), ScopeTally::default()));
-            self.scope_tallies.len() - 1
-        })
+        if let Some(i) = self.scope_ix.get(account, region) {
+            return i;
+        }
+        let i = self.scope_tallies.len();
+        self.scope_tallies.push(((account.to_owned(), region.to_owned()), ScopeTally::default()));
+        self.scope_ix.insert(account, region, i);
+        i
+    }
+}
+
+/// Account → Region → value, looked up with borrowed names: every job meets it, an
+/// organisation has tens of thousands of pairs, and a linear search over them made the
+/// assessment quadratic (BENCHMARKS.md, "Assessment at organisation scale").
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScopeIndex<V>(HashMap<String, HashMap<String, V>>);
+
+impl<V: Copy> ScopeIndex<V> {
+    pub(crate) fn get(&self, account: &str, region: &str) -> Option<V> {
+        self.0.get(account)?.get(region).copied()
+    }
+
+    pub(crate) fn insert(&mut self, account: &str, region: &str, v: V) {
+        match self.0.get_mut(account) {
+            Some(regions) => {
+                regions.insert(region.to_owned(), v);
+            }
+            None => {
+                self.0.insert(account.to_owned(), HashMap::from([(region.to_owned(), v)]));
+            }
+        }
+    }
+}
+
+/// A set of (account, Region) pairs, in order, that a job can be checked against without
+/// allocating. Reads go through the set itself ([`Deref`](std::ops::Deref)); pairs are added
+/// only by [`ScopeSet::note`], which keeps the index in step.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScopeSet {
+    pairs: BTreeSet<(String, String)>,
+    index: ScopeIndex<()>,
+}
+
+impl ScopeSet {
+    /// Adds the pair when new.
+    pub(crate) fn note(&mut self, account: &str, region: &str) {
+        if self.index.get(account, region).is_none() {
+            self.index.insert(account, region, ());
+            self.pairs.insert((account.to_owned(), region.to_owned()));
+        }
+    }
+}
+
+impl std::ops::Deref for ScopeSet {
+    type Target = BTreeSet<(String, String)>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pairs
     }
 }
 
@@ -317,6 +369,23 @@ const COLUMNS: &[&str] = &[
 mod tests {
     use super::*;
     use crate::config::Config;
+
+    #[test]
+    fn a_scope_set_keeps_each_pair_once_in_order_and_finds_it_by_name() {
+        let mut set = ScopeSet::default();
+        for (a, r) in [("2", "eu-west-1"), ("1", "eu-west-1"), ("2", "eu-west-1"), ("1", "eu-central-1")] {
+            set.note(a, r);
+        }
+        let pairs: Vec<(&str, &str)> = set.iter().map(|(a, r)| (a.as_str(), r.as_str())).collect();
+        assert_eq!(pairs, [("1", "eu-central-1"), ("1", "eu-west-1"), ("2", "eu-west-1")]);
+        assert!(set.contains(&("2".to_owned(), "eu-west-1".to_owned())));
+        let mut ix = ScopeIndex::default();
+        ix.insert("1", "eu-west-1", 7usize);
+        assert_eq!(
+            (ix.get("1", "eu-west-1"), ix.get("1", "eu-central-1"), ix.get("2", "eu-west-1")),
+            (Some(7), None, None)
+        );
+    }
     use crate::evidence::Record;
     use crate::evidence::model::{JobKind, ValidationStatus};
     use crate::time::Timestamp;

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::{CheckId, CheckResult, CheckStatus, Inputs, prov_set};
 use crate::evidence::ArtifactKind;
 use crate::evidence::model::{BackupRule, BackupSelection, TagCondition, TaggedResource};
-use crate::schedule::Schedule;
+use crate::schedule::{Cadence, Schedule};
 use crate::time::Period;
 
 /// How one resource stands against the policy.
@@ -131,8 +131,14 @@ pub(super) struct Target<'a> {
 /// selects) and selections, and judges every targeted resource.
 pub(super) fn evaluate<'a>(cx: &'a Inputs<'_>) -> Evaluation<'a> {
     let period = cx.period();
-    let rules: Vec<Rule<'a>> =
-        cx.ev.backup_rules.iter().filter(|r| cx.current(r.observed_at)).map(|r| Rule::new(r, period)).collect();
+    let mut cadences = Cadences::new();
+    let rules: Vec<Rule<'a>> = cx
+        .ev
+        .backup_rules
+        .iter()
+        .filter(|r| cx.current(r.observed_at))
+        .map(|r| Rule::with(r, period, &mut cadences))
+        .collect();
     let selections: Vec<&'a BackupSelection> =
         cx.ev.backup_selections.iter().filter(|s| cx.current(s.observed_at)).collect();
     let scopes = plan_scopes(cx, &rules, &selections);
@@ -176,12 +182,26 @@ pub(super) struct Rule<'a> {
     pub(super) gap_hours: Result<f64, String>,
 }
 
+/// Schedules already walked over the period, by expression and time zone. An organisation's
+/// thousands of rules share a few schedules, and a walk visits every run of the quarter
+/// (1.4 G instructions for 800 rules before; BENCHMARKS.md, "Assessment at organisation scale").
+pub(super) type Cadences = HashMap<(String, Option<String>), Result<Cadence, String>>;
+
 impl<'a> Rule<'a> {
+    #[cfg(test)]
     pub(super) fn new(rule: &'a BackupRule, period: Period) -> Rule<'a> {
+        Self::with(rule, period, &mut Cadences::new())
+    }
+
+    /// As [`Rule::new`], walking each schedule once per `cadences`.
+    pub(super) fn with(rule: &'a BackupRule, period: Period, cadences: &mut Cadences) -> Rule<'a> {
         let expr = rule.schedule_expression.as_deref().unwrap_or("");
-        match Schedule::parse(expr, rule.schedule_expression_timezone.as_deref()) {
-            Ok(s) => {
-                let c = s.cadence(period.start, period.end);
+        let zone = rule.schedule_expression_timezone.as_deref();
+        let cadence = cadences.entry((expr.to_owned(), zone.map(str::to_owned))).or_insert_with(|| {
+            Schedule::parse(expr, zone).map(|s| s.cadence(period.start, period.end)).map_err(|e| e.to_string())
+        });
+        match cadence {
+            Ok(c) => {
                 let gap = c.longest_gap_ms.map_or(f64::INFINITY, |ms| ms as f64 / 3.6e6);
                 Rule { rule, runs: Some(c.runs), gap_hours: Ok(gap) }
             }
@@ -459,6 +479,23 @@ mod tests {
         };
         f(&mut r);
         r
+    }
+
+    #[test]
+    fn rules_sharing_a_schedule_walk_it_once_and_keep_their_own_names() {
+        let period: Period = "2026-Q3".parse().unwrap();
+        let mut cadences = Cadences::new();
+        let daily = [rule("cron(0 5 ? * * *)", |_| ()), rule("cron(0 5 ? * * *)", |r| r.rule_id = "r2".into())];
+        let walked: Vec<Rule<'_>> = daily.iter().map(|r| Rule::with(r, period, &mut cadences)).collect();
+        assert_eq!(cadences.len(), 1);
+        assert_eq!((walked[0].runs, walked[1].runs), (Some(92), Some(92)));
+        assert_eq!(walked[1].runs, Rule::new(&daily[1], period).runs);
+        let bad =
+            [rule("cron(nonsense)", |r| r.rule_id = "a".into()), rule("cron(nonsense)", |r| r.rule_id = "b".into())];
+        let errors: Vec<String> =
+            bad.iter().map(|r| Rule::with(r, period, &mut cadences).gap_hours.unwrap_err()).collect();
+        assert_eq!(cadences.len(), 2);
+        assert!(errors[0].starts_with("p/a: ") && errors[1].starts_with("p/b: "), "{errors:?}");
     }
 
     /// The verdict on [`DB`] (tagged `tags`, RPO `rpo`) with `rules` and one selection by
