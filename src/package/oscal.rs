@@ -134,12 +134,6 @@ struct Party {
     name: String,
 }
 
-/// `back-matter`.
-#[derive(Debug, Serialize)]
-struct BackMatter {
-    resources: Vec<Resource>,
-}
-
 /// A back-matter resource: an artifact or the catalog.
 #[derive(Debug, Serialize)]
 struct Resource {

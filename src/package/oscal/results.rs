@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::catalog::statement_id;
-use super::{BackMatter, Hash, Metadata, OSCAL_VERSION, Party, Prop, Resource, Rlink, is_token, line, line_or, uuid};
+use super::{Hash, Metadata, OSCAL_VERSION, Party, Prop, Resource, Rlink, is_token, line, line_or, uuid};
 use crate::assess::checks::CheckStatus;
 use crate::assess::mapping::Status;
 use crate::evidence::{ArtifactEntry, Format};
@@ -23,18 +23,18 @@ const RISK_RESOURCES: usize = 20;
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
-struct ResultsDoc {
-    assessment_results: AssessmentResults,
+struct ResultsDoc<'a> {
+    assessment_results: AssessmentResults<'a>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
-struct AssessmentResults {
+struct AssessmentResults<'a> {
     uuid: String,
     metadata: Metadata,
     import_ap: ImportAp,
     results: Vec<AssessmentResult>,
-    back_matter: BackMatter,
+    back_matter: BackMatterOut<'a>,
 }
 
 #[derive(Serialize)]
@@ -221,7 +221,7 @@ pub(crate) fn assessment_results(
     catalog: &[u8],
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let (mut resources, by_sha) = artifact_resources(artifacts);
+    let by_sha = resource_by_sha(artifacts);
     let catalog_resource = catalog_resource(catalog);
     let import_ap = ImportAp {
         href: format!("#{}", catalog_resource.uuid),
@@ -230,7 +230,6 @@ pub(crate) fn assessment_results(
                   whose controls the findings target."
             .into(),
     };
-    resources.push(catalog_resource);
     let (inventory, items) = inventory(findings);
     let ids = Ids { package: meta.package_id.clone(), artifacts: by_sha, items };
     let observations = findings.checks.iter().map(|c| observation(c, meta, &ids)).collect();
@@ -258,7 +257,7 @@ pub(crate) fn assessment_results(
         metadata: metadata(meta),
         import_ap,
         results: vec![result],
-        back_matter: BackMatter { resources },
+        back_matter: BackMatterOut { artifacts, catalog: catalog_resource },
     };
     serde_json::to_writer_pretty(&mut *out, &ResultsDoc { assessment_results: doc })?;
     out.write_all(b"\n")
@@ -304,45 +303,91 @@ fn metadata(meta: &Manifest) -> Metadata {
     }
 }
 
-/// One back-matter resource per artifact, and the resource of each digest (the first artifact
-/// with those bytes). A resource's UUID is made from the digest and how many artifacts with
-/// those bytes came before it, not from the origin: where the inputs lay changes the titles,
-/// never the links.
-fn artifact_resources(artifacts: &[ArtifactEntry]) -> (Vec<Resource>, BTreeMap<String, String>) {
-    let mut resources: Vec<Resource> = Vec::new();
-    let mut by_sha = BTreeMap::new();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for a in artifacts {
+/// One back-matter resource per artifact, then the catalog's, made while they are written:
+/// an organisation's quarter has hundreds of thousands of artifacts (46 MB of resources for
+/// 144 000 when they were collected first).
+struct BackMatterOut<'a> {
+    artifacts: &'a [ArtifactEntry],
+    catalog: Resource,
+}
+
+impl Serialize for BackMatterOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Resources<'b>(&'b BackMatterOut<'b>);
+        impl Serialize for Resources<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                #[derive(Serialize)]
+                #[serde(untagged)]
+                enum Item<'c> {
+                    Made(Resource),
+                    Held(&'c Resource),
+                }
+                let mut ids = ArtifactIds::default();
+                let artifacts = self.0.artifacts.iter().map(move |a| Item::Made(artifact_resource(a, ids.next(a))));
+                serializer.collect_seq(artifacts.chain(std::iter::once(Item::Held(&self.0.catalog))))
+            }
+        }
+        let mut st = serializer.serialize_struct("BackMatter", 1)?;
+        st.serialize_field("resources", &Resources(self))?;
+        st.end()
+    }
+}
+
+/// The UUIDs of the artifacts' resources, in artifact order. A resource's UUID is made from the
+/// digest and how many artifacts with those bytes came before it, not from the origin: where
+/// the inputs lay changes the titles, never the links.
+#[derive(Default)]
+struct ArtifactIds {
+    seen: BTreeMap<String, usize>,
+}
+
+impl ArtifactIds {
+    fn next(&mut self, a: &ArtifactEntry) -> String {
         let sha = a.artifact.sha256.hex();
-        let n = seen.entry(sha.clone()).or_default();
+        let n = self.seen.entry(sha.clone()).or_default();
         let id = uuid(&["artifact", &sha, &n.to_string()]);
         *n += 1;
-        by_sha.entry(sha.clone()).or_insert_with(|| id.clone());
-        let props = [
-            Prop::ours("kind", a.kind.as_str()),
-            Prop::ours("format", a.format.as_str()),
-            Prop::ours("parse-status", a.parse_status()),
-            Prop::ours("size", &a.artifact.size.to_string()),
-        ];
-        let media_type = match a.format {
-            Format::Csv => Some("text/csv"),
-            Format::Json => Some("application/json"),
-            Format::Zip => Some("application/zip"),
-            Format::Other => None,
-        };
-        resources.push(Resource {
-            uuid: id,
-            title: line_or(&[&a.artifact.origin, &sha]),
-            description: None,
-            props: props.into_iter().flatten().collect(),
-            rlinks: vec![Rlink {
-                href: format!("../{}/sha256/{sha}", layout::ARTIFACTS_DIR),
-                media_type,
-                hashes: Hash::sha256(&sha),
-            }],
-        });
+        id
     }
-    (resources, by_sha)
+}
+
+/// The resource of each digest: the first artifact with those bytes.
+fn resource_by_sha(artifacts: &[ArtifactEntry]) -> BTreeMap<String, String> {
+    let mut ids = ArtifactIds::default();
+    let mut by_sha = BTreeMap::new();
+    for a in artifacts {
+        let id = ids.next(a);
+        by_sha.entry(a.artifact.sha256.hex()).or_insert(id);
+    }
+    by_sha
+}
+
+fn artifact_resource(a: &ArtifactEntry, id: String) -> Resource {
+    let sha = a.artifact.sha256.hex();
+    let props = [
+        Prop::ours("kind", a.kind.as_str()),
+        Prop::ours("format", a.format.as_str()),
+        Prop::ours("parse-status", a.parse_status()),
+        Prop::ours("size", &a.artifact.size.to_string()),
+    ];
+    let media_type = match a.format {
+        Format::Csv => Some("text/csv"),
+        Format::Json => Some("application/json"),
+        Format::Zip => Some("application/zip"),
+        Format::Other => None,
+    };
+    Resource {
+        uuid: id,
+        title: line_or(&[&a.artifact.origin, &sha]),
+        description: None,
+        props: props.into_iter().flatten().collect(),
+        rlinks: vec![Rlink {
+            href: format!("../{}/sha256/{sha}", layout::ARTIFACTS_DIR),
+            media_type,
+            hashes: Hash::sha256(&sha),
+        }],
+    }
 }
 
 /// The catalog's resource: `dora-catalog.json` beside this file, with its digest.
