@@ -320,46 +320,6 @@ async fn organization_standing(cfg: &SdkConfig, caller_account: &str) -> (OrgSta
     )
 }
 
-/// Credentials for `account`: the caller's own, or the assumed role.
-async fn account_config(
-    base: &SdkConfig,
-    caller_account: &str,
-    partition: &str,
-    account: &str,
-    role: Option<&str>,
-) -> Result<SdkConfig, OpError> {
-    let Some(role) = role.filter(|_| account != caller_account) else {
-        return Ok(base.clone());
-    };
-    let arn = format!("arn:{partition}:iam::{account}:role/{role}");
-    // Try once here, so a refusal names the role and account before any Backup call; the
-    // provider below then keeps the credentials fresh for long runs.
-    let tried = aws_sdk_sts::Client::new(base)
-        .assume_role()
-        .role_arn(&arn)
-        .role_session_name("dora-evidence-collect")
-        .send()
-        .await;
-    if let Err(e) = tried {
-        let e = capture::op_error("sts:AssumeRole", &e);
-        return Err(OpError {
-            message: format!(
-                "{arn}: {}: {}; the role must exist in account {account}, trust the caller, and the caller \
-                 needs sts:AssumeRole on it",
-                e.code, e.message
-            ),
-            code: "AssumeRoleFailed".into(),
-            ..e
-        });
-    }
-    let provider = aws_config::sts::AssumeRoleProvider::builder(&arn)
-        .session_name("dora-evidence-collect")
-        .configure(base)
-        .build()
-        .await;
-    Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
-}
-
 /// Enabled Regions of the account (`account:ListRegions`), sorted.
 async fn enabled_regions(cfg: &SdkConfig) -> Result<Vec<String>, OpError> {
     use aws_sdk_account::types::RegionOptStatus;
@@ -504,8 +464,39 @@ struct Entry<'a> {
 }
 
 impl Entry<'_> {
+    /// Credentials for `account`: the caller's own, or the assumed role.
     async fn config(&self, account: &str) -> Result<SdkConfig, OpError> {
-        account_config(self.base, self.caller_account, self.partition, account, self.role).await
+        let base = self.base;
+        let Some(role) = self.role.filter(|_| account != self.caller_account) else {
+            return Ok(base.clone());
+        };
+        let arn = format!("arn:{}:iam::{account}:role/{role}", self.partition);
+        // Try once here, so a refusal names the role and account before any Backup call; the
+        // provider below then keeps the credentials fresh for long runs.
+        let tried = aws_sdk_sts::Client::new(base)
+            .assume_role()
+            .role_arn(&arn)
+            .role_session_name("dora-evidence-collect")
+            .send()
+            .await;
+        if let Err(e) = tried {
+            let e = capture::op_error("sts:AssumeRole", &e);
+            return Err(OpError {
+                message: format!(
+                    "{arn}: {}: {}; the role must exist in account {account}, trust the caller, and the caller \
+                     needs sts:AssumeRole on it",
+                    e.code, e.message
+                ),
+                code: "AssumeRoleFailed".into(),
+                ..e
+            });
+        }
+        let provider = aws_config::sts::AssumeRoleProvider::builder(&arn)
+            .session_name("dora-evidence-collect")
+            .configure(base)
+            .build()
+            .await;
+        Ok(base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build())
     }
 }
 

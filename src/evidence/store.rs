@@ -13,8 +13,9 @@
 //! A run is a sequence of LZ4 blocks of about 32 KiB of whole observations each (`[raw
 //! length][compressed length][bytes]`, lengths as little-endian `u32`). Sorted observations
 //! repeat their ARNs and names, so a run shrinks about 5×: the spill is the build's largest
-//! write after the artifact copies (1.4 GB at 0.5 M jobs, 9 GB at 10 M job rows), and written
-//! bytes cost more than the compression on every machine measured (BENCHMARKS.md). Blocks are
+//! write after the artifact copies (about 1.4 GB at 0.5 M jobs and 9.5 GB at 10 M job rows,
+//! reckoned from the bytes written), and on the machine measured a written byte cost more than
+//! compressing it (BENCHMARKS.md). Blocks are
 //! independent so that the merge holds one decompressed block per run, less than the 64 KiB
 //! read buffer each run had before.
 
@@ -159,15 +160,7 @@ impl SpillWriter {
         let path = self.dir.join(format!("{}-{}.run", self.name, self.runs.len()));
         let mut w = BlockWriter::new(BufWriter::with_capacity(256 * 1024, File::create(&path)?));
         for e in &self.index {
-            let block = &mut w.block;
-            block.push(e.tag);
-            block.extend_from_slice(&e.key.1.to_le_bytes());
-            block.extend_from_slice(key(e));
-            block.extend_from_slice(&e.rec.1.to_le_bytes());
-            block.extend_from_slice(&arena[e.rec.0 as usize..(e.rec.0 + e.rec.1) as usize]);
-            if block.len() >= BLOCK {
-                w.emit()?;
-            }
+            w.push(e.tag, key(e), &arena[e.rec.0 as usize..(e.rec.0 + e.rec.1) as usize])?;
         }
         w.finish()?;
         self.runs.push(path);
@@ -198,6 +191,17 @@ impl<W: Write> BlockWriter<W> {
         BlockWriter { w, block: Vec::with_capacity(2 * BLOCK), packed: Vec::new() }
     }
 
+    /// Adds one observation (`tag`, length-prefixed key and record), writing the block once
+    /// it holds [`BLOCK`] bytes.
+    fn push(&mut self, tag: u8, key: &[u8], rec: &[u8]) -> io::Result<()> {
+        self.block.push(tag);
+        for chunk in [key, rec] {
+            self.block.extend_from_slice(&len_u32(chunk.len())?.to_le_bytes());
+            self.block.extend_from_slice(chunk);
+        }
+        if self.block.len() >= BLOCK { self.emit() } else { Ok(()) }
+    }
+
     /// Compresses and writes the observations gathered so far as one block.
     fn emit(&mut self) -> io::Result<()> {
         if self.block.is_empty() {
@@ -220,7 +224,7 @@ impl<W: Write> BlockWriter<W> {
 }
 
 fn len_u32(n: usize) -> io::Result<u32> {
-    u32::try_from(n).map_err(|_| io::Error::other("spill block over 4 GiB"))
+    u32::try_from(n).map_err(|_| io::Error::other("spill entry or block over 4 GiB"))
 }
 
 /// Reads a run back one block at a time.
@@ -452,18 +456,11 @@ fn merge_records(
 mod tests {
     use super::*;
 
-    /// Entries as `flush` lays them out, written through a `BlockWriter`.
+    /// Entries written through a `BlockWriter`, as `flush` writes them.
     fn write_run(entries: &[(u8, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
         let mut w = BlockWriter::new(Vec::new());
         for (tag, key, rec) in entries {
-            w.block.push(*tag);
-            w.block.extend_from_slice(&(key.len() as u32).to_le_bytes());
-            w.block.extend_from_slice(key);
-            w.block.extend_from_slice(&(rec.len() as u32).to_le_bytes());
-            w.block.extend_from_slice(rec);
-            if w.block.len() >= BLOCK {
-                w.emit().unwrap();
-            }
+            w.push(*tag, key, rec).unwrap();
         }
         w.finish().unwrap()
     }

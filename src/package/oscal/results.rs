@@ -257,7 +257,7 @@ pub(crate) fn assessment_results(
         metadata: metadata(meta),
         import_ap,
         results: vec![result],
-        back_matter: BackMatterOut { artifacts, catalog: catalog_resource },
+        back_matter: BackMatterOut { resources: Resources { artifacts, catalog: catalog_resource } },
     };
     serde_json::to_writer_pretty(&mut *out, &ResultsDoc { assessment_results: doc })?;
     out.write_all(b"\n")
@@ -306,31 +306,26 @@ fn metadata(meta: &Manifest) -> Metadata {
 /// One back-matter resource per artifact, then the catalog's, made while they are written:
 /// an organisation's quarter has hundreds of thousands of artifacts (46 MB of resources for
 /// 144 000 when they were collected first).
+#[derive(Serialize)]
 struct BackMatterOut<'a> {
+    resources: Resources<'a>,
+}
+
+struct Resources<'a> {
     artifacts: &'a [ArtifactEntry],
     catalog: Resource,
 }
 
-impl Serialize for BackMatterOut<'_> {
+impl Serialize for Resources<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        struct Resources<'b>(&'b BackMatterOut<'b>);
-        impl Serialize for Resources<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                #[derive(Serialize)]
-                #[serde(untagged)]
-                enum Item<'c> {
-                    Made(Resource),
-                    Held(&'c Resource),
-                }
-                let mut ids = ArtifactIds::default();
-                let artifacts = self.0.artifacts.iter().map(move |a| Item::Made(artifact_resource(a, ids.next(a))));
-                serializer.collect_seq(artifacts.chain(std::iter::once(Item::Held(&self.0.catalog))))
-            }
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.artifacts.len() + 1))?;
+        let mut ids = ArtifactIds::default();
+        for a in self.artifacts {
+            seq.serialize_element(&artifact_resource(a, ids.next(a)))?;
         }
-        let mut st = serializer.serialize_struct("BackMatter", 1)?;
-        st.serialize_field("resources", &Resources(self))?;
-        st.end()
+        seq.serialize_element(&self.catalog)?;
+        seq.end()
     }
 }
 
@@ -346,19 +341,22 @@ impl ArtifactIds {
     fn next(&mut self, a: &ArtifactEntry) -> String {
         let sha = a.artifact.sha256.hex();
         let n = self.seen.entry(sha.clone()).or_default();
-        let id = uuid(&["artifact", &sha, &n.to_string()]);
+        let id = artifact_id(&sha, *n);
         *n += 1;
         id
     }
 }
 
+/// The UUID of the `n`-th artifact (from 0) with the bytes of digest `sha`.
+fn artifact_id(sha: &str, n: usize) -> String {
+    uuid(&["artifact", sha, &n.to_string()])
+}
+
 /// The resource of each digest: the first artifact with those bytes.
 fn resource_by_sha(artifacts: &[ArtifactEntry]) -> BTreeMap<String, String> {
-    let mut ids = ArtifactIds::default();
     let mut by_sha = BTreeMap::new();
     for a in artifacts {
-        let id = ids.next(a);
-        by_sha.entry(a.artifact.sha256.hex()).or_insert(id);
+        by_sha.entry(a.artifact.sha256.hex()).or_insert_with_key(|sha| artifact_id(sha, 0));
     }
     by_sha
 }
