@@ -7,6 +7,10 @@
 #   SCALE   sample-generator scale (see crates/dora-evidence-samples/src/lib.rs for jobs per scale)
 #   WORKDIR where the generated quarter and outputs go (default /var/tmp/dora-bench)
 # Set SKIP_PYTHON=1 to leave out the Python baseline (it is slow at large scales).
+# Nothing is deleted until every tool has run: on an ext4 without a journal (as on the machine
+# measured) creating files in the minutes after many were deleted is several times slower (the
+# inode allocator skips recently deleted inodes), so a deletion before a measurement would
+# measure it. For the same reason leave about six minutes between runs.
 # INPUT=DIR measures an existing input folder instead of a generated quarter (SCALE is then only
 # a label), PERIOD=YYYY-Qn its quarter (default 2026-Q3) and GENERATED_AT its build time; e.g. the small-file quarter that
 # bench/small_files.sh collects.
@@ -44,11 +48,10 @@ t_sha=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
 copy=$(mktemp -d "$work/cp.XXXXXX"); sync
 t0=$(now); cp -r "$input" "$copy/input"; t1=$(now)
 t_cp=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
-rm -rf "$copy"
 
-rm -rf "$work/pkg"; sync
+pkg=$(mktemp -d "$work/pkg.XXXXXX"); sync
 t0=$(now)
-/usr/bin/time -v "$bin" -v build --input "$input" --period "$period" --out "$work/pkg" --allow-partial \
+/usr/bin/time -v "$bin" -v build --input "$input" --period "$period" --out "$pkg/package" --allow-partial \
   --generated-at "${GENERATED_AT:-2026-10-05T00:00:00Z}" >"$work/build.out" 2>"$work/build.time"
 t1=$(now)
 t_build=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
@@ -64,9 +67,9 @@ printf '%-28s %9.2f %9s %12s\n' "dora-evidence build" "$t_build" "$(rate "$t_bui
 awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} /File system outputs/ {o=$2}
   END {printf "%-28s user %.2f s, system %.2f s, %.0f MB written\n", "  (build)", u, s, o*512/1e6}' "$work/build.time"
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then
-  rm -rf "$work/py"; sync
+  py=$(mktemp -d "$work/py.XXXXXX"); sync
   t0=$(now)
-  /usr/bin/time -v python3 bench/baseline.py "$work/py" "$input" >"$work/py.out" 2>"$work/py.time"
+  /usr/bin/time -v python3 bench/baseline.py "$py/out" "$input" >"$work/py.out" 2>"$work/py.time"
   t1=$(now)
   t_py=$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b-a}')
   rss_py=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/py.time")
@@ -80,3 +83,4 @@ echo "build phases:"; grep -E 'INFO' "$work/build.time" | sed 's/.*INFO[^ ]* *//
 echo
 echo "dora-evidence counts:"; grep -E '^  (backup|copy|restore)_jobs' "$work/build.out"
 if [ -n "${t_py:-}" ]; then echo "python counts:"; grep -E '_jobs:' "$work/py.out"; fi
+rm -rf "$copy" "$pkg" ${py:+"$py"}

@@ -6,8 +6,10 @@
 //! `FICLONE`) the input is cloned into the store without copying a byte, and the clone is read
 //! to hash and parse it, so the digest is that of the stored bytes even if the input changes
 //! meanwhile. Elsewhere (ext4) the input is read into memory, hashed (SHA-NI where the CPU has
-//! it), parsed from there and written. Parsing is left to [`crate::ingest`]; this module only
-//! moves and hashes bytes.
+//! it), parsed from there and written: from 64 KiB up around the page cache
+//! ([`crate::direct`]), as nothing in the build reads the copy again. A file too large to hold
+//! ([`IN_MEMORY_LIMIT`]) is copied in chunks, buffered, because the parser then streams the
+//! copy. Parsing is left to [`crate::ingest`]; this module only moves and hashes bytes.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -103,10 +105,12 @@ impl ArtifactStore {
         }
         File::open(src)?.read_to_end(buf)?;
         let sha = Sha256Digest::of(buf);
-        match File::create_new(self.path_of(&sha)) {
-            Ok(mut f) => f.write_all(buf)?,
+        let path = self.path_of(&sha);
+        let written =
+            if buf.len() >= DIRECT_MIN { crate::direct::write_new(&path, buf) } else { write_new(&path, buf) };
+        match written {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
+            other => other?,
         }
         Ok(sha)
     }
@@ -173,6 +177,48 @@ impl ArtifactStore {
             return Err(io::Error::other(format!("{}: changed since it was downloaded", path.display())));
         }
         fs::remove_file(path)
+    }
+}
+
+/// Copies at least this large are written around the page cache ([`crate::direct`]); below it
+/// a direct write's wait for the device costs more than the page it saves.
+const DIRECT_MIN: usize = 64 * 1024;
+
+/// Writes a new file, buffered.
+fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    File::create_new(path)?.write_all(bytes)
+}
+
+/// A writer that hashes (SHA-256) and counts what passes through it.
+#[derive(Debug)]
+pub(crate) struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    /// Wraps `inner`.
+    pub(crate) fn new(inner: W) -> Self {
+        HashingWriter { inner, hasher: Sha256::new(), size: 0 }
+    }
+
+    /// The inner writer, the size and the digest of all written.
+    pub(crate) fn finish(self) -> (W, u64, Sha256Digest) {
+        (self.inner, self.size, Sha256Digest(self.hasher.finalize().into()))
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.hasher.update(&bytes[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -27,7 +27,7 @@ use crate::output::{self, WorkDir, WorkKind, Workspace};
 use crate::package::findings::FindingsDoc;
 use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, SkippedInput};
 use crate::package::report_data::{ReportData, ReportInputs};
-use crate::package::{self, Manifest, layout, oscal};
+use crate::package::{self, FileEntry, Manifest, layout, oscal};
 use crate::render::{self, RenderOptions};
 use crate::sign::tsa::TsaClient;
 use crate::sign::{self, Identity, SignatureInfo};
@@ -271,7 +271,7 @@ fn assemble(
     let staging = work.work_dir(WorkKind::Staging)?;
     let spill = work.work_dir(WorkKind::Spill)?;
     let renderer = opts.renderer.start()?;
-    let (ev, assessment, bytes) = read_and_assess(opts, files, staging.path(), spill.path())?;
+    let (ev, assessment, bytes, hashed) = read_and_assess(opts, files, staging.path(), spill.path())?;
     let empty = emptiness(&ev, &assessment, opts.period);
     if let (Some(why), false) = (&empty, opts.allow_empty) {
         return Err(BuildError::Empty(why.clone()));
@@ -283,7 +283,8 @@ fn assemble(
     write_documents(staging.path(), &meta, (&assessment, &ev, &findings), opts)?;
     write_recorded(opts, staging.path())?;
     let changes = write_changes(opts, staging.path(), &meta, &assessment, findings)?;
-    let (manifest_sha, listed) = package::write_manifest(staging.path(), &meta).map_err(write_err(staging.path()))?;
+    let (manifest_sha, listed) =
+        package::write_manifest(staging.path(), &meta, &hashed).map_err(write_err(staging.path()))?;
     tracing::info!("wrote evidence and manifest in {:.2?}{}", started.elapsed(), peak_so_far());
     drop(spill);
     let report = Report { renderer, manifest_sha: &manifest_sha, changes };
@@ -358,13 +359,14 @@ fn no_input(opts: &BuildOptions, skipped: &[source::Skipped]) -> BuildError {
 
 /// Reads, hashes and parses every file into the artifact store under `staging`, merges the
 /// observations while writing the bulky evidence CSVs, and assesses the period. Returns the
-/// evidence, the assessment and the bytes read.
+/// evidence, the assessment, the bytes read and the bulky CSVs as hashed while written (by
+/// path).
 fn read_and_assess(
     opts: &BuildOptions,
     files: &[SourceFile],
     staging: &Path,
     spill: &Path,
-) -> Result<(Evidence, assess::Assessment, u64), BuildError> {
+) -> Result<(Evidence, assess::Assessment, u64, Vec<FileEntry>), BuildError> {
     let store = ArtifactStore::create(&staging.join(layout::ARTIFACTS_DIR)).map_err(write_err(staging))?;
     let started = Instant::now();
     let (entries, parts) = read_all(files, &store, spill, opts)?;
@@ -381,10 +383,19 @@ fn read_and_assess(
         bulk.write(r)
     })
     .map_err(write_err(spill))?;
-    bulk.finish().map_err(write_err(&evidence_dir))?;
+    let written = bulk.finish().map_err(write_err(&evidence_dir))?;
     tracing::info!("merged observations and wrote their evidence in {:.2?}{}", started.elapsed(), peak_so_far());
     let assessment = assess::assess(&metrics, &opts.config, &opts.mapping, &ev);
-    Ok((ev, assessment, bytes))
+    let mut hashed: Vec<FileEntry> = written
+        .into_iter()
+        .map(|(file, size, sha)| FileEntry {
+            path: format!("{}/{file}", layout::EVIDENCE_DIR),
+            size,
+            sha256: sha.hex(),
+        })
+        .collect();
+    hashed.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((ev, assessment, bytes, hashed))
 }
 
 /// Writes what the manifest lists besides the artifacts and the bulky evidence: metrics,

@@ -20,7 +20,7 @@
 //! assess                           metrics, checks (`CheckId`), the DORA mapping
 //! ingest                           parsers: an artifact's bytes → evidence records
 //! evidence                         record kinds (one `table!` each), merge, spill store, CSVs
-//! config · artifact · s3 · pdf · arn · alarm_rule · schedule · time · progress   the foundation
+//! config · artifact · s3 · pdf · arn · alarm_rule · schedule · time · progress · direct   the foundation
 //! ```
 //!
 //! * [`source`] walks input folders and S3 prefixes and lists the files to read;
@@ -67,6 +67,7 @@ pub mod cli;
 pub mod collect;
 pub mod compare;
 pub mod config;
+mod direct;
 pub mod evidence;
 pub mod ingest;
 pub mod output;

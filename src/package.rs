@@ -59,11 +59,12 @@ pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Eviden
 }
 
 /// Every regular file under `dir` with its size and SHA-256, sorted by path.
-/// Stored artifacts are named by their digest, so they are not read again.
+/// Stored artifacts are named by their digest, and `hashed` gives files hashed while they
+/// were written (sorted by path), so neither is read again.
 ///
 /// # Errors
-/// On read errors.
-pub fn list_files(dir: &Path) -> io::Result<Vec<FileEntry>> {
+/// On read errors, or when a file in `hashed` has changed size since.
+pub fn list_files(dir: &Path, hashed: &[FileEntry]) -> io::Result<Vec<FileEntry>> {
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(io::Error::other)?;
@@ -72,9 +73,18 @@ pub fn list_files(dir: &Path) -> io::Result<Vec<FileEntry>> {
         }
         let path = layout::relative_path(dir, entry.path());
         let stored = path.strip_prefix(layout::ARTIFACTS_DIR).and_then(|p| p.strip_prefix("/sha256/"));
-        let (size, sha256) = match stored {
-            Some(hex) => (entry.metadata().map_err(io::Error::other)?.len(), hex.to_owned()),
-            None => hash_file(entry.path())?,
+        let known = hashed.binary_search_by(|f| f.path.as_str().cmp(&path)).ok().map(|i| &hashed[i]);
+        let (size, sha256) = match (stored, known) {
+            (Some(hex), _) => (entry.metadata().map_err(io::Error::other)?.len(), hex.to_owned()),
+            (None, Some(known)) => {
+                let size = entry.metadata().map_err(io::Error::other)?.len();
+                if size != known.size {
+                    let why = format!("{path}: {size} bytes, {} when it was written", known.size);
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, why));
+                }
+                (size, known.sha256.clone())
+            }
+            (None, None) => hash_file(entry.path())?,
         };
         files.push(FileEntry { path, size, sha256 });
     }
@@ -103,13 +113,14 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
     Ok((size, hex::encode(hasher.finalize())))
 }
 
-/// Writes `manifest.json` (`header` with the files now in `dir`, late files excepted).
-/// Returns its SHA-256 and the entries it lists, so `SHA256SUMS` need not read them again.
+/// Writes `manifest.json` (`header` with the files now in `dir`, late files excepted;
+/// `hashed` as for [`list_files`]). Returns its SHA-256 and the entries it lists, so
+/// `SHA256SUMS` need not read them again.
 ///
 /// # Errors
 /// On read or write errors.
-pub fn write_manifest(dir: &Path, header: &Manifest) -> io::Result<(String, Vec<FileEntry>)> {
-    let mut files = list_files(dir)?;
+pub fn write_manifest(dir: &Path, header: &Manifest, hashed: &[FileEntry]) -> io::Result<(String, Vec<FileEntry>)> {
+    let mut files = list_files(dir, hashed)?;
     files.retain(|f| !layout::is_late(&f.path));
     let manifest = Manifest { files, ..header.clone() };
     let bytes = manifest.to_bytes().map_err(io::Error::other)?;
@@ -212,6 +223,22 @@ pub fn attachments(dir: &Path) -> (Vec<Attachment>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_hashed_while_written_are_not_read_again_unless_their_size_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("evidence")).unwrap();
+        fs::write(dir.path().join("evidence/jobs.csv"), b"a,b\n").unwrap();
+        fs::write(dir.path().join("other.json"), b"{}").unwrap();
+        let recorded = |size| FileEntry { path: "evidence/jobs.csv".into(), size, sha256: "ab".repeat(32) };
+        let files = list_files(dir.path(), &[recorded(4)]).unwrap();
+        let digests: Vec<(&str, &str)> = files.iter().map(|f| (f.path.as_str(), f.sha256.as_str())).collect();
+        let other = hash_file(&dir.path().join("other.json")).unwrap().1;
+        assert_eq!(digests, [("evidence/jobs.csv", "ab".repeat(32).as_str()), ("other.json", other.as_str())]);
+        let err = list_files(dir.path(), &[recorded(5)]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("evidence/jobs.csv: 4 bytes, 5 when it was written"), "{err}");
+    }
 
     #[test]
     fn oscal_results_over_the_budget_stay_in_the_package_and_are_named() {

@@ -15,8 +15,7 @@
 //! `<full sha256>@<locator>=<value>`, winner first.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::Path;
 
 use super::model::{
@@ -27,7 +26,8 @@ use super::model::{
 };
 use super::table::View;
 use super::{ArtifactEntry, Evidence, Record};
-use crate::artifact::Sha256Digest;
+use crate::artifact::{HashingWriter, Sha256Digest};
+use crate::direct::DirectFile;
 use crate::time::{Period, Timestamp};
 
 /// Column names of `artifacts.csv`.
@@ -69,9 +69,10 @@ impl Cx {
     }
 }
 
-/// An open CSV file, written one cell at a time.
+/// An open CSV file, written one cell at a time, hashed while it is written and written
+/// around the page cache ([`DirectFile`]).
 pub(crate) struct Row {
-    w: csv::Writer<BufWriter<File>>,
+    w: csv::Writer<HashingWriter<DirectFile>>,
     /// Reused for formatted fields, so writing a row allocates nothing.
     scratch: String,
 }
@@ -85,7 +86,7 @@ pub(crate) trait Cell {
 impl Row {
     fn create(path: &Path, header: impl IntoIterator<Item = &'static str>) -> io::Result<Row> {
         // Strict: every row must have as many cells as the header, or writing fails.
-        let mut w = csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 20, File::create(path)?));
+        let mut w = csv::WriterBuilder::new().from_writer(HashingWriter::new(DirectFile::create(path)?));
         w.write_record(header).map_err(into_io)?;
         Ok(Row { w, scratch: String::new() })
     }
@@ -123,9 +124,12 @@ impl Row {
         self.w.write_record(None::<&[u8]>).map_err(into_io)
     }
 
-    fn close(self) -> io::Result<()> {
-        let mut inner = self.w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
-        inner.flush()
+    /// Writes the rest and closes the file; returns its size and digest.
+    fn close(self) -> io::Result<(u64, Sha256Digest)> {
+        let inner = self.w.into_inner().map_err(|e| io::Error::other(e.to_string()))?;
+        let (file, size, sha256) = inner.finish();
+        file.finish()?;
+        Ok((size, sha256))
     }
 }
 
@@ -260,7 +264,7 @@ pub(crate) fn write_artifacts(path: &Path, artifacts: &[ArtifactEntry]) -> io::R
         r.put(&a.first_error)?;
         r.end()?;
     }
-    r.close()
+    r.close().map(drop)
 }
 
 /// Writes one small table: its header from the declaration, one row per record.
@@ -396,17 +400,22 @@ impl BulkWriter {
         }
     }
 
-    /// Flushes all files.
+    /// Writes the rest of every file; returns each file's name, size and digest, taken while
+    /// it was written.
     ///
     /// # Errors
     /// On write errors.
-    pub(crate) fn finish(self) -> io::Result<()> {
-        let rows =
-            [self.backup, self.copy, self.restore, self.recovery_points, self.controls, self.resources, self.scans];
-        for row in rows {
-            row.close()?;
-        }
-        Ok(())
+    pub(crate) fn finish(self) -> io::Result<Vec<(&'static str, u64, Sha256Digest)>> {
+        let rows = [
+            (Job::BACKUP_JOBS.file, self.backup),
+            (Job::COPY_JOBS.file, self.copy),
+            (Job::RESTORE_JOBS.file, self.restore),
+            (RecoveryPoint::RECOVERY_POINTS.file, self.recovery_points),
+            (ControlResult::CONTROLS.file, self.controls),
+            (ResourceCompliance::RESOURCE_COMPLIANCE.file, self.resources),
+            (MalwareScan::MALWARE_SCANS.file, self.scans),
+        ];
+        rows.into_iter().map(|(file, row)| row.close().map(|(size, sha)| (file, size, sha))).collect()
     }
 }
 
