@@ -1,4 +1,5 @@
-//! New files written around the page cache (`O_DIRECT`), where the file system takes it.
+//! Files written (and read back) around the page cache (`O_DIRECT`), where the file system
+//! takes it.
 //!
 //! What a build writes in bulk and does not read back — the package's copies of the inputs
 //! and the bulky evidence CSVs, hashed while they are written — goes straight to the device.
@@ -12,11 +13,13 @@
 //! blocks. [`DirectFile`] stages bytes in an aligned buffer, writes whole blocks direct and
 //! the last partial block buffered when it is finished. Where the file system refuses
 //! `O_DIRECT` (`EINVAL`: tmpfs on older kernels, some FUSE file systems) or a write comes back
-//! short, it goes on buffered; the bytes in the file are the same either way.
+//! short, it goes on buffered; the bytes in the file are the same either way. The spill, which
+//! the merge reads back once, is read the same way ([`DirectReader`]): a buffered read of
+//! bytes not in the page cache would need the fresh pages that direct writing saved.
 
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use rustix::fs::OFlags;
@@ -154,6 +157,79 @@ impl Drop for DirectFile {
     }
 }
 
+/// A file read around the page cache through an aligned buffer (buffered where the file
+/// system refuses, or after a short read leaves the offset unaligned).
+#[derive(Debug)]
+pub(crate) struct DirectReader {
+    file: File,
+    buf: Vec<u8>,
+    /// Where the aligned buffer starts in `buf`, and its length.
+    start: usize,
+    cap: usize,
+    pos: usize,
+    filled: usize,
+    direct: bool,
+}
+
+impl DirectReader {
+    /// Opens `path` to read it in pieces of `capacity` bytes (rounded up to whole blocks).
+    ///
+    /// # Errors
+    /// When the file cannot be opened.
+    pub(crate) fn open(path: &Path, capacity: usize) -> io::Result<Self> {
+        let file = File::open(path)?;
+        let flags = rustix::fs::fcntl_getfl(&file)?;
+        let direct = rustix::fs::fcntl_setfl(&file, flags | OFlags::DIRECT).is_ok();
+        let cap = capacity.max(1).div_ceil(ALIGN) * ALIGN;
+        let buf = vec![0; cap + ALIGN];
+        let start = (ALIGN - buf.as_ptr() as usize % ALIGN) % ALIGN;
+        Ok(DirectReader { file, buf, start, cap, pos: 0, filled: 0, direct })
+    }
+
+    /// Reads the next piece; leaves `filled` at 0 at the end of the file.
+    fn fill(&mut self) -> io::Result<()> {
+        (self.pos, self.filled) = (0, 0);
+        loop {
+            match self.file.read(&mut self.buf[self.start..self.start + self.cap]) {
+                Ok(n) => {
+                    self.filled = n;
+                    if self.direct && n % ALIGN != 0 {
+                        // The end of the file, or a short read: either way the offset is no
+                        // longer aligned.
+                        self.buffered()?;
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if self.direct && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+                    self.buffered()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn buffered(&mut self) -> io::Result<()> {
+        self.direct = false;
+        let flags = rustix::fs::fcntl_getfl(&self.file)?;
+        rustix::fs::fcntl_setfl(&self.file, flags - OFlags::DIRECT)?;
+        Ok(())
+    }
+}
+
+impl Read for DirectReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.filled {
+            self.fill()?;
+        }
+        let n = out.len().min(self.filled - self.pos);
+        let at = self.start + self.pos;
+        out[..n].copy_from_slice(&self.buf[at..at + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Writes `bytes` into a new file at `path` (`AlreadyExists` if there is one), direct where
 /// the file system takes it, staging through a buffer kept per thread.
 ///
@@ -195,6 +271,27 @@ mod tests {
             }
             f.finish().unwrap();
             assert_eq!(std::fs::read(&streamed).unwrap(), bytes, "streamed, {n} bytes");
+        }
+    }
+
+    #[test]
+    fn a_direct_reader_reads_back_every_byte_in_any_piece_size() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in [0, 1, ALIGN - 1, ALIGN, ALIGN + 1, 5 * ALIGN + 3, CHUNK + 17] {
+            let bytes = pattern(n);
+            let path = dir.path().join(format!("r-{n}"));
+            write_new(&path, &bytes).unwrap();
+            for (capacity, piece) in [(1, 1), (ALIGN, 4093), (3 * ALIGN + 1, 100_000)] {
+                let mut r = DirectReader::open(&path, capacity).unwrap();
+                let (mut back, mut part) = (Vec::new(), vec![0; piece]);
+                loop {
+                    match r.read(&mut part).unwrap() {
+                        0 => break,
+                        got => back.extend_from_slice(&part[..got]),
+                    }
+                }
+                assert_eq!(back, bytes, "{n} bytes, capacity {capacity}, pieces of {piece}");
+            }
         }
     }
 

@@ -15,20 +15,20 @@
 //! repeat their ARNs and names, so a run shrinks about 5×: the spill is the build's largest
 //! write after the artifact copies (about 1.4 GB at 0.5 M jobs and 9.5 GB at 10 M job rows,
 //! reckoned from the bytes written), and on the machine measured a written byte cost more than
-//! compressing it (BENCHMARKS.md). Blocks are
-//! independent so that the merge holds one decompressed block per run, less than the 64 KiB
-//! read buffer each run had before.
+//! compressing it (BENCHMARKS.md). Blocks are independent so that the merge holds one
+//! decompressed block per run. Runs are written and read back around the page cache
+//! ([`crate::direct`]), each run read in pieces of 16–256 KiB (8 MiB for all runs together).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::Record;
 use super::merge::{Conflict, Merge, control_key, merge_group, resource_compliance_key};
 use super::model::{ControlResult, Job, JobKind, MalwareScan, RecoveryPoint, ResourceCompliance, TaggedResource};
 use crate::artifact::Sha256Digest;
+use crate::direct::{DirectFile, DirectReader};
 
 /// Record types kept on disk, in output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -158,11 +158,11 @@ impl SpillWriter {
         let key = |e: &Entry| &arena[e.key.0 as usize..(e.key.0 + e.key.1) as usize];
         self.index.sort_unstable_by(|a, b| a.tag.cmp(&b.tag).then_with(|| key(a).cmp(key(b))));
         let path = self.dir.join(format!("{}-{}.run", self.name, self.runs.len()));
-        let mut w = BlockWriter::new(BufWriter::with_capacity(256 * 1024, File::create(&path)?));
+        let mut w = BlockWriter::new(DirectFile::create(&path)?);
         for e in &self.index {
             w.push(e.tag, key(e), &arena[e.rec.0 as usize..(e.rec.0 + e.rec.1) as usize])?;
         }
-        w.finish()?;
+        w.finish()?.finish()?;
         self.runs.push(path);
         self.arena.clear();
         self.index.clear();
@@ -364,10 +364,9 @@ fn produce(
     shas: &[Sha256Digest],
     tx: std::sync::mpsc::SyncSender<Vec<Merged>>,
 ) -> io::Result<(BulkCounts, Vec<Conflict>)> {
-    let mut readers = runs
-        .iter()
-        .map(|p| Ok(RunReader::new(BufReader::with_capacity(8 * 1024, File::open(p)?))))
-        .collect::<io::Result<Vec<_>>>()?;
+    let piece = (READ_BUDGET / runs.len().max(1)).clamp(16 * 1024, 256 * 1024);
+    let mut readers =
+        runs.iter().map(|p| Ok(RunReader::new(DirectReader::open(p, piece)?))).collect::<io::Result<Vec<_>>>()?;
     let mut packed = Vec::new();
     let mut heap = BinaryHeap::new();
     let mut heads: Vec<Option<Vec<u8>>> = vec![None; readers.len()];
@@ -432,6 +431,9 @@ fn typed_merge<T: Merge + serde::Serialize + Clone + TryFrom<Record> + Into<Reco
     let items = items.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "mixed record types under one key"))?;
     Ok(merge_group(items, shas, conflicts).map(Into::into))
 }
+
+/// Read buffers of all runs of a merge together (each run 16–256 KiB).
+const READ_BUDGET: usize = 8 * 1024 * 1024;
 
 /// Merged records handed over per channel message.
 const BATCH: usize = 512;
