@@ -1121,12 +1121,7 @@ pub(crate) mod tests {
         let original = tiny_pdf();
         let mut rng = fastrand::Rng::with_seed(7);
         for _ in 0..2000 {
-            let mut b = original.clone();
-            let i = rng.usize(..b.len());
-            b[i] = rng.u8(..);
-            if rng.bool() {
-                b.truncate(rng.usize(..b.len()));
-            }
+            let b = damaged(&mut rng, &original, 1);
             if let Ok(pdf) = Pdf::parse(&b) {
                 let _ = pdf.signatures();
                 let _ = prepare_signature(
@@ -1143,6 +1138,19 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    /// `original` with `flips` random bytes changed and, one time in two, cut short.
+    fn damaged(rng: &mut fastrand::Rng, original: &[u8], flips: usize) -> Vec<u8> {
+        let mut b = original.to_vec();
+        for _ in 0..flips {
+            let i = rng.usize(..b.len());
+            b[i] = rng.u8(..);
+        }
+        if rng.bool() {
+            b.truncate(rng.usize(..b.len()));
+        }
+        b
     }
 
     /// A PDF holding `objs` (number, body), one xref subsection per object, and `trailer`.
@@ -1312,14 +1320,8 @@ pub(crate) mod tests {
         // Random damage anywhere: errors, never panics.
         let mut rng = fastrand::Rng::with_seed(17);
         for _ in 0..3000 {
-            let mut b = stamped.clone();
-            for _ in 0..rng.usize(1..4) {
-                let i = rng.usize(..b.len());
-                b[i] = rng.u8(..);
-            }
-            if rng.bool() {
-                b.truncate(rng.usize(..b.len()));
-            }
+            let flips = rng.usize(1..4);
+            let b = damaged(&mut rng, &stamped, flips);
             if let Ok(pdf) = Pdf::parse(&b) {
                 let _ = pdf.signatures();
                 let _ = pdf.dss();
