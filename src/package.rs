@@ -27,6 +27,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::artifact::HashingWriter;
 use crate::evidence::Evidence;
 use crate::render::Attachment;
 pub use manifest::{FileEntry, Manifest};
@@ -122,10 +123,12 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
 pub fn write_manifest(dir: &Path, header: &Manifest, hashed: &[FileEntry]) -> io::Result<(String, Vec<FileEntry>)> {
     let mut files = list_files(dir, hashed)?;
     files.retain(|f| !layout::is_late(&f.path));
-    let manifest = Manifest { files, ..header.clone() };
-    let bytes = manifest.to_bytes().map_err(io::Error::other)?;
-    fs::write(dir.join(layout::MANIFEST), &bytes)?;
-    Ok((hex::encode(Sha256::digest(&bytes)), manifest.files))
+    let header = Manifest { files: Vec::new(), ..header.clone() };
+    let mut out = HashingWriter::new(io::BufWriter::new(File::create(dir.join(layout::MANIFEST))?));
+    header.write_listing(&files, &mut out)?;
+    let (written, _, sha256) = out.finish();
+    written.into_inner().map_err(io::IntoInnerError::into_error)?;
+    Ok((sha256.hex(), files))
 }
 
 /// Writes `SHA256SUMS` (`<hex>  <path>` lines, sorted): the manifest's entries plus the late

@@ -220,9 +220,52 @@ impl Manifest {
     /// # Errors
     /// Never in practice (every member serialises).
     pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let mut text = serde_json::to_string_pretty(&serde_json::to_value(self)?)?;
-        text.push('\n');
-        Ok(text.into_bytes())
+        let mut out = Vec::new();
+        self.write_listing(&self.files, &mut out).map_err(serde_json::Error::io)?;
+        Ok(out)
+    }
+
+    /// Writes the manifest as [`Self::to_bytes`] would with `files` in place of its own, one
+    /// entry at a time. Called on a header without files, a package of many files never
+    /// holds its listing twice.
+    ///
+    /// # Errors
+    /// On write errors.
+    pub fn write_listing(&self, files: &[FileEntry], out: impl std::io::Write) -> std::io::Result<()> {
+        let serde_json::Value::Object(header) = serde_json::to_value(self)? else {
+            return Err(std::io::Error::other("a manifest serialises as an object"));
+        };
+        let mut w = serde_json::Serializer::pretty(out);
+        Listing { header: &header, files }.serialize(&mut w)?;
+        w.into_inner().write_all(b"\n")
+    }
+}
+
+/// A manifest's members (from its `serde_json` value, so in the same order and form) with the
+/// file list serialised entry by entry.
+struct Listing<'a> {
+    header: &'a serde_json::Map<String, serde_json::Value>,
+    files: &'a [FileEntry],
+}
+
+impl Serialize for Listing<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap, SerializeSeq};
+        struct Files<'a>(&'a [FileEntry]);
+        impl Serialize for Files<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for f in self.0 {
+                    seq.serialize_element(&serde_json::to_value(f).map_err(S::Error::custom)?)?;
+                }
+                seq.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(self.header.len()))?;
+        for (k, v) in self.header {
+            if k == "files" { map.serialize_entry(k, &Files(self.files))? } else { map.serialize_entry(k, v)? }
+        }
+        map.end()
     }
 }
 
@@ -271,6 +314,25 @@ impl Head {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_listing_is_the_same_bytes_as_the_whole_value() {
+        let mut m = Manifest::header("dora-2026-q3-abc".into(), "2026-Q3".into());
+        m.records.insert("backup_jobs".into(), 2);
+        let files: Vec<FileEntry> = (0..3)
+            .map(|i| FileEntry { path: format!("evidence/{i}.csv"), size: i, sha256: format!("{i:064x}") })
+            .collect();
+        let mut streamed = Vec::new();
+        m.write_listing(&files, &mut streamed).unwrap();
+        let whole = Manifest { files, ..m.clone() };
+        let mut expected = serde_json::to_string_pretty(&serde_json::to_value(&whole).unwrap()).unwrap();
+        expected.push('\n');
+        assert_eq!(String::from_utf8(streamed).unwrap(), expected);
+        assert_eq!(whole.to_bytes().unwrap(), expected.as_bytes());
+        let mut empty = Vec::new();
+        m.write_listing(&[], &mut empty).unwrap();
+        assert_eq!(empty, m.to_bytes().unwrap());
+    }
 
     #[test]
     fn round_trips_with_sorted_keys_and_reads_older_manifests() {
