@@ -224,7 +224,7 @@ pub fn run(opts: &BuildOptions) -> Result<BuildSummary, BuildError> {
             .collect(),
         signature: opts.signing.as_ref().map(|s| signature_decl(opts, s)),
     };
-    let (mut summary, staging) = assemble(opts, &work, &files, &declared)?;
+    let (mut summary, staging) = assemble(opts, &work, files, &declared)?;
     summary.skipped_inputs = listing.skipped;
     summary.removed_work_folders = work.swept().to_vec();
     work.commit(staging)?;
@@ -250,7 +250,7 @@ pub struct Declared {
 ///
 /// # Errors
 /// As for [`run`].
-pub fn replay(opts: &BuildOptions, files: &[SourceFile], declared: &Declared) -> Result<BuildSummary, BuildError> {
+pub fn replay(opts: &BuildOptions, files: Vec<SourceFile>, declared: &Declared) -> Result<BuildSummary, BuildError> {
     if let Some(previous) = &opts.previous {
         compare::check_periods(&previous.package.period, &opts.period.to_string())?;
     }
@@ -265,7 +265,7 @@ pub fn replay(opts: &BuildOptions, files: &[SourceFile], declared: &Declared) ->
 fn assemble(
     opts: &BuildOptions,
     work: &Workspace,
-    files: &[SourceFile],
+    files: Vec<SourceFile>,
     declared: &Declared,
 ) -> Result<(BuildSummary, WorkDir), BuildError> {
     let staging = work.work_dir(WorkKind::Staging)?;
@@ -357,19 +357,21 @@ fn no_input(opts: &BuildOptions, skipped: &[source::Skipped]) -> BuildError {
     BuildError::NoInput(names.join(", ") + &skipped)
 }
 
-/// Reads, hashes and parses every file into the artifact store under `staging`, merges the
+/// Reads, hashes and parses every file into the artifact store under `staging` (the listing
+/// is dropped then: the artifact table has what is needed of it), merges the
 /// observations while writing the bulky evidence CSVs, and assesses the period. Returns the
 /// evidence, the assessment, the bytes read and the bulky CSVs as hashed while written (by
 /// path).
 fn read_and_assess(
     opts: &BuildOptions,
-    files: &[SourceFile],
+    files: Vec<SourceFile>,
     staging: &Path,
     spill: &Path,
 ) -> Result<(Evidence, assess::Assessment, u64, Vec<FileEntry>), BuildError> {
     let store = ArtifactStore::create(&staging.join(layout::ARTIFACTS_DIR)).map_err(write_err(staging))?;
     let started = Instant::now();
-    let (entries, parts) = read_all(files, &store, spill, opts)?;
+    let (entries, parts) = read_all(&files, &store, spill, opts)?;
+    drop(files);
     let bytes = entries.iter().map(|e| e.artifact.size).sum();
     let took = started.elapsed();
     tracing::info!("read, hashed and parsed {} files ({bytes} bytes) in {took:.2?}{}", entries.len(), peak_so_far());

@@ -133,10 +133,11 @@ pub fn rebuild(opts: &RebuildOptions) -> Result<Outcome, RebuildError> {
         skipped_inputs: manifest.skipped_inputs.clone(),
         signature: manifest.signature.clone(),
     };
-    build::replay(&build_opts, &files, &declared)
+    let artifacts = files.len();
+    build::replay(&build_opts, files, &declared)
         .map_err(|e| RebuildError::Build { target: opts.target.clone(), source: Box::new(e) })?;
     let mut c = compare_packages(&dir, &build_opts.out, &manifest).map_err(&cannot)?;
-    c.artifacts = files.len();
+    c.artifacts = artifacts;
     Ok(Outcome::Compared(c))
 }
 

@@ -132,6 +132,7 @@ pub fn list_files(inputs: &[PathBuf]) -> Result<Listing, SourceError> {
     }
     files.sort();
     files.dedup_by(|a, b| a.origin == b.origin);
+    files.shrink_to_fit(); // an organisation's store lists 100 000s of files
     listing.skipped.sort();
     listing.skipped.dedup();
     Ok(listing)
