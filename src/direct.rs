@@ -22,8 +22,6 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use rustix::fs::OFlags;
-
 /// Alignment of direct writes: the page size, a multiple of every device's logical block.
 const ALIGN: usize = 4096;
 /// Bytes staged per direct write.
@@ -64,8 +62,7 @@ impl DirectFile {
 
     fn open(file: File, mut buf: Vec<u8>) -> io::Result<Self> {
         // Set after opening: a refusal then leaves no half-made file behind.
-        let flags = rustix::fs::fcntl_getfl(&file)?;
-        let direct = rustix::fs::fcntl_setfl(&file, flags | OFlags::DIRECT).is_ok();
+        let direct = set_direct(&file, true)?;
         if buf.len() < CHUNK + ALIGN {
             buf.resize(CHUNK + ALIGN, 0);
         }
@@ -124,8 +121,7 @@ impl DirectFile {
     fn buffered(&mut self) -> io::Result<()> {
         if self.direct {
             self.direct = false;
-            let flags = rustix::fs::fcntl_getfl(&self.file)?;
-            rustix::fs::fcntl_setfl(&self.file, flags - OFlags::DIRECT)?;
+            set_direct(&self.file, false)?;
         }
         Ok(())
     }
@@ -178,8 +174,7 @@ impl DirectReader {
     /// When the file cannot be opened.
     pub(crate) fn open(path: &Path, capacity: usize) -> io::Result<Self> {
         let file = File::open(path)?;
-        let flags = rustix::fs::fcntl_getfl(&file)?;
-        let direct = rustix::fs::fcntl_setfl(&file, flags | OFlags::DIRECT).is_ok();
+        let direct = set_direct(&file, true)?;
         let cap = capacity.max(1).div_ceil(ALIGN) * ALIGN;
         let buf = vec![0; cap + ALIGN];
         let start = (ALIGN - buf.as_ptr() as usize % ALIGN) % ALIGN;
@@ -211,8 +206,7 @@ impl DirectReader {
 
     fn buffered(&mut self) -> io::Result<()> {
         self.direct = false;
-        let flags = rustix::fs::fcntl_getfl(&self.file)?;
-        rustix::fs::fcntl_setfl(&self.file, flags - OFlags::DIRECT)?;
+        set_direct(&self.file, false)?;
         Ok(())
     }
 }
@@ -228,6 +222,26 @@ impl Read for DirectReader {
         self.pos += n;
         Ok(n)
     }
+}
+
+/// Turns `O_DIRECT` on or off for an open file. Turning it on returns whether the file system
+/// took it; turning it off cannot be refused.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+fn set_direct(file: &File, on: bool) -> io::Result<bool> {
+    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
+    let flags = fcntl_getfl(file)?;
+    if on {
+        Ok(fcntl_setfl(file, flags | OFlags::DIRECT).is_ok())
+    } else {
+        fcntl_setfl(file, flags - OFlags::DIRECT)?;
+        Ok(false)
+    }
+}
+
+/// Elsewhere (macOS has no `O_DIRECT`) files are written and read buffered.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+fn set_direct(_file: &File, _on: bool) -> io::Result<bool> {
+    Ok(false)
 }
 
 /// Writes `bytes` into a new file at `path` (`AlreadyExists` if there is one), direct where
