@@ -106,9 +106,7 @@ impl ArtifactStore {
         File::open(src)?.read_to_end(buf)?;
         let sha = Sha256Digest::of(buf);
         let path = self.path_of(&sha);
-        let written =
-            if buf.len() >= DIRECT_MIN { crate::direct::write_new(&path, buf) } else { write_new(&path, buf) };
-        match written {
+        match crate::direct::write_new(&path, buf) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             other => other?,
         }
@@ -178,15 +176,6 @@ impl ArtifactStore {
         }
         fs::remove_file(path)
     }
-}
-
-/// Copies at least this large are written around the page cache ([`crate::direct`]); below it
-/// a direct write's wait for the device costs more than the page it saves.
-const DIRECT_MIN: usize = 64 * 1024;
-
-/// Writes a new file, buffered.
-fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    File::create_new(path)?.write_all(bytes)
 }
 
 /// A writer that hashes (SHA-256) and counts what passes through it.

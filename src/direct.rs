@@ -26,10 +26,72 @@ use std::path::Path;
 const ALIGN: usize = 4096;
 /// Bytes staged per direct write.
 const CHUNK: usize = 1 << 20;
+/// Files smaller than this are written buffered by [`write_new`]: a direct write waits for the
+/// device, which costs more than the few pages it saves.
+const DIRECT_MIN: usize = 64 * 1024;
 
 thread_local! {
     /// The staging buffer of [`write_new`], kept per thread between files.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An open file and whether its reads and writes still go direct.
+#[derive(Debug)]
+struct Handle {
+    file: File,
+    direct: bool,
+}
+
+impl Handle {
+    /// Turns `O_DIRECT` on where the file system takes it. Set after opening, so a refusal
+    /// leaves no half-made file behind.
+    fn new(file: File) -> io::Result<Self> {
+        let direct = set_direct(&file, true)?;
+        Ok(Handle { file, direct })
+    }
+
+    /// Goes on buffered.
+    fn buffered(&mut self) -> io::Result<()> {
+        if self.direct {
+            self.direct = false;
+            set_direct(&self.file, false)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `e` is the file system refusing a direct transfer (then go on buffered).
+    fn refused(&self, e: &io::Error) -> bool {
+        self.direct && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error())
+    }
+}
+
+/// A buffer of `cap` bytes (whole blocks) at an aligned address, inside a `Vec` with room to
+/// spare.
+#[derive(Debug)]
+struct Aligned {
+    buf: Vec<u8>,
+    start: usize,
+    cap: usize,
+}
+
+impl Aligned {
+    /// At least `cap` bytes (rounded up to whole blocks), reusing `buf`'s allocation.
+    fn new(mut buf: Vec<u8>, cap: usize) -> Self {
+        let cap = cap.max(1).div_ceil(ALIGN) * ALIGN;
+        if buf.len() < cap + ALIGN {
+            buf.resize(cap + ALIGN, 0);
+        }
+        let start = (ALIGN - buf.as_ptr() as usize % ALIGN) % ALIGN;
+        Aligned { buf, start, cap }
+    }
+
+    fn get(&self, range: std::ops::Range<usize>) -> &[u8] {
+        &self.buf[self.start + range.start..self.start + range.end]
+    }
+
+    fn get_mut(&mut self, range: std::ops::Range<usize>) -> &mut [u8] {
+        &mut self.buf[self.start + range.start..self.start + range.end]
+    }
 }
 
 /// A new file written direct through an aligned staging buffer; see the module doc.
@@ -37,12 +99,10 @@ thread_local! {
 /// as `BufWriter` does.
 #[derive(Debug)]
 pub(crate) struct DirectFile {
-    file: File,
-    /// `CHUNK + ALIGN` bytes; the staged bytes start at `start`, which is aligned.
-    buf: Vec<u8>,
-    start: usize,
+    io: Handle,
+    /// [`CHUNK`] bytes; the first `len` are staged.
+    buf: Aligned,
     len: usize,
-    direct: bool,
     finished: bool,
 }
 
@@ -60,14 +120,8 @@ impl DirectFile {
         Self::open(OpenOptions::new().write(true).create_new(true).open(path)?, buf)
     }
 
-    fn open(file: File, mut buf: Vec<u8>) -> io::Result<Self> {
-        // Set after opening: a refusal then leaves no half-made file behind.
-        let direct = set_direct(&file, true)?;
-        if buf.len() < CHUNK + ALIGN {
-            buf.resize(CHUNK + ALIGN, 0);
-        }
-        let start = (ALIGN - buf.as_ptr() as usize % ALIGN) % ALIGN;
-        Ok(DirectFile { file, buf, start, len: 0, direct, finished: false })
+    fn open(file: File, buf: Vec<u8>) -> io::Result<Self> {
+        Ok(DirectFile { io: Handle::new(file)?, buf: Aligned::new(buf, CHUNK), len: 0, finished: false })
     }
 
     /// Writes what is staged and closes the file; returns the staging buffer for reuse.
@@ -76,16 +130,15 @@ impl DirectFile {
     /// On write errors.
     pub(crate) fn finish(mut self) -> io::Result<Vec<u8>> {
         self.complete()?;
-        Ok(std::mem::take(&mut self.buf))
+        Ok(std::mem::take(&mut self.buf.buf))
     }
 
     fn complete(&mut self) -> io::Result<()> {
         self.finished = true;
         self.write_blocks()?;
-        self.buffered()?;
-        let (from, to) = (self.start, self.start + self.len);
-        self.len = 0;
-        self.file.write_all(&self.buf[from..to])
+        self.io.buffered()?;
+        let rest = self.buf.get(0..std::mem::take(&mut self.len));
+        self.io.file.write_all(rest)
     }
 
     /// Writes the whole blocks staged (direct, or all of it once buffered) and moves the rest
@@ -93,36 +146,26 @@ impl DirectFile {
     fn write_blocks(&mut self) -> io::Result<()> {
         let mut done = 0;
         loop {
-            let upto = if self.direct { self.len / ALIGN * ALIGN } else { self.len };
+            let upto = if self.io.direct { self.len / ALIGN * ALIGN } else { self.len };
             if done >= upto {
                 break;
             }
-            match self.file.write(&self.buf[self.start + done..self.start + upto]) {
+            match self.io.file.write(self.buf.get(done..upto)) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     done += n;
                     if n % ALIGN != 0 {
-                        self.buffered()?; // the file offset is no longer aligned
+                        self.io.buffered()?; // the file offset is no longer aligned
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if self.direct && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
-                    self.buffered()?;
-                }
+                Err(e) if self.io.refused(&e) => self.io.buffered()?,
                 Err(e) => return Err(e),
             }
         }
-        self.buf.copy_within(self.start + done..self.start + self.len, self.start);
+        let start = self.buf.start;
+        self.buf.buf.copy_within(start + done..start + self.len, start);
         self.len -= done;
-        Ok(())
-    }
-
-    /// Goes on with buffered writes.
-    fn buffered(&mut self) -> io::Result<()> {
-        if self.direct {
-            self.direct = false;
-            set_direct(&self.file, false)?;
-        }
         Ok(())
     }
 }
@@ -130,8 +173,7 @@ impl DirectFile {
 impl Write for DirectFile {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let n = bytes.len().min(CHUNK - self.len);
-        let at = self.start + self.len;
-        self.buf[at..at + n].copy_from_slice(&bytes[..n]);
+        self.buf.get_mut(self.len..self.len + n).copy_from_slice(&bytes[..n]);
         self.len += n;
         if self.len == CHUNK {
             self.write_blocks()?;
@@ -157,14 +199,10 @@ impl Drop for DirectFile {
 /// system refuses, or after a short read leaves the offset unaligned).
 #[derive(Debug)]
 pub(crate) struct DirectReader {
-    file: File,
-    buf: Vec<u8>,
-    /// Where the aligned buffer starts in `buf`, and its length.
-    start: usize,
-    cap: usize,
+    io: Handle,
+    buf: Aligned,
     pos: usize,
     filled: usize,
-    direct: bool,
 }
 
 impl DirectReader {
@@ -173,41 +211,33 @@ impl DirectReader {
     /// # Errors
     /// When the file cannot be opened.
     pub(crate) fn open(path: &Path, capacity: usize) -> io::Result<Self> {
-        let file = File::open(path)?;
-        let direct = set_direct(&file, true)?;
-        let cap = capacity.max(1).div_ceil(ALIGN) * ALIGN;
-        let buf = vec![0; cap + ALIGN];
-        let start = (ALIGN - buf.as_ptr() as usize % ALIGN) % ALIGN;
-        Ok(DirectReader { file, buf, start, cap, pos: 0, filled: 0, direct })
+        Ok(DirectReader {
+            io: Handle::new(File::open(path)?)?,
+            buf: Aligned::new(Vec::new(), capacity),
+            pos: 0,
+            filled: 0,
+        })
     }
 
     /// Reads the next piece; leaves `filled` at 0 at the end of the file.
     fn fill(&mut self) -> io::Result<()> {
         (self.pos, self.filled) = (0, 0);
         loop {
-            match self.file.read(&mut self.buf[self.start..self.start + self.cap]) {
+            match self.io.file.read(self.buf.get_mut(0..self.buf.cap)) {
                 Ok(n) => {
                     self.filled = n;
-                    if self.direct && n % ALIGN != 0 {
+                    if n % ALIGN != 0 {
                         // The end of the file, or a short read: either way the offset is no
                         // longer aligned.
-                        self.buffered()?;
+                        self.io.buffered()?;
                     }
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if self.direct && e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
-                    self.buffered()?;
-                }
+                Err(e) if self.io.refused(&e) => self.io.buffered()?,
                 Err(e) => return Err(e),
             }
         }
-    }
-
-    fn buffered(&mut self) -> io::Result<()> {
-        self.direct = false;
-        set_direct(&self.file, false)?;
-        Ok(())
     }
 }
 
@@ -217,8 +247,7 @@ impl Read for DirectReader {
             self.fill()?;
         }
         let n = out.len().min(self.filled - self.pos);
-        let at = self.start + self.pos;
-        out[..n].copy_from_slice(&self.buf[at..at + n]);
+        out[..n].copy_from_slice(self.buf.get(self.pos..self.pos + n));
         self.pos += n;
         Ok(n)
     }
@@ -244,12 +273,16 @@ fn set_direct(_file: &File, _on: bool) -> io::Result<bool> {
     Ok(false)
 }
 
-/// Writes `bytes` into a new file at `path` (`AlreadyExists` if there is one), direct where
-/// the file system takes it, staging through a buffer kept per thread.
+/// Writes `bytes` into a new file at `path` (`AlreadyExists` if there is one): direct from
+/// [`DIRECT_MIN`] bytes where the file system takes it, staging through a buffer kept per
+/// thread; buffered below.
 ///
 /// # Errors
 /// On create or write errors.
 pub(crate) fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if bytes.len() < DIRECT_MIN {
+        return File::create_new(path)?.write_all(bytes);
+    }
     let buf = SCRATCH.with_borrow_mut(std::mem::take);
     let mut f = DirectFile::create_new(path, buf)?;
     f.write_all(bytes)?;
@@ -336,7 +369,7 @@ mod tests {
         let path = dir.path().join("buffered");
         let bytes = pattern(CHUNK + 3 * ALIGN + 1);
         let mut f = DirectFile::create(&path).unwrap();
-        f.buffered().unwrap();
+        f.io.buffered().unwrap();
         f.write_all(&bytes[..ALIGN + 1]).unwrap();
         f.write_all(&bytes[ALIGN + 1..]).unwrap();
         f.finish().unwrap();
