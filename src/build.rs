@@ -20,7 +20,7 @@ use crate::artifact::{Artifact, ArtifactStore};
 use crate::assess::{self, MetricsAccumulator, mapping::Mapping};
 use crate::compare::{self, Changes, CompareError, PackageRef, Snapshot};
 use crate::config::Config;
-use crate::evidence::write::BulkWriter;
+use crate::evidence::write::{BulkWriter, Written};
 use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
 use crate::output::{self, WorkDir, WorkKind, Workspace};
@@ -271,7 +271,7 @@ fn assemble(
     let staging = work.work_dir(WorkKind::Staging)?;
     let spill = work.work_dir(WorkKind::Spill)?;
     let renderer = opts.renderer.start()?;
-    let (ev, assessment, bytes, hashed) = read_and_assess(opts, files, staging.path(), spill.path())?;
+    let (ev, assessment, bytes, mut hashed) = read_and_assess(opts, files, staging.path(), spill.path())?;
     let empty = emptiness(&ev, &assessment, opts.period);
     if let (Some(why), false) = (&empty, opts.allow_empty) {
         return Err(BuildError::Empty(why.clone()));
@@ -280,7 +280,7 @@ fn assemble(
     let meta = manifest_header(opts, &ev, empty.as_deref(), declared);
     let shas: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
     let findings = FindingsDoc::new(&assessment, &shas);
-    write_documents(staging.path(), &meta, (&assessment, &ev, &findings), opts)?;
+    hashed.extend(write_documents(staging.path(), &meta, (&assessment, &ev, &findings), opts)?);
     write_recorded(opts, staging.path())?;
     let changes = write_changes(opts, staging.path(), &meta, &assessment, findings)?;
     let (manifest_sha, listed) =
@@ -360,8 +360,7 @@ fn no_input(opts: &BuildOptions, skipped: &[source::Skipped]) -> BuildError {
 /// Reads, hashes and parses every file into the artifact store under `staging` (the listing
 /// is dropped then: the artifact table has what is needed of it), merges the
 /// observations while writing the bulky evidence CSVs, and assesses the period. Returns the
-/// evidence, the assessment, the bytes read and the bulky CSVs as hashed while written (by
-/// path).
+/// evidence, the assessment, the bytes read and the bulky CSVs as hashed while written.
 fn read_and_assess(
     opts: &BuildOptions,
     files: Vec<SourceFile>,
@@ -388,26 +387,23 @@ fn read_and_assess(
     let written = bulk.finish().map_err(write_err(&evidence_dir))?;
     tracing::info!("merged observations and wrote their evidence in {:.2?}{}", started.elapsed(), peak_so_far());
     let assessment = assess::assess(&metrics, &opts.config, &opts.mapping, &ev);
-    let mut hashed: Vec<FileEntry> = written
-        .into_iter()
-        .map(|(file, size, sha)| FileEntry {
-            path: format!("{}/{file}", layout::EVIDENCE_DIR),
-            size,
-            sha256: sha.hex(),
-        })
-        .collect();
-    hashed.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((ev, assessment, bytes, hashed))
+    Ok((ev, assessment, bytes, written.into_iter().map(evidence_entry).collect()))
+}
+
+/// A file of `evidence/` as hashed while it was written.
+fn evidence_entry(w: Written) -> FileEntry {
+    FileEntry { path: format!("{}/{}", layout::EVIDENCE_DIR, w.file), size: w.size, sha256: w.sha256.hex() }
 }
 
 /// Writes what the manifest lists besides the artifacts and the bulky evidence: metrics,
-/// findings, the OSCAL documents, the small evidence tables and `artifacts.csv`.
+/// findings, the OSCAL documents, the small evidence tables and `artifacts.csv`. Returns the
+/// CSVs hashed while written.
 fn write_documents(
     staging: &Path,
     meta: &Manifest,
     (assessment, ev, findings): (&assess::Assessment, &Evidence, &FindingsDoc),
     opts: &BuildOptions,
-) -> Result<(), BuildError> {
+) -> Result<Vec<FileEntry>, BuildError> {
     let catalog = oscal::catalog(&opts.mapping);
     let oscal_dir = staging.join(layout::OSCAL_DIR);
     fs::create_dir_all(&oscal_dir).map_err(write_err(&oscal_dir))?;
@@ -432,12 +428,15 @@ fn write_documents(
         fs::write(&path, bytes).map_err(write_err(&path))?;
     }
     let evidence_dir = staging.join(layout::EVIDENCE_DIR);
-    evidence::write::write_small(ev, &evidence_dir, opts.period).map_err(write_err(&evidence_dir))?;
+    let small = evidence::write::write_small(ev, &evidence_dir, opts.period).map_err(write_err(&evidence_dir))?;
+    let mut hashed: Vec<FileEntry> = small.into_iter().map(evidence_entry).collect();
     let alert_paths = staging.join(layout::ALERT_PATHS_CSV);
     fs::write(&alert_paths, assessment.alert_paths_csv()).map_err(write_err(&alert_paths))?;
     let artifacts_csv = staging.join(layout::ARTIFACTS_CSV);
-    evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
-    Ok(())
+    let (size, sha256) =
+        evidence::write::write_artifacts(&artifacts_csv, &ev.artifacts).map_err(write_err(&artifacts_csv))?;
+    hashed.push(FileEntry { path: layout::ARTIFACTS_CSV.to_owned(), size, sha256: sha256.hex() });
+    Ok(hashed)
 }
 
 /// With `--previous`: compares the earlier package with this one (as `diff` would read it

@@ -61,11 +61,12 @@ pub fn package_id(period: &str, config_sha: &str, mapping_sha: &str, ev: &Eviden
 
 /// Every regular file under `dir` with its size and SHA-256, sorted by path.
 /// Stored artifacts are named by their digest, and `hashed` gives files hashed while they
-/// were written (sorted by path), so neither is read again.
+/// were written, so neither is read again.
 ///
 /// # Errors
 /// On read errors, or when a file in `hashed` has changed size since.
 pub fn list_files(dir: &Path, hashed: &[FileEntry]) -> io::Result<Vec<FileEntry>> {
+    let hashed: std::collections::HashMap<&str, &FileEntry> = hashed.iter().map(|f| (f.path.as_str(), f)).collect();
     let mut files = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(io::Error::other)?;
@@ -74,8 +75,7 @@ pub fn list_files(dir: &Path, hashed: &[FileEntry]) -> io::Result<Vec<FileEntry>
         }
         let path = layout::relative_path(dir, entry.path());
         let stored = path.strip_prefix(layout::ARTIFACTS_DIR).and_then(|p| p.strip_prefix("/sha256/"));
-        let known = hashed.binary_search_by(|f| f.path.as_str().cmp(&path)).ok().map(|i| &hashed[i]);
-        let (size, sha256) = match (stored, known) {
+        let (size, sha256) = match (stored, hashed.get(path.as_str())) {
             (Some(hex), _) => (entry.metadata().map_err(io::Error::other)?.len(), hex.to_owned()),
             (None, Some(known)) => {
                 let size = entry.metadata().map_err(io::Error::other)?.len();
@@ -123,7 +123,6 @@ pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
 pub fn write_manifest(dir: &Path, header: &Manifest, hashed: &[FileEntry]) -> io::Result<(String, Vec<FileEntry>)> {
     let mut files = list_files(dir, hashed)?;
     files.retain(|f| !layout::is_late(&f.path));
-    let header = Manifest { files: Vec::new(), ..header.clone() };
     let mut out = HashingWriter::new(io::BufWriter::new(File::create(dir.join(layout::MANIFEST))?));
     header.write_listing(&files, &mut out)?;
     let (written, _, sha256) = out.finish();

@@ -34,9 +34,13 @@ use crate::time::{Period, Timestamp};
 pub(crate) const ARTIFACT_COLUMNS: &[&str] =
     &["sha256", "size", "origin", "fetched_at", "kind", "format", "parse_status", "records", "errors", "error"];
 
+/// The parse errors' file.
+const ERRORS_FILE: &str = "parse_errors.csv";
 /// Column names of `parse_errors.csv`.
 const ERROR_COLUMNS: &[&str] = &["artifact_sha256", "origin", "locator", "message"];
 
+/// The conflicts' file.
+const CONFLICTS_FILE: &str = "conflicts.csv";
 /// Column names of `conflicts.csv`.
 pub(crate) const CONFLICT_COLUMNS: &[&str] =
     &["job_id", "job_kind", "field", "values", "observed_at", "taken", "rule", "sources"];
@@ -245,11 +249,27 @@ fn into_io(e: csv::Error) -> io::Error {
     }
 }
 
-/// Writes `artifacts.csv`.
+/// A CSV as written: its file name, and its size and SHA-256 taken while it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub(crate) file: &'static str,
+    pub(crate) size: u64,
+    pub(crate) sha256: Sha256Digest,
+}
+
+impl Row {
+    /// Closes the file named `file`.
+    fn written(self, file: &'static str) -> io::Result<Written> {
+        let (size, sha256) = self.close()?;
+        Ok(Written { file, size, sha256 })
+    }
+}
+
+/// Writes `artifacts.csv`; returns its size and digest.
 ///
 /// # Errors
 /// On write errors.
-pub(crate) fn write_artifacts(path: &Path, artifacts: &[ArtifactEntry]) -> io::Result<()> {
+pub(crate) fn write_artifacts(path: &Path, artifacts: &[ArtifactEntry]) -> io::Result<(u64, Sha256Digest)> {
     let mut r = Row::create(path, ARTIFACT_COLUMNS.iter().copied())?;
     for a in artifacts {
         r.put(&a.artifact.sha256.hex())?;
@@ -264,26 +284,25 @@ pub(crate) fn write_artifacts(path: &Path, artifacts: &[ArtifactEntry]) -> io::R
         r.put(&a.first_error)?;
         r.end()?;
     }
-    r.close().map(drop)
+    r.close()
 }
 
 /// Writes one small table: its header from the declaration, one row per record.
-fn write_table<T>(dir: &Path, view: &View<T>, records: &[T], cx: &Cx) -> io::Result<&'static str> {
+fn write_table<T>(dir: &Path, view: &View<T>, records: &[T], cx: &Cx) -> io::Result<Written> {
     let mut r = Row::create(&dir.join(view.file), view.header())?;
     for rec in records {
         view.write(rec, cx, &mut r)?;
     }
-    r.close()?;
-    Ok(view.file)
+    r.written(view.file)
 }
 
 /// Writes the CSVs of the small tables, `parse_errors.csv` and `conflicts.csv` into `dir`;
 /// the bulky ones come from [`BulkWriter`] as the merge produces them. `period` fills the
-/// `in_period` columns (malware scans). Returns the file names written.
+/// `in_period` columns (malware scans). Returns the files written.
 ///
 /// # Errors
 /// On write errors.
-pub(crate) fn write_small(ev: &Evidence, dir: &Path, period: Period) -> io::Result<Vec<&'static str>> {
+pub(crate) fn write_small(ev: &Evidence, dir: &Path, period: Period) -> io::Result<Vec<Written>> {
     let cx = Cx::new(&ev.artifacts, Some(period));
     let written = vec![
         write_table(dir, &Vault::VAULTS, &ev.vaults, &cx)?,
@@ -309,8 +328,8 @@ pub(crate) fn write_small(ev: &Evidence, dir: &Path, period: Period) -> io::Resu
     Ok(written)
 }
 
-fn write_errors(ev: &Evidence, dir: &Path) -> io::Result<&'static str> {
-    let mut r = Row::create(&dir.join("parse_errors.csv"), ERROR_COLUMNS.iter().copied())?;
+fn write_errors(ev: &Evidence, dir: &Path) -> io::Result<Written> {
+    let mut r = Row::create(&dir.join(ERRORS_FILE), ERROR_COLUMNS.iter().copied())?;
     for e in &ev.errors {
         let a = &ev.artifacts[e.artifact as usize].artifact;
         r.put(&a.sha256.hex())?;
@@ -319,13 +338,12 @@ fn write_errors(ev: &Evidence, dir: &Path) -> io::Result<&'static str> {
         r.put(&e.message)?;
         r.end()?;
     }
-    r.close()?;
-    Ok("parse_errors.csv")
+    r.written(ERRORS_FILE)
 }
 
-fn write_conflicts(ev: &Evidence, dir: &Path) -> io::Result<&'static str> {
+fn write_conflicts(ev: &Evidence, dir: &Path) -> io::Result<Written> {
     let hex: Vec<String> = ev.artifacts.iter().map(|a| a.artifact.sha256.hex()).collect();
-    let mut r = Row::create(&dir.join("conflicts.csv"), CONFLICT_COLUMNS.iter().copied())?;
+    let mut r = Row::create(&dir.join(CONFLICTS_FILE), CONFLICT_COLUMNS.iter().copied())?;
     for c in &ev.conflicts {
         r.put(&c.job_id)?;
         r.put(c.job_kind)?;
@@ -342,8 +360,7 @@ fn write_conflicts(ev: &Evidence, dir: &Path) -> io::Result<&'static str> {
         r.put(&sources.join(";"))?;
         r.end()?;
     }
-    r.close()?;
-    Ok("conflicts.csv")
+    r.written(CONFLICTS_FILE)
 }
 
 /// Writes the bulky evidence CSVs (jobs, recovery points, compliance rows) one merged
@@ -400,12 +417,11 @@ impl BulkWriter {
         }
     }
 
-    /// Writes the rest of every file; returns each file's name, size and digest, taken while
-    /// it was written.
+    /// Writes the rest of every file; returns the files written.
     ///
     /// # Errors
     /// On write errors.
-    pub(crate) fn finish(self) -> io::Result<Vec<(&'static str, u64, Sha256Digest)>> {
+    pub(crate) fn finish(self) -> io::Result<Vec<Written>> {
         let rows = [
             (Job::BACKUP_JOBS.file, self.backup),
             (Job::COPY_JOBS.file, self.copy),
@@ -415,7 +431,7 @@ impl BulkWriter {
             (ResourceCompliance::RESOURCE_COMPLIANCE.file, self.resources),
             (MalwareScan::MALWARE_SCANS.file, self.scans),
         ];
-        rows.into_iter().map(|(file, row)| row.close().map(|(size, sha)| (file, size, sha))).collect()
+        rows.into_iter().map(|(file, row)| row.written(file)).collect()
     }
 }
 
