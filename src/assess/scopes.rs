@@ -369,6 +369,9 @@ const COLUMNS: &[&str] = &[
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::evidence::Record;
+    use crate::evidence::model::{JobKind, ValidationStatus};
+    use crate::time::Timestamp;
 
     #[test]
     fn a_scope_set_keeps_each_pair_once_in_order_and_finds_it_by_name() {
@@ -386,9 +389,6 @@ mod tests {
             (Some(7), None, None)
         );
     }
-    use crate::evidence::Record;
-    use crate::evidence::model::{JobKind, ValidationStatus};
-    use crate::time::Timestamp;
 
     const DB1: &str = "arn:aws:rds:eu-central-1:111111111111:db:db1";
     const I1: &str = "arn:aws:ec2:eu-west-1:222222222222:instance/i-1";

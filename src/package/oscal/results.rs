@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::catalog::statement_id;
 use super::{Hash, Metadata, OSCAL_VERSION, Party, Prop, Resource, Rlink, is_token, line, line_or, uuid};
+use crate::artifact::Sha256Digest;
 use crate::assess::checks::CheckStatus;
 use crate::assess::mapping::Status;
 use crate::evidence::{ArtifactEntry, Format};
@@ -320,34 +321,22 @@ impl Serialize for Resources<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeSeq;
         let mut seq = serializer.serialize_seq(Some(self.artifacts.len() + 1))?;
-        let mut ids = ArtifactIds::default();
+        // Artifacts with each digest so far.
+        let mut seen: BTreeMap<Sha256Digest, usize> = BTreeMap::new();
         for a in self.artifacts {
-            seq.serialize_element(&artifact_resource(a, ids.next(a)))?;
+            let n = seen.entry(a.artifact.sha256).or_default();
+            let sha = a.artifact.sha256.hex();
+            seq.serialize_element(&artifact_resource(a, &sha, artifact_id(&sha, *n)))?;
+            *n += 1;
         }
         seq.serialize_element(&self.catalog)?;
         seq.end()
     }
 }
 
-/// The UUIDs of the artifacts' resources, in artifact order. A resource's UUID is made from the
-/// digest and how many artifacts with those bytes came before it, not from the origin: where
+/// The UUID of the `n`-th artifact (from 0) with the bytes of digest `sha`: made from the
+/// digest and how many artifacts with those bytes came before it, not from the origin, so where
 /// the inputs lay changes the titles, never the links.
-#[derive(Default)]
-struct ArtifactIds {
-    seen: BTreeMap<String, usize>,
-}
-
-impl ArtifactIds {
-    fn next(&mut self, a: &ArtifactEntry) -> String {
-        let sha = a.artifact.sha256.hex();
-        let n = self.seen.entry(sha.clone()).or_default();
-        let id = artifact_id(&sha, *n);
-        *n += 1;
-        id
-    }
-}
-
-/// The UUID of the `n`-th artifact (from 0) with the bytes of digest `sha`.
 fn artifact_id(sha: &str, n: usize) -> String {
     uuid(&["artifact", sha, &n.to_string()])
 }
@@ -361,8 +350,7 @@ fn resource_by_sha(artifacts: &[ArtifactEntry]) -> BTreeMap<String, String> {
     by_sha
 }
 
-fn artifact_resource(a: &ArtifactEntry, id: String) -> Resource {
-    let sha = a.artifact.sha256.hex();
+fn artifact_resource(a: &ArtifactEntry, sha: &str, id: String) -> Resource {
     let props = [
         Prop::ours("kind", a.kind.as_str()),
         Prop::ours("format", a.format.as_str()),
@@ -377,13 +365,13 @@ fn artifact_resource(a: &ArtifactEntry, id: String) -> Resource {
     };
     Resource {
         uuid: id,
-        title: line_or(&[&a.artifact.origin, &sha]),
+        title: line_or(&[&a.artifact.origin, sha]),
         description: None,
         props: props.into_iter().flatten().collect(),
         rlinks: vec![Rlink {
             href: format!("../{}/sha256/{sha}", layout::ARTIFACTS_DIR),
             media_type,
-            hashes: Hash::sha256(&sha),
+            hashes: Hash::sha256(sha),
         }],
     }
 }
