@@ -360,7 +360,8 @@ fn no_input(opts: &BuildOptions, skipped: &[source::Skipped]) -> BuildError {
 /// Reads, hashes and parses every file into the artifact store under `staging` (the listing
 /// is dropped then: the artifact table has what is needed of it), merges the
 /// observations while writing the bulky evidence CSVs, and assesses the period. Returns the
-/// evidence, the assessment, the bytes read and the bulky CSVs as hashed while written.
+/// evidence, the assessment, the bytes read and the bulky CSVs as hashed while written
+/// (the other CSVs come from [`write_documents`]).
 fn read_and_assess(
     opts: &BuildOptions,
     files: Vec<SourceFile>,
