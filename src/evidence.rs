@@ -365,13 +365,15 @@ pub struct Evidence {
 /// [`Evidence`]; the bulky records (jobs, recovery points, compliance rows) are streamed:
 /// each merged one is handed to `consume` once, in (type, key) order — jobs by job id,
 /// recovery points by ARN — so a quarter never has to fit in memory. A job another job names
-/// as its parent reaches `consume` with `is_parent = Some(true)`.
+/// as its parent reaches `consume` with `is_parent = Some(true)`. `workers` threads decode and
+/// merge the observations; the result is the same for any number.
 ///
 /// # Errors
 /// On I/O errors reading the spilled runs, or an error from `consume`.
 pub fn assemble(
     artifacts: Vec<ArtifactEntry>,
     parts: Vec<Collected>,
+    workers: usize,
     consume: &mut dyn FnMut(&Record) -> io::Result<()>,
 ) -> io::Result<Evidence> {
     let shas: Vec<Sha256Digest> = artifacts.iter().map(|a| a.artifact.sha256).collect();
@@ -405,7 +407,7 @@ pub fn assemble(
     // The tag inventory is spilled like the bulky records (one observation per resource per
     // snapshot adds up), but its merged form is small and kept for later stages.
     let mut tagged = Vec::new();
-    let (bulk, conflicts) = store::merge_runs(&runs, &shas, &mut |r| match r {
+    let (bulk, conflicts) = store::merge_runs(&runs, &shas, workers, &mut |r| match r {
         Record::TaggedResource(t) => {
             tagged.push(t.clone());
             Ok(())
@@ -545,7 +547,7 @@ mod tests {
         b.record(job(1, JobKind::Restore, "X", "COMPLETED", Some("C")));
         let parts = vec![a.finish().unwrap(), b.finish().unwrap()];
         let mut seen = Vec::new();
-        let ev = assemble(vec![entry(0), entry(1)], parts, &mut |r| {
+        let ev = assemble(vec![entry(0), entry(1)], parts, 2, &mut |r| {
             if let Record::Job(j) = r {
                 seen.push((j.job_id.clone(), j.is_parent, j.state.as_deref().unwrap_or_default().to_owned()));
             }
