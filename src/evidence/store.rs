@@ -13,9 +13,12 @@
 //! The merge is a pipeline of three stages ([`merge_runs`]): one thread merges the runs on
 //! their bytes and cuts the stream into batches of whole keys; worker threads decode and merge
 //! the batches, the bulk of the work; the consumer takes the results back in the order the
-//! batches were cut, so what it sees does not depend on the number of workers. A batch's records
-//! go back to the worker that made them to be freed there. With one thread doing all of it the
-//! merge took 3.2 s at bench scale 120; with two workers 2.1–2.3 s (BENCHMARKS.md).
+//! batches were cut, so what it sees does not depend on the number of workers. Memory is handed
+//! back where it was allocated: a batch's buffers to the grouper, to be filled again, and its
+//! records to the worker that made them, to be freed there. Freed on other threads, they were
+//! reused too late: the peak at 10 M job rows rose from 244 to 301 MiB (258 MiB handed back).
+//! With one thread doing all of it the merge took 3.2 s at bench scale 120; with two workers
+//! 2.0–2.3 s (BENCHMARKS.md).
 //!
 //! A run is a sequence of LZ4 blocks of about 32 KiB of whole observations each (`[raw
 //! length][compressed length][bytes]`, lengths as little-endian `u32`). Sorted observations
@@ -342,6 +345,16 @@ struct Groups {
     keys: Vec<(u8, usize)>,
 }
 
+impl Groups {
+    /// Emptied, keeping the room it has.
+    fn cleared(mut self) -> Self {
+        self.data.clear();
+        self.ends.clear();
+        self.keys.clear();
+        self
+    }
+}
+
 /// What a worker made of one [`Groups`]: the merged records in key order, the conflicts the
 /// merge recorded and the records per type; `home` takes the records back to the worker that
 /// made them, to be freed there (a free on another thread costs several times more).
@@ -374,13 +387,17 @@ pub(crate) fn merge_runs(
 ) -> io::Result<(BulkCounts, Vec<Conflict>)> {
     let workers = workers.max(1);
     let (work_tx, work_rx) = sync_channel::<Work>(workers);
-    let (order_tx, order_rx) = sync_channel::<Receiver<io::Result<Decoded>>>(2 * workers + 2);
-    let work_rx = Mutex::new(work_rx);
+    let (order_tx, order_rx) = sync_channel::<Receiver<io::Result<Decoded>>>(workers + 1);
+    // Batches the workers are done with go back to the grouper, to be filled again.
+    let (spare_tx, spare_rx) = channel::<Groups>();
+    let work_rx = &Mutex::new(work_rx);
     std::thread::scope(|scope| {
-        let grouper = scope.spawn(move || group_runs(runs, &work_tx, &order_tx));
+        let grouper = scope.spawn(move || group_runs(runs, &work_tx, &order_tx, &spare_rx));
         for _ in 0..workers {
-            scope.spawn(|| decode_batches(&work_rx, shas));
+            let spare = spare_tx.clone();
+            scope.spawn(move || decode_batches(work_rx, shas, &spare));
         }
+        drop(spare_tx);
         let mut counts = BulkCounts::default();
         let mut conflicts = Vec::new();
         let mut failed = None;
@@ -409,26 +426,33 @@ pub(crate) fn merge_runs(
     })
 }
 
-/// A decoding worker: takes batches until the grouper is done, and frees the records of the
-/// batches the consumer is done with.
-fn decode_batches(work: &Mutex<Receiver<Work>>, shas: &[Sha256Digest]) {
+/// A decoding worker: takes batches until the grouper is done, hands each batch's buffers back
+/// to it (`spare`), and frees the records of the batches the consumer is done with, keeping one
+/// list to fill again.
+fn decode_batches(work: &Mutex<Receiver<Work>>, shas: &[Sha256Digest], spare: &Sender<Groups>) {
     let (home, spent) = channel::<Vec<Record>>();
+    let mut records = Vec::new();
     loop {
-        while spent.try_recv().is_ok() {}
+        while let Ok(mut done) = spent.try_recv() {
+            done.clear();
+            records = done;
+        }
         let next = match work.lock() {
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
         let Ok((groups, result)) = next else { return };
-        let decoded = decode(&groups, shas).map(|d| Decoded { home: Some(home.clone()), ..d });
-        // The consumer may have stopped; then nobody wants the result.
-        let _ = result.send(decoded);
+        let decoded = decode(&groups, shas, std::mem::take(&mut records));
+        // The grouper or the consumer may have stopped; then nobody wants these.
+        let _ = spare.send(groups);
+        let _ = result.send(decoded.map(|d| Decoded { home: Some(home.clone()), ..d }));
     }
 }
 
-/// Decodes each key's observations and merges them (a key seen once needs no merge).
-fn decode(groups: &Groups, shas: &[Sha256Digest]) -> io::Result<Decoded> {
-    let mut out = Decoded { records: Vec::with_capacity(groups.keys.len()), ..Decoded::default() };
+/// Decodes each key's observations and merges them (a key seen once needs no merge), into
+/// `records` (empty).
+fn decode(groups: &Groups, shas: &[Sha256Digest], records: Vec<Record>) -> io::Result<Decoded> {
+    let mut out = Decoded { records, ..Decoded::default() };
     let (mut obs, mut start) = (0, 0);
     for &(tag, last) in &groups.keys {
         let bulk = Bulk::from_u8(tag).ok_or_else(|| corrupt("bad record tag"))?;
@@ -454,6 +478,7 @@ fn group_runs(
     runs: &[PathBuf],
     work: &SyncSender<Work>,
     order: &SyncSender<Receiver<io::Result<Decoded>>>,
+    spare: &Receiver<Groups>,
 ) -> io::Result<()> {
     let piece = (READ_BUDGET / runs.len().max(1)).clamp(16 * 1024, 256 * 1024);
     let mut readers =
@@ -486,7 +511,8 @@ fn group_runs(
         batch.keys.push((tag, batch.ends.len()));
         if batch.keys.len() == BATCH || heap.is_empty() {
             let (tx, rx) = sync_channel(1);
-            work.send((std::mem::take(&mut batch), tx)).map_err(|_| stopped())?;
+            let next = spare.try_recv().map(Groups::cleared).unwrap_or_default();
+            work.send((std::mem::replace(&mut batch, next), tx)).map_err(|_| stopped())?;
             order.send(rx).map_err(|_| stopped())?;
         }
     }
