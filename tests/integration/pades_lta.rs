@@ -9,11 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use super::test_tsa::TestTsa;
-use super::util::{build_q3, require_python_module, run, samples, stderr, stdout, tool};
+use super::util::{build_q3, require_python_module, run, samples, shared_dir, stderr, stdout, tool};
 
 struct Lta {
     tsa: TestTsa,
-    _tmp: tempfile::TempDir,
     pkg: PathBuf,
     out: String,
 }
@@ -45,12 +44,11 @@ fn build_with(tsa: &TestTsa, out: &Path, extra: &[&str]) -> std::process::Output
 fn lta_sample() -> &'static Lta {
     static PKG: OnceLock<Lta> = OnceLock::new();
     PKG.get_or_init(|| {
-        let tsa = TestTsa::start();
-        let tmp = tempfile::tempdir().unwrap();
-        let pkg = tmp.path().join("pkg");
+        let tsa = TestTsa::shared("lta-tsa");
+        let pkg = shared_dir("lta-package").join("pkg");
         let o = build_with(&tsa, &pkg, &[]);
         assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-        Lta { tsa, _tmp: tmp, pkg, out: format!("{}{}", stdout(&o), stderr(&o)) }
+        Lta { tsa, pkg, out: format!("{}{}", stdout(&o), stderr(&o)) }
     })
 }
 

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use super::util::{bin_on_moto, build_q3, moto_endpoint, run, stderr, stdout, tool};
+use super::util::{bin_on_moto, build_q3, moto_endpoint, run, shared_dir, stderr, stdout, tool};
 
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -66,7 +66,6 @@ pub fn nss_db(dir: &Path, ca: &Path) -> String {
 }
 
 struct Signed {
-    _tmp: tempfile::TempDir,
     id: PathBuf,
     pkg: PathBuf,
 }
@@ -75,9 +74,9 @@ struct Signed {
 fn signed_sample() -> &'static Signed {
     static PKG: OnceLock<Signed> = OnceLock::new();
     PKG.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let id = keygen(tmp.path(), &[]);
-        let pkg = tmp.path().join("pkg");
+        let dir = shared_dir("signed-package");
+        let id = keygen(&dir, &[]);
+        let pkg = dir.join("pkg");
         let config = samples().join("dora-evidence.toml");
         let mut args = vec![
             "--config".to_owned(),
@@ -90,7 +89,7 @@ fn signed_sample() -> &'static Signed {
         let o = build_q3(&samples().join("input"), &pkg, &args);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert!(stdout(&o).contains("signed by: CN=dora-evidence demo signer"), "{}", stdout(&o));
-        Signed { _tmp: tmp, id, pkg }
+        Signed { id, pkg }
     })
 }
 

@@ -6,7 +6,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use super::util::tool;
+use super::util::{shared_dir, tool};
 
 /// A running test TSA. Its URL paths ask for faults (`/503`, `/slow`, `/no-eku`, …; see the
 /// script's header).
@@ -17,27 +17,41 @@ pub struct TestTsa {
     _stdin: ChildStdin,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    /// Removes `dir` on drop; `None` for a TSA held by a `static` (see [`TestTsa::shared`]).
+    _temp: Option<tempfile::TempDir>,
 }
 
 impl TestTsa {
     /// Starts a TSA whose `/slow` path answers after `slow_secs`.
     pub fn start_with_slow(slow_secs: u32) -> TestTsa {
-        TestTsa::spawn(slow_secs, false)
+        TestTsa::spawn(slow_secs, false, None)
+    }
+
+    /// As [`TestTsa::start`], for a TSA a `static` holds: its PKI goes to a shared folder
+    /// (`util::shared_dir`), since a `static` is never dropped.
+    pub fn shared(name: &str) -> TestTsa {
+        TestTsa::spawn(30, false, Some(shared_dir(name)))
     }
 
     /// Starts a TSA that speaks HTTPS only (certificate `tls.pem` for 127.0.0.1) and requires
     /// a client certificate issued by its CA (`client.pem` / `client.key`).
     pub fn start_tls() -> TestTsa {
-        TestTsa::spawn(30, true)
+        TestTsa::spawn(30, true, None)
     }
 
-    fn spawn(slow_secs: u32, tls: bool) -> TestTsa {
-        let dir = tempfile::tempdir().unwrap();
+    fn spawn(slow_secs: u32, tls: bool, shared: Option<PathBuf>) -> TestTsa {
+        let (dir, temp) = match shared {
+            Some(dir) => (dir, None),
+            None => {
+                let temp = tempfile::tempdir().unwrap();
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test_tsa.py");
         let mut child = Command::new("python3")
             .arg(&script)
-            .arg(dir.path().join("pki"))
+            .arg(dir.join("pki"))
             .args(["--slow", &slow_secs.to_string(), "--exit-on-stdin-eof"])
             .args(if tls { &["--tls"][..] } else { &[] })
             .stdin(Stdio::piped())
@@ -52,7 +66,7 @@ impl TestTsa {
             url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
             "the test TSA did not start: {url:?}"
         );
-        TestTsa { child, _stdin: stdin, url, dir }
+        TestTsa { child, _stdin: stdin, url, dir, _temp: temp }
     }
 
     /// Starts a TSA whose `/slow` path answers after 30 s.
@@ -62,7 +76,7 @@ impl TestTsa {
 
     /// A file of the TSA's test PKI (`client.pem`, `client.key`, …).
     pub fn pki(&self, name: &str) -> PathBuf {
-        self.dir.path().join("pki").join(name)
+        self.dir.join("pki").join(name)
     }
 
     /// The URL of fault `path` (`"/no-eku"`), or of the correct TSA for `"/"`.
@@ -72,22 +86,22 @@ impl TestTsa {
 
     /// The TSA's CA certificate (PEM): the trust anchor for `--tsa-ca` and `openssl ts -verify`.
     pub fn ca(&self) -> PathBuf {
-        self.dir.path().join("pki/ca.pem")
+        self.dir.join("pki/ca.pem")
     }
 
     /// The TSA's own certificate (PEM).
     pub fn cert(&self) -> PathBuf {
-        self.dir.path().join("pki/tsa.pem")
+        self.dir.join("pki/tsa.pem")
     }
 
     /// A document signer issued by the same CA, naming the server's CRL: (key, chain PEM).
     pub fn signer(&self) -> (PathBuf, PathBuf) {
-        (self.dir.path().join("pki/signer.key"), self.dir.path().join("pki/signer-chain.pem"))
+        (self.dir.join("pki/signer.key"), self.dir.join("pki/signer-chain.pem"))
     }
 
     /// The CA's CRL (DER), as the server serves it at `/crl/ca.crl`.
     pub fn crl(&self) -> PathBuf {
-        self.dir.path().join("pki/ca.crl")
+        self.dir.join("pki/ca.crl")
     }
 }
 

@@ -11,10 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::sign::{keygen, sign_flags, small_input};
 use super::test_tsa::{TestTsa, down_url};
-use super::util::{build_q3, files_under, run, samples, stderr, stdout, tool};
+use super::util::{build_q3, files_under, run, samples, shared_dir, stderr, stdout, tool};
 
 struct Stamped {
-    _tmp: tempfile::TempDir,
     tsa: TestTsa,
     id: PathBuf,
     pkg: PathBuf,
@@ -24,10 +23,10 @@ struct Stamped {
 fn stamped_sample() -> &'static Stamped {
     static PKG: OnceLock<Stamped> = OnceLock::new();
     PKG.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let tsa = TestTsa::start();
-        let id = keygen(tmp.path(), &[]);
-        let pkg = tmp.path().join("pkg");
+        let dir = shared_dir("stamped-package");
+        let tsa = TestTsa::shared("stamped-tsa");
+        let id = keygen(&dir, &[]);
+        let pkg = dir.join("pkg");
         let config = samples().join("dora-evidence.toml");
         let mut args = vec!["--config".to_owned(), config.display().to_string(), "--tsa".into(), tsa.url.clone()];
         args.extend(["--tsa-ca".into(), tsa.ca().display().to_string()]);
@@ -36,7 +35,7 @@ fn stamped_sample() -> &'static Stamped {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let o = build_q3(&samples().join("input"), &pkg, &args);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        Stamped { _tmp: tmp, tsa, id, pkg }
+        Stamped { tsa, id, pkg }
     })
 }
 

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::util::{run, stderr, stdout, tool};
+use super::util::{run, shared_dir, stderr, stdout, tool};
 
 fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
@@ -41,33 +41,28 @@ fn build(period: &str, out: &Path, extra: &[&str]) -> std::process::Output {
 
 /// The 2026-Q2 sample tree, written once by `dora-evidence samples --quarter 2026-Q2`.
 fn q2_samples() -> &'static Path {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("samples-2026-Q2");
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = shared_dir("samples-2026-Q2").join("samples-2026-Q2");
         let o = run(&["samples", "--quarter", "2026-Q2", "--out", out.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert!(stdout(&o).contains("of 2026-Q2 to"), "{}", stdout(&o));
-        (dir, out)
+        out
     })
-    .1
 }
 
 /// The 2026-Q2 package and the 2026-Q3 one built with `--previous` it, shared by the tests.
 fn packages() -> &'static (PathBuf, PathBuf) {
-    static DIRS: OnceLock<(tempfile::TempDir, (PathBuf, PathBuf))> = OnceLock::new();
-    &DIRS
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let (q2, q3) = (dir.path().join("q2"), dir.path().join("q3"));
-            let o = build("2026-Q2", &q2, &["--generated-at", "2026-07-06T08:00:00Z"]);
-            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-            let o =
-                build("2026-Q3", &q3, &["--generated-at", "2026-10-05T08:00:00Z", "--previous", q2.to_str().unwrap()]);
-            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-            (dir, (q2, q3))
-        })
-        .1
+    static DIRS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    DIRS.get_or_init(|| {
+        let dir = shared_dir("trend-packages");
+        let (q2, q3) = (dir.join("q2"), dir.join("q3"));
+        let o = build("2026-Q2", &q2, &["--generated-at", "2026-07-06T08:00:00Z"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let o = build("2026-Q3", &q3, &["--generated-at", "2026-10-05T08:00:00Z", "--previous", q2.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        (q2, q3)
+    })
 }
 
 fn json(path: &Path) -> Value {

@@ -102,17 +102,20 @@ pub fn build_sample(out: &Path) {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
+/// A folder for a fixture the tests of this process share (held by a `static`, which a
+/// `TempDir` must not be: it would never be removed); see `dora_evidence_samples::scratch`.
+pub fn shared_dir(name: &str) -> PathBuf {
+    dora_evidence_samples::scratch::shared_dir(name).unwrap()
+}
+
 /// One unsigned sample package shared by every test that only reads it.
 pub fn sample_package() -> &'static Path {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        build_sample(&dir.path().join("pkg"));
-        dir
+        let pkg = shared_dir("sample-package").join("pkg");
+        build_sample(&pkg);
+        pkg
     })
-    .path()
-    .join("pkg")
-    .leak()
 }
 
 pub fn build_q3(input: &Path, out: &Path, extra: &[&str]) -> Output {

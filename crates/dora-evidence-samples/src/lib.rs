@@ -71,6 +71,7 @@ mod protection;
 mod quarter;
 mod reports;
 mod scans;
+pub mod scratch;
 mod snapshots;
 mod truth;
 
@@ -313,23 +314,17 @@ mod tests {
     }
 
     /// One scale-1 tree shared by the content tests.
-    fn sample() -> &'static (tempfile::TempDir, SampleSummary) {
-        static SAMPLE: OnceLock<(tempfile::TempDir, SampleSummary)> = OnceLock::new();
+    fn sample() -> &'static (PathBuf, SampleSummary) {
+        static SAMPLE: OnceLock<(PathBuf, SampleSummary)> = OnceLock::new();
         SAMPLE.get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let s = generate(&SampleOptions {
-                scale: 1,
-                seed: 2026,
-                out: dir.path().join("samples"),
-                quarter: Quarter::Q3,
-            })
-            .unwrap();
-            (dir, s)
+            let out = crate::scratch::shared_dir("scale-1").unwrap().join("samples");
+            let s = generate(&SampleOptions { scale: 1, seed: 2026, out: out.clone(), quarter: Quarter::Q3 }).unwrap();
+            (out, s)
         })
     }
 
     fn root() -> PathBuf {
-        sample().0.path().join("samples")
+        sample().0.clone()
     }
 
     fn read(rel: &str) -> String {
