@@ -54,7 +54,7 @@ pub struct BuildOptions {
     pub force: bool,
     /// The time the package claims to be generated at (fixed for reproducible output).
     pub generated_at: Timestamp,
-    /// Parse worker threads, and the merge's decoding workers.
+    /// Parse worker threads, and the merge's decoding workers (at most 4).
     pub threads: usize,
     /// Files up to this size are read whole; larger ones are streamed from the stored copy
     /// (default [`crate::artifact::IN_MEMORY_LIMIT`]).

@@ -375,7 +375,7 @@ type Work = (Groups, SyncSender<io::Result<Decoded>>);
 /// Three stages overlap: one thread merges the runs on bytes into batches of key groups,
 /// `workers` threads decode and merge the batches (the bulk of the work), and `consume` runs
 /// on the caller's thread, taking the batches back in the order they were made, so the
-/// result does not depend on the number of workers.
+/// result does not depend on the number of workers (at most [`MAX_WORKERS`]).
 ///
 /// # Errors
 /// On I/O errors, an error from `consume`, or a corrupt run (a bug: runs are written by us).
@@ -385,7 +385,7 @@ pub(crate) fn merge_runs(
     workers: usize,
     consume: &mut dyn FnMut(&Record) -> io::Result<()>,
 ) -> io::Result<(BulkCounts, Vec<Conflict>)> {
-    let workers = workers.max(1);
+    let workers = workers.clamp(1, MAX_WORKERS);
     let (work_tx, work_rx) = sync_channel::<Work>(workers);
     let (order_tx, order_rx) = sync_channel::<Receiver<io::Result<Decoded>>>(workers + 1);
     // Batches the workers are done with go back to the grouper, to be filled again.
@@ -534,6 +534,10 @@ const READ_BUDGET: usize = 8 * 1024 * 1024;
 
 /// Keys per batch handed to a decoding worker.
 const BATCH: usize = 512;
+
+/// Decoding workers at most, whatever `--threads` says: each holds up to two batches in
+/// memory, and past a few the writer's thread bounds the merge anyway.
+const MAX_WORKERS: usize = 4;
 
 fn merge_records(
     bulk: Bulk,
