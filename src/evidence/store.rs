@@ -393,10 +393,12 @@ pub(crate) fn merge_runs(
     let work_rx = &Mutex::new(work_rx);
     std::thread::scope(|scope| {
         let grouper = scope.spawn(move || group_runs(runs, &work_tx, &order_tx, &spare_rx));
-        for _ in 0..workers {
-            let spare = spare_tx.clone();
-            scope.spawn(move || decode_batches(work_rx, shas, &spare));
-        }
+        let decoders: Vec<_> = (0..workers)
+            .map(|_| {
+                let spare = spare_tx.clone();
+                scope.spawn(move || decode_batches(work_rx, shas, &spare))
+            })
+            .collect();
         drop(spare_tx);
         let mut counts = BulkCounts::default();
         let mut conflicts = Vec::new();
@@ -419,6 +421,9 @@ pub(crate) fn merge_runs(
         }
         drop(order_rx); // stops the grouper if we bailed out
         let grouped = grouper.join().map_err(|_| io::Error::other("merge thread panicked"))?;
+        // Joined here, a worker's panic is an error, not a panic of the whole scope.
+        let decoded = decoders.into_iter().map(|d| d.join()).collect::<Result<Vec<()>, _>>();
+        decoded.map_err(|_| io::Error::other("merge worker panicked"))?;
         match (failed, grouped) {
             (Some(e), _) | (None, Err(e)) => Err(e),
             (None, Ok(())) => Ok((counts, conflicts)),
