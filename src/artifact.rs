@@ -127,7 +127,7 @@ impl ArtifactStore {
             }
             None => (tempfile::NamedTempFile::new_in(&self.dir)?, File::open(src)?, false),
         };
-        let (sha, size) = hash_reader(from, (!cloned).then(|| tmp.as_file_mut()))?;
+        let (size, sha) = if cloned { copy_hashed(from, io::sink())? } else { copy_hashed(from, tmp.as_file_mut())? };
         self.keep(tmp, &sha)?;
         Ok((sha, size))
     }
@@ -222,23 +222,16 @@ fn reflink(_from: &File, _to: &File) -> bool {
     false
 }
 
-/// Reads to the end, hashing, and writing the bytes to `copy` when given.
-fn hash_reader(mut from: File, mut copy: Option<&mut File>) -> io::Result<(Sha256Digest, u64)> {
-    let (mut hasher, mut buf, mut size) = (Sha256::new(), vec![0u8; 1 << 20], 0u64);
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        if let Some(out) = copy.as_deref_mut() {
-            out.write_all(&buf[..n])?;
-        }
-        size += n as u64;
-    }
-    Ok((Sha256Digest(hasher.finalize().into()), size))
+/// Reads `from` to the end in 1 MiB pieces and writes it to `to` (`io::sink()` to only hash);
+/// returns the size and SHA-256 of what passed.
+///
+/// # Errors
+/// On read or write errors.
+pub(crate) fn copy_hashed(from: impl Read, to: impl Write) -> io::Result<(u64, Sha256Digest)> {
+    let mut out = HashingWriter::new(to);
+    io::copy(&mut io::BufReader::with_capacity(1 << 20, from), &mut out)?;
+    let (_, size, sha) = out.finish();
+    Ok((size, sha))
 }
 
 #[cfg(test)]

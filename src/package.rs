@@ -22,7 +22,7 @@ pub mod renewal;
 pub mod report_data;
 
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -98,20 +98,8 @@ pub fn list_files(dir: &Path, hashed: &[FileEntry]) -> io::Result<Vec<FileEntry>
 /// # Errors
 /// On read errors.
 pub fn hash_file(path: &Path) -> io::Result<(u64, String)> {
-    let mut hasher = Sha256::new();
-    let mut f = File::open(path)?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        match f.read(&mut buf)? {
-            0 => break,
-            n => {
-                hasher.update(&buf[..n]);
-                size += n as u64;
-            }
-        }
-    }
-    Ok((size, hex::encode(hasher.finalize())))
+    let (size, sha) = crate::artifact::copy_hashed(File::open(path)?, io::sink())?;
+    Ok((size, sha.hex()))
 }
 
 /// Writes `manifest.json` (`header` with the files now in `dir`, late files excepted;
