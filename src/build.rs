@@ -380,7 +380,7 @@ fn read_and_assess(
     fs::create_dir_all(&evidence_dir).map_err(write_err(&evidence_dir))?;
     let mut bulk = BulkWriter::create(&evidence_dir, &entries, opts.period).map_err(write_err(&evidence_dir))?;
     let mut metrics = MetricsAccumulator::new(opts.period);
-    let ev = evidence::assemble(entries, parts, opts.threads.max(1), &mut |r| {
+    let ev = evidence::assemble(entries, parts, opts.threads, &mut |r| {
         metrics.observe(r);
         bulk.write(r)
     })

@@ -334,6 +334,10 @@ impl BulkCounts {
     pub(crate) fn get(&self, bulk: Bulk) -> u64 {
         self.0[bulk as usize]
     }
+
+    fn add(&mut self, other: &BulkCounts) {
+        self.0.iter_mut().zip(other.0).for_each(|(n, m)| *n += m);
+    }
 }
 
 /// The observations of consecutive keys, as the k-way merge hands them to a decoding worker:
@@ -356,18 +360,20 @@ impl Groups {
 }
 
 /// What a worker made of one [`Groups`]: the merged records in key order, the conflicts the
-/// merge recorded and the records per type; `home` takes the records back to the worker that
-/// made them, to be freed there (a free on another thread costs several times more).
+/// merge recorded and the records per type.
 #[derive(Default)]
 struct Decoded {
     records: Vec<Record>,
     conflicts: Vec<Conflict>,
     counts: BulkCounts,
-    home: Option<Sender<Vec<Record>>>,
 }
 
+/// A worker's result, with the way back to that worker for its records, to be freed there (a
+/// free on another thread costs several times more).
+type Done = io::Result<(Decoded, Sender<Vec<Record>>)>;
+
 /// A batch of groups on its way to a worker, with where its result goes.
-type Work = (Groups, SyncSender<io::Result<Decoded>>);
+type Work = (Groups, SyncSender<Done>);
 
 /// Merges all runs k-way, handing every merged record to `consume` in (type, key) order.
 /// Returns the counts and the conflicts the merge recorded, in (type, key) order.
@@ -387,7 +393,7 @@ pub(crate) fn merge_runs(
 ) -> io::Result<(BulkCounts, Vec<Conflict>)> {
     let workers = workers.clamp(1, MAX_WORKERS);
     let (work_tx, work_rx) = sync_channel::<Work>(workers);
-    let (order_tx, order_rx) = sync_channel::<Receiver<io::Result<Decoded>>>(workers + 1);
+    let (order_tx, order_rx) = sync_channel::<Receiver<Done>>(workers + 1);
     // Batches the workers are done with go back to the grouper, to be filled again.
     let (spare_tx, spare_rx) = channel::<Groups>();
     let work_rx = &Mutex::new(work_rx);
@@ -405,13 +411,11 @@ pub(crate) fn merge_runs(
         let mut failed = None;
         for rx in order_rx.iter() {
             let batch = rx.recv().unwrap_or_else(|_| Err(io::Error::other("merge worker stopped")));
-            let result = batch.and_then(|d| {
+            let result = batch.and_then(|(d, home)| {
                 d.records.iter().try_for_each(&mut *consume)?;
-                (0..8).for_each(|i| counts.0[i] += d.counts.0[i]);
+                counts.add(&d.counts);
                 conflicts.extend(d.conflicts);
-                if let Some(home) = d.home {
-                    let _ = home.send(d.records);
-                }
+                let _ = home.send(d.records);
                 Ok(())
             });
             if let Err(e) = result {
@@ -450,7 +454,7 @@ fn decode_batches(work: &Mutex<Receiver<Work>>, shas: &[Sha256Digest], spare: &S
         let decoded = decode(&groups, shas, std::mem::take(&mut records));
         // The grouper or the consumer may have stopped; then nobody wants these.
         let _ = spare.send(groups);
-        let _ = result.send(decoded.map(|d| Decoded { home: Some(home.clone()), ..d }));
+        let _ = result.send(decoded.map(|d| (d, home.clone())));
     }
 }
 
@@ -461,14 +465,13 @@ fn decode(groups: &Groups, shas: &[Sha256Digest], records: Vec<Record>) -> io::R
     let (mut obs, mut start) = (0, 0);
     for &(tag, last) in &groups.keys {
         let bulk = Bulk::from_u8(tag).ok_or_else(|| corrupt("bad record tag"))?;
-        let mut records = Vec::with_capacity(last - obs);
+        let mut group = Vec::with_capacity(last - obs);
         for &end in &groups.ends[obs..last] {
-            records.push(postcard::from_bytes(&groups.data[start..end]).map_err(|e| corrupt(&e.to_string()))?);
+            group.push(postcard::from_bytes(&groups.data[start..end]).map_err(|e| corrupt(&e.to_string()))?);
             start = end;
         }
         obs = last;
-        let merged =
-            if records.len() == 1 { records.pop() } else { merge_records(bulk, records, shas, &mut out.conflicts)? };
+        let merged = if group.len() == 1 { group.pop() } else { merge_records(bulk, group, shas, &mut out.conflicts)? };
         if let Some(record) = merged {
             out.counts.0[bulk as usize] += 1;
             out.records.push(record);
@@ -482,7 +485,7 @@ fn decode(groups: &Groups, shas: &[Sha256Digest], records: Vec<Record>) -> io::R
 fn group_runs(
     runs: &[PathBuf],
     work: &SyncSender<Work>,
-    order: &SyncSender<Receiver<io::Result<Decoded>>>,
+    order: &SyncSender<Receiver<Done>>,
     spare: &Receiver<Groups>,
 ) -> io::Result<()> {
     let piece = (READ_BUDGET / runs.len().max(1)).clamp(16 * 1024, 256 * 1024);
@@ -562,12 +565,14 @@ fn merge_records(
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::{Locator, Provenance};
     use super::*;
+    use crate::time::Timestamp;
 
     type RunEntry = (u8, Vec<u8>, Vec<u8>);
 
     /// Entries written through a `BlockWriter`, as `flush` writes them.
-    fn write_run(entries: &[(u8, Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    fn write_run(entries: &[RunEntry]) -> Vec<u8> {
         let mut w = BlockWriter::new(Vec::new());
         for (tag, key, rec) in entries {
             w.push(*tag, key, rec).unwrap();
@@ -641,9 +646,6 @@ mod tests {
         assert!(err(&short).to_string().contains("entry cut short"));
     }
 
-    use super::super::model::{Locator, Provenance};
-    use crate::time::Timestamp;
-
     fn job(artifact: u32, kind: JobKind, id: &str, state: &str, at: i64) -> Record {
         Record::Job(Job {
             kind: Some(kind),
@@ -656,8 +658,9 @@ mod tests {
     }
 
     /// Runs of three writers with small arenas (several runs each) holding 1 000 jobs of each
-    /// kind, in no order, most seen two or three times; every fifth seen at one time with two
-    /// states, which the merge records as a conflict.
+    /// kind, in no order, job `i` seen `1 + i % 3` times. Every fifth job's observations share
+    /// one time, and its second says FAILED: a tie the merge records as a conflict when there
+    /// is a second (i = 5, 10 mod 15).
     fn spilled(dir: &Path) -> Vec<PathBuf> {
         let mut writers: Vec<SpillWriter> =
             (0..3).map(|w| SpillWriter::new(dir, &format!("w{w}"), 16 * 1024)).collect();
@@ -696,10 +699,10 @@ mod tests {
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "each key once, in (type, key) order");
         let kinds = [Bulk::BackupJobs, Bulk::CopyJobs, Bulk::RestoreJobs].map(|b| counts.get(b));
         assert_eq!(kinds, [1000; 3]);
-        let Some(Record::Job(tied)) = records.iter().find(|r| Bulk::of(r).unwrap().1 == "job-00000") else {
+        let Some(Record::Job(once)) = records.iter().find(|r| Bulk::of(r).unwrap().1 == "job-00000") else {
             panic!("job-00000 is missing")
         };
-        assert_eq!((tied.state.as_deref(), tied.provenance.len()), (Some("COMPLETED"), 1), "i = 0 is seen once");
+        assert_eq!((once.state.as_deref(), once.provenance.len()), (Some("COMPLETED"), 1), "i = 0 is seen once");
         let Some(Record::Job(tied)) =
             records.iter().find(|r| Bulk::of(r).unwrap().1 == format!("job-{:05}", 10 * 7919 % 3000))
         else {
