@@ -108,7 +108,7 @@ impl ArtifactStore {
         let path = self.path_of(&sha);
         match crate::direct::write_new(&path, buf) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            other => other?,
+            other => other.map_err(storing)?,
         }
         Ok(sha)
     }
@@ -125,9 +125,10 @@ impl ArtifactStore {
                 let reader = clone.reopen()?;
                 (clone, reader, true)
             }
-            None => (tempfile::NamedTempFile::new_in(&self.dir)?, File::open(src)?, false),
+            None => (tempfile::NamedTempFile::new_in(&self.dir).map_err(storing)?, File::open(src)?, false),
         };
-        let (size, sha) = if cloned { copy_hashed(from, io::sink())? } else { copy_hashed(from, tmp.as_file_mut())? };
+        let (size, sha) =
+            if cloned { copy_hashed(from, io::sink())? } else { copy_hashed(from, Storing(tmp.as_file_mut()))? };
         self.keep(tmp, &sha)?;
         Ok((sha, size))
     }
@@ -139,7 +140,7 @@ impl ArtifactStore {
             return Ok(None);
         }
         let from = File::open(src)?;
-        let tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        let tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(storing)?;
         if reflink(&from, tmp.as_file()) {
             return Ok(Some(tmp));
         }
@@ -152,7 +153,7 @@ impl ArtifactStore {
         match tmp.persist_noclobber(self.path_of(sha)) {
             Ok(_) => Ok(()),
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-            Err(e) => Err(e.error),
+            Err(e) => Err(storing(e.error)),
         }
     }
 
@@ -175,6 +176,25 @@ impl ArtifactStore {
             return Err(io::Error::other(format!("{}: changed since it was downloaded", path.display())));
         }
         fs::remove_file(path)
+    }
+}
+
+/// An error of writing an input's copy into the package, told apart from one of reading the
+/// input (a full disk is not a bad input).
+fn storing(e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot write its copy into the package: {e}"))
+}
+
+/// A writer whose errors are [`storing`] errors.
+struct Storing<W>(W);
+
+impl<W: Write> Write for Storing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).map_err(storing)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().map_err(storing)
     }
 }
 
@@ -237,6 +257,33 @@ pub(crate) fn copy_hashed(from: impl Read, to: impl Write) -> io::Result<(u64, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer that always fails, as a full disk does; as a reader, a failing disk.
+    struct Full;
+
+    impl Read for Full {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("bad sector"))
+        }
+    }
+
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::StorageFull))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_copy_is_told_from_a_failed_read() {
+        let e = copy_hashed(&b"bytes"[..], Storing(Full)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull);
+        assert!(e.to_string().starts_with("cannot write its copy into the package: "), "{e}");
+        let e = copy_hashed(Full, io::sink()).unwrap_err();
+        assert_eq!(e.to_string(), "bad sector");
+    }
 
     #[test]
     fn adopted_downloads_are_moved_in_once() {

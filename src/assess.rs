@@ -91,7 +91,7 @@ pub struct MetricsAccumulator {
     pub(crate) copy: BTreeMap<String, u64>,
     pub(crate) restore_jobs: u64,
     pub(crate) tests: Vec<TestFact>,
-    resources: HashMap<String, ResourceFacts>,
+    resources: foldhash::HashMap<String, ResourceFacts>,
     /// In-period backup jobs that ended without completing.
     pub(crate) failures: Vec<Failure>,
     /// (account, Region) of in-period backup jobs: the scope in use.
@@ -221,7 +221,7 @@ impl MetricsAccumulator {
             copy: BTreeMap::new(),
             restore_jobs: 0,
             tests: Vec::new(),
-            resources: HashMap::new(),
+            resources: foldhash::HashMap::default(),
             failures: Vec::new(),
             scopes: scopes::ScopeSet::default(),
             copy_scopes: scopes::ScopeSet::default(),
@@ -332,7 +332,12 @@ impl MetricsAccumulator {
                 if in_period {
                     self.in_period_backup(j, &state);
                     self.scope_backup(j, &state);
-                    *self.backup.entry(String::from(state)).or_default() += 1;
+                    match self.backup.get_mut(state.as_str()) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.backup.insert(String::from(state), 1);
+                        }
+                    }
                 }
             }
             Some(JobKind::Copy) if in_period => {
@@ -357,7 +362,10 @@ impl MetricsAccumulator {
     /// v2).
     fn recovery_point_of(&mut self, j: &Job, state: &JobState, in_period: bool) {
         let Some(arn) = &j.resource_arn else { return };
-        let facts = self.resources.entry(arn.clone()).or_default();
+        if !self.resources.contains_key(arn) {
+            self.resources.insert(arn.clone(), ResourceFacts::default());
+        }
+        let Some(facts) = self.resources.get_mut(arn) else { return };
         if facts.resource_type.is_none() {
             facts.resource_type.clone_from(&j.resource_type);
         }
@@ -451,7 +459,9 @@ impl MetricsAccumulator {
         self.support.backups.extend(j.provenance.iter().map(|p| p.artifact));
         note_scope(&mut self.scopes, j);
         if let Some(v) = &j.backup_vault_arn {
-            self.vaults_used.insert(v.clone());
+            if !self.vaults_used.contains(v) {
+                self.vaults_used.insert(v.clone());
+            }
             if let (true, Some(arn)) = (state == "COMPLETED", &j.resource_arn) {
                 hold(&mut self.held, v, arn);
             }

@@ -38,7 +38,7 @@ use crate::time::{Period, Timestamp};
 /// the manifest and on the cover, so a package says which rules produced its numbers.
 pub const SEMANTICS_VERSION: u32 = 2;
 
-/// Default bytes of observations a worker holds before it writes a sorted run.
+/// Default bytes of observations held per thread before a sorted run is written.
 pub const SPILL_BUDGET: usize = 32 * 1024 * 1024;
 
 /// What to build.
@@ -54,7 +54,8 @@ pub struct BuildOptions {
     pub force: bool,
     /// The time the package claims to be generated at (fixed for reproducible output).
     pub generated_at: Timestamp,
-    /// Parse worker threads, and the merge's decoding workers (at most 4).
+    /// Cores to use: parse workers (one more than this) and the merge's decoding workers
+    /// (at most 4).
     pub threads: usize,
     /// Files up to this size are read whole; larger ones are streamed from the stored copy
     /// (default [`crate::artifact::IN_MEMORY_LIMIT`]).
@@ -67,8 +68,9 @@ pub struct BuildOptions {
     pub templates: Option<PathBuf>,
     /// Where the report is laid out (the command line uses a child process).
     pub renderer: render::Renderer,
-    /// Bytes of observations a worker holds before it writes a sorted run (default
-    /// [`SPILL_BUDGET`]); smaller means less memory and more runs to merge.
+    /// Bytes of observations held per thread before a sorted run is written (default
+    /// [`SPILL_BUDGET`]); the parse workers share `threads` of them. Smaller means less
+    /// memory and more runs to merge.
     pub spill_budget: usize,
     /// Who signs the package (`None`: an unsigned package).
     pub signing: Option<Signing>,
@@ -163,8 +165,9 @@ pub enum BuildError {
     /// package could not be put in place.
     #[error(transparent)]
     Output(#[from] output::OutputError),
-    /// An input file could not be read (the package must hold every input, so this stops the build).
-    #[error("cannot read {path}: {source}")]
+    /// An input file could not be read or its copy stored (the package must hold every input, so
+    /// this stops the build).
+    #[error("input {path}")]
     Read {
         /// The file.
         path: String,
@@ -182,7 +185,7 @@ pub enum BuildError {
     #[error("signing failed: {0}")]
     Sign(#[from] sign::SignError),
     /// Writing the package failed.
-    #[error("cannot write the package under {path}: {source}")]
+    #[error("cannot write the package under {path}")]
     Write {
         /// Where.
         path: PathBuf,
@@ -551,15 +554,21 @@ fn write_late_files(
     Ok(())
 }
 
-/// Reads, stores and parses every file on `threads` workers. Artifact indices are the
-/// files' positions in `files`, so provenance does not depend on scheduling.
+/// Reads, stores and parses every file on `threads + 1` workers: a worker waits while its
+/// copy of a file goes to disk (direct writes), and the extra one keeps the cores busy
+/// meanwhile (at bench scale 120 the read phase took 3.6–3.8 s instead of 4.0–4.5 s). The
+/// workers share `threads` spill budgets, so memory does not grow with the extra one.
+/// Artifact indices are the files' positions in `files`, so provenance does not depend on
+/// scheduling.
 fn read_all(
     files: &[SourceFile],
     store: &ArtifactStore,
     spill: &Path,
     opts: &BuildOptions,
 ) -> Result<(Vec<ArtifactEntry>, Vec<Collected>), BuildError> {
-    let (threads, in_memory_limit) = (opts.threads.max(1), opts.in_memory_limit);
+    let threads = opts.threads.max(1) + 1;
+    let budget = (opts.spill_budget.saturating_mul(threads - 1) / threads).max(1);
+    let in_memory_limit = opts.in_memory_limit;
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let slots: Mutex<Vec<Option<ArtifactEntry>>> = Mutex::new(vec![None; files.len()]);
@@ -568,7 +577,7 @@ fn read_all(
             .map(|w| {
                 let (next, stop, slots) = (&next, &stop, &slots);
                 scope.spawn(move || {
-                    let mut collector = Collector::new(spill, &format!("w{w}"), opts.spill_budget.max(1));
+                    let mut collector = Collector::new(spill, &format!("w{w}"), budget);
                     let mut buf = Vec::new();
                     while !stop.load(Ordering::Relaxed) {
                         let i = next.fetch_add(1, Ordering::Relaxed);

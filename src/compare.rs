@@ -51,7 +51,7 @@ pub const HEADLINE_METRICS: [&str; 10] = [
 #[non_exhaustive]
 pub enum CompareError {
     /// A package file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -60,7 +60,7 @@ pub enum CompareError {
         source: std::io::Error,
     },
     /// A package file is not what this version reads.
-    #[error("cannot parse {path}: {source}")]
+    #[error("cannot parse {path}")]
     Parse {
         /// The file.
         path: PathBuf,

@@ -156,7 +156,7 @@ pub enum OutputError {
         real_input: PathBuf,
     },
     /// A file system operation failed.
-    #[error("output {path}: {source}")]
+    #[error("output {path}")]
     Io {
         /// Where.
         path: PathBuf,

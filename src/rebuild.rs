@@ -37,7 +37,7 @@ pub struct RebuildOptions {
     pub previous: Option<String>,
     /// Path-style S3 addressing.
     pub path_style: bool,
-    /// Parse threads, and merge workers up to 4 (the result does not depend on them).
+    /// Cores to use, as `build --threads` (the result does not depend on them).
     pub threads: usize,
     /// Where the report is laid out again.
     pub renderer: crate::render::Renderer,

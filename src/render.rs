@@ -65,7 +65,7 @@ pub struct RenderOptions<'a> {
 #[non_exhaustive]
 pub enum RenderError {
     /// The template or an attachment could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,

@@ -154,7 +154,7 @@ impl MetricsAccumulator {
 /// organisation has tens of thousands of pairs, and a linear search over them made the
 /// assessment quadratic (BENCHMARKS.md, "Assessment at organisation scale").
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ScopeIndex<V>(HashMap<String, HashMap<String, V>>);
+pub(crate) struct ScopeIndex<V>(foldhash::HashMap<String, foldhash::HashMap<String, V>>);
 
 impl<V: Copy> ScopeIndex<V> {
     pub(crate) fn get(&self, account: &str, region: &str) -> Option<V> {
@@ -167,7 +167,7 @@ impl<V: Copy> ScopeIndex<V> {
                 regions.insert(region.to_owned(), v);
             }
             None => {
-                self.0.insert(account.to_owned(), HashMap::from([(region.to_owned(), v)]));
+                self.0.insert(account.to_owned(), std::iter::once((region.to_owned(), v)).collect());
             }
         }
     }

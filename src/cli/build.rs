@@ -54,8 +54,8 @@ pub(super) struct BuildArgs {
     /// Exit 1 when any requirement has this status (for schedulers).
     #[arg(long, value_name = "STATUS", value_parser = ["not_satisfied"])]
     fail_on: Option<String>,
-    /// Parse threads, and merge workers up to 4 (default: all cores); the package does not
-    /// depend on it.
+    /// Cores to use: parse workers (one more, to fill the waits for disk writes) and merge
+    /// workers up to 4 (default: all cores); the package does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Signing key, PEM (ECDSA P-256 or RSA; PKCS#8, SEC1 or PKCS#1). An encrypted PKCS#8

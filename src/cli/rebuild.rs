@@ -23,8 +23,8 @@ pub(super) struct RebuildArgs {
     /// Whom to trust in the verification that runs first.
     #[command(flatten)]
     trust: super::verify::TrustArgs,
-    /// Parse threads, and merge workers up to 4 (default: one per core); the result does not
-    /// depend on it.
+    /// Cores to use: parse workers (one more) and merge workers up to 4 (default: all
+    /// cores); the result does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Path-style S3 addressing (automatic when AWS_ENDPOINT_URL[_S3] is set).

@@ -193,12 +193,13 @@ impl JobKind {
 
 /// An enum for a state AWS writes as an upper-case word, parsed once when read. A state we
 /// do not know is kept verbatim (`Other`), never dropped; [`as_str`](JobState::as_str) gives
-/// back the text that was read, so the CSVs show what AWS said. Derefs to that text.
+/// back the text that was read, so the CSVs show what AWS said. Derefs to that text, and
+/// (de)serialises as it, allocating only for an unknown state: every job's state passes
+/// through the spill twice.
 macro_rules! aws_state {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(from = "String", into = "String")]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name {
             $($(#[$vmeta])* $variant,)*
             /// A state this version does not know, as read.
@@ -226,7 +227,35 @@ macro_rules! aws_state {
 
         impl From<&str> for $name {
             fn from(text: &str) -> Self {
-                $name::from(text.to_owned())
+                match text {
+                    $($text => $name::$variant,)*
+                    _ => $name::Other(text.to_owned()),
+                }
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Text;
+                impl serde::de::Visitor<'_> for Text {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a state")
+                    }
+                    fn visit_str<E>(self, v: &str) -> Result<$name, E> {
+                        Ok($name::from(v))
+                    }
+                    fn visit_string<E>(self, v: String) -> Result<$name, E> {
+                        Ok($name::from(v))
+                    }
+                }
+                d.deserialize_str(Text)
             }
         }
 

@@ -189,17 +189,20 @@ pub(crate) mod conv {
 
     /// A job state, upper-cased.
     pub(crate) fn job_state(v: Scalar<'_>) -> Result<Option<JobState>, String> {
-        Ok(v.upper().map(JobState::from))
+        state(v)
     }
 
-    /// Any state AWS writes as an upper-case word (`aws_state!` enums), upper-cased.
-    pub(crate) fn state<T: From<String>>(v: Scalar<'_>) -> Result<Option<T>, String> {
-        Ok(v.upper().map(T::from))
+    /// Any state AWS writes as an upper-case word (`aws_state!` enums), upper-cased; a known
+    /// state already in upper case is read without allocating.
+    pub(crate) fn state<T: From<String> + for<'a> From<&'a str>>(v: Scalar<'_>) -> Result<Option<T>, String> {
+        Ok(v.text().map(|t| {
+            if t.bytes().any(|b| b.is_ascii_lowercase()) { T::from(t.to_ascii_uppercase()) } else { T::from(&*t) }
+        }))
     }
 
     /// A restore test's validation status, upper-cased.
     pub(crate) fn validation_status(v: Scalar<'_>) -> Result<Option<ValidationStatus>, String> {
-        Ok(v.upper().map(ValidationStatus::from))
+        state(v)
     }
 
     /// ISO 8601 text or epoch seconds.

@@ -337,3 +337,16 @@ fn a_later_run_removes_stale_work_folders_only_with_proof() {
     assert_eq!(snapshot(&elsewhere), elsewhere_before);
     assert_eq!(names(tmp.path()), [".pkg.partial-yyyyyy", ".pkg.partial-zzzzzz", "pkg"]);
 }
+
+#[test]
+fn an_io_error_names_its_place_and_says_its_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let o = build(&fixture("api"), &file.join("pkg"), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let line = stderr(&o).lines().find(|l| l.starts_with("error:")).unwrap_or_default().to_owned();
+    assert!(line.contains(file.to_str().unwrap()), "names the place: {line}");
+    assert_eq!(line.matches("Not a directory").count(), 1, "the cause once: {line}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a folder");
+}
