@@ -142,13 +142,36 @@ impl<'a> Scalar<'a> {
     }
 }
 
+/// The slot of a key that names no field of the record (a hook may still take it).
+pub(crate) const NO_SLOT: u16 = u16::MAX;
+
 /// A record that takes fields by normalised name.
+///
+/// Parsers find a key's field once per CSV column or JSON member position ([`Self::slot`])
+/// and set each value through it ([`Self::set_slot`]): matching a name against a table's
+/// spellings for every cell cost more than the conversion itself.
 pub(crate) trait FieldSink {
-    /// Sets one field. Unknown keys are ignored; a bad value is an error message.
+    /// The record kind, which a cached slot belongs to.
+    fn table(&self) -> &'static str;
+
+    /// The field `key` sets, or [`NO_SLOT`].
+    fn slot(&self, key: &[u8]) -> u16;
+
+    /// Sets the field `slot` names, which [`Self::slot`] gave for `key`; the record's hook
+    /// (job ids, policies) sees `key` first. Unknown keys are ignored; a bad value is an
+    /// error message.
     ///
     /// # Errors
     /// When the value cannot be read as the field's type.
-    fn set(&mut self, key: &[u8], value: Scalar<'_>) -> Result<(), String>;
+    fn set_slot(&mut self, slot: u16, key: &[u8], value: Scalar<'_>) -> Result<(), String>;
+
+    /// Sets one field by its key.
+    ///
+    /// # Errors
+    /// When the value cannot be read as the field's type.
+    fn set(&mut self, key: &[u8], value: Scalar<'_>) -> Result<(), String> {
+        self.set_slot(self.slot(key), key, value)
+    }
 
     /// Whether a bad value of `key` makes the record unreadable: its id, its state, its
     /// creation time (DESIGN §3 v2). A bad value of any other field leaves that field empty;

@@ -16,7 +16,9 @@
 //!   (the column is named after it) or `name = |record, cx| value` for a derived or renamed
 //!   one. `observed_at`, `observations` and `sources` close every row of a merged table.
 //!
-//! From that block the macro generates the struct, `impl FieldSink` (the recogniser),
+//! From that block the macro generates the struct, `impl FieldSink` (the recogniser: a
+//! key's field is found once per CSV column or JSON member position, as a slot, and each
+//! value goes straight to its slot's setter),
 //! `impl Merge` and one [`View`] constant per CSV file, whose column names are the header,
 //! so header and row cannot disagree (and the CSV writer is strict besides).
 //!
@@ -157,24 +159,41 @@ macro_rules! table {
         $crate::evidence::table::table!(@struct $(#[$meta])* $name { $($(#[$fmeta])* $field: $ty),* });
 
         impl $crate::evidence::recognise::FieldSink for $name {
-            fn set(
+            fn table(&self) -> &'static str {
+                stringify!($name)
+            }
+
+            fn slot(&self, key: &[u8]) -> u16 {
+                const SPELLINGS: &[&[&[u8]]] = &[$($($( &[$($spelling),+], )+)?)*];
+                SPELLINGS
+                    .iter()
+                    .position(|s| s.contains(&key))
+                    .map_or($crate::evidence::recognise::NO_SLOT, |i| i as u16)
+            }
+
+            fn set_slot(
                 &mut self,
+                slot: u16,
                 key: &[u8],
                 v: $crate::evidence::recognise::Scalar<'_>,
             ) -> Result<(), String> {
                 #[allow(unused_imports)]
-                use $crate::evidence::recognise::conv;
+                use $crate::evidence::recognise::{Scalar, conv};
                 use $crate::evidence::table::Slot;
+                let _ = key; // for the hook, where the table has one
                 $(
                     if let Some(done) = $extra(self, key, v) {
                         return done;
                     }
                 )?
-                match key {
-                    $($($( $($spelling)|+ => Slot::put(&mut self.$field, conv::$conv(v)?), )+)?)*
-                    _ => {}
-                }
-                Ok(())
+                type Setter = for<'v> fn(&mut $name, Scalar<'v>) -> Result<(), String>;
+                const SETTERS: &[Setter] = &[$($($(
+                    |r: &mut $name, v: Scalar<'_>| {
+                        Slot::put(&mut r.$field, conv::$conv(v)?);
+                        Ok(())
+                    },
+                )+)?)*];
+                SETTERS.get(usize::from(slot)).map_or(Ok(()), |set| set(self, v))
             }
 
             fn essential(&self, key: &[u8]) -> bool {

@@ -525,10 +525,11 @@ where
 {
     let mut rec = T::default();
     let mut problems = Problems::default();
-    keys.pos = 0;
-    if seq.next_element_seed(Item { rec: &mut rec, problems: &mut problems, keys })?.is_none() {
+    keys.start_item();
+    if seq.next_element_seed(Item { rec: &mut rec, problems: &mut problems, keys: &mut *keys })?.is_none() {
         return Ok(false);
     }
+    keys.end_item();
     let pointer = || item_pointer(list, index);
     for (field, msg) in problems.soft {
         state.sink.error(format!("{}/{field}", pointer()), msg);
@@ -576,11 +577,14 @@ impl<'de> Visitor<'de> for Item<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         // Members named twice: the last value wins (as in `serde_json::Value` and JavaScript),
-        // and the repetition is reported, since another reader may take the first.
+        // and the repetition is reported, since another reader may take the first. Where the
+        // item so far is the previous one, a name cannot repeat (`KeyCache::same`), so a
+        // regular list costs no search per member.
         let mut seen = std::mem::take(&mut self.keys.item);
         seen.clear();
         while let Some(key) = map.next_key_seed(Key(&mut *self.keys))? {
-            if seen.iter().any(|k| k.as_bytes() == key.norm.as_bytes()) {
+            if !self.keys.same(&key) && seen.iter().any(|k| k.as_bytes() == key.norm.as_bytes()) {
+                self.keys.first_repeat.get_or_insert(key.pos);
                 self.problems.soft.push((
                     key.raw.clone().into_owned(),
                     format!("member {:?} appears twice in this object; the last value is used", key.raw),
@@ -601,6 +605,10 @@ impl<'de> Visitor<'de> for Item<'_> {
 struct RawKey<'de> {
     norm: NormKey,
     raw: Cow<'de, str>,
+    /// Its position in the item (nested members counted).
+    pos: usize,
+    /// Whether the previous item had this name at this position and depth.
+    hit: bool,
 }
 
 /// Member names seen at each position of the previous item of the same list. Items of one
@@ -608,28 +616,80 @@ struct RawKey<'de> {
 /// recognised with one comparison instead of being normalised again.
 #[derive(Default)]
 struct KeyCache {
-    seen: Vec<(Box<[u8]>, NormKey)>,
+    seen: Vec<Seen>,
     pos: usize,
     /// The member names of the item being read (reused, to find repeated ones).
     item: Vec<NormKey>,
+    /// Nesting depth of the object being read (nested objects are flattened into the item).
+    depth: u8,
+    /// Members of the previous item before its first repeated name (all when none).
+    distinct: usize,
+    /// The position of this item's first repeated name.
+    first_repeat: Option<usize>,
+    /// Whether every member of this item so far had the previous item's name and depth at its
+    /// position, before that item's first repeat: then the two items are the same tree so
+    /// far (names and depths in reading order fix it), and this one repeats no name either.
+    same: bool,
+}
+
+/// A member name at one position: as written, its depth, normalised, and the field it set in
+/// the record kind named (a slot, see `FieldSink::slot`).
+struct Seen {
+    raw: Box<[u8]>,
+    depth: u8,
+    norm: NormKey,
+    slot: Option<(&'static str, u16)>,
 }
 
 impl KeyCache {
-    fn norm(&mut self, raw: &str) -> NormKey {
+    fn start_item(&mut self) {
+        (self.pos, self.depth, self.first_repeat, self.same) = (0, 0, None, true);
+    }
+
+    fn end_item(&mut self) {
+        self.distinct = self.first_repeat.unwrap_or(self.pos);
+    }
+
+    /// Whether the item so far, `key` included, is the previous item (see `same`).
+    fn same(&mut self, key: &RawKey<'_>) -> bool {
+        self.same &= key.hit && key.pos < self.distinct;
+        self.same
+    }
+
+    /// The normalised name at the next position, and whether it is the cached one.
+    fn norm(&mut self, raw: &str) -> (NormKey, usize, bool) {
         let pos = self.pos;
         self.pos += 1;
-        if let Some((cached, norm)) = self.seen.get(pos)
-            && **cached == *raw.as_bytes()
+        if let Some(seen) = self.seen.get(pos)
+            && *seen.raw == *raw.as_bytes()
+            && seen.depth == self.depth
         {
-            return *norm;
+            return (seen.norm, pos, true);
         }
         let norm = NormKey::new(raw);
+        let fresh = Seen { raw: raw.as_bytes().into(), depth: self.depth, norm, slot: None };
         if pos < self.seen.len() {
-            self.seen[pos] = (raw.as_bytes().into(), norm);
+            self.seen[pos] = fresh;
         } else if pos == self.seen.len() && pos < 256 {
-            self.seen.push((raw.as_bytes().into(), norm));
+            self.seen.push(fresh);
         }
-        norm
+        (norm, pos, false)
+    }
+
+    /// The slot of the name just read at `pos` in `rec`, found once per position and record
+    /// kind. `norm` put that name at `pos`, unless the item is too long to cache.
+    fn slot(&mut self, pos: usize, norm: &NormKey, rec: &dyn FieldSink) -> u16 {
+        let table = rec.table();
+        match self.seen.get_mut(pos) {
+            Some(seen) => {
+                debug_assert_eq!(seen.norm.as_bytes(), norm.as_bytes());
+                match seen.slot {
+                    Some((t, slot)) if std::ptr::eq(t, table) => slot,
+                    _ => seen.slot.insert((table, rec.slot(norm.as_bytes()))).1,
+                }
+            }
+            None => rec.slot(norm.as_bytes()),
+        }
     }
 }
 
@@ -651,11 +711,13 @@ impl<'de> Visitor<'de> for Key<'_> {
     }
 
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<RawKey<'de>, E> {
-        Ok(RawKey { norm: self.0.norm(v), raw: Cow::Borrowed(v) })
+        let (norm, pos, hit) = self.0.norm(v);
+        Ok(RawKey { norm, raw: Cow::Borrowed(v), pos, hit })
     }
 
     fn visit_str<E>(self, v: &str) -> Result<RawKey<'de>, E> {
-        Ok(RawKey { norm: self.0.norm(v), raw: Cow::Owned(v.to_owned()) })
+        let (norm, pos, hit) = self.0.norm(v);
+        Ok(RawKey { norm, raw: Cow::Owned(v.to_owned()), pos, hit })
     }
 }
 
@@ -669,7 +731,8 @@ struct Field<'a, 'de> {
 impl Field<'_, '_> {
     fn set<E>(self, v: Scalar<'_>) -> Result<(), E> {
         let key = self.key.norm.as_bytes();
-        if let Err(msg) = self.rec.set(key, v) {
+        let slot = self.keys.slot(self.key.pos, &self.key.norm, self.rec);
+        if let Err(msg) = self.rec.set_slot(slot, key, v) {
             if !self.rec.essential(key) {
                 self.problems.soft.push((self.key.raw.into_owned(), msg));
             } else if self.problems.fatal.is_none() {
@@ -718,7 +781,10 @@ impl<'de> Visitor<'de> for Field<'_, 'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
         // Nested objects (`CreatedBy`, `CalculatedLifecycle`) are flattened into the record.
-        Item { rec: self.rec, problems: self.problems, keys: self.keys }.visit_map(map)
+        self.keys.depth = self.keys.depth.saturating_add(1);
+        Item { rec: self.rec, problems: self.problems, keys: &mut *self.keys }.visit_map(map)?;
+        self.keys.depth -= 1;
+        Ok(())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -739,6 +805,41 @@ mod tests {
         assert_eq!(kind, parse_reader(text.as_bytes(), &Context::default(), &mut b));
         assert_eq!((&a.records, &a.errors), (&b.records, &b.errors));
         a
+    }
+
+    #[test]
+    fn member_names_cached_per_position_give_what_each_item_alone_gives() {
+        // Items of one list that repeat, drop, reorder, nest and repeat again their members:
+        // read together (names, slots and "no repeat" carried from item to item) each must
+        // give the records and messages it gives read alone.
+        let items = [
+            r#"{"BackupJobId":"j1","State":"COMPLETED","CreationDate":"2026-07-01T00:00:00Z","ResourceArn":"a"}"#,
+            r#"{"BackupJobId":"j2","State":"COMPLETED","CreationDate":"2026-07-01T00:00:00Z","ResourceArn":"b","State":"FAILED"}"#,
+            r#"{"BackupJobId":"j3","State":"COMPLETED","CreationDate":"2026-07-01T00:00:00Z","ResourceArn":"c","State":"FAILED"}"#,
+            r#"{"BackupJobId":"j4","CreatedBy":{"BackupPlanArn":"p","ResourceArn":"n"},"ResourceArn":"d","State":"RUNNING","CreationDate":"2026-07-01T00:00:00Z"}"#,
+            r#"{"BackupJobId":"j5","CreatedBy":"x","BackupPlanArn":"p","ResourceArn":"e","ResourceArn":"f","State":"RUNNING","CreationDate":"2026-07-01T00:00:00Z"}"#,
+            r#"{"BackupJobId":"j6","State":"COMPLETED","CreationDate":"2026-07-01T00:00:00Z","ResourceArn":"g"}"#,
+            r#"{"BackupJobId":"j7","BackupJobId":"j8","State":"COMPLETED","CreationDate":"2026-07-01T00:00:00Z"}"#,
+            r#"{"CopyJobId":"c1","State":"COMPLETED","CreationDate":"2026-07-01T00:00:00Z","ResourceArn":"h"}"#,
+        ];
+        let together = parse_text(&format!(r#"{{"BackupJobs":[{}]}}"#, items.join(",")));
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let alone = parse_text(&format!(r#"{{"BackupJobs":[{item}]}}"#));
+            records.extend(alone.records);
+            errors.extend(alone.errors.into_iter().map(|(at, msg)| (at.replace("/0", &format!("/{i}")), msg)));
+        }
+        let strip = |r: &Record| match r {
+            Record::Job(j) => Record::Job(Job { provenance: Vec::new(), ..j.clone() }),
+            other => other.clone(),
+        };
+        let (a, b): (Vec<_>, Vec<_>) =
+            (together.records.iter().map(strip).collect(), records.iter().map(strip).collect());
+        assert_eq!(a, b);
+        assert_eq!(together.errors, errors);
+        let twice = together.errors.iter().filter(|(_, m)| m.contains("appears twice")).count();
+        assert_eq!(twice, 4, "{:?}", together.errors);
     }
 
     #[test]

@@ -125,10 +125,10 @@ pub(crate) fn parse<R: Read>(
         if row.len() <= 1 && row.get(0).is_none_or(|f| f.iter().all(u8::is_ascii_whitespace)) {
             continue; // a blank line
         }
-        if row.len() != header.len() {
+        if row.len() != header.columns.len() {
             sink.error(
                 format!("line {line}"),
-                format!("expected {} fields as in the header, found {}", header.len(), row.len()),
+                format!("expected {} fields as in the header, found {}", header.columns.len(), row.len()),
             );
             continue;
         }
@@ -164,24 +164,29 @@ pub(crate) fn parse<R: Read>(
     kind
 }
 
-type RowParser = fn(&[(NormKey, String)], &csv::StringRecord, &mut Vec<String>) -> Result<Record, String>;
+type RowParser = fn(&Header, &csv::StringRecord, &mut Vec<String>) -> Result<Record, String>;
 
-/// The header row, normalised (with the raw names for messages); `None` after reporting an
-/// empty or unreadable header.
-fn read_header<R: Read>(
-    rdr: &mut csv::Reader<R>,
-    row: &mut csv::ByteRecord,
-    sink: &mut dyn Sink,
-) -> Option<Vec<(NormKey, String)>> {
+/// The header row of one file: each column's normalised key, with its raw name for messages,
+/// and the record field each column sets, found when the first row is read (one record kind
+/// per file, so once per file and not per cell).
+struct Header {
+    columns: Vec<(NormKey, String)>,
+    slots: std::cell::OnceCell<Vec<u16>>,
+}
+
+/// The header row, normalised; `None` after reporting an empty or unreadable header.
+fn read_header<R: Read>(rdr: &mut csv::Reader<R>, row: &mut csv::ByteRecord, sink: &mut dyn Sink) -> Option<Header> {
     match rdr.read_byte_record(row) {
-        Ok(true) => Some(
-            row.iter()
+        Ok(true) => Some(Header {
+            columns: row
+                .iter()
                 .map(|f| {
                     let raw = String::from_utf8_lossy(f.strip_suffix(b"\r").unwrap_or(f)).into_owned();
                     (NormKey::new(&raw), raw)
                 })
                 .collect(),
-        ),
+            slots: std::cell::OnceCell::new(),
+        }),
         Ok(false) => {
             sink.error("line 1".into(), "empty file: no header row".into());
             None
@@ -198,7 +203,7 @@ fn read_header<R: Read>(
 /// left empty. `row` keeps its buffer for the next row.
 fn row_record(
     row: &mut csv::ByteRecord,
-    header: &[(NormKey, String)],
+    header: &Header,
     parse_row: RowParser,
     soft: &mut Vec<String>,
     at: &str,
@@ -206,7 +211,7 @@ fn row_record(
 ) -> Option<Record> {
     // NUL bytes are valid UTF-8 but never in a report: a file cut or padded by a crash.
     if let Some(i) = row.iter().position(|f| f.contains(&0)) {
-        let column = header.get(i).map_or("?", |h| h.1.as_str());
+        let column = header.columns.get(i).map_or("?", |h| h.1.as_str());
         sink.error(at.to_owned(), format!("column {column:?}: NUL bytes (0x00); the row is left out"));
         return None;
     }
@@ -214,7 +219,7 @@ fn row_record(
     let text = match csv::StringRecord::from_byte_record(std::mem::take(row)) {
         Ok(text) => text,
         Err(e) => {
-            let column = header.get(e.utf8_error().field()).map_or("?", |h| h.1.as_str());
+            let column = header.columns.get(e.utf8_error().field()).map_or("?", |h| h.1.as_str());
             sink.error(at.to_owned(), format!("column {column:?}: not valid UTF-8"));
             *row = e.into_byte_record();
             return None;
@@ -245,17 +250,14 @@ impl<R: Read> Read for QuoteCounter<'_, R> {
 
 /// A record from one row. Bad non-essential cells are left empty and their messages pushed to
 /// `soft`; a bad essential cell is the error.
-fn fill<T: FieldSink + Default>(
-    header: &[(NormKey, String)],
-    row: &csv::StringRecord,
-    soft: &mut Vec<String>,
-) -> Result<T, String> {
+fn fill<T: FieldSink + Default>(header: &Header, row: &csv::StringRecord, soft: &mut Vec<String>) -> Result<T, String> {
     let mut rec = T::default();
+    let slots = header.slots.get_or_init(|| header.columns.iter().map(|(k, _)| rec.slot(k.as_bytes())).collect());
     let last = row.len().saturating_sub(1);
-    for (i, ((key, raw), cell)) in header.iter().zip(row.iter()).enumerate() {
+    for (i, (((key, raw), &slot), cell)) in header.columns.iter().zip(slots).zip(row.iter()).enumerate() {
         let text = if i == last { cell.strip_suffix('\r').unwrap_or(cell) } else { cell };
         let value = if text.is_empty() { Scalar::Null } else { Scalar::Str(text) };
-        if let Err(e) = rec.set(key.as_bytes(), value) {
+        if let Err(e) = rec.set_slot(slot, key.as_bytes(), value) {
             let msg = format!("column {raw:?}: {e}");
             if rec.essential(key.as_bytes()) {
                 return Err(msg);
