@@ -38,7 +38,7 @@ use crate::time::{Period, Timestamp};
 /// the manifest and on the cover, so a package says which rules produced its numbers.
 pub const SEMANTICS_VERSION: u32 = 2;
 
-/// Default bytes of observations held per thread before a sorted run is written.
+/// Default bytes of observations a parse worker holds before it writes a sorted run.
 pub const SPILL_BUDGET: usize = 32 * 1024 * 1024;
 
 /// What to build.
@@ -58,7 +58,8 @@ pub struct BuildOptions {
     /// (at most 4).
     pub threads: usize,
     /// Files up to this size are read whole; larger ones are streamed from the stored copy
-    /// (default [`crate::artifact::IN_MEMORY_LIMIT`]).
+    /// (default [`crate::artifact::IN_MEMORY_LIMIT`]). Per thread: the parse workers share
+    /// `threads` such buffers.
     pub in_memory_limit: u64,
     /// The user's targets (`dora-evidence.toml`).
     pub config: Config,
@@ -68,9 +69,8 @@ pub struct BuildOptions {
     pub templates: Option<PathBuf>,
     /// Where the report is laid out (the command line uses a child process).
     pub renderer: render::Renderer,
-    /// Bytes of observations held per thread before a sorted run is written (default
-    /// [`SPILL_BUDGET`]); the parse workers share `threads` of them. Smaller means less
-    /// memory and more runs to merge.
+    /// Bytes of observations a parse worker holds before it writes a sorted run (default
+    /// [`SPILL_BUDGET`]); smaller means less memory and more runs to merge.
     pub spill_budget: usize,
     /// Who signs the package (`None`: an unsigned package).
     pub signing: Option<Signing>,
@@ -556,8 +556,13 @@ fn write_late_files(
 
 /// Reads, stores and parses every file on `threads + 1` workers: a worker waits while its
 /// copy of a file goes to disk (direct writes), and the extra one keeps the cores busy
-/// meanwhile (at bench scale 120 the read phase took 3.6–3.8 s instead of 4.0–4.5 s). The
-/// workers share `threads` spill budgets, so memory does not grow with the extra one.
+/// meanwhile (at bench scale 120 the read phase took 3.8–4.0 s instead of 4.4–5.0 s).
+///
+/// Memory (10 M job rows, BENCHMARKS.md): the workers share `threads` whole-file buffers,
+/// since a buffer each raised the peak from 275–279 to 306 MiB, over the 300 MiB aim. Each
+/// keeps a whole spill arena: shared arenas mean smaller runs and half as many again to
+/// merge, and the merge then peaked at 310 MiB. As it is: 277 MiB.
+///
 /// Artifact indices are the files' positions in `files`, so provenance does not depend on
 /// scheduling.
 fn read_all(
@@ -567,8 +572,8 @@ fn read_all(
     opts: &BuildOptions,
 ) -> Result<(Vec<ArtifactEntry>, Vec<Collected>), BuildError> {
     let threads = opts.threads.max(1) + 1;
-    let budget = (opts.spill_budget.saturating_mul(threads - 1) / threads).max(1);
-    let in_memory_limit = opts.in_memory_limit;
+    let budget = opts.spill_budget.max(1);
+    let in_memory_limit = opts.in_memory_limit.saturating_mul(threads as u64 - 1) / threads as u64;
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let slots: Mutex<Vec<Option<ArtifactEntry>>> = Mutex::new(vec![None; files.len()]);
