@@ -58,8 +58,9 @@ pub struct BuildOptions {
     /// (at most 4).
     pub threads: usize,
     /// Files up to this size are read whole; larger ones are streamed from the stored copy
-    /// (default [`crate::artifact::IN_MEMORY_LIMIT`]). Per thread: the parse workers share
-    /// `threads` such buffers.
+    /// (default [`crate::artifact::IN_MEMORY_LIMIT`]). Per core: the `threads + 1` parse
+    /// workers read whole up to `threads / (threads + 1)` of it, so that their buffers
+    /// together stay within `threads` of these.
     pub in_memory_limit: u64,
     /// The user's targets (`dora-evidence.toml`).
     pub config: Config,
@@ -558,8 +559,9 @@ fn write_late_files(
 /// copy of a file goes to disk (direct writes), and the extra one keeps the cores busy
 /// meanwhile (at bench scale 120 the read phase took 3.8–4.0 s instead of 4.4–5.0 s).
 ///
-/// Memory (10 M job rows, BENCHMARKS.md): the workers share `threads` whole-file buffers,
-/// since a buffer each raised the peak from 275–279 to 306 MiB, over the 300 MiB aim. Each
+/// Memory (10 M job rows, BENCHMARKS.md): whole-file reads are capped so that the workers'
+/// buffers together stay within `threads` of `in_memory_limit`; uncapped, the extra buffer
+/// raised the peak from 275–279 to 306 MiB, over the 300 MiB aim. Each
 /// keeps a whole spill arena: shared arenas mean smaller runs and half as many again to
 /// merge, and the merge then peaked at 310 MiB. As it is: 277 MiB.
 ///

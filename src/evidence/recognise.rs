@@ -149,7 +149,7 @@ pub(crate) const NO_SLOT: u16 = u16::MAX;
 ///
 /// Parsers find a key's field once per CSV column or JSON member position ([`Self::slot`])
 /// and set each value through it ([`Self::set_slot`]): matching a name against a table's
-/// spellings for every cell cost more than the conversion itself.
+/// spellings for every cell was 2–3 % of a build's perf samples (BENCHMARKS.md).
 pub(crate) trait FieldSink {
     /// The record kind, which a cached slot belongs to.
     fn table(&self) -> &'static str;
