@@ -557,7 +557,7 @@ fn write_late_files(
 
 /// Reads, stores and parses every file on `threads + 1` workers: a worker waits while its
 /// copy of a file goes to disk (direct writes), and the extra one keeps the cores busy
-/// meanwhile (at bench scale 120 the read phase took 3.8–4.0 s instead of 4.4–5.0 s).
+/// meanwhile (at bench scale 120 the read phase took 3.7–4.0 s instead of 4.1–5.0 s).
 ///
 /// Memory (10 M job rows, BENCHMARKS.md): whole-file reads are capped so that the workers'
 /// buffers together stay within `threads` of `in_memory_limit`; uncapped, the extra buffer
