@@ -151,9 +151,6 @@ pub(crate) const NO_SLOT: u16 = u16::MAX;
 /// and set each value through it ([`Self::set_slot`]): matching a name against a table's
 /// spellings for every cell was 2–3 % of a build's perf samples (BENCHMARKS.md).
 pub(crate) trait FieldSink {
-    /// The record kind, which a cached slot belongs to.
-    fn table(&self) -> &'static str;
-
     /// The field `key` sets, or [`NO_SLOT`].
     fn slot(&self, key: &[u8]) -> u16;
 
@@ -197,7 +194,6 @@ pub(crate) trait FieldSink {
 /// (`None` for null or empty) or explains why it cannot.
 pub(crate) mod conv {
     use super::Scalar;
-    use crate::evidence::model::{JobState, ValidationStatus};
     use crate::time::Timestamp;
 
     /// Text as given (trimmed).
@@ -210,22 +206,12 @@ pub(crate) mod conv {
         Ok(v.upper())
     }
 
-    /// A job state, upper-cased.
-    pub(crate) fn job_state(v: Scalar<'_>) -> Result<Option<JobState>, String> {
-        state(v)
-    }
-
     /// Any state AWS writes as an upper-case word (`aws_state!` enums), upper-cased; a known
     /// state already in upper case is read without allocating.
     pub(crate) fn state<T: From<String> + for<'a> From<&'a str>>(v: Scalar<'_>) -> Result<Option<T>, String> {
         Ok(v.text().map(|t| {
             if t.bytes().any(|b| b.is_ascii_lowercase()) { T::from(t.to_ascii_uppercase()) } else { T::from(&*t) }
         }))
-    }
-
-    /// A restore test's validation status, upper-cased.
-    pub(crate) fn validation_status(v: Scalar<'_>) -> Result<Option<ValidationStatus>, String> {
-        state(v)
     }
 
     /// ISO 8601 text or epoch seconds.

@@ -4,7 +4,7 @@
 //!
 //! * its struct: every field with its type and the spellings that recognise it in AWS CSV
 //!   and JSON inputs (normalised keys, see `ingest::fields::NormKey`) with the conversion
-//!   applied (`text`, `upper`, `timestamp`, `count`, `flag`, `number`, `period_end`; see
+//!   applied (`text`, `upper`, `state`, `timestamp`, `count`, `flag`, `number`, `period_end`; see
 //!   [`super::recognise`]);
 //! * its recognition rules: the essential keys (a bad value drops the record), the ARN its
 //!   account and Region come from when the input does not say (`scope`), an optional
@@ -159,10 +159,6 @@ macro_rules! table {
         $crate::evidence::table::table!(@struct $(#[$meta])* $name { $($(#[$fmeta])* $field: $ty),* });
 
         impl $crate::evidence::recognise::FieldSink for $name {
-            fn table(&self) -> &'static str {
-                stringify!($name)
-            }
-
             fn slot(&self, key: &[u8]) -> u16 {
                 const SPELLINGS: &[&[&[u8]]] = &[$($($( &[$($spelling),+], )+)?)*];
                 SPELLINGS

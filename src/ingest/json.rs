@@ -611,9 +611,9 @@ struct RawKey<'de> {
     hit: bool,
 }
 
-/// Member names seen at each position of the previous item of the same list. Items of one
-/// list almost always spell their members alike and in the same order, so a name is usually
-/// recognised with one comparison instead of being normalised again.
+/// Member names seen at each position of the previous item of the same list (one cache per
+/// list). Items of one list almost always spell their members alike and in the same order, so
+/// a name is usually recognised with one comparison instead of being normalised again.
 #[derive(Default)]
 struct KeyCache {
     seen: Vec<Seen>,
@@ -632,13 +632,14 @@ struct KeyCache {
     same: bool,
 }
 
-/// A member name at one position: as written, its depth, normalised, and the field it set in
-/// the record kind named (a slot, see `FieldSink::slot`).
+/// A member name at one position: as written, its depth, normalised, and the field it sets
+/// (a slot, see `FieldSink::slot`; one kind of record per cache, as a list's items are all
+/// read as the shape its first item or name fixed).
 struct Seen {
     raw: Box<[u8]>,
     depth: u8,
     norm: NormKey,
-    slot: Option<(&'static str, u16)>,
+    slot: Option<u16>,
 }
 
 impl KeyCache {
@@ -676,17 +677,13 @@ impl KeyCache {
         (norm, pos, false)
     }
 
-    /// The slot of the name just read at `pos` in `rec`, found once per position and record
-    /// kind. `norm` put that name at `pos`, unless the item is too long to cache.
+    /// The slot of the name just read at `pos` in `rec`, found once per position. `norm` put
+    /// that name at `pos`, unless the item is too long to cache.
     fn slot(&mut self, pos: usize, norm: &NormKey, rec: &dyn FieldSink) -> u16 {
-        let table = rec.table();
         match self.seen.get_mut(pos) {
             Some(seen) => {
                 debug_assert_eq!(seen.norm.as_bytes(), norm.as_bytes());
-                match seen.slot {
-                    Some((t, slot)) if std::ptr::eq(t, table) => slot,
-                    _ => seen.slot.insert((table, rec.slot(norm.as_bytes()))).1,
-                }
+                *seen.slot.get_or_insert_with(|| rec.slot(norm.as_bytes()))
             }
             None => rec.slot(norm.as_bytes()),
         }
