@@ -39,9 +39,16 @@ use crate::evidence::model::{
 use crate::evidence::{Record, alerts};
 
 /// Parses a JSON artifact held in memory (BOM already removed).
+///
+/// The whole file is checked as UTF-8 once, so that serde_json need not check each string on
+/// its own: most strings are short, and checked one at a time they cost ten times the
+/// instructions of one check over the file (callgrind, bench scale 5). A file that is not
+/// UTF-8 is parsed from its bytes, so the error names the string at fault.
 pub(crate) fn parse_slice(bytes: &[u8], ctx: &Context, sink: &mut dyn Sink) -> ArtifactKind {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    run(&mut de, ctx, sink)
+    match std::str::from_utf8(bytes) {
+        Ok(text) => run(&mut serde_json::Deserializer::from_str(text), ctx, sink),
+        Err(_) => run(&mut serde_json::Deserializer::from_slice(bytes), ctx, sink),
+    }
 }
 
 /// Parses a JSON artifact from a reader (BOM already removed).
@@ -802,6 +809,23 @@ mod tests {
         assert_eq!(kind, parse_reader(text.as_bytes(), &Context::default(), &mut b));
         assert_eq!((&a.records, &a.errors), (&b.records, &b.errors));
         a
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_is_reported_where_it_stands_after_the_items_before_it() {
+        let text = b"{\"BackupJobs\": [\n {\"BackupJobId\": \"a\", \"State\": \"COMPLETED\"},\n {\"BackupJobId\": \"b\xff\"}\n]}";
+        let (mut from_bytes, mut from_reader) = (VecSink::default(), VecSink::default());
+        let kind = parse_slice(text, &Context::default(), &mut from_bytes);
+        assert_eq!(kind, parse_reader(&text[..], &Context::default(), &mut from_reader));
+        assert_eq!((&from_bytes.records, &from_bytes.errors), (&from_reader.records, &from_reader.errors));
+        assert_eq!(from_bytes.records.len(), 1, "the first job stands");
+        let [(locator, message)] = &from_bytes.errors[..] else { panic!("one error: {:?}", from_bytes.errors) };
+        assert!(message.contains("line 3 column"), "{locator}: {message}");
+        // Valid UTF-8 takes the other path; the same text without the bad byte reads both jobs.
+        let fixed: Vec<u8> = text.iter().copied().filter(|&b| b != 0xff).collect();
+        let mut sink = VecSink::default();
+        parse_slice(&fixed, &Context::default(), &mut sink);
+        assert_eq!((sink.records.len(), sink.errors.len()), (2, 0));
     }
 
     #[test]
