@@ -1,8 +1,9 @@
 //! Files written (and read back) around the page cache (`O_DIRECT`), where the file system
 //! takes it.
 //!
-//! What a build writes in bulk and does not read back — the package's copies of the inputs
-//! and the evidence CSVs, hashed while they are written — goes straight to the device.
+//! What a build writes in bulk and does not read back — the package's copies of the inputs,
+//! the evidence CSVs and the OSCAL results, hashed while they are written — goes straight to
+//! the device.
 //! A buffered write first needs a free page-cache page for every new byte. On the machine
 //! measured (a VM whose free memory the host takes back: virtio balloon with free page
 //! reporting) getting one costs about 8 s per GB: `dd` wrote a new 1 GiB file at 133 MB/s
