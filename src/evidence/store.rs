@@ -29,6 +29,7 @@
 //! decompressed block per run. Runs are written and read back around the page cache
 //! ([`crate::direct`]), each run read in pieces of 16–256 KiB (8 MiB for all runs together).
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, Read, Write};
@@ -81,8 +82,9 @@ impl Bulk {
         Bulk::ALL.get(usize::from(v)).copied()
     }
 
-    /// Type and merge key of a record, if it is a bulk one.
-    pub(crate) fn of(record: &Record) -> Option<(Bulk, String)> {
+    /// Type and merge key of a record, if it is a bulk one (borrowed where the key is a field:
+    /// every observation passes here).
+    pub(crate) fn of(record: &Record) -> Option<(Bulk, Cow<'_, str>)> {
         Some(match record {
             Record::Job(j) => {
                 let t = match j.kind? {
@@ -90,13 +92,13 @@ impl Bulk {
                     JobKind::Copy => Bulk::CopyJobs,
                     JobKind::Restore => Bulk::RestoreJobs,
                 };
-                (t, j.job_id.clone())
+                (t, Cow::Borrowed(j.job_id.as_str()))
             }
-            Record::RecoveryPoint(r) => (Bulk::RecoveryPoints, r.recovery_point_arn.clone()),
-            Record::Control(c) => (Bulk::Controls, control_key(c)),
-            Record::ResourceCompliance(r) => (Bulk::ResourceCompliance, resource_compliance_key(r)),
-            Record::TaggedResource(t) => (Bulk::TaggedResources, t.resource_arn.clone()),
-            Record::MalwareScan(m) => (Bulk::MalwareScans, m.scan_job_id.clone()),
+            Record::RecoveryPoint(r) => (Bulk::RecoveryPoints, Cow::Borrowed(r.recovery_point_arn.as_str())),
+            Record::Control(c) => (Bulk::Controls, Cow::Owned(control_key(c))),
+            Record::ResourceCompliance(r) => (Bulk::ResourceCompliance, Cow::Owned(resource_compliance_key(r))),
+            Record::TaggedResource(t) => (Bulk::TaggedResources, Cow::Borrowed(t.resource_arn.as_str())),
+            Record::MalwareScan(m) => (Bulk::MalwareScans, Cow::Borrowed(m.scan_job_id.as_str())),
             _ => return None,
         })
     }
@@ -463,15 +465,17 @@ fn decode_batches(work: &Mutex<Receiver<Work>>, shas: &[Sha256Digest], spare: &S
 fn decode(groups: &Groups, shas: &[Sha256Digest], records: Vec<Record>) -> io::Result<Decoded> {
     let mut out = Decoded { records, ..Decoded::default() };
     let (mut obs, mut start) = (0, 0);
+    // One list for the observations of every key in turn.
+    let mut group = Vec::new();
     for &(tag, last) in &groups.keys {
         let bulk = Bulk::from_u8(tag).ok_or_else(|| corrupt("bad record tag"))?;
-        let mut group = Vec::with_capacity(last - obs);
         for &end in &groups.ends[obs..last] {
             group.push(postcard::from_bytes(&groups.data[start..end]).map_err(|e| corrupt(&e.to_string()))?);
             start = end;
         }
         obs = last;
-        let merged = if group.len() == 1 { group.pop() } else { merge_records(bulk, group, shas, &mut out.conflicts)? };
+        let merged =
+            if group.len() == 1 { group.pop() } else { merge_records(bulk, &mut group, shas, &mut out.conflicts)? };
         if let Some(record) = merged {
             out.counts.0[bulk as usize] += 1;
             out.records.push(record);
@@ -528,11 +532,11 @@ fn group_runs(
 }
 
 fn typed_merge<T: Merge + serde::Serialize + Clone + TryFrom<Record> + Into<Record>>(
-    group: Vec<Record>,
+    group: &mut Vec<Record>,
     shas: &[Sha256Digest],
     conflicts: &mut Vec<Conflict>,
 ) -> io::Result<Option<Record>> {
-    let items = group.into_iter().map(|r| T::try_from(r).ok()).collect::<Option<Vec<T>>>();
+    let items = group.drain(..).map(|r| T::try_from(r).ok()).collect::<Option<Vec<T>>>();
     let items = items.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "mixed record types under one key"))?;
     Ok(merge_group(items, shas, conflicts).map(Into::into))
 }
@@ -547,9 +551,10 @@ const BATCH: usize = 512;
 /// memory, and past a few the writer's thread bounds the merge anyway.
 const MAX_WORKERS: usize = 4;
 
+/// Merges the observations of one key, leaving `group` empty.
 fn merge_records(
     bulk: Bulk,
-    group: Vec<Record>,
+    group: &mut Vec<Record>,
     shas: &[Sha256Digest],
     conflicts: &mut Vec<Conflict>,
 ) -> io::Result<Option<Record>> {
@@ -695,7 +700,8 @@ mod tests {
         assert!(runs.len() > 6, "several runs per writer: {}", runs.len());
         let (records, counts, conflicts) = merged(&runs, 1).unwrap();
         assert!(records.len() > 4 * BATCH, "the records span several batches");
-        let keys: Vec<(Bulk, String)> = records.iter().map(|r| Bulk::of(r).unwrap()).collect();
+        let keys: Vec<(Bulk, String)> =
+            records.iter().map(|r| Bulk::of(r).map(|(b, k)| (b, k.into_owned())).unwrap()).collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "each key once, in (type, key) order");
         let kinds = [Bulk::BackupJobs, Bulk::CopyJobs, Bulk::RestoreJobs].map(|b| counts.get(b));
         assert_eq!(kinds, [1000; 3]);
