@@ -592,9 +592,9 @@ fn write_late_files(
 ///
 /// Memory (10 M job rows, BENCHMARKS.md): whole-file reads are capped so that the workers'
 /// buffers together stay within `threads` of `in_memory_limit`; uncapped, the extra buffer
-/// raised the peak from 275–279 to 306 MiB, over the 300 MiB aim. Each
-/// keeps a whole spill arena: shared arenas mean smaller runs and half as many again to
-/// merge, and the merge then peaked at 310 MiB. As it is: 277 MiB.
+/// raised the peak from 275–279 to 306 MiB, over the 300 MiB aim. Each worker keeps a whole
+/// spill arena: shared arenas mean smaller runs and half as many again to merge, and the
+/// merge then peaked at 310 MiB. As it is: 277 MiB.
 ///
 /// Artifact indices are the files' positions in `files`, so provenance does not depend on
 /// scheduling.

@@ -364,6 +364,20 @@ mod tests {
     use crate::assess::checks::ResourceException;
     use crate::package::findings::RequirementEntry;
 
+    #[test]
+    fn a_package_file_that_cannot_be_read_is_named_with_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = Snapshot::read(dir.path()).unwrap_err();
+        std::fs::write(dir.path().join(layout::MANIFEST), "{not json").unwrap();
+        let garbled = Snapshot::read(dir.path()).unwrap_err();
+        for (e, cause) in [(missing, "No such file"), (garbled, "key must be a string")] {
+            // As `rebuild --previous` and the command line print it: the error and its causes.
+            let text = crate::s3::chain(&e);
+            assert!(text.contains("manifest.json") && text.contains(cause), "{text}");
+            assert_eq!(text.matches(cause).count(), 1, "{text}");
+        }
+    }
+
     fn requirement(id: &str, status: Status) -> RequirementEntry {
         RequirementEntry {
             id: id.into(),

@@ -237,7 +237,7 @@ fn previous(opts: &RebuildOptions, m: &Manifest, scratch: &Path) -> Result<Optio
     let dir = scratch.join("previous");
     fs::create_dir(&dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
     let snapshot = compare::load_verified(given, opts.verify.anchors.clone(), opts.path_style, &dir)
-        .map_err(|e| format!("--previous {given}: {e}"))?;
+        .map_err(|e| format!("--previous {given}: {}", crate::s3::chain(&e)))?;
     let sha = snapshot.package.manifest_sha256.as_deref().unwrap_or_default();
     if sha != recorded.manifest_sha256 {
         return Err(format!(
