@@ -3,12 +3,14 @@
 # (poppler-utils, qpdf, libnss3-tools, openssl, curl), moto, pyHanko, the OSCAL checkers
 # (compliance-trestle, jsonschema, regex) and cfn-lint, starts moto on 127.0.0.1 for the
 # S3/KMS/STS tests, runs clippy (warnings are errors) and `cargo test` over the workspace,
-# and stops moto again.
+# and stops moto again. Last, a full run (no arguments) builds deploy/Dockerfile with buildah
+# and checks the image (scripts/image-test.sh, ~20 min cold; DORA_SKIP_IMAGE_TEST=1 leaves it
+# out of a quick local loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in poppler-utils qpdf libnss3-tools openssl curl; do
+for pkg in poppler-utils qpdf libnss3-tools openssl curl buildah debootstrap; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -47,3 +49,6 @@ echo "moto on $DORA_TEST_MOTO_ENDPOINT"
 # Lints first: a warning fails the run like a failing test.
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo test --locked --workspace "$@"
+if [ $# -eq 0 ] && [ "${DORA_SKIP_IMAGE_TEST:-}" != 1 ]; then
+  scripts/image-test.sh
+fi
