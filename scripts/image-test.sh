@@ -53,11 +53,21 @@ new_container() { # image: a working container of it in $ctr, removed at the end
   made_containers+=("$ctr")
 }
 
-standin_builder() {
-  local c rootfs sysroot
+# A stand-in image: an empty root, filled by the function $2 (given the root folder), configured
+# with the remaining arguments (`buildah config` options) and committed as $1.
+standin() {
+  local name=$1 fill=$2 rootfs
+  shift 2
   new_container scratch
-  c=$ctr
-  rootfs=$("${bah[@]}" mount "$c")
+  rootfs=$("${bah[@]}" mount "$ctr")
+  "$fill" "$rootfs"
+  "${bah[@]}" config "$@" "$ctr"
+  "${bah[@]}" commit -q "$ctr" "$name" >/dev/null
+  made_images+=("$name")
+}
+
+fill_builder() {
+  local rootfs=$1 sysroot
   debootstrap --variant=minbase --include=gcc,libc6-dev,ca-certificates bookworm "$rootfs" "$mirror" \
     >"$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap"; }
   # This machine reaches crates.io through a proxy whose CA only its own bundle holds.
@@ -66,17 +76,10 @@ standin_builder() {
   mkdir -p "$rootfs/usr/local/rust/bin" "$rootfs/usr/local/cargo"
   cp -a "$sysroot/bin/cargo" "$sysroot/bin/rustc" "$rootfs/usr/local/rust/bin/"
   cp -a "$sysroot/lib" "$sysroot/libexec" "$rootfs/usr/local/rust/"
-  "${bah[@]}" config --env CARGO_HOME=/usr/local/cargo \
-    --env PATH=/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$c"
-  "${bah[@]}" commit -q "$c" "$rust_image" >/dev/null
-  made_images+=("$rust_image")
 }
 
-standin_runtime() {
-  local c rootfs deb
-  new_container scratch
-  c=$ctr
-  rootfs=$("${bah[@]}" mount "$c")
+fill_runtime() {
+  local rootfs=$1 deb
   mkdir -p "$work/debs"
   (cd "$work/debs" && apt-get -o APT::Sandbox::User=root download libc6 libgcc-s1 libstdc++6 libgomp1 tzdata netbase >/dev/null)
   for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$rootfs"; done
@@ -87,9 +90,6 @@ standin_runtime() {
   printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'nonroot:x:65532:' >"$rootfs/etc/group"
   chown 65532:65532 "$rootfs/home/nonroot"
   chmod 1777 "$rootfs/tmp"
-  "${bah[@]}" config --user 65532 --workingdir /home/nonroot "$c"
-  "${bah[@]}" commit -q "$c" "$runtime_image" >/dev/null
-  made_images+=("$runtime_image")
 }
 
 pull=missing
@@ -97,7 +97,12 @@ for base in "$rust_image" "$runtime_image"; do
   if have_image "$base" || "${bah[@]}" pull -q "$base" >/dev/null 2>&1; then continue; fi
   echo "image-test: $base cannot be pulled here; making a stand-in (see this script's header)"
   pull=never
-  if [ "$base" = "$rust_image" ]; then standin_builder; else standin_runtime; fi
+  if [ "$base" = "$rust_image" ]; then
+    standin "$base" fill_builder --env CARGO_HOME=/usr/local/cargo \
+      --env PATH=/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  else
+    standin "$base" fill_runtime --user 65532 --workingdir /home/nonroot
+  fi
 done
 
 echo "image-test: building deploy/Dockerfile (the release build inside takes a while)"
