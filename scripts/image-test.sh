@@ -32,12 +32,13 @@ target=${CARGO_TARGET_DIR:-$root_dir/target}
 host_bin=${HOST_BIN:-$target/debug/dora-evidence}
 rust_image=docker.io/library/rust:1.95-slim-bookworm
 runtime_image=gcr.io/distroless/cc-debian12:nonroot
-image=localhost/dora-evidence-image-test:latest
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 bah=(buildah --storage-driver vfs)
 
 [ -x "$host_bin" ] || { echo "image-test: $host_bin missing (cargo build first)" >&2; exit 2; }
 work=$(mktemp -d /var/tmp/dora-image-test.XXXXXX)
+# Tagged after this run's own folder, so that no image of the same name is replaced or removed.
+image=localhost/dora-evidence-image-test:${work##*.}
 made_images=()
 made_containers=()
 cleanup() {
