@@ -4,7 +4,7 @@
 # (compliance-trestle, jsonschema, regex) and cfn-lint, starts moto on 127.0.0.1 for the
 # S3/KMS/STS tests, runs clippy (warnings are errors) and `cargo test` over the workspace,
 # and stops moto again. Last, a full run (no arguments) builds deploy/Dockerfile with buildah
-# and checks the image (scripts/image-test.sh, ~20 min cold; DORA_SKIP_IMAGE_TEST=1 leaves it
+# and checks the image (scripts/image-test.sh, ~13 min cold; DORA_SKIP_IMAGE_TEST=1 leaves it
 # out of a quick local loop).
 set -euo pipefail
 cd "$(dirname "$0")/.."
