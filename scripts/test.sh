@@ -48,6 +48,8 @@ echo "moto on $DORA_TEST_MOTO_ENDPOINT"
 
 # Lints first: a warning fails the run like a failing test.
 cargo clippy --locked --workspace --all-targets -- -D warnings
+# The benchmark-only `ablation` feature (bench/ablation.sh) is linted too, so it cannot rot.
+cargo clippy --locked --workspace --all-targets --features dora-evidence/ablation -- -D warnings
 cargo test --locked --workspace "$@"
 if [ $# -eq 0 ] && [ "${DORA_SKIP_IMAGE_TEST:-}" != 1 ]; then
   scripts/image-test.sh

@@ -22,13 +22,14 @@ use crate::compare::{self, Changes, CompareError, PackageRef, Snapshot};
 use crate::config::Config;
 use crate::direct::DirectFile;
 use crate::evidence::write::{BulkWriter, Written};
-use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
+use crate::evidence::{self, ArtifactEntry, ArtifactKind, Collected, Collector, Evidence, Format};
 use crate::ingest::{self, Context, Input, PathHint};
 use crate::output::{self, WorkDir, WorkKind, Workspace};
 use crate::package::findings::FindingsDoc;
 use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, SkippedInput};
 use crate::package::report_data::{ReportData, ReportInputs};
 use crate::package::{self, FileEntry, Manifest, layout, oscal};
+use crate::progress::{self, Stage};
 use crate::render::{self, RenderOptions};
 use crate::sign::tsa::TsaClient;
 use crate::sign::{self, Identity, SignatureInfo};
@@ -553,7 +554,7 @@ fn write_report(
 
 /// `" (peak RSS so far: N MiB)"` for the log, where `/proc` tells.
 fn peak_so_far() -> String {
-    crate::progress::peak_rss_kib().map(|kib| format!(" (peak RSS so far: {} MiB)", kib / 1024)).unwrap_or_default()
+    progress::peak_rss_kib().map(|kib| format!(" (peak RSS so far: {} MiB)", kib / 1024)).unwrap_or_default()
 }
 
 /// Writes the files that come after the report: `SHA256SUMS`, and the manifest's signature
@@ -683,7 +684,11 @@ fn read_one(
             }
             None => store.put_file(&file.path, buf).map_err(read_err)?,
         };
-        let (kind, format) = ingest::parse(Input::Bytes(buf), &ctx, collector).map_err(read_err)?;
+        let (kind, format) = if progress::left_out(Stage::Parse) {
+            (ArtifactKind::Unclassified, Format::Other)
+        } else {
+            ingest::parse(Input::Bytes(buf), &ctx, collector).map_err(read_err)?
+        };
         (sha, buf.len() as u64, kind, format)
     } else {
         let (sha, size) = match adopted {

@@ -274,6 +274,9 @@ impl Sink for Collector {
             self.parents.note(j);
         }
         if let Some((bulk, key)) = Bulk::of(&record) {
+            if crate::progress::left_out(crate::progress::Stage::Spill) {
+                return;
+            }
             if let Err(e) = self.spill.push(bulk, &key, &record) {
                 self.io_error.get_or_insert(e);
             }
