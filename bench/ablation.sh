@@ -39,19 +39,25 @@ trap cleanup EXIT
 t0=$(now); find "$input" -type f -print0 | sort -z | xargs -0 openssl dgst -sha256 >/dev/null; t1=$(now)
 t_openssl=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b-a}')
 echo "openssl dgst -sha256: $t_openssl s"
-printf '%-8s %-5s %7s %7s %7s %9s %8s %8s\n' mode round wall user system "peak MiB" "read" "merge"
+# A phase's time from a build's -v log ("-" when the log lacks the line).
+phase() { grep -o "$1.* in [0-9.]*m\?s" "$2" | grep -o "[0-9.]*m\?s$" || echo -; }
+printf '%-8s %-5s %4s %7s %7s %7s %9s %8s %8s\n' mode round exit wall user system "peak MiB" "read" "merge"
 for round in $(seq "$rounds"); do
   for mode in full nospill noparse; do
     out=$(mktemp -d "$work/abl.XXXXXX"); outs+=("$out"); sync
-    env="DORA_EVIDENCE_ABLATION="; [ "$mode" = full ] || env="DORA_EVIDENCE_ABLATION=$mode"
-    # A left-out stage leaves evidence missing: the build may then exit non-zero by design.
-    env "$env" /usr/bin/time -f "%e %U %S %M" -o "$out/rusage" "$bin" -v build --input "$input" \
-      --period 2026-Q3 --out "$out/package" --allow-partial --allow-empty \
-      --generated-at 2026-10-05T00:00:00Z >/dev/null 2>"$out/log" || true
+    ablation=$mode; [ "$mode" != full ] || ablation=
+    # A left-out stage leaves evidence missing, which may make that build exit non-zero by
+    # design; the exit status is shown, and a full build that fails stops the script.
+    status=0
+    DORA_EVIDENCE_ABLATION=$ablation /usr/bin/time -f "%e %U %S %M" -o "$out/rusage" "$bin" -v build \
+      --input "$input" --period 2026-Q3 --out "$out/package" --allow-partial --allow-empty \
+      --generated-at 2026-10-05T00:00:00Z >/dev/null 2>"$out/log" || status=$?
     read -r wall user sys peak < <(tail -1 "$out/rusage")
-    phase() { grep -o "$1.* in [0-9.]*m\?s" "$out/log" | grep -o "[0-9.]*m\?s$" || echo -; }
-    printf '%-8s %-5s %7s %7s %7s %9s %8s %8s\n' "$mode" "$round" "$wall" "$user" "$sys" \
-      "$((peak / 1024))" "$(phase 'read, hashed and parsed')" "$(phase 'merged observations')"
+    printf '%-8s %-5s %4s %7s %7s %7s %9s %8s %8s\n' "$mode" "$round" "$status" "$wall" "$user" "$sys" \
+      "$((peak / 1024))" "$(phase 'read, hashed and parsed' "$out/log")" "$(phase 'merged observations' "$out/log")"
+    if [ "$mode" = full ] && [ "$status" != 0 ]; then
+      echo "the full build failed:" >&2; tail -5 "$out/log" >&2; exit 1
+    fi
   done
 done
 if [ "${SKIP_PYTHON:-0}" != 1 ]; then

@@ -22,14 +22,14 @@ use crate::compare::{self, Changes, CompareError, PackageRef, Snapshot};
 use crate::config::Config;
 use crate::direct::DirectFile;
 use crate::evidence::write::{BulkWriter, Written};
-use crate::evidence::{self, ArtifactEntry, ArtifactKind, Collected, Collector, Evidence, Format};
+use crate::evidence::{self, ArtifactEntry, Collected, Collector, Evidence};
 use crate::ingest::{self, Context, Input, PathHint};
 use crate::output::{self, WorkDir, WorkKind, Workspace};
 use crate::package::findings::FindingsDoc;
 use crate::package::manifest::{ArtifactCounts, EvidenceGap, SignatureDecl, SkippedInput};
 use crate::package::report_data::{ReportData, ReportInputs};
 use crate::package::{self, FileEntry, Manifest, layout, oscal};
-use crate::progress::{self, Stage};
+use crate::progress;
 use crate::render::{self, RenderOptions};
 use crate::sign::tsa::TsaClient;
 use crate::sign::{self, Identity, SignatureInfo};
@@ -684,11 +684,7 @@ fn read_one(
             }
             None => store.put_file(&file.path, buf).map_err(read_err)?,
         };
-        let (kind, format) = if progress::left_out(Stage::Parse) {
-            (ArtifactKind::Unclassified, Format::Other)
-        } else {
-            ingest::parse(Input::Bytes(buf), &ctx, collector).map_err(read_err)?
-        };
+        let (kind, format) = ingest::parse(Input::Bytes(buf), &ctx, collector).map_err(read_err)?;
         (sha, buf.len() as u64, kind, format)
     } else {
         let (sha, size) = match adopted {

@@ -33,6 +33,7 @@ use crate::evidence::Record;
 pub use crate::evidence::kind::{ArtifactKind, Format, Sink, VecSink};
 use crate::evidence::model::Provenance;
 use crate::evidence::table::Observed;
+use crate::progress::{self, Stage};
 use crate::time::Timestamp;
 
 /// The bytes of an artifact: in memory, or a stored file to stream.
@@ -143,6 +144,9 @@ pub struct Context {
 /// # Errors
 /// Only when a stored file cannot be read.
 pub fn parse(input: Input<'_>, ctx: &Context, sink: &mut dyn Sink) -> io::Result<(ArtifactKind, Format)> {
+    if progress::left_out(Stage::Parse) {
+        return Ok((ArtifactKind::Unclassified, Format::Other));
+    }
     let mut head = [0u8; 512];
     let head_len = match input {
         Input::Bytes(b) => {

@@ -37,7 +37,7 @@ pub(crate) enum Stage {
 
 /// Whether `stage` is left out: `DORA_EVIDENCE_ABLATION=noparse|nospill`, read once, in a
 /// binary built with the `ablation` feature. Such a build writes a package of missing
-/// evidence (which never improves a finding) and says so at its start.
+/// evidence (which never improves a finding) and says so in a warning.
 #[cfg(feature = "ablation")]
 pub(crate) fn left_out(stage: Stage) -> bool {
     static LEFT_OUT: std::sync::OnceLock<Option<Stage>> = std::sync::OnceLock::new();
