@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ablation::{self, Stage};
 use crate::artifact::{Artifact, Sha256Digest};
-use crate::progress::{self, Stage};
 pub use kind::{ArtifactKind, Format, Sink, VecSink};
 use merge::Conflict;
 use model::{
@@ -275,7 +275,7 @@ impl Sink for Collector {
             self.parents.note(j);
         }
         if let Some((bulk, key)) = Bulk::of(&record) {
-            if progress::left_out(Stage::Spill) {
+            if ablation::left_out(Stage::Spill) {
                 return;
             }
             if let Err(e) = self.spill.push(bulk, &key, &record) {

@@ -29,11 +29,11 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
+use crate::ablation::{self, Stage};
 use crate::evidence::Record;
 pub use crate::evidence::kind::{ArtifactKind, Format, Sink, VecSink};
 use crate::evidence::model::Provenance;
 use crate::evidence::table::Observed;
-use crate::progress::{self, Stage};
 use crate::time::Timestamp;
 
 /// The bytes of an artifact: in memory, or a stored file to stream.
@@ -144,7 +144,7 @@ pub struct Context {
 /// # Errors
 /// Only when a stored file cannot be read.
 pub fn parse(input: Input<'_>, ctx: &Context, sink: &mut dyn Sink) -> io::Result<(ArtifactKind, Format)> {
-    if progress::left_out(Stage::Parse) {
+    if ablation::left_out(Stage::Parse) {
         return Ok((ArtifactKind::Unclassified, Format::Other));
     }
     let mut head = [0u8; 512];

@@ -20,7 +20,8 @@
 //! assess                           metrics, checks (`CheckId`), the DORA mapping
 //! ingest                           parsers: an artifact's bytes → evidence records
 //! evidence                         record kinds (one `table!` each), merge, spill store, CSVs
-//! config · artifact · s3 · pdf · arn · alarm_rule · schedule · time · progress · direct   the foundation
+//! config · artifact · s3 · pdf · arn · alarm_rule · schedule · time · progress · direct · ablation
+//!                                  the foundation
 //! ```
 //!
 //! * [`source`] walks input folders and S3 prefixes and lists the files to read;
@@ -57,6 +58,7 @@
 #![forbid(unsafe_code)]
 #![warn(unreachable_pub)]
 
+mod ablation;
 pub mod alarm_rule;
 pub mod archive;
 pub mod arn;

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["assess"],
     &["ingest"],
     &["evidence"],
-    &["config", "artifact", "s3", "pdf", "arn", "alarm_rule", "schedule", "time", "progress", "direct"],
+    &["config", "artifact", "s3", "pdf", "arn", "alarm_rule", "schedule", "time", "progress", "direct", "ablation"],
 ];
 
 /// Module → its rank: lower rank may import higher rank.
