@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/var/tmp/dora-bench-archive}
-cargo build --release --locked -q
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/dora-evidence")
-rm -rf "$work" && mkdir -p "$work"
+. bench/release.sh "$work"
 . bench/moto.sh "$work"
 bucket() {
   python3 - "$1" <<'PY'

@@ -21,7 +21,8 @@ MEM_SMALL=${MEM_SMALL:-50} MEM_LARGE=${MEM_LARGE:-400} MEM_REGIONS=${MEM_REGIONS
 PARTS=${PARTS:-A B} WORK=${WORK:-/var/tmp/dora-orgbench}
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install -y time" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "no binary at $BIN" >&2; exit 2; }
-[ -n "${REPORT_ONLY:-}" ] || { rm -rf "$WORK"; mkdir -p "$WORK"; }
+. "$here/workdir.sh"
+[ -n "${REPORT_ONLY:-}" ] || fresh_workdir "$WORK"
 REGION_LIST=(eu-central-1 eu-west-1 eu-south-2 eu-north-1 eu-west-2 eu-west-3 eu-south-1
   eu-central-2 us-east-1 us-east-2 us-west-1 us-west-2 ap-southeast-1 ap-southeast-2
   ap-northeast-1 ca-central-1 sa-east-1)

@@ -8,9 +8,7 @@ cd "$(dirname "$0")/.."
 small=${1:-10000}
 large=${2:-20}
 work=${3:-/var/tmp/dora-bench-s3}
-cargo build --release --locked -q
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/dora-evidence")
-rm -rf "$work" && mkdir -p "$work"
+. bench/release.sh "$work"
 . bench/moto.sh "$work"
 python3 - "$small" "$large" <<'PY'
 import os, sys, boto3, concurrent.futures as cf

@@ -7,9 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-/var/tmp/dora-bench-timestamp}
-cargo build --release --locked -q
-bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/dora-evidence")
-rm -rf "$work" && mkdir -p "$work"
+. bench/release.sh "$work"
 coproc TSA { exec python3 scripts/test_tsa.py "$work/tsa" --exit-on-stdin-eof; }
 read -r tsa <&"${TSA[0]}"
 t() { # label, command… (its output discarded): wall seconds, user+sys seconds, peak RSS MiB

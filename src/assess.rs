@@ -907,6 +907,18 @@ fn weeks(period: Period, counts: &BTreeMap<i64, [u64; 3]>) -> Vec<WeekOutcomes> 
         .collect()
 }
 
+/// A CSV of `rows` under `header`, the header written even when there are no rows. The
+/// header names the row type's fields in order; a unit test beside each row type holds the two
+/// together.
+pub(crate) fn csv_of<T: Serialize>(header: &[&str], rows: &[T]) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    let _ = w.write_record(header);
+    for row in rows {
+        let _ = w.serialize(row);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
 impl Assessment {
     /// `metrics.json` bytes.
     pub fn metrics_json(&self) -> Vec<u8> {

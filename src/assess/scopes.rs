@@ -334,12 +334,7 @@ pub(crate) fn worst_first(a: &ScopeRow, b: &ScopeRow) -> Ordering {
 /// `account_regions.csv`: a header of [`ScopeRow`]'s field names, then one line per row,
 /// worst first.
 pub(crate) fn csv(rows: &[ScopeRow]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-    let _ = w.write_record(COLUMNS);
-    for row in rows {
-        let _ = w.serialize(row);
-    }
-    w.into_inner().unwrap_or_default()
+    super::csv_of(COLUMNS, rows)
 }
 
 /// The columns of `account_regions.csv`: [`ScopeRow`]'s fields in order (a unit test holds

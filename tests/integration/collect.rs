@@ -256,43 +256,61 @@ fn event_rules(r: &Req) -> Resp {
 /// unconfirmed e-mail subscriber, `oncall` only an unconfirmed SMS one, `vault-events` a
 /// webhook; eu-central-1 refuses the call.
 fn subscriptions(r: &Req) -> Resp {
-    let form: std::collections::BTreeMap<String, String> =
-        form_urlencoded::parse(r.body.as_bytes()).into_owned().collect();
-    let topic = form.get("TopicArn").cloned().unwrap_or_default();
+    let (topic, _) = sns_request(r);
     if r.region == "eu-central-1" {
-        return Resp::xml(
-            403,
-            format!(
-                "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type>\
-                 <Code>AuthorizationError</Code><Message>User: arn:aws:iam::{ACCOUNT}:user/collector is not authorized \
-                 to perform: SNS:ListSubscriptionsByTopic on resource: {topic}</Message></Error>\
-                 <RequestId>3</RequestId></ErrorResponse>"
-            ),
-        );
+        return sns_refused(&topic);
     }
-    let member = |arn: &str, protocol: &str, endpoint: &str| {
-        format!(
-            "<member><TopicArn>{topic}</TopicArn><Protocol>{protocol}</Protocol><SubscriptionArn>{arn}</SubscriptionArn>\
-             <Owner>{ACCOUNT}</Owner><Endpoint>{endpoint}</Endpoint></member>"
-        )
-    };
     let members = match topic.rsplit(':').next().unwrap_or("") {
         "backup-alerts" => {
-            member(&format!("{topic}:0b1f"), "email", "ops.lead@nordhafen.example")
-                + &member("PendingConfirmation", "email", "new.joiner@nordhafen.example")
+            sns_member(&topic, &format!("{topic}:0b1f"), "email", "ops.lead@nordhafen.example")
+                + &sns_member(&topic, "PendingConfirmation", "email", "new.joiner@nordhafen.example")
         }
-        "oncall" => member("PendingConfirmation", "sms", "+353861113579"),
+        "oncall" => sns_member(&topic, "PendingConfirmation", "sms", "+353861113579"),
         "vault-events" => {
-            member(&format!("{topic}:77aa"), "https", "https://hooks.nordhafen.example/backup/abc-secret")
+            sns_member(&topic, &format!("{topic}:77aa"), "https", "https://hooks.nordhafen.example/backup/abc-secret")
         }
         _ => String::new(),
     };
+    sns_subscriptions(&members, "")
+}
+
+/// The topic and the page token of an SNS `ListSubscriptionsByTopic` form.
+pub(crate) fn sns_request(r: &Req) -> (String, Option<String>) {
+    let mut form: std::collections::BTreeMap<String, String> =
+        form_urlencoded::parse(r.body.as_bytes()).into_owned().collect();
+    (form.remove("TopicArn").unwrap_or_default(), form.remove("NextToken"))
+}
+
+/// SNS refusing `ListSubscriptionsByTopic` on `topic` to the collector, as SNS words it.
+pub(crate) fn sns_refused(topic: &str) -> Resp {
+    Resp::xml(
+        403,
+        format!(
+            "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type>\
+             <Code>AuthorizationError</Code><Message>User: arn:aws:iam::{ACCOUNT}:user/collector is not authorized \
+             to perform: SNS:ListSubscriptionsByTopic on resource: {topic}</Message></Error>\
+             <RequestId>3</RequestId></ErrorResponse>"
+        ),
+    )
+}
+
+/// One subscription of `topic` in a `ListSubscriptionsByTopic` answer.
+pub(crate) fn sns_member(topic: &str, arn: &str, protocol: &str, endpoint: &str) -> String {
+    format!(
+        "<member><TopicArn>{topic}</TopicArn><Protocol>{protocol}</Protocol><SubscriptionArn>{arn}</SubscriptionArn>\
+         <Owner>{ACCOUNT}</Owner><Endpoint>{endpoint}</Endpoint></member>"
+    )
+}
+
+/// A `ListSubscriptionsByTopic` page: `members`, then `next` (a `<NextToken>` element or nothing).
+pub(crate) fn sns_subscriptions(members: &str, next: &str) -> Resp {
     Resp::xml(
         200,
         format!(
             "<ListSubscriptionsByTopicResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\
-             <ListSubscriptionsByTopicResult><Subscriptions>{members}</Subscriptions></ListSubscriptionsByTopicResult>\
-             <ResponseMetadata><RequestId>4</RequestId></ResponseMetadata></ListSubscriptionsByTopicResponse>"
+             <ListSubscriptionsByTopicResult><Subscriptions>{members}</Subscriptions>{next}\
+             </ListSubscriptionsByTopicResult><ResponseMetadata><RequestId>4</RequestId></ResponseMetadata>\
+             </ListSubscriptionsByTopicResponse>"
         ),
     )
 }
@@ -301,11 +319,7 @@ fn subscriptions(r: &Req) -> Resp {
 /// for the rules on `aws.backup`, every topic's subscriptions stored with masked endpoints,
 /// the refused SNS call named, and the CSVs the package gets from them.
 fn check_alert_paths(replay: &Replay, store: &std::path::Path, pkg: &std::path::Path, so: &str, se: &str) {
-    assert!(
-        se.contains(&format!("account {ACCOUNT} Region eu-central-1: sns:ListSubscriptionsByTopic: access denied"))
-            && se.contains("grant sns:ListSubscriptionsByTopic"),
-        "{se}"
-    );
+    assert_refusal_named(se, "eu-central-1", "sns:ListSubscriptionsByTopic");
     assert!(so.contains("1 vault(s) with no access policy: central"), "{so}");
     let west: Vec<Req> = replay.requests().into_iter().filter(|r| r.region == "eu-west-1").collect();
     let list_rules: Vec<&Req> = west.iter().filter(|r| r.target == "AWSEvents.ListRules").collect();
@@ -389,6 +403,16 @@ pub(crate) fn aws_env(cmd: &mut Command, replay: &str) {
         cmd.env(k, v);
     }
     cmd.env_remove("AWS_PROFILE").env_remove("AWS_SESSION_TOKEN");
+}
+
+/// `collect`'s stderr names a refused call with account, Region and action, and says what to
+/// grant.
+pub(crate) fn assert_refusal_named(stderr: &str, region: &str, action: &str) {
+    assert!(
+        stderr.contains(&format!("account {ACCOUNT} Region {region}: {action}: access denied"))
+            && stderr.contains(&format!("grant {action}")),
+        "{action} in {region} not named: {stderr}"
+    );
 }
 
 pub(crate) fn collect(replay: &Replay, args: &[&str]) -> Output {
@@ -483,17 +507,9 @@ fn collect_writes_cli_shaped_snapshots_that_build_reads() {
     // eu-central-1 refused ListBackupJobs: reported with action, account, Region and what to
     // grant; the run went on and ended non-zero.
     assert_eq!(out.status.code(), Some(1), "{so}\n{se}");
-    assert!(
-        se.contains(&format!("account {ACCOUNT} Region eu-central-1: backup:ListBackupJobs: access denied"))
-            && se.contains("grant backup:ListBackupJobs"),
-        "{se}"
-    );
+    assert_refusal_named(&se, "eu-central-1", "backup:ListBackupJobs");
     // …and ListBackupPlans, named the same way; the calls after it still ran.
-    assert!(
-        se.contains(&format!("account {ACCOUNT} Region eu-central-1: backup:ListBackupPlans: access denied"))
-            && se.contains("grant backup:ListBackupPlans"),
-        "{se}"
-    );
+    assert_refusal_named(&se, "eu-central-1", "backup:ListBackupPlans");
     assert!(
         !se.lines().any(|l| l.starts_with("  account") && l.contains("eu-west-1")),
         "eu-west-1 must be complete: {se}"

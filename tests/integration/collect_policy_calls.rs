@@ -7,7 +7,9 @@
 
 use serde_json::{Value, json};
 
-use super::collect::{ACCOUNT, aws_env, files_under};
+use super::collect::{
+    ACCOUNT, assert_refusal_named, aws_env, files_under, sns_member, sns_refused, sns_request, sns_subscriptions,
+};
 use super::replay::{Replay, Req, Resp};
 use super::util::{bin, stderr, stdout};
 
@@ -94,38 +96,15 @@ fn events(r: &Req) -> Resp {
 
 /// SNS (AWS Query, XML): `team-a` has two subscriptions on two pages; `team-b` is refused.
 fn sns(r: &Req) -> Resp {
-    let form: std::collections::BTreeMap<String, String> =
-        form_urlencoded::parse(r.body.as_bytes()).into_owned().collect();
-    let topic = form.get("TopicArn").cloned().unwrap_or_default();
+    let (topic, token) = sns_request(r);
     if topic.ends_with(":team-b") {
-        return Resp::xml(
-            403,
-            format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>User: \
-                 arn:aws:iam::{ACCOUNT}:user/collector is not authorized to perform: SNS:ListSubscriptionsByTopic \
-                 on resource: {topic}</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-            ),
-        );
+        return sns_refused(&topic);
     }
-    let member = |id: &str, endpoint: &str| {
-        format!(
-            "<member><TopicArn>{topic}</TopicArn><Protocol>email</Protocol><SubscriptionArn>{topic}:{id}\
-             </SubscriptionArn><Owner>{ACCOUNT}</Owner><Endpoint>{endpoint}</Endpoint></member>"
-        )
-    };
-    let (members, next) = match form.get("NextToken").map(String::as_str) {
-        None => (member("s1", "first@nordhafen.example"), "<NextToken>subs-2</NextToken>"),
-        Some(_) => (member("s2", "second@nordhafen.example"), ""),
-    };
-    Resp::xml(
-        200,
-        format!(
-            "<ListSubscriptionsByTopicResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\">\
-             <ListSubscriptionsByTopicResult><Subscriptions>{members}</Subscriptions>{next}\
-             </ListSubscriptionsByTopicResult><ResponseMetadata><RequestId>2</RequestId></ResponseMetadata>\
-             </ListSubscriptionsByTopicResponse>"
-        ),
-    )
+    let member = |id: &str, endpoint: &str| sns_member(&topic, &format!("{topic}:{id}"), "email", endpoint);
+    match token {
+        None => sns_subscriptions(&member("s1", "first@nordhafen.example"), "<NextToken>subs-2</NextToken>"),
+        Some(_) => sns_subscriptions(&member("s2", "second@nordhafen.example"), ""),
+    }
 }
 
 fn handler(r: &Req, _n: usize) -> Resp {
@@ -168,11 +147,7 @@ fn policy_and_alert_path_calls_follow_every_page_and_name_each_refused_action() 
         ("eu-west-1", "sns:ListSubscriptionsByTopic"),
         ("eu-central-1", "events:ListRules"),
     ] {
-        assert!(
-            se.contains(&format!("account {ACCOUNT} Region {region}: {action}: access denied"))
-                && se.contains(&format!("grant {action}")),
-            "{action} in {region} not named: {se}"
-        );
+        assert_refusal_named(&se, region, action);
     }
 
     // Every page read into one document without NextToken; what was refused is not written.

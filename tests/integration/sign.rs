@@ -65,32 +65,37 @@ pub fn nss_db(dir: &Path, ca: &Path) -> String {
     spec
 }
 
-struct Signed {
-    id: PathBuf,
-    pkg: PathBuf,
+/// A sample-quarter package and the keygen identity that signed it.
+pub(crate) struct Signed {
+    pub(crate) id: PathBuf,
+    pub(crate) pkg: PathBuf,
+}
+
+/// Builds the sample quarter into `dir/pkg`, signed by a keygen identity made in `dir`, at the
+/// fixed generated-at time, with `extra` build flags.
+pub(crate) fn build_signed_sample(dir: &Path, extra: &[String]) -> Signed {
+    let id = keygen(dir, &[]);
+    let pkg = dir.join("pkg");
+    let config = samples().join("dora-evidence.toml");
+    let mut args = vec![
+        "--config".to_owned(),
+        config.display().to_string(),
+        "--generated-at".into(),
+        "2026-10-05T08:00:00Z".into(),
+    ];
+    args.extend_from_slice(extra);
+    args.extend(sign_flags(&id));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = build_q3(&samples().join("input"), &pkg, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("signed by: CN=dora-evidence demo signer"), "{}", stdout(&o));
+    Signed { id, pkg }
 }
 
 /// The sample quarter, signed with a keygen identity (shared by the tests of this file).
 fn signed_sample() -> &'static Signed {
     static PKG: OnceLock<Signed> = OnceLock::new();
-    PKG.get_or_init(|| {
-        let dir = shared_dir("signed-package");
-        let id = keygen(&dir, &[]);
-        let pkg = dir.join("pkg");
-        let config = samples().join("dora-evidence.toml");
-        let mut args = vec![
-            "--config".to_owned(),
-            config.display().to_string(),
-            "--generated-at".into(),
-            "2026-10-05T08:00:00Z".into(),
-        ];
-        args.extend(sign_flags(&id));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = build_q3(&samples().join("input"), &pkg, &args);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        assert!(stdout(&o).contains("signed by: CN=dora-evidence demo signer"), "{}", stdout(&o));
-        Signed { id, pkg }
-    })
+    PKG.get_or_init(|| build_signed_sample(&shared_dir("signed-package"), &[]))
 }
 
 #[test]

@@ -9,33 +9,23 @@ use std::process::Output;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::sign::{keygen, sign_flags, small_input};
+use super::sign::{Signed, build_signed_sample, keygen, sign_flags, small_input};
 use super::test_tsa::{TestTsa, down_url};
-use super::util::{build_q3, files_under, run, samples, shared_dir, stderr, stdout, tool};
+use super::util::{build_q3, files_under, run, shared_dir, stderr, stdout, tool};
 
 struct Stamped {
     tsa: TestTsa,
-    id: PathBuf,
-    pkg: PathBuf,
+    signed: Signed,
 }
 
 /// The sample quarter, signed with a keygen identity and timestamped by the test TSA.
 fn stamped_sample() -> &'static Stamped {
     static PKG: OnceLock<Stamped> = OnceLock::new();
     PKG.get_or_init(|| {
-        let dir = shared_dir("stamped-package");
         let tsa = TestTsa::shared("stamped-tsa");
-        let id = keygen(&dir, &[]);
-        let pkg = dir.join("pkg");
-        let config = samples().join("dora-evidence.toml");
-        let mut args = vec!["--config".to_owned(), config.display().to_string(), "--tsa".into(), tsa.url.clone()];
-        args.extend(["--tsa-ca".into(), tsa.ca().display().to_string()]);
-        args.extend(["--generated-at".into(), "2026-10-05T08:00:00Z".into()]);
-        args.extend(sign_flags(&id));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = build_q3(&samples().join("input"), &pkg, &args);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        Stamped { tsa, id, pkg }
+        let flags = ["--tsa".to_owned(), tsa.url.clone(), "--tsa-ca".into(), tsa.ca().display().to_string()];
+        let signed = build_signed_sample(&shared_dir("stamped-package"), &flags);
+        Stamped { tsa, signed }
     })
 }
 
@@ -76,20 +66,20 @@ fn openssl_ts_verify(tsa: &TestTsa, data: &Path, token: &Path) -> (bool, String)
 #[test]
 fn a_timestamped_package_verifies_with_its_proven_time_and_openssl_agrees() {
     let st = stamped_sample();
-    let o = verify(&st.pkg, &st.id.join("ca.pem"), &st.tsa.ca(), &[]);
+    let o = verify(&st.signed.pkg, &st.signed.id.join("ca.pem"), &st.tsa.ca(), &[]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
     assert!(text.contains("PASS  manifest-timestamp"), "{text}");
     assert!(text.contains("signature proven to exist at"), "{text}");
     assert!(text.contains("at the proven signing time"), "{text}");
     assert!(text.contains("signing time proven by a trusted TSA"), "{text}");
-    let manifest = std::fs::read_to_string(st.pkg.join("manifest.json")).unwrap();
+    let manifest = std::fs::read_to_string(st.signed.pkg.join("manifest.json")).unwrap();
     assert!(manifest.contains(&format!("\"timestamp_authority\": \"{}\"", st.tsa.url)), "{manifest}");
 
     // The token, taken out of the CMS by asn1crypto, checked by openssl over the signature value.
     let work = tempfile::tempdir().unwrap();
     let (sig, token) = (work.path().join("sig.bin"), work.path().join("token.der"));
-    extract_token(&st.pkg.join("manifest.json.p7s"), &sig, &token);
+    extract_token(&st.signed.pkg.join("manifest.json.p7s"), &sig, &token);
     let (ok, out) = openssl_ts_verify(&st.tsa, &sig, &token);
     assert!(ok && out.contains("Verification: OK"), "{out}");
     // … and not over other bytes.
@@ -97,23 +87,24 @@ fn a_timestamped_package_verifies_with_its_proven_time_and_openssl_agrees() {
     let (ok, out) = openssl_ts_verify(&st.tsa, &sig, &token);
     assert!(!ok && out.contains("message imprint mismatch"), "{out}");
     // Long-term validation data in the CMS: the TSA's certificate and the CRL its CA serves.
-    let (ok, out) = tool("openssl", &["pkcs7", "-inform", "DER", "-in", "manifest.json.p7s", "-print_certs"], &st.pkg);
+    let (ok, out) =
+        tool("openssl", &["pkcs7", "-inform", "DER", "-in", "manifest.json.p7s", "-print_certs"], &st.signed.pkg);
     assert!(ok, "{out}");
     assert!(out.contains("subject=CN = dora-evidence TEST TSA\n"), "the TSA's certificate: {out}");
     assert!(out.contains("Certificate Revocation List"), "the TSA CA's CRL: {out}");
     // openssl still verifies the CMS itself (the unsigned attribute is not signed content).
     let args = ["cms", "-verify", "-binary", "-inform", "DER", "-in", "manifest.json.p7s", "-content", "manifest.json"];
-    let ca = st.id.join("ca.pem");
+    let ca = st.signed.id.join("ca.pem");
     let mut args = args.to_vec();
     args.extend(["-CAfile", s(&ca), "-out", "/dev/null"]);
-    let (ok, out) = tool("openssl", &args, &st.pkg);
+    let (ok, out) = tool("openssl", &args, &st.signed.pkg);
     assert!(ok, "{out}");
 }
 
 #[test]
 fn verify_json_carries_the_claimed_and_proven_times() {
     let st = stamped_sample();
-    let o = verify(&st.pkg, &st.id.join("ca.pem"), &st.tsa.ca(), &["--json"]);
+    let o = verify(&st.signed.pkg, &st.signed.id.join("ca.pem"), &st.tsa.ca(), &["--json"]);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let times = doc["times"].as_array().unwrap();
     let manifest = times.iter().find(|t| t["what"] == "manifest.json.p7s").unwrap();
@@ -126,12 +117,12 @@ fn verify_json_carries_the_claimed_and_proven_times() {
 #[test]
 fn without_tsa_ca_the_token_is_checked_but_the_tsa_is_not_trusted() {
     let st = stamped_sample();
-    let o = run(&["verify", s(&st.pkg), "--ca", s(&st.id.join("ca.pem"))]);
+    let o = run(&["verify", s(&st.signed.pkg), "--ca", s(&st.signed.id.join("ca.pem"))]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("WARN  manifest-timestamp") && text.contains("pass --tsa-ca"), "{text}");
     // A TSA CA that did not issue the TSA's certificate: the token is refused.
-    let o = verify(&st.pkg, &st.id.join("ca.pem"), &st.id.join("ca.pem"), &[]);
+    let o = verify(&st.signed.pkg, &st.signed.id.join("ca.pem"), &st.signed.id.join("ca.pem"), &[]);
     let text = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(text.contains("FAIL  manifest-timestamp") && text.contains("does not chain to the TSA CA"), "{text}");
@@ -157,10 +148,10 @@ fn an_untimestamped_package_verifies_with_a_warning_that_its_time_is_only_claime
 /// Copies the stamped sample, so a test may damage its copy.
 fn copy_of(st: &Stamped, into: &Path) -> PathBuf {
     let dst = into.join("copy");
-    for f in files_under(&st.pkg) {
+    for f in files_under(&st.signed.pkg) {
         let to = dst.join(&f);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(st.pkg.join(&f), to).unwrap();
+        std::fs::copy(st.signed.pkg.join(&f), to).unwrap();
     }
     dst
 }
@@ -187,7 +178,7 @@ fn a_forged_or_mismatched_token_is_named() {
     let st = stamped_sample();
     let tmp = tempfile::tempdir().unwrap();
     let (sig, token) = (tmp.path().join("sig.bin"), tmp.path().join("token.der"));
-    extract_token(&st.pkg.join("manifest.json.p7s"), &sig, &token);
+    extract_token(&st.signed.pkg.join("manifest.json.p7s"), &sig, &token);
     let good = std::fs::read(&token).unwrap();
 
     // A genuine token of the same TSA, but over other data.
@@ -213,7 +204,7 @@ fn a_forged_or_mismatched_token_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let pkg = copy_of(st, dir.path());
         replace_token(&pkg.join("manifest.json.p7s"), &bytes, dir.path());
-        let o = verify(&pkg, &st.id.join("ca.pem"), &st.tsa.ca(), &[]);
+        let o = verify(&pkg, &st.signed.id.join("ca.pem"), &st.tsa.ca(), &[]);
         let text = stdout(&o);
         assert_eq!(o.status.code(), Some(1), "{name}: {text}");
         assert!(text.contains("FAIL  manifest-timestamp") && text.contains(expected), "{name}: {text}");
@@ -367,7 +358,7 @@ fn renewals_add_files_change_no_byte_and_chain() {
     let tmp = tempfile::tempdir().unwrap();
     let pkg = copy_of(st, tmp.path());
     let before = snapshot(&pkg);
-    let (ca, tsa_ca) = (st.id.join("ca.pem"), st.tsa.ca());
+    let (ca, tsa_ca) = (st.signed.id.join("ca.pem"), st.tsa.ca());
     let timestamp = |extra: &[&str]| {
         let mut args = vec!["timestamp", s(&pkg), "--tsa", &st.tsa.url, "--tsa-ca", s(&tsa_ca), "--ca", s(&ca)];
         args.extend_from_slice(extra);
@@ -435,7 +426,7 @@ fn a_renewal_in_an_object_lock_bucket_adds_locked_objects_and_a_receipt() {
     let st = stamped_sample();
     let tmp = tempfile::tempdir().unwrap();
     let pkg = copy_of(st, tmp.path());
-    let (rt, ca, tsa_ca) = (rt(), st.id.join("ca.pem"), st.tsa.ca());
+    let (rt, ca, tsa_ca) = (rt(), st.signed.id.join("ca.pem"), st.tsa.ca());
     let s3 = client(&rt);
     bucket(&rt, &s3, "evidence-renewed", Some(1));
     let o = dora(&["archive", s(&pkg), "--to", "s3://evidence-renewed/dora", "--ca", s(&ca), "--retain-years", "7"]);

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::collect::ACCOUNT;
+use super::collect::{ACCOUNT, assert_refusal_named};
 use super::replay::{Req, Resp};
 use super::util::{col, files_under, read_csv};
 
@@ -74,11 +74,7 @@ fn airgap_vault(arn: &str, region: &str) -> String {
 /// air-gapped listing in its own file, the vault described and its policy read, both pages
 /// of protected resources in one CLI-shaped document, and the refusal in eu-central-1.
 pub(crate) fn check_collected(store: &Path, pkg: &Path, se: &str) {
-    assert!(
-        se.contains(&format!("account {ACCOUNT} Region eu-central-1: backup:ListProtectedResources: access denied"))
-            && se.contains("grant backup:ListProtectedResources"),
-        "{se}"
-    );
+    assert_refusal_named(se, "eu-central-1", "backup:ListProtectedResources");
     let files = files_under(store);
     let stored = |region: &str, name: &str| {
         files

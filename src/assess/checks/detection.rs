@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alarms::{AlarmKey, alarm_destinations, failure_metric, watches};
 use super::{CheckId, CheckResult, CheckStatus, Inputs, count, prov_set};
+use crate::assess::csv_of;
 use crate::evidence::ArtifactKind;
 use crate::evidence::alerts::{FailureKind, join_kinds, notified_failures};
 use crate::evidence::model::{Alarm, EventRule, Provenance, SnsSubscription, VaultNotification};
@@ -73,12 +74,7 @@ const NOT_COLLECTED: &str = "subscribers not collected";
 
 /// `alert_paths.csv`: a header and one row per path and destination.
 pub(crate) fn alert_paths_csv(rows: &[AlertPath]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-    let _ = w.write_record(CSV_HEADER);
-    for row in rows {
-        let _ = w.serialize(row);
-    }
-    w.into_inner().unwrap_or_default()
+    csv_of(&CSV_HEADER, rows)
 }
 
 /// What the subscription snapshots of the period say about the SNS topics.

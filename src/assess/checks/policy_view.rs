@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Inputs;
 use super::policy::{Evaluation, Rule, Target, Verdict, evaluate, rule_name};
+use crate::assess::csv_of;
 
 /// The period's backup policy: its rules and how each targeted resource stands.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -196,16 +197,6 @@ const RULE_COLUMNS: &[&str] = &[
     "target_vault",
     "targets_selected",
 ];
-
-/// A CSV with its header row even when there are no rows.
-fn csv_of<T: Serialize>(header: &[&str], rows: &[T]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-    let _ = w.write_record(header);
-    for row in rows {
-        let _ = w.serialize(row);
-    }
-    w.into_inner().unwrap_or_default()
-}
 
 #[cfg(test)]
 mod tests {
