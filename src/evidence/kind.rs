@@ -38,6 +38,11 @@ impl VecSink {
     pub fn jobs(&self) -> Vec<&super::model::Job> {
         self.records.iter().filter_map(|r| if let Record::Job(j) = r { Some(j) } else { None }).collect()
     }
+
+    /// Copies of the records of one kind (`sink.of::<Vault>()`).
+    pub fn of<T: TryFrom<Record>>(&self) -> Vec<T> {
+        self.records.iter().cloned().filter_map(|r| T::try_from(r).ok()).collect()
+    }
 }
 
 /// What an artifact turned out to be.

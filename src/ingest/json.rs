@@ -1018,10 +1018,6 @@ mod tests {
         }
     }
 
-    fn of<T: TryFrom<Record>>(sink: &VecSink) -> Vec<T> {
-        sink.records.iter().cloned().filter_map(|r| T::try_from(r).ok()).collect()
-    }
-
     #[test]
     fn vault_notifications_and_policies_are_not_taken_for_vault_descriptions() {
         let vault = "arn:aws:backup:eu-west-1:111122223333:backup-vault:central";
@@ -1030,7 +1026,7 @@ mod tests {
                 "SNSTopicArn":"arn:aws:sns:eu-west-1:111122223333:backup-alerts",
                 "BackupVaultEvents":["RESTORE_JOB_COMPLETED","BACKUP_JOB_FAILED","COPY_JOB_FAILED"]}}"#
         ));
-        let n: Vec<crate::evidence::model::VaultNotification> = of(&sink);
+        let n: Vec<crate::evidence::model::VaultNotification> = sink.of();
         assert_eq!(n.len(), 1, "{sink:?}");
         assert_eq!(n[0].events.as_deref(), Some("BACKUP_JOB_FAILED;COPY_JOB_FAILED;RESTORE_JOB_COMPLETED"));
         assert_eq!((n[0].account_id.as_deref(), n[0].region.as_deref()), (Some("111122223333"), Some("eu-west-1")));
@@ -1045,13 +1041,13 @@ mod tests {
         let policy = r#"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},\"Action\":[\"backup:DeleteRecoveryPoint\"],\"Resource\":\"*\"}]}"#;
         let sink =
             parse_text(&format!(r#"{{"BackupVaultName":"central","BackupVaultArn":"{vault}","Policy":"{policy}"}}"#));
-        let p: Vec<crate::evidence::model::VaultAccessPolicy> = of(&sink);
+        let p: Vec<crate::evidence::model::VaultAccessPolicy> = sink.of();
         assert_eq!(p.len(), 1, "{sink:?}");
         assert_eq!((p[0].denies_recovery_point_deletion, p[0].deletion_deny_conditional), (Some(true), Some(false)));
         assert_eq!(p[0].policy.as_deref(), Some(policy.replace('\\', "").as_str()));
         // An unreadable policy: kept as given, derived columns empty, the error at its pointer.
         let sink = parse_text(&format!(r#"{{"BackupVaultArn":"{vault}","Policy":"{{not json"}}"#));
-        let p: Vec<crate::evidence::model::VaultAccessPolicy> = of(&sink);
+        let p: Vec<crate::evidence::model::VaultAccessPolicy> = sink.of();
         assert_eq!((p[0].policy.as_deref(), p[0].denies_recovery_point_deletion), (Some("{not json"), None));
         assert_eq!(sink.errors.len(), 1);
         assert_eq!(sink.errors[0].0, "/Policy");
@@ -1078,7 +1074,7 @@ mod tests {
             arn("nightly"),
             arn("nameless")
         ));
-        let rules: Vec<EventRule> = of(&sink);
+        let rules: Vec<EventRule> = sink.of();
         let got: Vec<(&str, Option<&str>, Option<bool>)> =
             rules.iter().map(|r| (r.rule_name.as_str(), r.state.as_deref(), r.matches_backup_failures)).collect();
         assert_eq!(
@@ -1110,7 +1106,7 @@ mod tests {
         let mut sink = VecSink::default();
         assert_eq!(parse_slice(text, &ctx, &mut sink), ArtifactKind::EventRuleTargetsSnapshot);
         assert!(sink.errors.is_empty(), "{sink:?}");
-        let rules: Vec<EventRule> = of(&sink);
+        let rules: Vec<EventRule> = sink.of();
         assert_eq!((rules[0].rule_name.as_str(), rules[0].target_count), ("failed", Some(2)));
         assert_eq!(
             rules[0].targets.as_deref(),
@@ -1120,12 +1116,12 @@ mod tests {
         );
         // Made by hand under another name: the targets are kept, the missing rule said.
         let sink = parse_text(std::str::from_utf8(text).unwrap());
-        let rules: Vec<EventRule> = of(&sink);
+        let rules: Vec<EventRule> = sink.of();
         assert_eq!((rules[0].rule_name.as_str(), rules[0].target_count), ("", Some(2)));
         assert_eq!(sink.errors.len(), 1);
         assert!(sink.errors[0].1.contains("list-targets-by-rule-<rule name>.json"), "{:?}", sink.errors);
         let sink = parse_text(r#"{"Rule":"by-hand","Targets":[]}"#);
-        let rules: Vec<EventRule> = of(&sink);
+        let rules: Vec<EventRule> = sink.of();
         assert_eq!((rules[0].rule_name.as_str(), rules[0].target_count), ("by-hand", Some(0)));
         assert!(sink.errors.is_empty(), "{sink:?}");
         let sink = parse_text(r#"{"Targets":[{"Id":"x"}]}"#);
@@ -1143,7 +1139,7 @@ mod tests {
               {{"SubscriptionArn":"{topic}:77aa","Protocol":"https","Endpoint":"https://hooks.example.com/T0/secret-path","TopicArn":"{topic}"}},
               {{"SubscriptionArn":"Deleted","Protocol":"email","Endpoint":"x@example.com"}}]}}"#
         ));
-        let subs: Vec<SnsSubscription> = of(&sink);
+        let subs: Vec<SnsSubscription> = sink.of();
         let got: Vec<(Option<&str>, Option<bool>)> =
             subs.iter().map(|s| (s.endpoint.as_deref(), s.confirmed)).collect();
         assert_eq!(

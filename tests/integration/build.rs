@@ -353,23 +353,33 @@ fn a_backup_jobs_kms_key_reaches_the_csv() {
     assert_eq!(col(&h, &jobs["0D5F2F4C-1B0E-4C1B-9B8D-7A1E2F3C4D5E"], "encryption_key_arn"), "");
 }
 
+/// `ROOT/in/collected/111122223333/eu-central-1/2026-08-01T06:00:00Z`, as `collect` lays out a
+/// scope, holding the fixtures `files` names as (fixture, name in the scope).
+fn collected_scope(root: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let scope = root.join("in/collected/111122223333/eu-central-1/2026-08-01T06:00:00Z");
+    std::fs::create_dir_all(&scope).unwrap();
+    for (from, to) in files {
+        std::fs::copy(fixture(from), scope.join(to)).unwrap();
+    }
+    scope
+}
+
 /// Backup plan rules and selections reach `evidence/backup_rules.csv` and
 /// `evidence/backup_selections.csv`: a row per rule with its plan's ids, a selection's lists
 /// as sorted JSON arrays, its Region from the snapshot's path.
 #[test]
 fn backup_plan_rules_and_selections_reach_their_csvs() {
     let tmp = tempfile::tempdir().unwrap();
-    let scope = tmp.path().join("in/collected/111122223333/eu-central-1/2026-08-01T06:00:00Z");
-    std::fs::create_dir_all(&scope).unwrap();
-    for (from, to) in [
-        ("api/list-backup-plans/page-1.json", "list-backup-plans.json"),
-        ("api/get-backup-plan/core-daily.json", "get-backup-plan-8c2f4e7a.json"),
-        ("api/list-backup-selections/page-1.json", "list-backup-selections-8c2f4e7a.json"),
-        ("api/get-backup-selection/tier-gold.json", "get-backup-selection-8c2f4e7a-3e5f7a9b.json"),
-        ("api/list-backup-jobs/page-iso.json", "list-backup-jobs.json"),
-    ] {
-        std::fs::copy(fixture(from), scope.join(to)).unwrap();
-    }
+    collected_scope(
+        tmp.path(),
+        &[
+            ("api/list-backup-plans/page-1.json", "list-backup-plans.json"),
+            ("api/get-backup-plan/core-daily.json", "get-backup-plan-8c2f4e7a.json"),
+            ("api/list-backup-selections/page-1.json", "list-backup-selections-8c2f4e7a.json"),
+            ("api/get-backup-selection/tier-gold.json", "get-backup-selection-8c2f4e7a-3e5f7a9b.json"),
+            ("api/list-backup-jobs/page-iso.json", "list-backup-jobs.json"),
+        ],
+    );
     let out = tmp.path().join("pkg");
     let o = build(&[tmp.path().join("in")], &out, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -456,22 +466,21 @@ fn backup_plan_rules_and_selections_reach_their_csvs() {
 #[test]
 fn alert_paths_and_vault_policies_reach_their_csvs() {
     let tmp = tempfile::tempdir().unwrap();
-    let scope = tmp.path().join("in/collected/111122223333/eu-central-1/2026-08-01T06:00:00Z");
-    std::fs::create_dir_all(&scope).unwrap();
-    for (from, to) in [
-        ("api/get-backup-vault-notifications/core-vault.json", "get-backup-vault-notifications-core-vault.json"),
-        ("api/get-backup-vault-access-policy/core-vault.json", "get-backup-vault-access-policy-core-vault.json"),
-        ("api/get-backup-vault-access-policy/dr-vault-conditional.json", "get-backup-vault-access-policy-dr.json"),
-        ("api/list-rules/page-1.json", "list-rules.json"),
-        (
-            "api/list-targets-by-rule/list-targets-by-rule-backup-job-failed.json",
-            "list-targets-by-rule-backup-job-failed.json",
-        ),
-        ("api/list-subscriptions-by-topic/backup-alerts.json", "list-subscriptions-by-topic-backup-alerts.json"),
-        ("api/list-backup-jobs/page-iso.json", "list-backup-jobs.json"),
-    ] {
-        std::fs::copy(fixture(from), scope.join(to)).unwrap();
-    }
+    let scope = collected_scope(
+        tmp.path(),
+        &[
+            ("api/get-backup-vault-notifications/core-vault.json", "get-backup-vault-notifications-core-vault.json"),
+            ("api/get-backup-vault-access-policy/core-vault.json", "get-backup-vault-access-policy-core-vault.json"),
+            ("api/get-backup-vault-access-policy/dr-vault-conditional.json", "get-backup-vault-access-policy-dr.json"),
+            ("api/list-rules/page-1.json", "list-rules.json"),
+            (
+                "api/list-targets-by-rule/list-targets-by-rule-backup-job-failed.json",
+                "list-targets-by-rule-backup-job-failed.json",
+            ),
+            ("api/list-subscriptions-by-topic/backup-alerts.json", "list-subscriptions-by-topic-backup-alerts.json"),
+            ("api/list-backup-jobs/page-iso.json", "list-backup-jobs.json"),
+        ],
+    );
     // Made by hand with the AWS CLI (`aws events list-targets-by-rule --rule legacy`) under a
     // name that gives no rule.
     let legacy = r#"{"Targets":[{"Id":"t","Arn":"arn:aws:sns:eu-central-1:111122223333:legacy-backup-alerts"}]}"#;

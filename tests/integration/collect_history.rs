@@ -37,24 +37,29 @@ fn backup_job(id: &str, state: &str, created: f64, completed: Option<f64>) -> St
     )
 }
 
+/// Every Backup listing's path and the member that holds its items.
+const LISTINGS: &[(&str, &str)] = &[
+    ("/backup-vaults", "BackupVaultList"),
+    ("/backup-jobs", "BackupJobs"),
+    ("/copy-jobs", "CopyJobs"),
+    ("/restore-jobs", "RestoreJobs"),
+    ("/scan/jobs", "ScanJobs"),
+    ("/legal-holds", "LegalHolds"),
+    ("/restore-testing/plans", "RestoreTestingPlans"),
+    ("/backup/plans", "BackupPlansList"),
+    ("/audit/report-plans", "ReportPlans"),
+    ("/audit/report-jobs", "ReportJobs"),
+    ("/audit/frameworks", "Frameworks"),
+    ("/resources", "Results"),
+];
+
 /// Empty answers for every Backup listing, an empty alarm page; `None` for anything else.
 fn quiet(r: &Req) -> Option<Resp> {
-    Some(match (r.method.as_str(), r.path.as_str()) {
-        ("GET", "/backup-vaults") => Resp::json(r#"{"BackupVaultList":[]}"#),
-        ("GET", "/backup-jobs") => Resp::json(r#"{"BackupJobs":[]}"#),
-        ("GET", "/copy-jobs") => Resp::json(r#"{"CopyJobs":[]}"#),
-        ("GET", "/restore-jobs") => Resp::json(r#"{"RestoreJobs":[]}"#),
-        ("GET", "/scan/jobs") => Resp::json(r#"{"ScanJobs":[]}"#),
-        ("GET", "/legal-holds") => Resp::json(r#"{"LegalHolds":[]}"#),
-        ("GET", "/restore-testing/plans") => Resp::json(r#"{"RestoreTestingPlans":[]}"#),
-        ("GET", "/backup/plans") => Resp::json(r#"{"BackupPlansList":[]}"#),
-        ("GET", "/audit/report-plans") => Resp::json(r#"{"ReportPlans":[]}"#),
-        ("GET", "/audit/report-jobs") => Resp::json(r#"{"ReportJobs":[]}"#),
-        ("GET", "/audit/frameworks") => Resp::json(r#"{"Frameworks":[]}"#),
-        ("GET", "/resources") => Resp::json(r#"{"Results":[]}"#),
-        ("POST", "/service/GraniteServiceVersion20100801/operation/DescribeAlarms") => Resp::cbor(alarms(&[], &[])),
-        _ => return None,
-    })
+    if r.method == "POST" && r.path == "/service/GraniteServiceVersion20100801/operation/DescribeAlarms" {
+        return Some(Resp::cbor(alarms(&[], &[])));
+    }
+    let (_, member) = LISTINGS.iter().find(|(path, _)| r.method == "GET" && r.path == *path)?;
+    Some(Resp::json(format!(r#"{{"{member}":[]}}"#)))
 }
 
 fn unknown(r: &Req) -> Resp {

@@ -136,7 +136,7 @@ fn list_protected_resources_in_the_cli_shape_gives_one_record_per_resource() {
         "api/list-protected-resources/page-1.json",
         dora_evidence::evidence::ArtifactKind::ProtectedResourcesSnapshot,
     );
-    let got: Vec<ProtectedResource> = sink.records.iter().cloned().filter_map(|r| r.try_into().ok()).collect();
+    let got: Vec<ProtectedResource> = sink.of();
     assert_eq!(got.len(), 3);
     assert_eq!(got[0].resource_name.as_deref(), Some("core-ledger"));
     assert_eq!(got[0].last_backup_time.map(|t| t.to_rfc3339()).as_deref(), Some("2026-09-29T01:42:10.512Z"));
@@ -153,7 +153,7 @@ fn the_air_gapped_vault_listing_evidences_the_vault_type() {
         "api/list-backup-vaults/logically-air-gapped.json",
         dora_evidence::evidence::ArtifactKind::BackupVaultsSnapshot,
     );
-    let got: Vec<Vault> = sink.records.iter().cloned().filter_map(|r| r.try_into().ok()).collect();
+    let got: Vec<Vault> = sink.of();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].vault_type.as_deref(), Some(LAG));
     assert_eq!((got[0].locked, got[0].lock_date), (Some(true), None));
