@@ -625,12 +625,10 @@ table! {
     }
     recognise {
         essential: [b"controlname", b"lastevaluationtime"],
-        scope: |_s| None,
         finish: |c| recognise::require(&c.control_name, "no controlName"),
     }
     merge {
         key: |s| merge::control_key(s),
-        terminal: |_s| false,
     }
     csv CONTROLS "controls.csv" [
         account_id, region, framework_name, control_name, compliance_status, last_evaluation_time,
@@ -655,12 +653,10 @@ table! {
     }
     recognise {
         essential: [b"resourceid", b"lastevaluationtime"],
-        scope: |_s| None,
         finish: |r| recognise::require(&r.resource_id, "no resourceId"),
     }
     merge {
         key: |s| merge::resource_compliance_key(s),
-        terminal: |_s| false,
     }
     csv RESOURCE_COMPLIANCE "resource_compliance.csv" [
         account_id, region, framework_name, control_name, resource_id, resource_type, compliance_status,
@@ -695,7 +691,6 @@ table! {
     }
     merge {
         key: |s| s.vault_arn.clone(),
-        terminal: |_s| false,
     }
     csv VAULTS "vaults.csv" [
         vault_arn, vault_name, account_id, region, vault_type, vault_state, locked,
@@ -791,7 +786,6 @@ table! {
     }
     merge {
         key: |s| s.alarm_arn.clone(),
-        terminal: |_s| false,
     }
     csv ALARMS "alarms.csv" [
         alarm_arn, alarm_name, account_id, region, namespace, metric_name, dimensions, statistic,
@@ -820,7 +814,6 @@ table! {
     }
     merge {
         key: |s| s.resource_arn.clone(),
-        terminal: |_s| false,
     }
     csv TAGGED_RESOURCES "tagged_resources.csv" [resource_arn, account_id, region, tags]
 }
@@ -846,7 +839,6 @@ table! {
     }
     merge {
         key: |s| s.plan_arn.clone(),
-        terminal: |_s| false,
     }
     csv RESTORE_TESTING_PLANS "restore_testing_plans.csv" [
         plan_arn, plan_name, account_id, region, schedule_expression, creation_time, last_execution_time,
@@ -885,7 +877,6 @@ table! {
             s.plan_name,
             s.selection_name
         ),
-        terminal: |_s| false,
     }
     csv RESTORE_TESTING_SELECTIONS "restore_testing_selections.csv" [
         plan_name, selection_name, account_id, region, protected_resource_type, iam_role_arn,
@@ -936,7 +927,6 @@ table! {
     }
     merge {
         key: |s| format!("{}|{}|{}", s.backup_plan_id, s.version_id.as_deref().unwrap_or(""), s.rule_id),
-        terminal: |_s| false,
     }
     csv BACKUP_RULES "backup_rules.csv" [
         account_id, region, backup_plan_id, backup_plan_arn, backup_plan_name, version_id, rule_id, rule_name,
@@ -997,7 +987,6 @@ table! {
     }
     merge {
         key: |s| s.selection_id.clone(),
-        terminal: |_s| false,
     }
     csv BACKUP_SELECTIONS "backup_selections.csv" [
         account_id, region, backup_plan_id, selection_id, selection_name, iam_role_arn,
@@ -1032,7 +1021,6 @@ table! {
     }
     merge {
         key: |s| s.vault_arn.clone(),
-        terminal: |_s| false,
     }
     csv VAULT_NOTIFICATIONS "vault_notifications.csv" [
         vault_name, vault_arn, account_id, region, sns_topic_arn, events,
@@ -1068,7 +1056,6 @@ table! {
     }
     merge {
         key: |s| s.vault_arn.clone(),
-        terminal: |_s| false,
     }
     csv VAULT_ACCESS_POLICIES "vault_access_policies.csv" [
         vault_name, vault_arn, account_id, region, denies_recovery_point_deletion, deletion_deny_conditional, policy,
@@ -1122,7 +1109,6 @@ table! {
                 s.rule_name
             )
         },
-        terminal: |_s| false,
     }
     csv EVENT_RULES "event_rules.csv" [
         account_id, region, rule_name, rule_arn, state, event_bus_name, schedule_expression,
@@ -1173,7 +1159,6 @@ table! {
                 other.unwrap_or("")
             ),
         },
-        terminal: |_s| false,
     }
     csv SNS_SUBSCRIPTIONS "sns_subscriptions.csv" [
         topic_arn, account_id, region, protocol, endpoint, confirmed, subscription_arn, owner,
@@ -1204,7 +1189,6 @@ table! {
     }
     merge {
         key: |s| s.resource_arn.clone(),
-        terminal: |_s| false,
     }
     csv PROTECTED_RESOURCES "protected_resources.csv" [
         resource_arn, resource_type, resource_name, last_backup_time, last_backup_vault_arn, last_recovery_point_arn,
@@ -1238,7 +1222,6 @@ table! {
     }
     recognise {
         essential: [b"s3relativepath"],
-        scope: |_s| None,
         arrays: recognise::integrity_arrays,
         finish: |i| {
             if !i.s3_path.to_ascii_lowercase().starts_with("s3://") {
@@ -1249,7 +1232,6 @@ table! {
     }
     merge {
         key: |s| s.s3_path.clone(),
-        terminal: |_s| false,
     }
     csv REPORT_INTEGRITY "assessment_report_integrity.csv" [
         s3_path, account_id, region, signature_valid, signature_algorithm, signature_date_time, signature_key_id,
@@ -1274,7 +1256,6 @@ table! {
     }
     recognise {
         essential: [b"lostfrom", b"lostto"],
-        scope: |_s| None,
         arrays: recognise::gap_arrays,
         finish: |g| match (g.lost_from, g.lost_to) {
             (Some(_), Some(_)) => Ok(()),
@@ -1288,7 +1269,6 @@ table! {
             s.region.as_deref().unwrap_or(""),
             s.lost_from.map(|t| t.to_rfc3339()).unwrap_or_default()
         ),
-        terminal: |_s| false,
     }
     csv COLLECTION_GAPS "collection_gaps.csv" [account_id, region, lost_from, lost_to, detected_at, listings]
 }

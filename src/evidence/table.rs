@@ -7,9 +7,11 @@
 //!   applied (`text`, `upper`, `state`, `timestamp`, `count`, `flag`, `number`, `period_end`; see
 //!   [`super::recognise`]);
 //! * its recognition rules: the essential keys (a bad value drops the record), the ARN its
-//!   account and Region come from when the input does not say (`scope`), an optional
-//!   hook for keys that set more than one field, one for JSON arrays, and the final check;
-//! * its merge policy: the key, which observations are final, and for jobs the tie rules.
+//!   account and Region come from when the input does not say (`scope`; without it, the
+//!   artifact's path alone says), an optional hook for keys that set more than one field, one
+//!   for JSON arrays, and the final check;
+//! * its merge policy: the key, which observations are final (`terminal`; without it, none is
+//!   and the latest wins), and for jobs the tie rules.
 //!   Filling gaps from lower-ranked observations is derived from the fields: every `Option`
 //!   field is filled, key fields (plain `String`s, counts) and lists are not;
 //! * its CSV files: for each, the file name and the columns in order. A column is a field
@@ -140,15 +142,15 @@ macro_rules! table {
         }
         recognise {
             essential: [$($essential:literal),* $(,)?],
-            scope: |$ss:ident| $scope:expr,
+            $(scope: |$ss:ident| $scope:expr,)?
             $(extra: $extra:path,)?
             $(arrays: $arrays:path,)?
             finish: |$fin:ident| $finish:expr $(,)?
         }
         merge {
             key: |$ks:ident| $key:expr,
-            terminal: |$ts:ident| $terminal:expr
-            $(, severity: $severity:path, settle: $settle:path)? $(,)?
+            $(terminal: |$ts:ident| $terminal:expr,)?
+            $(severity: $severity:path, settle: $settle:path,)?
         }
         $(
             csv $view:ident $file:literal [
@@ -222,8 +224,11 @@ macro_rules! table {
                     return;
                 }
                 let (a, r) = {
-                    let $ss = &*self;
-                    let arn: Option<&str> = $scope;
+                    let arn: Option<&str> = None;
+                    $(
+                        let $ss = &*self;
+                        let arn = arn.or($scope);
+                    )?
                     let (a, r) = arn.map($crate::arn::account_region).unwrap_or((None, None));
                     (a.map(str::to_owned), r.map(str::to_owned))
                 };
@@ -241,10 +246,12 @@ macro_rules! table {
                 let $ks = self;
                 $key
             }
-            fn terminal(&self) -> bool {
-                let $ts = self;
-                $terminal
-            }
+            $(
+                fn terminal(&self) -> bool {
+                    let $ts = self;
+                    $terminal
+                }
+            )?
             fn observed_at(&self) -> Option<$crate::time::Timestamp> {
                 self.observed_at
             }
