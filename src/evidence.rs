@@ -161,6 +161,47 @@ struct Small {
     protected_resources: Vec<ProtectedResource>,
 }
 
+impl Small {
+    /// Adds another worker's tables. `other` is taken apart field by field, so a table added
+    /// to `Small` does not build until it is added here too.
+    fn absorb(&mut self, other: Small) {
+        let Small {
+            vaults,
+            legal_holds,
+            alarms,
+            plans,
+            selections,
+            assessment_reports,
+            zip_members,
+            integrity,
+            gaps,
+            backup_rules,
+            backup_selections,
+            vault_notifications,
+            vault_access_policies,
+            event_rules,
+            sns_subscriptions,
+            protected_resources,
+        } = other;
+        self.vaults.extend(vaults);
+        self.legal_holds.extend(legal_holds);
+        self.alarms.extend(alarms);
+        self.plans.extend(plans);
+        self.selections.extend(selections);
+        self.assessment_reports.extend(assessment_reports);
+        self.zip_members.extend(zip_members);
+        self.integrity.extend(integrity);
+        self.gaps.extend(gaps);
+        self.backup_rules.extend(backup_rules);
+        self.backup_selections.extend(backup_selections);
+        self.vault_notifications.extend(vault_notifications);
+        self.vault_access_policies.extend(vault_access_policies);
+        self.event_rules.extend(event_rules);
+        self.sns_subscriptions.extend(sns_subscriptions);
+        self.protected_resources.extend(protected_resources);
+    }
+}
+
 /// Job ids that another job names as its parent (`parentJobId`), by job kind.
 #[derive(Debug, Default)]
 pub struct ParentIds([HashSet<String>; 3]);
@@ -389,22 +430,7 @@ pub fn assemble(
         runs.extend(p.runs);
         errors.extend(p.errors);
         parents.extend(p.parents);
-        small.vaults.extend(p.small.vaults);
-        small.legal_holds.extend(p.small.legal_holds);
-        small.alarms.extend(p.small.alarms);
-        small.plans.extend(p.small.plans);
-        small.selections.extend(p.small.selections);
-        small.assessment_reports.extend(p.small.assessment_reports);
-        small.zip_members.extend(p.small.zip_members);
-        small.integrity.extend(p.small.integrity);
-        small.gaps.extend(p.small.gaps);
-        small.backup_rules.extend(p.small.backup_rules);
-        small.backup_selections.extend(p.small.backup_selections);
-        small.vault_notifications.extend(p.small.vault_notifications);
-        small.vault_access_policies.extend(p.small.vault_access_policies);
-        small.event_rules.extend(p.small.event_rules);
-        small.sns_subscriptions.extend(p.small.sns_subscriptions);
-        small.protected_resources.extend(p.small.protected_resources);
+        small.absorb(p.small);
     }
     // Errors of one artifact come from one worker, in order; a stable sort keeps that order.
     errors.sort_by_key(|e| e.artifact);

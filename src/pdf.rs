@@ -131,106 +131,128 @@ fn parse_at(buf: &[u8], pos: usize, depth: usize) -> Result<Value, PdfError> {
     let start = skip_ws(buf, pos);
     let Some(&b) = buf.get(start) else { return err(start, "unexpected end of file") };
     match b {
-        b'<' if buf.get(start + 1) == Some(&b'<') => {
-            let mut entries = Vec::new();
-            let mut p = start + 2;
-            loop {
-                p = skip_ws(buf, p);
-                match buf.get(p) {
-                    Some(b'>') if buf.get(p + 1) == Some(&b'>') => {
-                        return Ok(Value::Dict(entries, start..p + 2));
-                    }
-                    Some(b'/') => {
-                        let Value::Name(key, _) = parse_at(buf, p, depth + 1)? else {
-                            return err(p, "dictionary key is not a name");
-                        };
-                        let value = parse_at(buf, token_end(buf, p + 1), depth + 1)?;
-                        p = value.span().end;
-                        entries.push((key, value));
-                    }
-                    Some(_) => return err(p, "dictionary key is not a name"),
-                    None => return err(p, "unterminated dictionary"),
-                }
-            }
-        }
-        b'<' => {
-            let mut p = start + 1;
-            while let Some(&c) = buf.get(p) {
-                if c == b'>' {
-                    return Ok(Value::String(start..p + 1));
-                }
-                if !(c.is_ascii_hexdigit() || is_white(c)) {
-                    return err(p, "bad character in hex string");
-                }
-                p += 1;
-            }
-            err(start, "unterminated hex string")
-        }
-        b'(' => {
-            let (mut p, mut open) = (start + 1, 1usize);
-            while let Some(&c) = buf.get(p) {
-                match c {
-                    b'\\' => p += 1,
-                    b'(' => open += 1,
-                    b')' => {
-                        open -= 1;
-                        if open == 0 {
-                            return Ok(Value::String(start..p + 1));
-                        }
-                    }
-                    _ => {}
-                }
-                p += 1;
-            }
-            err(start, "unterminated string")
-        }
-        b'[' => {
-            let mut items = Vec::new();
-            let mut p = start + 1;
-            loop {
-                p = skip_ws(buf, p);
-                match buf.get(p) {
-                    Some(b']') => return Ok(Value::Array(items, start..p + 1)),
-                    Some(_) => {
-                        let v = parse_at(buf, p, depth + 1)?;
-                        p = v.span().end;
-                        items.push(v);
-                    }
-                    None => return err(p, "unterminated array"),
-                }
-            }
-        }
+        b'<' if buf.get(start + 1) == Some(&b'<') => parse_dict(buf, start, depth),
+        b'<' => parse_hex_string(buf, start),
+        b'(' => parse_literal_string(buf, start),
+        b'[' => parse_array(buf, start, depth),
         b'/' => {
             let end = token_end(buf, start + 1);
             let name = String::from_utf8_lossy(&buf[start + 1..end]).into_owned();
             Ok(Value::Name(name, start..end))
         }
-        b'0'..=b'9' | b'+' | b'-' | b'.' => {
-            let end = token_end(buf, start);
-            let num = parse_number(buf, start, end)?;
-            // `N G R` is a reference.
-            if num.fract() == 0.0 && num >= 0.0 && b.is_ascii_digit() {
-                let g_start = skip_ws(buf, end);
-                let g_end = token_end(buf, g_start);
-                if g_end > g_start && buf[g_start..g_end].iter().all(u8::is_ascii_digit) {
-                    let r_start = skip_ws(buf, g_end);
-                    if buf.get(r_start) == Some(&b'R') && token_end(buf, r_start) == r_start + 1 {
-                        let generation = parse_number(buf, g_start, g_end)?;
-                        if num > f64::from(u32::MAX) || generation > f64::from(u16::MAX) {
-                            return err(start, "object reference out of range");
-                        }
-                        return Ok(Value::Ref(num as u32, generation as u16, start..r_start + 1));
-                    }
-                }
-            }
-            Ok(Value::Number(num, start..end))
-        }
+        b'0'..=b'9' | b'+' | b'-' | b'.' => parse_number_or_ref(buf, start),
         _ if is_delim(b) => err(start, format!("unexpected '{}'", b as char)),
         _ => {
             let end = token_end(buf, start);
             Ok(Value::Keyword(String::from_utf8_lossy(&buf[start..end]).into_owned(), start..end))
         }
     }
+}
+
+/// `<< /Key value … >>` starting at `start`.
+fn parse_dict(buf: &[u8], start: usize, depth: usize) -> Result<Value, PdfError> {
+    let (entries, end) = items_until(buf, start + 2, b">>", "dictionary", |p| {
+        if buf[p] != b'/' {
+            return err(p, "dictionary key is not a name");
+        }
+        let Value::Name(key, _) = parse_at(buf, p, depth + 1)? else {
+            return err(p, "dictionary key is not a name");
+        };
+        let value = parse_at(buf, token_end(buf, p + 1), depth + 1)?;
+        let end = value.span().end;
+        Ok(((key, value), end))
+    })?;
+    Ok(Value::Dict(entries, start..end))
+}
+
+/// The items from `p` up to the closing `close`, each read by `item` (which gives the item
+/// and where it ends), and the position after `close`. `what` names the container in errors.
+fn items_until<T>(
+    buf: &[u8],
+    mut p: usize,
+    close: &[u8],
+    what: &str,
+    mut item: impl FnMut(usize) -> Result<(T, usize), PdfError>,
+) -> Result<(Vec<T>, usize), PdfError> {
+    let mut items = Vec::new();
+    loop {
+        p = skip_ws(buf, p);
+        if buf.get(p..p + close.len()) == Some(close) {
+            return Ok((items, p + close.len()));
+        }
+        if p >= buf.len() {
+            return err(p, format!("unterminated {what}"));
+        }
+        let (v, end) = item(p)?;
+        items.push(v);
+        p = end;
+    }
+}
+
+/// `<hex digits>` starting at `start`.
+fn parse_hex_string(buf: &[u8], start: usize) -> Result<Value, PdfError> {
+    let mut p = start + 1;
+    while let Some(&c) = buf.get(p) {
+        if c == b'>' {
+            return Ok(Value::String(start..p + 1));
+        }
+        if !(c.is_ascii_hexdigit() || is_white(c)) {
+            return err(p, "bad character in hex string");
+        }
+        p += 1;
+    }
+    err(start, "unterminated hex string")
+}
+
+/// `(text)` starting at `start`: balanced parentheses, backslash escapes skipped.
+fn parse_literal_string(buf: &[u8], start: usize) -> Result<Value, PdfError> {
+    let (mut p, mut open) = (start + 1, 1usize);
+    while let Some(&c) = buf.get(p) {
+        match c {
+            b'\\' => p += 1,
+            b'(' => open += 1,
+            b')' => {
+                open -= 1;
+                if open == 0 {
+                    return Ok(Value::String(start..p + 1));
+                }
+            }
+            _ => {}
+        }
+        p += 1;
+    }
+    err(start, "unterminated string")
+}
+
+/// `[ value … ]` starting at `start`.
+fn parse_array(buf: &[u8], start: usize, depth: usize) -> Result<Value, PdfError> {
+    let (items, end) = items_until(buf, start + 1, b"]", "array", |p| {
+        let v = parse_at(buf, p, depth + 1)?;
+        let end = v.span().end;
+        Ok((v, end))
+    })?;
+    Ok(Value::Array(items, start..end))
+}
+
+/// A number starting at `start`, or the reference `N G R` when one follows.
+fn parse_number_or_ref(buf: &[u8], start: usize) -> Result<Value, PdfError> {
+    let end = token_end(buf, start);
+    let num = parse_number(buf, start, end)?;
+    if num.fract() == 0.0 && num >= 0.0 && buf[start].is_ascii_digit() {
+        let g_start = skip_ws(buf, end);
+        let g_end = token_end(buf, g_start);
+        if g_end > g_start && buf[g_start..g_end].iter().all(u8::is_ascii_digit) {
+            let r_start = skip_ws(buf, g_end);
+            if buf.get(r_start) == Some(&b'R') && token_end(buf, r_start) == r_start + 1 {
+                let generation = parse_number(buf, g_start, g_end)?;
+                if num > f64::from(u32::MAX) || generation > f64::from(u16::MAX) {
+                    return err(start, "object reference out of range");
+                }
+                return Ok(Value::Ref(num as u32, generation as u16, start..r_start + 1));
+            }
+        }
+    }
+    Ok(Value::Number(num, start..end))
 }
 
 fn parse_number(buf: &[u8], start: usize, end: usize) -> Result<f64, PdfError> {

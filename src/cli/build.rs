@@ -216,6 +216,19 @@ pub(super) fn tsa_options(
 
 /// Runs `build`.
 pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let (allow_partial, fail_on) = (args.allow_partial, args.fail_on.is_some());
+    let opts = options(args)?;
+    // SIGINT/SIGTERM remove this run's work folders (DESIGN §8).
+    crate::output::remove_work_on_signals().context("cannot install the signal handler")?;
+    let summary = build::run(&opts).context("build failed")?;
+    print_summary(&summary);
+    Ok(outcome(&summary, allow_partial, fail_on))
+}
+
+/// The build's options from the flags: config and mapping loaded, the signing identity
+/// checked at the generation time, inputs split into folders and S3 prefixes, and the
+/// `--previous` package verified.
+fn options(args: BuildArgs) -> anyhow::Result<BuildOptions> {
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let config = match &args.config {
         Some(path) => Config::load(path)?,
@@ -235,14 +248,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
             "warning: UNSIGNED package: no signing identity (--sign-key/--sign-cert, --sign-kms-key-id/--sign-cert or [signing] in the config); nobody can prove who produced it"
         );
     }
-    let (mut local, mut s3_inputs) = (Vec::new(), Vec::new());
-    for input in &args.inputs {
-        if input.starts_with("s3://") {
-            s3_inputs.push(input.parse::<crate::s3::S3Location>().map_err(anyhow::Error::msg)?);
-        } else {
-            local.push(PathBuf::from(input));
-        }
-    }
+    let (local, s3_inputs) = split_inputs(&args.inputs)?;
     let previous = match &args.previous {
         Some(target) => {
             let scratch = tempfile::tempdir().context("cannot make a download folder")?;
@@ -252,7 +258,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let opts = BuildOptions {
+    Ok(BuildOptions {
         previous,
         inputs: local,
         s3_inputs,
@@ -271,10 +277,25 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         templates: args.templates,
         renderer: crate::render::Renderer::child_of_current_exe(),
         signing,
-    };
-    // SIGINT/SIGTERM remove this run's work folders (DESIGN §8).
-    crate::output::remove_work_on_signals().context("cannot install the signal handler")?;
-    let summary = build::run(&opts).context("build failed")?;
+    })
+}
+
+/// `--input` values: local folders, and `s3://` prefixes parsed.
+fn split_inputs(inputs: &[String]) -> anyhow::Result<(Vec<PathBuf>, Vec<crate::s3::S3Location>)> {
+    let (mut local, mut s3) = (Vec::new(), Vec::new());
+    for input in inputs {
+        if input.starts_with("s3://") {
+            s3.push(input.parse::<crate::s3::S3Location>().map_err(anyhow::Error::msg)?);
+        } else {
+            local.push(PathBuf::from(input));
+        }
+    }
+    Ok((local, s3))
+}
+
+/// What was built: skipped inputs and removed stale folders (stderr), then the package, its
+/// signer, the artifact and record counts and the findings (stdout).
+fn print_summary(summary: &build::BuildSummary) {
     for s in &summary.skipped_inputs {
         eprintln!("warning: skipped {}: {}", s.path, s.kind.reason());
     }
@@ -310,6 +331,11 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         count("no_evidence"),
         count("not_applicable")
     );
+}
+
+/// The exit status: 2 for a partial package without `--allow-partial` (its problems listed),
+/// 1 for an unsatisfied requirement under `--fail-on`, else success.
+fn outcome(summary: &build::BuildSummary, allow_partial: bool, fail_on: bool) -> ExitCode {
     if summary.is_partial() {
         eprintln!(
             "{} problem(s) in the inputs; the package is marked partial (see evidence/parse_errors.csv):",
@@ -321,14 +347,14 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<ExitCode> {
         if summary.problem_count > summary.problems.len() {
             eprintln!("  … and {} more", summary.problem_count - summary.problems.len());
         }
-        if !args.allow_partial {
+        if !allow_partial {
             eprintln!("error: some inputs could not be parsed; pass --allow-partial to accept a partial package");
-            return Ok(ExitCode::from(2));
+            return ExitCode::from(2);
         }
     }
-    if args.fail_on.is_some() && summary.not_satisfied {
+    if fail_on && summary.not_satisfied {
         eprintln!("some requirements are not satisfied (--fail-on not_satisfied)");
-        return Ok(ExitCode::from(1));
+        return ExitCode::from(1);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }

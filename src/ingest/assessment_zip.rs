@@ -61,76 +61,14 @@ pub fn parse_with_limits<R: Read + Seek>(
         );
         return kind;
     }
-    // First pass: names only. One unsafe name rejects the whole archive.
-    let mut names = Vec::with_capacity(archive.len());
-    for i in 0..archive.len() {
-        let member = match archive.by_index_raw(i) {
-            Ok(m) => m,
-            Err(e) => {
-                sink.error(format!("zip member {i}"), format!("unreadable entry: {e}"));
-                return kind;
-            }
-        };
-        let name = match member.name() {
-            Ok(n) => n.into_owned(),
-            Err(e) => {
-                sink.error(format!("zip member {i}"), format!("unreadable member name: {e}"));
-                return kind;
-            }
-        };
-        if member.enclosed_name().is_none() || name.starts_with('/') || name.contains('\\') {
-            sink.error(
-                format!("zip member {i}"),
-                format!("unsafe member name {name:?} (absolute or leaves the archive); refusing to open"),
-            );
+    let read = safe_names(&mut archive).and_then(|names| hash_members(&mut archive, &names, max_bytes));
+    let (members, total) = match read {
+        Ok(read) => read,
+        Err((at, message)) => {
+            sink.error(at, message);
             return kind;
         }
-        names.push((name, member.is_dir()));
-    }
-    // Second pass: hash each file's bytes.
-    let mut total = 0u64;
-    let mut members = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    for (i, (name, is_dir)) in names.iter().enumerate() {
-        if *is_dir {
-            continue;
-        }
-        let mut file = match archive.by_index(i) {
-            Ok(f) => f,
-            Err(e) => {
-                sink.error(format!("zip member {i}"), format!("{name:?}: cannot read: {e}"));
-                return kind;
-            }
-        };
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) => {
-                    sink.error(format!("zip member {i}"), format!("{name:?}: cannot inflate: {e}"));
-                    return kind;
-                }
-            };
-            size += n as u64;
-            total += n as u64;
-            if total > max_bytes {
-                sink.error(
-                    format!("zip member {i}"),
-                    format!("more than {max_bytes} bytes uncompressed; refusing to read further (zip bomb?)"),
-                );
-                return kind;
-            }
-            hasher.update(&buf[..n]);
-        }
-        members.push(ZipMember {
-            name: name.clone(),
-            size,
-            sha256: hex::encode(hasher.finalize()),
-            provenance: Default::default(),
-        });
-    }
+    };
     let summary = summarise(&members, total);
     for (i, m) in members.into_iter().enumerate() {
         let mut record = Record::ZipMember(m);
@@ -141,6 +79,67 @@ pub fn parse_with_limits<R: Read + Seek>(
     complete(&mut record, ctx, Locator::Document);
     sink.record(record);
     kind
+}
+
+/// Why a zip is not read further: the member's locator and the message.
+type Refusal = (String, String);
+
+/// First pass, names only: every member's name and whether it is a folder. One unsafe name
+/// (absolute, with a backslash, or leaving the archive) refuses the whole archive.
+fn safe_names<R: Read + Seek>(archive: &mut zip::ZipArchive<R>) -> Result<Vec<(String, bool)>, Refusal> {
+    let mut names = Vec::with_capacity(archive.len());
+    for i in 0..archive.len() {
+        let at = || format!("zip member {i}");
+        let member = archive.by_index_raw(i).map_err(|e| (at(), format!("unreadable entry: {e}")))?;
+        let name = member.name().map_err(|e| (at(), format!("unreadable member name: {e}")))?.into_owned();
+        if member.enclosed_name().is_none() || name.starts_with('/') || name.contains('\\') {
+            let message = format!("unsafe member name {name:?} (absolute or leaves the archive); refusing to open");
+            return Err((at(), message));
+        }
+        names.push((name, member.is_dir()));
+    }
+    Ok(names)
+}
+
+/// Second pass: each file member's size and SHA-256 of its inflated bytes, and the bytes
+/// inflated in all, stopping once they pass `max_bytes`.
+fn hash_members<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    names: &[(String, bool)],
+    max_bytes: u64,
+) -> Result<(Vec<ZipMember>, u64), Refusal> {
+    let mut total = 0u64;
+    let mut members = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    for (i, (name, is_dir)) in names.iter().enumerate() {
+        if *is_dir {
+            continue;
+        }
+        let at = || format!("zip member {i}");
+        let mut file = archive.by_index(i).map_err(|e| (at(), format!("{name:?}: cannot read: {e}")))?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(|e| (at(), format!("{name:?}: cannot inflate: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            total += n as u64;
+            if total > max_bytes {
+                let message = format!("more than {max_bytes} bytes uncompressed; refusing to read further (zip bomb?)");
+                return Err((at(), message));
+            }
+            hasher.update(&buf[..n]);
+        }
+        members.push(ZipMember {
+            name: name.clone(),
+            size,
+            sha256: hex::encode(hasher.finalize()),
+            provenance: Default::default(),
+        });
+    }
+    Ok((members, total))
 }
 
 fn summarise(members: &[ZipMember], total: u64) -> AssessmentReport {

@@ -80,12 +80,7 @@ pub(crate) fn parse<R: Read>(
     ctx: &Context,
     sink: &mut dyn Sink,
 ) -> ArtifactKind {
-    let kind = match template {
-        Template::Jobs(k) => k,
-        Template::Control => ArtifactKind::ControlComplianceReport,
-        Template::Resource => ArtifactKind::ResourceComplianceReport,
-        Template::Scan => ArtifactKind::ScanJobReport,
-    };
+    let kind = template.kind();
     // Records end at `\n` only, so line numbers stay right for CRLF files; a trailing `\r`
     // is cut from the last field instead.
     let quotes = std::cell::Cell::new(0u64);
@@ -98,12 +93,7 @@ pub(crate) fn parse<R: Read>(
         .from_reader(counted);
     let mut row = csv::ByteRecord::new();
     let Some(header) = read_header(&mut rdr, &mut row, sink) else { return kind };
-    let parse_row: RowParser = match template {
-        Template::Jobs(_) => |h, r, soft| fill::<Job>(h, r, soft).map(Record::Job),
-        Template::Control => |h, r, soft| fill::<ControlResult>(h, r, soft).map(Record::Control),
-        Template::Resource => |h, r, soft| fill::<ResourceCompliance>(h, r, soft).map(Record::ResourceCompliance),
-        Template::Scan => |h, r, soft| fill::<MalwareScan>(h, r, soft).map(Record::MalwareScan),
-    };
+    let parse_row = template.row_parser();
     let mut soft = Vec::new();
     // A row is sent one row late, so the last one can be dropped if the file ends inside a
     // quoted field (the csv reader would otherwise take the rest of the file as its value).
@@ -134,16 +124,9 @@ pub(crate) fn parse<R: Read>(
         }
         let at = format!("line {line}");
         if let Some(mut record) = row_record(&mut row, &header, parse_row, &mut soft, &at, sink) {
-            if let Record::Job(job) = &record {
-                let expected = match kind {
-                    ArtifactKind::CopyJobReport => JobKind::Copy,
-                    ArtifactKind::RestoreJobReport => JobKind::Restore,
-                    _ => JobKind::Backup,
-                };
-                if job.kind != Some(expected) {
-                    sink.error(at, format!("no {} job id in this row", expected.as_str()));
-                    continue;
-                }
+            if let Err(e) = job_of_its_report(&record, kind) {
+                sink.error(at, e);
+                continue;
             }
             complete(&mut record, ctx, Locator::Line(line));
             if let Some((prev, _)) = pending.replace((record, line)) {
@@ -165,6 +148,40 @@ pub(crate) fn parse<R: Read>(
 }
 
 type RowParser = fn(&Header, &csv::StringRecord, &mut Vec<String>) -> Result<Record, String>;
+
+impl Template {
+    /// The artifact kind of a report of this template.
+    fn kind(self) -> ArtifactKind {
+        match self {
+            Template::Jobs(k) => k,
+            Template::Control => ArtifactKind::ControlComplianceReport,
+            Template::Resource => ArtifactKind::ResourceComplianceReport,
+            Template::Scan => ArtifactKind::ScanJobReport,
+        }
+    }
+
+    /// How one of its rows becomes a record.
+    fn row_parser(self) -> RowParser {
+        match self {
+            Template::Jobs(_) => |h, r, soft| fill::<Job>(h, r, soft).map(Record::Job),
+            Template::Control => |h, r, soft| fill::<ControlResult>(h, r, soft).map(Record::Control),
+            Template::Resource => |h, r, soft| fill::<ResourceCompliance>(h, r, soft).map(Record::ResourceCompliance),
+            Template::Scan => |h, r, soft| fill::<MalwareScan>(h, r, soft).map(Record::MalwareScan),
+        }
+    }
+}
+
+/// A job row of a job report must carry that report's kind of job id (a copy job report's
+/// row, a copy job id).
+fn job_of_its_report(record: &Record, kind: ArtifactKind) -> Result<(), String> {
+    let Record::Job(job) = record else { return Ok(()) };
+    let expected = match kind {
+        ArtifactKind::CopyJobReport => JobKind::Copy,
+        ArtifactKind::RestoreJobReport => JobKind::Restore,
+        _ => JobKind::Backup,
+    };
+    if job.kind == Some(expected) { Ok(()) } else { Err(format!("no {} job id in this row", expected.as_str())) }
+}
 
 /// The header row of one file: each column's normalised key, with its raw name for messages,
 /// and the record field each column sets, found when the first row is read (one record kind

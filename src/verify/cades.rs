@@ -73,6 +73,28 @@ pub fn der_element_len(bytes: &[u8]) -> Option<usize> {
 /// # Errors
 /// A sentence saying what does not hold.
 pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, String> {
+    let sd = decode_detached(cms_der)?;
+    let (revocation, certificates) = embedded(&sd)?;
+    let si = only_signer(&sd)?;
+    let timestamp_token = timestamp_token(si)?;
+    let (signer, signing_time) = check_signed_attributes(si, digest, &certificates)?;
+    let signed = si.signed_attrs.as_ref().ok_or("no signed attributes")?.to_der().map_err(|e| e.to_string())?;
+    let spki = signer.tbs_certificate().subject_public_key_info();
+    let alg = &si.signature_algorithm;
+    let alg = if alg.oid == RSA_ENCRYPTION {
+        // CMS allows rsaEncryption with the digest given separately (openssl writes this).
+        AlgorithmIdentifierOwned { oid: RSA_SHA256, parameters: None }
+    } else {
+        alg.clone()
+    };
+    verify_signature(spki, &alg, &signed, si.signature.as_bytes())
+        .map_err(|e| format!("the signature does not verify with the signer's key: {e}"))?;
+    let signature_value = si.signature.as_bytes().to_vec();
+    Ok(Verified { signer, certificates, signing_time, timestamp_token, signature_value, revocation })
+}
+
+/// The SignedData of a canonical-DER ContentInfo that signs detached data.
+fn decode_detached(cms_der: &[u8]) -> Result<SignedData, String> {
     let info = ContentInfo::from_der(cms_der).map_err(|e| format!("not a DER CMS ContentInfo: {e}"))?;
     if info.content_type != ID_SIGNED_DATA {
         return Err(format!("content type {} is not signedData", info.content_type));
@@ -90,6 +112,11 @@ pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, St
     if sd.encap_content_info.econtent_type != ID_DATA || sd.encap_content_info.econtent.is_some() {
         return Err("not a detached signature over data".into());
     }
+    Ok(sd)
+}
+
+/// The revocation data (DER) and the certificates the CMS carries; SHA-256 the only digest.
+fn embedded(sd: &SignedData) -> Result<(Vec<Vec<u8>>, Vec<Certificate>), String> {
     let mut revocation = Vec::new();
     for r in sd.crls.iter().flat_map(|c| c.0.iter()) {
         revocation.push(r.to_der().map_err(|e| format!("bad revocation data in the CMS: {e}"))?);
@@ -104,6 +131,11 @@ pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, St
             CertificateChoices::Other(_) => return Err("unsupported certificate format in the CMS".into()),
         }
     }
+    Ok((revocation, certificates))
+}
+
+/// The one signer, with version numbers that match how it is identified and SHA-256 digests.
+fn only_signer(sd: &SignedData) -> Result<&cms::signed_data::SignerInfo, String> {
     let signers: Vec<_> = sd.signer_infos.0.iter().collect();
     let [si] = signers.as_slice() else { return Err(format!("{} signers; expected exactly one", signers.len())) };
     let (expected_si, expected_sd) = match si.sid {
@@ -116,7 +148,17 @@ pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, St
     if !is_sha256(&si.digest_alg) {
         return Err("signer's digest algorithm is not SHA-256".into());
     }
-    let timestamp_token = timestamp_token(si)?;
+    Ok(si)
+}
+
+/// The signed attributes hold: content type id-data, the message digest `digest`, the
+/// signer's certificate (found in `certificates`) named by signing-certificate-v2, each at
+/// most once. Gives the signer's certificate and the signing time, when there is one.
+fn check_signed_attributes(
+    si: &cms::signed_data::SignerInfo,
+    digest: &[u8; 32],
+    certificates: &[Certificate],
+) -> Result<(Certificate, Option<Duration>), String> {
     let attrs = si.signed_attrs.as_ref().ok_or("no signed attributes")?;
     let single = |oid: ObjectIdentifier| -> Result<Option<&der::Any>, String> {
         let found: Vec<_> = attrs.iter().filter(|a| a.oid == oid).collect();
@@ -136,7 +178,7 @@ pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, St
         return Err("the signed content changed: its SHA-256 does not match the signed message digest".into());
     }
     let signer =
-        crate::sign::check::find_signer(&certificates, &si.sid).ok_or("the signer's certificate is not in the CMS")?;
+        crate::sign::check::find_signer(certificates, &si.sid).ok_or("the signer's certificate is not in the CMS")?;
     let signer_der = signer.to_der().map_err(|e| e.to_string())?;
     let esscert = single(SIGNING_CERTIFICATE_V2)?.ok_or("no signing-certificate-v2 attribute (required by CAdES)")?;
     let esscert: SigningCertificateV2 = esscert.decode_as().map_err(|e| format!("bad signing-certificate-v2: {e}"))?;
@@ -153,19 +195,7 @@ pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, St
         ),
         None => None,
     };
-    let signed = attrs.to_der().map_err(|e| e.to_string())?;
-    let spki = signer.tbs_certificate().subject_public_key_info();
-    let alg = &si.signature_algorithm;
-    let alg = if alg.oid == RSA_ENCRYPTION {
-        // CMS allows rsaEncryption with the digest given separately (openssl writes this).
-        AlgorithmIdentifierOwned { oid: RSA_SHA256, parameters: None }
-    } else {
-        alg.clone()
-    };
-    verify_signature(spki, &alg, &signed, si.signature.as_bytes())
-        .map_err(|e| format!("the signature does not verify with the signer's key: {e}"))?;
-    let signature_value = si.signature.as_bytes().to_vec();
-    Ok(Verified { signer, certificates, signing_time, timestamp_token, signature_value, revocation })
+    Ok((signer, signing_time))
 }
 
 /// The one unsigned attribute we accept: a single CAdES-T `signatureTimeStampToken`.
