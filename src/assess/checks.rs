@@ -34,6 +34,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 pub use by_resource::{ResourceException, subject_noun};
+pub(crate) use detection::alert_paths_csv;
 pub use detection::{AlertPath, AlertScope};
 pub use policy_view::{BackupPolicy, PolicyRuleRow, PolicyTargetRow};
 
@@ -281,11 +282,6 @@ pub(crate) fn alerts(
     let paths = detection::alert_paths(&cx);
     let scopes = detection::alert_scopes(&cx, &paths);
     (paths, scopes)
-}
-
-/// `evidence/alert_paths.csv` of these rows.
-pub(crate) fn alert_paths_csv(rows: &[AlertPath]) -> Vec<u8> {
-    detection::alert_paths_csv(rows)
 }
 
 /// The period's backup policy for the report and `backup_policy*.csv`, judged as

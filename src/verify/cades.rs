@@ -77,8 +77,9 @@ pub fn verify_detached(cms_der: &[u8], digest: &[u8; 32]) -> Result<Verified, St
     let (revocation, certificates) = embedded(&sd)?;
     let si = only_signer(&sd)?;
     let timestamp_token = timestamp_token(si)?;
-    let (signer, signing_time) = check_signed_attributes(si, digest, &certificates)?;
-    let signed = si.signed_attrs.as_ref().ok_or("no signed attributes")?.to_der().map_err(|e| e.to_string())?;
+    let attrs = si.signed_attrs.as_ref().ok_or("no signed attributes")?;
+    let (signer, signing_time) = check_signed_attributes(si, attrs, digest, &certificates)?;
+    let signed = attrs.to_der().map_err(|e| e.to_string())?;
     let spki = signer.tbs_certificate().subject_public_key_info();
     let alg = &si.signature_algorithm;
     let alg = if alg.oid == RSA_ENCRYPTION {
@@ -151,15 +152,15 @@ fn only_signer(sd: &SignedData) -> Result<&cms::signed_data::SignerInfo, String>
     Ok(si)
 }
 
-/// The signed attributes hold: content type id-data, the message digest `digest`, the
+/// The signed attributes `attrs` of `si` hold: content type id-data, the message digest `digest`, the
 /// signer's certificate (found in `certificates`) named by signing-certificate-v2, each at
 /// most once. Gives the signer's certificate and the signing time, when there is one.
 fn check_signed_attributes(
     si: &cms::signed_data::SignerInfo,
+    attrs: &cms::signed_data::SignedAttributes,
     digest: &[u8; 32],
     certificates: &[Certificate],
 ) -> Result<(Certificate, Option<Duration>), String> {
-    let attrs = si.signed_attrs.as_ref().ok_or("no signed attributes")?;
     let single = |oid: ObjectIdentifier| -> Result<Option<&der::Any>, String> {
         let found: Vec<_> = attrs.iter().filter(|a| a.oid == oid).collect();
         match found.as_slice() {
